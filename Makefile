@@ -1,0 +1,43 @@
+# OAuth Flow Lab: `make run` serves the app, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run sandbox test lint browser bench clean
+
+run: $(VENV)/.installed
+	$(PY) app.py --host $(HOST) --port $(PORT)
+
+sandbox: $(VENV)/.installed
+	$(PY) app.py --sandbox-only --host $(HOST) --port 5001
+
+test: $(VENV)/.dev-installed browser
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: $(VENV)/.dev-installed
+	$(PY) -m ruff check .
+
+# A Chromium for the browser tests: the system's, else Debian's package, else
+# Playwright's own download. tests/browser.py finds whichever is there.
+browser:
+	@bash tests/install-browser.sh $(PY)
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

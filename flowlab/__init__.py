@@ -1,0 +1,85 @@
+"""OAuth Flow Lab: choose an OAuth 2.0 flow, then watch it run on the wire."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(
+    test_config: dict | None = None, instance_path: str | None = None
+) -> Flask:
+    """Build the app: defaults, then ``FLOWLAB_*`` environment, then ``test_config``."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        static_folder=str(ROOT / "static"),
+        template_folder=str(ROOT / "templates"),
+    )
+    app.config.from_mapping(
+        # Where prose and data live (lessons, decision table, flows, glossary).
+        CONTENT_DIR=str(ROOT / "content"),
+        # SQLite files, under the instance folder unless set.
+        SANDBOX_DATABASE=os.path.join(app.instance_path, "sandbox.sqlite3"),
+        RUNS_DATABASE=os.path.join(app.instance_path, "runs.sqlite3"),
+        # Serve only the sandbox provider (a second origin: `app.py --sandbox-only`).
+        SANDBOX_ONLY=False,
+        # Lifetimes in seconds: authorization codes, access tokens, runs.
+        SANDBOX_CODE_TTL=600,
+        SANDBOX_TOKEN_TTL=3600,
+        RUN_TTL=86400,
+        # Failed client authentications allowed per client and address a minute.
+        SANDBOX_AUTH_FAILURES_PER_MINUTE=60,
+        # The address attendees open in workshop mode, e.g. http://192.168.1.20:5000.
+        PUBLIC_URL=None,
+        # Session cookie: not readable by scripts, sent on top-level navigations.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.config.from_prefixed_env("FLOWLAB")
+    if test_config:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    if app.config["SANDBOX_ONLY"]:
+        # Cookies ignore ports: keep the standalone sandbox's session apart.
+        app.config.setdefault("SESSION_COOKIE_NAME", "flowlab_sandbox")
+
+    from . import security
+
+    security.init_app(app)
+
+    from . import sandbox
+
+    sandbox.init_app(app)
+    if not app.config["SANDBOX_ONLY"]:
+        from . import content
+        from . import runner
+        from .views import advisor
+        from .views import pages
+
+        content.init_app(app)
+        runner.init_app(app)
+        app.register_blueprint(pages.bp)
+        app.register_blueprint(advisor.bp)
+    return app
+
+
+def _instance_secret(instance_path: str) -> str:
+    """Read the secret key kept in the instance folder, making it on first start."""
+    path = Path(instance_path) / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key

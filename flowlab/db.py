@@ -1,0 +1,69 @@
+"""SQLite access shared by the sandbox store and the run store.
+
+Each store owns one file and one schema. Connections are opened per app context
+(one per request), in WAL mode, so several threads and several worker processes can
+share a file safely.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from flask import Flask
+from flask import current_app
+from flask import g
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open ``path`` in autocommit mode with WAL, a busy timeout and foreign keys."""
+    conn = sqlite3.connect(path, timeout=15, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=15000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+class Database:
+    """One SQLite file named by a config key, with its schema applied at start-up."""
+
+    def __init__(self, config_key: str, schema: Path) -> None:
+        self.config_key = config_key
+        self.schema = schema
+
+    def init_app(self, app: Flask) -> None:
+        with connect(app.config[self.config_key]) as conn:
+            conn.executescript(self.schema.read_text())
+        app.teardown_appcontext(self._close)
+
+    def get(self) -> sqlite3.Connection:
+        """The connection for this app context, opened on first use."""
+        conn = g.get(self.config_key)
+        if conn is None:
+            conn = connect(current_app.config[self.config_key])
+            setattr(g, self.config_key, conn)
+        return conn
+
+    def _close(self, exc: BaseException | None = None) -> None:
+        conn = g.pop(self.config_key, None)
+        if conn is not None:
+            conn.close()
+
+
+def transaction(conn: sqlite3.Connection):
+    """``with transaction(conn):`` runs the block as one IMMEDIATE transaction."""
+    return _Transaction(conn)
+
+
+class _Transaction:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,136 @@
+"""Security practices shared by every page: headers, CSRF, URL rules, masking.
+
+The app teaches OAuth security, so it practises it: a strict Content-Security-Policy
+(RFC 9700 §4.16 framing rules included), CSRF tokens on every form, plain HTTP only for
+loopback (RFC 8252 §7.3, RFC 9700 §2.6), and same-origin-only ``next`` values
+(RFC 9700 §4.11.1).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+import secrets
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from flask import Flask
+from flask import abort
+from flask import current_app
+from flask import g
+from flask import request
+from flask import session
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def init_app(app: Flask) -> None:
+    # requests-oauthlib and oauthlib refuse http:// unless this is set. The app
+    # decides for itself, in allows_plain_http(), before any URL is used.
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    app.before_request(_check_csrf)
+    app.after_request(_set_headers)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["CSRF_FIELD"] = CSRF_FIELD
+    app.jinja_env.filters["mask"] = mask
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, made on first use."""
+    token = session.get("csrf")
+    if token is None:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def csrf_exempt(view: Callable) -> Callable:
+    """Mark a view that takes POSTs from other clients (token, revocation, API)."""
+    view.csrf_exempt = True
+    return view
+
+
+def _check_csrf() -> None:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or getattr(view, "csrf_exempt", False):
+        return
+    sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER, "")
+    expected = session.get("csrf", "")
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        abort(400, description="This form has expired or did not come from this site. "
+              "Go back, reload the page and try again.")
+
+
+def allow_form_action(origin: str) -> None:
+    """Let this response's forms lead to ``origin`` (a consent page's redirect)."""
+    g.setdefault("form_action", []).append(origin)
+
+
+def _set_headers(response):
+    form_action = " ".join(["'self'", *g.get("form_action", [])])
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+        f"base-uri 'none'; form-action {form_action}; frame-ancestors 'none'",
+    )
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=()")
+    return response
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for IP literals in 127.0.0.0/8 and ::1 (not the name ``localhost``)."""
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def allows_plain_http(url: str) -> bool:
+    """Whether ``url`` may be used: https anywhere, http only on loopback.
+
+    The one exception is the presenter's own ``PUBLIC_URL`` in workshop mode, a
+    local-network teaching setup the presenter chose on purpose.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    if parts.scheme != "http":
+        return False
+    if is_loopback_host(parts.hostname):
+        return True
+    public = current_app.config.get("PUBLIC_URL") if current_app else None
+    return bool(public) and urlsplit(public).netloc == parts.netloc
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """A ``next`` value only if it is a path on this origin (RFC 9700 §4.11.1)."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return default
+    if any(ch in value for ch in "\\\r\n\t"):
+        return default
+    parts = urlsplit(value)
+    return default if parts.scheme or parts.netloc else value
+
+
+def mask(secret: str | None) -> str:
+    """Show the first and last four characters of a secret: ``abcd…wxyz``."""
+    if not secret:
+        return ""
+    if len(secret) <= 12:
+        return "•" * len(secret)
+    return f"{secret[:4]}…{secret[-4:]}"
+
+
+def constant_time_equal(a: str, b: str) -> bool:
+    """Compare two secrets without leaking where they differ."""
+    return hmac.compare_digest(a.encode(), b.encode())

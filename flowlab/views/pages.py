@@ -1,0 +1,13 @@
+"""Pages: home, lessons, glossary, and friendly error pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import render_template
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def home():
+    return render_template("pages/home.html")

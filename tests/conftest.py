@@ -1,0 +1,125 @@
+"""Shared fixtures: the app, the app served on a real port, and a real browser.
+
+Anything that crosses the wire is tested against the app served by waitress on port 0
+in a thread, as users and the runner reach it. Browser tests drive Chromium against
+that same server; every page they open must log no console error and make no request
+outside 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from waitress import create_server
+
+from flowlab import create_app
+from tests import browser as browser_support
+
+
+def make_app(tmp_path, **config):
+    """An app with its own SQLite files and secret key under ``tmp_path``."""
+    settings = {"TESTING": True, "SECRET_KEY": "test-secret-key", **config}
+    return create_app(settings, instance_path=str(tmp_path))
+
+
+class LiveServer:
+    """An app served by waitress on a free port in a background thread."""
+
+    def __init__(self, app, threads: int = 8) -> None:
+        self.app = app
+        self.server = create_server(app, host="127.0.0.1", port=0, threads=threads)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    def __call__(self, path: str = "/") -> str:
+        """The absolute URL of ``path`` on this server."""
+        return self.url + path
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.fixture
+def app(tmp_path):
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """The whole app, shared by the tests of a session (each test makes its own data)."""
+    server = LiveServer(make_app(tmp_path_factory.mktemp("live")))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def serve(tmp_path) -> Iterator:
+    """Serve an app with extra config: ``server = serve(SANDBOX_TOKEN_TTL=2)``."""
+    servers: list[LiveServer] = []
+
+    def start(**config) -> LiveServer:
+        server = LiveServer(make_app(tmp_path, **config))
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    """A plain requests session that never follows redirects by itself."""
+    with requests.Session() as session:
+        session.max_redirects = 0
+        yield session
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = browser_support.launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, request):
+    """A fresh browser context and page that records console errors and
+    blocks and records any request leaving 127.0.0.1."""
+    java_script = not request.node.get_closest_marker("no_javascript")
+    context = chromium.new_context(java_script_enabled=java_script)
+    page = context.new_page()
+    page.console_errors = []
+    page.external_requests = []
+    page.on(
+        "console",
+        lambda msg: msg.type == "error" and page.console_errors.append(msg.text),
+    )
+    page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+
+    def guard(route):
+        host = urlsplit(route.request.url).hostname
+        if route.request.url.startswith("data:") or host in ("127.0.0.1", "::1"):
+            route.continue_()
+        else:
+            page.external_requests.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    yield page
+    context.close()
+    assert page.external_requests == [], "pages must not reach outside 127.0.0.1"
+    assert page.console_errors == [], "pages must not log console errors"

@@ -1,0 +1,27 @@
+"""The app factory, config layering, and headers every response carries."""
+
+from flowlab import create_app
+
+
+def test_test_config_overrides(app):
+    assert app.testing
+    assert app.config["SECRET_KEY"] == "test-secret-key"
+
+
+def test_secret_key_is_made_once_and_kept(tmp_path):
+    first = create_app(instance_path=str(tmp_path)).config["SECRET_KEY"]
+    second = create_app(instance_path=str(tmp_path)).config["SECRET_KEY"]
+    assert len(first) >= 64
+    assert first == second
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_security_headers_on_every_page(live_server, http):
+    response = http.get(live_server("/"))
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
