@@ -64,11 +64,13 @@ def create_app(
         from . import runner
         from .views import advisor
         from .views import pages
+        from .views import runner as runner_views
 
         content.init_app(app)
         runner.init_app(app)
         app.register_blueprint(pages.bp)
         app.register_blueprint(advisor.bp)
+        app.register_blueprint(runner_views.bp)
     return app
 
 

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
+
+from .flows import load_flows
+from .store import db
 
 
 def init_app(app: Flask) -> None:
-    pass
+    """Open the run store and load the flows from the app's content."""
+    db.init_app(app)
+    app.extensions["flows"] = load_flows(app.extensions["content"])
+    # requests-oauthlib logs tokens and secrets at DEBUG: keep those loggers quiet.
+    for name in ("requests_oauthlib", "oauthlib"):
+        logging.getLogger(name).setLevel(logging.WARNING)

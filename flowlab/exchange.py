@@ -1,0 +1,119 @@
+"""One model of an HTTP exchange: start line, headers, body; one serializer.
+
+Messages come from the wire (``runner.capture``) or from the request the app itself
+received (the callback). Body views pick the fields out of a body by its content
+type, so every parameter, header and field can be annotated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from urllib.parse import parse_qsl
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Message:
+    """A request or response as it went over the wire."""
+
+    start_line: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: str = ""
+
+    def header(self, name: str) -> str | None:
+        """The first header called ``name`` (any case), or None."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+    @property
+    def media_type(self) -> str:
+        return (self.header("Content-Type") or "").split(";")[0].strip().lower()
+
+    def text(self) -> str:
+        """The message as HTTP text: start line, headers, blank line, body."""
+        lines = [self.start_line, *(f"{k}: {v}" for k, v in self.headers)]
+        return "\n".join(lines) + "\n\n" + self.body
+
+    def fields(self) -> list[tuple[str, str, str]]:
+        """``(where, name, value)`` for every query parameter, header and body field."""
+        found = [("query", k, v) for k, v in query_pairs(self.start_line)]
+        found += [("header", k, v) for k, v in self.headers]
+        view = BODY_VIEWS.get(self.media_type)
+        if view and self.body:
+            found += [(view.where, k, v) for k, v in view.pairs(self.body)]
+        return found
+
+
+@dataclass
+class Exchange:
+    """A request and its response (None when no response came: ``error`` says why)."""
+
+    request: Message
+    response: Message | None = None
+    error: str | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Exchange:
+        def message(d: dict | None) -> Message | None:
+            if d is None:
+                return None
+            return Message(d["start_line"], [tuple(h) for h in d["headers"]], d["body"])
+
+        return cls(message(data["request"]), message(data.get("response")),
+                   data.get("error"), data.get("note"))
+
+
+def query_pairs(start_line: str) -> list[tuple[str, str]]:
+    """The query parameters of a request line (``GET /path?a=b HTTP/1.1``)."""
+    parts = start_line.split(" ")
+    if len(parts) < 2 or "?" not in parts[1]:
+        return []
+    return parse_qsl(urlsplit(parts[1]).query, keep_blank_values=True)
+
+
+class FormView:
+    """``application/x-www-form-urlencoded`` bodies (RFC 6749 §4.1.3 token requests)."""
+
+    where = "form"
+
+    @staticmethod
+    def pairs(body: str) -> list[tuple[str, str]]:
+        return parse_qsl(body, keep_blank_values=True)
+
+
+class JsonView:
+    """JSON bodies, flattened to dotted paths (``error.status``, ``images[].url``)."""
+
+    where = "json"
+
+    @classmethod
+    def pairs(cls, body: str) -> list[tuple[str, str]]:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return []
+        return list(cls._walk(data, ""))
+
+    @classmethod
+    def _walk(cls, value, path: str):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                yield from cls._walk(item, f"{path}.{key}" if path else key)
+        elif isinstance(value, list):
+            for item in value:
+                yield from cls._walk(item, f"{path}[]")
+        else:
+            yield path, json.dumps(value) if not isinstance(value, str) else value
+
+
+BODY_VIEWS = {
+    "application/x-www-form-urlencoded": FormView,
+    "application/json": JsonView,
+}

@@ -1,0 +1,193 @@
+"""Step actions: each makes real HTTP calls with requests-oauthlib and captures them.
+
+Every action takes ``(run, flow, step, ctx)`` and returns a step record: the captured
+exchanges, anything the page should show, and an error when it went wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import requests
+from oauthlib.oauth2 import BackendApplicationClient
+from oauthlib.oauth2 import MobileApplicationClient
+from oauthlib.oauth2 import OAuth2Error
+from oauthlib.oauth2 import TokenExpiredError
+from requests.auth import HTTPBasicAuth
+from requests_oauthlib import OAuth2Session
+
+from .capture import capture_session
+from .capture import exchange_of
+
+TIMEOUT = 5
+
+
+def _session(ctx, flow, run, *, scope=True, client=None) -> OAuth2Session:
+    """An OAuth2Session for this run's client, with wire capture mounted."""
+    oauth = OAuth2Session(
+        ctx.client_id, client=client, redirect_uri=ctx.redirect_uri,
+        scope=flow.scope if scope else None, token=run.secrets.get("token"),
+        pkce="S256" if flow.pkce else None,
+    )
+    oauth.last_response = None
+
+    def keep(response):
+        oauth.last_response = response
+        return response
+
+    for hook in ("access_token_response", "refresh_token_response"):
+        oauth.register_compliance_hook(hook, keep)
+    return capture_session(oauth)
+
+
+def authorize(run, flow, step, ctx) -> dict:
+    """Step: build the authorization URL with a fresh state (and PKCE pair)."""
+    client = MobileApplicationClient(ctx.client_id) if flow.id == "implicit" else None
+    oauth = _session(ctx, flow, run, client=client)
+    url, state = oauth.authorization_url(ctx.provider["authorize_url"])
+    run.secrets.update(state=state, authorize_url=url, redirect_uri=ctx.redirect_uri)
+    data = {"url": url}
+    if flow.pkce:
+        verifier = oauth._code_verifier  # made by requests-oauthlib; kept server-side
+        run.secrets["verifier"] = verifier
+        digest = hashlib.sha256(verifier.encode("ascii")).digest()
+        data["pkce"] = {
+            "verifier": verifier,
+            "sha256": digest.hex(),
+            "challenge": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
+        }
+    return {"data": data}
+
+
+def exchange_code(run, flow, step, ctx) -> dict:
+    """Step: redeem the authorization code at the token endpoint (RFC 6749 §4.1.3)."""
+    oauth = _session(ctx, flow, run)
+    if flow.pkce:
+        oauth._code_verifier = run.secrets.get("verifier")
+    kwargs = ({"client_secret": ctx.client_secret} if ctx.client_secret
+              else {"include_client_id": True})
+    return _token_call(run, oauth, lambda: oauth.fetch_token(
+        ctx.provider["token_url"], code=run.secrets.get("code"), timeout=TIMEOUT,
+        **kwargs))
+
+
+def client_token(run, flow, step, ctx) -> dict:
+    """Step: ask for an app-only token with client credentials (RFC 6749 §4.4.2)."""
+    oauth = _session(ctx, flow, run, client=BackendApplicationClient(ctx.client_id))
+    return _token_call(run, oauth, lambda: oauth.fetch_token(
+        ctx.provider["token_url"], client_secret=ctx.client_secret, timeout=TIMEOUT))
+
+
+def refresh(run, flow, step, ctx) -> dict:
+    """Step: use a refresh token (RFC 6749 §6); ``use = "previous"`` replays one."""
+    history = run.secrets.get("refresh_tokens", [None])
+    previous = step.get("use") == "previous" and len(history) > 1
+    token = history[-2] if previous else history[-1]
+    oauth = _session(ctx, flow, run, scope=False)
+    if ctx.client_secret:
+        kwargs = {"auth": HTTPBasicAuth(ctx.client_id, ctx.client_secret)}
+    else:
+        kwargs = {"client_id": ctx.client_id}
+    return _token_call(run, oauth, lambda: oauth.refresh_token(
+        ctx.provider["token_url"], refresh_token=token, timeout=TIMEOUT, **kwargs))
+
+
+def _token_call(run, oauth, call) -> dict:
+    """Make a token request; on success keep the token and any new refresh token."""
+    try:
+        token = call()
+    except (OAuth2Error, ValueError, Warning) as exc:
+        return _record(oauth, error=_describe(exc))
+    except requests.RequestException as exc:
+        return {"error": _transport_error(exc)}
+    run.secrets["token"] = dict(token)
+    issued = _json(oauth.last_response).get("refresh_token")
+    if issued:
+        run.secrets.setdefault("refresh_tokens", []).append(issued)
+    return _record(oauth)
+
+
+def api(run, flow, step, ctx) -> dict:
+    """Step: call the Web API with the access token in the header (RFC 6750 §2.1)."""
+    path = step["path"].format(**run.secrets.get("remember", {}))
+    oauth = _session(ctx, flow, run)
+    try:
+        response = oauth.get(ctx.provider["api_base"] + path, timeout=TIMEOUT)
+    except TokenExpiredError:
+        return {"error": "The client's own clock says the token has expired, so it "
+                         "did not send it. Refresh the token or start again."}
+    except requests.RequestException as exc:
+        return {"error": _transport_error(exc)}
+    oauth.last_response = response
+    record = _record(oauth)
+    if response.ok:
+        run.secrets.setdefault("remember", {}).update(
+            {name: json_path(_json(response), where)
+             for name, where in step.get("remember", {}).items()})
+    return record
+
+
+def expire(run, flow, step, ctx) -> dict:
+    """Step: the sandbox's own control that ends the access token's life now."""
+    oauth = _session(ctx, flow, run)
+    try:
+        oauth.last_response = oauth.post(ctx.provider["expire_url"], timeout=TIMEOUT)
+    except requests.RequestException as exc:
+        return {"error": _transport_error(exc)}
+    return _record(oauth)
+
+
+def _record(oauth, error: str | None = None) -> dict:
+    response = oauth.last_response
+    record = {"error": error}
+    if response is not None:
+        record["exchanges"] = [exchange_of(oauth, response).to_dict()]
+        record["status_code"] = response.status_code
+    return record
+
+
+def _json(response) -> dict:
+    try:
+        data = response.json()
+    except (ValueError, AttributeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def json_path(data, path: str):
+    """Follow ``artists.items[0].id`` through parsed JSON; None where it stops."""
+    for part in path.replace("[", ".").replace("]", "").split("."):
+        if isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        elif isinstance(data, dict):
+            data = data.get(part)
+        else:
+            return None
+    return data
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, OAuth2Error):
+        return f"{exc.error}: {exc.description}" if exc.description else exc.error
+    return f"The response could not be read as a token response ({exc})."
+
+
+def _transport_error(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.Timeout):
+        return f"The provider did not answer within {TIMEOUT} seconds."
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "The TLS connection to the provider failed: " + str(exc)
+    if isinstance(exc, requests.ConnectionError):
+        return "The provider could not be reached (is it running, is there a network?)."
+    return f"The request failed: {exc}"
+
+
+ACTIONS = {
+    "authorize": authorize,
+    "exchange_code": exchange_code,
+    "client_token": client_token,
+    "refresh": refresh,
+    "api": api,
+    "expire": expire,
+}

@@ -1,0 +1,89 @@
+"""Capture back-channel HTTP exactly as it went over the wire.
+
+A requests transport adapter whose connections record every byte they send; the
+response's status line and headers are read from urllib3 as it parsed them. What the
+learner sees is the real exchange, not a reconstruction.
+"""
+
+from __future__ import annotations
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection
+from urllib3.connection import HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool
+from urllib3.connectionpool import HTTPSConnectionPool
+
+from ..exchange import Exchange
+from ..exchange import Message
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.sent = bytearray()
+
+
+def _recording(connection_cls, recorder: _Recorder):
+    class Recording(connection_cls):
+        def send(self, data) -> None:
+            recorder.sent += bytes(data)
+            super().send(data)
+
+    return Recording
+
+
+class CaptureAdapter(HTTPAdapter):
+    """Records the bytes of each request; one adapter serves one run step."""
+
+    def __init__(self) -> None:
+        self.recorder = _Recorder()
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        rec = self.recorder
+        http_pool = type("Pool", (HTTPConnectionPool,),
+                         {"ConnectionCls": _recording(HTTPConnection, rec)})
+        https_pool = type("Pool", (HTTPSConnectionPool,),
+                          {"ConnectionCls": _recording(HTTPSConnection, rec)})
+        self.poolmanager.pool_classes_by_scheme = {"http": http_pool,
+                                                   "https": https_pool}
+
+    def send(self, request, **kwargs):
+        self.recorder.sent.clear()
+        response = super().send(request, **kwargs)
+        response.wire_request = bytes(self.recorder.sent)
+        return response
+
+
+def capture_session(session: requests.Session) -> requests.Session:
+    """Mount a fresh capture adapter on ``session`` for both schemes."""
+    adapter = CaptureAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.capture = adapter
+    return session
+
+
+def request_message(raw: bytes) -> Message:
+    """Parse the recorded bytes of a request into a message."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = [tuple(part.strip() for part in line.split(":", 1))
+               for line in lines[1:] if ":" in line]
+    return Message(lines[0], headers, body.decode("utf-8", "replace"))
+
+
+def response_message(response: requests.Response) -> Message:
+    """The response as urllib3 read it: status line, headers in order, body."""
+    raw = response.raw
+    version = {10: "HTTP/1.0", 11: "HTTP/1.1"}.get(getattr(raw, "version", 11),
+                                                   "HTTP/1.1")
+    start = f"{version} {response.status_code} {response.reason}"
+    return Message(start, list(raw.headers.items()), response.text)
+
+
+def exchange_of(session: requests.Session, response: requests.Response) -> Exchange:
+    """The exchange the capture adapter recorded for ``response``."""
+    raw = getattr(response, "wire_request", None) or session.capture.recorder.sent
+    return Exchange(request_message(bytes(raw)), response_message(response))

@@ -1,0 +1,101 @@
+"""The step engine: runs a flow's steps in order and records what happened.
+
+Back-channel steps run when the learner clicks Next. Front-channel steps happen in
+the learner's browser; the engine records them when the browser comes back to the
+callback (RFC 6749 §4.1.2, §4.2.2) and checks ``state`` and ``iss`` before anything
+else is trusted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ..exchange import Exchange
+from ..exchange import Message
+from ..security import constant_time_equal
+from .actions import ACTIONS
+from .flows import Flow
+from .store import Run
+
+# Steps the browser performs; Next cannot run them.
+FRONT_CHANNEL = {"consent", "callback", "fragment"}
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where and as whom this step talks: provider profile, client, callback."""
+
+    provider: dict
+    client_id: str
+    client_secret: str | None
+    redirect_uri: str
+
+
+def pending(run: Run, flow: Flow) -> dict | None:
+    """The next step to run, or None when the run is over."""
+    return flow.step(len(run.steps)) if run.status == "active" else None
+
+
+def advance(run: Run, flow: Flow, ctx: Context) -> None:
+    """Run the pending back-channel step and record its outcome."""
+    step = pending(run, flow)
+    if step is None or step["action"] in FRONT_CHANNEL:
+        return
+    _finish(run, flow, step, ACTIONS[step["action"]](run, flow, step, ctx))
+
+
+def receive_redirect(run: Run, flow: Flow, request: Message, params: dict) -> None:
+    """Record the browser's return: consent done, then the checked redirect."""
+    consent = pending(run, flow)
+    if consent is None or consent["action"] != "consent":
+        return
+    _finish(run, flow, consent, {"data": {"user_returned": True}})
+    step = pending(run, flow)
+    _finish(run, flow, step, _check_redirect(run, params) | {
+        "exchanges": [Exchange(request).to_dict()],
+        "data": {"params": sorted(params.items())},
+    })
+
+
+def _check_redirect(run: Run, params: dict) -> dict:
+    """Compare state (RFC 6749 §10.12) and iss (RFC 9207 §2.4), then read the result."""
+    expected = run.secrets.pop("state", None)
+    sent = params.get("state")
+    if not expected or not sent or not constant_time_equal(sent, expected):
+        return {"error": "state-mismatch"}
+    issuer = run.provider.get("issuer")
+    if run.provider.get("iss_supported") and params.get("iss") != issuer:
+        return {"error": "iss-mismatch"}
+    if "error" in params:
+        return {"error": "denied" if params["error"] == "access_denied"
+                else "provider-error"}
+    if "code" in params:
+        run.secrets["code"] = params["code"]
+    elif "access_token" in params:
+        run.secrets["token"] = {k: params[k] for k in
+                                ("access_token", "token_type", "expires_in", "scope")
+                                if k in params}
+    else:
+        return {"error": "no-result"}
+    return {"error": None}
+
+
+def _finish(run: Run, flow: Flow, step: dict, outcome: dict) -> None:
+    expected = step.get("expect")
+    if expected is None:
+        failed = bool(outcome.get("error"))
+    else:
+        failed = outcome.get("status_code") != expected
+    run.steps.append({
+        "id": step["id"],
+        "status": "failed" if failed else "done",
+        "exchanges": outcome.get("exchanges", []),
+        "data": outcome.get("data", {}),
+        "error": outcome.get("error"),
+        "at": time.time(),
+    })
+    if failed:
+        run.status = "stopped"
+    elif len(run.steps) == len(flow.steps):
+        run.status = "finished"

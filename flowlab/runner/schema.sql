@@ -1,0 +1,16 @@
+-- Runs of the live runner: one row a run, its steps and secrets as JSON.
+-- Kept server-side only; a run belongs to the browser session that started it.
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    flow TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    secrets TEXT NOT NULL,
+    steps TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, created);
+CREATE INDEX IF NOT EXISTS runs_expires ON runs (expires);

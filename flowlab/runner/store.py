@@ -1,0 +1,84 @@
+"""Runs kept in SQLite: created, loaded by their owner, saved, purged after a day."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+from flask import current_app
+
+from ..db import Database
+
+db = Database("RUNS_DATABASE", Path(__file__).with_name("schema.sql"))
+
+
+@dataclass
+class Run:
+    id: str
+    owner: str
+    flow: str
+    provider: dict
+    secrets: dict = field(default_factory=dict)
+    steps: list[dict] = field(default_factory=list)
+    status: str = "active"
+    version: int = 0
+    created: float = 0.0
+
+    @property
+    def awaiting_browser(self) -> bool:
+        return self.status == "active" and "state" in self.secrets
+
+
+def create(owner: str, flow: str, provider: dict) -> Run:
+    """Start a run of ``flow`` for ``owner`` and purge runs past their day."""
+    now = time.time()
+    run = Run(secrets.token_urlsafe(12), owner, flow, provider, created=now)
+    conn = db.get()
+    conn.execute("DELETE FROM runs WHERE expires < ?", (now,))
+    conn.execute(
+        "INSERT INTO runs (id, owner, flow, provider, secrets, steps, status, created,"
+        " expires) VALUES (?, ?, ?, ?, '{}', '[]', ?, ?, ?)",
+        (run.id, owner, flow, json.dumps(provider), run.status, now,
+         now + current_app.config["RUN_TTL"]),
+    )
+    return run
+
+
+def load(run_id: str, owner: str) -> Run | None:
+    """The run, if it exists, has not expired and belongs to ``owner``."""
+    row = db.get().execute(
+        "SELECT * FROM runs WHERE id = ? AND owner = ? AND expires >= ?",
+        (run_id, owner, time.time()),
+    ).fetchone()
+    return _from_row(row) if row else None
+
+
+def owned(owner: str, limit: int = 20) -> list[Run]:
+    """The owner's live runs, newest first."""
+    rows = db.get().execute(
+        "SELECT * FROM runs WHERE owner = ? AND expires >= ? ORDER BY created DESC"
+        " LIMIT ?", (owner, time.time(), limit),
+    ).fetchall()
+    return [_from_row(row) for row in rows]
+
+
+def save(run: Run) -> bool:
+    """Store the run unless someone saved it since it was loaded (a double click)."""
+    cur = db.get().execute(
+        "UPDATE runs SET secrets = ?, steps = ?, status = ?, version = version + 1"
+        " WHERE id = ? AND version = ?",
+        (json.dumps(run.secrets), json.dumps(run.steps), run.status, run.id,
+         run.version),
+    )
+    run.version += 1
+    return cur.rowcount == 1
+
+
+def _from_row(row) -> Run:
+    return Run(row["id"], row["owner"], row["flow"], json.loads(row["provider"]),
+               json.loads(row["secrets"]), json.loads(row["steps"]), row["status"],
+               row["version"], row["created"])

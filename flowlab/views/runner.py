@@ -1,0 +1,216 @@
+"""The live runner's pages: start a run, step through it, receive the callback."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict
+from urllib.parse import parse_qsl
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
+
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+
+from .. import providers
+from ..content import get_content
+from ..content import render_markdown
+from ..demo import CALLBACK_PATH
+from ..exchange import Message
+from ..highlight import highlight
+from ..runner import engine
+from ..runner import store
+from ..runner.present import Redactor
+from ..runner.present import annotate
+from ..runner.present import diagram
+from ..security import constant_time_equal
+from ..security import csrf_exempt
+
+bp = Blueprint("runner", __name__)
+
+
+@bp.app_template_filter("highlight_http")
+def highlight_http(text: str):
+    """An HTTP message highlighted by Pygments' HTTP lexer (body by Content-Type)."""
+    return highlight(text, "http")
+
+
+@bp.before_request
+def _no_localhost():
+    """Spotify refuses ``localhost`` redirect URIs; move to the loopback literal."""
+    parts = urlsplit(request.url)
+    if parts.hostname == "localhost":
+        netloc = parts.netloc.replace("localhost", "127.0.0.1", 1)
+        return redirect(urlunsplit(parts._replace(netloc=netloc)), 307)
+
+
+def _flows() -> dict:
+    return current_app.extensions["flows"]
+
+
+def _flow(flow_id: str):
+    flow = _flows().get(flow_id)
+    if flow is None:
+        abort(404, description=f"There is no flow called “{flow_id}”.")
+    return flow
+
+
+def _owner(create: bool = False) -> str | None:
+    if create and "browser" not in session:
+        session["browser"] = secrets.token_urlsafe(16)
+    return session.get("browser")
+
+
+def _run(run_id: str):
+    run = store.load(run_id, _owner() or "")
+    if run is None:
+        abort(404, description="This run does not exist, has expired (runs last a "
+              "day) or was started in another browser.")
+    return run
+
+
+def _context(run, flow) -> engine.Context:
+    provider = run.provider
+    return engine.Context(
+        provider=provider,
+        client_id=provider["clients"][flow.client],
+        client_secret=providers.client_secret(provider, flow.client,
+                                              current_app.config),
+        redirect_uri=run.secrets.get("redirect_uri")
+        or request.host_url.rstrip("/") + CALLBACK_PATH,
+    )
+
+
+@bp.get("/run/")
+def index():
+    owner = _owner()
+    return render_template("runner/index.html", flows=_flows().values(),
+                           runs=store.owned(owner) if owner else [])
+
+
+@bp.get("/run/<flow_id>")
+def start_page(flow_id: str):
+    flow = _flow(flow_id)
+    return render_template("runner/start.html", flow=flow,
+                           provider=providers.sandbox(request.host_url,
+                                                      current_app.config))
+
+
+@bp.post("/run/<flow_id>")
+def start(flow_id: str):
+    flow = _flow(flow_id)
+    provider = providers.sandbox(request.host_url, current_app.config)
+    run = store.create(_owner(create=True), flow.id, provider)
+    return redirect(url_for(".show", run_id=run.id), 303)
+
+
+@bp.post("/runs/<run_id>/next")
+def next_step(run_id: str):
+    run = _run(run_id)
+    flow = _flow(run.flow)
+    engine.advance(run, flow, _context(run, flow))
+    store.save(run)
+    return redirect(url_for(".show", run_id=run.id), 303)
+
+
+@bp.get("/runs/<run_id>")
+def show(run_id: str):
+    run = _run(run_id)
+    flow = _flow(run.flow)
+    last = max(len(run.steps) - 1, 0)
+    viewing = min(max(request.args.get("step", last + 1, type=int) - 1, 0), last)
+    reveal = request.args.get("reveal") == "1"
+    ctx = _context(run, flow)
+    redact = Redactor.for_run(run, {ctx.client_secret or ""}, reveal)
+    glossary = get_content().data("glossary")
+    record = run.steps[viewing] if run.steps else None
+    exchanges = [_present(e, glossary, redact) for e in
+                 (record or {}).get("exchanges", [])]
+    url = (record or {}).get("data", {}).get("url")
+    url_line = Message(f"GET {url} HTTP/1.1") if url else None
+    url_notes = annotate(url_line, glossary, redact) if url_line else []
+    return render_template(
+        "runner/step.html", run=run, flow=flow, viewing=viewing, record=record,
+        exchanges=exchanges, url_notes=url_notes, redact=redact, reveal=reveal,
+        md=render_markdown,
+        pending=engine.pending(run, flow), texts=get_content().data("runner"),
+        diagram=diagram(flow, run, viewing if run.steps else -1),
+    )
+
+
+def _present(exchange: dict, glossary: dict, redact: Redactor) -> dict:
+    shown = {}
+    for part in ("request", "response"):
+        data = exchange.get(part)
+        if data:
+            message = Message(data["start_line"], data["headers"], data["body"])
+            shown[part] = {"text": redact(message.text()),
+                           "notes": annotate(message, glossary, redact)}
+    return shown
+
+
+@bp.get(CALLBACK_PATH)
+def callback():
+    """Step: the browser comes back from the authorization server (RFC 6749 §4.1.2)."""
+    waiting = _waiting()
+    if not waiting:
+        return render_template("runner/no_run.html"), 400
+    params = dict(parse_qsl(request.query_string.decode(), keep_blank_values=True))
+    received = _received_request()
+    if not params:
+        run = waiting[0]
+        if run.flow == "implicit":
+            run.secrets["callback_request"] = asdict(received)
+            store.save(run)
+            return render_template("runner/fragment.html", run=run,
+                                   texts=get_content().data("runner"),
+                                   md=render_markdown)
+    run = _match_state(waiting, params.get("state"))
+    engine.receive_redirect(run, _flow(run.flow), received, params)
+    store.save(run)
+    return redirect(url_for(".show", run_id=run.id), 303)
+
+
+@bp.post(CALLBACK_PATH + "/fragment")
+@csrf_exempt
+def fragment():
+    """Receive the fragment that the callback page's script read (implicit grant)."""
+    if not constant_time_equal(request.headers.get("X-CSRF-Token", ""),
+                               session.get("csrf", "") or "-"):
+        abort(400, description="The fragment did not come from this site's page.")
+    params = dict(parse_qsl((request.get_json(silent=True) or {}).get("fragment", "")))
+    waiting = _waiting()
+    run = _match_state(waiting, params.get("state")) if waiting else None
+    stored = run.secrets.pop("callback_request", None) if run else None
+    if stored is None:
+        abort(400, description="No implicit-grant run is waiting for a fragment.")
+    engine.receive_redirect(run, _flow(run.flow), Message(**stored), params)
+    store.save(run)
+    return {"next": url_for(".show", run_id=run.id)}
+
+
+def _waiting() -> list:
+    """This browser's runs that wait for the authorization server's redirect."""
+    owner = _owner()
+    return [r for r in store.owned(owner) if r.awaiting_browser] if owner else []
+
+
+def _match_state(waiting: list, state: str | None):
+    """The waiting run that sent ``state``; else the newest, which will then fail."""
+    for run in waiting:
+        if state and constant_time_equal(state, run.secrets.get("state", "")):
+            return run
+    return waiting[0]
+
+
+def _received_request() -> Message:
+    """The callback request as this server received it."""
+    env = request.environ
+    target = env.get("RAW_URI") or env.get("REQUEST_URI") or request.full_path
+    start = f"{request.method} {target.rstrip('?')} {env.get('SERVER_PROTOCOL')}"
+    return Message(start, list(request.headers.items()), "")

@@ -1,0 +1,89 @@
+"""Runner pieces as plain functions: redaction, glossary lookup, redirect checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowlab.exchange import Message
+from flowlab.runner import engine
+from flowlab.runner.actions import json_path
+from flowlab.runner.flows import Flow
+from flowlab.runner.present import Redactor
+from flowlab.runner.present import lookup
+from flowlab.runner.store import Run
+
+GLOSSARY = {"Content-Type": {"meaning": "type"}, "status": {"meaning": "s"},
+            "error.status": {"meaning": "error status"}, "code": {"meaning": "c"}}
+
+
+def test_redactor_masks_every_secret_unless_revealing():
+    run = Run("r", "o", "f", {}, secrets={"token": {"access_token": "A" * 40},
+                                          "code": "codecodecode1"})
+    redact = Redactor.for_run(run, set(), reveal=False)
+    text = redact("Bearer " + "A" * 40 + " and codecodecode1")
+    assert "A" * 40 not in text and "codecodecode1" not in text
+    assert "AAAA…AAAA" in text
+    assert Redactor.for_run(run, set(), reveal=True)("x" + "A" * 40).endswith("A" * 40)
+
+
+def test_redactor_finds_secrets_in_captured_headers_and_bodies():
+    request = Message("POST /t HTTP/1.1", [("Authorization", "Basic c2VjcmV0LWNyZWRz"),
+                                           ("Cookie", "session=cookievalue123")])
+    run = Run("r", "o", "f", {}, steps=[{"exchanges": [{"request": request.__dict__,
+                                                        "response": None}]}])
+    redact = Redactor.for_run(run, set(), reveal=False)
+    assert "c2VjcmV0LWNyZWRz" not in redact(request.text())
+    assert "cookievalue123" not in redact(request.text())
+
+
+@pytest.mark.parametrize(("where", "name", "meaning"), [
+    ("header", "content-type", "type"),
+    ("json", "error.status", "error status"),
+    ("json", "items[].status", "s"),
+    ("form", "code", "c"),
+    ("form", "nothing", None),
+])
+def test_lookup(where, name, meaning):
+    term = lookup(GLOSSARY, where, name)
+    assert (term or {}).get("meaning") == meaning
+
+
+def test_json_path():
+    data = {"artists": {"items": [{"id": "x1"}]}}
+    assert json_path(data, "artists.items[0].id") == "x1"
+    assert json_path(data, "artists.items[3].id") is None
+
+
+FLOW = Flow("authorization-code", "Authorization code", "confidential", "s", (
+    {"id": "authorization-url", "action": "authorize"},
+    {"id": "consent", "action": "consent"},
+    {"id": "callback", "action": "callback"},
+    {"id": "token", "action": "exchange_code", "expect": 200},
+))
+ISSUER = "http://127.0.0.1:5000/sandbox"
+
+
+def _waiting_run():
+    run = Run("r", "o", FLOW.id, {"issuer": ISSUER, "iss_supported": True},
+              secrets={"state": "s" * 30})
+    run.steps.append({"id": "authorization-url", "status": "done"})
+    return run
+
+
+@pytest.mark.parametrize(("params", "error"), [
+    ({"code": "c", "state": "s" * 30, "iss": ISSUER}, None),
+    ({"code": "c", "state": "t" * 30, "iss": ISSUER}, "state-mismatch"),
+    ({"code": "c", "iss": ISSUER}, "state-mismatch"),
+    ({"code": "c", "state": "s" * 30}, "iss-mismatch"),
+    ({"code": "c", "state": "s" * 30, "iss": "http://evil/sandbox"}, "iss-mismatch"),
+    ({"error": "access_denied", "state": "s" * 30, "iss": ISSUER}, "denied"),
+    ({"state": "s" * 30, "iss": ISSUER}, "no-result"),
+])
+def test_redirect_checks(params, error):
+    run = _waiting_run()
+    engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), params)
+    assert [s["id"] for s in run.steps] == ["authorization-url", "consent", "callback"]
+    assert run.steps[-1]["error"] == error
+    assert run.status == ("active" if error is None else "stopped")
+    assert "state" not in run.secrets  # used once, then forgotten
+    assert run.secrets.get("code") == ("c" if error is None else None)
