@@ -55,6 +55,9 @@ class Exchange:
     response: Message | None = None
     error: str | None = None
     note: str | None = None
+    url: str = ""
+    started: float = 0.0
+    elapsed_ms: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,7 +70,8 @@ class Exchange:
             return Message(d["start_line"], [tuple(h) for h in d["headers"]], d["body"])
 
         return cls(message(data["request"]), message(data.get("response")),
-                   data.get("error"), data.get("note"))
+                   data.get("error"), data.get("note"), data.get("url", ""),
+                   data.get("started", 0.0), data.get("elapsed_ms", 0.0))
 
 
 def query_pairs(start_line: str) -> list[tuple[str, str]]:

@@ -7,6 +7,8 @@ learner sees is the real exchange, not a reconstruction.
 
 from __future__ import annotations
 
+import time
+
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection
@@ -86,4 +88,7 @@ def response_message(response: requests.Response) -> Message:
 def exchange_of(session: requests.Session, response: requests.Response) -> Exchange:
     """The exchange the capture adapter recorded for ``response``."""
     raw = getattr(response, "wire_request", None) or session.capture.recorder.sent
-    return Exchange(request_message(bytes(raw)), response_message(response))
+    elapsed = response.elapsed.total_seconds()
+    return Exchange(request_message(bytes(raw)), response_message(response),
+                    url=response.request.url, started=time.time() - elapsed,
+                    elapsed_ms=round(elapsed * 1000, 1))

@@ -45,7 +45,8 @@ def advance(run: Run, flow: Flow, ctx: Context) -> None:
     _finish(run, flow, step, ACTIONS[step["action"]](run, flow, step, ctx))
 
 
-def receive_redirect(run: Run, flow: Flow, request: Message, params: dict) -> None:
+def receive_redirect(run: Run, flow: Flow, request: Message, params: dict,
+                     url: str = "") -> None:
     """Record the browser's return: consent done, then the checked redirect."""
     consent = pending(run, flow)
     if consent is None or consent["action"] != "consent":
@@ -53,7 +54,7 @@ def receive_redirect(run: Run, flow: Flow, request: Message, params: dict) -> No
     _finish(run, flow, consent, {"data": {"user_returned": True}})
     step = pending(run, flow)
     _finish(run, flow, step, _check_redirect(run, params) | {
-        "exchanges": [Exchange(request).to_dict()],
+        "exchanges": [Exchange(request, url=url, started=time.time()).to_dict()],
         "data": {"params": sorted(params.items())},
     })
 

@@ -171,7 +171,7 @@ def callback():
                                    texts=get_content().data("runner"),
                                    md=render_markdown)
     run = _match_state(waiting, params.get("state"))
-    engine.receive_redirect(run, _flow(run.flow), received, params)
+    engine.receive_redirect(run, _flow(run.flow), received, params, request.url)
     store.save(run)
     return redirect(url_for(".show", run_id=run.id), 303)
 
@@ -189,7 +189,8 @@ def fragment():
     stored = run.secrets.pop("callback_request", None) if run else None
     if stored is None:
         abort(400, description="No implicit-grant run is waiting for a fragment.")
-    engine.receive_redirect(run, _flow(run.flow), Message(**stored), params)
+    engine.receive_redirect(run, _flow(run.flow), Message(**stored), params,
+                            request.url_root.rstrip("/") + CALLBACK_PATH)
     store.save(run)
     return {"next": url_for(".show", run_id=run.id)}
 
