@@ -7,6 +7,7 @@ import argparse
 from waitress import serve
 
 from flowlab import create_app
+from flowlab.serving import start_backchannel
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,6 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     app = create_app({"SANDBOX_ONLY": True} if args.sandbox_only else None)
+    if not args.sandbox_only:
+        start_backchannel(app)
     what = "sandbox provider" if args.sandbox_only else "OAuth Flow Lab"
     print(f"{what} on http://{args.host}:{args.port}/", flush=True)
     serve(app, host=args.host, port=args.port, threads=args.threads, ident="flowlab")

@@ -12,8 +12,15 @@ from .demo import demo_apps
 
 
 def sandbox(base_url: str, config: Config) -> dict:
-    """The embedded sandbox, reached over HTTP at ``base_url`` (or SANDBOX_URL)."""
+    """The embedded sandbox, reached over HTTP at ``base_url`` (or SANDBOX_URL).
+
+    The browser goes to the public address; the app's own calls go to the private
+    back-channel listener when one runs (see ``flowlab.serving``).
+    """
     base = (config.get("SANDBOX_URL") or base_url).rstrip("/") + "/sandbox"
+    private = config.get("SANDBOX_BACKCHANNEL_URL")
+    mounted = private and not config.get("SANDBOX_URL")
+    back = private.rstrip("/") + "/sandbox" if mounted else base
     web, public = demo_apps(config)
     return {
         "kind": "sandbox",
@@ -21,9 +28,9 @@ def sandbox(base_url: str, config: Config) -> dict:
         "issuer": base,
         "iss_supported": True,
         "authorize_url": base + "/authorize",
-        "token_url": base + "/api/token",
-        "api_base": base + "/v1",
-        "expire_url": base + "/demo/expire-token",
+        "token_url": back + "/api/token",
+        "api_base": back,
+        "expire_url": back + "/demo/expire-token",
         "clients": {"confidential": web.client_id, "public": public.client_id},
     }
 

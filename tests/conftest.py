@@ -17,6 +17,8 @@ import requests
 from waitress import create_server
 
 from flowlab import create_app
+from flowlab.serving import start_backchannel
+from flowlab.serving import stop
 from tests import browser as browser_support
 
 
@@ -31,6 +33,7 @@ class LiveServer:
 
     def __init__(self, app, threads: int = 8) -> None:
         self.app = app
+        self.backchannel = start_backchannel(app)
         self.server = create_server(app, host="127.0.0.1", port=0, threads=threads)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -41,7 +44,8 @@ class LiveServer:
         return self.url + path
 
     def close(self) -> None:
-        self.server.close()
+        stop(self.backchannel)
+        stop(self.server, self.thread)
 
 
 @pytest.fixture
@@ -56,7 +60,7 @@ def client(app):
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
-    """The whole app, shared by the tests of a session (each test makes its own data)."""
+    """The whole app, shared by all tests (each test makes its own data)."""
     server = LiveServer(make_app(tmp_path_factory.mktemp("live")))
     yield server
     server.close()

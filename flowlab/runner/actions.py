@@ -45,7 +45,8 @@ def authorize(run, flow, step, ctx) -> dict:
     """Step: build the authorization URL with a fresh state (and PKCE pair)."""
     client = MobileApplicationClient(ctx.client_id) if flow.id == "implicit" else None
     oauth = _session(ctx, flow, run, client=client)
-    url, state = oauth.authorization_url(ctx.provider["authorize_url"])
+    url, state = oauth.authorization_url(ctx.provider["authorize_url"],
+                                         **step.get("params", {}))
     run.secrets.update(state=state, authorize_url=url, redirect_uri=ctx.redirect_uri)
     data = {"url": url}
     if flow.pkce:

@@ -85,9 +85,9 @@ def lookup(glossary: dict, where: str, name: str) -> dict | None:
         lowered = name.lower()
         return next((t for k, t in glossary.items() if k.lower() == lowered), None)
     candidates = [name]
-    if where == "json":
-        plain = name.replace("[]", "")
-        candidates += [plain, plain.rsplit(".", 1)[-1]]
+    if where == "json":  # the longest known suffix: error.status, then status
+        parts = name.replace("[]", "").split(".")
+        candidates += [".".join(parts[i:]) for i in range(len(parts))]
     return next((glossary[c] for c in candidates if c in glossary), None)
 
 

@@ -1,0 +1,192 @@
+"""The live runner over HTTP: every flow end to end against the served sandbox.
+
+Tests drive the runner as a browser would (tests/flowrunner.py) and check what the
+learner sees and what went over the wire.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from concurrent.futures import ThreadPoolExecutor
+from html import unescape
+
+import pytest
+
+from tests.flowrunner import FlowRunner
+
+STEPS = {"authorization-code": 11, "authorization-code-pkce": 11,
+         "client-credentials": 4, "implicit": 4}
+NAMES = {"alice": "Alice Lindqvist", "bob": "Bob Okafor"}
+
+
+class WireRecorder:
+    """WSGI middleware keeping what the sandbox received, as the server saw it."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.seen: list[dict] = []
+
+    def __call__(self, environ, start_response):
+        if environ["PATH_INFO"].startswith("/sandbox/"):
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(size) if size else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            headers = {k[5:].replace("_", "-").lower(): v
+                       for k, v in environ.items() if k.startswith("HTTP_")}
+            for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                if environ.get(key):
+                    headers[key.replace("_", "-").lower()] = environ[key]
+            query = environ.get("QUERY_STRING")
+            self.seen.append({
+                "line": f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}"
+                        + (f"?{query}" if query else ""),
+                "headers": headers, "body": body.decode()})
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def recorded(serve):
+    """A served app whose sandbox traffic is recorded on the server side."""
+    server = serve()
+    server.recorder = WireRecorder(server.app.wsgi_app)
+    server.app.wsgi_app = server.recorder
+    return server
+
+
+def _done(runner: FlowRunner) -> list[str]:
+    return re.findall(r'class="run-step run-step-(done|failed)"', runner.page.text)
+
+
+def _wire_text(html: str) -> list[str]:
+    """The HTTP messages shown on a step page, as plain text."""
+    blocks = re.findall(r'<div class="wire">(.*?)</div>\s*(?:</div>)?', html, re.S)
+    return [unescape(re.sub(r"<[^>]+>", "", block)) for block in blocks]
+
+
+@pytest.mark.parametrize("flow_id", sorted(STEPS))
+def test_every_flow_runs_to_its_end(live_server, flow_id):
+    runner = FlowRunner(live_server).start(flow_id)
+    page = runner.run_all()
+    assert page.status_code == 200
+    assert _done(runner) == ["done"] * STEPS[flow_id]
+    assert "That is the whole flow" in page.text
+    assert "Traceback" not in page.text
+
+
+@pytest.mark.parametrize("flow_id", sorted(STEPS))
+def test_every_part_of_every_exchange_is_annotated(live_server, flow_id):
+    runner = FlowRunner(live_server).start(flow_id)
+    runner.run_all()
+    for number in range(1, STEPS[flow_id] + 1):
+        page = runner.get(f"{runner.run_url}?step={number}")
+        missing = re.findall(r'<tr class="unannotated">\s*<th[^>]*>.*?<code>([^<]+)',
+                             page.text, re.S)
+        assert missing == [], f"step {number}: parts without annotation"
+
+
+def test_captured_exchanges_are_what_the_sandbox_received(recorded):
+    runner = FlowRunner(recorded).start("authorization-code-pkce")
+    runner.run_all()
+    posts = [s for s in recorded.recorder.seen if s["line"] == "POST /sandbox/api/token"]
+    assert len(posts) == 3  # code exchange, refresh, replayed refresh
+    page = runner.get(f"{runner.run_url}?step=4&reveal=1")
+    request = _wire_text(page.text)[0]
+    head, _, body = request.partition("\n\n")
+    lines = head.splitlines()
+    assert lines[0] == "POST /sandbox/api/token HTTP/1.1"
+    shown = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:])}
+    assert shown == posts[0]["headers"]
+    assert body.strip() == posts[0]["body"]
+    assert "code_verifier=" in body and "client_secret" not in body
+
+
+def test_state_mismatch_stops_before_any_token_request(recorded):
+    runner = FlowRunner(recorded).start("authorization-code")
+    runner.next()  # the app builds the authorization URL
+    issuer = recorded("/sandbox")
+    page = runner.follow(runner.session.get(
+        recorded(f"/run/callback?code=stolen&state=forged&iss={issuer}"),
+        allow_redirects=False))
+    assert "The state did not match" in page.text
+    assert _done(runner)[-1] == "failed"
+    assert not any("/api/token" in s["line"] for s in recorded.recorder.seen)
+    again = runner.session.get(recorded("/run/callback?code=x&state=forged"))
+    assert again.status_code == 400
+    assert "No run is waiting" in again.text
+
+
+def test_cancel_at_consent_shows_access_denied(live_server):
+    runner = FlowRunner(live_server).start("authorization-code")
+    runner.next()
+    page = runner.authorize(agree=False)
+    assert "access denied" in page.text.lower()
+    assert "access_denied" in page.text
+    assert 'id="next"' not in page.text and "Start again" in page.text
+
+
+def test_reused_code_and_expired_token_are_explained(live_server):
+    runner = FlowRunner(live_server).start("authorization-code")
+    runner.run_all()
+    reuse = runner.get(f"{runner.run_url}?step=10")
+    assert "invalid_grant" in reuse.text and "single-use" in reuse.text
+    expired = runner.get(f"{runner.run_url}?step=7")
+    assert _wire_text(expired.text)[1].startswith("HTTP/1.1 401")
+    assert "expired" in expired.text
+
+
+def test_secrets_are_masked_until_revealed(live_server):
+    runner = FlowRunner(live_server).start("client-credentials")
+    runner.next()
+    masked = runner.get(f"{runner.run_url}?step=1").text
+    revealed = runner.get(f"{runner.run_url}?step=1&reveal=1").text
+    token = re.search(r"access_token(?:&quot;|\")[^A-Za-z0-9_-]*([A-Za-z0-9_-]{20,})",
+                      unescape(re.sub(r"<[^>]+>", "", revealed))).group(1)
+    assert token not in masked
+    assert f"{token[:4]}…{token[-4:]}" in masked
+
+
+def test_runs_belong_to_the_browser_that_started_them(live_server):
+    mine = FlowRunner(live_server).start("client-credentials")
+    theirs = FlowRunner(live_server)
+    assert theirs.get(mine.run_url).status_code == 404
+    assert mine.get(mine.run_url).status_code == 200
+
+
+def test_runs_survive_a_server_restart(serve):
+    first = serve()
+    runner = FlowRunner(first).start("client-credentials")
+    runner.next()
+    first.close()
+    second = serve()
+    page = runner.get(runner.run_url.replace(first.url, second.url))
+    assert page.status_code == 200
+    assert _done(runner) == ["done"]
+
+
+def test_runs_expire(serve):
+    server = serve(RUN_TTL=0)
+    runner = FlowRunner(server).start("client-credentials")
+    assert runner.page.status_code == 404
+    assert "expired" in runner.page.text
+
+
+def _run_one(args):
+    server, index = args
+    flow = sorted(STEPS)[index % 4]
+    user = ("alice", "bob")[index // 4 % 2]
+    runner = FlowRunner(server).start(flow)
+    runner.run_all(user=user)
+    pages = [runner.get(f"{runner.run_url}?step={n}").text
+             for n in range(1, STEPS[flow] + 1)]
+    return flow, user, _done(runner), "\n".join(pages)
+
+
+def test_twenty_parallel_runs_never_mix(live_server):
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(_run_one, [(live_server, i) for i in range(20)]))
+    for flow, user, done, pages in results:
+        assert done == ["done"] * STEPS[flow], flow
+        if flow != "client-credentials":
+            other = "bob" if user == "alice" else "alice"
+            assert NAMES[user] in pages and NAMES[other] not in pages

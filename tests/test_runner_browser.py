@@ -1,0 +1,90 @@
+"""The live runner in a real Chromium: clicking only Next, a demo user, Agree/Cancel."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.a11y import serious_violations
+
+pytestmark = pytest.mark.browser
+
+STEPS = {"authorization-code": 11, "authorization-code-pkce": 11,
+         "client-credentials": 4, "implicit": 4}
+
+
+def _click_next(page) -> None:
+    page.locator("#next").click()
+    page.wait_for_load_state()
+
+
+def _through_the_provider(page, agree: bool = True) -> None:
+    """At the sandbox: pick alice (if asked), then Agree or Cancel."""
+    if page.get_by_role("button", name=re.compile("Agree")).count() == 0:
+        page.get_by_role("button", name=re.compile("alice", re.I)).first.click()
+    page.get_by_role("button", name="Agree" if agree else "Cancel").click()
+    page.wait_for_url(re.compile(r"/runs/"))
+
+
+def _run_flow(page, live_server, flow_id: str) -> None:
+    page.goto(live_server(f"/run/{flow_id}"))
+    page.get_by_role("button", name="Start the run").click()
+    while page.locator("#next").count():
+        href = page.locator("#next").get_attribute("href") or ""
+        _click_next(page)
+        if "/authorize?" in href:
+            _through_the_provider(page)
+
+
+@pytest.mark.parametrize("flow_id", sorted(STEPS))
+def test_each_flow_from_first_step_to_last(page, live_server, flow_id):
+    _run_flow(page, live_server, flow_id)
+    assert page.locator(".run-step-done").count() == STEPS[flow_id]
+    assert page.locator(".run-step-failed").count() == 0
+    assert "That is the whole flow" in page.content()
+    assert serious_violations(page) == []
+
+
+def test_cancel_shows_access_denied(page, live_server):
+    page.goto(live_server("/run/authorization-code"))
+    page.get_by_role("button", name="Start the run").click()
+    _click_next(page)
+    _click_next(page)
+    _through_the_provider(page, agree=False)
+    alert = page.get_by_role("alert")
+    assert "access denied" in alert.inner_text().lower()
+    assert serious_violations(page) == []
+
+
+def test_keyboard_steps_forward_and_back(page, live_server):
+    page.goto(live_server("/run/client-credentials"))
+    page.get_by_role("button", name="Start the run").click()
+    page.wait_for_url(re.compile(r"/runs/"))
+    for _ in range(2):
+        with page.expect_navigation():
+            page.keyboard.press("ArrowRight")
+    assert page.locator("h1").inner_text().startswith("Step 2:")
+    with page.expect_navigation():
+        page.keyboard.press("ArrowLeft")
+    assert page.locator("h1").inner_text().startswith("Step 1:")
+    page.locator("#next").focus()
+    assert page.evaluate("document.activeElement.id") == "next"
+
+
+def test_pkce_step_shows_the_worked_computation(page, live_server):
+    page.goto(live_server("/run/authorization-code-pkce"))
+    page.get_by_role("button", name="Start the run").click()
+    _click_next(page)
+    section = page.locator("section.pkce")
+    assert "SHA-256" in section.inner_text()
+    assert section.locator("code").nth(2).inner_text() in page.locator(
+        ".wire-url").inner_text()
+    assert serious_violations(page) == []
+
+
+def test_step_page_passes_audit_in_dark_mode(page, live_server):
+    page.emulate_media(color_scheme="dark")
+    _run_flow(page, live_server, "client-credentials")
+    page.goto(page.url.split("?")[0] + "?step=1")
+    assert serious_violations(page) == []
