@@ -36,6 +36,11 @@ def create_app(
         RUN_TTL=86400,
         # Failed client authentications allowed per client and address a minute.
         SANDBOX_AUTH_FAILURES_PER_MINUTE=60,
+        # Seconds the runner waits for a provider before the step fails.
+        HTTP_TIMEOUT=5,
+        # A presenter's default provider for every browser: FLOWLAB_PROVIDER=spotify
+        # with FLOWLAB_CLIENT_ID (and FLOWLAB_CLIENT_SECRET). Unset: the sandbox.
+        PROVIDER=None,
         # The address attendees open in workshop mode, e.g. http://192.168.1.20:5000.
         PUBLIC_URL=None,
         # Session cookie: not readable by scripts, sent on top-level navigations.
@@ -63,7 +68,9 @@ def create_app(
         from . import content
         from . import runner
         from .views import advisor
+        from .views import exports as export_views
         from .views import pages
+        from .views import providers as provider_views
         from .views import runner as runner_views
 
         content.init_app(app)
@@ -71,6 +78,8 @@ def create_app(
         app.register_blueprint(pages.bp)
         app.register_blueprint(advisor.bp)
         app.register_blueprint(runner_views.bp)
+        app.register_blueprint(provider_views.bp)
+        app.register_blueprint(export_views.bp)
     return app
 
 

@@ -1,14 +1,26 @@
 """Provider profiles: where a flow's requests go, and as which client.
 
-A profile is plain data kept with a run. Client secrets are never part of it: the
-sandbox's come from ``flowlab.demo`` when a request is made.
+A profile is plain data kept with a run: endpoints, client ids, what the provider can
+do. Client secrets are never part of it: the sandbox's come from ``flowlab.demo``,
+anyone else's from the browser's in-memory credentials (``flowlab.credentials``).
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+import requests
 from flask import Config
 
 from .demo import demo_apps
+from .security import allows_plain_http
+
+WELL_KNOWN = ("/.well-known/oauth-authorization-server",
+              "/.well-known/openid-configuration")
+
+
+class ProviderError(ValueError):
+    """A provider that cannot be used, with the reason in plain words."""
 
 
 def sandbox(base_url: str, config: Config) -> dict:
@@ -31,14 +43,136 @@ def sandbox(base_url: str, config: Config) -> dict:
         "token_url": back + "/api/token",
         "api_base": back,
         "expire_url": back + "/demo/expire-token",
+        "grant_revocation": True,
         "clients": {"confidential": web.client_id, "public": public.client_id},
     }
 
 
-def client_secret(provider: dict, client: str, config: Config) -> str | None:
+def spotify(profile: dict, config: Config, client_id: str) -> dict:
+    """Real Spotify (base URLs overridable, so tests can point at a stand-in)."""
+    accounts = (config.get("SPOTIFY_ACCOUNTS_URL") or profile["accounts"]).rstrip("/")
+    return {
+        "kind": "spotify",
+        "name": profile["name"],
+        "issuer": None,
+        "iss_supported": False,
+        "authorize_url": accounts + profile["authorize_path"],
+        "token_url": accounts + profile["token_path"],
+        "api_base": (config.get("SPOTIFY_API_URL") or profile["api"]).rstrip("/"),
+        "clients": {"confidential": client_id, "public": client_id},
+        "refused": dict(profile.get("refused", {})),
+    }
+
+
+def discover(url: str, timeout: float = 5) -> dict:
+    """Fetch and check an RFC 8414 / OpenID discovery document."""
+    _check_url(url, "The discovery URL")
+    try:
+        response = requests.get(url, timeout=timeout,
+                                headers={"Accept": "application/json"})
+    except requests.RequestException as exc:
+        raise ProviderError(
+            f"The discovery document could not be fetched: {exc}") from None
+    try:
+        metadata = response.json()
+    except ValueError:
+        metadata = None
+    if response.status_code != 200 or not isinstance(metadata, dict):
+        raise ProviderError(f"The discovery URL answered {response.status_code} "
+                            "without a JSON metadata document.")
+    expected = expected_issuer(url)
+    if metadata.get("issuer") != expected:
+        raise ProviderError(f"The document names the issuer {metadata.get('issuer')!r}"
+                            f" but was fetched for {expected!r}; RFC 8414 §3.3 says "
+                            "not to use it.")
+    return metadata
+
+
+def expected_issuer(url: str) -> str:
+    """The issuer a well-known URL was built from (RFC 8414 §3.1, OpenID §4)."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    for suffix in WELL_KNOWN:
+        if parts.path.endswith(suffix):  # {issuer}/.well-known/...
+            return origin + parts.path[: -len(suffix)]
+        if parts.path.startswith(suffix):  # {origin}/.well-known/...{path}
+            return origin + parts.path[len(suffix):]
+    raise ProviderError("A discovery URL ends in one of: " + ", ".join(WELL_KNOWN))
+
+
+def from_metadata(metadata: dict, clients: tuple[str, str], api_base: str,
+                  scope: str) -> dict:
+    """A profile from checked discovery metadata."""
+    provider = manual(metadata["issuer"], metadata.get("authorization_endpoint", ""),
+                      metadata.get("token_endpoint", ""), api_base, clients, scope)
+    provider.update(
+        name=f"Provider at {metadata['issuer']}",
+        iss_supported=bool(metadata.get("authorization_response_iss_parameter_supported")),
+        grant_types=metadata.get("grant_types_supported",
+                                 ["authorization_code", "implicit"]),
+        response_types=metadata.get("response_types_supported", []),
+        pkce_methods=metadata.get("code_challenge_methods_supported"),
+    )
+    if metadata.get("flowlab_demo_expire_endpoint"):
+        provider["expire_url"] = metadata["flowlab_demo_expire_endpoint"]
+        provider["grant_revocation"] = True
+    return provider
+
+
+def manual(issuer: str, authorize_url: str, token_url: str, api_base: str,
+           clients: tuple[str, str], scope: str) -> dict:
+    """A profile from endpoints typed in; ``clients`` is (confidential, public) ids."""
+    client_id, public_id = clients
+    _check_url(authorize_url, "The authorization endpoint")
+    _check_url(token_url, "The token endpoint")
+    if api_base:
+        _check_url(api_base, "The API base URL")
+    if not client_id:
+        raise ProviderError("A client id is needed.")
+    return {
+        "kind": "discovered", "name": f"Provider at {issuer or authorize_url}",
+        "issuer": issuer or None, "iss_supported": False,
+        "authorize_url": authorize_url, "token_url": token_url,
+        "api_base": api_base.rstrip("/") or None, "scope": scope,
+        "clients": {"confidential": client_id, "public": public_id or client_id},
+    }
+
+
+def offered(provider: dict, has_secret: bool, reasons: dict) -> dict:
+    """Each flow id with None if it can run here, or the reason it cannot."""
+    if provider["kind"] == "sandbox":
+        return dict.fromkeys(("authorization-code", "authorization-code-pkce",
+                              "client-credentials", "implicit"))
+    grants = provider.get("grant_types", ["authorization_code", "client_credentials"])
+    pkce = provider.get("pkce_methods")
+    why = {
+        "authorization-code": ("authorization_code" not in grants and "no_code_grant")
+        or (not has_secret and "no_secret"),
+        "authorization-code-pkce": ("authorization_code" not in grants
+                                    and "no_code_grant")
+        or (pkce is not None and "S256" not in pkce and "no_s256"),
+        "client-credentials": ("client_credentials" not in grants
+                               and "no_client_credentials")
+        or (not has_secret and "no_secret"),
+        "implicit": "token" not in provider.get("response_types", ["token"])
+        and "no_implicit",
+    }
+    result = {flow: reasons[key] if key else None for flow, key in why.items()}
+    result.update(provider.get("refused", {}))
+    return result
+
+
+def client_secret(provider: dict, client: str, config: Config,
+                  stored: str | None = None) -> str | None:
     """The secret of the provider's ``client`` ("confidential" or "public")."""
     if client != "confidential":
         return None
     if provider["kind"] == "sandbox":
         return demo_apps(config)[0].client_secret
-    return None
+    return stored
+
+
+def _check_url(url: str, what: str) -> None:
+    if not url or not allows_plain_http(url):
+        raise ProviderError(f"{what} must be an https URL (plain http only on a "
+                            f"loopback address such as 127.0.0.1): {url!r}")

@@ -31,9 +31,9 @@ def make_app(tmp_path, **config):
 class LiveServer:
     """An app served by waitress on a free port in a background thread."""
 
-    def __init__(self, app, threads: int = 8) -> None:
+    def __init__(self, app, threads: int = 8, backchannel: bool = True) -> None:
         self.app = app
-        self.backchannel = start_backchannel(app)
+        self.backchannel = start_backchannel(app) if backchannel else None
         self.server = create_server(app, host="127.0.0.1", port=0, threads=threads)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -44,7 +44,8 @@ class LiveServer:
         return self.url + path
 
     def close(self) -> None:
-        stop(self.backchannel)
+        if self.backchannel:
+            stop(self.backchannel)
         stop(self.server, self.thread)
 
 

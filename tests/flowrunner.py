@@ -67,11 +67,18 @@ class FlowRunner:
     def authorize(self, user: str = "alice", agree: bool = True) -> requests.Response:
         """At the provider: log in as a demo user, then Agree or Cancel."""
         page = self.next()
+        if "/runs/" in page.url:  # the provider answered without asking anything
+            return page
         if "Agree" not in page.text:
             page = self.follow(submit(self.session, page, user))
         if "Agree" in page.text:
             page = submit(self.session, page, "Agree" if agree else "Cancel")
         return self.follow(page)
+
+    def use_provider(self, button: str, **fields) -> requests.Response:
+        """Choose where runs go on the provider page (``Use Spotify``, ...)."""
+        page = self.get(self.server("/provider"))
+        return self.follow(submit(self.session, page, button, **fields))
 
     def step_count(self) -> int:
         return len(re.findall(r'class="run-step run-step-(?:done|failed)"',

@@ -20,14 +20,14 @@ from requests_oauthlib import OAuth2Session
 from .capture import capture_session
 from .capture import exchange_of
 
-TIMEOUT = 5
-
 
 def _session(ctx, flow, run, *, scope=True, client=None) -> OAuth2Session:
     """An OAuth2Session for this run's client, with wire capture mounted."""
+    backend = isinstance(client, BackendApplicationClient)  # no redirect, no user
     oauth = OAuth2Session(
-        ctx.client_id, client=client, redirect_uri=ctx.redirect_uri,
-        scope=flow.scope if scope else None, token=run.secrets.get("token"),
+        ctx.client_id, client=client,
+        redirect_uri=None if backend else ctx.redirect_uri,
+        scope=ctx.scope if scope else None, token=run.secrets.get("token"),
         pkce="S256" if flow.pkce else None,
     )
     oauth.last_response = None
@@ -68,16 +68,17 @@ def exchange_code(run, flow, step, ctx) -> dict:
         oauth._code_verifier = run.secrets.get("verifier")
     kwargs = ({"client_secret": ctx.client_secret} if ctx.client_secret
               else {"include_client_id": True})
-    return _token_call(run, oauth, lambda: oauth.fetch_token(
-        ctx.provider["token_url"], code=run.secrets.get("code"), timeout=TIMEOUT,
+    return _token_call(run, ctx, oauth, lambda: oauth.fetch_token(
+        ctx.provider["token_url"], code=run.secrets.get("code"), timeout=ctx.timeout,
         **kwargs))
 
 
 def client_token(run, flow, step, ctx) -> dict:
     """Step: ask for an app-only token with client credentials (RFC 6749 §4.4.2)."""
     oauth = _session(ctx, flow, run, client=BackendApplicationClient(ctx.client_id))
-    return _token_call(run, oauth, lambda: oauth.fetch_token(
-        ctx.provider["token_url"], client_secret=ctx.client_secret, timeout=TIMEOUT))
+    return _token_call(run, ctx, oauth, lambda: oauth.fetch_token(
+        ctx.provider["token_url"], client_secret=ctx.client_secret,
+        timeout=ctx.timeout))
 
 
 def refresh(run, flow, step, ctx) -> dict:
@@ -90,18 +91,18 @@ def refresh(run, flow, step, ctx) -> dict:
         kwargs = {"auth": HTTPBasicAuth(ctx.client_id, ctx.client_secret)}
     else:
         kwargs = {"client_id": ctx.client_id}
-    return _token_call(run, oauth, lambda: oauth.refresh_token(
-        ctx.provider["token_url"], refresh_token=token, timeout=TIMEOUT, **kwargs))
+    return _token_call(run, ctx, oauth, lambda: oauth.refresh_token(
+        ctx.provider["token_url"], refresh_token=token, timeout=ctx.timeout, **kwargs))
 
 
-def _token_call(run, oauth, call) -> dict:
+def _token_call(run, ctx, oauth, call) -> dict:
     """Make a token request; on success keep the token and any new refresh token."""
     try:
         token = call()
     except (OAuth2Error, ValueError, Warning) as exc:
-        return _record(oauth, error=_describe(exc))
+        return _record(oauth, error=_describe(exc, oauth.last_response))
     except requests.RequestException as exc:
-        return {"error": _transport_error(exc)}
+        return {"error": _transport_error(exc, ctx.timeout)}
     run.secrets["token"] = dict(token)
     issued = _json(oauth.last_response).get("refresh_token")
     if issued:
@@ -114,12 +115,12 @@ def api(run, flow, step, ctx) -> dict:
     path = step["path"].format(**run.secrets.get("remember", {}))
     oauth = _session(ctx, flow, run)
     try:
-        response = oauth.get(ctx.provider["api_base"] + path, timeout=TIMEOUT)
+        response = oauth.get(ctx.provider["api_base"] + path, timeout=ctx.timeout)
     except TokenExpiredError:
         return {"error": "The client's own clock says the token has expired, so it "
                          "did not send it. Refresh the token or start again."}
     except requests.RequestException as exc:
-        return {"error": _transport_error(exc)}
+        return {"error": _transport_error(exc, ctx.timeout)}
     oauth.last_response = response
     record = _record(oauth)
     if response.ok:
@@ -133,9 +134,10 @@ def expire(run, flow, step, ctx) -> dict:
     """Step: the sandbox's own control that ends the access token's life now."""
     oauth = _session(ctx, flow, run)
     try:
-        oauth.last_response = oauth.post(ctx.provider["expire_url"], timeout=TIMEOUT)
+        oauth.last_response = oauth.post(ctx.provider["expire_url"],
+                                         timeout=ctx.timeout)
     except requests.RequestException as exc:
-        return {"error": _transport_error(exc)}
+        return {"error": _transport_error(exc, ctx.timeout)}
     return _record(oauth)
 
 
@@ -168,21 +170,30 @@ def json_path(data, path: str):
     return data
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: Exception, response) -> str:
+    """Say what was wrong with a token response, in the learner's terms."""
+    if response is not None and not _json(response):
+        kind = response.headers.get("Content-Type", "no content type")
+        return (f"The token endpoint answered {response.status_code} with {kind}, "
+                "not JSON, so it could not be read as a token response "
+                "(RFC 6749 §5.1 asks for application/json).")
     if isinstance(exc, OAuth2Error):
         return f"{exc.error}: {exc.description}" if exc.description else exc.error
     return f"The response could not be read as a token response ({exc})."
 
 
-def _transport_error(exc: requests.RequestException) -> str:
+def _transport_error(exc: requests.RequestException, timeout: float) -> str:
     if isinstance(exc, requests.Timeout):
-        return f"The provider did not answer within {TIMEOUT} seconds."
+        return f"The provider did not answer within {timeout:g} seconds."
     if isinstance(exc, requests.exceptions.SSLError):
         return "The TLS connection to the provider failed: " + str(exc)
     if isinstance(exc, requests.ConnectionError):
         return "The provider could not be reached (is it running, is there a network?)."
     return f"The request failed: {exc}"
 
+
+# What a provider profile must have for an action to make sense.
+NEEDS = {"api": ("api_base",), "expire": ("expire_url",)}
 
 ACTIONS = {
     "authorize": authorize,

@@ -30,6 +30,8 @@ class Context:
     client_id: str
     client_secret: str | None
     redirect_uri: str
+    scope: str | None = None
+    timeout: float = 5
 
 
 def pending(run: Run, flow: Flow) -> dict | None:

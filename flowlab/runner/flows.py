@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,14 @@ class Flow:
 
     def step(self, index: int) -> dict | None:
         return self.steps[index] if 0 <= index < len(self.steps) else None
+
+    def for_provider(self, provider: dict, action_needs: dict) -> Flow:
+        """This flow without the steps the provider cannot do (no API, no expiry)."""
+        def possible(step: dict) -> bool:
+            needs = [*action_needs.get(step["action"], ()), *step.get("needs", ())]
+            return all(provider.get(need) for need in needs)
+
+        return replace(self, steps=tuple(s for s in self.steps if possible(s)))
 
 
 def load_flows(content) -> dict[str, Flow]:

@@ -1,4 +1,9 @@
-"""Runs kept in SQLite: created, loaded by their owner, saved, purged after a day."""
+"""Runs kept in SQLite: created, loaded by their owner, saved, purged after a day.
+
+Runs against the sandbox are stored whole. Runs against real providers keep their
+secrets (codes, verifiers, tokens) in memory only, and their exchanges reach the
+disk already redacted.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from pathlib import Path
 from flask import current_app
 
 from ..db import Database
+from .present import Redactor
 
 db = Database("RUNS_DATABASE", Path(__file__).with_name("schema.sql"))
 
@@ -31,6 +37,11 @@ class Run:
     @property
     def awaiting_browser(self) -> bool:
         return self.status == "active" and "state" in self.secrets
+
+    @property
+    def on_disk_whole(self) -> bool:
+        """Only the sandbox's throwaway secrets may be written to disk."""
+        return self.provider.get("kind") == "sandbox"
 
 
 def create(owner: str, flow: str, provider: dict) -> Run:
@@ -68,17 +79,38 @@ def owned(owner: str, limit: int = 20) -> list[Run]:
 
 def save(run: Run) -> bool:
     """Store the run unless someone saved it since it was loaded (a double click)."""
+    secrets_, steps = run.secrets, run.steps
+    if not run.on_disk_whole:
+        current_app.extensions["run_secrets"].put(run.id, run.secrets)
+        secrets_, steps = {}, redacted(steps, Redactor.for_run(run, set(), False))
     cur = db.get().execute(
         "UPDATE runs SET secrets = ?, steps = ?, status = ?, version = version + 1"
         " WHERE id = ? AND version = ?",
-        (json.dumps(run.secrets), json.dumps(run.steps), run.status, run.id,
-         run.version),
+        (json.dumps(secrets_), json.dumps(steps), run.status, run.id, run.version),
     )
     run.version += 1
     return cur.rowcount == 1
 
 
+def redacted(steps: list[dict], redact: Redactor) -> list[dict]:
+    """A copy of the steps with every secret masked in every string."""
+
+    def walk(value):
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(steps)
+
+
 def _from_row(row) -> Run:
-    return Run(row["id"], row["owner"], row["flow"], json.loads(row["provider"]),
-               json.loads(row["secrets"]), json.loads(row["steps"]), row["status"],
-               row["version"], row["created"])
+    run = Run(row["id"], row["owner"], row["flow"], json.loads(row["provider"]),
+              json.loads(row["secrets"]), json.loads(row["steps"]), row["status"],
+              row["version"], row["created"])
+    if not run.on_disk_whole:
+        run.secrets = current_app.extensions["run_secrets"].get(run.id) or {}
+    return run

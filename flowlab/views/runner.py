@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import asdict
 from urllib.parse import parse_qsl
 from urllib.parse import urlsplit
@@ -11,6 +10,7 @@ from urllib.parse import urlunsplit
 from flask import Blueprint
 from flask import abort
 from flask import current_app
+from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -25,11 +25,16 @@ from ..exchange import Message
 from ..highlight import highlight
 from ..runner import engine
 from ..runner import store
+from ..runner.actions import NEEDS
 from ..runner.present import Redactor
 from ..runner.present import annotate
 from ..runner.present import diagram
 from ..security import constant_time_equal
 from ..security import csrf_exempt
+from .providers import browser_id
+from .providers import current_choice
+from .providers import redirect_uri
+from .providers import secret_for
 
 bp = Blueprint("runner", __name__)
 
@@ -60,18 +65,17 @@ def _flow(flow_id: str):
     return flow
 
 
-def _owner(create: bool = False) -> str | None:
-    if create and "browser" not in session:
-        session["browser"] = secrets.token_urlsafe(16)
-    return session.get("browser")
-
-
 def _run(run_id: str):
-    run = store.load(run_id, _owner() or "")
+    run = store.load(run_id, browser_id() or "")
     if run is None:
         abort(404, description="This run does not exist, has expired (runs last a "
               "day) or was started in another browser.")
     return run
+
+
+def _run_flow(run):
+    """The run's flow, as its provider can do it."""
+    return _flow(run.flow).for_provider(run.provider, NEEDS)
 
 
 def _context(run, flow) -> engine.Context:
@@ -80,48 +84,68 @@ def _context(run, flow) -> engine.Context:
         provider=provider,
         client_id=provider["clients"][flow.client],
         client_secret=providers.client_secret(provider, flow.client,
-                                              current_app.config),
-        redirect_uri=run.secrets.get("redirect_uri")
-        or request.host_url.rstrip("/") + CALLBACK_PATH,
+                                              current_app.config,
+                                              secret_for(provider)),
+        redirect_uri=run.secrets.get("redirect_uri") or redirect_uri(),
+        scope=provider["scope"] if "scope" in provider else flow.scope,
+        timeout=current_app.config["HTTP_TIMEOUT"],
     )
+
+
+def _offered() -> tuple:
+    """The browser's provider and, per flow, None or why it cannot run there."""
+    choice = current_choice()
+    reasons = get_content().data("providers")["reasons"]
+    return choice, providers.offered(choice.provider, bool(choice.secret), reasons)
 
 
 @bp.get("/run/")
 def index():
-    owner = _owner()
+    owner = browser_id()
+    choice, offered = _offered()
     return render_template("runner/index.html", flows=_flows().values(),
-                           runs=store.owned(owner) if owner else [])
+                           runs=store.owned(owner) if owner else [],
+                           provider=choice.provider, offered=offered)
 
 
 @bp.get("/run/<flow_id>")
 def start_page(flow_id: str):
-    flow = _flow(flow_id)
-    return render_template("runner/start.html", flow=flow,
-                           provider=providers.sandbox(request.host_url,
-                                                      current_app.config))
+    choice, offered = _offered()
+    flow = _flow(flow_id).for_provider(choice.provider, NEEDS)
+    return render_template("runner/start.html", flow=flow, provider=choice.provider,
+                           refused=offered.get(flow.id), redirect_uri=redirect_uri())
 
 
 @bp.post("/run/<flow_id>")
 def start(flow_id: str):
     flow = _flow(flow_id)
-    provider = providers.sandbox(request.host_url, current_app.config)
-    run = store.create(_owner(create=True), flow.id, provider)
+    choice, offered = _offered()
+    if offered.get(flow.id):
+        flash(f"{flow.name} cannot run here: {offered[flow.id]}", "error")
+        return redirect(url_for(".start_page", flow_id=flow.id), 303)
+    run = store.create(browser_id(create=True), flow.id, choice.provider)
     return redirect(url_for(".show", run_id=run.id), 303)
 
 
 @bp.post("/runs/<run_id>/next")
 def next_step(run_id: str):
     run = _run(run_id)
-    flow = _flow(run.flow)
-    engine.advance(run, flow, _context(run, flow))
-    store.save(run)
+    flow = _run_flow(run)
+    ctx = _context(run, flow)
+    if flow.client == "confidential" and not ctx.client_secret:
+        flash("This run needs the client secret, and the server no longer has it (it "
+              "forgets it after an idle hour, on Forget, or on restart). Enter it "
+              "again on the provider page, then click Next.", "error")
+    else:
+        engine.advance(run, flow, ctx)
+        store.save(run)
     return redirect(url_for(".show", run_id=run.id), 303)
 
 
 @bp.get("/runs/<run_id>")
 def show(run_id: str):
     run = _run(run_id)
-    flow = _flow(run.flow)
+    flow = _run_flow(run)
     last = max(len(run.steps) - 1, 0)
     viewing = min(max(request.args.get("step", last + 1, type=int) - 1, 0), last)
     reveal = request.args.get("reveal") == "1"
@@ -171,7 +195,7 @@ def callback():
                                    texts=get_content().data("runner"),
                                    md=render_markdown)
     run = _match_state(waiting, params.get("state"))
-    engine.receive_redirect(run, _flow(run.flow), received, params, request.url)
+    engine.receive_redirect(run, _run_flow(run), received, params, request.url)
     store.save(run)
     return redirect(url_for(".show", run_id=run.id), 303)
 
@@ -189,7 +213,7 @@ def fragment():
     stored = run.secrets.pop("callback_request", None) if run else None
     if stored is None:
         abort(400, description="No implicit-grant run is waiting for a fragment.")
-    engine.receive_redirect(run, _flow(run.flow), Message(**stored), params,
+    engine.receive_redirect(run, _run_flow(run), Message(**stored), params,
                             request.url_root.rstrip("/") + CALLBACK_PATH)
     store.save(run)
     return {"next": url_for(".show", run_id=run.id)}
@@ -197,7 +221,7 @@ def fragment():
 
 def _waiting() -> list:
     """This browser's runs that wait for the authorization server's redirect."""
-    owner = _owner()
+    owner = browser_id()
     return [r for r in store.owned(owner) if r.awaiting_browser] if owner else []
 
 

@@ -1,0 +1,134 @@
+"""Choosing the provider a browser's runs go to: sandbox, Spotify, or any other."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+
+from .. import providers
+from ..content import get_content
+from ..content import render_markdown
+from ..credentials import Choice
+from ..credentials import IdleStore
+from ..demo import CALLBACK_PATH
+from ..security import safe_next
+
+bp = Blueprint("providers", __name__)
+KINDS = ("sandbox", "spotify", "discovered")
+
+
+@bp.record_once
+def _setup(state) -> None:
+    state.app.extensions["choices"] = IdleStore()
+
+
+def browser_id(create: bool = False) -> str | None:
+    """This browser's random id, which its runs and its provider choice hang on."""
+    if create and "browser" not in session:
+        session["browser"] = secrets.token_urlsafe(16)
+    return session.get("browser")
+
+
+def current_choice() -> Choice:
+    """The browser's provider, else the presenter's (FLOWLAB_PROVIDER), else sandbox."""
+    choice = current_app.extensions["choices"].get(browser_id())
+    if choice is not None:
+        return choice
+    config = current_app.config
+    if config.get("PROVIDER") == "spotify" and config.get("CLIENT_ID"):
+        profile = get_content().data("providers")["spotify"]
+        return Choice(providers.spotify(profile, config, config["CLIENT_ID"]),
+                      config.get("CLIENT_SECRET"))
+    return Choice(providers.sandbox(request.host_url, config))
+
+
+def secret_for(provider: dict) -> str | None:
+    """The stored secret, if the browser's choice is still this run's provider."""
+    choice = current_choice()
+    same = (choice.provider.get("token_url") == provider.get("token_url")
+            and choice.provider.get("clients") == provider.get("clients"))
+    return choice.secret if same else None
+
+
+def redirect_uri() -> str:
+    """The callback to register: this server's address, as the browser sees it."""
+    return request.host_url.rstrip("/") + CALLBACK_PATH
+
+
+@bp.get("/provider")
+def show():
+    data = get_content().data("providers")
+    choice = current_choice()
+    offered = providers.offered(choice.provider, bool(choice.secret),
+                                data["reasons"])
+    return render_template("providers/index.html", choice=choice, data=data,
+                           offered=offered, redirect_uri=redirect_uri(),
+                           form=request.args, next=safe_next(request.args.get("next"),
+                                                             ""), md=render_markdown)
+
+
+@bp.post("/provider")
+def choose():
+    form = request.form
+    kind = form.get("kind", "")
+    try:
+        provider = _provider_from(kind, form)
+    except providers.ProviderError as exc:
+        flash(str(exc), "error")
+        kept = {k: v for k, v in form.items()
+                if k not in ("client_secret", "csrf_token")}
+        return render_template(
+            "providers/index.html", choice=current_choice(), offered={},
+            data=get_content().data("providers"), redirect_uri=redirect_uri(),
+            form=kept, next=safe_next(form.get("next"), ""), md=render_markdown,
+        ), 400
+    store = current_app.extensions["choices"]
+    if provider is None:
+        store.forget(browser_id())
+    else:
+        store.put(browser_id(create=True),
+                  Choice(provider, form.get("client_secret", "").strip() or None))
+    flash(f"Runs now go to: {provider['name'] if provider else 'the sandbox'}.",
+          "success")
+    return redirect(safe_next(form.get("next"), url_for(".show")), 303)
+
+
+@bp.post("/provider/forget")
+def forget():
+    current_app.extensions["choices"].forget(browser_id())
+    flash("Forgotten: the provider settings and client secret are gone from this "
+          "server. Runs go to the sandbox again.", "success")
+    return redirect(url_for(".show"), 303)
+
+
+def _provider_from(kind: str, form) -> dict | None:
+    """Build the profile the form describes; None means the sandbox."""
+    client_id = form.get("client_id", "").strip()
+    if kind == "sandbox":
+        return None
+    if kind == "spotify":
+        if not client_id:
+            raise providers.ProviderError("Enter your Spotify app's client id.")
+        profile = get_content().data("providers")["spotify"]
+        return providers.spotify(profile, current_app.config, client_id)
+    if kind == "discovered":
+        api_base = form.get("api_base", "").strip()
+        scope = form.get("scope", "").strip()
+        clients = (client_id, form.get("public_client_id", "").strip())
+        if form.get("discovery_url", "").strip():
+            metadata = providers.discover(form["discovery_url"].strip(),
+                                          current_app.config["HTTP_TIMEOUT"])
+            return providers.from_metadata(metadata, clients, api_base, scope)
+        return providers.manual(form.get("issuer", "").strip(),
+                                form.get("authorize_url", "").strip(),
+                                form.get("token_url", "").strip(), api_base,
+                                clients, scope)
+    raise providers.ProviderError("Choose the sandbox, Spotify or another provider.")

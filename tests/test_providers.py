@@ -1,0 +1,200 @@
+"""Provider profiles: Spotify's wire format, discovery, credentials, failures."""
+
+from __future__ import annotations
+
+import base64
+import re
+from html import unescape
+from pathlib import Path
+from urllib.parse import quote
+from urllib.parse import urlencode
+
+import pytest
+
+from flowlab import providers
+from flowlab.credentials import IdleStore
+from tests import standin
+from tests.conftest import LiveServer
+from tests.flowrunner import FlowRunner
+
+CLIENT_ID = "0123456789abcdef0123456789abcdef"
+SECRET = "s3cr3t:with%odd=chars-0123456789"
+REASONS = {k: k for k in ("no_secret", "no_code_grant", "no_s256",
+                          "no_client_credentials", "no_implicit")}
+
+
+@pytest.fixture
+def fake():
+    server = LiveServer(standin.make_standin(), backchannel=False)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def lab(serve, fake):
+    """The lab with its Spotify profile pointed at the stand-in."""
+    return serve(SPOTIFY_ACCOUNTS_URL=fake.url, SPOTIFY_API_URL=fake.url,
+                 HTTP_TIMEOUT=1)
+
+
+def _text(html: str) -> str:
+    return unescape(re.sub(r"<[^>]+>", "", html))
+
+
+@pytest.mark.parametrize(("url", "issuer"), [
+    ("https://as.example/.well-known/oauth-authorization-server",
+     "https://as.example"),
+    ("https://as.example/.well-known/oauth-authorization-server/tenant",
+     "https://as.example/tenant"),
+    ("https://as.example/tenant/.well-known/openid-configuration",
+     "https://as.example/tenant"),
+])
+def test_expected_issuer(url, issuer):
+    assert providers.expected_issuer(url) == issuer
+
+
+@pytest.mark.parametrize("url", ["http://as.example/token", "ftp://x/y",
+                                 "javascript:alert(1)", "http://localhost:5000/t"])
+def test_plain_http_only_on_loopback(url, app):
+    with app.test_request_context(), pytest.raises(providers.ProviderError):
+        providers.manual("", "https://as.example/a", url, "", ("id", ""), "")
+
+
+def test_offered_flows_follow_capabilities_and_secret():
+    provider = {"kind": "discovered", "grant_types": ["authorization_code"],
+                "pkce_methods": ["plain"], "response_types": ["code"]}
+    offered = providers.offered(provider, False, REASONS)
+    assert offered == {"authorization-code": "no_secret",
+                       "authorization-code-pkce": "no_s256",
+                       "client-credentials": "no_client_credentials",
+                       "implicit": "no_implicit"}
+
+
+def test_idle_store_forgets(monkeypatch):
+    store = IdleStore(idle=10)
+    clock = iter([0, 5, 20])
+    monkeypatch.setattr("flowlab.credentials.time.monotonic", lambda: next(clock))
+    store.put("browser", "secret")
+    assert store.get("browser") == "secret"
+    assert store.get("browser") is None
+    assert "secret" not in repr(store)
+
+
+def test_spotify_requests_match_the_wire_spec(lab, fake):
+    runner = FlowRunner(lab)
+    runner.use_provider("Use Spotify", client_id=CLIENT_ID, client_secret=SECRET)
+    runner.start("authorization-code").run_all()
+    callback = lab("/run/callback")
+    authorize = next(s for s in fake.app.seen if s["path"].startswith("/authorize"))
+    assert authorize["path"].startswith(
+        "/authorize?response_type=code&client_id=" + CLIENT_ID
+        + "&redirect_uri=" + quote(callback, safe="")
+        + "&scope=user-read-private+user-read-email+playlist-read-private&state=")
+    token = next(s for s in fake.app.seen if s["path"] == "/api/token")
+    basic = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+    assert token["method"] == "POST"
+    assert token["headers"]["Authorization"] == f"Basic {basic}"
+    assert token["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert token["body"] == urlencode({"grant_type": "authorization_code",
+                                       "code": standin.CODE,
+                                       "redirect_uri": callback})
+    api = next(s for s in fake.app.seen if s["path"] == "/v1/me")
+    assert api["headers"]["Authorization"] == f"Bearer {standin.ACCESS}"
+    refresh = [s for s in fake.app.seen if "grant_type=refresh_token" in s["body"]][0]
+    assert refresh["body"] == f"grant_type=refresh_token&refresh_token={standin.REFRESH}"
+    assert refresh["headers"]["Authorization"] == f"Basic {basic}"
+
+
+def test_spotify_pkce_sends_verifier_and_no_secret(lab, fake):
+    runner = FlowRunner(lab)
+    runner.use_provider("Use Spotify", client_id=CLIENT_ID)
+    runner.start("authorization-code-pkce").run_all()
+    token = next(s for s in fake.app.seen if s["path"] == "/api/token")
+    assert "Authorization" not in token["headers"]
+    fields = dict(p.split("=", 1) for p in token["body"].split("&"))
+    assert set(fields) == {"grant_type", "code", "redirect_uri", "client_id",
+                           "code_verifier"}
+    assert fields["client_id"] == CLIENT_ID
+    assert re.fullmatch(r"[A-Za-z0-9._~-]{43,128}", fields["code_verifier"])
+
+
+def test_spotify_refuses_implicit_up_front_and_names_the_redirect_uri(lab):
+    runner = FlowRunner(lab)
+    page = runner.use_provider("Use Spotify", client_id=CLIENT_ID)
+    assert lab("/run/callback") in _text(page.text)
+    start = runner.get(lab("/run/implicit"))
+    assert "removed the implicit grant on 2025-11-27" in _text(start.text)
+    assert "Start the run" not in start.text
+
+
+def test_real_provider_secrets_never_reach_the_disk(lab, tmp_path, caplog):
+    runner = FlowRunner(lab)
+    runner.use_provider("Use Spotify", client_id=CLIENT_ID, client_secret=SECRET)
+    runner.start("authorization-code").run_all()
+    basic = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+    stored = b"".join(p.read_bytes() for p in Path(tmp_path).glob("runs.sqlite3*"))
+    for secret in (SECRET, basic, standin.ACCESS, standin.REFRESH, standin.CODE):
+        assert secret.encode() not in stored
+        assert secret not in caplog.text
+    assert "run-step-done" in runner.page.text  # the run itself still worked
+
+
+def test_forget_drops_the_secret(lab):
+    runner = FlowRunner(lab)
+    runner.use_provider("Use Spotify", client_id=CLIENT_ID, client_secret=SECRET)
+    runner.start("client-credentials")
+    runner.session.post(lab("/provider/forget"),
+                        data={"csrf_token": _csrf(runner)})
+    page = runner.get(lab("/provider"))
+    assert "Now: Sandbox provider" in _text(page.text)
+
+
+def _csrf(runner) -> str:
+    page = runner.get(runner.server("/provider"))
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+@pytest.mark.parametrize(("mode", "message"), [
+    ("html", "could not be read as a token response"),
+    ("slow", "did not answer within 1 seconds"),
+    ("xss", "invalid_request: <script>alert(1)</script>"),
+])
+def test_provider_failures_are_clear_step_errors(lab, fake, mode, message):
+    fake.app.mode = mode
+    runner = FlowRunner(lab)
+    runner.use_provider("Use Spotify", client_id=CLIENT_ID, client_secret=SECRET)
+    page = runner.start("client-credentials").next()
+    assert message in _text(page.text)
+    assert "<script>alert" not in page.text
+    assert "run-step-failed" in page.text and "Traceback" not in page.text
+
+
+def test_unreachable_provider(lab):
+    runner = FlowRunner(lab)
+    runner.use_provider("Use this provider", authorize_url="http://127.0.0.1:9/a",
+                        token_url="http://127.0.0.1:9/token", client_id="x",
+                        client_secret="y")
+    page = runner.start("client-credentials").next()
+    assert "could not be reached" in _text(page.text)
+
+
+def test_discovery_with_the_wrong_issuer_is_refused(lab, fake):
+    fake.app.mode = "bad-issuer"
+    runner = FlowRunner(lab)
+    page = runner.use_provider(
+        "Use this provider", client_id="x",
+        discovery_url=fake("/.well-known/oauth-authorization-server"))
+    assert page.status_code == 400
+    assert "RFC 8414 §3.3" in _text(page.text)
+    assert f'value="{fake("/.well-known/oauth-authorization-server")}"' in page.text
+
+
+def test_discovered_capabilities_decide_the_flows(lab, fake):
+    runner = FlowRunner(lab)
+    page = runner.use_provider(
+        "Use this provider", client_id="x",
+        discovery_url=fake("/.well-known/oauth-authorization-server"))
+    text = _text(page.text)
+    assert "client-credentials: not offered needs a client secret" in text
+    assert "implicit: not offered the provider does not offer response_type=token" \
+        in text
