@@ -44,6 +44,8 @@ class LiveServer:
         return self.url + path
 
     def close(self) -> None:
+        if not self.thread.is_alive():
+            return
         if self.backchannel:
             stop(self.backchannel)
         stop(self.server, self.thread)

@@ -26,7 +26,8 @@ def make_standin() -> Flask:
 
     @app.before_request
     def record():
-        app.seen.append({"method": request.method, "path": request.full_path.rstrip("?"),
+        app.seen.append({"method": request.method,
+                         "path": request.full_path.rstrip("?"),
                          "headers": dict(request.headers),
                          "body": request.get_data(as_text=True)})
 

@@ -101,7 +101,8 @@ def test_spotify_requests_match_the_wire_spec(lab, fake):
     api = next(s for s in fake.app.seen if s["path"] == "/v1/me")
     assert api["headers"]["Authorization"] == f"Bearer {standin.ACCESS}"
     refresh = [s for s in fake.app.seen if "grant_type=refresh_token" in s["body"]][0]
-    assert refresh["body"] == f"grant_type=refresh_token&refresh_token={standin.REFRESH}"
+    expected = f"grant_type=refresh_token&refresh_token={standin.REFRESH}"
+    assert refresh["body"] == expected
     assert refresh["headers"]["Authorization"] == f"Basic {basic}"
 
 

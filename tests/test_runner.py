@@ -88,7 +88,8 @@ def test_every_part_of_every_exchange_is_annotated(live_server, flow_id):
 def test_captured_exchanges_are_what_the_sandbox_received(recorded):
     runner = FlowRunner(recorded).start("authorization-code-pkce")
     runner.run_all()
-    posts = [s for s in recorded.recorder.seen if s["line"] == "POST /sandbox/api/token"]
+    seen = recorded.recorder.seen
+    posts = [s for s in seen if s["line"] == "POST /sandbox/api/token"]
     assert len(posts) == 3  # code exchange, refresh, replayed refresh
     page = runner.get(f"{runner.run_url}?step=4&reveal=1")
     request = _wire_text(page.text)[0]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from urllib.parse import quote
+from urllib.parse import quote_plus
 
 from ..exchange import Message
 from ..security import mask
@@ -10,31 +13,51 @@ from ..security import mask
 SECRET_FIELDS = {"access_token", "refresh_token", "code", "code_verifier",
                  "client_secret", "token"}
 SECRET_HEADERS = {"authorization", "cookie", "set-cookie"}
+# What a run keeps that is no secret: the browser carries it in the clear anyway.
+PUBLIC_KEYS = {"authorize_url", "redirect_uri", "state"}
 ACTORS = (("browser", "Your browser"), ("app", "This app (client)"),
           ("as", "Authorization server"), ("api", "Web API"))
 
 
 class Redactor:
-    """Masks every secret of a run wherever it appears, unless revealing."""
+    """Masks every secret of a run wherever it appears, unless revealing.
+
+    Each secret is also caught percent-encoded and JSON-escaped, the forms it takes
+    in URLs, form bodies and exports.
+    """
 
     def __init__(self, secrets: set[str], reveal: bool = False) -> None:
-        self.secrets = sorted((s for s in secrets if len(s) >= 8), key=len,
-                              reverse=True)
+        self.originals = sorted({s for s in secrets if s and len(s) >= 8})
+        forms = {(form, s) for s in self.originals
+                 for form in (s, quote(s, safe=""), quote_plus(s), quote(s),
+                              json.dumps(s)[1:-1])}
+        self.forms = sorted(forms, key=lambda pair: len(pair[0]), reverse=True)
         self.reveal = reveal
 
     def __call__(self, text: str) -> str:
         if self.reveal or not text:
             return text
-        for secret in self.secrets:
-            text = text.replace(secret, mask(secret))
+        for form, secret in self.forms:
+            text = text.replace(form, mask(secret))
         return text
+
+    def deep(self, value):
+        """A copy of a JSON-ready structure with every string redacted."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {k: self.deep(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.deep(v) for v in value]
+        return value
 
     @classmethod
     def for_run(cls, run, extra: set[str], reveal: bool) -> Redactor:
         """Collect secrets from the run's store and every captured message."""
         found = set(extra)
-        for value in run.secrets.values():
-            found.update(_strings(value))
+        for key, value in run.secrets.items():
+            if key not in PUBLIC_KEYS:
+                found.update(_strings(value))
         for record in run.steps:
             for exchange in record.get("exchanges", []):
                 for message in (exchange["request"], exchange.get("response")):

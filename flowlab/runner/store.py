@@ -82,7 +82,7 @@ def save(run: Run) -> bool:
     secrets_, steps = run.secrets, run.steps
     if not run.on_disk_whole:
         current_app.extensions["run_secrets"].put(run.id, run.secrets)
-        secrets_, steps = {}, redacted(steps, Redactor.for_run(run, set(), False))
+        secrets_, steps = {}, Redactor.for_run(run, set(), False).deep(steps)
     cur = db.get().execute(
         "UPDATE runs SET secrets = ?, steps = ?, status = ?, version = version + 1"
         " WHERE id = ? AND version = ?",
@@ -90,21 +90,6 @@ def save(run: Run) -> bool:
     )
     run.version += 1
     return cur.rowcount == 1
-
-
-def redacted(steps: list[dict], redact: Redactor) -> list[dict]:
-    """A copy of the steps with every secret masked in every string."""
-
-    def walk(value):
-        if isinstance(value, str):
-            return redact(value)
-        if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [walk(v) for v in value]
-        return value
-
-    return walk(steps)
 
 
 def _from_row(row) -> Run:

@@ -1,0 +1,47 @@
+"""Downloads of a run's transcript: Markdown, curl, ``.http``, JSON and HAR."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import abort
+from flask import request
+
+from .. import exports
+from ..content import get_content
+from ..runner.present import Redactor
+from .runner import _context
+from .runner import _flow
+from .runner import _run
+
+bp = Blueprint("exports", __name__)
+
+# Content type of each format. HAR has no registered type; browsers save it as JSON.
+CONTENT_TYPES = {
+    "md": "text/markdown; charset=utf-8",
+    "sh": "application/x-sh; charset=utf-8",
+    "http": "text/plain; charset=utf-8",
+    "json": "application/json; charset=utf-8",
+    "har": "application/json; charset=utf-8",
+}
+
+
+@bp.get("/runs/<run_id>/export.<fmt>")
+def download(run_id: str, fmt: str):
+    """One export of the caller's run; ``?secrets=1`` unmasks, on the sandbox only."""
+    if fmt not in exports.EXPORTERS:
+        abort(404, description=f"There is no export called “{fmt}”.")
+    run = _run(run_id)
+    flow = _flow(run.flow)
+    reveal = request.args.get("secrets") == "1"
+    if reveal and run.provider.get("kind") != "sandbox":
+        abort(403, description="Secrets and tokens of a real provider stay masked in "
+              "every export. Download it without “secrets=1”.")
+    redact = Redactor.for_run(run, {_context(run, flow).client_secret or ""}, reveal)
+    extra = {"glossary": get_content().data("glossary")} if fmt == "md" else {}
+    text = exports.EXPORTERS[fmt](run, flow, redact, **extra)
+    response = Response(text, content_type=CONTENT_TYPES[fmt])
+    filename = f"flowlab-{flow.id}-{run.id}.{fmt}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
