@@ -1,7 +1,82 @@
-"""The advisor: questions in, a recommended flow out (HTML and JSON)."""
+"""The advisor: questions in, a recommended flow out (HTML and JSON).
+
+Both views read ``content/decision-table.toml`` and leave the reasoning to
+``flowlab.advisor``; they only translate between HTTP and its answers.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import jsonify
+from flask import render_template
+from flask import request
+
+from ..advisor import check_answers
+from ..advisor import recommend
+from ..advisor import ruled_out_at
+from ..content import get_content
 
 bp = Blueprint("advisor", __name__)
+
+
+def _table() -> dict:
+    return get_content().data("decision-table")
+
+
+@bp.get("/advisor")
+def advisor():
+    """The questions as a GET form; with answers, the result on a shareable URL."""
+    table = _table()
+    asked = any(q["id"] in request.args for q in table["questions"])
+    if not asked or "edit" in request.args:
+        return render_template(
+            "advisor/form.html", table=table, answers=request.args, errors={}
+        )
+    answers, problems = check_answers(request.args, table)
+    if problems:
+        errors = {problem.parameter: problem.message for problem in problems}
+        page = render_template(
+            "advisor/form.html", table=table, answers=request.args, errors=errors
+        )
+        return page, 400
+    result = recommend(answers, table)
+    return render_template(
+        "advisor/result.html",
+        table=table,
+        answers=answers,
+        result=result,
+        marks=_marks(result),
+        flows={flow["id"]: flow for flow in table["flows"]},
+        columns={column["key"]: column["label"] for column in table["columns"]},
+        questions={question["id"]: question for question in table["questions"]},
+    )
+
+
+def _marks(result) -> dict[str, tuple[str, str]]:
+    """How the result page's table marks each row."""
+    out = ruled_out_at(result)
+    marks = {}
+    for flow, verdict in result.verdicts.items():
+        if verdict.verdict == "recommended":
+            marks[flow] = ("recommended", "Recommended")
+        elif flow in out:
+            marks[flow] = ("out", f"Ruled out at step {out[flow]}")
+        else:
+            marks[flow] = ("possible", "Possible, with caveats")
+    return marks
+
+
+@bp.get("/api/advice")
+def api_advice():
+    """The same advice as JSON; a missing or bad answer is a 400 naming it."""
+    table = _table()
+    answers, problems = check_answers(request.args, table)
+    if problems:
+        first = problems[0]
+        given = "missing" if first.parameter not in request.args else "not valid"
+        message = (
+            f"{first.parameter} is {given}: expected one of "
+            + "|".join(first.allowed)
+        )
+        return jsonify(error=message, parameter=first.parameter), 400
+    return jsonify(recommend(answers, table).to_dict())
