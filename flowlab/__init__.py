@@ -55,7 +55,8 @@ def create_app(
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
     if app.config["SANDBOX_ONLY"]:
         # Cookies ignore ports: keep the standalone sandbox's session apart.
-        app.config.setdefault("SESSION_COOKIE_NAME", "flowlab_sandbox")
+        if app.config["SESSION_COOKIE_NAME"] == "session":
+            app.config["SESSION_COOKIE_NAME"] = "flowlab_sandbox"
 
     from . import security
 

@@ -8,8 +8,14 @@ outside 127.0.0.1.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,6 +26,8 @@ from flowlab import create_app
 from flowlab.serving import start_backchannel
 from flowlab.serving import stop
 from tests import browser as browser_support
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_app(tmp_path, **config):
@@ -82,6 +90,53 @@ def serve(tmp_path) -> Iterator:
     yield start
     for server in servers:
         server.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    """Wait until ``process`` listens on ``port``; fail with its output if it died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(process.stdout.read())
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+@pytest.fixture
+def sandbox_processes(tmp_path) -> Iterator:
+    """Start standalone sandboxes (``app.py --sandbox-only``) sharing one SQLite
+    file and secret key: ``urls = sandbox_processes(2, secret_key="k")``."""
+    processes: list[subprocess.Popen] = []
+
+    def start(count: int = 1, secret_key: str = "standalone-key") -> list[str]:
+        env = {**os.environ, "FLOWLAB_SECRET_KEY": secret_key,
+               "FLOWLAB_SANDBOX_DATABASE": str(tmp_path / "standalone.sqlite3")}
+        env.pop("FLOWLAB_SANDBOX_ONLY", None)
+        ports = [free_port() for _ in range(count)]
+        for port in ports:
+            processes.append(subprocess.Popen(
+                [sys.executable, "app.py", "--sandbox-only", "--port", str(port)],
+                cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True))
+        for port, process in zip(ports, processes[-count:], strict=True):
+            wait_for(port, process)
+        return [f"http://127.0.0.1:{port}" for port in ports]
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()
 
 
 @pytest.fixture

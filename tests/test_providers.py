@@ -13,6 +13,7 @@ import pytest
 
 from flowlab import providers
 from flowlab.credentials import IdleStore
+from flowlab.demo import demo_apps
 from tests import standin
 from tests.conftest import LiveServer
 from tests.flowrunner import FlowRunner
@@ -199,3 +200,28 @@ def test_discovered_capabilities_decide_the_flows(lab, fake):
     assert "client-credentials: not offered needs a client secret" in text
     assert "implicit: not offered the provider does not offer response_type=token" \
         in text
+
+
+def choose_standalone(runner, sandbox_url: str, secret_key: str):
+    """Point the runner at a standalone sandbox by its discovery URL."""
+    web, public = demo_apps({"SECRET_KEY": secret_key})
+    return runner.use_provider(
+        "Use this provider",
+        discovery_url=sandbox_url + "/.well-known/oauth-authorization-server/sandbox",
+        client_id=web.client_id, client_secret=web.client_secret,
+        public_client_id=public.client_id, api_base=sandbox_url + "/sandbox",
+        scope="user-read-private user-read-email")
+
+
+@pytest.mark.parametrize("flow_id", ["authorization-code", "authorization-code-pkce",
+                                     "client-credentials", "implicit"])
+def test_standalone_sandbox_as_any_provider(live_server, sandbox_processes, flow_id):
+    (url,) = sandbox_processes(1, secret_key="standalone-key")
+    runner = FlowRunner(live_server)
+    page = choose_standalone(runner, url, "standalone-key")
+    assert f"Now: Provider at {url}/sandbox" in _text(page.text)
+    runner.start(flow_id).run_all()
+    assert "run-step-failed" not in runner.page.text
+    assert "That is the whole flow" in runner.page.text
+    first = _text(runner.get(f"{runner.run_url}?step=1").text)
+    assert url in first  # the run went to the other process, not the mounted sandbox
