@@ -1,12 +1,80 @@
-"""The sandbox provider: an embedded OAuth 2.0 server that imitates Spotify's."""
+"""The sandbox provider: an embedded OAuth 2.0 server that imitates Spotify's.
+
+``init_app`` applies the schema, seeds the demo apps, loads the demo data and
+registers the blueprints under ``/sandbox`` and the ``flask sandbox`` commands.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
-from flask import Flask
+import json
+import logging
+from contextlib import closing
+from pathlib import Path
 
-bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+import click
+from flask import Flask
+from flask import current_app
+from flask.cli import AppGroup
+
+from ..db import connect
+from ..demo import demo_apps
+from . import catalogue
+from . import store
+
+cli = AppGroup("sandbox", help="Manage the sandbox provider's apps.")
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    from . import api
+    from . import dashboard
+    from . import endpoints
+    from . import views
+
+    store.DB.init_app(app)
+    # Kept open for the process's life: when a request closes the last connection,
+    # SQLite checkpoints and removes the WAL each time, which is slow.
+    keeper = connect(app.config["SANDBOX_DATABASE"])
+    store.seed_demo_apps(keeper, demo_apps(app.config))
+    app.extensions["sandbox_keeper"] = keeper
+    folder = Path(app.config["CONTENT_DIR"]) / "sandbox"
+    app.extensions["sandbox"] = catalogue.load(folder)
+    # oauthlib logs codes and tokens at DEBUG: keep its records above that.
+    logging.getLogger("oauthlib").setLevel(logging.INFO)
+    for module in (views, endpoints, api, dashboard):
+        app.register_blueprint(module.bp)
+    # RFC 8414 §3.1 puts an issuer's path after the well-known segment.
+    app.add_url_rule(
+        "/.well-known/oauth-authorization-server/sandbox",
+        "sandbox_rfc8414_metadata",
+        endpoints.server_metadata,
+    )
+    app.cli.add_command(cli)
+
+
+@cli.command("add-client")
+@click.option("--name", required=True, help="The app's name.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True,
+              help="A redirect URI; repeat for several.")
+@click.option("--public", is_flag=True, help="A public client (PKCE, no secret).")
+def add_client(name: str, redirect_uris: tuple[str, ...], public: bool) -> None:
+    """Register an app and print it as JSON (id, secret if confidential, URIs)."""
+    from .registration import AppForm
+    from .registration import check_new_app
+
+    form = AppForm(name=name, redirect_uris="\n".join(redirect_uris),
+                   kind="public" if public else "confidential")
+    check_new_app(form)
+    if form.errors:
+        messages = [m for field in form.errors.values() for m in field]
+        raise click.UsageError("\n".join(messages))
+    with closing(connect(current_app.config["SANDBOX_DATABASE"])) as conn:
+        client, secret = store.create_client(
+            conn, current_app.config, name=form.name.strip(),
+            redirect_uris=form.uris, confidential=not public,
+        )
+    data = {"client_id": client.client_id, "name": client.name,
+            "confidential": client.confidential,
+            "redirect_uris": list(client.redirect_uris)}
+    if secret:
+        data["client_secret"] = secret
+    click.echo(json.dumps(data, indent=2))

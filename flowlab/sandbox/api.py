@@ -1,0 +1,135 @@
+"""A small Spotify-like Web API: the resource server the tokens are for.
+
+Tokens are accepted only in the ``Authorization: Bearer`` header (RFC 6750 §2.1).
+Errors use Spotify's object ``{"error": {"status", "message"}}`` (wire spec §4C).
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint
+from flask import jsonify
+from flask import request
+
+from . import grants
+from .context import catalogue
+from .objects import artist_object
+from .objects import paging
+from .objects import playlist_object
+from .objects import user_object
+from .store import DB
+
+bp = Blueprint("sandbox_api", __name__, url_prefix="/sandbox/v1")
+SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "audiobook")
+
+
+class ApiError(Exception):
+    """A Web API error with Spotify's status and message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@bp.errorhandler(ApiError)
+def api_error(exc: ApiError):
+    response = jsonify(error={"status": exc.status, "message": exc.message})
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="sandbox"'
+    return response, exc.status
+
+
+@bp.after_request
+def cors(response):
+    """Browser apps on other origins may call the API, as Spotify's allows."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    if request.method == "OPTIONS":  # the preflight of a call with a Bearer header
+        response.headers["Access-Control-Allow-Headers"] = "Authorization"
+    return response
+
+
+def bearer_token() -> grants.TokenRecord:
+    """The live access token of the request's Bearer header (RFC 6750 §2.1, §3.1)."""
+    header = request.headers.get("Authorization")
+    if not header:
+        raise ApiError(401, "No token provided")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip() or " " in value.strip():
+        raise ApiError(400, "Only valid bearer authentication supported")
+    record = grants.find_token(DB.get(), value.strip())
+    if record is None or record.kind != "access" or record.revoked:
+        raise ApiError(401, "Invalid access token")
+    if record.expires_at <= time.time():
+        raise ApiError(401, "The access token expired")
+    return record
+
+
+def user_token() -> tuple[grants.TokenRecord, dict]:
+    """A token issued for a user; a client-credentials token is refused."""
+    record = bearer_token()
+    user = catalogue().users.get(record.user_id or "")
+    if user is None:
+        raise ApiError(401, "Unauthorized.")
+    return record, user
+
+
+@bp.get("/me")
+def me():
+    """The current user's profile, fields gated by scope (wire spec §8)."""
+    record, user = user_token()
+    return jsonify(user_object(user, record.scopes, request.host_url))
+
+
+@bp.get("/me/playlists")
+def my_playlists():
+    """The user's playlists; needs playlist-read-private (wire spec §8)."""
+    record, user = user_token()
+    if "playlist-read-private" not in record.scopes:
+        raise ApiError(403, "Insufficient client scope")
+    collaborative = "playlist-read-collaborative" in record.scopes
+    items = [
+        playlist_object(p, user, request.host_url)
+        for p in catalogue().playlists
+        if p["owner"] == user["id"] and (collaborative or not p["collaborative"])
+    ]
+    return jsonify(paging(items, request.base_url, 20))
+
+
+@bp.get("/artists/<artist_id>")
+def artist(artist_id: str):
+    """One artist from the catalogue; any valid token (wire spec §8)."""
+    bearer_token()
+    if len(artist_id) != 22 or not artist_id.isalnum():
+        raise ApiError(400, "invalid id")
+    found = catalogue().artists.get(artist_id)
+    if found is None:
+        raise ApiError(404, "Resource not found")
+    return jsonify(artist_object(found, request.host_url))
+
+
+@bp.get("/search")
+def search():
+    """Search artists by name or genre; any valid token (Dev-mode limit 10)."""
+    bearer_token()
+    query = request.args.get("q", "").strip().lower()
+    kinds = request.args.get("type", "")
+    if not query:
+        raise ApiError(400, "No search query")
+    if not kinds:
+        raise ApiError(400, "Missing parameter type")
+    if any(kind not in SEARCH_TYPES for kind in kinds.split(",")):
+        raise ApiError(400, "Bad search type field")
+    limit = request.args.get("limit", "5")
+    if not limit.isdigit() or not 1 <= int(limit) <= 10:
+        raise ApiError(400, "Invalid limit")
+    found = [
+        artist_object(a, request.host_url)
+        for a in catalogue().artists.values()
+        if query in a["name"].lower() or any(query in g for g in a["genres"])
+    ]
+    result = {
+        f"{kind}s": paging(found if kind == "artist" else [], request.url, int(limit))
+        for kind in kinds.split(",")
+    }
+    return jsonify(result)

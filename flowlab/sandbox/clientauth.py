@@ -1,0 +1,99 @@
+"""Client authentication at the token, revocation and introspection endpoints.
+
+HTTP Basic with the id and secret form-urlencoded before Base64 (RFC 6749 §2.3.1), or
+``client_id``/``client_secret`` in the body; never both (RFC 6749 §2.3). Failures are
+counted per client and remote address and refused with 429 past the limit.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import unquote_plus
+
+from oauthlib.oauth2.rfc6749 import errors
+
+from ..security import constant_time_equal
+from . import consents
+from .store import Client
+from .store import digest
+from .store import get_client
+
+
+class TooManyFailures(errors.OAuth2Error):
+    """Too many failed client authentications from one address (RFC 6749 §10.10)."""
+
+    error = "invalid_client"
+    status_code = 429
+    description = (
+        "Too many failed client authentications from this address for this client."
+        " Wait a minute, check the client secret, then try again"
+    )
+
+
+def basic_credentials(request) -> tuple[str, str] | None:
+    """The id and secret of an ``Authorization: Basic`` header (RFC 6749 §2.3.1)."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise errors.InvalidClientError(
+            description="Invalid client", request=request
+        ) from None
+    client_id, colon, secret = decoded.partition(":")
+    if not colon:
+        raise errors.InvalidClientError(description="Invalid client", request=request)
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def presented_credentials(request) -> tuple[str | None, str | None]:
+    """The credentials sent, by exactly one method (RFC 6749 §2.3)."""
+    basic = basic_credentials(request)
+    if basic is None:
+        return request.client_id, request.client_secret
+    if request.client_secret is not None or (
+        request.client_id and request.client_id != basic[0]
+    ):
+        raise errors.InvalidRequestError(
+            description="Use one client authentication method, not two",
+            request=request,
+        )
+    return basic
+
+
+def authenticate(conn, request, remote: str, limit: int) -> Client:
+    """Check a confidential client's secret, counting failures (RFC 6749 §3.2.1)."""
+    client_id, secret = presented_credentials(request)
+    key = f"{client_id}|{remote}"
+    if consents.failures(conn, key) >= limit:
+        raise TooManyFailures(request=request)
+    client = get_client(conn, client_id)
+    if client is not None and not client.confidential and secret is None:
+        if request.grant_type == "client_credentials":
+            raise errors.UnauthorizedClientError(
+                description="Public clients cannot use client_credentials",
+                request=request,
+            )
+    if client is None or not client.confidential:
+        consents.record_failure(conn, key)
+        raise errors.InvalidClientError(description="Invalid client", request=request)
+    if secret is None or not constant_time_equal(digest(secret), client.secret_hash):
+        consents.record_failure(conn, key)
+        raise errors.InvalidClientError(
+            description="Invalid client secret", request=request
+        )
+    return client
+
+
+def identify_public(conn, request, remote: str, limit: int) -> Client:
+    """A public client names itself with ``client_id`` alone (RFC 6749 §3.2.1)."""
+    key = f"{request.client_id}|{remote}"
+    if consents.failures(conn, key) >= limit:
+        raise TooManyFailures(request=request)
+    client = get_client(conn, request.client_id)
+    if client is None or client.confidential:
+        consents.record_failure(conn, key)
+        raise errors.InvalidClientError(description="Invalid client", request=request)
+    return client

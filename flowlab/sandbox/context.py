@@ -1,0 +1,54 @@
+"""Per-request helpers shared by the sandbox's views: server, issuer, user, data."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import current_app
+from flask import request
+from flask import session
+
+from .catalogue import Catalogue
+from .server import SandboxServer
+from .server import Settings
+from .store import DB
+from .validator import SandboxValidator
+
+USER_KEY = "sandbox_user"
+
+
+def catalogue() -> Catalogue:
+    return current_app.extensions["sandbox"]
+
+
+def settings() -> Settings:
+    config = current_app.config
+    return Settings(
+        code_ttl=int(config["SANDBOX_CODE_TTL"]),
+        token_ttl=int(config["SANDBOX_TOKEN_TTL"]),
+        failure_limit=int(config["SANDBOX_AUTH_FAILURES_PER_MINUTE"]),
+        scopes=frozenset(catalogue().scopes),
+    )
+
+
+def oauth_server() -> SandboxServer:
+    """oauthlib's endpoints over this request's connection and caller address."""
+    config = settings()
+    validator = SandboxValidator(DB.get(), config, request.remote_addr or "")
+    return SandboxServer(validator, config.token_ttl)
+
+
+def issuer() -> str:
+    """The issuer follows the host the client used (RFC 8414 §2, RFC 9207 §2)."""
+    return request.host_url + "sandbox"
+
+
+def current_user() -> dict | None:
+    """The demo user signed in to the sandbox in this browser, if any."""
+    return catalogue().users.get(session.get(USER_KEY, ""))
+
+
+def authorize_uri() -> str:
+    """This authorization request's URL, its query re-encoded, duplicates kept."""
+    query = urlencode(list(request.args.items(multi=True)))
+    return request.base_url + ("?" + query if query else "")

@@ -1,0 +1,115 @@
+"""The back-channel endpoints: token, revocation, introspection, metadata, demo clock.
+
+Every token response is JSON with ``Cache-Control: no-store`` and ``Pragma: no-cache``
+(RFC 6749 §5.1). Errors follow Spotify (wire spec §4B), including 400 for
+``invalid_client`` where RFC 6749 §5.2 says 401 for Basic: the deviation is a lesson.
+Revocation and introspection are not in Spotify; they follow RFC 7009 and RFC 7662.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+from flask import Blueprint
+from flask import Response
+from flask import request
+from oauthlib.oauth2.rfc6749 import errors
+
+from ..security import csrf_exempt
+from . import grants
+from .context import catalogue
+from .context import issuer
+from .context import oauth_server
+from .server import metadata
+from .server import spotify_token_error
+from .store import DB
+
+bp = Blueprint("sandbox_endpoints", __name__, url_prefix="/sandbox")
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+JSON = "application/json"
+
+
+def _form_body() -> str:
+    """The body if form-encoded; anything else counts as empty (RFC 6749 §3.2)."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return ""
+    return request.get_data(cache=True, as_text=True)
+
+
+def _call(endpoint, form: str) -> tuple[dict, str, int]:
+    """Run an oauthlib endpoint; errors it raises become its usual triple."""
+    try:
+        return endpoint(request.url, "POST", form, dict(request.headers))
+    except errors.OAuth2Error as exc:
+        return dict(exc.headers), exc.json, exc.status_code
+
+
+def _respond(headers: dict, body: str, status: int, basic_realm: bool) -> Response:
+    headers = {**NO_STORE, "Content-Type": JSON, **headers}
+    headers.pop("WWW-Authenticate", None)
+    if basic_realm and request.headers.get("Authorization", "").lower().startswith(
+        "basic"
+    ):
+        headers["WWW-Authenticate"] = 'Basic realm="sandbox"'
+    if status == 429:
+        headers["Retry-After"] = "60"
+    return Response(body, status, headers)
+
+
+@bp.route("/api/token", methods=["GET", "POST"])
+@csrf_exempt
+def token():
+    """Step 3: the token request (RFC 6749 §3.2, §4.1.3, §4.4.2, §6)."""
+    if request.method != "POST":
+        body = json.dumps(
+            {"error": "invalid_request", "error_description": "Use POST"}
+        )
+        return _respond({"Allow": "POST"}, body, 405, False)
+    form = _form_body()
+    headers, body, status = _call(oauth_server().create_token_response, form)
+    if status >= 400:
+        grant_type = parse_qs(form).get("grant_type", [None])[0]
+        body, status = spotify_token_error(body, status, grant_type)
+    headers["Access-Control-Allow-Origin"] = "*"
+    invalid_client = bool(body) and json.loads(body).get("error") == "invalid_client"
+    return _respond(headers, body, status, invalid_client and status < 429)
+
+
+@bp.post("/api/revoke")
+@csrf_exempt
+def revoke():
+    """Revoke a token (RFC 7009 §2.1; not in Spotify)."""
+    headers, body, status = _call(
+        oauth_server().create_revocation_response, _form_body()
+    )
+    return _respond(headers, body, status, status == 401)
+
+
+@bp.post("/api/introspect")
+@csrf_exempt
+def introspect():
+    """Describe a token (RFC 7662 §2; not in Spotify)."""
+    headers, body, status = _call(
+        oauth_server().create_introspect_response, _form_body()
+    )
+    return _respond(headers, body, status, status == 401)
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+def server_metadata():
+    """Authorization server metadata (RFC 8414 §3; not in Spotify)."""
+    claims = metadata(oauth_server(), issuer(), sorted(catalogue().scopes))
+    headers = {"Access-Control-Allow-Origin": "*", "Content-Type": JSON}
+    return Response(json.dumps(claims, indent=2), 200, headers)
+
+
+@bp.post("/demo/expire-token")
+@csrf_exempt
+def expire_token():
+    """Demo control, not in Spotify: the bearer token expires now (RFC 6750 §3.1)."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not grants.expire_access(DB.get(), value.strip()):
+        error = {"error": {"status": 401, "message": "Invalid access token"}}
+        return Response(json.dumps(error), 401, {"Content-Type": JSON, **NO_STORE})
+    return Response(json.dumps({"expired": True}), 200, {"Content-Type": JSON})

@@ -1,0 +1,33 @@
+"""Purging expired codes, tokens, grants and failure counters, now and then.
+
+Rows are kept an hour past expiry so a late request still gets "expired" rather than
+"invalid"; used codes and rotated refresh tokens stay until then to spot reuse.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from ..db import transaction
+
+PURGE_EVERY = 60.0
+_last_purge = 0.0
+
+
+def maybe_purge(conn: sqlite3.Connection) -> None:
+    """Purge at most once a minute per process, on the way to saving a code."""
+    global _last_purge
+    now = time.time()
+    if now - _last_purge >= PURGE_EVERY:
+        _last_purge = now
+        purge(conn, now)
+
+
+def purge(conn: sqlite3.Connection, now: float) -> None:
+    """Delete codes and tokens an hour past expiry, dead grants and old counters."""
+    with transaction(conn):
+        conn.execute("DELETE FROM codes WHERE expires_at < ?", (now - 3600,))
+        conn.execute("DELETE FROM tokens WHERE expires_at < ?", (now - 3600,))
+        conn.execute("DELETE FROM grants WHERE expires_at < ?", (now,))
+        conn.execute("DELETE FROM auth_failures WHERE minute < ?", (now // 60 - 1,))

@@ -1,0 +1,136 @@
+"""The oauthlib endpoints of the sandbox, assembled for one request.
+
+Spotify's accounts service has no password or device grant, so this is a smaller
+``Server``: authorization (code, token), token (code, client credentials, refresh),
+revocation (RFC 7009) and introspection (RFC 7662), plus RFC 8414 metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+
+from oauthlib.oauth2.rfc6749 import endpoints
+from oauthlib.oauth2.rfc6749 import grant_types
+from oauthlib.oauth2.rfc6749.tokens import BearerToken
+
+from . import pkce
+
+TOKEN_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the validator needs from the app's config and content."""
+
+    code_ttl: int
+    token_ttl: int
+    failure_limit: int
+    scopes: frozenset[str]
+
+
+def new_secret(request=None) -> str:
+    """A 256-bit random code or token from ``secrets`` (RFC 6749 §10.10)."""
+    return secrets.token_urlsafe(32)
+
+
+def _fresh_code(grant, token_handler, request):
+    grant["code"] = new_secret()
+    return grant
+
+
+def _no_scope(token):
+    """Client credentials: Spotify's response has no ``scope`` (wire spec §3)."""
+    token.pop("scope", None)
+    return token
+
+
+def _implicit_fields(token, token_handler, request):
+    """Implicit: only Spotify's fields in the fragment (wire spec §3)."""
+    token.pop("scope", None)
+    return token
+
+
+def _refresh_fields(token, token_handler, request):
+    """Confidential refresh: no ``refresh_token``, keep the old one (wire spec §3)."""
+    if request.client.confidential:
+        token.pop("refresh_token", None)
+    return token
+
+
+class SandboxServer(
+    endpoints.AuthorizationEndpoint,
+    endpoints.TokenEndpoint,
+    endpoints.RevocationEndpoint,
+    endpoints.IntrospectEndpoint,
+):
+    """Authorization, token, revocation and introspection endpoints (RFC 6749 §3)."""
+
+    def __init__(self, validator, token_ttl: int) -> None:
+        code = grant_types.AuthorizationCodeGrant(
+            validator, pre_auth=[pkce.check_authorization_request],
+            pre_token=[pkce.check_code_request],
+        )
+        code.register_code_modifier(_fresh_code)
+        implicit = grant_types.ImplicitGrant(
+            validator, pre_auth=[pkce.check_authorization_request]
+        )
+        implicit.register_token_modifier(_implicit_fields)
+        credentials = grant_types.ClientCredentialsGrant(validator)
+        credentials.register_token_modifier(_no_scope)
+        refresh = grant_types.RefreshTokenGrant(
+            validator, pre_token=[pkce.check_refresh_request]
+        )
+        refresh.register_token_modifier(_refresh_fields)
+        bearer = BearerToken(validator, new_secret, token_ttl, new_secret)
+        endpoints.AuthorizationEndpoint.__init__(
+            self, "code", bearer, {"code": code, "token": implicit}
+        )
+        grants = dict(zip(TOKEN_GRANTS, (code, refresh, credentials), strict=True))
+        endpoints.TokenEndpoint.__init__(self, "authorization_code", bearer, grants)
+        endpoints.RevocationEndpoint.__init__(self, validator)
+        endpoints.IntrospectEndpoint.__init__(self, validator)
+
+
+def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
+    """RFC 8414 §2 metadata, checked by oauthlib's MetadataEndpoint."""
+    claims = {
+        "issuer": issuer,
+        "authorization_endpoint": issuer + "/authorize",
+        "token_endpoint": issuer + "/api/token",
+        "revocation_endpoint": issuer + "/api/revoke",
+        "introspection_endpoint": issuer + "/api/introspect",
+        "scopes_supported": scopes,
+        "response_types_supported": ["code", "token"],
+        "response_modes_supported": ["query", "fragment"],
+        "grant_types_supported": ["authorization_code", "implicit", *TOKEN_GRANTS[1:]],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic", "client_secret_post", "none"
+        ],
+        "revocation_endpoint_auth_methods_supported": [
+            "client_secret_basic", "client_secret_post", "none"
+        ],
+        "introspection_endpoint_auth_methods_supported": [
+            "client_secret_basic", "client_secret_post", "none"
+        ],
+        "authorization_response_iss_parameter_supported": True,
+        "service_documentation": issuer + "/",
+    }
+    return endpoints.MetadataEndpoint([server], claims).claims
+
+
+def spotify_token_error(body: str, status: int, grant_type: str | None):
+    """Reword oauthlib's own token errors as Spotify does (wire spec §4B)."""
+    data = json.loads(body)
+    if data.get("error") == "unsupported_grant_type":
+        data["error_description"] = (
+            "grant_type must be authorization_code, refresh_token or"
+            " client_credentials" if grant_type else "grant_type parameter is missing"
+        )
+    data.pop("state", None)
+    # Spotify answers invalid_client with 400; RFC 6749 §5.2 says 401 for Basic.
+    if data.get("error") == "invalid_client" and status == 401:
+        status = 400
+    return json.dumps(data), status

@@ -1,0 +1,159 @@
+"""The browser side of the sandbox: landing, authorize, login and consent pages.
+
+Views only translate: the request becomes oauthlib's ``(uri, method, body,
+headers)``, its ``(headers, body, status)`` becomes the response. Every redirect back
+to the client carries ``iss`` (RFC 9207 §2); form posts are answered with 303
+(RFC 9700 §4.12).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint
+from flask import abort
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from oauthlib.common import add_params_to_uri
+from oauthlib.oauth2.rfc6749 import errors
+
+from ..security import allow_form_action
+from ..security import safe_next
+from . import consents
+from .context import USER_KEY
+from .context import authorize_uri
+from .context import catalogue
+from .context import current_user
+from .context import issuer
+from .context import oauth_server
+from .store import DB
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+FATAL_TEXTS = {
+    errors.MissingClientIdError: "Missing required parameter: client_id",
+    errors.MissingRedirectURIError: "Missing required parameter: redirect_uri",
+    errors.InvalidRedirectURIError: "INVALID_CLIENT: Invalid redirect URI",
+}
+
+
+@bp.get("/")
+def index():
+    """The sandbox's landing page: what it is, its users and endpoints."""
+    return render_template(
+        "sandbox/index.html", users=catalogue().users.values(), issuer=issuer()
+    )
+
+
+@bp.get("/authorize")
+def authorize():
+    """Step 1: the authorization request (RFC 6749 §4.1.1, §4.2.1)."""
+    server, uri = oauth_server(), authorize_uri()
+    try:
+        scopes, info = server.validate_authorization_request(uri, "GET")
+    except errors.FatalClientError as exc:
+        return error_page(exc)
+    except errors.OAuth2Error as exc:
+        if current_user() is None:
+            return login_page(exc.redirect_uri)
+        return error_redirect(exc, 302)
+    user = current_user()
+    if user is None:
+        return login_page(info["redirect_uri"])
+    known = consents.granted_scopes(DB.get(), user["id"], info["client_id"])
+    returning = known is not None and set(scopes) <= known
+    if returning and request.args.get("show_dialog") != "true":
+        return finish(server, uri, scopes, user, 302)
+    allow_form_action(_origin(info["redirect_uri"]))
+    return render_template(
+        "sandbox/consent.html", user=user, client=info["request"].client,
+        scopes=catalogue().describe(scopes), redirect_uri=info["redirect_uri"],
+        implicit=info["response_type"] == "token", action=request.full_path,
+    )
+
+
+@bp.post("/authorize")
+def decide():
+    """Step 2: the user agrees or cancels (RFC 6749 §4.1.2, §4.1.2.1)."""
+    server, uri = oauth_server(), authorize_uri()
+    try:
+        scopes, info = server.validate_authorization_request(uri, "GET")
+    except errors.FatalClientError as exc:
+        return error_page(exc)
+    except errors.OAuth2Error as exc:
+        if current_user() is None:
+            return redirect(request.full_path, 303)
+        return error_redirect(exc, 303)
+    user = current_user()
+    if user is None:
+        return redirect(request.full_path, 303)
+    if request.form.get("decision") != "agree":
+        # Spotify sends only error and state; the implicit denial comes in the query.
+        denied = errors.AccessDeniedError(description="", request=info["request"])
+        return error_redirect(denied, 303, fragment=False)
+    consents.remember_consent(DB.get(), user["id"], info["client_id"], scopes)
+    return finish(server, uri, scopes, user, 303)
+
+
+@bp.post("/login")
+def login():
+    """Sign in as a demo user with one click; no passwords in the sandbox."""
+    user = request.form.get("user", "")
+    if user not in catalogue().users:
+        abort(400, description="Pick one of the demo users.")
+    session[USER_KEY] = user
+    return redirect(safe_next(request.form.get("next"), "/sandbox/"), 303)
+
+
+@bp.post("/logout")
+def logout():
+    """Sign the demo user out, to pick the other one."""
+    session.pop(USER_KEY, None)
+    return redirect(safe_next(request.form.get("next"), "/sandbox/"), 303)
+
+
+def login_page(redirect_uri: str | None):
+    """The login page, shown at the authorize URL until a demo user is picked."""
+    if redirect_uri:
+        allow_form_action(_origin(redirect_uri))
+    return render_template(
+        "sandbox/login.html", users=catalogue().users.values(), next=request.full_path
+    )
+
+
+def finish(server, uri: str, scopes: list[str], user: dict, status: int):
+    """Issue the code or token and send the browser back (RFC 6749 §4.1.2, §4.2.2)."""
+    headers, _, _ = server.create_authorization_response(
+        uri, "GET", scopes=scopes, credentials={"user": user["id"]}
+    )
+    return redirect(with_iss(headers["Location"]), status)
+
+
+def error_redirect(exc: errors.OAuth2Error, status: int, fragment: bool | None = None):
+    """An error sent back to a trusted redirect URI, with ``state`` and ``iss``."""
+    if fragment is None:
+        fragment = exc.response_type == "token"
+    location = add_params_to_uri(exc.redirect_uri, exc.twotuples, fragment=fragment)
+    return redirect(with_iss(location), status)
+
+
+def error_page(exc: errors.FatalClientError):
+    """Untrusted client or redirect URI: an error page, never a redirect."""
+    text = FATAL_TEXTS.get(type(exc), exc.description)
+    return render_template("sandbox/error.html", message=text), 400
+
+
+def with_iss(location: str) -> str:
+    """Add ``iss`` where the response's other parameters are (RFC 9207 §2)."""
+    fragment = bool(urlsplit(location).fragment)
+    return add_params_to_uri(location, [("iss", issuer())], fragment=fragment)
+
+
+def _origin(uri: str) -> str:
+    """The CSP source for a redirect URI: its origin, or its private-use scheme."""
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https"):
+        return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}:"
