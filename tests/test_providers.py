@@ -17,6 +17,7 @@ from flowlab.demo import demo_apps
 from tests import standin
 from tests.conftest import LiveServer
 from tests.flowrunner import FlowRunner
+from tests.test_runner import STEPS
 
 CLIENT_ID = "0123456789abcdef0123456789abcdef"
 SECRET = "s3cr3t:with%odd=chars-0123456789"
@@ -216,12 +217,14 @@ def choose_standalone(runner, sandbox_url: str, secret_key: str):
 @pytest.mark.parametrize("flow_id", ["authorization-code", "authorization-code-pkce",
                                      "client-credentials", "implicit"])
 def test_standalone_sandbox_as_any_provider(live_server, sandbox_processes, flow_id):
-    (url,) = sandbox_processes(1, secret_key="standalone-key")
+    (url,) = sandbox_processes(1)
     runner = FlowRunner(live_server)
     page = choose_standalone(runner, url, "standalone-key")
     assert f"Now: Provider at {url}/sandbox" in _text(page.text)
     runner.start(flow_id).run_all()
     assert "run-step-failed" not in runner.page.text
     assert "That is the whole flow" in runner.page.text
+    # The same steps as against the mounted sandbox, expiry and revocation included.
+    assert runner.page.text.count("run-step-done") == STEPS[flow_id]
     first = _text(runner.get(f"{runner.run_url}?step=1").text)
     assert url in first  # the run went to the other process, not the mounted sandbox

@@ -9,14 +9,14 @@ from tests.a11y import serious_violations
 from tests.test_runner_browser import _run_flow
 
 pytestmark = pytest.mark.browser
-KEY = "standalone-browser-key"
+KEY = "standalone-key"  # the key of the sandbox_env fixture
 
 
 @pytest.mark.parametrize("flow_id", ["authorization-code", "authorization-code-pkce",
                                      "client-credentials", "implicit"])
 def test_every_offered_flow_against_a_discovered_provider(page, live_server,
                                                           sandbox_processes, flow_id):
-    (url,) = sandbox_processes(1, secret_key=KEY)
+    (url,) = sandbox_processes(1)
     web, public = demo_apps({"SECRET_KEY": KEY})
     page.goto(live_server("/provider"))
     form = page.locator("form", has=page.get_by_role("button",

@@ -95,7 +95,7 @@ def test_create_reveal_use_rotate_edit_delete(dashboard, live_server):
 ])
 def test_registration_refuses_with_reasons_and_keeps_the_input(dashboard, uri, reason):
     response = dashboard.create(name="Kept name", redirect_uris=f"{CALLBACK}\n{uri}")
-    assert response.status_code == 200 and "Please fix the problems" in response.text
+    assert response.status_code == 400 and "Please fix the problems" in response.text
     text = html.unescape(response.text)
     assert reason in text
     if "localhost" in uri or "example.com" in uri:

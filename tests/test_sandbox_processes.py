@@ -4,11 +4,8 @@ the other, and ``flask sandbox add-client`` writes to the same file."""
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,57 +17,17 @@ from tests.sandbox_helpers import Sandbox
 from tests.sandbox_helpers import basic
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = "two-process-test-key"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(process.stdout.read())
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on {port}")
+SECRET = "standalone-key"  # the key of the sandbox_env fixture
 
 
 @pytest.fixture
-def environment(tmp_path):
-    env = {**os.environ, "FLOWLAB_SECRET_KEY": SECRET,
-           "FLOWLAB_SANDBOX_DATABASE": str(tmp_path / "shared.sqlite3"),
-           "FLOWLAB_RUNS_DATABASE": str(tmp_path / "runs.sqlite3")}
-    env.pop("FLOWLAB_SANDBOX_ONLY", None)
-    return env
+def environment(sandbox_env):
+    return sandbox_env
 
 
 @pytest.fixture
-def two_servers(environment):
-    processes, ports = [], []
-    try:
-        for _ in range(2):
-            port = free_port()
-            processes.append(subprocess.Popen(
-                [sys.executable, "app.py", "--sandbox-only", "--port", str(port)],
-                cwd=ROOT, env=environment, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True,
-            ))
-            ports.append(port)
-        for port, process in zip(ports, processes, strict=True):
-            wait_for(port, process)
-        yield [f"http://127.0.0.1:{port}" for port in ports]
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
-            process.stdout.close()
+def two_servers(sandbox_processes):
+    return sandbox_processes(2)
 
 
 def test_code_from_one_process_is_redeemed_at_the_other(two_servers):

@@ -75,7 +75,7 @@ def create():
     )
     check_new_app(form)
     if form.errors:
-        return show_list(form)
+        return show_list(form), 400
     client, _ = store.create_client(
         DB.get(), current_app.config, name=form.name.strip(), redirect_uris=form.uris,
         confidential=form.kind == "confidential", implicit=form.implicit,
@@ -136,7 +136,8 @@ def edit_redirect_uris(client_id: str):
     form = AppForm(redirect_uris=request.form.get("redirect_uris", ""))
     check_uris(form)
     if form.errors:
-        return details(client, form)
+        page, _, headers = details(client, form)
+        return page, 400, headers
     store.update_client(DB.get(), client_id, redirect_uris="\n".join(form.uris))
     flash("Redirect URIs saved.", "success")
     return redirect(url_for(".app_details", client_id=client_id), 303)

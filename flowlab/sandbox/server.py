@@ -117,6 +117,9 @@ def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
         ],
         "authorization_response_iss_parameter_supported": True,
         "service_documentation": issuer + "/",
+        # Not in any RFC, and not in Spotify: the sandbox's teaching control that
+        # expires one access token now. RFC 8414 §2 lets metadata carry extras.
+        "flowlab_demo_expire_endpoint": issuer + "/demo/expire-token",
     }
     return endpoints.MetadataEndpoint([server], claims).claims
 
