@@ -24,6 +24,8 @@ from urllib.parse import urlencode
 import pytest
 
 from flowlab import exports
+from flowlab.exports.markdown import _code
+from flowlab.exports.markdown import _fence
 from flowlab.demo import demo_apps
 from flowlab.exchange import Exchange
 from flowlab.exchange import Message
@@ -216,9 +218,9 @@ def test_markdown_shows_a_failure_as_text(app):
 
 
 def test_markdown_code_spans_survive_backticks_and_pipes():
-    assert exports._code("a|b") == "`a\\|b`"
-    assert exports._code("x`y") == "``x`y``"
-    assert exports._fence("```\n", "http").startswith("````http")
+    assert _code("a|b") == "`a\\|b`"
+    assert _code("x`y") == "``x`y``"
+    assert _fence("```\n", "http").startswith("````http")
 
 
 # --- curl script --------------------------------------------------------------------

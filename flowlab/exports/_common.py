@@ -1,0 +1,42 @@
+"""What every export shares: redaction rules, timestamps, the run's steps."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+
+from ..exchange import Exchange
+from ..runner.present import Redactor
+
+CREATOR = {"name": "OAuth Flow Lab", "version": "0.1.0"}
+# Headers a replay leaves to the client: it sets them itself, or they describe the
+# captured connection and body rather than the request.
+CLIENT_HEADERS = {"host", "content-length", "connection", "accept-encoding",
+                  "user-agent"}
+FORM = "application/x-www-form-urlencoded"
+
+
+def secure(run, redact: Redactor) -> Redactor:
+    """The redactor for exports: it may reveal only on the sandbox."""
+    return Redactor(set(redact.originals),
+                    redact.reveal and run.provider.get("kind") == "sandbox")
+
+
+def _iso(timestamp: float) -> str:
+    """ISO 8601 in UTC with milliseconds, as HAR wants it."""
+    moment = datetime.fromtimestamp(timestamp or 0, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _steps(run, flow):
+    """``(number, step definition, step record)`` for each step the run recorded."""
+    return [(n, step, record) for n, (step, record)
+            in enumerate(zip(flow.steps, run.steps, strict=False), 1)]
+
+
+def _exchanges(record: dict) -> list[Exchange]:
+    return [Exchange.from_dict(e) for e in record.get("exchanges", [])]
+
+
+def _heading(run, flow) -> str:
+    return f"{flow.name} on {run.provider.get('name', 'a provider')}, run {run.id}"

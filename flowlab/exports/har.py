@@ -1,0 +1,143 @@
+"""HAR 1.2, which browsers' developer tools open, and the JSON transcript."""
+
+from __future__ import annotations
+
+import json
+
+from ..exchange import Exchange
+from ..exchange import FormView
+from ..exchange import Message
+from ..exchange import query_pairs
+from ..runner.present import Redactor
+from ._common import CREATOR
+from ._common import FORM
+from ._common import _exchanges
+from ._common import _heading
+from ._common import _iso
+from ._common import _steps
+from ._common import secure
+from .replay import _url
+
+
+def to_json(run, flow, redact: Redactor) -> str:
+    """The run as JSON: flow, provider, and each step with its exchanges."""
+    redact = secure(run, redact)
+    provider = {k: v for k, v in run.provider.items() if "secret" not in k.lower()}
+    document = {
+        "format": "flowlab-run", "version": 1,
+        "secrets": "included" if redact.reveal else "masked",
+        "run": {"id": run.id, "status": run.status, "created": _iso(run.created)},
+        "flow": {"id": flow.id, "name": flow.name, "client": flow.client},
+        "provider": provider,
+        "steps": [{"number": n, "id": record["id"], "title": step["title"],
+                   "status": record["status"], "error": record.get("error"),
+                   "at": _iso(record.get("at", 0)), "data": record.get("data", {}),
+                   "exchanges": [e.to_dict() for e in _exchanges(record)]}
+                  for n, step, record in _steps(run, flow)],
+    }
+    return json.dumps(redact.deep(document), indent=2, ensure_ascii=False) + "\n"
+
+
+
+
+def har(run, flow, redact: Redactor) -> str:
+    """An HTTP Archive 1.2 of every captured exchange, one page per step.
+
+    The callback request has no response in the transcript: the browser sent it to
+    the app, which captured only the request. Its entry gets ``status`` 0 with empty
+    headers, as browsers write requests that got no response, and a comment saying
+    why; Chromium's and Firefox's importers accept that.
+    """
+    redact = secure(run, redact)
+    pages, entries = [], []
+    for number, step, record in _steps(run, flow):
+        exchanges = _exchanges(record)
+        if not exchanges:
+            continue
+        page = f"step_{number}"
+        title = f"Step {number}: {step['title']}"
+        pages.append({"startedDateTime": _iso(exchanges[0].started or record["at"]),
+                      "id": page, "title": title,
+                      "pageTimings": {"onContentLoad": -1, "onLoad": -1}})
+        entries += [_har_entry(e, page, title) for e in exchanges]
+    log = {"version": "1.2", "creator": CREATOR, "pages": pages, "entries": entries,
+           "comment": f"OAuth Flow Lab: {_heading(run, flow)}. Secrets and tokens "
+                      + ("included." if redact.reveal else "masked.")}
+    return json.dumps({"log": redact.deep(log)}, indent=2, ensure_ascii=False) + "\n"
+
+
+def _har_entry(exchange: Exchange, page: str, title: str) -> dict:
+    elapsed = max(exchange.elapsed_ms, 0) if exchange.response else 0
+    response = (_har_response(exchange.response) if exchange.response
+                else _har_no_response(exchange))
+    return {"pageref": page, "startedDateTime": _iso(exchange.started),
+            "time": elapsed, "request": _har_request(exchange),
+            "response": response, "cache": {},
+            "timings": {"blocked": -1, "dns": -1, "connect": -1, "ssl": -1,
+                        "send": 0, "wait": elapsed, "receive": 0},
+            "comment": title}
+
+
+def _har_request(exchange: Exchange) -> dict:
+    message = exchange.request
+    method, _, rest = message.start_line.partition(" ")
+    version = rest.rpartition(" ")[2] if " " in rest else "HTTP/1.1"
+    request = {"method": method, "url": _url(exchange), "httpVersion": version,
+               "cookies": _cookies(message.header("Cookie") or ""),
+               "headers": _pairs(message.headers),
+               "queryString": _pairs(query_pairs(message.start_line)),
+               "headersSize": _head_size(message),
+               "bodySize": len(message.body.encode())}
+    if message.body:
+        params = FormView.pairs(message.body) if message.media_type == FORM else []
+        request["postData"] = {"mimeType": message.header("Content-Type") or "",
+                               "params": _pairs(params), "text": message.body}
+    return request
+
+
+def _har_response(message: Message) -> dict:
+    version, status, reason = (message.start_line.split(" ", 2) + ["", ""])[:3]
+    encoded = message.header("Content-Encoding")
+    cookies = [c for k, v in message.headers if k.lower() == "set-cookie"
+               for c in _cookies(v.split(";", 1)[0])]
+    return {"status": int(status) if status.isdigit() else 0, "statusText": reason,
+            "httpVersion": version, "cookies": cookies,
+            "headers": _pairs(message.headers),
+            "content": {"size": len(message.body.encode()),
+                        "mimeType": message.header("Content-Type") or "x-unknown",
+                        "text": message.body},
+            "redirectURL": message.header("Location") or "",
+            "headersSize": _head_size(message),
+            "bodySize": -1 if encoded else len(message.body.encode())}
+
+
+def _har_no_response(exchange: Exchange) -> dict:
+    why = exchange.error or exchange.note or (
+        "No response recorded: the browser sent this request to the app, which "
+        "captured the request only.")
+    return {"status": 0, "statusText": "", "httpVersion": "", "cookies": [],
+            "headers": [], "content": {"size": 0, "mimeType": "x-unknown"},
+            "redirectURL": "", "headersSize": -1, "bodySize": -1, "comment": why}
+
+
+def _pairs(pairs) -> list[dict]:
+    return [{"name": k, "value": v} for k, v in pairs]
+
+
+def _cookies(header: str) -> list[dict]:
+    found = []
+    for part in header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep:
+            found.append({"name": name, "value": value})
+    return found
+
+
+def _head_size(message: Message) -> int:
+    """Bytes from the start line to the blank line after the headers."""
+    head = message.start_line + "\r\n" + "".join(f"{k}: {v}\r\n"
+                                                  for k, v in message.headers)
+    return len((head + "\r\n").encode())
+
+
+# The formats the view offers, by file extension.
