@@ -24,11 +24,11 @@ from urllib.parse import urlencode
 import pytest
 
 from flowlab import exports
-from flowlab.exports.markdown import _code
-from flowlab.exports.markdown import _fence
 from flowlab.demo import demo_apps
 from flowlab.exchange import Exchange
 from flowlab.exchange import Message
+from flowlab.exports.markdown import _code
+from flowlab.exports.markdown import _fence
 from flowlab.runner import store
 from flowlab.runner.present import Redactor
 from flowlab.runner.store import Run
