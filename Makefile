@@ -25,7 +25,7 @@ lint: $(VENV)/.dev-installed
 browser:
 	@bash tests/install-browser.sh $(PY)
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.dev-installed
 	$(PY) bench/run.py
 
 $(VENV)/bin/python:

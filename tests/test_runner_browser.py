@@ -44,6 +44,12 @@ def test_each_flow_from_first_step_to_last(page, live_server, flow_id):
     assert page.locator(".run-step-failed").count() == 0
     assert "That is the whole flow" in page.content()
     assert serious_violations(page) == []
+    # A real browser adds headers of its own (Sec-Fetch-*, client hints) to the
+    # callback request: every one of them is explained too.
+    run_url = page.url.split("?")[0]
+    for number in range(1, STEPS[flow_id] + 1):
+        page.goto(f"{run_url}?step={number}")
+        assert page.locator("tr.unannotated").count() == 0, f"step {number}"
 
 
 def test_cancel_shows_access_denied(page, live_server):

@@ -97,9 +97,34 @@ class Annotation:
 
 
 def annotate(message: Message, glossary: dict, redact: Redactor) -> list[Annotation]:
-    """Every query parameter, header and body field with its glossary entry."""
+    """Every query parameter, body field and header with its glossary entry:
+    the OAuth parameters first, the HTTP headers after them."""
+    fields = sorted(message.fields(), key=lambda field: field[0] == "header")
     return [Annotation(where, name, redact(value), lookup(glossary, where, name))
-            for where, name, value in message.fields()]
+            for where, name, value in fields]
+
+
+def step_parts(record: dict | None, flow_id: str, glossary: dict,
+               redact: Redactor) -> dict:
+    """What the page shows of one step: its messages as sent, the authorization
+    URL's parameters, and what came back in the redirect, all annotated."""
+    data = (record or {}).get("data", {})
+    messages = []
+    for exchange in (record or {}).get("exchanges", []):
+        shown = {}
+        for part in ("request", "response"):
+            if exchange.get(part):
+                message = Message(**exchange[part])
+                shown[part] = {"text": redact(message.text()),
+                               "notes": annotate(message, glossary, redact)}
+        messages.append(shown)
+    where = "fragment" if flow_id == "implicit" else "query"
+    received = [Annotation(where, name, redact(value), lookup(glossary, where, name))
+                for name, value in data.get("params", [])]
+    url = data.get("url")
+    url_line = Message(f"GET {url} HTTP/1.1") if url else None
+    return {"exchanges": messages, "received": received,
+            "url_notes": annotate(url_line, glossary, redact) if url_line else []}
 
 
 def lookup(glossary: dict, where: str, name: str) -> dict | None:
@@ -124,7 +149,7 @@ def diagram(flow, run, viewing: int) -> dict:
         for source, target, label in step.get("arrows", []):
             arrows.append({"x1": xs[source], "x2": xs[target], "y": y, "label": label,
                            "state": state, "step": index + 1})
-            y += 34
+            y += 28
     actors = [{"key": k, "label": label, "x": xs[k]} for k, label in ACTORS]
     return {"actors": actors, "arrows": arrows, "height": y + 10,
             "width": xs["api"] + 90}

@@ -27,8 +27,8 @@ from ..runner import engine
 from ..runner import store
 from ..runner.actions import NEEDS
 from ..runner.present import Redactor
-from ..runner.present import annotate
 from ..runner.present import diagram
+from ..runner.present import step_parts
 from ..security import constant_time_equal
 from ..security import csrf_exempt
 from .providers import browser_id
@@ -153,29 +153,13 @@ def show(run_id: str):
     redact = Redactor.for_run(run, {ctx.client_secret or ""}, reveal)
     glossary = get_content().data("glossary")
     record = run.steps[viewing] if run.steps else None
-    exchanges = [_present(e, glossary, redact) for e in
-                 (record or {}).get("exchanges", [])]
-    url = (record or {}).get("data", {}).get("url")
-    url_line = Message(f"GET {url} HTTP/1.1") if url else None
-    url_notes = annotate(url_line, glossary, redact) if url_line else []
     return render_template(
         "runner/step.html", run=run, flow=flow, viewing=viewing, record=record,
-        exchanges=exchanges, url_notes=url_notes, redact=redact, reveal=reveal,
-        md=render_markdown,
-        pending=engine.pending(run, flow), texts=get_content().data("runner"),
+        parts=step_parts(record, run.flow, glossary, redact), redact=redact,
+        reveal=reveal, md=render_markdown, pending=engine.pending(run, flow),
+        texts=get_content().data("runner"),
         diagram=diagram(flow, run, viewing if run.steps else -1),
     )
-
-
-def _present(exchange: dict, glossary: dict, redact: Redactor) -> dict:
-    shown = {}
-    for part in ("request", "response"):
-        data = exchange.get(part)
-        if data:
-            message = Message(data["start_line"], data["headers"], data["body"])
-            shown[part] = {"text": redact(message.text()),
-                           "notes": annotate(message, glossary, redact)}
-    return shown
 
 
 @bp.get(CALLBACK_PATH)

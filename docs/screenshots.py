@@ -1,0 +1,87 @@
+"""Take the README's screenshots: serve the app, walk it in headless Chromium.
+
+    .venv/bin/python docs/screenshots.py   # writes docs/screenshots/*.png
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import browser  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
+from tests.conftest import wait_for  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+
+
+def run_to(page, base: str, flow: str, step: int) -> None:
+    """Run ``flow`` to its end, then show step ``step``."""
+    page.goto(f"{base}/run/{flow}")
+    page.get_by_role("button", name="Start the run").click()
+    while page.locator("#next").count():
+        href = page.locator("#next").get_attribute("href") or ""
+        page.locator("#next").click()
+        page.wait_for_load_state()
+        if "/authorize?" in href:
+            if page.get_by_role("button", name=re.compile("Agree")).count() == 0:
+                page.get_by_role("button", name=re.compile("alice", re.I)).click()
+            page.get_by_role("button", name="Agree").click()
+            page.wait_for_url(re.compile(r"/runs/"))
+    page.goto(page.url.split("?")[0] + f"?step={step}")
+
+
+def shoot(page, name: str, full: bool = False) -> None:
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=full)
+    print("wrote", OUT / f"{name}.png")
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        port = free_port()
+        env = {**os.environ, "FLOWLAB_SECRET_KEY": "screenshots",
+               "FLOWLAB_SANDBOX_DATABASE": f"{folder}/s.sqlite3",
+               "FLOWLAB_RUNS_DATABASE": f"{folder}/r.sqlite3"}
+        server = subprocess.Popen([sys.executable, "app.py", "--port", str(port)],
+                                  cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_for(port, server)
+            with sync_playwright() as playwright:
+                chromium = playwright.chromium.launch(
+                    executable_path=browser.executable(), args=browser.ARGS)
+                page = chromium.new_page(viewport={"width": 1280, "height": 900})
+                page.goto(base + "/")
+                shoot(page, "home")
+                page.goto(base + "/advisor?acts_for_user=yes&runs_on=spa"
+                          "&needs_refresh=yes")
+                shoot(page, "advisor-result")
+                run_to(page, base, "authorization-code-pkce", 1)
+                shoot(page, "runner-pkce-verifier")
+                page.goto(page.url.split("?")[0] + "?step=4")
+                shoot(page, "runner-pkce")
+                run_to(page, base, "authorization-code", 10)
+                shoot(page, "runner-code-reuse")
+                run_to(page, base, "client-credentials", 4)
+                shoot(page, "runner-client-credentials")
+                run_to(page, base, "implicit", 3)
+                shoot(page, "runner-implicit")
+                chromium.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
