@@ -7,6 +7,7 @@ A page is a ``.md`` file that may open with a TOML front-matter block between tw
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass
 from dataclasses import field
@@ -115,8 +116,12 @@ def split_front_matter(text: str, source: str = "<text>") -> tuple[dict, str]:
         raise ValueError(f"{source}: bad front matter: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=512)
 def render_markdown(text: str) -> Markup:
-    """Render a short Markdown snippet (a step note, a caveat) to HTML."""
+    """Render a short Markdown snippet (a step note, a caveat) to HTML.
+
+    Snippets come from ``content/``, a fixed set, so each is rendered once.
+    """
     return Markup(_markdown().convert(text))
 
 

@@ -6,10 +6,12 @@ checks that the committed file matches.
 
 from __future__ import annotations
 
+import functools
+
 from markupsafe import Markup
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
+from pygments.lexers import find_lexer_class_by_name
 from pygments.token import STANDARD_TYPES
 
 CSS_CLASS = "highlight"
@@ -20,9 +22,17 @@ DARK_STYLE = "lightbulb"
 
 def highlight(code: str, lexer_name: str) -> Markup:
     """Highlight ``code`` as HTML with CSS classes (no inline styles)."""
-    lexer = get_lexer_by_name(lexer_name)
-    formatter = HtmlFormatter(cssclass=CSS_CLASS)
-    return Markup(pygments_highlight(code, lexer, formatter))
+    return Markup(pygments_highlight(code, _lexer_class(lexer_name)(), _FORMATTER))
+
+
+@functools.lru_cache(maxsize=32)
+def _lexer_class(name: str):
+    """Finding a lexer by name is the slow part. Instances are made per call: some
+    (HTTP's) keep state while lexing, so threads must not share one."""
+    return find_lexer_class_by_name(name)
+
+
+_FORMATTER = HtmlFormatter(cssclass=CSS_CLASS)
 
 
 def _style_defs(style: str) -> str:
