@@ -17,6 +17,7 @@ SECRET_HEADERS = {"authorization", "cookie", "set-cookie"}
 PUBLIC_KEYS = {"authorize_url", "redirect_uri", "state"}
 ACTORS = (("browser", "Your browser"), ("app", "This app (client)"),
           ("as", "Authorization server"), ("api", "Web API"))
+ACTORS_ORDER = {key: index for index, (key, _) in enumerate(ACTORS)}
 
 
 class Redactor:
@@ -140,16 +141,15 @@ def lookup(glossary: dict, where: str, name: str) -> dict | None:
 
 
 def diagram(flow, run, viewing: int) -> dict:
-    """Geometry of the sequence diagram; arrows of step ``viewing`` are lit."""
-    xs = {key: 90 + i * 200 for i, (key, _) in enumerate(ACTORS)}
-    arrows, y = [], 70
+    """The flow as a sequence diagram (``templates/_sequence.html``): arrows of
+    finished steps done, of step ``viewing`` current, of the rest upcoming."""
+    messages = []
     for index, step in enumerate(flow.steps):
         state = ("current" if index == viewing else
                  "done" if index < len(run.steps) else "upcoming")
         for source, target, label in step.get("arrows", []):
-            arrows.append({"x1": xs[source], "x2": xs[target], "y": y, "label": label,
-                           "state": state, "step": index + 1})
-            y += 28
-    actors = [{"key": k, "label": label, "x": xs[k]} for k, label in ACTORS]
-    return {"actors": actors, "arrows": arrows, "height": y + 10,
-            "width": xs["api"] + 90}
+            messages.append({"from": source, "to": target, "text": label,
+                             "state": state, "number": index + 1,
+                             "reply": ACTORS_ORDER[target] < ACTORS_ORDER[source]})
+    actors = [{"id": key, "name": label} for key, label in ACTORS]
+    return {"actors": actors, "messages": messages}
