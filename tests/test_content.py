@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FLOWS = [
     "authorization-code", "authorization-code-pkce", "client-credentials", "implicit"
 ]
-LESSONS = [*FLOWS, "refresh-tokens", "loopback-redirects"]
+LESSONS = [*FLOWS, "refresh-tokens", "loopback-redirects", "back-channel"]
 SAMPLE = """+++
 title = "Sample"
 order = 2

@@ -228,3 +228,29 @@ def test_standalone_sandbox_as_any_provider(live_server, sandbox_processes, flow
     assert runner.page.text.count("run-step-done") == STEPS[flow_id]
     first = _text(runner.get(f"{runner.run_url}?step=1").text)
     assert url in first  # the run went to the other process, not the mounted sandbox
+
+
+def test_wrong_client_secret_is_a_clear_step_error(live_server, sandbox_processes):
+    (url,) = sandbox_processes(1)
+    web, public = demo_apps({"SECRET_KEY": "standalone-key"})
+    runner = FlowRunner(live_server)
+    runner.use_provider(
+        "Use this provider",
+        discovery_url=url + "/.well-known/oauth-authorization-server/sandbox",
+        client_id=web.client_id, client_secret="not-the-secret-at-all")
+    page = runner.start("client-credentials").next()
+    text = _text(page.text)
+    assert "run-step-failed" in page.text
+    assert "invalid_client" in text and "HTTP/1.1 400" in text
+
+
+def test_a_presenter_can_set_the_provider_for_everyone(serve, fake):
+    lab = serve(PROVIDER="spotify", CLIENT_ID=CLIENT_ID, CLIENT_SECRET=SECRET,
+                SPOTIFY_ACCOUNTS_URL=fake.url, SPOTIFY_API_URL=fake.url)
+    runner = FlowRunner(lab)
+    assert "Now: Spotify" in _text(runner.get(lab("/provider")).text)
+    runner.start("client-credentials").next()
+    token = next(s for s in fake.app.seen if s["path"] == "/api/token")
+    basic = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+    assert token["headers"]["Authorization"] == f"Basic {basic}"
+    assert SECRET not in runner.get(lab("/provider")).text
