@@ -73,6 +73,7 @@ def create_app(
         from .views import pages
         from .views import providers as provider_views
         from .views import runner as runner_views
+        from .views import workshop
 
         content.init_app(app)
         runner.init_app(app)
@@ -80,6 +81,7 @@ def create_app(
         app.register_blueprint(advisor.bp)
         app.register_blueprint(runner_views.bp)
         app.register_blueprint(provider_views.bp)
+        app.register_blueprint(workshop.bp)
         app.register_blueprint(export_views.bp)
     return app
 

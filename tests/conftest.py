@@ -149,9 +149,16 @@ def sandbox_processes(sandbox_env) -> Iterator:
 @pytest.fixture
 def http() -> Iterator[requests.Session]:
     """A plain requests session that never follows redirects by itself."""
-    with requests.Session() as session:
-        session.max_redirects = 0
+    with NoRedirects() as session:
         yield session
+
+
+class NoRedirects(requests.Session):
+    """Every request answers with the first response, redirect or not."""
+
+    def request(self, method, url, **kwargs):
+        kwargs.setdefault("allow_redirects", False)
+        return super().request(method, url, **kwargs)
 
 
 @pytest.fixture(scope="session")
