@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -41,6 +42,9 @@ def create_app(
         # A presenter's default provider for every browser: FLOWLAB_PROVIDER=spotify
         # with FLOWLAB_CLIENT_ID (and FLOWLAB_CLIENT_SECRET). Unset: the sandbox.
         PROVIDER=None,
+        # Let browsers on other machines set up "any provider" (which makes this
+        # server fetch the URLs they type). Off: only this machine may.
+        REMOTE_CUSTOM_PROVIDERS=False,
         # The address attendees open in workshop mode, e.g. http://192.168.1.20:5000.
         PUBLIC_URL=None,
         # Session cookie: not readable by scripts, sent on top-level navigations.
@@ -50,6 +54,10 @@ def create_app(
     app.config.from_prefixed_env("FLOWLAB")
     if test_config:
         app.config.update(test_config)
+    if app.config.get("TRUSTED_HOSTS") is None:
+        # Answer only to the names this lab is reached by: a page elsewhere cannot
+        # rebind its own domain to 127.0.0.1 and talk to it (DNS rebinding).
+        app.config["TRUSTED_HOSTS"] = _trusted_hosts(app.config.get("PUBLIC_URL"))
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
@@ -84,6 +92,14 @@ def create_app(
         app.register_blueprint(workshop.bp)
         app.register_blueprint(export_views.bp)
     return app
+
+
+def _trusted_hosts(public_url: str | None) -> list[str]:
+    """Loopback names, plus the presenter's workshop address when one is set."""
+    hosts = ["127.0.0.1", "localhost"]
+    if public_url and urlsplit(public_url).hostname:
+        hosts.append(urlsplit(public_url).hostname)
+    return hosts
 
 
 def _instance_secret(instance_path: str) -> str:

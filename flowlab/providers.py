@@ -65,22 +65,24 @@ def spotify(profile: dict, config: Config, client_id: str) -> dict:
 
 
 def discover(url: str, timeout: float = 5) -> dict:
-    """Fetch and check an RFC 8414 / OpenID discovery document."""
+    """Fetch and check an RFC 8414 / OpenID discovery document.
+
+    Only a well-known URL is fetched, redirects are not followed (they could lead
+    anywhere), and a failure is reported without the network's details.
+    """
     _check_url(url, "The discovery URL")
-    try:
-        response = requests.get(url, timeout=timeout,
-                                headers={"Accept": "application/json"})
-    except requests.RequestException as exc:
-        raise ProviderError(
-            f"The discovery document could not be fetched: {exc}") from None
-    try:
-        metadata = response.json()
-    except ValueError:
-        metadata = None
-    if response.status_code != 200 or not isinstance(metadata, dict):
-        raise ProviderError(f"The discovery URL answered {response.status_code} "
-                            "without a JSON metadata document.")
     expected = expected_issuer(url)
+    try:
+        response = requests.get(url, timeout=timeout, allow_redirects=False,
+                                headers={"Accept": "application/json"})
+        metadata = response.json()
+    except (requests.RequestException, ValueError):
+        metadata = response = None
+    if response is None or response.status_code != 200 or not isinstance(
+            metadata, dict):
+        raise ProviderError("No JSON metadata document came back from the discovery "
+                            "URL (no answer, a redirect, an error status, or not "
+                            "JSON). Check the address, or type the endpoints in.")
     if metadata.get("issuer") != expected:
         raise ProviderError(f"The document names the issuer {metadata.get('issuer')!r}"
                             f" but was fetched for {expected!r}; RFC 8414 §3.3 says "
@@ -103,20 +105,39 @@ def expected_issuer(url: str) -> str:
 def from_metadata(metadata: dict, clients: tuple[str, str], api_base: str,
                   scope: str) -> dict:
     """A profile from checked discovery metadata."""
-    provider = manual(metadata["issuer"], metadata.get("authorization_endpoint", ""),
-                      metadata.get("token_endpoint", ""), api_base, clients, scope)
+    issuer = metadata["issuer"]
+    provider = manual(issuer, _text(metadata, "authorization_endpoint"),
+                      _text(metadata, "token_endpoint"), api_base, clients, scope)
     provider.update(
-        name=f"Provider at {metadata['issuer']}",
-        iss_supported=bool(metadata.get("authorization_response_iss_parameter_supported")),
-        grant_types=metadata.get("grant_types_supported",
-                                 ["authorization_code", "implicit"]),
-        response_types=metadata.get("response_types_supported", []),
-        pkce_methods=metadata.get("code_challenge_methods_supported"),
+        name=f"Provider at {issuer}",
+        iss_supported=metadata.get("authorization_response_iss_parameter_supported")
+        is True,
+        grant_types=_names(metadata, "grant_types_supported",
+                           ["authorization_code", "implicit"]),
+        response_types=_names(metadata, "response_types_supported", []),
+        pkce_methods=_names(metadata, "code_challenge_methods_supported", None),
     )
-    if metadata.get("flowlab_demo_expire_endpoint"):
-        provider["expire_url"] = metadata["flowlab_demo_expire_endpoint"]
-        provider["grant_revocation"] = True
+    expire = metadata.get("flowlab_demo_expire_endpoint")
+    if isinstance(expire, str) and expire.startswith(issuer + "/"):
+        _check_url(expire, "The sandbox's expire endpoint")
+        provider.update(expire_url=expire, grant_revocation=True)
     return provider
+
+
+def _text(metadata: dict, key: str) -> str:
+    value = metadata.get(key, "")
+    if not isinstance(value, str):
+        raise ProviderError(f"The metadata's {key} is not a URL.")
+    return value
+
+
+def _names(metadata: dict, key: str, default):
+    """A ``*_supported`` list of strings (RFC 8414 §2), or ``default`` if absent."""
+    value = metadata.get(key, default)
+    if value is not default and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise ProviderError(f"The metadata's {key} is not a list of names.")
+    return value
 
 
 def manual(issuer: str, authorize_url: str, token_url: str, api_base: str,
@@ -173,6 +194,10 @@ def client_secret(provider: dict, client: str, config: Config,
 
 
 def _check_url(url: str, what: str) -> None:
-    if not url or not allows_plain_http(url):
+    try:
+        allowed = bool(url) and allows_plain_http(url)
+    except ValueError:  # not a URL at all (an unclosed IPv6 bracket, ...)
+        allowed = False
+    if not allowed:
         raise ProviderError(f"{what} must be an https URL (plain http only on a "
                             f"loopback address such as 127.0.0.1): {url!r}")

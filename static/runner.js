@@ -1,7 +1,9 @@
 // Keyboard stepping for the live runner: → next, ← previous.
 // Progressive enhancement only: every control is a plain link or form without it.
 document.addEventListener("keydown", (event) => {
-  if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  if (event.repeat || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) {
+    return;
+  }
   const target = event.target;
   if (target.closest("input, textarea, select, [contenteditable]")) return;
   const id = { ArrowRight: "next", ArrowLeft: "prev" }[event.key];
@@ -10,4 +12,19 @@ document.addEventListener("keydown", (event) => {
     event.preventDefault();
     control.click();
   }
+});
+
+// A step runs once: after the first submit, further clicks wait for the page.
+document.addEventListener("submit", (event) => {
+  const button = event.target.querySelector("button[type=submit]");
+  if (button && button.id === "next") {
+    if (button.dataset.sent) event.preventDefault();
+    button.dataset.sent = "1";
+  }
+});
+
+// Coming back through history restores the page as it was: let it submit again.
+window.addEventListener("pageshow", () => {
+  const button = document.getElementById("next");
+  if (button) delete button.dataset.sent;
 });

@@ -2,7 +2,9 @@
 
 Modes change how the token endpoint misbehaves: ``ok``, ``html`` (an HTML page
 instead of JSON), ``slow`` (answers after the runner gave up), ``xss`` (an error
-whose description carries markup), ``bad-issuer`` (metadata naming another issuer).
+whose description carries markup), ``list`` (JSON, but not an object), ``redirect``
+(a 307 that would re-post the credentials elsewhere), ``bad-issuer`` (metadata naming
+another issuer).
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ def make_standin() -> Flask:
             return "<html><body>Bad gateway</body></html>", 502
         if app.mode == "slow":
             time.sleep(2.5)
+        if app.mode == "list":
+            return "[1, 2]", 200, {"Content-Type": "application/json"}
+        if app.mode == "redirect":
+            return redirect("http://127.0.0.1:9/steal", 307)
         if app.mode == "xss":
             return {"error": "invalid_request",
                     "error_description": "<script>alert(1)</script>"}, 400
@@ -54,6 +60,10 @@ def make_standin() -> Flask:
     @app.get("/v1/me")
     def me():
         return {"id": "standin-user", "display_name": "Stand-in", "type": "user"}
+
+    @app.get("/moved/.well-known/oauth-authorization-server")
+    def moved():
+        return redirect("/.well-known/oauth-authorization-server", 302)
 
     @app.get("/.well-known/oauth-authorization-server")
     def metadata():

@@ -25,3 +25,17 @@ def test_security_headers_on_every_page(live_server, http):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_only_known_host_names_are_answered(live_server, http):
+    assert http.get(live_server("/"), headers={"Host": "evil.example"}).status_code \
+        == 400
+    assert http.get(live_server("/")).status_code == 200
+
+
+def test_the_workshop_address_is_a_known_host_name(tmp_path):
+    app = create_app({"PUBLIC_URL": "http://192.168.1.20:5000"},
+                     instance_path=str(tmp_path))
+    client = app.test_client()
+    assert client.get("/", base_url="http://192.168.1.20:5000").status_code == 200
+    assert client.get("/", base_url="http://10.9.9.9:5000").status_code == 400

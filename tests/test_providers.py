@@ -161,6 +161,8 @@ def _csrf(runner) -> str:
     ("html", "could not be read as a token response"),
     ("slow", "did not answer within 1 seconds"),
     ("xss", "invalid_request: <script>alert(1)</script>"),
+    ("list", "JSON, but not a token response's shape"),
+    ("redirect", "does not follow redirects on the back channel"),
 ])
 def test_provider_failures_are_clear_step_errors(lab, fake, mode, message):
     fake.app.mode = mode
@@ -254,3 +256,51 @@ def test_a_presenter_can_set_the_provider_for_everyone(serve, fake):
     basic = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
     assert token["headers"]["Authorization"] == f"Basic {basic}"
     assert SECRET not in runner.get(lab("/provider")).text
+
+
+def test_other_machines_cannot_make_the_lab_fetch_urls(app):
+    client = app.test_client()
+    page = client.get("/provider", base_url="http://127.0.0.1")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    answer = client.post("/provider", base_url="http://127.0.0.1", data={
+        "csrf_token": token, "kind": "discovered", "client_id": "x",
+        "discovery_url": "http://127.0.0.1:9/.well-known/oauth-authorization-server"},
+        environ_base={"REMOTE_ADDR": "192.168.1.50"})
+    assert answer.status_code == 400
+    assert "only on the machine that runs it" in _text(answer.text)
+
+
+@pytest.mark.parametrize("metadata", [
+    {"authorization_endpoint": 123},
+    {"grant_types_supported": "authorization_code client_credentials"},
+    {"flowlab_demo_expire_endpoint": "http://10.0.0.5:8080/admin/delete"},
+])
+def test_odd_metadata_is_refused_or_ignored(metadata, app):
+    base = {"issuer": "https://as.example", "token_endpoint": "https://as.example/t",
+            "authorization_endpoint": "https://as.example/a"}
+    with app.test_request_context():
+        try:
+            provider = providers.from_metadata({**base, **metadata}, ("id", ""), "", "")
+        except providers.ProviderError:
+            return
+    assert "expire_url" not in provider
+
+
+def test_discovery_does_not_follow_redirects(lab, fake):
+    runner = FlowRunner(lab)
+    page = runner.use_provider(
+        "Use this provider", client_id="x",
+        discovery_url=fake("/moved/.well-known/oauth-authorization-server"))
+    assert page.status_code == 400
+    assert "No JSON metadata document came back" in _text(page.text)
+    assert not any(s["path"].startswith("/.well-known") for s in fake.app.seen)
+
+
+def test_exports_of_a_real_provider_run_label_its_own_steps(lab, fake):
+    runner = FlowRunner(lab)
+    runner.use_provider("Use Spotify", client_id=CLIENT_ID)
+    runner.start("authorization-code-pkce").run_all()
+    handout = runner.session.get(runner.run_url + "/export.md").text
+    assert "Let the access token expire" not in handout  # Spotify has no such control
+    assert "Refresh: a new refresh token comes back" in handout
+    assert standin.ACCESS not in handout and standin.REFRESH not in handout

@@ -14,6 +14,7 @@ from html import unescape
 import pytest
 
 from tests.flowrunner import FlowRunner
+from tests.forms import submit
 
 STEPS = {"authorization-code": 11, "authorization-code-pkce": 11,
          "client-credentials": 4, "implicit": 4}
@@ -191,3 +192,64 @@ def test_twenty_parallel_runs_never_mix(live_server):
         if flow != "client-credentials":
             other = "bob" if user == "alice" else "alice"
             assert NAMES[user] in pages and NAMES[other] not in pages
+
+
+def test_a_double_click_runs_a_step_once(live_server):
+    runner = FlowRunner(live_server).start("authorization-code")
+    runner.next()
+    runner.authorize()  # now at step 3; Next exchanges the code
+    form_page = runner.page
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda _: submit(runner.session, form_page, "Next"), range(3)))
+    runner.get(runner.run_url)
+    assert _done(runner) == ["done"] * 4
+    page = runner.next()  # the API call works: the code was redeemed once
+    assert _done(runner) == ["done"] * 5, _wire_text(page.text)[-1][:200]
+
+
+def test_the_session_cookie_is_not_recorded(live_server):
+    runner = FlowRunner(live_server).start("authorization-code")
+    runner.next()
+    runner.authorize()
+    cookie = runner.session.cookies.get("session")
+    shown = runner.get(f"{runner.run_url}?step=3&reveal=1").text
+    assert cookie not in shown
+    assert "session cookie: not recorded" in shown
+
+
+def test_a_callback_without_query_does_not_stop_a_code_run(live_server):
+    runner = FlowRunner(live_server).start("implicit")
+    runner.next()
+    implicit_run = runner.run_url
+    runner.start("authorization-code").next()  # newer, also waiting
+    page = runner.get(live_server("/run/callback"))
+    assert "data-csrf=" in page.text  # the fragment page, for the implicit run
+    assert "run-step-failed" not in runner.get(runner.run_url).text
+    assert runner.get(implicit_run).status_code == 200
+
+
+def test_a_forged_state_with_two_runs_waiting_changes_neither(live_server):
+    runner = FlowRunner(live_server).start("authorization-code")
+    runner.next()
+    first = runner.run_url
+    runner.start("authorization-code-pkce").next()
+    page = runner.session.get(live_server("/run/callback?code=x&state=forged"))
+    assert page.status_code == 400
+    assert "belongs to none of your runs" in page.text
+    for url in (first, runner.run_url):
+        assert "run-step-failed" not in runner.get(url).text
+
+
+@pytest.mark.parametrize("body", ["[1]", '"x"', '{"fragment": 123}',
+                                  '{"fragment": ["a"]}', "not json"])
+def test_junk_fragment_posts_get_400(live_server, body):
+    runner = FlowRunner(live_server)
+    page = runner.get(live_server("/provider"))
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    answer = runner.session.post(
+        live_server("/run/callback/fragment"), data=body,
+        headers={"Content-Type": "application/json", "X-CSRF-Token": csrf})
+    assert answer.status_code == 400 and "Traceback" not in answer.text
+    no_token = runner.session.post(live_server("/run/callback/fragment"),
+                                   json={"fragment": "state=x"})
+    assert no_token.status_code == 400

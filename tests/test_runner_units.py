@@ -78,12 +78,23 @@ def _waiting_run():
     ({"code": "c", "state": "s" * 30, "iss": "http://evil/sandbox"}, "iss-mismatch"),
     ({"error": "access_denied", "state": "s" * 30, "iss": ISSUER}, "denied"),
     ({"state": "s" * 30, "iss": ISSUER}, "no-result"),
+    ([("code", "c"), ("code", "d"), ("state", "s" * 30), ("iss", ISSUER)],
+     "duplicate-parameters"),
 ])
 def test_redirect_checks(params, error):
     run = _waiting_run()
-    engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), params)
+    pairs = params if isinstance(params, list) else list(params.items())
+    engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), pairs)
     assert [s["id"] for s in run.steps] == ["authorization-url", "consent", "callback"]
     assert run.steps[-1]["error"] == error
     assert run.status == ("active" if error is None else "stopped")
     assert "state" not in run.secrets  # used once, then forgotten
     assert run.secrets.get("code") == ("c" if error is None else None)
+
+
+def test_iss_is_compared_whenever_it_comes_back():
+    run = _waiting_run()
+    run.provider["iss_supported"] = False  # not announced, but sent: still checked
+    pairs = [("code", "c"), ("state", "s" * 30), ("iss", "http://evil/sandbox")]
+    engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), pairs)
+    assert run.steps[-1]["error"] == "iss-mismatch"

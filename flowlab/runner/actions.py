@@ -99,10 +99,11 @@ def _token_call(run, ctx, oauth, call) -> dict:
     """Make a token request; on success keep the token and any new refresh token."""
     try:
         token = call()
-    except (OAuth2Error, ValueError, Warning) as exc:
+    except (OAuth2Error, ValueError, TypeError, AttributeError, Warning) as exc:
+        # oauthlib trips over malformed JSON (a list, a number for scope): say so.
         return _record(oauth, error=_describe(exc, oauth.last_response))
     except requests.RequestException as exc:
-        return {"error": _transport_error(exc, ctx.timeout)}
+        return _failed(oauth, exc, ctx.timeout)
     run.secrets["token"] = dict(token)
     issued = _json(oauth.last_response).get("refresh_token")
     if issued:
@@ -120,7 +121,7 @@ def api(run, flow, step, ctx) -> dict:
         return {"error": "The client's own clock says the token has expired, so it "
                          "did not send it. Refresh the token or start again."}
     except requests.RequestException as exc:
-        return {"error": _transport_error(exc, ctx.timeout)}
+        return _failed(oauth, exc, ctx.timeout)
     oauth.last_response = response
     record = _record(oauth)
     if response.ok:
@@ -137,7 +138,7 @@ def expire(run, flow, step, ctx) -> dict:
         oauth.last_response = oauth.post(ctx.provider["expire_url"],
                                          timeout=ctx.timeout)
     except requests.RequestException as exc:
-        return {"error": _transport_error(exc, ctx.timeout)}
+        return _failed(oauth, exc, ctx.timeout)
     return _record(oauth)
 
 
@@ -172,6 +173,9 @@ def json_path(data, path: str):
 
 def _describe(exc: Exception, response) -> str:
     """Say what was wrong with a token response, in the learner's terms."""
+    if isinstance(exc, TypeError | AttributeError):
+        return ("The token response is JSON, but not a token response's shape "
+                "(RFC 6749 §5.1: an object with access_token, token_type, ...).")
     if response is not None and not _json(response):
         kind = response.headers.get("Content-Type", "no content type")
         return (f"The token endpoint answered {response.status_code} with {kind}, "
@@ -182,7 +186,18 @@ def _describe(exc: Exception, response) -> str:
     return f"The response could not be read as a token response ({exc})."
 
 
+def _failed(oauth, exc: requests.RequestException, timeout: float) -> dict:
+    """A request that got no usable answer; a refused redirect keeps its response."""
+    redirected = isinstance(exc, requests.TooManyRedirects)
+    oauth.last_response = exc.response if redirected else None
+    return _record(oauth, error=_transport_error(exc, timeout))
+
+
 def _transport_error(exc: requests.RequestException, timeout: float) -> str:
+    if isinstance(exc, requests.TooManyRedirects):
+        return ("The provider answered with a redirect. A client does not follow "
+                "redirects on the back channel: it would send its credentials to "
+                "wherever the redirect points.")
     if isinstance(exc, requests.Timeout):
         return f"The provider did not answer within {timeout:g} seconds."
     if isinstance(exc, requests.exceptions.SSLError):

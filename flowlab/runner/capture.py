@@ -59,8 +59,10 @@ class CaptureAdapter(HTTPAdapter):
 
 
 def capture_session(session: requests.Session) -> requests.Session:
-    """Mount a fresh capture adapter on ``session`` for both schemes."""
+    """Mount a fresh capture adapter on ``session`` for both schemes; a redirect
+    answer is not followed (``requests.TooManyRedirects`` carries it)."""
     adapter = CaptureAdapter()
+    session.max_redirects = 0  # the back channel follows no redirect (RFC 9700 §4.12)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.capture = adapter

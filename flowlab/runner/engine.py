@@ -47,28 +47,40 @@ def advance(run: Run, flow: Flow, ctx: Context) -> None:
     _finish(run, flow, step, ACTIONS[step["action"]](run, flow, step, ctx))
 
 
-def receive_redirect(run: Run, flow: Flow, request: Message, params: dict,
-                     url: str = "") -> None:
+def match_state(runs: list[Run], state: str | None) -> Run | None:
+    """The waiting run that sent ``state`` (compared in constant time), if any."""
+    for run in runs:
+        if state and constant_time_equal(state, run.secrets.get("state", "")):
+            return run
+    return None
+
+
+def receive_redirect(run: Run, flow: Flow, request: Message,
+                     pairs: list[tuple[str, str]], url: str = "") -> None:
     """Record the browser's return: consent done, then the checked redirect."""
     consent = pending(run, flow)
     if consent is None or consent["action"] != "consent":
         return
     _finish(run, flow, consent, {"data": {"user_returned": True}})
     step = pending(run, flow)
-    _finish(run, flow, step, _check_redirect(run, params) | {
+    _finish(run, flow, step, _check_redirect(run, pairs) | {
         "exchanges": [Exchange(request, url=url, started=time.time()).to_dict()],
-        "data": {"params": sorted(params.items())},
+        "data": {"params": sorted(pairs)},
     })
 
 
-def _check_redirect(run: Run, params: dict) -> dict:
+def _check_redirect(run: Run, pairs: list[tuple[str, str]]) -> dict:
     """Compare state (RFC 6749 §10.12) and iss (RFC 9207 §2.4), then read the result."""
     expected = run.secrets.pop("state", None)
+    params = dict(pairs)
+    if len(params) != len(pairs):  # RFC 6749 §3.1: no parameter twice
+        return {"error": "duplicate-parameters"}
     sent = params.get("state")
     if not expected or not sent or not constant_time_equal(sent, expected):
         return {"error": "state-mismatch"}
     issuer = run.provider.get("issuer")
-    if run.provider.get("iss_supported") and params.get("iss") != issuer:
+    checks_iss = run.provider.get("iss_supported") or ("iss" in params and issuer)
+    if checks_iss and params.get("iss") != issuer:
         return {"error": "iss-mismatch"}
     if "error" in params:
         return {"error": "denied" if params["error"] == "access_denied"
@@ -85,11 +97,12 @@ def _check_redirect(run: Run, params: dict) -> dict:
 
 
 def _finish(run: Run, flow: Flow, step: dict, outcome: dict) -> None:
-    expected = step.get("expect")
+    expected, error = step.get("expect"), outcome.get("error")
     if expected is None:
-        failed = bool(outcome.get("error"))
-    else:
-        failed = outcome.get("status_code") != expected
+        failed = bool(error)
+    else:  # an error is the lesson of a 4xx step, but a 2xx step must succeed
+        failed = outcome.get("status_code") != expected or (
+            bool(error) and expected < 400)
     run.steps.append({
         "id": step["id"],
         "status": "failed" if failed else "done",

@@ -7,6 +7,7 @@ disk already redacted.
 
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import time
@@ -77,11 +78,25 @@ def owned(owner: str, limit: int = 20) -> list[Run]:
     return [_from_row(row) for row in rows]
 
 
+def claim(run: Run) -> bool:
+    """Take the run for one step before any network call; False if another request
+    (a double click, a second tab) took it since it was loaded."""
+    cur = db.get().execute(
+        "UPDATE runs SET version = version + 1 WHERE id = ? AND version = ?",
+        (run.id, run.version))
+    run.version += 1
+    return cur.rowcount == 1
+
+
+def waiting(owner: str | None) -> list[Run]:
+    """The owner's runs that wait for the authorization server's redirect."""
+    return [run for run in owned(owner) if run.awaiting_browser] if owner else []
+
+
 def save(run: Run) -> bool:
-    """Store the run unless someone saved it since it was loaded (a double click)."""
+    """Store the run unless another request saved it since it was loaded."""
     secrets_, steps = run.secrets, run.steps
     if not run.on_disk_whole:
-        current_app.extensions["run_secrets"].put(run.id, run.secrets)
         secrets_, steps = {}, Redactor.for_run(run, set(), False).deep(steps)
     cur = db.get().execute(
         "UPDATE runs SET secrets = ?, steps = ?, status = ?, version = version + 1"
@@ -89,6 +104,8 @@ def save(run: Run) -> bool:
         (json.dumps(secrets_), json.dumps(steps), run.status, run.id, run.version),
     )
     run.version += 1
+    if cur.rowcount == 1 and not run.on_disk_whole:
+        current_app.extensions["run_secrets"].put(run.id, copy.deepcopy(run.secrets))
     return cur.rowcount == 1
 
 
@@ -96,6 +113,7 @@ def _from_row(row) -> Run:
     run = Run(row["id"], row["owner"], row["flow"], json.loads(row["provider"]),
               json.loads(row["secrets"]), json.loads(row["steps"]), row["status"],
               row["version"], row["created"])
-    if not run.on_disk_whole:
-        run.secrets = current_app.extensions["run_secrets"].get(run.id) or {}
+    if not run.on_disk_whole:  # a copy: concurrent requests must not share one
+        run.secrets = copy.deepcopy(current_app.extensions["run_secrets"].get(run.id)
+                                    or {})
     return run

@@ -9,10 +9,9 @@ from flask import request
 
 from .. import exports
 from ..content import get_content
-from ..runner.present import Redactor
-from .runner import _context
-from .runner import _flow
-from .runner import _run
+from .runner import load_run
+from .runner import redactor
+from .runner import run_flow
 
 bp = Blueprint("exports", __name__)
 
@@ -31,13 +30,13 @@ def download(run_id: str, fmt: str):
     """One export of the caller's run; ``?secrets=1`` unmasks, on the sandbox only."""
     if fmt not in exports.EXPORTERS:
         abort(404, description=f"There is no export called “{fmt}”.")
-    run = _run(run_id)
-    flow = _flow(run.flow)
+    run = load_run(run_id)
+    flow = run_flow(run)
     reveal = request.args.get("secrets") == "1"
     if reveal and run.provider.get("kind") != "sandbox":
         abort(403, description="Secrets and tokens of a real provider stay masked in "
               "every export. Download it without “secrets=1”.")
-    redact = Redactor.for_run(run, {_context(run, flow).client_secret or ""}, reveal)
+    redact = redactor(run, flow, reveal)
     extra = {"glossary": get_content().data("glossary")} if fmt == "md" else {}
     text = exports.EXPORTERS[fmt](run, flow, redact, **extra)
     response = Response(text, content_type=CONTENT_TYPES[fmt])

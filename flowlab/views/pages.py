@@ -9,6 +9,7 @@ from flask import make_response
 from flask import render_template
 from flask import request
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import SecurityError
 
 from ..content import get_content
 
@@ -61,6 +62,9 @@ def error_page(error: HTTPException):
     )
     if request.path.startswith("/api/"):
         response = jsonify(error=description, status=code)
+    elif isinstance(error, SecurityError):  # an unknown Host: no URLs can be built
+        response = make_response(f"{code} {error.name}: this lab does not answer to "
+                                 "that host name.", {"Content-Type": "text/plain"})
     else:
         page = render_template(
             "pages/error.html", code=code, name=error.name, description=description

@@ -19,6 +19,7 @@ from ..content import render_markdown
 from ..credentials import Choice
 from ..credentials import IdleStore
 from ..demo import CALLBACK_PATH
+from ..security import is_loopback_host
 from ..security import safe_next
 
 bp = Blueprint("providers", __name__)
@@ -109,6 +110,18 @@ def forget():
     return redirect(url_for(".show"), 303)
 
 
+def _only_from_this_machine() -> None:
+    """Other providers make this server fetch URLs someone typed in: on a shared
+    (workshop) lab only the presenter's own machine may add them, unless allowed."""
+    if current_app.config["REMOTE_CUSTOM_PROVIDERS"]:
+        return
+    if not is_loopback_host(request.remote_addr):
+        raise providers.ProviderError(
+            "On a shared lab, other providers can be set up only on the machine that "
+            "runs it (the presenter's). Use the sandbox or Spotify, or run the lab on "
+            "your own computer.")
+
+
 def _provider_from(kind: str, form) -> dict | None:
     """Build the profile the form describes; None means the sandbox."""
     client_id = form.get("client_id", "").strip()
@@ -120,6 +133,7 @@ def _provider_from(kind: str, form) -> dict | None:
         profile = get_content().data("providers")["spotify"]
         return providers.spotify(profile, current_app.config, client_id)
     if kind == "discovered":
+        _only_from_this_machine()
         api_base = form.get("api_base", "").strip()
         scope = form.get("scope", "").strip()
         clients = (client_id, form.get("public_client_id", "").strip())

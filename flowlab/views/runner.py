@@ -14,7 +14,6 @@ from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import session
 from flask import url_for
 
 from .. import providers
@@ -29,14 +28,13 @@ from ..runner.actions import NEEDS
 from ..runner.present import Redactor
 from ..runner.present import diagram
 from ..runner.present import step_parts
-from ..security import constant_time_equal
-from ..security import csrf_exempt
 from .providers import browser_id
 from .providers import current_choice
 from .providers import redirect_uri
 from .providers import secret_for
 
 bp = Blueprint("runner", __name__)
+NOT_RECORDED = "(this browser's session cookie: not recorded)"
 
 
 @bp.app_template_filter("highlight_http")
@@ -65,7 +63,8 @@ def _flow(flow_id: str):
     return flow
 
 
-def _run(run_id: str):
+def load_run(run_id: str):
+    """The caller's run, or a 404 that says why it may be missing."""
     run = store.load(run_id, browser_id() or "")
     if run is None:
         abort(404, description="This run does not exist, has expired (runs last a "
@@ -73,7 +72,7 @@ def _run(run_id: str):
     return run
 
 
-def _run_flow(run):
+def run_flow(run):
     """The run's flow, as its provider can do it."""
     return _flow(run.flow).for_provider(run.provider, NEEDS)
 
@@ -97,6 +96,11 @@ def _offered() -> tuple:
     choice = current_choice()
     reasons = get_content().data("providers")["reasons"]
     return choice, providers.offered(choice.provider, bool(choice.secret), reasons)
+
+
+def redactor(run, flow, reveal: bool) -> Redactor:
+    """Masks every secret of the run, the client secret included."""
+    return Redactor.for_run(run, {_context(run, flow).client_secret or ""}, reveal)
 
 
 @bp.get("/run/")
@@ -129,14 +133,14 @@ def start(flow_id: str):
 
 @bp.post("/runs/<run_id>/next")
 def next_step(run_id: str):
-    run = _run(run_id)
-    flow = _run_flow(run)
+    run = load_run(run_id)
+    flow = run_flow(run)
     ctx = _context(run, flow)
     if flow.client == "confidential" and not ctx.client_secret:
         flash("This run needs the client secret, and the server no longer has it (it "
               "forgets it after an idle hour, on Forget, or on restart). Enter it "
               "again on the provider page, then click Next.", "error")
-    else:
+    elif store.claim(run):  # a second click while this one runs changes nothing
         engine.advance(run, flow, ctx)
         store.save(run)
     return redirect(url_for(".show", run_id=run.id), 303)
@@ -144,13 +148,12 @@ def next_step(run_id: str):
 
 @bp.get("/runs/<run_id>")
 def show(run_id: str):
-    run = _run(run_id)
-    flow = _run_flow(run)
+    run = load_run(run_id)
+    flow = run_flow(run)
     last = max(len(run.steps) - 1, 0)
     viewing = min(max(request.args.get("step", last + 1, type=int) - 1, 0), last)
     reveal = request.args.get("reveal") == "1"
-    ctx = _context(run, flow)
-    redact = Redactor.for_run(run, {ctx.client_secret or ""}, reveal)
+    redact = redactor(run, flow, reveal)
     glossary = get_content().data("glossary")
     record = run.steps[viewing] if run.steps else None
     return render_template(
@@ -165,61 +168,62 @@ def show(run_id: str):
 @bp.get(CALLBACK_PATH)
 def callback():
     """Step: the browser comes back from the authorization server (RFC 6749 §4.1.2)."""
-    waiting = _waiting()
-    if not waiting:
-        return render_template("runner/no_run.html"), 400
-    params = dict(parse_qsl(request.query_string.decode(), keep_blank_values=True))
-    received = _received_request()
-    if not params:
-        run = waiting[0]
-        if run.flow == "implicit":
-            run.secrets["callback_request"] = asdict(received)
-            store.save(run)
-            return render_template("runner/fragment.html", run=run,
-                                   texts=get_content().data("runner"),
-                                   md=render_markdown)
-    run = _match_state(waiting, params.get("state"))
-    engine.receive_redirect(run, _run_flow(run), received, params, request.url)
+    waiting = store.waiting(browser_id())
+    pairs = parse_qsl(request.query_string.decode(), keep_blank_values=True)
+    if not pairs:  # the implicit grant: the answer is in the fragment
+        return _fragment_page([r for r in waiting if r.flow == "implicit"])
+    run = engine.match_state(waiting, dict(pairs).get("state"))
+    if run is None and len(waiting) != 1:
+        return render_template("runner/no_run.html", waiting=waiting), 400
+    run = run or waiting[0]  # the one waiting run: the mismatch is shown in it
+    engine.receive_redirect(run, run_flow(run), _received_request(), pairs,
+                            request.base_url)
     store.save(run)
-    return redirect(url_for(".show", run_id=run.id), 303)
+    return redirect(url_for(".show", run_id=run.id, _anchor="main"), 303)
+
+
+def _fragment_page(runs: list):
+    """A page whose script reads the fragment: every waiting implicit run keeps the
+    request that brought the browser here, to show it without the fragment."""
+    if not runs:
+        return render_template("runner/no_run.html"), 400
+    for run in runs:
+        run.secrets["callback_request"] = asdict(_received_request())
+        store.save(run)
+    return render_template("runner/fragment.html", texts=get_content().data("runner"),
+                           md=render_markdown)
 
 
 @bp.post(CALLBACK_PATH + "/fragment")
-@csrf_exempt
 def fragment():
-    """Receive the fragment that the callback page's script read (implicit grant)."""
-    if not constant_time_equal(request.headers.get("X-CSRF-Token", ""),
-                               session.get("csrf", "") or "-"):
-        abort(400, description="The fragment did not come from this site's page.")
-    params = dict(parse_qsl((request.get_json(silent=True) or {}).get("fragment", "")))
-    waiting = _waiting()
-    run = _match_state(waiting, params.get("state")) if waiting else None
-    stored = run.secrets.pop("callback_request", None) if run else None
-    if stored is None:
-        abort(400, description="No implicit-grant run is waiting for a fragment.")
-    engine.receive_redirect(run, _run_flow(run), Message(**stored), params,
+    """Receive the fragment that the callback page's script read (implicit grant).
+
+    The script sends the CSRF token in a header; the app-wide check covers it.
+    """
+    data = request.get_json(silent=True)
+    text = data.get("fragment") if isinstance(data, dict) else None
+    if not isinstance(text, str):
+        abort(400, description="Expected JSON with the fragment as a string.")
+    pairs = parse_qsl(text, keep_blank_values=True)
+    waiting = [r for r in store.waiting(browser_id())
+               if "callback_request" in r.secrets]
+    run = engine.match_state(waiting, dict(pairs).get("state"))
+    if run is None and len(waiting) != 1:
+        abort(400, description="No implicit-grant run is waiting for this fragment.")
+    run = run or waiting[0]
+    received = Message(**run.secrets.pop("callback_request"))
+    engine.receive_redirect(run, run_flow(run), received, pairs,
                             request.url_root.rstrip("/") + CALLBACK_PATH)
     store.save(run)
     return {"next": url_for(".show", run_id=run.id)}
 
 
-def _waiting() -> list:
-    """This browser's runs that wait for the authorization server's redirect."""
-    owner = browser_id()
-    return [r for r in store.owned(owner) if r.awaiting_browser] if owner else []
-
-
-def _match_state(waiting: list, state: str | None):
-    """The waiting run that sent ``state``; else the newest, which will then fail."""
-    for run in waiting:
-        if state and constant_time_equal(state, run.secrets.get("state", "")):
-            return run
-    return waiting[0]
-
-
 def _received_request() -> Message:
-    """The callback request as this server received it."""
+    """The callback request as this server received it; the session cookie, which
+    would let anyone act as this browser, is left out."""
     env = request.environ
     target = env.get("RAW_URI") or env.get("REQUEST_URI") or request.full_path
     start = f"{request.method} {target.rstrip('?')} {env.get('SERVER_PROTOCOL')}"
-    return Message(start, list(request.headers.items()), "")
+    headers = [(name, NOT_RECORDED if name.lower() == "cookie" else value)
+               for name, value in request.headers.items()]
+    return Message(start, headers, "")
