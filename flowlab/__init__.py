@@ -54,6 +54,26 @@ def create_app(
     app.config.from_prefixed_env("FLOWLAB")
     if test_config:
         app.config.update(test_config)
+    _derive_config(app)
+
+    from . import sandbox
+    from . import security
+
+    security.init_app(app)
+    sandbox.init_app(app)
+    if not app.config["SANDBOX_ONLY"]:
+        from . import content
+        from . import runner
+        from . import views
+
+        content.init_app(app)
+        runner.init_app(app)
+        views.init_app(app)
+    return app
+
+
+def _derive_config(app: Flask) -> None:
+    """Settings that follow from others: trusted hosts, secret key, cookie name."""
     if app.config.get("TRUSTED_HOSTS") is None:
         # Answer only to the names this lab is reached by: a page elsewhere cannot
         # rebind its own domain to 127.0.0.1 and talk to it (DNS rebinding).
@@ -61,37 +81,9 @@ def create_app(
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
-    if app.config["SANDBOX_ONLY"]:
+    if app.config["SANDBOX_ONLY"] and app.config["SESSION_COOKIE_NAME"] == "session":
         # Cookies ignore ports: keep the standalone sandbox's session apart.
-        if app.config["SESSION_COOKIE_NAME"] == "session":
-            app.config["SESSION_COOKIE_NAME"] = "flowlab_sandbox"
-
-    from . import security
-
-    security.init_app(app)
-
-    from . import sandbox
-
-    sandbox.init_app(app)
-    if not app.config["SANDBOX_ONLY"]:
-        from . import content
-        from . import runner
-        from .views import advisor
-        from .views import exports as export_views
-        from .views import pages
-        from .views import providers as provider_views
-        from .views import runner as runner_views
-        from .views import workshop
-
-        content.init_app(app)
-        runner.init_app(app)
-        app.register_blueprint(pages.bp)
-        app.register_blueprint(advisor.bp)
-        app.register_blueprint(runner_views.bp)
-        app.register_blueprint(provider_views.bp)
-        app.register_blueprint(workshop.bp)
-        app.register_blueprint(export_views.bp)
-    return app
+        app.config["SESSION_COOKIE_NAME"] = "flowlab_sandbox"
 
 
 def _trusted_hosts(public_url: str | None) -> list[str]:

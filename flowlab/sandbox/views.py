@@ -50,18 +50,10 @@ def index():
 @bp.get("/authorize")
 def authorize():
     """Step 1: the authorization request (RFC 6749 §4.1.1, §4.2.1)."""
-    server, uri = oauth_server(), authorize_uri()
-    try:
-        scopes, info = server.validate_authorization_request(uri, "GET")
-    except errors.FatalClientError as exc:
-        return error_page(exc)
-    except errors.OAuth2Error as exc:
-        if current_user() is None:
-            return login_page(exc.redirect_uri)
-        return error_redirect(exc, 302)
-    user = current_user()
-    if user is None:
-        return login_page(info["redirect_uri"])
+    early, checked = _checked_request(302, login_page)
+    if early is not None:
+        return early
+    server, uri, scopes, info, user = checked
     known = consents.granted_scopes(DB.get(), user["id"], info["client_id"])
     returning = known is not None and set(scopes) <= known
     if returning and request.args.get("show_dialog") != "true":
@@ -77,24 +69,40 @@ def authorize():
 @bp.post("/authorize")
 def decide():
     """Step 2: the user agrees or cancels (RFC 6749 §4.1.2, §4.1.2.1)."""
-    server, uri = oauth_server(), authorize_uri()
-    try:
-        scopes, info = server.validate_authorization_request(uri, "GET")
-    except errors.FatalClientError as exc:
-        return error_page(exc)
-    except errors.OAuth2Error as exc:
-        if current_user() is None:
-            return redirect(request.full_path, 303)
-        return error_redirect(exc, 303)
-    user = current_user()
-    if user is None:
-        return redirect(request.full_path, 303)
+    early, checked = _checked_request(
+        303, lambda _redirect_uri: redirect(request.full_path, 303))
+    if early is not None:
+        return early
+    server, uri, scopes, info, user = checked
     if request.form.get("decision") != "agree":
         # Spotify sends only error and state; the implicit denial comes in the query.
         denied = errors.AccessDeniedError(description="", request=info["request"])
         return error_redirect(denied, 303, fragment=False)
     consents.remember_consent(DB.get(), user["id"], info["client_id"], scopes)
     return finish(server, uri, scopes, user, 303)
+
+
+def _checked_request(status: int, anonymous):
+    """Validate the authorization request and find the signed-in user.
+
+    Returns ``(response, None)`` when the answer is already known: an error page for
+    an untrusted client or redirect URI (RFC 6749 §4.1.2.1), ``anonymous(uri)`` for a
+    visitor not signed in yet, or an error redirect. Else ``(None, (server, uri,
+    scopes, info, user))``.
+    """
+    server, uri = oauth_server(), authorize_uri()
+    try:
+        scopes, info = server.validate_authorization_request(uri, "GET")
+    except errors.FatalClientError as exc:
+        return error_page(exc), None
+    except errors.OAuth2Error as exc:
+        if current_user() is None:
+            return anonymous(exc.redirect_uri), None
+        return error_redirect(exc, status), None
+    user = current_user()
+    if user is None:
+        return anonymous(info["redirect_uri"]), None
+    return None, (server, uri, scopes, info, user)
 
 
 @bp.post("/login")
