@@ -94,3 +94,10 @@ def test_step_page_passes_audit_in_dark_mode(page, live_server):
     _run_flow(page, live_server, "client-credentials")
     page.goto(page.url.split("?")[0] + "?step=1")
     assert serious_violations(page) == []
+
+
+@pytest.mark.parametrize("path", ["/run/", "/run/implicit", "/provider",
+                                  "/run/callback"])
+def test_runner_and_provider_pages_pass_the_audit(page, live_server, path):
+    page.goto(live_server(path))
+    assert serious_violations(page) == []
