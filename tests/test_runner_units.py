@@ -6,7 +6,7 @@ import pytest
 
 from flowlab.exchange import Message
 from flowlab.runner import engine
-from flowlab.runner.actions import json_path
+from flowlab.runner.answers import json_path
 from flowlab.runner.flows import Flow
 from flowlab.runner.present import Redactor
 from flowlab.runner.present import lookup

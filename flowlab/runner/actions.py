@@ -17,6 +17,10 @@ from oauthlib.oauth2 import TokenExpiredError
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
+from .answers import as_json
+from .answers import describe
+from .answers import json_path
+from .answers import transport_error
 from .capture import capture_session
 from .capture import exchange_of
 
@@ -101,11 +105,11 @@ def _token_call(run, ctx, oauth, call) -> dict:
         token = call()
     except (OAuth2Error, ValueError, TypeError, AttributeError, Warning) as exc:
         # oauthlib trips over malformed JSON (a list, a number for scope): say so.
-        return _record(oauth, error=_describe(exc, oauth.last_response))
+        return _record(oauth, error=describe(exc, oauth.last_response))
     except requests.RequestException as exc:
         return _failed(oauth, exc, ctx.timeout)
     run.secrets["token"] = dict(token)
-    issued = _json(oauth.last_response).get("refresh_token")
+    issued = as_json(oauth.last_response).get("refresh_token")
     if issued:
         run.secrets.setdefault("refresh_tokens", []).append(issued)
     return _record(oauth)
@@ -126,7 +130,7 @@ def api(run, flow, step, ctx) -> dict:
     record = _record(oauth)
     if response.ok:
         run.secrets.setdefault("remember", {}).update(
-            {name: json_path(_json(response), where)
+            {name: json_path(as_json(response), where)
              for name, where in step.get("remember", {}).items()})
     return record
 
@@ -151,60 +155,19 @@ def _record(oauth, error: str | None = None) -> dict:
     return record
 
 
-def _json(response) -> dict:
-    try:
-        data = response.json()
-    except (ValueError, AttributeError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
-def json_path(data, path: str):
-    """Follow ``artists.items[0].id`` through parsed JSON; None where it stops."""
-    for part in path.replace("[", ".").replace("]", "").split("."):
-        if isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
-        elif isinstance(data, dict):
-            data = data.get(part)
-        else:
-            return None
-    return data
 
 
-def _describe(exc: Exception, response) -> str:
-    """Say what was wrong with a token response, in the learner's terms."""
-    if isinstance(exc, TypeError | AttributeError):
-        return ("The token response is JSON, but not a token response's shape "
-                "(RFC 6749 §5.1: an object with access_token, token_type, ...).")
-    if response is not None and not _json(response):
-        kind = response.headers.get("Content-Type", "no content type")
-        return (f"The token endpoint answered {response.status_code} with {kind}, "
-                "not JSON, so it could not be read as a token response "
-                "(RFC 6749 §5.1 asks for application/json).")
-    if isinstance(exc, OAuth2Error):
-        return f"{exc.error}: {exc.description}" if exc.description else exc.error
-    return f"The response could not be read as a token response ({exc})."
 
 
 def _failed(oauth, exc: requests.RequestException, timeout: float) -> dict:
     """A request that got no usable answer; a refused redirect keeps its response."""
     redirected = isinstance(exc, requests.TooManyRedirects)
     oauth.last_response = exc.response if redirected else None
-    return _record(oauth, error=_transport_error(exc, timeout))
+    return _record(oauth, error=transport_error(exc, timeout))
 
 
-def _transport_error(exc: requests.RequestException, timeout: float) -> str:
-    if isinstance(exc, requests.TooManyRedirects):
-        return ("The provider answered with a redirect. A client does not follow "
-                "redirects on the back channel: it would send its credentials to "
-                "wherever the redirect points.")
-    if isinstance(exc, requests.Timeout):
-        return f"The provider did not answer within {timeout:g} seconds."
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "The TLS connection to the provider failed: " + str(exc)
-    if isinstance(exc, requests.ConnectionError):
-        return "The provider could not be reached (is it running, is there a network?)."
-    return f"The request failed: {exc}"
 
 
 # What a provider profile must have for an action to make sense.

@@ -8,11 +8,13 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register every blueprint of the full lab (the sandbox registers its own)."""
     from . import advisor
+    from . import callback
     from . import exports
     from . import pages
     from . import providers
     from . import runner
     from . import workshop
 
-    for module in (pages, advisor, runner, providers, workshop, exports):
+    for module in (pages, advisor, runner, callback, providers, workshop,
+                   exports):
         app.register_blueprint(module.bp)

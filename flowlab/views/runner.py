@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from urllib.parse import parse_qsl
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
@@ -19,8 +17,6 @@ from flask import url_for
 from .. import providers
 from ..content import get_content
 from ..content import render_markdown
-from ..demo import CALLBACK_PATH
-from ..exchange import Message
 from ..highlight import highlight
 from ..runner import engine
 from ..runner import store
@@ -34,7 +30,6 @@ from .providers import redirect_uri
 from .providers import secret_for
 
 bp = Blueprint("runner", __name__)
-NOT_RECORDED = "(this browser's session cookie: not recorded)"
 
 
 @bp.app_template_filter("highlight_http")
@@ -163,67 +158,3 @@ def show(run_id: str):
         texts=get_content().data("runner"),
         diagram=diagram(flow, run, viewing if run.steps else -1),
     )
-
-
-@bp.get(CALLBACK_PATH)
-def callback():
-    """Step: the browser comes back from the authorization server (RFC 6749 §4.1.2)."""
-    waiting = store.waiting(browser_id())
-    pairs = parse_qsl(request.query_string.decode(), keep_blank_values=True)
-    if not pairs:  # the implicit grant: the answer is in the fragment
-        return _fragment_page([r for r in waiting if r.flow == "implicit"])
-    run = engine.match_state(waiting, dict(pairs).get("state"))
-    if run is None and len(waiting) != 1:
-        return render_template("runner/no_run.html", waiting=waiting), 400
-    run = run or waiting[0]  # the one waiting run: the mismatch is shown in it
-    engine.receive_redirect(run, run_flow(run), _received_request(), pairs,
-                            request.base_url)
-    store.save(run)
-    return redirect(url_for(".show", run_id=run.id, _anchor="main"), 303)
-
-
-def _fragment_page(runs: list):
-    """A page whose script reads the fragment: every waiting implicit run keeps the
-    request that brought the browser here, to show it without the fragment."""
-    if not runs:
-        return render_template("runner/no_run.html"), 400
-    for run in runs:
-        run.secrets["callback_request"] = asdict(_received_request())
-        store.save(run)
-    return render_template("runner/fragment.html", texts=get_content().data("runner"),
-                           md=render_markdown)
-
-
-@bp.post(CALLBACK_PATH + "/fragment")
-def fragment():
-    """Receive the fragment that the callback page's script read (implicit grant).
-
-    The script sends the CSRF token in a header; the app-wide check covers it.
-    """
-    data = request.get_json(silent=True)
-    text = data.get("fragment") if isinstance(data, dict) else None
-    if not isinstance(text, str):
-        abort(400, description="Expected JSON with the fragment as a string.")
-    pairs = parse_qsl(text, keep_blank_values=True)
-    waiting = [r for r in store.waiting(browser_id())
-               if "callback_request" in r.secrets]
-    run = engine.match_state(waiting, dict(pairs).get("state"))
-    if run is None and len(waiting) != 1:
-        abort(400, description="No implicit-grant run is waiting for this fragment.")
-    run = run or waiting[0]
-    received = Message(**run.secrets.pop("callback_request"))
-    engine.receive_redirect(run, run_flow(run), received, pairs,
-                            request.url_root.rstrip("/") + CALLBACK_PATH)
-    store.save(run)
-    return {"next": url_for(".show", run_id=run.id)}
-
-
-def _received_request() -> Message:
-    """The callback request as this server received it; the session cookie, which
-    would let anyone act as this browser, is left out."""
-    env = request.environ
-    target = env.get("RAW_URI") or env.get("REQUEST_URI") or request.full_path
-    start = f"{request.method} {target.rstrip('?')} {env.get('SERVER_PROTOCOL')}"
-    headers = [(name, NOT_RECORDED if name.lower() == "cookie" else value)
-               for name, value in request.headers.items()]
-    return Message(start, headers, "")
