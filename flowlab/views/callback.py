@@ -44,7 +44,7 @@ def callback():
     engine.receive_redirect(run, run_flow(run), _received_request(), pairs,
                             request.base_url)
     store.save(run)
-    return redirect(url_for("runner.show", run_id=run.id, _anchor="main"), 303)
+    return redirect(url_for("runner.show", run_id=run.id, _anchor="top"), 303)
 
 
 def _fragment_page(runs: list):
