@@ -98,3 +98,22 @@ def test_iss_is_compared_whenever_it_comes_back():
     pairs = [("code", "c"), ("state", "s" * 30), ("iss", "http://evil/sandbox")]
     engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), pairs)
     assert run.steps[-1]["error"] == "iss-mismatch"
+
+
+def test_a_claimed_step_cannot_be_claimed_again(app):
+    from flowlab.runner import store
+
+    with app.app_context():
+        run = store.create("owner", "client-credentials", {"kind": "sandbox"})
+        first = store.load(run.id, "owner")
+        second = store.load(run.id, "owner")
+        assert store.claim(first)
+        assert not store.claim(second)  # loaded before the claim
+        late = store.load(run.id, "owner")  # loaded after it, before the save
+        assert not store.claim(late)
+        first.steps.append({"id": "token", "status": "done"})
+        assert store.save(first)
+        after = store.load(run.id, "owner")
+        assert store.claim(after)  # the next step is free to run
+        stale = store.load(run.id, "owner")
+        assert store.claim(stale, stale_after=-1)  # a claim whose request died

@@ -78,12 +78,14 @@ def owned(owner: str, limit: int = 20) -> list[Run]:
     return [_from_row(row) for row in rows]
 
 
-def claim(run: Run) -> bool:
-    """Take the run for one step before any network call; False if another request
-    (a double click, a second tab) took it since it was loaded."""
+def claim(run: Run, stale_after: float = 30) -> bool:
+    """Take the run's next step before any network call. False if another request
+    (a double click, a second tab) is running it, unless that one died long ago."""
+    step, now = len(run.steps) + 1, time.time()
     cur = db.get().execute(
-        "UPDATE runs SET version = version + 1 WHERE id = ? AND version = ?",
-        (run.id, run.version))
+        "UPDATE runs SET version = version + 1, claimed = ?, claimed_at = ?"
+        " WHERE id = ? AND version = ? AND (claimed < ? OR claimed_at < ?)",
+        (step, now, run.id, run.version, step, now - stale_after))
     run.version += 1
     return cur.rowcount == 1
 
