@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from flowlab import discovery
 from flowlab import providers
 from flowlab.credentials import IdleStore
 from flowlab.demo import demo_apps
@@ -52,7 +53,7 @@ def _text(html: str) -> str:
      "https://as.example/tenant"),
 ])
 def test_expected_issuer(url, issuer):
-    assert providers.expected_issuer(url) == issuer
+    assert discovery.expected_issuer(url) == issuer
 
 
 @pytest.mark.parametrize("url", ["http://as.example/token", "ftp://x/y",
@@ -280,7 +281,7 @@ def test_odd_metadata_is_refused_or_ignored(metadata, app):
             "authorization_endpoint": "https://as.example/a"}
     with app.test_request_context():
         try:
-            provider = providers.from_metadata({**base, **metadata}, ("id", ""), "", "")
+            provider = discovery.from_metadata({**base, **metadata}, ("id", ""), "", "")
         except providers.ProviderError:
             return
     assert "expire_url" not in provider

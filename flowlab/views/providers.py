@@ -13,6 +13,7 @@ from flask import request
 from flask import session
 from flask import url_for
 
+from .. import discovery
 from .. import providers
 from ..content import get_content
 from ..content import render_markdown
@@ -138,9 +139,9 @@ def _provider_from(kind: str, form) -> dict | None:
         scope = form.get("scope", "").strip()
         clients = (client_id, form.get("public_client_id", "").strip())
         if form.get("discovery_url", "").strip():
-            metadata = providers.discover(form["discovery_url"].strip(),
+            metadata = discovery.discover(form["discovery_url"].strip(),
                                           current_app.config["HTTP_TIMEOUT"])
-            return providers.from_metadata(metadata, clients, api_base, scope)
+            return discovery.from_metadata(metadata, clients, api_base, scope)
         return providers.manual(form.get("issuer", "").strip(),
                                 form.get("authorize_url", "").strip(),
                                 form.get("token_url", "").strip(), api_base,
