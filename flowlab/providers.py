@@ -112,6 +112,7 @@ def client_secret(provider: dict, client: str, config: Config,
 
 
 def check_url(url: str, what: str) -> None:
+    """Refuse a provider URL that is not https (or plain http on loopback)."""
     try:
         allowed = bool(url) and allows_plain_http(url)
     except ValueError:  # not a URL at all (an unclosed IPv6 bracket, ...)
