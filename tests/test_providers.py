@@ -153,6 +153,12 @@ def test_forget_drops_the_secret(lab):
     assert "Now: Sandbox provider" in _text(page.text)
 
 
+def _discover(runner, url: str, **fields):
+    """Set up "any provider" from a discovery URL on the provider page."""
+    return runner.use_provider("Use this provider", discovery_url=url,
+                               **{"client_id": "x", **fields})
+
+
 def _csrf(runner) -> str:
     page = runner.get(runner.server("/provider"))
     return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
@@ -187,9 +193,7 @@ def test_unreachable_provider(lab):
 def test_discovery_with_the_wrong_issuer_is_refused(lab, fake):
     fake.app.mode = "bad-issuer"
     runner = FlowRunner(lab)
-    page = runner.use_provider(
-        "Use this provider", client_id="x",
-        discovery_url=fake("/.well-known/oauth-authorization-server"))
+    page = _discover(runner, fake("/.well-known/oauth-authorization-server"))
     assert page.status_code == 400
     assert "RFC 8414 §3.3" in _text(page.text)
     assert f'value="{fake("/.well-known/oauth-authorization-server")}"' in page.text
@@ -197,9 +201,7 @@ def test_discovery_with_the_wrong_issuer_is_refused(lab, fake):
 
 def test_discovered_capabilities_decide_the_flows(lab, fake):
     runner = FlowRunner(lab)
-    page = runner.use_provider(
-        "Use this provider", client_id="x",
-        discovery_url=fake("/.well-known/oauth-authorization-server"))
+    page = _discover(runner, fake("/.well-known/oauth-authorization-server"))
     text = _text(page.text)
     assert "client-credentials: not offered needs a client secret" in text
     assert "implicit: not offered the provider does not offer response_type=token" \
@@ -237,10 +239,8 @@ def test_wrong_client_secret_is_a_clear_step_error(live_server, sandbox_processe
     (url,) = sandbox_processes(1)
     web, public = demo_apps({"SECRET_KEY": "standalone-key"})
     runner = FlowRunner(live_server)
-    runner.use_provider(
-        "Use this provider",
-        discovery_url=url + "/.well-known/oauth-authorization-server/sandbox",
-        client_id=web.client_id, client_secret="not-the-secret-at-all")
+    _discover(runner, url + "/.well-known/oauth-authorization-server/sandbox",
+              client_id=web.client_id, client_secret="not-the-secret-at-all")
     page = runner.start("client-credentials").next()
     text = _text(page.text)
     assert "run-step-failed" in page.text
@@ -289,9 +289,7 @@ def test_odd_metadata_is_refused_or_ignored(metadata, app):
 
 def test_discovery_does_not_follow_redirects(lab, fake):
     runner = FlowRunner(lab)
-    page = runner.use_provider(
-        "Use this provider", client_id="x",
-        discovery_url=fake("/moved/.well-known/oauth-authorization-server"))
+    page = _discover(runner, fake("/moved/.well-known/oauth-authorization-server"))
     assert page.status_code == 400
     assert "No JSON metadata document came back" in _text(page.text)
     assert not any(s["path"].startswith("/.well-known") for s in fake.app.seen)

@@ -80,19 +80,19 @@ def token():
 @csrf_exempt
 def revoke():
     """Revoke a token (RFC 7009 §2.1; not in Spotify)."""
-    headers, body, status = _call(
-        oauth_server().create_revocation_response, _form_body()
-    )
-    return _respond(headers, body, status, status == 401)
+    return _client_call(oauth_server().create_revocation_response)
 
 
 @bp.post("/api/introspect")
 @csrf_exempt
 def introspect():
     """Describe a token (RFC 7662 §2; not in Spotify)."""
-    headers, body, status = _call(
-        oauth_server().create_introspect_response, _form_body()
-    )
+    return _client_call(oauth_server().create_introspect_response)
+
+
+def _client_call(endpoint):
+    """An endpoint that authenticates its caller and answers 401 when that fails."""
+    headers, body, status = _call(endpoint, _form_body())
     return _respond(headers, body, status, status == 401)
 
 
