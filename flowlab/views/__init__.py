@@ -11,10 +11,11 @@ def init_app(app: Flask) -> None:
     from . import callback
     from . import exports
     from . import pages
+    from . import presenter
     from . import providers
     from . import runner
     from . import workshop
 
     for module in (pages, advisor, runner, callback, providers, workshop,
-                   exports):
+                   exports, presenter):
         app.register_blueprint(module.bp)

@@ -1,0 +1,91 @@
+"""The room at a glance: how far the attendees' runs have got, counted, never listed.
+
+Reads the runner's table with its own queries through the store's database helper.
+Only counts leave this module: no run id, owner, provider or secret.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict
+from dataclasses import dataclass
+
+from .runner.store import db
+
+
+@dataclass(frozen=True)
+class StepCount:
+    id: str
+    title: str
+    runs: int  # runs whose latest step done is this one
+
+
+@dataclass(frozen=True)
+class FlowCount:
+    id: str
+    name: str
+    runs: int
+    not_started: int
+    finished: int
+    stopped: int
+    steps: tuple[StepCount, ...]
+
+
+def counts(flows: Iterable, leave_out: str | None) -> list[FlowCount]:
+    """Live runs per flow and per latest step done, leaving out one browser's own.
+
+    Steps are matched by id, so a run against a provider that skips some steps
+    still lands on the right row.
+    """
+    rows = db.get().execute(
+        "SELECT flow, status, json_extract(steps, '$[#-1].id') AS step, COUNT(*) AS n"
+        " FROM runs WHERE expires >= ? AND owner != ? GROUP BY flow, status, step",
+        (time.time(), leave_out or ""),
+    ).fetchall()
+    found: dict[str, Counter] = {}
+    for row in rows:
+        tally = found.setdefault(row["flow"], Counter())
+        tally["runs"] += row["n"]
+        tally[("at", row["step"])] += row["n"]
+        tally[row["status"]] += row["n"]
+    return [_flow_count(flow, found.get(flow.id, Counter())) for flow in flows]
+
+
+def _flow_count(flow, tally: Counter) -> FlowCount:
+    steps = tuple(StepCount(step["id"], step["title"], tally[("at", step["id"])])
+                  for step in flow.steps)
+    return FlowCount(flow.id, flow.name, tally["runs"], tally[("at", None)],
+                     tally["finished"], tally["stopped"], steps)
+
+
+def as_json(flow_counts: list[FlowCount]) -> dict:
+    """The counts as JSON for the room page's script."""
+    return {"flows": [asdict(count) for count in flow_counts]}
+
+
+def held_secrets(owner: str) -> set[str]:
+    """Every string kept in ``owner``'s runs (codes, tokens), for the sandbox reset."""
+    rows = db.get().execute("SELECT secrets FROM runs WHERE owner = ?", (owner,))
+    found: set[str] = set()
+    for row in rows:
+        found.update(_strings(json.loads(row["secrets"])))
+    return found
+
+
+def forget_runs(owner: str) -> int:
+    """Delete every run of ``owner`` (the presenter); other browsers' runs stay."""
+    return db.get().execute("DELETE FROM runs WHERE owner = ?", (owner,)).rowcount
+
+
+def _strings(value) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)

@@ -1,0 +1,132 @@
+"""Presenter mode: the join page's QR code, speaker notes, the room, and a reset."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import segno
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+from markupsafe import Markup
+
+from .. import room
+from ..content import get_content
+from ..content import render_markdown
+from ..demo import demo_apps
+from ..runner import store
+from ..sandbox.context import USER_KEY
+from ..sandbox.reset import reset_demo
+from ..sandbox.store import DB
+from ..security import is_loopback_host
+from .providers import browser_id
+from .runner import run_flow
+
+bp = Blueprint("presenter", __name__)
+
+
+@bp.app_template_global()
+def qr_svg(text: str) -> Markup:
+    """``text`` as a QR code, drawn here as inline SVG (no image service)."""
+    code = segno.make(text, error="m", micro=False)
+    svg = code.svg_inline(scale=8, border=4, omitsize=True, svgclass="qr",
+                          lineclass=None, dark="#000", light="#fff",
+                          title=f"QR code for {text}")
+    return Markup(svg.replace("<svg ", '<svg role="img" focusable="false" ', 1))
+
+
+@bp.app_template_global()
+def serve_command(address: str, public: bool) -> str:
+    """The command that serves the lab to a room at ``address`` (see app.py)."""
+    parts = urlsplit(address)
+    port = parts.port or 5000
+    url = address if public else f"http://YOUR-IP:{port}"
+    return (f"FLOWLAB_PUBLIC_URL={url} .venv/bin/python app.py"
+            f" --host 0.0.0.0 --port {port}")
+
+
+def _presenter_only() -> None:
+    """Reset touches shared sandbox state: only the presenter's machine may."""
+    if not is_loopback_host(request.remote_addr):
+        abort(403, description="Only the machine that runs the lab (the presenter's) "
+              "can reset it.")
+
+
+@bp.get("/presenter")
+def view():
+    """The presenter's screen: this step, its speaker notes, the next step."""
+    owner = browser_id()
+    runs = store.owned(owner, limit=1) if owner else []
+    wanted = request.args.get("run")
+    run = store.load(wanted, owner or "") if wanted else (runs[0] if runs else None)
+    if run is None:
+        return render_template("presenter/view.html", run=None)
+    flow = run_flow(run)
+    last = max(len(run.steps) - 1, 0)
+    pinned = request.args.get("step", type=int)
+    viewing = min(max((pinned or last + 1) - 1, 0), len(flow.steps) - 1)
+    notes = get_content().data("speaker-notes").get(flow.id, {})
+    return render_template(
+        "presenter/view.html", run=run, flow=flow, viewing=viewing, notes=notes,
+        md=render_markdown, started=bool(run.steps), follow=pinned is None,
+        step=flow.steps[viewing], upcoming=flow.step(viewing + 1))
+
+
+@bp.get("/presenter/now.json")
+def now():
+    """Where this browser's latest run is, so the presenter view can follow it."""
+    owner = browser_id()
+    runs = store.owned(owner, limit=1) if owner else []
+    where = {"run": runs[0].id, "done": len(runs[0].steps)} if runs else {}
+    return _no_store(jsonify(where))
+
+
+@bp.get("/presenter/room")
+def room_page():
+    flows = current_app.extensions["flows"].values()
+    return render_template("presenter/room.html",
+                           counts=room.counts(flows, browser_id()))
+
+
+@bp.get("/presenter/room.json")
+def room_json():
+    """The room's counts, polled by presenter.js: numbers only, no attendee data."""
+    flows = current_app.extensions["flows"].values()
+    return _no_store(jsonify(room.as_json(room.counts(flows, browser_id()))))
+
+
+@bp.get("/presenter/reset")
+def confirm_reset():
+    _presenter_only()
+    owner = browser_id()
+    mine = len(store.owned(owner, limit=1000)) if owner else 0
+    return render_template("presenter/reset.html", mine=mine)
+
+
+@bp.post("/presenter/reset")
+def reset():
+    """Clear this browser's runs, the demo apps' consents and this browser's grants."""
+    _presenter_only()
+    owner = browser_id()
+    held = room.held_secrets(owner) if owner else set()
+    apps = [app.client_id for app in demo_apps(current_app.config)]
+    cleared = reset_demo(DB.get(), apps, held)
+    runs = room.forget_runs(owner) if owner else 0
+    session.pop(USER_KEY, None)
+    flash(f"Reset done: {runs} of your runs, {cleared.consents} consents and "
+          f"{cleared.grants} grants removed; you are logged out of the sandbox. "
+          "Attendees' runs were not touched.", "success")
+    return redirect(url_for(".confirm_reset"), 303)
+
+
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+

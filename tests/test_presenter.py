@@ -1,0 +1,163 @@
+"""Presenter mode over HTTP: join page, speaker notes, the room's counts, the reset."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from html import unescape
+
+import segno
+
+from flowlab import create_app
+from tests.conftest import ROOT
+from tests.flowrunner import FlowRunner
+from tests.forms import submit
+from tests.sandbox_helpers import Sandbox
+
+SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+NOTES = tomllib.loads((ROOT / "content" / "speaker-notes.toml").read_text())
+
+
+def _qr_modules(svg: str) -> str:
+    """The dark modules' path (the last one; a light background may come first)."""
+    return re.findall(r' d="([^"]+)"', svg)[-1]
+
+
+def test_join_page_draws_the_address_as_an_inline_qr_code(live_server, http):
+    page = http.get(live_server("/workshop"))
+    qr = SVG.search(page.text.split('class="join-qr"')[1]).group(0)
+    # Drawn by the app: the same modules segno draws for this address, in the page.
+    expected = segno.make(live_server.url + "/", error="m", micro=False)
+    assert _qr_modules(qr) == _qr_modules(expected.svg_inline())
+    assert 'role="img"' in qr and f"<title>QR code for {live_server.url}/" in qr
+    # Nothing is fetched to draw it: no image, no link, no other host on the page.
+    assert not re.search(r"\b(src|href)=", qr)
+    for url in re.findall(r'(?:src|href|action)="([^"]+)"', page.text):
+        assert url.startswith(("/", "#", live_server.url)), url
+
+
+def test_join_page_gives_the_command_that_serves_a_room(serve, http):
+    server = serve(PUBLIC_URL="http://192.168.1.20:5000")
+    page = unescape(http.get(server("/workshop")).text)
+    assert ("FLOWLAB_PUBLIC_URL=http://192.168.1.20:5000 .venv/bin/python app.py"
+            " --host 0.0.0.0 --port 5000") in page
+    qr = SVG.search(page.split('class="join-qr"')[1]).group(0)
+    assert _qr_modules(qr) == _qr_modules(segno.make("http://192.168.1.20:5000/",
+                                                 error="m").svg_inline())
+    # The flags exist: app.py's own help names them.
+    usage = subprocess.run([sys.executable, "app.py", "--help"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout
+    assert "--host" in usage and "--port" in usage
+
+
+def test_every_speaker_note_belongs_to_a_step(tmp_path):
+    flows = create_app({"TESTING": True, "SECRET_KEY": "k"},
+                       instance_path=str(tmp_path)).extensions["flows"]
+    for flow_id, notes in NOTES.items():
+        assert flow_id in flows
+        ids = {step["id"] for step in flows[flow_id].steps}
+        assert set(notes) <= ids, flow_id
+
+
+def test_presenter_view_shows_this_step_its_notes_and_the_next(serve):
+    server = serve()
+    presenter = FlowRunner(server).start("client-credentials")
+    presenter.next()
+    view = presenter.get(server("/presenter")).text
+    assert "Now: step 1, Ask for a token with the client" in view
+    assert "no refresh token, just ask again" in " ".join(view.split())
+    assert "Then: step 2, Search the catalogue" in view
+    assert 'id="next"' in view and 'data-follow="/presenter/now.json"' in view
+    pinned = presenter.get(server("/presenter?step=4")).text
+    assert "Now: step 4, Try a user endpoint: refused" in pinned
+    assert "that is the line" in pinned.lower()
+
+
+def _room(session, server) -> dict:
+    answer = session.get(server("/presenter/room.json"), timeout=10)
+    assert answer.headers["Cache-Control"] == "no-store"
+    return {flow["id"]: flow for flow in answer.json()["flows"]}
+
+
+def test_room_counts_attendees_runs_by_flow_and_step(serve):
+    server = serve()
+    first = FlowRunner(server).start("client-credentials")
+    first.next()
+    first.next()
+    second = FlowRunner(server).start("authorization-code-pkce")
+    second.next()
+    FlowRunner(server).start("client-credentials")  # the same browser's second run
+    presenter = FlowRunner(server).start("client-credentials")
+    presenter.next()  # the presenter's own run is left out
+
+    room = _room(presenter.session, server)
+    cc, pkce = room["client-credentials"], room["authorization-code-pkce"]
+    assert (cc["runs"], cc["not_started"]) == (2, 1)
+    assert {s["id"]: s["runs"] for s in cc["steps"]} == {
+        "token": 0, "search": 1, "artist": 0, "me-refused": 0}
+    assert pkce["runs"] == 1 and pkce["steps"][0]["runs"] == 1
+    assert room["implicit"]["runs"] == 0
+    page = presenter.get(server("/presenter/room")).text
+    assert 'data-count="client-credentials/search">1<' in page
+    # Counts only: no run id, no browser, no token leaves the server.
+    for runner in (first, second, presenter):
+        run_id = runner.run_url.rsplit("/", 1)[1]
+        assert run_id not in page and run_id not in str(room)
+    assert set(cc) == {"id", "name", "runs", "not_started", "finished", "stopped",
+                       "steps"}
+
+
+def _access_token(runner: FlowRunner) -> str:
+    revealed = runner.get(f"{runner.run_url}?step=4&reveal=1").text
+    text = unescape(re.sub(r"<[^>]+>", "", revealed))
+    return re.search(r"access_token\"?[^A-Za-z0-9_-]*([A-Za-z0-9_-]{20,})",
+                     text).group(1)
+
+
+def _to_token_step(runner: FlowRunner) -> None:
+    runner.next()
+    runner.authorize()
+    runner.next()
+
+
+def test_reset_clears_the_presenters_runs_consents_and_grants_only(serve):
+    server = serve()
+    sandbox = Sandbox(server.url, server.app.config)
+    presenter = FlowRunner(server).start("authorization-code-pkce")
+    _to_token_step(presenter)
+    attendee = FlowRunner(server).start("authorization-code-pkce")
+    _to_token_step(attendee)
+    mine, theirs = _access_token(presenter), _access_token(attendee)
+    assert sandbox.api("/me", mine).status_code == 200
+
+    confirm = presenter.get(server("/presenter/reset"))
+    assert "Reset the demo?" in confirm.text and "(1 now)" in confirm.text
+    done = presenter.follow(submit(presenter.session, confirm, "Reset the demo"))
+    assert "Reset done: 1 of your runs" in unescape(done.text)
+
+    assert presenter.session.get(presenter.run_url, timeout=10).status_code == 404
+    assert sandbox.api("/me", mine).status_code == 401
+    # The attendee's run and its tokens are as they were.
+    assert attendee.get(attendee.run_url).status_code == 200
+    assert sandbox.api("/me", theirs).status_code == 200
+    assert "200" in attendee.next().text
+    # The consent was forgotten and the presenter logged out: both pages show again.
+    again = FlowRunner(server)
+    again.session = presenter.session
+    again.start("authorization-code-pkce").next()
+    login = again.follow(again.session.get(again.next_link(), allow_redirects=False))
+    assert "Continue as Alice" in login.text
+    consent = again.follow(submit(again.session, login, "Alice"))
+    assert "Agree" in consent.text
+
+
+def test_reset_needs_the_form_and_the_presenters_machine(tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "k"},
+                     instance_path=str(tmp_path))
+    client = app.test_client()
+    assert client.post("/presenter/reset").status_code == 400  # no CSRF token
+    remote = {"REMOTE_ADDR": "192.168.1.7"}
+    assert client.get("/presenter/reset", environ_base=remote).status_code == 403
+    assert client.get("/presenter/room", environ_base=remote).status_code == 200
