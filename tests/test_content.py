@@ -208,4 +208,8 @@ def test_implicit_lesson_is_marked_removed(client):
 
 def test_refresh_lesson_states_spotify_behaviour(client):
     html = client.get("/lessons/refresh-tokens").get_data(as_text=True)
-    assert "<em>omits</em>" in html and "rotates" in html and "six months" in html
+    # Since 2026-06-18/07-20: no new refresh_token on refresh, PKCE included.
+    assert "2026-06-18" in html and "2026-07-20" in html and "six months" in html
+    assert "No new refresh token comes back" in html
+    assert "RFC 9700 §2.2.2" in html and "invalid_grant" in html
+    assert "Spotify rotates" not in html
