@@ -3,7 +3,8 @@
 Pure functions over ``content/decision-table.toml`` (no Flask). Each answer matches one
 rule; each rule gives flows verdicts with reasons, and the worst verdict a flow
 collects wins. The first flow in the table's ``preference`` list whose verdict is
-still "fits" is recommended. The implicit grant is never recommended.
+still "fits" is recommended. The implicit grant is never recommended. Rules may add
+caveats (each with a lesson to read next) and a one-line headline.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class Recommendation:
     verdicts: dict[str, Verdict]
     path: list[Step]
     caveats: list[str] = field(default_factory=list)
+    headline: str | None = None
+    lessons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The JSON shape of ``GET /api/advice``."""
@@ -79,7 +82,7 @@ def recommend(answers: dict, table: dict) -> Recommendation:
     if problems:
         raise problems[0]
     collected: dict[str, list[Verdict]] = {f["id"]: [] for f in table["flows"]}
-    path, caveats = [], []
+    path, caveats, lessons, headlines = [], [], [], []
     for rule in _matching_rules(clean, table):
         effects = [e for e in rule.get("effects", []) if _applies(e, clean)]
         for effect in effects:
@@ -87,7 +90,11 @@ def recommend(answers: dict, table: dict) -> Recommendation:
             collected[effect["flow"]].append(verdict)
         out = [e["flow"] for e in effects if e["verdict"] == "not-suitable"]
         path.append(_step(rule, table, out))
-        caveats += [c["text"] for c in rule.get("caveats", []) if _applies(c, clean)]
+        applied = [c for c in rule.get("caveats", []) if _applies(c, clean)]
+        caveats += [c["text"] for c in applied]
+        lessons += [c["lesson"] for c in applied if "lesson" in c]
+        heads = rule.get("headlines", [])
+        headlines += [h["text"] for h in heads if _applies(h, clean)]
     verdicts = {flow: _worst(found) for flow, found in collected.items()}
     chosen = _choose(verdicts, table)
     for flow, verdict in verdicts.items():
@@ -95,7 +102,9 @@ def recommend(answers: dict, table: dict) -> Recommendation:
             verdict.verdict = "recommended"
         elif verdict.verdict == "fits":
             verdict.verdict = "possible"
-    return Recommendation(chosen, verdicts, path, caveats)
+    headline = headlines[0] if headlines else None
+    unique = list(dict.fromkeys(lessons))
+    return Recommendation(chosen, verdicts, path, caveats, headline, unique)
 
 
 def _matching_rules(answers: dict, table: dict) -> list[dict]:

@@ -1,4 +1,4 @@
-"""The advisor's rules, as plain functions, and its two views (HTML and JSON)."""
+"""The advisor's rules, as plain functions, and its views (HTML and JSON)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,25 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from flowlab.advisor import InvalidAnswer
 from flowlab.advisor import check_answers
 from flowlab.advisor import recommend
+from tests.a11y import serious_violations
 
 TABLE_FILE = Path(__file__).resolve().parent.parent / "content" / "decision-table.toml"
 AC = "authorization-code"
 PKCE = "authorization-code-pkce"
 CC = "client-credentials"
 IMPLICIT = "implicit"
+RUNS_ON = ["server", "spa", "native", "cli", "backend", "device"]
 
-# Every combination of answers and the flow it must get, with the honest edge cases:
-# a CLI acting for a user is a public client (PKCE, loopback redirect); an app with no
-# user but no place for a secret gets client credentials on a small backend.
+# Every combination of answers and the flow it must get. The honest edge cases: a CLI
+# acting for a user is a public client (PKCE, loopback redirect); a backend job acting
+# for a user is a server app (code + secret + PKCE, consent once on a page you host);
+# a device with no browser gets the code flow run by your backend, the user signing in
+# on a phone; with no user, client credentials, its secret on a backend of yours.
 EXPECTED = [
     # acts_for_user, runs_on, needs_refresh, recommended
     ("yes", "server", "yes", AC),
@@ -29,16 +34,50 @@ EXPECTED = [
     ("yes", "spa", "no", PKCE),
     ("yes", "native", "yes", PKCE),
     ("yes", "native", "no", PKCE),
-    ("yes", "machine", "yes", PKCE),
-    ("yes", "machine", "no", PKCE),
+    ("yes", "cli", "yes", PKCE),
+    ("yes", "cli", "no", PKCE),
+    ("yes", "backend", "yes", AC),
+    ("yes", "backend", "no", AC),
+    ("yes", "device", "yes", AC),
+    ("yes", "device", "no", AC),
     ("no", "server", "yes", CC),
     ("no", "server", "no", CC),
     ("no", "spa", "yes", CC),
     ("no", "spa", "no", CC),
     ("no", "native", "yes", CC),
     ("no", "native", "no", CC),
-    ("no", "machine", "yes", CC),
-    ("no", "machine", "no", CC),
+    ("no", "cli", "yes", CC),
+    ("no", "cli", "no", CC),
+    ("no", "backend", "yes", CC),
+    ("no", "backend", "no", CC),
+    ("no", "device", "yes", CC),
+    ("no", "device", "no", CC),
+]
+
+# Each case's one-line headline (None: the flow's name says it all) and the words that
+# must appear in its caveats and in the lessons it sends the reader to next.
+EDGE_CASES = [
+    # user, runs_on, refresh, headline words, caveat words, lessons
+    ("yes", "server", "no", "client secret, plus PKCE",
+     ["Spotify's own server example", "code_challenge"], ["spotify-vs-best-practice"]),
+    ("yes", "backend", "yes", "client secret, plus PKCE, through a sign-in page",
+     ["never opens a browser", "refresh token your server stored"], ["refresh-tokens"]),
+    ("yes", "device", "yes", "no flow for a device without a browser",
+     ["RFC 8628", "does not offer", "Never ask users to type their Spotify password"],
+     ["device-authorization"]),
+    ("yes", "cli", "yes", None,
+     ["http://127.0.0.1:8080/callback", "refuses localhost", "keychain"],
+     ["native-apps"]),
+    ("no", "cli", "no", "not in the tool",
+     ["inside a tool you distribute is not secret", "small backend of your own"], []),
+    ("yes", "native", "no", None,
+     ["system browser", "embedded web view", "RFC 8252 §8.12", "App Links",
+      "Universal Links", "RFC 8252 §7.2", "custom scheme", "loopback"],
+     ["native-apps"]),
+    ("yes", "spa", "yes", None,
+     ["backend-for-frontend", "neither rotates it nor binds it"], ["browser-apps"]),
+    ("no", "device", "no", None, ["Do not store a client secret on the device"], []),
+    ("no", "backend", "yes", None, ["no refresh token"], []),
 ]
 
 
@@ -57,7 +96,9 @@ def query(user: str, runs_on: str, refresh: str) -> str:
 
 def test_the_expectations_cover_every_combination(table):
     sizes = [len(q["options"]) for q in table["questions"]]
-    assert len({row[:3] for row in EXPECTED}) == sizes[0] * sizes[1] * sizes[2] == 16
+    runs_on = next(q for q in table["questions"] if q["id"] == "runs_on")
+    assert [o["value"] for o in runs_on["options"]] == RUNS_ON
+    assert len({row[:3] for row in EXPECTED}) == sizes[0] * sizes[1] * sizes[2] == 24
 
 
 @pytest.mark.parametrize(("user", "runs_on", "refresh", "expected"), EXPECTED)
@@ -94,25 +135,75 @@ def test_path_has_a_step_per_answer_and_never_rules_out_the_winner(
     assert all(step.reason for step in result.path)
 
 
+@pytest.mark.parametrize(("user", "runs_on", "refresh", "expected"), EXPECTED)
+def test_every_user_data_result_mentions_development_mode(
+    table, user, runs_on, refresh, expected
+):
+    result = recommend(answers(user, runs_on, refresh), table)
+    mentioned = any("Development Mode" in caveat for caveat in result.caveats)
+    assert mentioned == (user == "yes")
+    assert ("spotify-development-mode" in result.lessons) == (user == "yes")
+
+
+@pytest.mark.parametrize(
+    ("user", "runs_on", "refresh", "headline", "words", "lessons"), EDGE_CASES
+)
+def test_edge_cases_get_honest_caveats(
+    table, user, runs_on, refresh, headline, words, lessons
+):
+    result = recommend(answers(user, runs_on, refresh), table)
+    if headline is None:
+        assert result.headline is None
+    else:
+        assert headline in result.headline
+    caveats = " ".join(result.caveats)
+    for word in words:
+        assert word in caveats, word
+    assert set(lessons) <= set(result.lessons)
+
+
+@pytest.mark.parametrize("runs_on", ["server", "backend"])
+def test_server_apps_use_the_secret_and_pkce_not_either(table, runs_on):
+    result = recommend(answers("yes", runs_on, "no"), table)
+    assert result.recommended == AC
+    assert "PKCE" in result.verdicts[AC].reason
+    # PKCE alone is only "possible": it goes with the secret, not instead of it.
+    assert result.verdicts[PKCE].verdict == "possible"
+    assert "not instead" in result.verdicts[PKCE].reason
+
+
+def test_server_reason_cites_the_best_practice(table):
+    reason = recommend(answers("yes", "server", "yes"), table).verdicts[AC].reason
+    assert "RFC 9700 §2.1.1" in reason and "OAuth 2.1" in reason
+
+
 def test_a_user_rules_out_client_credentials(table):
     result = recommend(answers("yes", "server", "yes"), table)
     assert CC in result.path[0].ruled_out
     assert "/v1/me" in result.verdicts[CC].reason
 
 
-def test_cli_acting_for_a_user_is_a_public_client(table):
-    result = recommend(answers("yes", "machine", "yes"), table)
-    assert result.verdicts[AC].verdict == "possible"
-    assert any("loopback" in c and "127.0.0.1" in c for c in result.caveats)
+@pytest.mark.parametrize("user", ["yes", "no"])
+def test_a_cli_cannot_hold_a_secret(table, user):
+    result = recommend(answers(user, "cli", "yes"), table)
+    assert result.verdicts[AC].verdict == "not-suitable"
+    assert AC in result.path[1].ruled_out
 
 
-@pytest.mark.parametrize("runs_on", ["spa", "native"])
+def test_a_smart_tv_gets_the_code_flow_on_a_backend(table):
+    result = recommend(answers("yes", "device", "yes"), table)
+    assert "phone" in result.verdicts[AC].reason
+    assert "backend" in result.verdicts[AC].reason
+    assert "RFC 8628" in result.path[1].reason
+    assert result.verdicts[PKCE].verdict == "possible"
+
+
+@pytest.mark.parametrize("runs_on", ["spa", "native", "device"])
 def test_no_secret_in_a_public_app_that_needs_no_user(table, runs_on):
     result = recommend(answers("no", runs_on, "no"), table)
     assert result.recommended == CC
     assert "backend" in result.verdicts[CC].reason
     assert any("secret" in c and "backend" in c for c in result.caveats)
-    assert result.verdicts[PKCE].verdict == "possible"
 
 
 def test_client_credentials_asks_again_instead_of_refreshing(table):
@@ -122,9 +213,25 @@ def test_client_credentials_asks_again_instead_of_refreshing(table):
     assert any("no refresh token" in caveat for caveat in result.caveats)
 
 
-def test_refresh_caveat_names_six_month_expiry(table):
-    result = recommend(answers("yes", "spa", "yes"), table)
-    assert any("six months" in caveat for caveat in result.caveats)
+@pytest.mark.parametrize("runs_on", ["server", "spa", "native", "cli", "backend"])
+def test_refresh_caveat_tells_the_2026_story(table, runs_on):
+    result = recommend(answers("yes", runs_on, "yes"), table)
+    caveat = next(c for c in result.caveats if "six months" in c)
+    for word in ("no longer carries a new refresh token", "PKCE", "2026-06-18",
+                 "2026-07-20", "invalid_grant", "do not retry", "RFC 9700 §2.2.2"):
+        assert word in caveat, word
+    assert "refresh-tokens" in result.lessons
+    assert "rotates it" not in result.verdicts[PKCE].reason
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    ["Spotify rotates it", "store the new one", "replaces the secret",
+     "takes the secret's place", "custom scheme (mobile)",
+     "should use it to authenticate"],
+)
+def test_the_table_no_longer_says(wrong):
+    assert wrong not in TABLE_FILE.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -134,6 +241,8 @@ def test_refresh_caveat_names_six_month_expiry(table):
         ({"acts_for_user": "maybe", "runs_on": "spa", "needs_refresh": "no"},
          "acts_for_user"),
         ({"acts_for_user": "yes", "runs_on": "cloud", "needs_refresh": "no"},
+         "runs_on"),
+        ({"acts_for_user": "yes", "runs_on": "machine", "needs_refresh": "no"},
          "runs_on"),
         ({"acts_for_user": "yes", "runs_on": "spa", "needs_refresh": ""},
          "needs_refresh"),
@@ -154,7 +263,9 @@ def test_bad_answers_name_the_question(table, given, parameter):
 def test_json_and_html_agree(client, user, runs_on, refresh, expected):
     data = client.get(f"/api/advice?{query(user, runs_on, refresh)}").get_json()
     assert data["recommended"] == expected
-    assert set(data) == {"recommended", "verdicts", "path", "caveats"}
+    assert set(data) == {
+        "recommended", "headline", "verdicts", "path", "caveats", "lessons"
+    }
     assert set(data["verdicts"][AC]) == {"verdict", "reason"}
     page = client.get(f"/advisor?{query(user, runs_on, refresh)}")
     assert page.status_code == 200
@@ -163,6 +274,18 @@ def test_json_and_html_agree(client, user, runs_on, refresh, expected):
     assert f'href="/lessons/{expected}"' in html
     for flow, verdict in data["verdicts"].items():
         assert f'verdict verdict-{verdict["verdict"]}' in html, flow
+    for slug in data["lessons"]:
+        assert f'href="/lessons/{slug}"' in html
+    if data["headline"]:
+        assert escape(data["headline"]) in html
+
+
+def test_the_tv_result_page_is_honest(client):
+    html = client.get(f"/advisor?{query('yes', 'device', 'no')}").get_data(as_text=True)
+    assert "<h1 id=\"result-title\">Authorization code</h1>" in html
+    assert "Spotify has no flow for a device without a browser" in html
+    assert "RFC 8628" in html
+    assert 'href="/lessons/device-authorization"' in html
 
 
 def test_form_without_answers_is_a_plain_get_form(client):
@@ -172,7 +295,41 @@ def test_form_without_answers_is_a_plain_get_form(client):
     assert 'method="get"' in html and 'action="/advisor"' in html
     for name in ("acts_for_user", "runs_on", "needs_refresh"):
         assert f'name="{name}"' in html
+    for value in RUNS_ON:
+        assert f'name="runs_on" value="{value}"' in html
     assert "field-error" not in html
+
+
+def test_form_documents_the_json_api(client, table):
+    html = client.get("/advisor").get_data(as_text=True)
+    section = html[html.index('id="api"'):]
+    assert "GET /api/advice" in section
+    assert 'href="/api/advice/questions"' in section
+    for question in table["questions"]:
+        assert f"<code>{question['id']}</code>" in section
+        for option in question["options"]:
+            label = escape(option["label"])
+            assert f"<code>{option['value']}</code>: {label}" in section
+    # The example link answers every question and works as printed.
+    example = re.search(r'href="(/api/advice\?[^"]+)"', section).group(1)
+    response = client.get(example.replace("&amp;", "&"))
+    assert response.status_code == 200 and response.get_json()["recommended"]
+
+
+def test_api_lists_the_questions_and_their_answers(client, table):
+    data = client.get("/api/advice/questions").get_json()
+    assert data["endpoint"] == "/api/advice" and data["method"] == "GET"
+    listed = {
+        q["parameter"]: [a["value"] for a in q["answers"]] for q in data["questions"]
+    }
+    assert listed == {
+        "acts_for_user": ["yes", "no"],
+        "runs_on": RUNS_ON,
+        "needs_refresh": ["yes", "no"],
+    }
+    assert all(q["label"] and q["help"] for q in data["questions"])
+    device = next(q for q in data["questions"] if q["parameter"] == "runs_on")
+    assert any("smart TV" in a["label"] for a in device["answers"])
 
 
 def test_form_with_a_bad_answer_is_a_400_with_the_message_beside_it(client):
@@ -198,12 +355,48 @@ def test_edit_link_shows_the_form_with_the_answers(client):
     [
         ("", "acts_for_user"),
         ("acts_for_user=yes&needs_refresh=no", "runs_on"),
+        ("acts_for_user=yes&runs_on=tv&needs_refresh=no", "runs_on"),
         ("acts_for_user=yes&runs_on=spa&needs_refresh=often", "needs_refresh"),
     ],
 )
-def test_api_errors_are_json_400s_naming_the_parameter(client, params, parameter):
+def test_api_errors_are_json_400s_naming_the_parameter(
+    client, table, params, parameter
+):
     response = client.get(f"/api/advice?{params}")
     assert response.status_code == 400
     body = response.get_json()
     assert body["parameter"] == parameter
     assert parameter in body["error"]
+    question = next(q for q in table["questions"] if q["id"] == parameter)
+    assert body["allowed"] == [o["value"] for o in question["options"]]
+    assert body["questions"] == "/api/advice/questions"
+
+
+def test_home_table_notes_what_spotify_leaves_out(client):
+    html = client.get("/").get_data(as_text=True)
+    assert "What the table leaves out" in html
+    assert "RFC 8628" in html and 'href="/lessons/device-authorization"' in html
+    assert 'href="/lessons/spotify-vs-best-practice"' in html
+
+
+# --- In a real browser: the new results read well on a phone -----------------------
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/advisor?{query('yes', 'device', 'yes')}",
+        f"/advisor?{query('yes', 'backend', 'yes')}",
+        f"/advisor?{query('no', 'cli', 'no')}",
+        "/advisor",
+    ],
+)
+def test_new_pages_pass_axe_and_fit_a_phone(page, live_server, path):
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(live_server(path))
+    assert serious_violations(page) == []
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0

@@ -1,10 +1,13 @@
 """The advisor: questions in, a recommended flow out (HTML and JSON).
 
-Both views read ``content/decision-table.toml`` and leave the reasoning to
-``flowlab.advisor``; they only translate between HTTP and its answers.
+The views read ``content/decision-table.toml`` and leave the reasoning to
+``flowlab.advisor``; they only translate between HTTP and its answers. The JSON API
+describes its own questions at ``/api/advice/questions``.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from flask import Blueprint
 from flask import jsonify
@@ -17,6 +20,7 @@ from ..advisor import ruled_out_at
 from ..content import get_content
 
 bp = Blueprint("advisor", __name__)
+QUESTIONS_URL = "/api/advice/questions"
 
 
 def _table() -> dict:
@@ -29,16 +33,11 @@ def advisor():
     table = _table()
     asked = any(q["id"] in request.args for q in table["questions"])
     if not asked or "edit" in request.args:
-        return render_template(
-            "advisor/form.html", table=table, answers=request.args, errors={}
-        )
+        return _form(table, {})
     answers, problems = check_answers(request.args, table)
     if problems:
         errors = {problem.parameter: problem.message for problem in problems}
-        page = render_template(
-            "advisor/form.html", table=table, answers=request.args, errors=errors
-        )
-        return page, 400
+        return _form(table, errors), 400
     result = recommend(answers, table)
     return render_template(
         "advisor/result.html",
@@ -49,6 +48,30 @@ def advisor():
         flows={flow["id"]: flow for flow in table["flows"]},
         columns={column["key"]: column["label"] for column in table["columns"]},
         questions={question["id"]: question for question in table["questions"]},
+        lessons=_lesson_titles(result.lessons),
+    )
+
+
+def _lesson_titles(slugs: list[str]) -> dict[str, str]:
+    """Each lesson's title, or a readable slug if the lesson is not written yet."""
+    content = get_content()
+    titles = {}
+    for slug in slugs:
+        page = content.page(f"lessons/{slug}")
+        titles[slug] = page.title if page else slug.replace("-", " ").capitalize()
+    return titles
+
+
+def _form(table: dict, errors: dict[str, str]) -> str:
+    """The questions, with any errors beside them and the JSON API documented below."""
+    example = {q["id"]: q["options"][0]["value"] for q in table["questions"]}
+    return render_template(
+        "advisor/form.html",
+        table=table,
+        answers=request.args,
+        errors=errors,
+        api_example=f"/api/advice?{urlencode(example)}",
+        questions_url=QUESTIONS_URL,
     )
 
 
@@ -78,5 +101,25 @@ def api_advice():
             f"{first.parameter} is {given}: expected one of "
             + "|".join(first.allowed)
         )
-        return jsonify(error=message, parameter=first.parameter), 400
+        return jsonify(
+            error=message,
+            parameter=first.parameter,
+            allowed=first.allowed,
+            questions=QUESTIONS_URL,
+        ), 400
     return jsonify(recommend(answers, table).to_dict())
+
+
+@bp.get(QUESTIONS_URL)
+def api_questions():
+    """What ``/api/advice`` asks: each parameter, its meaning and its answers."""
+    questions = [
+        {
+            "parameter": q["id"],
+            "label": q["label"],
+            "help": q["help"],
+            "answers": [dict(option) for option in q["options"]],
+        }
+        for q in _table()["questions"]
+    ]
+    return jsonify(endpoint="/api/advice", method="GET", questions=questions)
