@@ -175,9 +175,13 @@ def test_glossary_covers_the_wire_in_the_agreed_format(app):
         glossary = get_content().data("glossary")
     assert set(REQUIRED_TERMS) <= set(glossary)
     for name, term in glossary.items():
-        assert term["kind"] in {"parameter", "header", "field"}, name
+        assert term["kind"] in {"concept", "parameter", "header", "field"}, name
         assert term["meaning"] and term["rfc"] and term["check"], name
-        assert set(term) <= {"kind", "meaning", "rfc", "check", "spotify"}, name
+        fields = {"kind", "meaning", "rfc", "check", "spotify"}
+        if term["kind"] == "concept":  # concepts carry a display title as well
+            assert term["title"], name
+            fields.add("title")
+        assert set(term) <= fields, name
         if term["kind"] == "header":  # canonical case: each word capitalised
             assert all(word[0].isupper() for word in name.split("-")), name
 

@@ -12,11 +12,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import SecurityError
 
 from ..content import get_content
+from ..content import render_markdown
 
 bp = Blueprint("pages", __name__)
 
-# Glossary sections, in the order the page shows them.
-KINDS = {"parameter": "Parameters", "header": "Headers", "field": "JSON fields"}
+# Glossary sections, in the order the page shows them; each gets the anchor "<kind>s".
+KINDS = {"concept": "Concepts", "parameter": "Parameters", "header": "Headers",
+         "field": "JSON fields"}
 
 
 @bp.get("/")
@@ -47,9 +49,11 @@ def lesson(slug: str):
 def glossary():
     terms = get_content().data("glossary")
     sections = {kind: [] for kind in KINDS}
-    for name in sorted(terms, key=str.casefold):
+    for name in sorted(terms, key=lambda n: terms[n].get("title", n).casefold()):
         sections.setdefault(terms[name]["kind"], []).append((name, terms[name]))
-    return render_template("pages/glossary.html", sections=sections, kinds=KINDS)
+    return render_template(
+        "pages/glossary.html", sections=sections, kinds=KINDS, md=render_markdown
+    )
 
 
 @bp.app_errorhandler(HTTPException)
