@@ -25,9 +25,10 @@ class FlowRunner:
         self.page = self.session.get(url, timeout=10)
         return self.page
 
-    def start(self, flow_id: str) -> FlowRunner:
+    def start(self, flow_id: str, **options) -> FlowRunner:
+        """Start a run; ``options`` are start-form fields, e.g. ``pkce="off"``."""
         start = self.get(self.server(f"/run/{flow_id}"))
-        self.page = self.follow(submit(self.session, start, "Start"))
+        self.page = self.follow(submit(self.session, start, "Start", **options))
         self.run_url = self.page.url.split("?")[0]
         return self
 

@@ -7,6 +7,7 @@ import re
 from html import unescape
 from pathlib import Path
 from urllib.parse import quote
+from urllib.parse import unquote
 from urllib.parse import urlencode
 
 import pytest
@@ -84,15 +85,17 @@ def test_idle_store_forgets(monkeypatch):
 
 
 def test_spotify_requests_match_the_wire_spec(lab, fake):
+    """Without PKCE, as in Spotify's own code-flow example (wire spec §2)."""
     runner = FlowRunner(lab)
     runner.use_provider("Use Spotify", client_id=CLIENT_ID, client_secret=SECRET)
-    runner.start("authorization-code").run_all()
+    runner.start("authorization-code", pkce="off").run_all()
     callback = lab("/run/callback")
     authorize = next(s for s in fake.app.seen if s["path"].startswith("/authorize"))
     assert authorize["path"].startswith(
         "/authorize?response_type=code&client_id=" + CLIENT_ID
         + "&redirect_uri=" + quote(callback, safe="")
         + "&scope=user-read-private+user-read-email+playlist-read-private&state=")
+    assert "code_challenge" not in authorize["path"]
     token = next(s for s in fake.app.seen if s["path"] == "/api/token")
     basic = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
     assert token["method"] == "POST"
@@ -107,6 +110,27 @@ def test_spotify_requests_match_the_wire_spec(lab, fake):
     expected = f"grant_type=refresh_token&refresh_token={standin.REFRESH}"
     assert refresh["body"] == expected
     assert refresh["headers"]["Authorization"] == f"Basic {basic}"
+
+
+def test_spotify_code_flow_sends_secret_and_pkce_by_default(lab, fake):
+    """RFC 9700 §2.1.1: Basic secret plus S256 challenge and verifier."""
+    runner = FlowRunner(lab)
+    runner.use_provider("Use Spotify", client_id=CLIENT_ID, client_secret=SECRET)
+    runner.start("authorization-code").run_all()
+    authorize = next(s for s in fake.app.seen if s["path"].startswith("/authorize"))
+    query = dict(p.split("=", 1) for p in authorize["path"].split("?")[1].split("&"))
+    assert query["code_challenge_method"] == "S256"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", query["code_challenge"])
+    token = next(s for s in fake.app.seen if s["path"] == "/api/token")
+    basic = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+    assert token["headers"]["Authorization"] == f"Basic {basic}"
+    fields = dict(p.split("=", 1) for p in token["body"].split("&"))
+    assert set(fields) == {"grant_type", "code", "redirect_uri", "code_verifier"}
+    from flowlab.sandbox.pkce import s256  # the challenge is the verifier's hash
+    assert s256(unquote(fields["code_verifier"])) == query["code_challenge"]
+    callback = " ".join(runner.get(f"{runner.run_url}?step=3").text.split())
+    assert "No <code>iss</code> came back" in callback
+    assert "Spotify does not send one" in callback
 
 
 def test_spotify_pkce_sends_verifier_and_no_secret(lab, fake):
@@ -301,5 +325,5 @@ def test_exports_of_a_real_provider_run_label_its_own_steps(lab, fake):
     runner.start("authorization-code-pkce").run_all()
     handout = runner.session.get(runner.run_url + "/export.md").text
     assert "Let the access token expire" not in handout  # Spotify has no such control
-    assert "Refresh: a new refresh token comes back" in handout
+    assert "Refresh: no new refresh token comes back" in handout
     assert standin.ACCESS not in handout and standin.REFRESH not in handout

@@ -16,7 +16,7 @@ import pytest
 from tests.flowrunner import FlowRunner
 from tests.forms import submit
 
-STEPS = {"authorization-code": 11, "authorization-code-pkce": 11,
+STEPS = {"authorization-code": 11, "authorization-code-pkce": 10,
          "client-credentials": 4, "implicit": 4}
 NAMES = {"alice": "Alice Lindqvist", "bob": "Bob Okafor"}
 
@@ -91,7 +91,7 @@ def test_captured_exchanges_are_what_the_sandbox_received(recorded):
     runner.run_all()
     seen = recorded.recorder.seen
     posts = [s for s in seen if s["line"] == "POST /sandbox/api/token"]
-    assert len(posts) == 3  # code exchange, refresh, replayed refresh
+    assert len(posts) == 3  # code exchange, refresh, refresh again
     page = runner.get(f"{runner.run_url}?step=4&reveal=1")
     request = _wire_text(page.text)[0]
     head, _, body = request.partition("\n\n")
@@ -253,3 +253,81 @@ def test_junk_fragment_posts_get_400(live_server, body):
     no_token = runner.session.post(live_server("/run/callback/fragment"),
                                    json={"fragment": "state=x"})
     assert no_token.status_code == 400
+
+
+def _prose(page) -> str:
+    """A page's HTML with runs of whitespace made one space, as a reader sees it."""
+    return " ".join(page.split())
+
+
+def _token_posts(server) -> list[dict]:
+    return [s for s in server.recorder.seen if s["line"] == "POST /sandbox/api/token"]
+
+
+def _authorize_line(server) -> str:
+    return next(s["line"] for s in server.recorder.seen
+                if s["line"].startswith("GET /sandbox/authorize"))
+
+
+def test_code_flow_sends_the_secret_and_pkce(recorded):
+    """RFC 9700 §2.1.1, OAuth 2.1 §4.1.1: a confidential client uses PKCE too."""
+    runner = FlowRunner(recorded).start("authorization-code")
+    runner.run_all()
+    assert _done(runner) == ["done"] * STEPS["authorization-code"]
+    line = _authorize_line(recorded)
+    assert "code_challenge=" in line and "code_challenge_method=S256" in line
+    exchange = _token_posts(recorded)[0]
+    assert exchange["headers"]["authorization"].startswith("Basic ")
+    assert "code_verifier=" in exchange["body"]
+    assert "client_secret" not in exchange["body"]
+    first = _prose(runner.get(f"{runner.run_url}?step=1").text)
+    assert "a PKCE <code>code_verifier</code>" in first
+    assert "without PKCE" not in first
+    token = _prose(runner.get(f"{runner.run_url}?step=4").text)
+    assert "code injection" in token and "/glossary#concept-code-injection" in token
+
+
+def test_code_flow_without_pkce_as_spotify_example(recorded, live_server):
+    start = FlowRunner(live_server).get(live_server("/run/authorization-code"))
+    assert 'name="pkce" value="off"' in start.text
+    assert "Spotify&#39;s own server example" in start.text
+    public = FlowRunner(live_server).get(live_server("/run/authorization-code-pkce"))
+    assert 'name="pkce"' not in public.text
+
+    runner = FlowRunner(recorded).start("authorization-code", pkce="off")
+    runner.run_all()
+    assert _done(runner) == ["done"] * STEPS["authorization-code"]
+    assert "code_challenge" not in _authorize_line(recorded)
+    exchange = _token_posts(recorded)[0]
+    assert exchange["headers"]["authorization"].startswith("Basic ")
+    assert "code_verifier" not in exchange["body"]
+    first = _prose(runner.get(f"{runner.run_url}?step=1").text)
+    assert "You chose to run without PKCE" in first
+    token = _prose(runner.get(f"{runner.run_url}?step=4").text)
+    assert "Without PKCE nothing ties" in token
+
+
+def test_callback_text_says_the_sandbox_iss_was_checked(live_server):
+    runner = FlowRunner(live_server).start("authorization-code-pkce")
+    runner.next()
+    page = runner.authorize()
+    assert "That <code>iss</code> is a sandbox extra" in _prose(page.text)
+    assert "Spotify does not send one" not in _prose(page.text)
+
+
+def test_pkce_refresh_keeps_the_stored_refresh_token(recorded):
+    """Spotify since 2026: no refresh_token back; the same one works again."""
+    runner = FlowRunner(recorded).start("authorization-code-pkce")
+    runner.run_all()
+    exchange, *refreshes = _token_posts(recorded)
+    assert len(refreshes) == 2
+    sent = [re.search(r"refresh_token=([^&]+)", r["body"]).group(1)
+            for r in refreshes]
+    assert sent[0] == sent[1]
+    for number in (8, 10):  # refresh, refresh again
+        page = runner.get(f"{runner.run_url}?step={number}&reveal=1").text
+        response = _wire_text(page)[1]
+        assert response.startswith("HTTP/1.1 200")
+        assert '"refresh_token"' not in response and "access_token" in response
+    told = _prose(runner.get(f"{runner.run_url}?step=8").text)
+    assert "RFC 9700 §2.2.2" in told and "never retry" in told

@@ -10,7 +10,7 @@ from tests.a11y import serious_violations
 
 pytestmark = pytest.mark.browser
 
-STEPS = {"authorization-code": 11, "authorization-code-pkce": 11,
+STEPS = {"authorization-code": 11, "authorization-code-pkce": 10,
          "client-credentials": 4, "implicit": 4}
 
 

@@ -117,3 +117,58 @@ def test_a_claimed_step_cannot_be_claimed_again(app):
         assert store.claim(after)  # the next step is free to run
         stale = store.load(run.id, "owner")
         assert store.claim(stale, stale_after=-1)  # a claim whose request died
+
+
+@pytest.mark.parametrize(("provider", "params", "outcome"), [
+    ({"issuer": ISSUER, "iss_supported": True}, {"iss": ISSUER}, "iss-checked"),
+    ({"issuer": ISSUER}, {}, "no-iss"),  # Spotify: no iss, nothing to check
+    ({}, {"iss": ISSUER}, "iss-unchecked"),  # sent, but no issuer to compare
+])
+def test_the_callback_records_what_it_did_with_iss(provider, params, outcome):
+    run = _waiting_run()
+    run.provider = provider
+    pairs = [("code", "c"), ("state", "s" * 30), *params.items()]
+    engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), pairs)
+    assert run.steps[-1]["error"] is None
+    assert run.steps[-1]["outcome"] == outcome
+
+
+def test_explained_picks_the_text_for_the_recorded_outcome():
+    flow = Flow("f", "F", "public", "s", (
+        {"id": "a", "explain": "plain", "explain_when": {"x": "told x"}},
+        {"id": "b", "explain": "plain b", "explain_when": {"x": "b x"}},
+        {"id": "c", "explain": "plain c"},
+    ))
+    told = flow.explained([{"outcome": "x"}, {"outcome": "y"}, {"outcome": "x"}])
+    assert [s["explain"] for s in told.steps] == ["told x", "plain b", "plain c"]
+    assert [s["explain"] for s in flow.explained([]).steps] == [
+        "plain", "plain b", "plain c"]
+
+
+def test_only_a_flow_that_offers_it_runs_without_pkce():
+    from flowlab.runner.flows import options_from
+
+    optional = Flow("f", "F", "confidential", "s", (), pkce=True, pkce_optional=True)
+    fixed = Flow("g", "G", "public", "s", (), pkce=True)
+    assert options_from(optional, {"pkce": "off"}) == {"pkce": False}
+    assert options_from(optional, {}) == {}
+    assert options_from(fixed, {"pkce": "off"}) == {}
+    assert optional.with_options({"pkce": False}).pkce is False
+    assert fixed.with_options({"pkce": False}).pkce is True
+
+
+def test_step_texts_link_only_glossary_concepts_that_exist(app):
+    """Every ``/glossary#concept-x`` in flow and runner texts names a concept."""
+    import re
+    from pathlib import Path
+
+    glossary = app.extensions["content"].data("glossary")
+    concepts = {k for k, v in glossary.items()
+                if isinstance(v, dict) and v.get("kind") == "concept"}
+    folder = Path(app.config["CONTENT_DIR"])
+    texts = [p.read_text() for p in (folder / "flows").glob("*.toml")]
+    texts.append((folder / "runner.toml").read_text())
+    linked = {key for text in texts
+              for key in re.findall(r"/glossary#concept-([a-z-]+)\)", text)}
+    assert linked, "step texts link the glossary"
+    assert linked <= concepts, linked - concepts

@@ -149,3 +149,31 @@ def test_cors_for_browser_apps(sandbox):
         "Origin": "http://127.0.0.1:9000", "Access-Control-Request-Method": "GET",
         "Access-Control-Request-Headers": "authorization"})
     assert preflight.headers["Access-Control-Allow-Headers"] == "Authorization"
+
+
+def expired_token(sandbox) -> str:
+    token = sandbox.user_tokens()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert requests.post(sandbox.url("/demo/expire-token"), headers=bearer).ok
+    return token
+
+
+@pytest.mark.parametrize("token, message", [
+    (expired_token, "The access token expired"),
+    (lambda sandbox: "garbage", "Invalid access token"),
+    (client_token, "Unauthorized."),
+])
+def test_401_names_the_token_error_in_www_authenticate(sandbox, token, message):
+    """RFC 6750 §3: a 401 for a bad token says invalid_token, as Spotify's does."""
+    response = sandbox.api("/me", token(sandbox))
+    api_error(response, 401, message)
+    assert response.headers["WWW-Authenticate"] == (
+        'Bearer realm="spotify", error="invalid_token", '
+        f'error_description="{message}"')
+
+
+def test_401_without_a_token_carries_no_error_code(sandbox):
+    """RFC 6750 §3.1: a request with no credentials gets no error code."""
+    response = requests.get(sandbox.url("/v1/me"))
+    api_error(response, 401, "No token provided")
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="spotify"'

@@ -1,10 +1,18 @@
-"""Refresh at the sandbox (RFC 6749 §6; checklist items 30-31): confidential clients
-keep their refresh token, public clients rotate it (wire spec §3)."""
+"""Refresh at the sandbox (RFC 6749 §6; checklist items 30-31), as at Spotify since
+2026 (wire spec §3): no new refresh token for any client, the stored one keeps
+working, and it dies six months after consent, however often it was used."""
 
 from __future__ import annotations
 
-import pytest
+import time
+from contextlib import closing
 
+import pytest
+import requests
+
+from flowlab.db import connect
+from flowlab.sandbox.grants import REFRESH_LIFETIME
+from flowlab.sandbox.store import digest
 from tests.sandbox_helpers import CALLBACK
 from tests.sandbox_helpers import Sandbox
 from tests.sandbox_helpers import make_client
@@ -30,6 +38,17 @@ def public_tokens(sandbox, scope: str = "user-read-email user-read-private") -> 
 def refresh_public(sandbox, token: str, **extra):
     return sandbox.token({"grant_type": "refresh_token", "refresh_token": token,
                           "client_id": sandbox.spa.client_id, **extra})
+
+
+def age_consent(server, refresh_token: str, seconds: float) -> None:
+    """Move the consent behind ``refresh_token`` back in time, as if it were older."""
+    with closing(connect(server.app.config["SANDBOX_DATABASE"])) as conn:
+        changed = conn.execute(
+            "UPDATE grants SET created_at = created_at - ?, expires_at = expires_at - ?"
+            " WHERE id = (SELECT grant_id FROM tokens WHERE token_hash = ?)",
+            (seconds, seconds, digest(refresh_token)),
+        ).rowcount
+    assert changed == 1
 
 
 def test_confidential_refresh_omits_refresh_token(sandbox):
@@ -80,26 +99,83 @@ def test_scope_may_narrow_but_never_widen(sandbox):
     assert narrow.json()["scope"] == "user-read-email"
     me = sandbox.api("/me", narrow.json()["access_token"]).json()
     assert "email" in me and "country" not in me
-    rotated = refresh_public(sandbox, narrow.json()["refresh_token"])
-    assert rotated.json()["scope"] == "user-read-email user-read-private"
+    full = refresh_public(sandbox, first["refresh_token"])
+    assert full.json()["scope"] == "user-read-email user-read-private"
 
 
-def test_public_refresh_rotates_and_replay_revokes_the_grant(sandbox):
-    """Checklist 31 and Spotify's "Refresh token revoked"."""
+def test_public_refresh_returns_no_refresh_token_and_it_keeps_working(sandbox):
+    """Spotify since 2026-07-20: PKCE refresh tokens are no longer rotated."""
     first = public_tokens(sandbox)
     second = refresh_public(sandbox, first["refresh_token"])
     assert second.status_code == 200
+    assert second.headers["Cache-Control"] == "no-store"
     body = second.json()
-    assert set(body) == {"access_token", "token_type", "scope", "expires_in",
-                         "refresh_token"}
+    assert set(body) == {"access_token", "token_type", "scope", "expires_in"}
+    again = refresh_public(sandbox, first["refresh_token"])
+    assert again.status_code == 200, "the same refresh token works a second time"
+    assert "refresh_token" not in again.json()
+    for token in (first, body, again.json()):
+        assert sandbox.api("/me", token["access_token"]).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["public", "confidential"])
+def test_refresh_token_dies_six_months_after_consent(sandbox, live_server, kind):
+    """Wire spec §3: refreshing never extends it; expired → 400 invalid_grant."""
+    if kind == "public":
+        token = public_tokens(sandbox)["refresh_token"]
+        refresh = lambda: refresh_public(sandbox, token)  # noqa: E731
+    else:
+        token = sandbox.user_tokens()["refresh_token"]
+        refresh = lambda: sandbox.token(  # noqa: E731
+            {"grant_type": "refresh_token", "refresh_token": token},
+            sandbox.web_auth())
+    age_consent(live_server, token, REFRESH_LIFETIME - 120)
+    for _ in range(2):  # a day before the end, it still works, again and again
+        assert refresh().status_code == 200
+    age_consent(live_server, token, 180)  # one minute past six months
+    expired = refresh()
+    assert expired.status_code == 400
+    assert expired.json() == {"error": "invalid_grant",
+                              "error_description": "Refresh token expired"}
+
+
+def test_refreshing_leaves_the_expiry_where_consent_put_it(sandbox):
+    """Introspection (not in Spotify) shows the refresh token's exp unmoved."""
+    before = time.time()
+    token = sandbox.user_tokens()["refresh_token"]
+    refresh = {"grant_type": "refresh_token", "refresh_token": token}
+
+    def exp() -> int:
+        response = requests.post(sandbox.url("/api/introspect"),
+                                 data={"token": token}, headers=sandbox.web_auth())
+        assert response.json()["active"] is True, response.text
+        return response.json()["exp"]
+
+    first = exp()
+    assert before + REFRESH_LIFETIME - 5 <= first <= time.time() + REFRESH_LIFETIME
+    for _ in range(2):
+        assert sandbox.token(refresh, sandbox.web_auth()).status_code == 200
+    assert exp() == first
+
+
+def test_rotation_setting_rotates_and_replay_revokes_the_grant(serve):
+    """Not Spotify: the setting a best-practice profile turns on (RFC 9700 §4.14.2)."""
+    server = serve(SANDBOX_ROTATE_REFRESH_TOKENS=True)
+    sandbox = Sandbox(server.url, server.app.config)
+    first = public_tokens(sandbox)
+    second = refresh_public(sandbox, first["refresh_token"])
+    body = second.json()
     assert body["refresh_token"] != first["refresh_token"]
     replay = refresh_public(sandbox, first["refresh_token"])
-    assert replay.status_code == 400
     assert replay.json() == {"error": "invalid_grant",
                              "error_description": "Refresh token revoked"}
     assert sandbox.api("/me", body["access_token"]).status_code == 401
     newest = refresh_public(sandbox, body["refresh_token"])
     assert newest.json()["error_description"] == "Refresh token revoked"
+    confidential = sandbox.user_tokens()["refresh_token"]
+    kept = sandbox.token({"grant_type": "refresh_token",
+                          "refresh_token": confidential}, sandbox.web_auth())
+    assert "refresh_token" not in kept.json()
 
 
 @pytest.mark.parametrize("token", ["garbage", "", "x" * 3000])

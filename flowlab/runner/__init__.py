@@ -12,7 +12,7 @@ from ..db import connect
 from .flows import load_flows
 from .store import db
 
-SCHEMA_VERSION = 2  # as set by schema.sql
+SCHEMA_VERSION = 3  # as set by schema.sql
 
 
 def init_app(app: Flask) -> None:

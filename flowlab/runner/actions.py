@@ -53,28 +53,32 @@ def authorize(run, flow, step, ctx) -> dict:
                                          **step.get("params", {}))
     run.secrets.update(state=state, authorize_url=url, redirect_uri=ctx.redirect_uri)
     data = {"url": url}
-    if flow.pkce:
-        verifier = oauth._code_verifier  # made by requests-oauthlib; kept server-side
-        run.secrets["verifier"] = verifier
-        digest = hashlib.sha256(verifier.encode("ascii")).digest()
-        data["pkce"] = {
-            "verifier": verifier,
-            "sha256": digest.hex(),
-            "challenge": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
-        }
-    return {"data": data}
+    if not flow.pkce:
+        return {"data": data, "outcome": "no-pkce"}
+    verifier = oauth._code_verifier  # made by requests-oauthlib; kept server-side
+    run.secrets["verifier"] = verifier
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    data["pkce"] = {
+        "verifier": verifier,
+        "sha256": digest.hex(),
+        "challenge": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
+    }
+    return {"data": data, "outcome": "pkce"}
 
 
 def exchange_code(run, flow, step, ctx) -> dict:
-    """Step: redeem the authorization code at the token endpoint (RFC 6749 §4.1.3)."""
+    """Step: redeem the authorization code at the token endpoint (RFC 6749 §4.1.3);
+    a confidential client sends its secret in Basic, and the verifier if it used
+    PKCE (RFC 7636 §4.5, RFC 9700 §2.1.1)."""
     oauth = _session(ctx, flow, run)
     if flow.pkce:
         oauth._code_verifier = run.secrets.get("verifier")
     kwargs = ({"client_secret": ctx.client_secret} if ctx.client_secret
               else {"include_client_id": True})
-    return _token_call(run, ctx, oauth, lambda: oauth.fetch_token(
+    record = _token_call(run, ctx, oauth, lambda: oauth.fetch_token(
         ctx.provider["token_url"], code=run.secrets.get("code"), timeout=ctx.timeout,
         **kwargs))
+    return record | {"outcome": "pkce" if flow.pkce else "no-pkce"}
 
 
 def client_token(run, flow, step, ctx) -> dict:
@@ -86,7 +90,8 @@ def client_token(run, flow, step, ctx) -> dict:
 
 
 def refresh(run, flow, step, ctx) -> dict:
-    """Step: use a refresh token (RFC 6749 §6); ``use = "previous"`` replays one."""
+    """Step: use the newest refresh token (RFC 6749 §6); ``use = "previous"`` replays
+    the one before, for providers that rotate (RFC 9700 §4.14.2)."""
     history = run.secrets.get("refresh_tokens", [None])
     previous = step.get("use") == "previous" and len(history) > 1
     token = history[-2] if previous else history[-1]
@@ -95,8 +100,10 @@ def refresh(run, flow, step, ctx) -> dict:
         kwargs = {"auth": HTTPBasicAuth(ctx.client_id, ctx.client_secret)}
     else:
         kwargs = {"client_id": ctx.client_id}
-    return _token_call(run, ctx, oauth, lambda: oauth.refresh_token(
+    record = _token_call(run, ctx, oauth, lambda: oauth.refresh_token(
         ctx.provider["token_url"], refresh_token=token, timeout=ctx.timeout, **kwargs))
+    issued = as_json(oauth.last_response).get("refresh_token")
+    return record | {"outcome": "rotated" if issued and issued != token else "kept"}
 
 
 def _token_call(run, ctx, oauth, call) -> dict:
@@ -110,8 +117,9 @@ def _token_call(run, ctx, oauth, call) -> dict:
         return _failed(oauth, exc, ctx.timeout)
     run.secrets["token"] = dict(token)
     issued = as_json(oauth.last_response).get("refresh_token")
-    if issued:
-        run.secrets.setdefault("refresh_tokens", []).append(issued)
+    kept = run.secrets.setdefault("refresh_tokens", [])
+    if issued and issued not in kept[-1:]:  # none back: the client keeps its own
+        kept.append(issued)
     return _record(oauth)
 
 
@@ -155,19 +163,11 @@ def _record(oauth, error: str | None = None) -> dict:
     return record
 
 
-
-
-
-
-
-
 def _failed(oauth, exc: requests.RequestException, timeout: float) -> dict:
     """A request that got no usable answer; a refused redirect keeps its response."""
     redirected = isinstance(exc, requests.TooManyRedirects)
     oauth.last_response = exc.response if redirected else None
     return _record(oauth, error=transport_error(exc, timeout))
-
-
 
 
 # What a provider profile must have for an action to make sense.

@@ -3,7 +3,8 @@
 Back-channel steps run when the learner clicks Next. Front-channel steps happen in
 the learner's browser; the engine records them when the browser comes back to the
 callback (RFC 6749 §4.1.2, §4.2.2) and checks ``state`` and ``iss`` before anything
-else is trusted.
+else is trusted. A step may record an ``outcome`` (``iss`` checked or absent, PKCE
+sent or not, refresh token kept or rotated) that picks the text the learner reads.
 """
 
 from __future__ import annotations
@@ -82,9 +83,11 @@ def _check_redirect(run: Run, pairs: list[tuple[str, str]]) -> dict:
     checks_iss = run.provider.get("iss_supported") or ("iss" in params and issuer)
     if checks_iss and params.get("iss") != issuer:
         return {"error": "iss-mismatch"}
+    outcome = ("iss-checked" if checks_iss else
+               "iss-unchecked" if "iss" in params else "no-iss")
     if "error" in params:
         return {"error": "denied" if params["error"] == "access_denied"
-                else "provider-error"}
+                else "provider-error", "outcome": outcome}
     if "code" in params:
         run.secrets["code"] = params["code"]
     elif "access_token" in params:
@@ -93,7 +96,7 @@ def _check_redirect(run: Run, pairs: list[tuple[str, str]]) -> dict:
                                 if k in params}
     else:
         return {"error": "no-result"}
-    return {"error": None}
+    return {"error": None, "outcome": outcome}
 
 
 def _finish(run: Run, flow: Flow, step: dict, outcome: dict) -> None:
@@ -109,6 +112,7 @@ def _finish(run: Run, flow: Flow, step: dict, outcome: dict) -> None:
         "exchanges": outcome.get("exchanges", []),
         "data": outcome.get("data", {}),
         "error": outcome.get("error"),
+        "outcome": outcome.get("outcome"),
         "at": time.time(),
     })
     if failed:

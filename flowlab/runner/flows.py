@@ -15,6 +15,8 @@ class Flow:
     steps: tuple[dict, ...]
     scope: str | None = None
     pkce: bool = False
+    # The start page offers to run without PKCE (RFC 9700 §2.1.1 asks for it).
+    pkce_optional: bool = False
 
     def step(self, index: int) -> dict | None:
         return self.steps[index] if 0 <= index < len(self.steps) else None
@@ -26,6 +28,29 @@ class Flow:
             return all(provider.get(need) for need in needs)
 
         return replace(self, steps=tuple(s for s in self.steps if possible(s)))
+
+    def with_options(self, options: dict) -> Flow:
+        """This flow as the learner chose to run it on the start page."""
+        if self.pkce_optional and options.get("pkce") is False:
+            return replace(self, pkce=False)
+        return self
+
+    def explained(self, records: list[dict]) -> Flow:
+        """Each finished step told as it went: a step's ``explain_when`` holds the
+        text for an outcome the engine recorded (``iss`` checked or absent, ...)."""
+        def told(step: dict, record: dict | None) -> dict:
+            texts = step.get("explain_when", {})
+            outcome = (record or {}).get("outcome")
+            return {**step, "explain": texts[outcome]} if outcome in texts else step
+
+        steps = [told(step, records[i] if i < len(records) else None)
+                 for i, step in enumerate(self.steps)]
+        return replace(self, steps=tuple(steps))
+
+
+def options_from(flow: Flow, form) -> dict:
+    """The run options a start form chose; only what this flow offers."""
+    return {"pkce": False} if flow.pkce_optional and form.get("pkce") == "off" else {}
 
 
 def load_flows(content) -> dict[str, Flow]:
@@ -41,5 +66,6 @@ def load_flows(content) -> dict[str, Flow]:
             steps=tuple(data["step"]),
             scope=data.get("scope"),
             pkce=data.get("pkce", False),
+            pkce_optional=data.get("pkce_optional", False),
         )
     return flows

@@ -1,12 +1,14 @@
 -- Runs of the live runner: one row a run, its steps and secrets as JSON.
 -- Kept server-side only; a run belongs to the browser session that started it.
 -- Runs last a day: a file with an older layout (user_version) is simply replaced.
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
     flow TEXT NOT NULL,
     provider TEXT NOT NULL,
+    -- What the learner chose on the start page, as JSON (e.g. without PKCE).
+    options TEXT NOT NULL DEFAULT '{}',
     secrets TEXT NOT NULL,
     steps TEXT NOT NULL,
     status TEXT NOT NULL,

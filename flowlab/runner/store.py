@@ -34,6 +34,7 @@ class Run:
     status: str = "active"
     version: int = 0
     created: float = 0.0
+    options: dict = field(default_factory=dict)
 
     @property
     def awaiting_browser(self) -> bool:
@@ -45,17 +46,18 @@ class Run:
         return self.provider.get("kind") == "sandbox"
 
 
-def create(owner: str, flow: str, provider: dict) -> Run:
+def create(owner: str, flow: str, provider: dict, options: dict | None = None) -> Run:
     """Start a run of ``flow`` for ``owner`` and purge runs past their day."""
     now = time.time()
-    run = Run(secrets.token_urlsafe(12), owner, flow, provider, created=now)
+    run = Run(secrets.token_urlsafe(12), owner, flow, provider, created=now,
+              options=options or {})
     conn = db.get()
     conn.execute("DELETE FROM runs WHERE expires < ?", (now,))
     conn.execute(
-        "INSERT INTO runs (id, owner, flow, provider, secrets, steps, status, created,"
-        " expires) VALUES (?, ?, ?, ?, '{}', '[]', ?, ?, ?)",
-        (run.id, owner, flow, json.dumps(provider), run.status, now,
-         now + current_app.config["RUN_TTL"]),
+        "INSERT INTO runs (id, owner, flow, provider, options, secrets, steps, status,"
+        " created, expires) VALUES (?, ?, ?, ?, ?, '{}', '[]', ?, ?, ?)",
+        (run.id, owner, flow, json.dumps(provider), json.dumps(run.options),
+         run.status, now, now + current_app.config["RUN_TTL"]),
     )
     return run
 
@@ -114,7 +116,7 @@ def save(run: Run) -> bool:
 def _from_row(row) -> Run:
     run = Run(row["id"], row["owner"], row["flow"], json.loads(row["provider"]),
               json.loads(row["secrets"]), json.loads(row["steps"]), row["status"],
-              row["version"], row["created"])
+              row["version"], row["created"], json.loads(row["options"]))
     if not run.on_disk_whole:  # a copy: concurrent requests must not share one
         run.secrets = copy.deepcopy(current_app.extensions["run_secrets"].get(run.id)
                                     or {})

@@ -1,7 +1,8 @@
 """A small Spotify-like Web API: the resource server the tokens are for.
 
 Tokens are accepted only in the ``Authorization: Bearer`` header (RFC 6750 §2.1).
-Errors use Spotify's object ``{"error": {"status", "message"}}`` (wire spec §4C).
+Errors use Spotify's object ``{"error": {"status", "message"}}`` (wire spec §4C), and a
+401 also names the problem in ``WWW-Authenticate``, as Spotify does (RFC 6750 §3).
 """
 
 from __future__ import annotations
@@ -25,18 +26,29 @@ SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "audi
 
 
 class ApiError(Exception):
-    """A Web API error with Spotify's status and message."""
+    """A Web API error with Spotify's status and message; ``token_error`` is False
+    for a request that sent no token at all."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, token_error: bool = True) -> None:
         super().__init__(message)
         self.status, self.message = status, message
+        self.token_error = token_error
+
+
+def bearer_challenge(message: str | None) -> str:
+    """The 401's challenge: no error code when no token came (RFC 6750 §3, §3.1)."""
+    if message is None:
+        return 'Bearer realm="spotify"'
+    return ('Bearer realm="spotify", error="invalid_token", '
+            f'error_description="{message}"')
 
 
 @bp.errorhandler(ApiError)
 def api_error(exc: ApiError):
     response = jsonify(error={"status": exc.status, "message": exc.message})
     if exc.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="sandbox"'
+        response.headers["WWW-Authenticate"] = bearer_challenge(
+            exc.message if exc.token_error else None)
     return response, exc.status
 
 
@@ -53,7 +65,7 @@ def bearer_token() -> grants.TokenRecord:
     """The live access token of the request's Bearer header (RFC 6750 §2.1, §3.1)."""
     header = request.headers.get("Authorization")
     if not header:
-        raise ApiError(401, "No token provided")
+        raise ApiError(401, "No token provided", token_error=False)
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip() or " " in value.strip():
         raise ApiError(400, "Only valid bearer authentication supported")

@@ -28,6 +28,8 @@ def settings() -> Settings:
         token_ttl=int(config["SANDBOX_TOKEN_TTL"]),
         failure_limit=int(config["SANDBOX_AUTH_FAILURES_PER_MINUTE"]),
         scopes=frozenset(catalogue().scopes),
+        # Not a Spotify behaviour: kept for the best-practice profile, off by default.
+        rotate_refresh_tokens=bool(config.get("SANDBOX_ROTATE_REFRESH_TOKENS")),
     )
 
 

@@ -18,6 +18,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from ..security import csrf_exempt
 from . import grants
+from .api import bearer_challenge
 from .context import catalogue
 from .context import issuer
 from .context import oauth_server
@@ -111,5 +112,7 @@ def expire_token():
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not grants.expire_access(DB.get(), value.strip()):
         error = {"error": {"status": 401, "message": "Invalid access token"}}
-        return Response(json.dumps(error), 401, {"Content-Type": JSON, **NO_STORE})
+        challenge = {"WWW-Authenticate": bearer_challenge("Invalid access token")}
+        return Response(json.dumps(error), 401,
+                        {"Content-Type": JSON, **NO_STORE, **challenge})
     return Response(json.dumps({"expired": True}), 200, {"Content-Type": JSON})

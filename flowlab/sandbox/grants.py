@@ -1,8 +1,10 @@
 """Authorization codes and tokens, each tied to the grant (one consent) it came from.
 
-Codes and refresh tokens are marked used or rotated, never deleted at once, so reuse
-can be detected and the grant revoked (RFC 6749 §4.1.2, §10.5; RFC 9700 §4.14.2).
-Expired rows are purged now and then.
+Codes are marked used, never deleted at once, so a replay can be detected and the
+grant revoked (RFC 6749 §4.1.2, §10.5). A refresh token lives as long as its grant:
+six months from consent, never extended by refreshing (wire spec §3). Refresh tokens
+are rotated only when the rotation setting is on (RFC 9700 §4.14.2). Expired rows
+are purged now and then.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from ..db import transaction
 from .housekeeping import maybe_purge
 from .store import digest
 
-# Spotify's refresh tokens expire six months after consent (2026).
+# Spotify's refresh tokens expire six months after consent (2026); the grant row
+# keeps that moment, and refreshing never moves it.
 REFRESH_LIFETIME = 180 * 86400
 
 
@@ -118,22 +121,29 @@ def save_tokens(conn, grant_id: int | None, client_id: str, user_id: str | None,
 
 
 def find_token(conn: sqlite3.Connection, token: str) -> TokenRecord | None:
-    """The record of an access or refresh token, whatever its state, or None."""
+    """The record of an access or refresh token, whatever its state, or None.
+
+    A refresh token expires with its grant, six months after consent.
+    """
     row = conn.execute(
-        "SELECT tokens.*, grants.client_id, grants.user_id FROM tokens"
+        "SELECT tokens.*, grants.client_id, grants.user_id,"
+        " grants.expires_at AS grant_expires FROM tokens"
         " JOIN grants ON grants.id = tokens.grant_id WHERE token_hash = ?",
         (digest(token),),
     ).fetchone()
     if row is None:
         return None
+    refresh = row["kind"] == "refresh"
     return TokenRecord(
         row["kind"], row["grant_id"], row["client_id"], row["user_id"],
-        row["scopes"].split(), row["issued_at"], row["expires_at"], row["revoked"],
+        row["scopes"].split(), row["issued_at"],
+        row["grant_expires"] if refresh else row["expires_at"], row["revoked"],
     )
 
 
 def rotate_refresh(conn: sqlite3.Connection, token: str) -> bool:
-    """Retire a refresh token being exchanged; False if it was already retired."""
+    """Retire a refresh token being exchanged, with rotation on (RFC 9700 §4.14.2);
+    False if it was already retired."""
     cursor = conn.execute(
         "UPDATE tokens SET revoked = 'rotated'"
         " WHERE token_hash = ? AND kind = 'refresh' AND revoked IS NULL",

@@ -1,7 +1,9 @@
 """Purging expired codes, tokens, grants and failure counters, now and then.
 
 Rows are kept an hour past expiry so a late request still gets "expired" rather than
-"invalid"; used codes and rotated refresh tokens stay until then to spot reuse.
+"invalid"; used codes (and refresh tokens retired by rotation, when that setting is
+on) stay until then to spot reuse. A grant goes six months after consent, and its
+refresh token with it.
 """
 
 from __future__ import annotations

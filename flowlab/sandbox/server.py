@@ -28,6 +28,9 @@ class Settings:
     token_ttl: int
     failure_limit: int
     scopes: frozenset[str]
+    # Off, as at Spotify since 2026: refresh keeps the refresh token. On (the later
+    # best-practice profile): public clients' refresh tokens rotate (RFC 9700 §4.14.2).
+    rotate_refresh_tokens: bool = False
 
 
 def new_secret(request=None) -> str:
@@ -53,8 +56,8 @@ def _implicit_fields(token, token_handler, request):
 
 
 def _refresh_fields(token, token_handler, request):
-    """Confidential refresh: no ``refresh_token``, keep the old one (wire spec §3)."""
-    if request.client.confidential:
+    """No ``refresh_token`` unless rotated: the client keeps its own (wire spec §3)."""
+    if not token_handler.request_validator.rotate_refresh_token(request):
         token.pop("refresh_token", None)
     return token
 

@@ -1,4 +1,8 @@
-"""The token-endpoint half of the validator: codes, PKCE, tokens, refresh rotation.
+"""The token-endpoint half of the validator: codes, PKCE, tokens, refresh.
+
+Refresh works as at Spotify since 2026: the refresh token is not rotated, stays valid
+on reuse, and dies six months after consent (wire spec §3). Rotation with reuse
+detection (RFC 9700 §4.14.2) is a setting, off here, for a best-practice profile.
 
 Order of the code checks matters: a replay only revokes tokens when the replayed
 request is otherwise valid (right client, verifier and redirect URI), so a wrong
@@ -95,7 +99,8 @@ class TokenRules:
     # -- Refresh token grant (RFC 6749 §6, RFC 9700 §4.14.2) ---------------------
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
-        """Live, this client's; a rotated one replayed revokes the whole grant."""
+        """Live, this client's, consent under six months old; with rotation on, a
+        rotated one replayed revokes the whole grant (RFC 9700 §4.14.2)."""
         record = grants.find_token(self.conn, refresh_token)
         if record is None or record.kind != "refresh":
             raise _grant_error(request, "Invalid refresh token")
@@ -129,5 +134,6 @@ class TokenRules:
         return False
 
     def rotate_refresh_token(self, request):
-        """Rotate for public clients only, like Spotify's PKCE (RFC 9700 §4.14.2)."""
-        return not request.client.confidential
+        """Never at Spotify (2026); if the setting is on, public clients'
+        (RFC 9700 §2.2.2, §4.14.2)."""
+        return self.settings.rotate_refresh_tokens and not request.client.confidential

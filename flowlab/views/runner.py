@@ -21,6 +21,7 @@ from ..highlight import highlight
 from ..runner import engine
 from ..runner import store
 from ..runner.actions import NEEDS
+from ..runner.flows import options_from
 from ..runner.present import Redactor
 from ..runner.present import diagram
 from ..runner.present import step_parts
@@ -68,8 +69,9 @@ def load_run(run_id: str):
 
 
 def run_flow(run):
-    """The run's flow, as its provider can do it."""
-    return _flow(run.flow).for_provider(run.provider, NEEDS)
+    """The run's flow, as chosen, as its provider can do it, told as it went."""
+    flow = _flow(run.flow).with_options(run.options)
+    return flow.for_provider(run.provider, NEEDS).explained(run.steps)
 
 
 def _context(run, flow) -> engine.Context:
@@ -112,7 +114,8 @@ def start_page(flow_id: str):
     choice, offered = _offered()
     flow = _flow(flow_id).for_provider(choice.provider, NEEDS)
     return render_template("runner/start.html", flow=flow, provider=choice.provider,
-                           refused=offered.get(flow.id), redirect_uri=redirect_uri())
+                           refused=offered.get(flow.id), redirect_uri=redirect_uri(),
+                           texts=get_content().data("runner"), md=render_markdown)
 
 
 @bp.post("/run/<flow_id>")
@@ -122,7 +125,8 @@ def start(flow_id: str):
     if offered.get(flow.id):
         flash(f"{flow.name} cannot run here: {offered[flow.id]}", "error")
         return redirect(url_for(".start_page", flow_id=flow.id), 303)
-    run = store.create(browser_id(create=True), flow.id, choice.provider)
+    run = store.create(browser_id(create=True), flow.id, choice.provider,
+                       options_from(flow, request.form))
     return redirect(url_for(".show", run_id=run.id), 303)
 
 
