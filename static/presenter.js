@@ -46,6 +46,35 @@
     }
   });
 
+  // Large type is for a room: blur masked secrets (abcd…wxyz, ••••) so the back row
+  // cannot copy even their ends. presenter.css blurs .secret; hovering shows one.
+  const MASKED = /[\w.~+/=%-]{4}\u2026[\w.~+/=%-]{4}|\u2022{4,}/g;
+  const blurSecrets = (root) => {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    const found = [];
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      if (MASKED.test(node.data) && !node.parentElement.closest(".secret")) found.push(node);
+      MASKED.lastIndex = 0;
+    }
+    for (const node of found) {
+      const pieces = document.createDocumentFragment();
+      let last = 0;
+      for (const match of node.data.matchAll(MASKED)) {
+        pieces.append(node.data.slice(last, match.index));
+        const span = document.createElement("span");
+        span.className = "secret";
+        span.textContent = match[0];
+        pieces.append(span);
+        last = match.index + match[0].length;
+      }
+      pieces.append(node.data.slice(last));
+      node.replaceWith(pieces);
+    }
+  };
+  const main = document.getElementById("main");
+  if (main && document.documentElement.classList.contains("large-type")) blurSecrets(main);
+
   const poll = (url, every, use) => {
     const tick = () => {
       if (document.hidden) return;
