@@ -175,12 +175,17 @@ def test_no_secret_appears_in_a_redacted_export(app, fmt):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_secrets_are_included_on_request_for_the_sandbox(app, fmt):
-    # The other side of the test above: the run does carry these secrets. Replays
-    # hold the values the requests sent; transcripts hold every message.
+    # The other side of the test above: the run does carry these secrets. The
+    # transcripts hold every message; the scripts that run the flow again hold only
+    # the client secret, and never the run's spent code and tokens.
     text = export(app, fmt, reveal=True)
-    sent = [ACCESS_1, REFRESH_1, CODE]
-    expected = sent if fmt in ("sh", "http") else [*sent, ACCESS_2, REFRESH_2, SESSION]
-    assert [value for value in expected if value not in text] == []
+    spent = [ACCESS_1, REFRESH_1, CODE]
+    if fmt in ("sh", "http"):
+        assert CLIENT_SECRET in text
+        assert [value for value in spent if value in text] == []
+    else:
+        expected = [*spent, ACCESS_2, REFRESH_2, SESSION]
+        assert [value for value in expected if value not in text] == []
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -241,11 +246,14 @@ def test_curl_script_is_valid_bash(app, tmp_path, reveal):
     assert "\nset -euo pipefail\n" in text
 
 
-def test_curl_script_replays_the_back_channel_only(app):
+def test_curl_script_runs_the_flow_again(app):
     text = export(app, "sh")
     # token, me, expire, me (expired), refresh; not the browser's callback
-    assert text.count("\n  curl ") == 5
+    assert text.count("\n  call ") == 5
     assert "run/callback?code" not in text
+    assert "STATE=$(random)" in text and "read -r CALLBACK_URL" in text
+    assert '[ "$(param state "$CALLBACK_URL")" != "$STATE" ]' in text
+    assert "&state=${STATE}" in text and STATE not in text
     assert "--data-urlencode grant_type=authorization_code" in text
     assert '--data-urlencode "code=${CODE}"' in text
     assert "--data-urlencode redirect_uri=http://127.0.0.1:5000/run/callback" in text
@@ -253,36 +261,42 @@ def test_curl_script_replays_the_back_channel_only(app):
     assert '--user "${CLIENT_ID}:${CLIENT_SECRET}"' in text
     assert "--header \"Authorization: Bearer ${ACCESS_TOKEN}\"" in text
     assert "--header 'Accept: application/json'" in text
+    assert "call 401 \\\n" in text  # the expired token's step expects what the run got
     for dropped in ("Host", "Content-Length", "Connection", "Accept-Encoding",
                     "User-Agent"):
         assert f"--header '{dropped}:" not in text
-    assert f"\nCLIENT_ID={CLIENT_ID}\n" in text
-    assert "\nCLIENT_SECRET=''  # masked in this export (833b…5e26): fill in\n" in text
+    assert f"\nCLIENT_ID=${{CLIENT_ID:-{CLIENT_ID}}}\n" in text
+    assert ("\nCLIENT_SECRET=${CLIENT_SECRET:-}  # masked in this export (833b…5e26): "
+            "fill in\n") in text
 
 
 def test_masked_curl_script_asks_for_the_values(app, tmp_path):
     script = tmp_path / "replay.sh"
     script.write_text(export(app, "sh"))
-    result = subprocess.run(["bash", str(script), "1"], capture_output=True,
-                            text=True, timeout=20)
+    result = subprocess.run(["bash", str(script)], capture_output=True, text=True,
+                            timeout=20, env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 1
-    assert "Fill in CLIENT_SECRET at the top of this script." in result.stderr
+    assert "Fill in CLIENT_SECRET at the top of this script" in result.stderr
+    assert result.stdout == ""  # it asks before sending the user to the browser
 
 
 class Recorder(BaseHTTPRequestHandler):
-    """Answers every request with 200 and keeps what it received."""
+    """Answers with the next queued status and a fresh token; keeps what it got."""
 
     seen: list = []
+    statuses: list = []
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode()
         self.seen.append((self.command, self.path, dict(self.headers), body))
-        self.send_response(200)
+        answer = json.dumps({"access_token": f"fresh-{len(self.seen)}",
+                             "refresh_token": f"fresh-rt-{len(self.seen)}"}).encode()
+        self.send_response(self.statuses.pop(0))
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", "2")
+        self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
-        self.wfile.write(b"{}")
+        self.wfile.write(answer)
 
     do_GET = do_POST = _answer
 
@@ -295,26 +309,82 @@ def recorder():
     Recorder.seen = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", Recorder.seen
+    yield f"http://127.0.0.1:{server.server_address[1]}", Recorder
     server.shutdown()
     server.server_close()
 
 
-def test_curl_script_sends_what_was_captured(app, tmp_path, recorder):
-    base, seen = recorder
+def run_script(text: str, tmp_path, callback) -> tuple[subprocess.CompletedProcess,
+                                                         str]:
+    """Run a curl script: read the authorization URL it prints, answer with the
+    callback URL that ``callback(url)`` returns."""
+    script = tmp_path / "flow.sh"
+    script.write_text(text)
+    process = subprocess.Popen(["bash", str(script)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    shown = []
+    while True:
+        line = process.stdout.readline()
+        assert line, process.stderr.read()
+        shown.append(line)
+        if "/authorize?" in line:
+            break
+    out, err = process.communicate(callback(line.strip()) + "\n", timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode,
+                                       "".join(shown) + out, err), line.strip()
+
+
+def test_curl_script_sends_fresh_values_never_the_runs(app, tmp_path, recorder):
+    base, server = recorder
+    server.statuses = [200, 200, 200, 401, 200]
     run = make_run(base=base)
-    script = tmp_path / "replay.sh"
-    script.write_text(export(app, "sh", run=run, reveal=True))
-    result = subprocess.run(["bash", str(script)], capture_output=True, text=True,
-                            timeout=30)
+    text = export(app, "sh", run=run, reveal=True)
+
+    def callback(url):
+        state = dict(parse_qsl(url.partition("?")[2]))["state"]
+        return f"{base}/run/callback?code=new-code&state={state}"
+
+    result, url = run_script(text, tmp_path, callback)
     assert result.returncode == 0, result.stderr
+    assert dict(parse_qsl(url.partition("?")[2]))["state"] != STATE
     captured = [Exchange.from_dict(e).request for record in run.steps[3:]
                 for e in record["exchanges"]]
-    assert len(seen) == len(captured) == 5
-    for (method, path, headers, body), sent in zip(seen, captured, strict=True):
+    assert len(server.seen) == len(captured) == 5
+    for (method, path, headers, _), sent in zip(server.seen, captured, strict=True):
         assert f"{method} {path} HTTP/1.1" == sent.start_line
-        assert headers.get("Authorization") == sent.header("Authorization")
-        assert parse_qsl(body) == parse_qsl(sent.body)
+        if sent.header("Authorization").startswith("Basic"):
+            assert headers.get("Authorization") == sent.header("Authorization")
+    token, me, expire, expired, refresh = server.seen
+    assert dict(parse_qsl(token[3]))["code"] == "new-code"
+    assert me[2]["Authorization"] == expire[2]["Authorization"] == "Bearer fresh-1"
+    assert dict(parse_qsl(refresh[3]))["refresh_token"] == "fresh-rt-1"
+    for spent in (CODE, ACCESS_1, REFRESH_1):
+        assert spent not in json.dumps(server.seen)
+
+
+def test_curl_script_stops_on_a_wrong_state(app, tmp_path, recorder):
+    base, server = recorder
+    text = export(app, "sh", run=make_run(base=base), reveal=True)
+    result, _ = run_script(text, tmp_path, lambda url: f"{base}/run/callback?code=c"
+                           f"&state={STATE}")
+    assert result.returncode == 1
+    assert "state does not match" in result.stderr
+    assert server.seen == []
+
+
+def test_curl_script_with_a_masked_basic_header(app, tmp_path):
+    run = make_run()
+    for record in run.steps:
+        for exchange in record["exchanges"]:
+            exchange["request"]["headers"] = [
+                (k, "Basic 17d3…ac55" if v.startswith("Basic ") else v)
+                for k, v in exchange["request"]["headers"]]
+    for fmt in FORMATS:
+        export(app, fmt, run=run)  # no ValueError from the Base64 decoder
+    text = export(app, "sh", run=run)
+    assert f"CLIENT_ID=${{CLIENT_ID:-{CLIENT_ID}}}" in text
+    assert _bash_syntax(text, tmp_path).returncode == 0
 
 
 # --- .http file ---------------------------------------------------------------------
@@ -324,19 +394,46 @@ def test_http_file_lists_requests_with_variables(app):
     text = export(app, "http")
     assert text.count("\n### Step ") == 5
     assert "\nPOST http://127.0.0.1:5000/sandbox/api/token HTTP/1.1\n" in text
-    assert "\nAuthorization: Basic {{basic_credentials}}\n" in text
-    assert "\nAuthorization: Bearer {{access_token}}\n" in text
+    assert "\nAuthorization: Basic {{client_id}} {{client_secret}}\n" in text
+    assert "\nAuthorization: Bearer {{step_4.response.body.$.access_token}}\n" in text
     assert "grant_type=authorization_code&code={{code}}&redirect_uri=" in text
-    assert "\n@basic_credentials =\n" in text
+    assert "refresh_token={{step_4.response.body.$.refresh_token}}" in text
+    assert "\n@client_secret =\n" in text and "\n@code =\n" in text
     assert "Host:" not in text and "Content-Length:" not in text
+    assert check_http_file(text) == []
 
 
-def test_http_file_fills_variables_when_secrets_are_included(app):
+def test_http_file_holds_the_client_secret_and_nothing_spent(app):
     text = export(app, "http", reveal=True)
-    basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-    assert f"\n@basic_credentials = {basic}\n" in text
-    assert f"\n@access_token = {ACCESS_1}\n" in text
-    assert f"\n@refresh_token = {REFRESH_1}\n" in text
+    assert f"\n@client_secret = {CLIENT_SECRET}\n" in text
+    state = re.search(r"\n@state = (\S+)\n", text).group(1)
+    assert state != STATE and f"&state={state}" in text
+    assert [v for v in (CODE, ACCESS_1, REFRESH_1, STATE) if v in text] == []
+
+
+REQUEST_LINE = re.compile(r"(GET|POST|PUT|PATCH|DELETE) (https?://\S+) HTTP/1\.1")
+
+
+def check_http_file(text: str) -> list[str]:
+    """Structural problems of a ``.http`` file: each ``###`` block holds a request
+    line, then headers, then an optional body; every ``{{variable}}`` is defined."""
+    problems = []
+    defined = set(re.findall(r"^@(\w+) =", text, re.M))
+    named = set(re.findall(r"^# @name (\w+)$", text, re.M))
+    for block in text.split("\n### ")[1:]:
+        lines = [line for line in block.split("\n")[1:] if not line.startswith("#")]
+        if not lines or not REQUEST_LINE.fullmatch(lines[0]):
+            problems.append(f"no request line in {block[:40]!r}")
+            continue
+        head = lines[1:lines.index("")] if "" in lines else lines[1:]
+        problems += [f"bad header {h!r}" for h in head
+                     if not re.fullmatch(r"[\w-]+: \S.*", h)]
+    requests = "\n".join(line for line in text.split("\n")
+                         if not line.startswith("#"))
+    for ref in re.findall(r"\{\{([^}]+)\}\}", requests):
+        if ref.split(".")[0] not in defined | named:
+            problems.append(f"undefined {ref}")
+    return problems
 
 
 # --- JSON ---------------------------------------------------------------------------
@@ -546,7 +643,8 @@ def test_download(client, stored, fmt, content_type):
 def test_download_with_secrets_on_the_sandbox(app, client, stored):
     run = stored()
     text = _get(client, f"/runs/{run.id}/export.sh?secrets=1").get_data(as_text=True)
-    assert f"CLIENT_SECRET={demo_apps(app.config)[0].client_secret}\n" in text
+    secret = demo_apps(app.config)[0].client_secret
+    assert f"CLIENT_SECRET=${{CLIENT_SECRET:-{secret}}}\n" in text
 
 
 def test_download_with_secrets_refused_for_other_providers(client, stored):
@@ -566,6 +664,20 @@ def test_download_not_found(client, stored, path):
 def test_download_of_another_browsers_run_is_not_found(client, stored):
     run = stored(owner="browser-2")
     assert _get(client, f"/runs/{run.id}/export.json").status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["sandbox", "discovered"])
+def test_a_masked_basic_header_never_fails_an_export(app, client, stored, kind):
+    run = stored(kind=kind)
+    for record in run.steps:
+        for exchange in record["exchanges"]:
+            exchange["request"]["headers"] = [
+                (k, "Basic \u00ff\u00fe…ac55" if v.startswith("Basic ") else v)
+                for k, v in exchange["request"]["headers"]]
+    with app.app_context():
+        store.save(run)
+    for fmt in FORMATS:
+        assert _get(client, f"/runs/{run.id}/export.{fmt}").status_code == 200, fmt
 
 
 def test_step_page_offers_the_exports(client, stored):
@@ -623,24 +735,27 @@ def test_no_secret_of_a_live_run_in_any_export(live_server, flow_id):
         assert [f for f in forms if f in text] == [], fmt
 
 
-def test_curl_script_repeats_the_token_request(live_server, tmp_path):
+def test_curl_script_gets_a_fresh_token_later(live_server, tmp_path):
     from tests.flowrunner import FlowRunner
 
     runner = FlowRunner(live_server).start("client-credentials")
     runner.run_all()
-    script = tmp_path / "replay.sh"
+    script = tmp_path / "flow.sh"
     answer = runner.session.get(runner.run_url + "/export.sh?secrets=1", timeout=10)
     script.write_text(answer.text)
-    # Request 1 is the token request: client credentials need no fresh code.
-    result = subprocess.run(["bash", str(script), "1"], capture_output=True,
-                            text=True, timeout=30)
+    assert _bash_syntax(answer.text, tmp_path).returncode == 0
+    # Later: the whole script runs, no browser needed for client credentials.
+    result = subprocess.run(["bash", str(script)], capture_output=True,
+                            text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    status_line = result.stdout.split("\n")[1]
+    first = result.stdout.split("### Step 2")[0]
+    status_line = first.split("\n")[1]
     assert status_line.startswith("HTTP/1.1 200"), result.stdout
-    token = json.loads(result.stdout.split("\n\n", 1)[1])["access_token"]
+    token = json.loads(first.split("\n\n", 1)[1])["access_token"]
     full = runner.session.get(runner.run_url + "/export.json?secrets=1", timeout=10)
-    first = full.json()["steps"][0]["exchanges"][0]["response"]["body"]
-    assert token and token != json.loads(first)["access_token"]  # a fresh token
+    captured = full.json()["steps"][0]["exchanges"][0]["response"]["body"]
+    assert token and token != json.loads(captured)["access_token"]  # a fresh token
+    assert result.stdout.count("HTTP/1.1 ") == len(full.json()["steps"])
 
 
 @pytest.mark.browser

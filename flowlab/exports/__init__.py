@@ -5,9 +5,12 @@ Everything comes from the captured exchanges, never reconstructed. Secrets and t
 are masked unless the redactor reveals them, and it may do so only for the sandbox:
 for any other provider the exporters mask regardless of what they were given.
 
-The curl script and the ``.http`` file replay the back-channel requests. Every secret
-in them is a variable set once at the top (``CLIENT_SECRET``, ``ACCESS_TOKEN``, …),
-filled in when secrets are included and left empty, for the user, when masked.
+The curl script and the ``.http`` file run the flow again rather than replay it: a
+fresh state and PKCE verifier, a code pasted from the browser, tokens taken from each
+answer; the run's spent code and tokens are never sent. Only the client secret is
+filled in, when secrets are included. Every export names the public address where
+the run's calls went to the private back-channel port (``flowlab.publicurl``), and
+says why once.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ from datetime import UTC
 from datetime import datetime
 
 from ..exchange import Exchange
+from ..publicurl import Addresses
+from ..publicurl import addresses
 from ..runner.present import Redactor
 
 CREATOR = {"name": "OAuth Flow Lab", "version": "0.1.0"}
@@ -20,6 +22,20 @@ def secure(run, redact: Redactor) -> Redactor:
     """The redactor for exports: it may reveal only on the sandbox."""
     return Redactor(set(redact.originals),
                     redact.reveal and run.provider.get("kind") == "sandbox")
+
+
+def published(run, where: Addresses | None) -> tuple:
+    """The run naming only the public address, and the note that says why (empty
+    when no request went to the private back-channel port)."""
+    where = where or addresses(run)
+    if not where.used_by(run):
+        return run, ""
+    note = (f"The lab's server sent its own requests to a private listener on its "
+            f"loopback interface, on a port picked at random at each start so that "
+            f"they never wait behind the pages it serves. That port answers only on "
+            f"the lab's machine until it restarts, so this export names the public "
+            f"address, {where.public}, which serves the same endpoints.")
+    return where.run(run), note
 
 
 def _iso(timestamp: float) -> str:

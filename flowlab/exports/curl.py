@@ -1,87 +1,204 @@
-"""A bash script of curl commands replaying the back-channel calls."""
+"""A bash script that runs the flow again with curl, with fresh values throughout."""
 
 from __future__ import annotations
 
 import re
 import shlex
+import textwrap
 
+from ..publicurl import Addresses
 from ..runner.present import Redactor
 from ..security import mask
 from ._common import _heading
+from ._common import published
 from ._common import secure
+from .replay import TOKEN_ACTIONS
+from .replay import Plan
 from .replay import Replay
 from .replay import Var
-from .replay import _one_line
-from .replay import _used
-from .replay import replays
+from .replay import one_line
+from .replay import plan
+
+# Shell helpers the steps call; python3 makes random values, hashes and reads JSON.
+HELPERS = r"""
+need() {
+  local name
+  for name in "$@"; do
+    if [ -z "${!name:-}" ]; then
+      echo "Fill in $name at the top of this script (or set it in the environment)." >&2
+      exit 1
+    fi
+  done
+}
+
+# call EXPECTED CURL-ARGUMENTS...: send one request, print the answer, keep its body.
+call() {
+  local expected="$1" out status
+  shift
+  out=$(curl --silent --show-error --include --write-out '\n%{http_code}' "$@")
+  status=${out##*$'\n'}
+  out=${out%$'\n'*}
+  printf '%s\n\n' "$out"
+  BODY=${out#*$'\r\n\r\n'}
+  if [ "$status" != "$expected" ]; then
+    echo "The lab's run got HTTP $expected here; this time: HTTP $status." >&2
+    exit 1
+  fi
+}
+
+# json NAME: the string NAME of the last answer's JSON object, or nothing.
+json() {
+  python3 -c 'import json, sys
+try:
+    value = json.loads(sys.argv[1]).get(sys.argv[2])
+except (ValueError, AttributeError):
+    value = None
+print(value if isinstance(value, str) else "")' "$BODY" "$1"
+}
+
+# keep_tokens: the access token, and a refresh token if a new one came back.
+keep_tokens() {
+  local access refresh
+  access=$(json access_token)
+  refresh=$(json refresh_token)
+  if [ -n "$access" ]; then ACCESS_TOKEN=$access; fi
+  if [ -n "$refresh" ]; then
+    PREVIOUS_REFRESH_TOKEN=$REFRESH_TOKEN
+    REFRESH_TOKEN=$refresh
+  fi
+}
+
+# param NAME URL: parameter NAME of the URL's query or fragment, decoded.
+param() {
+  python3 -c 'import sys, urllib.parse as u
+parts = u.urlsplit(sys.argv[2])
+found = dict(u.parse_qsl(parts.query) + u.parse_qsl(parts.fragment))
+print(found.get(sys.argv[1], ""))' "$1" "$2"
+}
+
+# random: 43 URL-safe random characters (a state, or an RFC 7636 §4.1 verifier).
+random() {
+  python3 -c 'import secrets; print(secrets.token_urlsafe(32))'
+}
+
+# challenge VERIFIER: BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2).
+challenge() {
+  python3 -c 'import base64, hashlib, sys
+digest = hashlib.sha256(sys.argv[1].encode("ascii")).digest()
+print(base64.urlsafe_b64encode(digest).decode().rstrip("="))' "$1"
+}
+"""
+FRESH = ("STATE", "CODE_VERIFIER", "CODE_CHALLENGE", "CODE", "ACCESS_TOKEN",
+         "REFRESH_TOKEN", "PREVIOUS_REFRESH_TOKEN")
 
 
-def curl_script(run, flow, redact: Redactor) -> str:
-    """A bash script that replays the back-channel requests with curl."""
-    found, variables = replays(run, flow, redact)
+def curl_script(run, flow, redact: Redactor, where: Addresses | None = None) -> str:
+    """A bash script that runs the flow again: fresh state, code and tokens."""
+    run, note = published(run, where)
+    found = plan(run, flow)
     redact = secure(run, redact)
-    lines = ["#!/usr/bin/env bash", f"# OAuth Flow Lab: {_heading(run, flow)}.",
-             "# Replays the back-channel requests of the run with curl, as they were",
-             "# captured, minus the headers curl sets itself (Host, Content-Length,",
-             "# Connection, Accept-Encoding, User-Agent).",
-             "# Usage: bash this-file.sh [N ...]   runs every request, or request N.",
-             "# An authorization code works once, and a code verifier belongs to its",
-             "# code: run the flow again for fresh ones to replay a code exchange.",
-             "set -euo pipefail", ""]
-    used = set().union(*(_used(r, curl=True) for r in found))
-    lines += _sh_variables(variables.values(used), redact.reveal)
-    lines += ["need() {", "  local name", '  for name in "$@"; do',
-              '    if [ -z "${!name:-}" ]; then',
-              '      echo "Fill in $name at the top of this script." >&2',
-              "      exit 1", "    fi", "  done", "}", ""]
-    for index, replay in enumerate(found, 1):
-        lines += _sh_function(index, replay)
-    lines += [f'if [ "$#" -eq 0 ]; then set -- {_sh_all(len(found))}; fi',
-              'for n in "$@"; do', '  "request_$n"', "done"]
+    heading = one_line(_heading(run, flow))
+    lines = ["#!/usr/bin/env bash", f"# OAuth Flow Lab: {heading}."]
+    lines += _comment(
+        "Runs this flow again with curl, with fresh values: a new state, a new PKCE "
+        "verifier where the flow has one, a new code from your browser, new tokens. "
+        "Nothing spent in the lab's run is sent again: a code works once, and its "
+        "tokens expire or get revoked. Needs bash, curl and python3. "
+        "Usage: bash this-file.sh")
+    lines += ["#", *_comment(note)] if note else []
+    lines += ["set -euo pipefail", ""]
+    lines += _variables(found, redact.reveal)
+    lines += [HELPERS.strip("\n"), ""]
+    names: list[str] = []
+    for step in found.steps:
+        name = f"step_{step.number}"
+        names.append(name if name not in names else f"{name}_{len(names)}")
+        lines += [f"{names[-1]}() {{", f"  # {one_line(step.title)}",
+                  f"  echo {shlex.quote('### ' + one_line(step.title))}",
+                  *(f"  {line}" for line in _body(step, found)), "}", ""]
+    secret = " CLIENT_SECRET" if found.uses("CLIENT_SECRET") else ""
+    lines += [f"need CLIENT_ID{secret}", f"for step in {' '.join(names)}; do",
+              '  "$step"', "done"]
     return redact("\n".join(lines) + "\n")
 
 
-def _sh_variables(values: list, reveal: bool) -> list[str]:
-    lines = []
-    for name, value, secret in values:
-        if reveal or not secret:
-            lines.append(f"{name}={shlex.quote(value)}")
+def _comment(text: str) -> list[str]:
+    return ["# " + line for line in textwrap.wrap(one_line(text), 84)]
+
+
+def _variables(found: Plan, reveal: bool) -> list[str]:
+    lines = [f"CLIENT_ID=${{CLIENT_ID:-{shlex.quote(found.client_id)}}}"]
+    if found.uses("CLIENT_SECRET"):
+        secret = found.client_secret
+        if reveal and secret:
+            lines.append(f"CLIENT_SECRET=${{CLIENT_SECRET:-{shlex.quote(secret)}}}")
         else:
-            shown = _one_line(mask(value))
-            lines.append(f"{name}=''  # masked in this export ({shown}): fill in")
-    return [*lines, ""] if lines else []
+            shown = f" ({one_line(mask(secret))})" if secret else ""
+            lines.append("CLIENT_SECRET=${CLIENT_SECRET:-}  # masked in this export"
+                         f"{shown}: fill in")
+    lines.append("BODY=''")
+    lines += [f"{name}=''" for name in FRESH]
+    return [*lines, ""]
 
 
+def _body(step: Replay, found: Plan) -> list[str]:
+    if step.action == "authorize":
+        fresh = ["STATE=$(random)"]
+        if found.pkce:
+            fresh += ["CODE_VERIFIER=$(random)",
+                      'CODE_CHALLENGE=$(challenge "$CODE_VERIFIER")']
+        return [*fresh, "echo 'Open this URL in a browser, log in and agree:'",
+                f"echo {_sh_word(step.url)}"]
+    if step.action in ("callback", "fragment"):
+        return _read_callback(step, found)
+    return _request(step)
 
 
-def _sh_function(index: int, replay: Replay) -> list[str]:
-    args = ["--silent", "--show-error", "--include"]
-    has_data = bool(replay.form or replay.body)
-    if replay.method != ("POST" if has_data else "GET"):
-        args.append(f"--request {shlex.quote(replay.method)}")
-    if replay.basic:
-        user, password = replay.basic
-        args.append("--user " + _sh_word([*user, ":", *password]))
-    for name, value in replay.headers:
-        if not (replay.basic and name.lower() == "authorization"):
-            args.append("--header " + _sh_word([f"{name}: ", *value]))
-    if replay.form is not None:
-        args += ["--data-urlencode " + _sh_word([f"{k}=", *v]) for k, v in replay.form]
-    elif replay.body:
-        args.append("--data-binary " + _sh_word(replay.body))
-    args.append(_sh_word(replay.url))
-    used = sorted(_used(replay, curl=True))
-    body = " \\\n    ".join(["curl", *args])
-    return [f"request_{index}() {{", f"  # {_one_line(replay.title)}",
-            f"  # Captured answer: {_one_line(replay.answer)}",
-            *([f"  need {' '.join(used)}"] if used else []),
-            f"  echo '### Request {index}'", f"  {body}", "  echo", "}", ""]
+def _read_callback(step: Replay, found: Plan) -> list[str]:
+    lines = ["echo 'Your browser then lands on the redirect URI. The page there knows "
+             "nothing of'",
+             "echo 'this script: that is expected. Paste the address from the address "
+             "bar here:'",
+             "read -r CALLBACK_URL",
+             'if [ "$(param state "$CALLBACK_URL")" != "$STATE" ]; then',
+             "  echo 'The state does not match: not the answer to this request "
+             "(RFC 6749 §10.12).' >&2", "  exit 1", "fi",
+             'if [ -n "$(param error "$CALLBACK_URL")" ]; then',
+             '  echo "The provider answered: $(param error "$CALLBACK_URL")" >&2',
+             "  exit 1", "fi"]
+    if found.iss:
+        expected = shlex.quote(found.iss)
+        lines += [f'if [ "$(param iss "$CALLBACK_URL")" != {expected} ]; then',
+                  "  echo 'The iss does not name the expected "
+                  "authorization server (RFC 9207 §2.4).' >&2", "  exit 1", "fi"]
+    name = "ACCESS_TOKEN" if step.action == "fragment" else "CODE"
+    return [*lines, f'{name}=$(param {name.lower()} "$CALLBACK_URL")', f"need {name}"]
 
 
-def _sh_all(count: int) -> str:
-    return " ".join(str(n) for n in range(1, count + 1))
+def _request(step: Replay) -> list[str]:
+    args = []
+    has_data = bool(step.form or step.body)
+    if step.method != ("POST" if has_data else "GET"):
+        args.append(f"--request {shlex.quote(step.method)}")
+    if step.basic:
+        args.append('--user "${CLIENT_ID}:${CLIENT_SECRET}"')
+    args += ["--header " + _sh_word([f"{name}: ", *value])
+             for name, value in step.headers]
+    if step.form is not None:
+        args += ["--data-urlencode " + _sh_word([f"{k}=", *v]) for k, v in step.form]
+    elif step.body:
+        args.append("--data-binary " + shlex.quote(step.body))
+    args.append(_sh_word(step.url))
+    used = sorted(_vars(step) | ({"CLIENT_SECRET"} if step.basic else set()))
+    call = " \\\n    ".join([f"call {step.expect or 200}", *args])
+    keep = ["keep_tokens"] if step.action in TOKEN_ACTIONS else []
+    return [*([f"need {' '.join(used)}"] if used else []), call, *keep]
 
 
+def _vars(step: Replay) -> set[str]:
+    pieces = list(step.url) + [p for _, v in step.headers for p in v]
+    pieces += [p for _, v in step.form or [] for p in v]
+    return {p.name for p in pieces if isinstance(p, Var)} - {"PREVIOUS_REFRESH_TOKEN"}
 
 
 def _sh_word(pieces: list) -> str:

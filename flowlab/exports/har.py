@@ -8,6 +8,7 @@ from ..exchange import Exchange
 from ..exchange import FormView
 from ..exchange import Message
 from ..exchange import query_pairs
+from ..publicurl import Addresses
 from ..runner.present import Redactor
 from ._common import CREATOR
 from ._common import FORM
@@ -15,17 +16,23 @@ from ._common import _exchanges
 from ._common import _heading
 from ._common import _iso
 from ._common import _steps
+from ._common import published
 from ._common import secure
-from .replay import _url
+
+SUBSTITUTED = (" Wherever a captured message named the private address (URLs, Host "
+               "headers, links in bodies), this one names the public address; a "
+               "Content-Length follows a body that changed. The rest is as captured.")
 
 
-def to_json(run, flow, redact: Redactor) -> str:
+def to_json(run, flow, redact: Redactor, where: Addresses | None = None) -> str:
     """The run as JSON: flow, provider, and each step with its exchanges."""
+    run, note = published(run, where)
     redact = secure(run, redact)
     provider = {k: v for k, v in run.provider.items() if "secret" not in k.lower()}
     document = {
         "format": "flowlab-run", "version": 1,
         "secrets": "included" if redact.reveal else "masked",
+        **({"addresses": note + SUBSTITUTED} if note else {}),
         "run": {"id": run.id, "status": run.status, "created": _iso(run.created)},
         "flow": {"id": flow.id, "name": flow.name, "client": flow.client},
         "provider": provider,
@@ -40,14 +47,16 @@ def to_json(run, flow, redact: Redactor) -> str:
 
 
 
-def har(run, flow, redact: Redactor) -> str:
+def har(run, flow, redact: Redactor, where: Addresses | None = None) -> str:
     """An HTTP Archive 1.2 of every captured exchange, one page per step.
 
     The callback request has no response in the transcript: the browser sent it to
     the app, which captured only the request. Its entry gets ``status`` 0 with empty
     headers, as browsers write requests that got no response, and a comment saying
-    why; Chromium's and Firefox's importers accept that.
+    why; Chromium's and Firefox's importers accept that. A record, not a replay: only
+    the private back-channel address gives way to the public one, as the comment says.
     """
+    run, note = published(run, where)
     redact = secure(run, redact)
     pages, entries = [], []
     for number, step, record in _steps(run, flow):
@@ -62,7 +71,8 @@ def har(run, flow, redact: Redactor) -> str:
         entries += [_har_entry(e, page, title) for e in exchanges]
     log = {"version": "1.2", "creator": CREATOR, "pages": pages, "entries": entries,
            "comment": f"OAuth Flow Lab: {_heading(run, flow)}. Secrets and tokens "
-                      + ("included." if redact.reveal else "masked.")}
+                      + ("included." if redact.reveal else "masked.")
+                      + (f" {note}{SUBSTITUTED}" if note else "")}
     return json.dumps({"log": redact.deep(log)}, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -140,4 +150,9 @@ def _head_size(message: Message) -> int:
     return len((head + "\r\n").encode())
 
 
-# The formats the view offers, by file extension.
+def _url(exchange: Exchange) -> str:
+    """The absolute URL of the request: as captured, else from Host and target."""
+    target = exchange.request.start_line.split(" ")[1]
+    if exchange.url or target.startswith(("http://", "https://")):
+        return exchange.url or target
+    return f"http://{exchange.request.header('Host') or 'localhost'}{target}"

@@ -6,23 +6,28 @@ import re
 
 from ..exchange import Exchange
 from ..exchange import Message
+from ..publicurl import Addresses
 from ..runner.engine import FRONT_CHANNEL
 from ..runner.present import Redactor
 from ..runner.present import annotate
 from ._common import _exchanges
 from ._common import _iso
 from ._common import _steps
+from ._common import published
 from ._common import secure
 
 
-def markdown(run, flow, redact: Redactor, glossary: dict | None = None) -> str:
+def markdown(run, flow, redact: Redactor, glossary: dict | None = None,
+             where: Addresses | None = None) -> str:
     """A handout: each step, what happened, its messages and their annotations."""
+    run, note = published(run, where)
     redact = secure(run, redact)
     lines = [f"# {flow.name}: a run on OAuth Flow Lab", "",
-             f"- Provider: {run.provider.get('name', '?')}",
+             f"- Provider: {_code(run.provider.get('name', '?'))}",
              f"- Run: `{run.id}`, started {_iso(run.created)}, {run.status}",
              "- Secrets and tokens: " + ("included. Keep this file private."
                                          if redact.reveal else "masked (`abcd…wxyz`)."),
+             *([f"- Addresses: {_md_text(note)}"] if note else []),
              "", flow.summary, ""]
     for number, step, record in _steps(run, flow):
         lines += _md_step(number, step, record, glossary or {}, redact)

@@ -1,173 +1,182 @@
-"""Replays: the back-channel requests of a run, with secrets as variables."""
+"""A run as a plan for running its flow again: the browser's part and the requests,
+with every value that must be fresh (state, verifier, code, tokens) a variable."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import re
+import json
 from dataclasses import dataclass
+from dataclasses import field
+from urllib.parse import parse_qsl
 
 from ..exchange import Exchange
 from ..exchange import FormView
 from ..exchange import Message
 from ..runner.engine import FRONT_CHANNEL
-from ..runner.present import Redactor
 from ._common import CLIENT_HEADERS
 from ._common import FORM
 from ._common import _exchanges
 from ._common import _steps
 
+# Parameters whose run values are spent or personal: a new run makes its own.
+FRESH = {"code": "CODE", "code_verifier": "CODE_VERIFIER",
+         "refresh_token": "REFRESH_TOKEN", "client_secret": "CLIENT_SECRET",
+         "state": "STATE", "code_challenge": "CODE_CHALLENGE",
+         "access_token": "ACCESS_TOKEN"}
+TOKEN_ACTIONS = {"exchange_code", "client_token", "refresh"}
+
 
 @dataclass(frozen=True)
 class Var:
-    """A place in a replayed request where a variable goes."""
+    """A place where a variable goes."""
 
     name: str
 
 
 @dataclass
 class Replay:
-    """One back-channel request, split into literal text and variables."""
+    """One step of the plan: a request, or the browser's part (``method`` empty)."""
 
+    number: int
     title: str
-    method: str
-    url: list
-    headers: list
-    basic: tuple | None
-    form: list | None
-    body: list
-    answer: str
+    action: str
+    expect: int | None = None
+    method: str = ""
+    url: list = field(default_factory=list)
+    headers: list = field(default_factory=list)
+    basic: bool = False
+    form: list | None = None
+    body: str = ""
+    gave: frozenset = frozenset()  # the JSON fields of the lab's answer
 
 
-class Variables:
-    """Names for the secrets of a run, in the order the run first used them."""
+@dataclass
+class Plan:
+    """Every step to run again, and the client it runs as."""
 
-    def __init__(self, secrets: list[str]) -> None:
-        self.secrets = set(secrets)
-        self.names: dict[str, str] = {}
-        self.plain: dict[str, str] = {}
-        ordered = sorted(self.secrets, key=len, reverse=True)
-        self.pattern = (re.compile("(" + "|".join(map(re.escape, ordered)) + ")")
-                        if ordered else None)
+    steps: list[Replay]
+    client_id: str
+    client_secret: str | None
+    pkce: bool
+    iss: str | None
 
-    def name(self, value: str, hint: str) -> None:
-        """Name ``value`` after the field it was found in, if it is a secret."""
-        if value not in self.secrets or value in self.names:
-            return
-        base = re.sub(r"[^A-Z0-9]+", "_", hint.upper()).strip("_") or "SECRET"
-        taken = set(self.names.values()) | set(self.plain)
-        name, n = base, 1
-        while name in taken:
-            n += 1
-            name = f"{base}_{n}"
-        self.names[value] = name
-
-    def pieces(self, text: str) -> list:
-        """``text`` as literal strings and ``Var``\\ s where secrets were."""
-        if self.pattern is None:
-            return [text] if text else []
-        parts = self.pattern.split(text)
-        return [Var(self.names.get(p) or self._late(p)) if i % 2 else p
-                for i, p in enumerate(parts) if p]
-
-    def _late(self, value: str) -> str:
-        self.name(value, "SECRET")
-        return self.names[value]
-
-    def values(self, used: set[str]) -> list[tuple[str, str, bool]]:
-        """``(name, value, secret)`` for each variable in ``used``, plain ones first."""
-        plain = [(k, v, False) for k, v in self.plain.items() if k in used]
-        return plain + [(k, v, True) for v, k in self.names.items() if k in used]
+    def uses(self, name: str) -> bool:
+        return any(name in _names(step) for step in self.steps)
 
 
-def _learn(variables: Variables, message: Message) -> None:
-    """Name the secrets a message carries, after their field or header."""
-    for where, name, value in message.fields():
-        if where != "header":
-            variables.name(value, name.split(".")[-1].replace("[]", ""))
-        elif name.lower() == "authorization":
-            scheme, _, credentials = value.partition(" ")
-            if scheme.lower() == "bearer":
-                variables.name(credentials, "ACCESS_TOKEN")
-            elif scheme.lower() == "basic" and _basic(credentials):
-                variables.name(_basic(credentials)[1], "CLIENT_SECRET")
-                variables.name(credentials, "BASIC_CREDENTIALS")
-        elif name.lower() in ("cookie", "set-cookie"):
-            for part in value.split(";"):
-                key, sep, item = part.strip().partition("=")
-                if sep:
-                    variables.name(item, "COOKIE_" + key)
+def plan(run, flow) -> Plan:
+    """The steps of ``run`` (as recorded) to run again with fresh values."""
+    secret, client_id = None, None
+    steps, iss = [], None
+    for number, step, record in _steps(run, flow):
+        title = f"Step {number}: {step['title']}"
+        action = step.get("action", "")
+        if action == "authorize":
+            url = record.get("data", {}).get("url", "")
+            steps.append(Replay(number, title, action, url=_url_pieces(url)))
+        elif action in ("callback", "fragment"):
+            params = dict(record.get("data", {}).get("params", []))
+            iss = params.get("iss") or iss
+            steps.append(Replay(number, title, action))
+        for exchange in [] if action in FRONT_CHANNEL else _exchanges(record):
+            replay = _replay(exchange, step, number, title)
+            replay.gave = _answer_fields(exchange)
+            steps.append(replay)
+            found = _credentials(exchange.request)
+            client_id = client_id or found[0]
+            secret = secret or found[1]
+    client_id = client_id or run.provider.get("clients", {}).get(flow.client, "")
+    result = Plan(steps, client_id, secret, False, iss)
+    result.pkce = result.uses("CODE_CHALLENGE") or result.uses("CODE_VERIFIER")
+    return result
 
 
-def _basic(credentials: str) -> tuple[str, str] | None:
-    """``(user, password)`` from the value of a Basic header (RFC 7617 §2)."""
+def _replay(exchange: Exchange, step: dict, number: int, title: str) -> Replay:
+    message = exchange.request
+    method, target = (message.start_line.split(" ") + ["", ""])[:2]
+    if not target.startswith(("http://", "https://")):
+        target = exchange.url or f"http://{message.header('Host')}{target}"
+    headers, basic = [], False
+    for name, value in message.headers:
+        scheme, _, _ = value.partition(" ")
+        if name.lower() in CLIENT_HEADERS:
+            continue
+        if name.lower() == "authorization" and scheme.lower() == "basic":
+            basic = True
+        elif name.lower() == "authorization" and scheme.lower() == "bearer":
+            headers.append((name, ["Bearer ", Var("ACCESS_TOKEN")]))
+        else:
+            headers.append((name, [value]))
+    replay = Replay(number, title, step.get("action", ""), step.get("expect"),
+                    method, _url_pieces(target), headers, basic)
+    if message.media_type == FORM:
+        previous = step.get("use") == "previous"
+        replay.form = [(k, [_fresh(k, previous)] if k in FRESH else [v])
+                       for k, v in FormView.pairs(message.body)]
+    else:
+        replay.body = message.body
+    return replay
+
+
+def _answer_fields(exchange: Exchange) -> frozenset:
+    try:
+        answer = json.loads(exchange.response.body) if exchange.response else None
+    except ValueError:
+        answer = None
+    return frozenset(answer) if isinstance(answer, dict) else frozenset()
+
+
+def _fresh(name: str, previous: bool) -> Var:
+    if name == "refresh_token" and previous:
+        return Var("PREVIOUS_REFRESH_TOKEN")
+    return Var(FRESH[name])
+
+
+def _url_pieces(url: str) -> list:
+    """A URL with the values of fresh parameters in its query as variables."""
+    base, sep, query = url.partition("?")
+    if not sep:
+        return [url]
+    pieces: list = [base + "?"]
+    for i, part in enumerate(query.split("&")):
+        name = part.partition("=")[0]
+        pieces.append("&" if i else "")
+        pieces += [name + "=", Var(FRESH[name])] if name in FRESH else [part]
+    return [p for p in pieces if p != ""]
+
+
+def _credentials(message: Message) -> tuple[str | None, str | None]:
+    """``(client_id, client_secret)`` the request authenticated with, if readable."""
+    value = message.header("Authorization") or ""
+    if value.lower().startswith("basic "):
+        pair = basic_pair(value.partition(" ")[2])
+        if pair:
+            return pair
+    if message.media_type == FORM:
+        form = dict(parse_qsl(message.body))
+        return form.get("client_id"), form.get("client_secret")
+    return None, None
+
+
+def basic_pair(credentials: str) -> tuple[str, str] | None:
+    """``(user, password)`` of a Basic header (RFC 7617 §2); None when it cannot be
+    read, as when it was masked (``abcd…wxyz`` is not Base64)."""
     try:
         decoded = base64.b64decode(credentials, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):
         return None
     user, sep, password = decoded.partition(":")
     return (user, password) if sep else None
 
 
-def replays(run, flow, redact: Redactor) -> tuple[list[Replay], Variables]:
-    """The back-channel requests of the run, and the variables they use."""
-    variables = Variables(redact.originals)
-    for _, _, record in _steps(run, flow):
-        for exchange in _exchanges(record):
-            _learn(variables, exchange.request)
-            if exchange.response:
-                _learn(variables, exchange.response)
-    found = []
-    for number, step, record in _steps(run, flow):
-        if step.get("action") in FRONT_CHANNEL:
-            continue
-        title = f"Step {number}: {step['title']}"
-        found += [_replay(e, title, variables) for e in _exchanges(record)]
-    return found, variables
+def _names(step: Replay) -> set[str]:
+    found = list(step.url) + [p for _, v in step.headers for p in v]
+    found += [p for _, v in step.form or [] for p in v]
+    names = {p.name for p in found if isinstance(p, Var)}
+    return names | ({"CLIENT_ID", "CLIENT_SECRET"} if step.basic else set())
 
 
-def _replay(exchange: Exchange, title: str, variables: Variables) -> Replay:
-    message = exchange.request
-    method = message.start_line.split(" ", 1)[0]
-    headers, basic = [], None
-    for name, value in message.headers:
-        if name.lower() in CLIENT_HEADERS:
-            continue
-        credentials = value.partition(" ")[2]
-        pair = _basic(credentials) if value.lower().startswith("basic ") else None
-        if name.lower() == "authorization" and pair and pair[1] in variables.names:
-            variables.plain.setdefault("CLIENT_ID", pair[0])
-            basic = ([Var("CLIENT_ID")], variables.pieces(pair[1]))
-        headers.append((name, variables.pieces(value)))
-    form, body = None, variables.pieces(message.body)
-    if message.media_type == FORM:
-        form = [(k, variables.pieces(v)) for k, v in FormView.pairs(message.body)]
-        body = []
-    answer = exchange.response.start_line if exchange.response else "no response"
-    return Replay(title, method, variables.pieces(_url(exchange)), headers, basic,
-                  form, body, answer)
-
-
-def _url(exchange: Exchange) -> str:
-    """The absolute URL of the request: as captured, else from Host and target."""
-    target = exchange.request.start_line.split(" ")[1]
-    if exchange.url or target.startswith(("http://", "https://")):
-        return exchange.url or target
-    return f"http://{exchange.request.header('Host') or 'localhost'}{target}"
-
-def _one_line(text: str) -> str:
-    return text.replace("\n", " ").replace("\r", " ")
-
-
-def _used(replay: Replay, curl: bool) -> set[str]:
-    """The variables a replay needs: curl sends Basic credentials with ``--user``."""
-    found = list(replay.url) + list(replay.body)
-    for _, value in replay.form or []:
-        found += value
-    basic = curl and replay.basic
-    if basic:
-        found += [*replay.basic[0], *replay.basic[1]]
-    for name, value in replay.headers:
-        if not (basic and name.lower() == "authorization"):
-            found += value
-    return {p.name for p in found if isinstance(p, Var)}
+def one_line(text: str) -> str:
+    """``text`` safe inside a one-line comment: no line breaks of any kind."""
+    return " ".join(str(text).splitlines()).replace("\r", " ").replace("\x85", " ")

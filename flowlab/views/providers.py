@@ -15,6 +15,7 @@ from flask import url_for
 
 from .. import discovery
 from .. import providers
+from .. import publicurl
 from ..content import get_content
 from ..content import render_markdown
 from ..credentials import Choice
@@ -30,6 +31,12 @@ KINDS = ("sandbox", "spotify", "discovered")
 @bp.record_once
 def _setup(state) -> None:
     state.app.extensions["choices"] = IdleStore()
+
+
+@bp.app_template_filter("public")
+def public(text: str) -> str:
+    """``text`` naming the public address where it names the private back channel."""
+    return publicurl.addresses()(text)
 
 
 def browser_id(create: bool = False) -> str | None:

@@ -1,0 +1,140 @@
+"""The lab's public address, and the private back-channel address it stands for.
+
+The runner reaches the mounted sandbox on a private loopback port chosen at random on
+each start (``flowlab.serving``). That port answers only on the lab's machine and only
+until the next restart, so screens and exports name the public address instead:
+``FLOWLAB_PUBLIC_URL``, else the address the browser used (``request.host_url``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from dataclasses import replace
+from urllib.parse import quote
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask import has_request_context
+from flask import request
+
+from .security import is_loopback_host
+
+# Places in a run's provider profile that may name the private listener.
+ENDPOINTS = ("token_url", "api_base", "expire_url")
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, or "" when it has none."""
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """The public base URL, and the private origins it replaces in text."""
+
+    public: str
+    private: tuple[str, ...] = ()
+
+    def is_private(self, url: str) -> bool:
+        """Whether ``url`` points at the private back-channel listener."""
+        return bool(url) and origin(url) in self.private
+
+    def sent_privately(self, exchange) -> bool:
+        """Whether a captured exchange (object or dict) went to the private port."""
+        url = exchange.get("url", "") if isinstance(exchange, dict) else exchange.url
+        return self.is_private(url)
+
+    def __call__(self, text: str) -> str:
+        """``text`` with each private origin (plain, percent-encoded, or as a bare
+        ``host:port`` in a ``Host`` header) replaced by the public one."""
+        if not text or not self.private:
+            return text
+        public = self.public.rstrip("/")
+        swaps = [(public, r"(?!\d)"), (quote(public, safe=""), r"(?!\d)"),
+                 (urlsplit(public).netloc, r"(?!\d)")]
+        for private in self.private:
+            forms = (private, quote(private, safe=""), urlsplit(private).netloc)
+            for form, (new, tail) in zip(forms, swaps, strict=True):
+                pattern = r"(?<![\w.])" + re.escape(form) + tail
+                text = re.sub(pattern, lambda _, new=new: new, text)
+        return text
+
+    def deep(self, value):
+        """A copy of a JSON-ready structure with every string made public."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {k: self.deep(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.deep(v) for v in value]
+        return value
+
+    def run(self, run):
+        """A copy of ``run`` naming only the public address; a ``Content-Length``
+        follows its body when the body changed."""
+        if not self.private:
+            return run
+        steps = [{**record, "data": self.deep(record.get("data", {})),
+                  "error": self.deep(record.get("error")),
+                  "exchanges": [self._exchange(e) for e in record.get("exchanges", [])]}
+                 for record in run.steps]
+        return replace(run, steps=steps, provider=self.deep(run.provider))
+
+    def _exchange(self, data: dict) -> dict:
+        out = self.deep(data)
+        for part in ("request", "response"):
+            before, after = data.get(part), out.get(part)
+            if before and after and before["body"] != after["body"]:
+                size = str(len(after["body"].encode()))
+                after["headers"] = [[k, size if k.lower() == "content-length" else v]
+                                    for k, v in after["headers"]]
+        return out
+
+    def used_by(self, run) -> bool:
+        """Whether any exchange of ``run`` went to the private port."""
+        return any(self.sent_privately(e) for record in run.steps
+                   for e in record.get("exchanges", []))
+
+
+def private_origins(provider: dict, backchannel: str | None = None) -> tuple[str, ...]:
+    """The private listener's origins: today's, and the one this run's calls used
+    (a sandbox endpoint on loopback that is not where the browser went)."""
+    found = {origin(backchannel)} if backchannel else set()
+    if provider.get("kind") == "sandbox":
+        browser = origin(provider.get("authorize_url", ""))
+        for key in ENDPOINTS:
+            place = origin(provider.get(key) or "")
+            loopback = is_loopback_host(urlsplit(place).hostname)
+            if place and place != browser and loopback:
+                found.add(place)
+    return tuple(sorted(found - {""}))
+
+
+def public_base() -> str:
+    """``FLOWLAB_PUBLIC_URL``, else the address this request's browser used."""
+    return (current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
+
+
+def addresses(run=None) -> Addresses:
+    """The addresses for ``run`` (or for the current request alone).
+
+    Outside a request the public base is where the run's browser went.
+    """
+    provider = run.provider if run is not None else {}
+    if has_request_context():
+        public = public_base()
+        backchannel = current_app.config.get("SANDBOX_BACKCHANNEL_URL")
+    else:
+        public, backchannel = origin(provider.get("authorize_url", "")), None
+    private = tuple(p for p in private_origins(provider, backchannel)
+                    if p != origin(public))
+    return Addresses(public, private)
+
+
+def sent_privately(run, exchange) -> str | None:
+    """For the step page: the public base URL if ``exchange`` (a captured exchange,
+    as stored in a run step) went to the private back-channel port, else None."""
+    where = addresses(run)
+    return where.public if where.sent_privately(exchange) else None
