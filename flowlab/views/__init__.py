@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     """Register every blueprint of the full lab (the sandbox registers its own)."""
     from . import advisor
     from . import callback
+    from . import compare
     from . import exports
     from . import pages
     from . import presenter
@@ -17,5 +18,5 @@ def init_app(app: Flask) -> None:
     from . import workshop
 
     for module in (pages, advisor, runner, callback, providers, workshop,
-                   exports, presenter):
+                   exports, presenter, compare):
         app.register_blueprint(module.bp)

@@ -1,0 +1,105 @@
+"""Compare with…: the same moment of two of this browser's runs, side by side."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+
+from ..content import get_content
+from ..content import render_markdown
+from ..runner import compare
+from ..runner import store
+from ..runner.actions import NEEDS
+from ..runner.present import Redactor
+from . import runner as runner_views
+from .providers import browser_id
+from .providers import current_choice
+
+bp = Blueprint("compare", __name__)
+BACK = "compare_back"  # the comparison a run started from this page returns to
+
+
+def _stops(run, actions: dict) -> list[compare.Stop]:
+    return compare.stops(runner_views.run_flow(run), run.steps, actions)
+
+
+def _pick(stops: list[compare.Stop], number: int | None) -> compare.Stop:
+    """The step asked for, else the next one with a message, else the last; the
+    first when none was asked for."""
+    return next((s for s in stops if s.number >= (number or 0)), stops[-1])
+
+
+@bp.get("/compare")
+def page():
+    run = runner_views.load_run(request.args.get("run", ""))
+    config = get_content().data("compare")
+    actions = compare.by_action(config)
+    mine = _stops(run, actions)
+    if not mine:
+        abort(404, description="This run has no message to compare yet: run its "
+              "first step, then come back.")
+    left = _pick(mine, request.args.get("step", type=int))
+    other, theirs, right = None, [], None
+    if request.args.get("other"):
+        other = runner_views.load_run(request.args["other"])  # 404 unless ours
+        theirs = [s for s in _stops(other, actions) if s.moment == left.moment]
+        wanted = request.args.get("other_step", type=int)
+        right = (next((s for s in theirs if s.number == wanted), None)
+                 or compare.counterpart(left, theirs))
+        if (session.get(BACK) or {}).get("flow") == other.flow:
+            session.pop(BACK)
+    reveal = request.args.get("reveal") == "1"
+    return render_template(
+        "runner/compare.html", run=run, left=left, other=other, right=right,
+        theirs=theirs, sections=compare.sections(left, right) if right else [],
+        redact=_redactor([r for r in (run, other) if r], reveal), reveal=reveal,
+        moment=_moment_name(config, left.moment), intro=config.get("intro", ""),
+        flows=current_app.extensions["flows"], md=render_markdown,
+        choices=_choices(run, left, actions),
+    )
+
+
+@bp.post("/compare/start/<flow_id>")
+def start(flow_id: str):
+    """Remember which comparison to come back to, then start a run of ``flow_id``
+    as its start page would: a 307 has the browser post the same form there."""
+    run = runner_views.load_run(request.form.get("run", ""))
+    session[BACK] = {"run": run.id, "step": request.form.get("step", type=int),
+                     "flow": flow_id}
+    return redirect(url_for("runner.start", flow_id=flow_id), 307)
+
+
+def _redactor(runs: list, reveal: bool) -> Redactor:
+    """One redactor for both runs: each masks as on its own step page."""
+    found: set[str] = set()
+    for run in runs:
+        found |= set(runner_views.redactor(run, runner_views.run_flow(run),
+                                           reveal).originals)
+    return Redactor(found, reveal)
+
+
+def _choices(run, left: compare.Stop, actions: dict) -> list[dict]:
+    """Per flow: this browser's runs that reached the moment, and whether the flow
+    has such a step at all with the provider this browser uses now."""
+    provider = current_choice().provider
+    flows = current_app.extensions["flows"]
+    owned = [r for r in store.owned(browser_id()) if r.id != run.id and r.flow in flows]
+    found = []
+    for flow in flows.values():
+        runs = [r for r in owned if r.flow == flow.id and any(
+            s.moment == left.moment for s in _stops(r, actions))]
+        steps = flow.for_provider(provider, NEEDS).steps
+        has = any(compare.moment_of(s, actions) == left.moment for s in steps)
+        found.append({"flow": flow, "runs": runs, "has": has})
+    return found
+
+
+def _moment_name(config: dict, key: str) -> str:
+    names = {m["id"]: m["name"] for m in config.get("moment", [])}
+    return names.get(key, key)
