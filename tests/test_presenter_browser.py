@@ -54,6 +54,9 @@ def test_whole_pkce_demo_with_the_keyboard_only(page, live_server):
             page.wait_for_url(re.compile(r"/runs/"))
         if page.locator("h1", has_text="Exchange the code").count():
             assert page.evaluate(SMALLEST_CODE) >= 28
+            # The diagram grows with the page: its labels are drawn at 18px or more.
+            label = page.locator(".seq-text").first.bounding_box()
+            assert label and label["height"] >= 18, label
             # The step list folds away; the masked secrets are blurred.
             assert not page.locator(".run-steps ol").is_visible()
             blurred = page.locator("main .secret").first
