@@ -14,6 +14,9 @@ from dataclasses import field
 from urllib.parse import parse_qsl
 from urllib.parse import urlsplit
 
+# What the app records in place of a header value it must not keep (a session cookie).
+NOT_RECORDED = "(this browser's session cookie: not recorded)"
+
 
 @dataclass
 class Message:
@@ -36,6 +39,15 @@ class Message:
         """The message as HTTP text: start line, headers, blank line, body."""
         lines = [self.start_line, *(f"{k}: {v}" for k, v in self.headers)]
         return "\n".join(lines) + "\n\n" + self.body
+
+    def pretty_body(self) -> str:
+        """The body for reading: JSON indented, anything else exactly as sent."""
+        if not self.media_type.endswith("json") or not self.body:
+            return self.body
+        try:
+            return json.dumps(json.loads(self.body), indent=2, ensure_ascii=False)
+        except ValueError:
+            return self.body
 
     def fields(self) -> list[tuple[str, str, str]]:
         """``(where, name, value)`` for every query parameter, header and body field."""

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from urllib.parse import quote
 from urllib.parse import quote_plus
 
+from ..exchange import NOT_RECORDED
 from ..exchange import Message
 from ..security import mask
+from . import moment
 
 SECRET_FIELDS = {"access_token", "refresh_token", "code", "code_verifier",
                  "client_secret", "token"}
@@ -81,6 +83,8 @@ def _message_secrets(data: dict) -> list[str]:
     message = Message(data["start_line"], data["headers"], data["body"])
     found = []
     for where, name, value in message.fields():
+        if value == NOT_RECORDED:  # the app's own note, in place of a cookie
+            continue
         if where == "header" and name.lower() in SECRET_HEADERS:
             found.append(value.split(" ", 1)[-1])
             found += [c.split("=", 1)[-1] for c in value.split(";") if "=" in c]
@@ -107,49 +111,64 @@ def annotate(message: Message, glossary: dict, redact: Redactor) -> list[Annotat
 
 def step_parts(record: dict | None, flow_id: str, glossary: dict,
                redact: Redactor) -> dict:
-    """What the page shows of one step: its messages as sent, the authorization
-    URL's parameters, and what came back in the redirect, all annotated."""
+    """What the page shows of one step, in page order: the authorization URL's
+    parameters, what came back in the redirect, then each message as sent, with
+    every glossary term explained at its first appearance only."""
     data = (record or {}).get("data", {})
-    messages = []
-    for exchange in (record or {}).get("exchanges", []):
-        shown = {}
-        for part in ("request", "response"):
-            if exchange.get(part):
-                message = Message(**exchange[part])
-                shown[part] = {"text": redact(message.text()),
-                               "notes": annotate(message, glossary, redact)}
-        messages.append(shown)
-    where = "fragment" if flow_id == "implicit" else "query"
-    received = [Annotation(where, name, redact(value), lookup(glossary, where, name))
-                for name, value in data.get("params", [])]
     url = data.get("url")
-    url_line = Message(f"GET {url} HTTP/1.1") if url else None
-    return {"exchanges": messages, "received": received,
-            "url_notes": annotate(url_line, glossary, redact) if url_line else []}
+    url_notes = (moment.notes_of(Message(f"GET {url} HTTP/1.1").fields(), glossary,
+                                 redact) if url else [])
+    where = "fragment" if flow_id == "implicit" else "query"
+    received = moment.notes_of([(where, k, v) for k, v in data.get("params", [])],
+                               glossary, redact)
+    views = []
+    for exchange in (record or {}).get("exchanges", []):
+        for kind in ("request", "response"):
+            if exchange.get(kind):
+                message = Message(**exchange[kind])
+                views.append(moment.view(kind, message, glossary, redact))
+    # Page order: the moment (URL, redirect, messages with their folded headers),
+    # then what the messages' parts mean, then the folded API fields.
+    moment.explain_once([url_notes, received, *(v.headers for v in views),
+                         *(v.notes for v in views), *(v.fields for v in views)])
+    return {"views": views, "received": received, "url_notes": url_notes,
+            "exchanges": views}
 
 
 def lookup(glossary: dict, where: str, name: str) -> dict | None:
     """The glossary term for a field: headers by any case, JSON by path then leaf."""
-    if where == "header":
-        lowered = name.lower()
-        return next((t for k, t in glossary.items() if k.lower() == lowered), None)
-    candidates = [name]
-    if where == "json":  # the longest known suffix: error.status, then status
-        parts = name.replace("[]", "").split(".")
-        candidates += [".".join(parts[i:]) for i in range(len(parts))]
-    return next((glossary[c] for c in candidates if c in glossary), None)
+    key = moment.term_key(glossary, where, name)
+    return glossary[key] if key else None
 
 
 def diagram(flow, run, viewing: int) -> dict:
     """The flow as a sequence diagram (``templates/_sequence.html``): arrows of
-    finished steps done, of step ``viewing`` current, of the rest upcoming."""
+    finished steps done, of step ``viewing`` current, of the rest upcoming. A failed
+    step's expected answer is replaced by what came, or by "no answer"."""
     messages = []
     for index, step in enumerate(flow.steps):
-        state = ("current" if index == viewing else
-                 "done" if index < len(run.steps) else "upcoming")
+        record = run.steps[index] if index < len(run.steps) else None
+        state = ("current" if index == viewing else "done" if record else "upcoming")
         for source, target, label in step.get("arrows", []):
-            messages.append({"from": source, "to": target, "text": label,
-                             "state": state, "number": index + 1,
-                             "reply": ACTORS_ORDER[target] < ACTORS_ORDER[source]})
+            arrow = {"from": source, "to": target, "text": label, "state": state,
+                     "number": index + 1,
+                     "reply": ACTORS_ORDER[target] < ACTORS_ORDER[source]}
+            if record and record["status"] == "failed" and _promised(step, label):
+                arrow.update(text=_answer(record), failed=True)
+            messages.append(arrow)
     actors = [{"id": key, "name": label} for key, label in ACTORS]
     return {"actors": actors, "messages": messages}
+
+
+def _promised(step: dict, label: str) -> bool:
+    """Whether an arrow names the status the step expects (``200 access token``)."""
+    return "expect" in step and label.startswith(str(step["expect"]))
+
+
+def _answer(record: dict) -> str:
+    """The status line that came back (``400 Bad Request``), or "no answer"."""
+    responses = [e["response"] for e in record.get("exchanges", [])
+                 if e.get("response")]
+    if not responses:
+        return "no answer"
+    return responses[-1]["start_line"].partition(" ")[2] or "an answer"

@@ -20,6 +20,7 @@ from flask import url_for
 from ..content import get_content
 from ..content import render_markdown
 from ..demo import CALLBACK_PATH
+from ..exchange import NOT_RECORDED
 from ..exchange import Message
 from ..runner import engine
 from ..runner import store
@@ -27,7 +28,6 @@ from .providers import browser_id
 from .runner import run_flow
 
 bp = Blueprint("callback", __name__)
-NOT_RECORDED = "(this browser's session cookie: not recorded)"
 
 
 @bp.get(CALLBACK_PATH)
@@ -56,7 +56,7 @@ def _fragment_page(runs: list):
         run.secrets["callback_request"] = asdict(_received_request())
         store.save(run)
     return render_template("runner/fragment.html", texts=get_content().data("runner"),
-                           md=render_markdown)
+                           md=render_markdown, runs=runs)
 
 
 @bp.post(CALLBACK_PATH + "/fragment")

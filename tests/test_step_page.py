@@ -1,0 +1,156 @@
+"""The step page over HTTP: the moment first, generic headers folded, each term
+explained once, JSON indented with the exact bytes kept, and the small fixes."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+
+import pytest
+
+from tests import standin
+from tests.conftest import LiveServer
+from tests.flowrunner import FlowRunner
+
+GENERIC = ("Date", "Content-Length", "Sec-Fetch-Mode", "Accept-Encoding",
+           "Connection", "Server", "Cache-Control", "User-Agent")
+
+
+def _text(html: str) -> str:
+    return unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def _blocks(html: str, css: str) -> list[str]:
+    """The plain text of each ``<div class="{css}">`` highlighted block."""
+    found = re.findall(rf'<div class="{css}">(.*?</pre>)', html, re.S)
+    return [_text(block) for block in found]
+
+
+@pytest.fixture(scope="module")
+def code_run(live_server):
+    """One authorization-code run, finished, in its own browser session."""
+    runner = FlowRunner(live_server).start("authorization-code")
+    runner.run_all()
+    return runner
+
+
+def _step(runner: FlowRunner, title: str, **args) -> str:
+    """The page of the first step whose title contains ``title``."""
+    for number in range(1, runner.step_count() + 1):
+        query = "&".join(f"{k}={v}" for k, v in args.items())
+        page = runner.get(f"{runner.run_url}?step={number}&{query}").text
+        if title in re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S).group(1):
+            return page
+    raise AssertionError(f"no step called {title!r}")
+
+
+def test_generic_headers_fold_and_the_exact_bytes_stay(code_run):
+    page = _step(code_run, "Exchange the code", reveal=1)
+    head, raw = _blocks(page, "wire-view")[0], _blocks(page, "wire")[0]
+    assert head.startswith("POST ") and "grant_type=authorization_code" in head
+    assert "Authorization: Basic" in head and "Content-Type:" in head
+    for name in ("User-Agent", "Accept-Encoding", "Connection", "Content-Length"):
+        assert f"\n{name}:" not in head and f"\n{name}:" in raw
+    # The fold says how many headers it holds, and holds each of them.
+    folded = re.search(r'<details class="fold other-headers">\s*<summary>(\d+) other '
+                       r'headers</summary>(.*?)</table>', page, re.S)
+    raw_headers = raw.partition("\n\n")[0].splitlines()[1:]
+    assert int(folded.group(1)) == len(raw_headers) - 2  # all but the two above
+    assert "Accept-Encoding" in folded.group(2)
+
+
+def test_json_is_indented_and_the_raw_bytes_are_one_click_away(code_run):
+    page = _step(code_run, "Exchange the code", reveal=1)
+    pretty, raw = _blocks(page, "wire-view")[1], _blocks(page, "wire")[1]
+    body = raw.partition("\n\n")[2].strip()
+    assert "\n" not in body  # the sandbox sends one line, as Spotify does
+    assert '{\n  "access_token": ' in pretty
+    assert json.loads(pretty.partition("\n\n")[2]) == json.loads(body)
+    assert re.search(r"<details class=\"fold raw\">\s*<summary>The exact bytes "
+                     r"received</summary>", page)
+
+
+def test_each_term_is_explained_once_and_later_mentions_link_to_it(code_run):
+    page = _step(code_run, "Come back to the app")
+    for term in ("code", "state", "iss"):
+        assert page.count(f'id="term-{term}"') == 1, term
+        assert f'href="#term-{term}"' in page, term  # the callback query repeats it
+    explained = re.findall(r'<tr id="term-([^"]+)"', page)
+    assert len(explained) == len(set(explained))
+    assert "Sec-Ch-Ua" not in _blocks(page, "wire-view")[0]
+
+
+def test_the_bar_comes_first_with_previous_next_and_the_response(code_run):
+    page = _step(code_run, "Exchange the code")
+    bar = re.search(r'<nav class="step-bar".*?</nav>', page, re.S).group(0)
+    assert 'id="prev"' in bar and 'id="next"' in bar and "Keys:" in bar
+    assert 'href="#response"' in bar and 'id="response"' in page
+    assert page.index('class="step-bar"') < page.index("<h1")
+    assert page.index('id="response"') < page.index("What each part means")
+
+
+def test_reveal_keeps_the_place(code_run):
+    page = _step(code_run, "Exchange the code")
+    link = re.search(r'href="([^"]*reveal=1[^"]*)"', page).group(1)
+    assert unescape(link).endswith("#moment") and 'id="moment"' in page
+    revealed = code_run.get(code_run.server(unescape(link).split("#")[0])).text
+    again = re.search(r'href="([^"]*)">Mask them again', revealed).group(1)
+    assert again.endswith("#moment")
+
+
+def test_the_cookie_note_is_not_masked(code_run):
+    page = _step(code_run, "Come back to the app")
+    assert "Cookie: (this browser's session cookie: not recorded)" in _text(page)
+    assert "(this brow…" not in page
+
+
+def test_hidden_captions_read_properly(code_run):
+    captions = []
+    for title in ("authorization URL", "Come back", "Exchange the code", "Call the API"):
+        page = _step(code_run, title)
+        captions += [_text(c) for c in re.findall(r"<caption[^>]*>(.*?)</caption>",
+                                                  page, re.S)]
+    assert captions and all(c.startswith("What ") and c.endswith(" means")
+                            for c in captions), captions
+    assert not [c for c in captions if "the what" in c.lower()]
+
+
+def test_the_fragment_page_links_back_to_the_run_without_javascript(live_server):
+    runner = FlowRunner(live_server).start("implicit")
+    runner.next()
+    page = runner.get(live_server("/run/callback"))
+    noscript = re.search(r"<noscript>(.*?)</noscript>", page.text, re.S).group(1)
+    run_path = runner.run_url.removeprefix(live_server.url)
+    assert f'href="{run_path}"' in noscript
+
+
+def test_provider_reasons_render_code_not_backticks(live_server):
+    runner = FlowRunner(live_server)
+    page = runner.use_provider("Use Spotify", client_id="0123456789abcdef" * 2)
+    assert "<code>response_type=token</code>" in page.text
+    assert "`" not in _text(page.text).split("Flows you can run here")[1][:2000]
+
+
+@pytest.fixture
+def silent(serve):
+    """The lab with Spotify pointed at a stand-in that answers too late."""
+    fake = LiveServer(standin.make_standin(), backchannel=False)
+    fake.app.mode = "slow"
+    yield serve(SPOTIFY_ACCOUNTS_URL=fake.url, SPOTIFY_API_URL=fake.url,
+                HTTP_TIMEOUT=1)
+    fake.close()
+
+
+def test_a_step_without_an_answer_says_so_and_lights_no_success(silent):
+    runner = FlowRunner(silent)
+    runner.use_provider("Use Spotify", client_id="0123456789abcdef" * 2,
+                        client_secret="s3cret-0123456789")
+    page = runner.start("client-credentials").next().text
+    assert "run-step-failed" in page and "did not answer" in _text(page)
+    assert "shown below" not in _text(page) and "no exchange to show" in _text(page)
+    svg = re.search(r"<svg.*?</svg>", page, re.S).group(0)
+    first = re.search(r'<g class="seq-msg[^"]*">.*?</g>\s*<g class="seq-msg'
+                      r'([^"]*)">(.*?)</g>', svg, re.S)
+    assert "seq-failed" in first.group(1)
+    assert "no answer" in first.group(2) and "200 access token" not in first.group(2)
