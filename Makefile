@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run sandbox test lint browser bench clean
+.PHONY: run sandbox test lint browser oidc bench clean
 
 run: $(VENV)/.installed
 	$(PY) app.py --host $(HOST) --port $(PORT)
@@ -13,7 +13,7 @@ run: $(VENV)/.installed
 sandbox: $(VENV)/.installed
 	$(PY) app.py --sandbox-only --host $(HOST) --port 5001
 
-test: $(VENV)/.dev-installed browser
+test: $(VENV)/.dev-installed browser oidc
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
@@ -24,6 +24,10 @@ lint: $(VENV)/.dev-installed
 # Playwright's own download. tests/browser.py finds whichever is there.
 browser:
 	@bash tests/install-browser.sh $(PY)
+
+# The pinned oidc-provider for the interop tests (tests/oidc/, npm ci when needed).
+oidc:
+	@bash tests/install-oidc.sh
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/run.py

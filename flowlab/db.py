@@ -7,6 +7,7 @@ share a file safely.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from flask import g
 
 def connect(path: str) -> sqlite3.Connection:
     """Open ``path`` in autocommit mode with WAL, a busy timeout and foreign keys."""
+    _make_private(path)
     conn = sqlite3.connect(path, timeout=15, isolation_level=None)
     conn.row_factory = sqlite3.Row
     _use_wal(conn)
@@ -25,6 +27,23 @@ def connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
+
+
+def _make_private(path: str) -> None:
+    """Only this user may read the file: it holds digests of secrets and whole runs.
+
+    A new file is created 0600; SQLite gives its -wal and -shm files the same mode.
+    Files left readable by an older version are narrowed to 0600 here.
+    """
+    if path.startswith((":", "file:")):  # in-memory or a URI: nothing on disk here
+        return
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, path + "-wal", path + "-shm"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError:  # not there (yet), or not ours to change
+            continue
 
 
 def _use_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:

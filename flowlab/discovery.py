@@ -71,6 +71,10 @@ def from_metadata(metadata: dict, clients: tuple[str, str], api_base: str,
         response_types=_names(metadata, "response_types_supported", []),
         pkce_methods=_names(metadata, "code_challenge_methods_supported", None),
     )
+    for key, name in (("jwks_uri", "jwks_uri"), ("userinfo_endpoint", "userinfo_url")):
+        if metadata.get(key) is not None:  # OpenID Connect Discovery §3
+            check_url(_text(metadata, key), f"The metadata's {key}")
+            provider[name] = metadata[key]
     expire = metadata.get("flowlab_demo_expire_endpoint")
     if isinstance(expire, str) and expire.startswith(issuer + "/"):
         check_url(expire, "The sandbox's expire endpoint")

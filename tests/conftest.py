@@ -26,6 +26,7 @@ from flowlab import create_app
 from flowlab.serving import start_backchannel
 from flowlab.serving import stop
 from tests import browser as browser_support
+from tests.oidc_harness import oidc_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,11 +40,12 @@ def make_app(tmp_path, **config):
 class LiveServer:
     """An app served by waitress on a free port in a background thread."""
 
-    def __init__(self, app, threads: int = 8, backchannel: bool = True) -> None:
+    def __init__(self, app, threads: int = 8, backchannel: bool = True,
+                 host: str = "127.0.0.1") -> None:
         self.app = app
         self.backchannel = start_backchannel(app) if backchannel else None
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=threads)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.server = create_server(app, host=host, port=0, threads=threads)
+        self.url = f"http://{host}:{self.server.effective_port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
 
@@ -92,20 +94,27 @@ def serve(tmp_path) -> Iterator:
         server.close()
 
 
-def free_port() -> int:
+# Other providers listen on another loopback address than the lab (127.0.0.1): a
+# browser sends a host's cookies to every port of it, so the lab refuses endpoints
+# on its own host, as it would refuse them in real use.
+PROVIDER_HOST = "127.0.0.2"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
-def wait_for(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+def wait_for(port: int, process: subprocess.Popen, timeout: float = 30,
+             host: str = "127.0.0.1") -> None:
     """Wait until ``process`` listens on ``port``; fail with its output if it died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(process.stdout.read())
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            socket.create_connection((host, port), timeout=0.2).close()
             return
         except OSError:
             time.sleep(0.1)
@@ -117,7 +126,8 @@ def sandbox_env(tmp_path) -> dict:
     """Environment for standalone sandboxes sharing one SQLite file and key."""
     env = {**os.environ, "FLOWLAB_SECRET_KEY": "standalone-key",
            "FLOWLAB_SANDBOX_DATABASE": str(tmp_path / "standalone.sqlite3"),
-           "FLOWLAB_RUNS_DATABASE": str(tmp_path / "standalone-runs.sqlite3")}
+           "FLOWLAB_RUNS_DATABASE": str(tmp_path / "standalone-runs.sqlite3"),
+           "FLOWLAB_TRUSTED_HOSTS": f'["{PROVIDER_HOST}"]'}
     env.pop("FLOWLAB_SANDBOX_ONLY", None)
     return env
 
@@ -129,15 +139,16 @@ def sandbox_processes(sandbox_env) -> Iterator:
     processes: list[subprocess.Popen] = []
 
     def start(count: int = 1) -> list[str]:
-        ports = [free_port() for _ in range(count)]
+        ports = [free_port(PROVIDER_HOST) for _ in range(count)]
         for port in ports:
             processes.append(subprocess.Popen(
-                [sys.executable, "app.py", "--sandbox-only", "--port", str(port)],
+                [sys.executable, "app.py", "--sandbox-only", "--host", PROVIDER_HOST,
+                 "--port", str(port)],
                 cwd=ROOT, env=sandbox_env, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, text=True))
         for port, process in zip(ports, processes[-count:], strict=True):
-            wait_for(port, process)
-        return [f"http://127.0.0.1:{port}" for port in ports]
+            wait_for(port, process, host=PROVIDER_HOST)
+        return [f"http://{PROVIDER_HOST}:{port}" for port in ports]
 
     yield start
     for process in processes:
@@ -193,7 +204,7 @@ def page(chromium, request):
 
     def guard(route):
         host = urlsplit(route.request.url).hostname
-        if route.request.url.startswith("data:") or host in ("127.0.0.1", "::1"):
+        if route.request.url.startswith("data:") or host in ("127.0.0.1", PROVIDER_HOST, "::1"):
             route.continue_()
         else:
             page.external_requests.append(route.request.url)

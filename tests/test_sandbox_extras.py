@@ -163,3 +163,15 @@ def test_issuer_follows_the_host_the_client_used(live_server):
     url = live_server("/sandbox/.well-known/oauth-authorization-server")
     meta = requests.get(url, headers={"Host": "127.0.0.1:1234"}).json()
     assert meta["issuer"] == "http://127.0.0.1:1234/sandbox"
+
+
+@pytest.mark.parametrize("path", ["/api/revoke", "/api/introspect"])
+def test_duplicate_token_is_invalid_request(sandbox, path):
+    """RFC 6749 §3.2 (and RFC 7009 §2.1, RFC 7662 §2.1): one ``token`` only."""
+    mine = sandbox.user_tokens()["access_token"]
+    response = requests.post(sandbox.url(path),
+                             data=[("token", "not-a-token"), ("token", mine)],
+                             headers=sandbox.web_auth())
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert sandbox.api("/me", mine).status_code == 200

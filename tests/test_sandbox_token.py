@@ -84,7 +84,7 @@ def test_replay_with_bad_credentials_revokes_nothing(sandbox):
     first = sandbox.redeem(code).json()
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK}
     bad = sandbox.token(data, basic(sandbox.web.client_id, "wrong"))
-    assert_error(bad, 400, "invalid_client", "Invalid client secret")
+    assert_error(bad, 400, "invalid_client", "Invalid client")
     assert sandbox.api("/me", first["access_token"]).status_code == 200
 
 
@@ -143,17 +143,18 @@ def test_missing_code(sandbox):
 
 
 def test_wrong_secret_unknown_client_and_no_credentials(sandbox):
-    """Checklist 24; Spotify answers invalid_client with 400 (RFC: 401)."""
+    """Checklist 24; Spotify answers invalid_client with 400 (RFC: 401). Spotify says
+    "Invalid client secret" for a wrong secret; the sandbox does not tell them apart."""
     data = {"grant_type": "client_credentials"}
     wrong = sandbox.token(data, basic(sandbox.web.client_id, "not-the-secret"))
-    assert_error(wrong, 400, "invalid_client", "Invalid client secret")
+    assert_error(wrong, 400, "invalid_client", "Invalid client")
     assert wrong.headers["WWW-Authenticate"] == 'Basic realm="sandbox"'
     unknown = sandbox.token(data, basic("no-such-client", "x"))
     assert_error(unknown, 400, "invalid_client", "Invalid client")
     code = sandbox.code(sandbox.web)
     bare = sandbox.token({"grant_type": "authorization_code", "code": code,
                           "redirect_uri": CALLBACK, "client_id": sandbox.web.client_id})
-    assert_error(bare, 400, "invalid_client", "Invalid client secret")
+    assert_error(bare, 400, "invalid_client", "Invalid client")
 
 
 def test_secret_with_colon_and_percent_is_form_urlencoded_first(serve):
@@ -276,3 +277,35 @@ def test_malformed_basic_header_is_invalid_client_never_500(sandbox, header):
     response = sandbox.token({"grant_type": "client_credentials"},
                              {"Authorization": header})
     assert_error(response, 400, "invalid_client", "Invalid client")
+
+
+def test_raw_undecodable_basic_header_is_invalid_client_never_500(sandbox):
+    """Bytes that are not even ASCII after ``Basic`` (issue 10's probe)."""
+    response = sandbox.token({"grant_type": "client_credentials"},
+                             {"Authorization": b"Basic \xff\xfe"})
+    assert_error(response, 400, "invalid_client", "Invalid client")
+
+
+@pytest.mark.parametrize("grant", ["client_credentials", "refresh_token"])
+def test_duplicate_client_id_is_invalid_request(sandbox, grant):
+    """RFC 6749 §3.2: a parameter sent twice is refused, never "last one wins"."""
+    data = [("grant_type", grant), ("client_id", sandbox.spa.client_id),
+            ("client_id", sandbox.web.client_id),
+            ("client_secret", sandbox.web.client_secret)]
+    if grant == "refresh_token":
+        data.append(("refresh_token", sandbox.user_tokens()["refresh_token"]))
+    response = sandbox.token(data)
+    assert_error(response, 400, "invalid_request", "Duplicate client_id parameter.")
+
+
+def test_unknown_client_and_wrong_secret_look_the_same(sandbox):
+    """A probe cannot learn which client ids exist (RFC 6819 §5.1.4.2.2)."""
+    data = {"grant_type": "client_credentials"}
+    answers = [sandbox.token(data, basic(sandbox.web.client_id, "wrong")),
+               sandbox.token(data, basic("f" * 32, "wrong")),
+               sandbox.token({**data, "client_id": sandbox.web.client_id}),
+               sandbox.token({**data, "client_id": "f" * 32})]
+    for answer in answers:
+        assert_error(answer, 400, "invalid_client", "Invalid client")
+    assert len({(a.status_code, a.text, a.headers.get("WWW-Authenticate"))
+                for a in answers[:2]}) == 1

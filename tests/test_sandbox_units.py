@@ -114,3 +114,23 @@ def run_flow_and_check_logs(sandbox, caplog) -> None:
     for value in (code, tokens["access_token"], tokens["refresh_token"],
                   sandbox.web.client_secret):
         assert value not in caplog.text
+
+
+def test_database_files_are_private(serve, tmp_path):
+    """Secrets' digests and runs are for this user only: 0600, WAL and SHM too."""
+    server = serve()
+    Sandbox(server.url, server.app.config).user_tokens()
+    found = {path.name: path.stat().st_mode & 0o777
+             for path in tmp_path.glob("*.sqlite3*")}
+    assert {"sandbox.sqlite3", "sandbox.sqlite3-wal", "runs.sqlite3"} <= set(found)
+    assert found == dict.fromkeys(found, 0o600)
+
+
+def test_existing_world_readable_database_is_made_private(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with closing(connect(str(path))):
+        pass
+    path.chmod(0o644)
+    with closing(connect(str(path))):
+        pass
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 
 import requests
 from oauthlib.oauth2 import BackendApplicationClient
@@ -17,12 +18,14 @@ from oauthlib.oauth2 import TokenExpiredError
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
+from . import oidc
 from .answers import as_json
 from .answers import describe
 from .answers import json_path
 from .answers import transport_error
 from .capture import capture_session
 from .capture import exchange_of
+from .interop import id_token_record
 
 
 def _session(ctx, flow, run, *, scope=True, client=None) -> OAuth2Session:
@@ -49,12 +52,19 @@ def authorize(run, flow, step, ctx) -> dict:
     """Step: build the authorization URL with a fresh state (and PKCE pair)."""
     client = MobileApplicationClient(ctx.client_id) if flow.id == "implicit" else None
     oauth = _session(ctx, flow, run, client=client)
-    url, state = oauth.authorization_url(ctx.provider["authorize_url"],
-                                         **step.get("params", {}))
+    params = dict(step.get("params", {}))
+    scopes = (ctx.scope or "").split()
+    if "openid" in scopes:  # ties the ID token to this run (OIDC Core §3.1.2.1)
+        run.secrets["nonce"] = params["nonce"] = secrets.token_urlsafe(16)
+    if "offline_access" in scopes:  # OIDC Core §11: needed for a refresh token
+        params.setdefault("prompt", "consent")
+    url, state = oauth.authorization_url(ctx.provider["authorize_url"], **params)
     run.secrets.update(state=state, authorize_url=url, redirect_uri=ctx.redirect_uri)
     data = {"url": url}
+    # Another provider may answer a bad client id or redirect URI with its own page.
+    notes = [] if ctx.provider["kind"] == "sandbox" else oidc.error_notes("error-page")
     if not flow.pkce:
-        return {"data": data, "outcome": "no-pkce"}
+        return {"data": data, "outcome": "no-pkce", "notes": notes}
     verifier = oauth._code_verifier  # made by requests-oauthlib; kept server-side
     run.secrets["verifier"] = verifier
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
@@ -63,7 +73,7 @@ def authorize(run, flow, step, ctx) -> dict:
         "sha256": digest.hex(),
         "challenge": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
     }
-    return {"data": data, "outcome": "pkce"}
+    return {"data": data, "outcome": "pkce", "notes": notes}
 
 
 def exchange_code(run, flow, step, ctx) -> dict:
@@ -78,6 +88,8 @@ def exchange_code(run, flow, step, ctx) -> dict:
     record = _token_call(run, ctx, oauth, lambda: oauth.fetch_token(
         ctx.provider["token_url"], code=run.secrets.get("code"), timeout=ctx.timeout,
         **kwargs))
+    if not record["error"] and oauth.last_response.ok:
+        record = id_token_record(run, ctx, record, as_json(oauth.last_response))
     return record | {"outcome": "pkce" if flow.pkce else "no-pkce"}
 
 
@@ -92,9 +104,13 @@ def client_token(run, flow, step, ctx) -> dict:
 def refresh(run, flow, step, ctx) -> dict:
     """Step: use the newest refresh token (RFC 6749 §6); ``use = "previous"`` replays
     the one before, for providers that rotate (RFC 9700 §4.14.2)."""
-    history = run.secrets.get("refresh_tokens", [None])
+    history = run.secrets.get("refresh_tokens") or [None]
     previous = step.get("use") == "previous" and len(history) > 1
     token = history[-2] if previous else history[-1]
+    if token is None:  # none was issued: say why instead of failing (RFC 6749 §5.1)
+        granted = oidc.scope_text(run.secrets.get("token", {}).get("scope"))
+        return {"skipped": True, "outcome": "none",
+                "notes": [oidc.refresh_absent(ctx.scope, granted)]}
     oauth = _session(ctx, flow, run, scope=False)
     if ctx.client_secret:
         kwargs = {"auth": HTTPBasicAuth(ctx.client_id, ctx.client_secret)}
@@ -110,7 +126,14 @@ def _token_call(run, ctx, oauth, call) -> dict:
     """Make a token request; on success keep the token and any new refresh token."""
     try:
         token = call()
-    except (OAuth2Error, ValueError, TypeError, AttributeError, Warning) as exc:
+    except Warning as exc:  # oauthlib: "Scope has changed", allowed by RFC 6749 §3.3
+        token = getattr(exc, "token", None)
+        if token is None:
+            return _record(oauth, error=describe(exc, oauth.last_response))
+    except OAuth2Error as exc:
+        record = _record(oauth, error=describe(exc, oauth.last_response))
+        return record | {"notes": oidc.error_notes(exc.error)}
+    except (ValueError, TypeError, AttributeError) as exc:
         # oauthlib trips over malformed JSON (a list, a number for scope): say so.
         return _record(oauth, error=describe(exc, oauth.last_response))
     except requests.RequestException as exc:
@@ -120,15 +143,19 @@ def _token_call(run, ctx, oauth, call) -> dict:
     kept = run.secrets.setdefault("refresh_tokens", [])
     if issued and issued not in kept[-1:]:  # none back: the client keeps its own
         kept.append(issued)
-    return _record(oauth)
+    notes = oidc.scope_notes(oidc.scope_text(oauth.scope),
+                             oidc.scope_text(token.get("scope")))
+    return _record(oauth) | {"notes": notes}
 
 
 def api(run, flow, step, ctx) -> dict:
     """Step: call the Web API with the access token in the header (RFC 6750 §2.1)."""
     path = step["path"].format(**run.secrets.get("remember", {}))
     oauth = _session(ctx, flow, run)
+    userinfo = oidc.userinfo_serves(ctx.provider, step)
+    url = ctx.provider["userinfo_url"] if userinfo else ctx.provider["api_base"] + path
     try:
-        response = oauth.get(ctx.provider["api_base"] + path, timeout=ctx.timeout)
+        response = oauth.get(url, timeout=ctx.timeout)
     except TokenExpiredError:
         return {"error": "The client's own clock says the token has expired, so it "
                          "did not send it. Refresh the token or start again."}
@@ -140,7 +167,7 @@ def api(run, flow, step, ctx) -> dict:
         run.secrets.setdefault("remember", {}).update(
             {name: json_path(as_json(response), where)
              for name, where in step.get("remember", {}).items()})
-    return record
+    return record | {"notes": [oidc.note("userinfo")] if userinfo else []}
 
 
 def expire(run, flow, step, ctx) -> dict:

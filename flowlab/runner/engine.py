@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ..exchange import Exchange
 from ..exchange import Message
 from ..security import constant_time_equal
+from . import oidc
 from .actions import ACTIONS
 from .flows import Flow
 from .store import Run
@@ -87,7 +88,8 @@ def _check_redirect(run: Run, pairs: list[tuple[str, str]]) -> dict:
                "iss-unchecked" if "iss" in params else "no-iss")
     if "error" in params:
         return {"error": "denied" if params["error"] == "access_denied"
-                else "provider-error", "outcome": outcome}
+                else "provider-error", "outcome": outcome,
+                "notes": oidc.error_notes(params["error"])}
     if "code" in params:
         run.secrets["code"] = params["code"]
     elif "access_token" in params:
@@ -101,7 +103,9 @@ def _check_redirect(run: Run, pairs: list[tuple[str, str]]) -> dict:
 
 def _finish(run: Run, flow: Flow, step: dict, outcome: dict) -> None:
     expected, error = step.get("expect"), outcome.get("error")
-    if expected is None:
+    if outcome.get("skipped"):  # nothing to do here, and the notes say why
+        failed = False
+    elif expected is None:
         failed = bool(error)
     else:  # an error is the lesson of a 4xx step, but a 2xx step must succeed
         failed = outcome.get("status_code") != expected or (
@@ -113,6 +117,7 @@ def _finish(run: Run, flow: Flow, step: dict, outcome: dict) -> None:
         "data": outcome.get("data", {}),
         "error": outcome.get("error"),
         "outcome": outcome.get("outcome"),
+        "notes": outcome.get("notes", []),
         "at": time.time(),
     })
     if failed:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import replace
 
+from .oidc import userinfo_serves
+
 
 @dataclass(frozen=True)
 class Flow:
@@ -24,8 +26,10 @@ class Flow:
     def for_provider(self, provider: dict, action_needs: dict) -> Flow:
         """This flow without the steps the provider cannot do (no API, no expiry)."""
         def possible(step: dict) -> bool:
-            needs = [*action_needs.get(step["action"], ()), *step.get("needs", ())]
-            return all(provider.get(need) for need in needs)
+            action = action_needs.get(step["action"], ())
+            return all(provider.get(need) for need in step.get("needs", ())) and (
+                all(provider.get(need) for need in action)
+                or userinfo_serves(provider, step))
 
         return replace(self, steps=tuple(s for s in self.steps if possible(s)))
 

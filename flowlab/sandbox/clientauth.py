@@ -2,13 +2,16 @@
 
 HTTP Basic with the id and secret form-urlencoded before Base64 (RFC 6749 §2.3.1), or
 ``client_id``/``client_secret`` in the body; never both (RFC 6749 §2.3). Failures are
-counted per client and remote address and refused with 429 past the limit.
+counted per client and caller and refused with 429 past the limit.
+
+An unknown client id and a wrong secret get the same answer, ``Invalid client``, so a
+probe cannot learn which ids exist (RFC 6819 §5.1.4.2.2). Spotify words the second
+``Invalid client secret``: the one place the sandbox says less than Spotify.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 from urllib.parse import unquote_plus
 
 from oauthlib.oauth2.rfc6749 import errors
@@ -38,7 +41,7 @@ def basic_credentials(request) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not Base64, not ASCII, or not UTF-8 once decoded
         raise errors.InvalidClientError(
             description="Invalid client", request=request
         ) from None
@@ -76,14 +79,13 @@ def authenticate(conn, request, remote: str, limit: int) -> Client:
                 description="Public clients cannot use client_credentials",
                 request=request,
             )
-    if client is None or not client.confidential:
+    # One comparison whatever the id: the timing says no more than the text.
+    known = client is not None and client.confidential
+    expected = client.secret_hash if known else digest("")
+    matches = secret is not None and constant_time_equal(digest(secret), expected)
+    if not (known and matches):
         consents.record_failure(conn, key)
         raise errors.InvalidClientError(description="Invalid client", request=request)
-    if secret is None or not constant_time_equal(digest(secret), client.secret_hash):
-        consents.record_failure(conn, key)
-        raise errors.InvalidClientError(
-            description="Invalid client secret", request=request
-        )
     return client
 
 

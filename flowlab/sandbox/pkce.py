@@ -18,7 +18,10 @@ from oauthlib.oauth2.rfc6749 import errors
 PKCE_VALUE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 RESPONSE_TYPES = ("code", "token")
 AUTHORIZE_SINGLE = ("code_challenge", "code_challenge_method", "show_dialog")
-TOKEN_SINGLE = ("code", "code_verifier", "refresh_token", "scope", "client_secret")
+TOKEN_SINGLE = ("code", "code_verifier", "refresh_token", "scope", "client_id",
+                "client_secret")
+# Revocation and introspection: RFC 7009 §2.1, RFC 7662 §2.1 over RFC 6749 §3.2.
+TOKEN_CALL_SINGLE = ("token", "token_type_hint", "client_id", "client_secret")
 
 
 def s256(verifier: str) -> str:
@@ -80,6 +83,16 @@ def check_code_request(request) -> None:
         raise errors.InvalidRequestError(
             description="code must be supplied", request=request
         )
+
+
+def check_client_credentials_request(request) -> None:
+    """Pre-token: each parameter once, ``client_id`` included (RFC 6749 §3.2)."""
+    _no_duplicates(request, TOKEN_SINGLE)
+
+
+def check_token_call(request) -> None:
+    """Revocation and introspection: each parameter once (RFC 6749 §3.2)."""
+    _no_duplicates(request, TOKEN_CALL_SINGLE)
 
 
 def check_refresh_request(request) -> None:

@@ -80,7 +80,9 @@ class SandboxServer(
             validator, pre_auth=[pkce.check_authorization_request]
         )
         implicit.register_token_modifier(_implicit_fields)
-        credentials = grant_types.ClientCredentialsGrant(validator)
+        credentials = grant_types.ClientCredentialsGrant(
+            validator, pre_token=[pkce.check_client_credentials_request]
+        )
         credentials.register_token_modifier(_no_scope)
         refresh = grant_types.RefreshTokenGrant(
             validator, pre_token=[pkce.check_refresh_request]
@@ -94,6 +96,16 @@ class SandboxServer(
         endpoints.TokenEndpoint.__init__(self, "authorization_code", bearer, grants)
         endpoints.RevocationEndpoint.__init__(self, validator)
         endpoints.IntrospectEndpoint.__init__(self, validator)
+
+    def validate_revocation_request(self, request) -> None:
+        """Each parameter once, then oauthlib's checks (RFC 7009 §2.1)."""
+        pkce.check_token_call(request)
+        endpoints.RevocationEndpoint.validate_revocation_request(self, request)
+
+    def validate_introspect_request(self, request) -> None:
+        """Each parameter once, then oauthlib's checks (RFC 7662 §2.1)."""
+        pkce.check_token_call(request)
+        endpoints.IntrospectEndpoint.validate_introspect_request(self, request)
 
 
 def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:

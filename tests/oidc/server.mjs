@@ -1,0 +1,67 @@
+// An independent authorization server for the interop tests: panva's
+// oidc-provider (OpenID Certified), configured here and nothing else.
+//
+// Environment: PORT (required), HOST (default 127.0.0.1), REDIRECT_URIS
+// (comma-separated; the lab's callback). Prints "listening <issuer>" when ready.
+import { generateKeyPairSync } from "node:crypto";
+
+import Provider from "oidc-provider";
+
+const host = process.env.HOST || "127.0.0.1";
+const port = Number(process.env.PORT);
+const issuer = `http://${host}:${port}`;
+const redirectUris = (process.env.REDIRECT_URIS || "").split(",").filter(Boolean);
+
+// One fresh RS256 key per run: the lab must fetch it from jwks_uri to verify.
+const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: "jwk" }), kid: "interop-1",
+  use: "sig", alg: "RS256" };
+
+const codeGrants = ["authorization_code", "refresh_token"];
+const clients = [
+  { // confidential: client_secret_basic, every grant the lab runs
+    client_id: "flowlab-web", client_secret: "flowlab-web-secret",
+    token_endpoint_auth_method: "client_secret_basic",
+    grant_types: [...codeGrants, "client_credentials"],
+    scope: "openid offline_access profile email api:read",
+  },
+  { // public: PKCE, no secret
+    client_id: "flowlab-spa", token_endpoint_auth_method: "none",
+    grant_types: codeGrants,
+  },
+  { // native public client: prompt=none answers interaction_required
+    client_id: "flowlab-native", token_endpoint_auth_method: "none",
+    application_type: "native", grant_types: codeGrants,
+  },
+  { // confidential, but not allowed client credentials: unauthorized_client
+    client_id: "flowlab-code-only", client_secret: "flowlab-code-only-secret",
+    token_endpoint_auth_method: "client_secret_basic", grant_types: codeGrants,
+    scope: "openid email", // asking for more gives invalid_scope
+  },
+].map((client) => ({ response_types: ["code"], redirect_uris: redirectUris,
+  ...client }));
+
+const provider = new Provider(issuer, {
+  clients,
+  jwks: { keys: [signingKey] },
+  cookies: { keys: ["interop-cookie-key-not-secret"] },
+  scopes: ["openid", "offline_access", "profile", "email", "api:read"],
+  claims: { openid: ["sub"], email: ["email", "email_verified"],
+    profile: ["name", "preferred_username"] },
+  features: {
+    devInteractions: { enabled: true }, // the built-in login and consent forms
+    clientCredentials: { enabled: true },
+    revocation: { enabled: true },
+  },
+  async findAccount(ctx, id) {
+    return {
+      accountId: id,
+      async claims() {
+        return { sub: id, name: `User ${id}`, preferred_username: id,
+          email: `${id}@example.test`, email_verified: true };
+      },
+    };
+  },
+});
+
+provider.listen(port, host, () => console.log(`listening ${issuer}`));

@@ -1,0 +1,98 @@
+"""The interop tests' authorization server: panva's oidc-provider (OpenID
+Certified), pinned in ``tests/oidc/package-lock.json`` and configured by
+``tests/oidc/server.mjs``, started once per session on 127.0.0.1.
+
+Its clients are registered with the lab's own callback, as a developer would do.
+Under ``CI=true`` a missing Node or install fails the run; elsewhere the interop
+tests skip with the reason (as ``tests/browser.py`` does for Chromium).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+SERVER_DIR = HERE / "oidc"
+HOST = "127.0.0.1"
+# Clients of server.mjs: (client id, secret or None).
+WEB = ("flowlab-web", "flowlab-web-secret")
+SPA = ("flowlab-spa", None)
+NATIVE = ("flowlab-native", None)
+CODE_ONLY = ("flowlab-code-only", "flowlab-code-only-secret")
+
+
+@dataclass
+class OidcServer:
+    issuer: str
+    process: subprocess.Popen
+    log: Path
+
+    @property
+    def discovery_url(self) -> str:
+        return self.issuer + "/.well-known/openid-configuration"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def unavailable(reason: str):
+    """Fail under CI, skip elsewhere."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"oidc-provider unavailable: {reason}", pytrace=False)
+    pytest.skip(f"oidc-provider unavailable: {reason}")
+
+
+def _installed() -> bool:
+    return (SERVER_DIR / "node_modules" / "oidc-provider").is_dir()
+
+
+def start(redirect_uri: str, timeout: float = 20) -> OidcServer:
+    """Install if needed, then start server.mjs on a free port and wait for it."""
+    node = shutil.which("node")
+    if node is None:
+        unavailable("node is not installed")
+    if not _installed():
+        subprocess.run(["bash", str(HERE / "install-oidc.sh")], check=False,
+                       timeout=300)
+    if not _installed():
+        unavailable("npm ci did not install tests/oidc/node_modules")
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port = sock.getsockname()[1]
+    log = Path(tempfile.mkstemp(prefix="oidc-provider-", suffix=".log")[1])
+    env = {**os.environ, "HOST": HOST, "PORT": str(port),
+           "REDIRECT_URIS": redirect_uri, "NODE_ENV": "test"}
+    with log.open("w") as out:
+        process = subprocess.Popen([node, "server.mjs"], cwd=SERVER_DIR, env=env,
+                                   stdout=out, stderr=subprocess.STDOUT)
+    server = OidcServer(f"http://{HOST}:{port}", process, log)
+    deadline = time.monotonic() + timeout
+    while "listening" not in server.output():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            unavailable("server.mjs did not start:\n" + server.output())
+        time.sleep(0.05)
+    return server
+
+
+@pytest.fixture(scope="session")
+def oidc_server(live_server):
+    """oidc-provider for the whole session, its clients registered with the shared
+    live server's callback (the redirect URI the provider page shows)."""
+    server = start(live_server("/run/callback"))
+    yield server
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+    server.log.unlink(missing_ok=True)
