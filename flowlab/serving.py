@@ -16,11 +16,24 @@ from flask import Flask
 from waitress import create_server
 
 BACKCHANNEL_THREADS = 8
+# Set in the WSGI environ of requests that came in on the private listener. A client
+# cannot set it: request headers arrive only as HTTP_* keys.
+BACKCHANNEL_KEY = "flowlab.backchannel"
+
+
+def _tagged(app: Flask):
+    """``app`` with its requests marked as having come in on the private listener."""
+
+    def tagged(environ, start_response):
+        environ[BACKCHANNEL_KEY] = True
+        return app(environ, start_response)
+
+    return tagged
 
 
 def start_backchannel(app: Flask, threads: int = BACKCHANNEL_THREADS):
     """Serve ``app`` on a free loopback port in a thread; tell the runner about it."""
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads,
+    server = create_server(_tagged(app), host="127.0.0.1", port=0, threads=threads,
                            ident="flowlab")
     app.config["SANDBOX_BACKCHANNEL_URL"] = f"http://127.0.0.1:{server.effective_port}"
     threading.Thread(target=server.run, name="backchannel", daemon=True).start()

@@ -261,6 +261,24 @@ def test_failed_client_authentication_is_rate_limited(serve):
     assert other_client.json()["error"] == "invalid_grant"
 
 
+
+def test_local_failures_cannot_lock_the_runners_back_channel(serve):
+    """Every local caller is 127.0.0.1: the runner's back channel has its own count."""
+    from tests.flowrunner import FlowRunner
+
+    server = serve(SANDBOX_AUTH_FAILURES_PER_MINUTE=3)
+    sandbox = Sandbox(server.url, server.app.config)
+    data = {"grant_type": "client_credentials"}
+    for _ in range(4):  # another local process, on the public port
+        sandbox.token(data, basic(sandbox.web.client_id, "wrong"))
+    assert sandbox.token(data, sandbox.web_auth()).status_code == 429
+    private = server.app.config["SANDBOX_BACKCHANNEL_URL"] + "/sandbox/api/token"
+    assert requests.post(private, data=data, headers=sandbox.web_auth()).ok
+    runner = FlowRunner(server).start("client-credentials")
+    page = runner.next()
+    assert "429" not in page.text and "Too many failed" not in page.text
+    assert "access_token" in page.text
+
 def test_concurrent_redemptions_succeed_once(sandbox):
     """Single use holds under concurrency: the code is claimed atomically."""
     from concurrent.futures import ThreadPoolExecutor

@@ -8,6 +8,7 @@ from flask import current_app
 from flask import request
 from flask import session
 
+from ..serving import BACKCHANNEL_KEY
 from .catalogue import Catalogue
 from .server import SandboxServer
 from .server import Settings
@@ -34,10 +35,22 @@ def settings() -> Settings:
 
 
 def oauth_server() -> SandboxServer:
-    """oauthlib's endpoints over this request's connection and caller address."""
+    """oauthlib's endpoints over this request's connection and caller."""
     config = settings()
-    validator = SandboxValidator(DB.get(), config, request.remote_addr or "")
+    validator = SandboxValidator(DB.get(), config, caller())
     return SandboxServer(validator, config.token_ttl)
+
+
+def caller() -> str:
+    """Who failed client authentications are counted against (RFC 6749 §10.10).
+
+    Every local process calls from 127.0.0.1, the runner included. The runner's
+    back-channel calls come in on the private listener (``flowlab.serving``), so they
+    get a count of their own that calls to the public port cannot use up.
+    """
+    if request.environ.get(BACKCHANNEL_KEY):
+        return "back-channel"
+    return request.remote_addr or ""
 
 
 def issuer() -> str:

@@ -20,7 +20,7 @@ from .tokenrules import TokenRules
 
 
 class SandboxValidator(TokenRules, RequestValidator):
-    """One request's validator: a connection, the settings and the caller's address."""
+    """One request's validator: a connection, the settings and the caller."""
 
     def __init__(self, conn, settings, remote: str = "") -> None:
         self.conn = conn
