@@ -3,8 +3,8 @@
 A returning user skips the consent page unless new scopes are asked or the client
 sends ``show_dialog=true`` (Spotify's behaviour). Failed client authentications are
 counted per client and caller (an address, or the runner's back channel), per
-minute, in SQLite so every worker process
-sees the same count (RFC 6749 §10.10, RFC 6819 §5.1.4.2.3).
+minute, in SQLite so every worker process sees the same count (RFC 6749 §10.10,
+RFC 6819 §5.1.4.2.3).
 """
 
 from __future__ import annotations
