@@ -11,6 +11,7 @@ from tests.sandbox_helpers import CALLBACK
 from tests.sandbox_helpers import Sandbox
 from tests.sandbox_helpers import fragment
 from tests.sandbox_helpers import make_client
+from tests.sandbox_helpers import pkce_pair
 from tests.sandbox_helpers import query
 
 DESCRIPTION = re.compile(r"[\x20-\x21\x23-\x5B\x5D-\x7E]*")
@@ -119,6 +120,7 @@ def test_duplicate_client_id_or_redirect_uri_is_an_error_page(sandbox, name):
 
 
 def test_duplicate_code_challenge_is_invalid_request(sandbox):
+    approve(sandbox, sandbox.spa)
     pairs = list(params(sandbox.spa).items()) + [
         ("code_challenge", "a" * 43), ("code_challenge", "b" * 43),
         ("code_challenge_method", "S256")]
@@ -166,26 +168,78 @@ def test_state_is_echoed_byte_for_byte(sandbox):
     assert query(response.headers["Location"])["state"] == state
 
 
-@pytest.mark.parametrize("change, error, description", [
+def approve(sandbox, client) -> None:
+    """The signed-in user agrees to ``client`` once, as on its first run."""
+    challenge = {"code_challenge": pkce_pair()[1], "code_challenge_method": "S256"}
+    done = sandbox.authorize(params(client, show_dialog="true", **challenge))
+    assert done.status_code == 303 and "code=" in done.headers["Location"]
+
+
+ERRORS = [
     ({"response_type": "foo"}, "unsupported_response_type",
      "response_type must be code or token"),
     ({"response_type": None}, "invalid_request", "response_type must be code or token"),
     ({"scope": "user-read-email admin"}, "invalid_scope", "Illegal scope"),
-])
+]
+
+
+@pytest.mark.parametrize("change, error, description", ERRORS)
 def test_errors_after_the_redirect_uri_is_trusted_are_redirected(
-    sandbox, change, error, description
+    sandbox, live_server, change, error, description
 ):
-    """Checklist 4, 37: only after login; error, state and iss."""
-    values = {k: v for k, v in {**params(sandbox.web), **change}.items() if v}
+    """Checklist 4, 37: only after login, and to an app the user approved."""
+    client, _ = make_client(live_server.app)
+    values = {k: v for k, v in {**params(client), **change}.items() if v}
     first = sandbox.browser.get(sandbox.url("/authorize"), params=values,
                                 allow_redirects=False)
     assert first.status_code == 200 and "Continue as" in first.text
+    approve(sandbox, client)
     response = sandbox.authorize(values)
     assert response.status_code == 302
     assert query(response.headers["Location"]) == {
         "error": error, "error_description": description, "state": "st-1",
         "iss": sandbox.issuer}
     assert DESCRIPTION.fullmatch(description)
+
+
+ATTACKER = "https://attacker.example/landing"
+
+
+@pytest.mark.parametrize("change, error, description", ERRORS)
+def test_no_silent_error_redirect_to_an_app_never_approved(
+    sandbox, live_server, change, error, description
+):
+    """RFC 9700 §4.11.2: anyone can register an https URI on the dashboard, so an
+    error for an app the user never approved waits for the user to see where it
+    goes; Continue sends it there, Cancel stays at the sandbox."""
+    client, _ = make_client(live_server.app, uris=(ATTACKER,))
+    values = {k: v for k, v in {**params(client, redirect_uri=ATTACKER),
+                                **change}.items() if v}
+    page = sandbox.authorize(values, decision=None)
+    assert page.status_code == 200 and "Location" not in page.headers
+    text = " ".join(page.text.split())
+    assert f"you are being sent to <code>{ATTACKER}</code>" in text
+    assert "an app you have not approved" in text
+    assert 'value="continue"' in text and 'href="/sandbox/"' in text
+    assert "form-action 'self' https://attacker.example" in page.headers[
+        "Content-Security-Policy"]
+    assert_frame_headers(page)
+    gone = sandbox.submit(page, {"decision": "continue"})
+    assert gone.status_code == 303
+    assert gone.headers["Location"].startswith(ATTACKER + "?")
+    assert query(gone.headers["Location"]) == {
+        "error": error, "error_description": description, "state": "st-1",
+        "iss": sandbox.issuer}
+
+
+def test_a_forged_continue_still_needs_the_csrf_token(sandbox, live_server):
+    client, _ = make_client(live_server.app, uris=(ATTACKER,))
+    values = params(client, redirect_uri=ATTACKER, response_type="foo")
+    sandbox.authorize(values, decision=None)
+    forged = sandbox.browser.post(sandbox.url("/authorize"), params=values,
+                                  data={"decision": "continue"},
+                                  allow_redirects=False)
+    assert forged.status_code == 400 and "Location" not in forged.headers
 
 
 def test_returning_user_skips_consent_unless_asked_or_new_scopes(sandbox, live_server):
@@ -217,6 +271,7 @@ def test_user_input_is_escaped_on_every_page(sandbox):
                                    params={**params(sandbox.web), **change})
         assert page.status_code == 400
         assert "<script>alert" not in page.text and "<svg" not in page.text
+    approve(sandbox, sandbox.web)
     scoped = sandbox.authorize(params(sandbox.web, scope=XSS))
     assert query(scoped.headers["Location"])["error"] == "invalid_scope"
 
@@ -245,6 +300,7 @@ def test_implicit_denial_comes_back_in_the_query(sandbox):
 
 
 def test_implicit_refused_for_clients_not_registered_for_it(sandbox):
+    approve(sandbox, sandbox.web)
     response = sandbox.authorize(params(sandbox.web, response_type="token"))
     location = response.headers["Location"]
     assert "access_token" not in location

@@ -3,7 +3,8 @@
 Views only translate: the request becomes oauthlib's ``(uri, method, body,
 headers)``, its ``(headers, body, status)`` becomes the response. Every redirect back
 to the client carries ``iss`` (RFC 9207 §2); form posts are answered with 303
-(RFC 9700 §4.12).
+(RFC 9700 §4.12). An error goes back at once only to an app the user approved; for
+any other, a page first names where it goes (RFC 9700 §4.11.2).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .context import current_user
 from .context import issuer
 from .context import oauth_server
 from .store import DB
+from .store import get_client
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
@@ -98,7 +100,7 @@ def _checked_request(status: int, anonymous):
     except errors.OAuth2Error as exc:
         if current_user() is None:
             return anonymous(exc.redirect_uri), None
-        return error_redirect(exc, status), None
+        return send_error(exc, status), None
     user = current_user()
     if user is None:
         return anonymous(info["redirect_uri"]), None
@@ -137,6 +139,20 @@ def finish(server, uri: str, scopes: list[str], user: dict, status: int):
         uri, "GET", scopes=scopes, credentials={"user": user["id"]}
     )
     return redirect(with_iss(headers["Location"]), status)
+
+
+def send_error(exc: errors.OAuth2Error, status: int):
+    """An error for the app: at once if the user approved it, else after a page that
+    says where it goes, with Continue and Cancel (RFC 9700 §4.11.2)."""
+    approved = consents.granted_scopes(DB.get(), current_user()["id"], exc.client_id)
+    confirmed = request.method == "POST" and request.form.get("decision") == "continue"
+    if approved is not None or confirmed:
+        return error_redirect(exc, status)
+    allow_form_action(_origin(exc.redirect_uri))
+    return render_template(
+        "sandbox/leaving.html", redirect_uri=exc.redirect_uri, error=exc.error,
+        client=get_client(DB.get(), exc.client_id), action=request.full_path,
+    )
 
 
 def error_redirect(exc: errors.OAuth2Error, status: int, fragment: bool | None = None):
