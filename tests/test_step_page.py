@@ -154,3 +154,13 @@ def test_a_step_without_an_answer_says_so_and_lights_no_success(silent):
                       r'([^"]*)">(.*?)</g>', svg, re.S)
     assert "seq-failed" in first.group(1)
     assert "no answer" in first.group(2) and "200 access token" not in first.group(2)
+
+
+def test_a_token_response_shows_its_no_store_headers_up_front(code_run):
+    """RFC 6749 §5.1: token responses carry Cache-Control: no-store; it is protocol."""
+    page = _step(code_run, "Exchange the code")
+    response = _blocks(page, "wire-view")[1]
+    assert response.startswith("HTTP/1.1 200")
+    assert "\nCache-Control: no-store" in response
+    api = _blocks(_step(code_run, "Call the API with the access token"), "wire-view")[1]
+    assert "\nCache-Control:" not in api

@@ -14,6 +14,9 @@ from ..exchange import Message
 # browser app's origin. Every other header folds into one group, still shown.
 PROTOCOL_HEADERS = frozenset({"authorization", "www-authenticate", "location",
                               "content-type", "origin", "retry-after"})
+# A response that hands out tokens must not be cached (RFC 6749 §5.1): there these
+# headers carry the protocol too.
+TOKEN_RESPONSE_HEADERS = frozenset({"cache-control", "pragma"})
 # A body with more fields than this shows those no RFC defines (API data) folded.
 OPEN_FIELDS = 8
 
@@ -78,13 +81,16 @@ def notes_of(fields, glossary: dict, redact) -> list[Note]:
 def view(kind: str, message: Message, glossary: dict, redact) -> View:
     """Split a message into what carries the protocol and what folds."""
     notes = notes_of(message.fields(), glossary, redact)
-    shown = [(k, v) for k, v in message.headers if k.lower() in PROTOCOL_HEADERS]
+    protocol = PROTOCOL_HEADERS
+    if any(n.where == "json" and n.name == "access_token" for n in notes):
+        protocol = PROTOCOL_HEADERS | TOKEN_RESPONSE_HEADERS
+    shown = [(k, v) for k, v in message.headers if k.lower() in protocol]
     head = Message(message.start_line, shown, message.pretty_body()).text()
     result = View(kind, redact(head.rstrip("\n")), redact(message.text()))
     body = [n for n in notes if n.where not in ("query", "header")]
     many = len(body) > OPEN_FIELDS
     for note in notes:
-        if note.where == "header" and note.name.lower() not in PROTOCOL_HEADERS:
+        if note.where == "header" and note.name.lower() not in protocol:
             result.headers.append(note)
         elif many and note.where == "json" and "RFC" not in _rfc(note):
             result.fields.append(note)
