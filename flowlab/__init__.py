@@ -37,8 +37,10 @@ def create_app(
         RUN_TTL=86400,
         # Failed client authentications allowed per client and address a minute.
         SANDBOX_AUTH_FAILURES_PER_MINUTE=60,
-        # Seconds the runner waits for a provider before the step fails.
+        # Seconds the runner waits for each read from a provider, and for a whole
+        # answer (a provider trickling bytes cannot hold a worker longer).
         HTTP_TIMEOUT=5,
+        HTTP_DEADLINE=20,
         # A presenter's default provider for every browser: FLOWLAB_PROVIDER=spotify
         # with FLOWLAB_CLIENT_ID (and FLOWLAB_CLIENT_SECRET). Unset: the sandbox.
         PROVIDER=None,
@@ -47,6 +49,10 @@ def create_app(
         REMOTE_CUSTOM_PROVIDERS=False,
         # The address attendees open in workshop mode, e.g. http://192.168.1.20:5000.
         PUBLIC_URL=None,
+        # Largest request body in bytes: at the OAuth endpoints (/sandbox/api/*,
+        # /sandbox/authorize), and anywhere else; a bigger one gets 413.
+        OAUTH_MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_CONTENT_LENGTH=1024 * 1024,
         # Session cookie: not readable by scripts, sent on top-level navigations.
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -84,6 +90,15 @@ def _derive_config(app: Flask) -> None:
     if app.config["SANDBOX_ONLY"] and app.config["SESSION_COOKIE_NAME"] == "session":
         # Cookies ignore ports: keep the standalone sandbox's session apart.
         app.config["SESSION_COOKIE_NAME"] = "flowlab_sandbox"
+    if (app.config.get("PUBLIC_URL") or "").startswith("https://"):
+        # Over https, a __Host- cookie: Secure, for this host only, path /, so
+        # no other host (a sibling domain, plain http) can set or widen it.
+        name = app.config["SESSION_COOKIE_NAME"]
+        if not name.startswith("__Host-"):
+            app.config["SESSION_COOKIE_NAME"] = "__Host-" + (
+                "flowlab" if name == "session" else name)
+        app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_PATH="/",
+                          SESSION_COOKIE_DOMAIN=None)
 
 
 def _trusted_hosts(public_url: str | None) -> list[str]:

@@ -1,15 +1,19 @@
 """Providers found by discovery: RFC 8414 metadata or an OpenID configuration.
 
-The URL is someone's input, so only a well-known URL is fetched, redirects are not
-followed, and every endpoint in the answer passes the same URL rule as typed-in ones.
+The URL is someone's input, so only a well-known URL is fetched (no dot segments),
+through ``flowlab.outbound`` (a deadline, a size cap, public addresses for remote
+requesters), redirects are not followed, and every endpoint in the answer passes the
+same URL rule as typed-in ones.
 """
 
 from __future__ import annotations
 
+from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 import requests
 
+from . import outbound
 from .providers import ProviderError
 from .providers import check_url
 from .providers import manual
@@ -27,20 +31,26 @@ def discover(url: str, timeout: float = 5) -> dict:
     check_url(url, "The discovery URL")
     expected = expected_issuer(url)
     try:
-        response = requests.get(url, timeout=timeout, allow_redirects=False,
+        with outbound.session() as http:
+            response = http.get(url, timeout=timeout, allow_redirects=False,
                                 headers={"Accept": "application/json"})
         metadata = response.json()
-    except (requests.RequestException, ValueError):
+    except requests.Timeout:
+        raise ProviderError(f"The discovery URL did not answer within {timeout:g} "
+                            "seconds.") from None
+    except outbound.Refused as exc:
+        raise ProviderError(f"The discovery document was not used: {exc}") from None
+    except (requests.RequestException, ValueError, RecursionError):
         metadata = response = None
     if response is None or response.status_code != 200 or not isinstance(
             metadata, dict):
         raise ProviderError("No JSON metadata document came back from the discovery "
                             "URL (no answer, a redirect, an error status, or not "
                             "JSON). Check the address, or type the endpoints in.")
-    if metadata.get("issuer") != expected:
-        raise ProviderError(f"The document names the issuer {metadata.get('issuer')!r}"
-                            f" but was fetched for {expected!r}; RFC 8414 §3.3 says "
-                            "not to use it.")
+    if metadata.get("issuer") != expected:  # its value is not echoed: untrusted
+        raise ProviderError(f"The document names another issuer than {expected!r}, "
+                            "the one it was fetched for; RFC 8414 §3.3 says not to "
+                            "use it.")
     return metadata
 
 
@@ -48,6 +58,9 @@ def expected_issuer(url: str) -> str:
     """The issuer a well-known URL was built from (RFC 8414 §3.1, OpenID §4)."""
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
+    if any(unquote(part) in (".", "..") for part in parts.path.split("/")):
+        raise ProviderError("A discovery URL has no “.” or “..” segments (they would "
+                            "lead away from the well-known path).")
     for suffix in WELL_KNOWN:
         if parts.path.endswith(suffix):  # {issuer}/.well-known/...
             return origin + parts.path[: -len(suffix)]

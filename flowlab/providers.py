@@ -7,10 +7,13 @@ anyone else's from the browser's in-memory credentials (``flowlab.credentials``)
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Config
 
 from .demo import demo_apps
 from .security import allows_plain_http
+from .security import lab_hosts
 
 
 class ProviderError(ValueError):
@@ -120,3 +123,10 @@ def check_url(url: str, what: str) -> None:
     if not allowed:
         raise ProviderError(f"{what} must be an https URL (plain http only on a "
                             f"loopback address such as 127.0.0.1): {url!r}")
+    host = urlsplit(url).hostname or ""
+    if host in lab_hosts():
+        raise ProviderError(
+            f"{what} is on the lab's own host ({host}). A browser sends a host's "
+            "cookies to all of its ports, so that provider would get this lab's "
+            "session. Run it on another address: every 127.x.y.z is this machine "
+            "too, so 127.0.0.2 works.")

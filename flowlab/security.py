@@ -21,15 +21,20 @@ from flask import current_app
 from flask import g
 from flask import request
 from flask import session
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import RequestEntityTooLarge
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+OAUTH_PATHS = ("/sandbox/api/", "/sandbox/authorize")
 
 
 def init_app(app: Flask) -> None:
     # requests-oauthlib and oauthlib refuse http:// unless this is set. The app
     # decides for itself, in allows_plain_http(), before any URL is used.
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    app.before_request(_limit_body)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.before_request(_check_csrf)
     app.after_request(_set_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
@@ -64,6 +69,51 @@ def _check_csrf() -> None:
               "Go back, reload the page and try again.")
 
 
+def _body_limit() -> int:
+    """64 KB at the OAuth endpoints, 1 MB elsewhere (both configurable)."""
+    config = current_app.config
+    if request.path.startswith(OAUTH_PATHS):
+        return config["OAUTH_MAX_CONTENT_LENGTH"]
+    return config["MAX_CONTENT_LENGTH"]
+
+
+def _limit_body() -> None:
+    """Refuse a body over the limit before reading it; a chunked one (no length)
+    is cut off by Werkzeug when it grows past the limit while being read."""
+    limit = request.max_content_length = _body_limit()
+    if (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge()
+
+
+def _too_large(error: RequestEntityTooLarge):
+    """413 in the shape the client expects: OAuth JSON on the token endpoint
+    (RFC 6749 §5.2), Spotify's API error JSON, or the lab's error page."""
+    limit = _body_limit()
+    size = f"{limit // 1024} KB" if limit % 1024 == 0 else f"{limit} bytes"
+    size = f"{limit // 1048576} MB" if limit % 1048576 == 0 else size
+    text = (f"The request body is larger than {size}, the most this address "
+            "accepts. Send less.")
+    if request.path.startswith("/sandbox/api/"):
+        return ({"error": "invalid_request", "error_description": text}, 413,
+                {"Cache-Control": "no-store", "Pragma": "no-cache"})
+    if request.path.startswith("/sandbox/v1/"):
+        return {"error": {"status": 413, "message": text}}, 413
+    error.description = text
+    generic = current_app.error_handler_spec[None][None].get(HTTPException)
+    return generic(error) if generic else error
+
+
+def lab_hosts() -> set[str]:
+    """The host names this lab is reached by: its cookies go to all their ports."""
+    hosts = {h.lower() for h in current_app.config.get("TRUSTED_HOSTS") or []}
+    if request:
+        hosts.add((urlsplit(request.host_url).hostname or "").lower())
+    public = current_app.config.get("PUBLIC_URL")
+    if public:
+        hosts.add((urlsplit(public).hostname or "").lower())
+    return hosts - {""}
+
+
 def allow_form_action(origin: str) -> None:
     """Let this response's forms lead to ``origin`` (a consent page's redirect)."""
     g.setdefault("form_action", []).append(origin)
@@ -82,6 +132,8 @@ def _set_headers(response):
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=()")
+    if request.args.get("reveal") == "1":  # secrets shown in full: keep no copy
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -204,7 +204,8 @@ def page(chromium, request):
 
     def guard(route):
         host = urlsplit(route.request.url).hostname
-        if route.request.url.startswith("data:") or host in ("127.0.0.1", PROVIDER_HOST, "::1"):
+        local = host in ("127.0.0.1", PROVIDER_HOST, "::1")
+        if route.request.url.startswith("data:") or local:
             route.continue_()
         else:
             page.external_requests.append(route.request.url)

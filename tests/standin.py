@@ -4,7 +4,8 @@ Modes change how the token endpoint misbehaves: ``ok``, ``html`` (an HTML page
 instead of JSON), ``slow`` (answers after the runner gave up), ``xss`` (an error
 whose description carries markup), ``list`` (JSON, but not an object), ``redirect``
 (a 307 that would re-post the credentials elsewhere), ``bad-issuer`` (metadata naming
-another issuer).
+another issuer). ``artist_id`` is what its search answers, for tests of how the
+runner builds the next request's path from it.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ def make_standin() -> Flask:
     app = Flask("standin")
     app.seen = []
     app.mode = "ok"
+    app.artist_id = "standin-artist"
 
     @app.before_request
     def record():
         app.seen.append({"method": request.method,
                          "path": request.full_path.rstrip("?"),
+                         "raw": request.environ.get("REQUEST_URI", ""),
                          "headers": dict(request.headers),
                          "body": request.get_data(as_text=True)})
 
@@ -60,6 +63,14 @@ def make_standin() -> Flask:
     @app.get("/v1/me")
     def me():
         return {"id": "standin-user", "display_name": "Stand-in", "type": "user"}
+
+    @app.get("/v1/search")
+    def search():
+        return {"artists": {"items": [{"id": app.artist_id, "type": "artist"}]}}
+
+    @app.get("/v1/artists/<path:artist_id>")
+    def artist(artist_id):
+        return {"id": artist_id, "type": "artist"}
 
     @app.get("/moved/.well-known/oauth-authorization-server")
     def moved():

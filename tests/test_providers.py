@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from contextlib import closing
 from html import unescape
 from pathlib import Path
 from urllib.parse import quote
@@ -15,8 +16,12 @@ import pytest
 from flowlab import discovery
 from flowlab import providers
 from flowlab.credentials import IdleStore
+from flowlab.db import connect
 from flowlab.demo import demo_apps
+from flowlab.runner.callbacks import for_issuer
+from flowlab.sandbox.store import create_client
 from tests import standin
+from tests.conftest import PROVIDER_HOST
 from tests.conftest import LiveServer
 from tests.flowrunner import FlowRunner
 from tests.test_runner import STEPS
@@ -29,7 +34,7 @@ REASONS = {k: k for k in ("no_secret", "no_code_grant", "no_s256",
 
 @pytest.fixture
 def fake():
-    server = LiveServer(standin.make_standin(), backchannel=False)
+    server = LiveServer(standin.make_standin(), backchannel=False, host=PROVIDER_HOST)
     yield server
     server.close()
 
@@ -207,8 +212,8 @@ def test_provider_failures_are_clear_step_errors(lab, fake, mode, message):
 
 def test_unreachable_provider(lab):
     runner = FlowRunner(lab)
-    runner.use_provider("Use this provider", authorize_url="http://127.0.0.1:9/a",
-                        token_url="http://127.0.0.1:9/token", client_id="x",
+    runner.use_provider("Use this provider", authorize_url="http://127.0.0.2:9/a",
+                        token_url="http://127.0.0.2:9/token", client_id="x",
                         client_secret="y")
     page = runner.start("client-credentials").next()
     assert "could not be reached" in _text(page.text)
@@ -232,23 +237,33 @@ def test_discovered_capabilities_decide_the_flows(lab, fake):
         in text
 
 
-def choose_standalone(runner, sandbox_url: str, secret_key: str):
-    """Point the runner at a standalone sandbox by its discovery URL."""
-    web, public = demo_apps({"SECRET_KEY": secret_key})
+def choose_standalone(runner, sandbox_url: str, database: str):
+    """Point the runner at a standalone sandbox by its discovery URL, with two apps
+    registered there for the callback the lab gives that issuer (one per provider,
+    ``flowlab.runner.callbacks``; the demo apps know only ``/run/callback``)."""
+    callback = runner.server(for_issuer(sandbox_url + "/sandbox"))
+    config = {"SECRET_KEY": "standalone-key"}
+    with closing(connect(database)) as conn:
+        web, secret = create_client(conn, config, name="Lab web app",
+                                    redirect_uris=[callback], confidential=True)
+        public, _ = create_client(conn, config, name="Lab browser app",
+                                  redirect_uris=[callback], confidential=False,
+                                  implicit=True)
     return runner.use_provider(
         "Use this provider",
         discovery_url=sandbox_url + "/.well-known/oauth-authorization-server/sandbox",
-        client_id=web.client_id, client_secret=web.client_secret,
+        client_id=web.client_id, client_secret=secret,
         public_client_id=public.client_id, api_base=sandbox_url + "/sandbox",
         scope="user-read-private user-read-email")
 
 
 @pytest.mark.parametrize("flow_id", ["authorization-code", "authorization-code-pkce",
                                      "client-credentials", "implicit"])
-def test_standalone_sandbox_as_any_provider(live_server, sandbox_processes, flow_id):
+def test_standalone_sandbox_as_any_provider(live_server, sandbox_processes,
+                                            sandbox_env, flow_id):
     (url,) = sandbox_processes(1)
     runner = FlowRunner(live_server)
-    page = choose_standalone(runner, url, "standalone-key")
+    page = choose_standalone(runner, url, sandbox_env["FLOWLAB_SANDBOX_DATABASE"])
     assert f"Now: Provider at {url}/sandbox" in _text(page.text)
     runner.start(flow_id).run_all()
     assert "run-step-failed" not in runner.page.text

@@ -2,7 +2,9 @@
 
 A requests transport adapter whose connections record every byte they send; the
 response's status line and headers are read from urllib3 as it parsed them. What the
-learner sees is the real exchange, not a reconstruction.
+learner sees is the real exchange, not a reconstruction. It is the one place every
+byte of the runner passes, so it is also where ``flowlab.outbound`` bounds each call
+(deadline, size, addresses).
 """
 
 from __future__ import annotations
@@ -10,14 +12,10 @@ from __future__ import annotations
 import time
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection
-from urllib3.connection import HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool
-from urllib3.connectionpool import HTTPSConnectionPool
 
 from ..exchange import Exchange
 from ..exchange import Message
+from ..outbound import GuardedAdapter
 
 
 class _Recorder:
@@ -34,22 +32,15 @@ def _recording(connection_cls, recorder: _Recorder):
     return Recording
 
 
-class CaptureAdapter(HTTPAdapter):
+class CaptureAdapter(GuardedAdapter):
     """Records the bytes of each request; one adapter serves one run step."""
 
     def __init__(self) -> None:
         self.recorder = _Recorder()
-        super().__init__(max_retries=0)
+        super().__init__()
 
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        rec = self.recorder
-        http_pool = type("Pool", (HTTPConnectionPool,),
-                         {"ConnectionCls": _recording(HTTPConnection, rec)})
-        https_pool = type("Pool", (HTTPSConnectionPool,),
-                          {"ConnectionCls": _recording(HTTPSConnection, rec)})
-        self.poolmanager.pool_classes_by_scheme = {"http": http_pool,
-                                                   "https": https_pool}
+    def wrap_connection(self, cls):
+        return _recording(cls, self.recorder)
 
     def send(self, request, **kwargs):
         self.recorder.sent.clear()

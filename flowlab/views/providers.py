@@ -14,6 +14,7 @@ from flask import session
 from flask import url_for
 
 from .. import discovery
+from .. import outbound
 from .. import providers
 from .. import publicurl
 from ..content import get_content
@@ -21,6 +22,8 @@ from ..content import render_markdown
 from ..credentials import Choice
 from ..credentials import IdleStore
 from ..demo import CALLBACK_PATH
+from ..runner.callbacks import callback_path
+from ..runner.callbacks import for_issuer
 from ..security import is_loopback_host
 from ..security import safe_next
 
@@ -67,9 +70,11 @@ def secret_for(provider: dict) -> str | None:
     return choice.secret if same else None
 
 
-def redirect_uri() -> str:
-    """The callback to register: this server's address, as the browser sees it."""
-    return request.host_url.rstrip("/") + CALLBACK_PATH
+def redirect_uri(provider: dict | None = None) -> str:
+    """The callback to register: this server's address, as the browser sees it, and
+    the provider's own path (``flowlab.runner.callbacks``; Spotify's by default)."""
+    path = callback_path(provider) if provider else CALLBACK_PATH
+    return request.host_url.rstrip("/") + path
 
 
 @bp.get("/provider")
@@ -80,6 +85,7 @@ def show():
                                 data["reasons"])
     return render_template("providers/index.html", choice=choice, data=data,
                            offered=offered, redirect_uri=redirect_uri(),
+                           own_redirect_uri=redirect_uri(choice.provider),
                            form=request.args, next=safe_next(request.args.get("next"),
                                                              ""), md=render_markdown)
 
@@ -97,6 +103,7 @@ def choose():
         return render_template(
             "providers/index.html", choice=current_choice(), offered={},
             data=get_content().data("providers"), redirect_uri=redirect_uri(),
+            own_redirect_uri=redirect_uri(current_choice().provider),
             form=kept, next=safe_next(form.get("next"), ""), md=render_markdown,
         ), 400
     store = current_app.extensions["choices"]
@@ -118,12 +125,17 @@ def forget():
     return redirect(url_for(".show"), 303)
 
 
+def remote_requester() -> bool:
+    """Whether this request comes from another machine than the lab's."""
+    return not is_loopback_host(request.remote_addr)
+
+
 def _only_from_this_machine() -> None:
     """Other providers make this server fetch URLs someone typed in: on a shared
     (workshop) lab only the presenter's own machine may add them, unless allowed."""
     if current_app.config["REMOTE_CUSTOM_PROVIDERS"]:
         return
-    if not is_loopback_host(request.remote_addr):
+    if remote_requester():
         raise providers.ProviderError(
             "On a shared lab, other providers can be set up only on the machine that "
             "runs it (the presenter's). Use the sandbox or Spotify, or run the lab on "
@@ -146,9 +158,12 @@ def _provider_from(kind: str, form) -> dict | None:
         scope = form.get("scope", "").strip()
         clients = (client_id, form.get("public_client_id", "").strip())
         if form.get("discovery_url", "").strip():
-            metadata = discovery.discover(form["discovery_url"].strip(),
-                                          current_app.config["HTTP_TIMEOUT"])
-            return discovery.from_metadata(metadata, clients, api_base, scope)
+            with outbound.limits(current_app.config["HTTP_DEADLINE"],
+                                 remote_requester()):
+                metadata = discovery.discover(form["discovery_url"].strip(),
+                                              current_app.config["HTTP_TIMEOUT"])
+            provider = discovery.from_metadata(metadata, clients, api_base, scope)
+            return provider | {"callback_path": for_issuer(provider["issuer"])}
         return providers.manual(form.get("issuer", "").strip(),
                                 form.get("authorize_url", "").strip(),
                                 form.get("token_url", "").strip(), api_base,

@@ -14,6 +14,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
+from .. import outbound
 from .. import providers
 from ..content import get_content
 from ..content import render_markdown
@@ -22,12 +23,14 @@ from ..runner import engine
 from ..runner import store
 from ..runner.actions import NEEDS
 from ..runner.flows import options_from
+from ..runner.flows import pkce_offered
 from ..runner.present import Redactor
 from ..runner.present import diagram
 from ..runner.present import step_parts
 from .providers import browser_id
 from .providers import current_choice
 from .providers import redirect_uri
+from .providers import remote_requester
 from .providers import secret_for
 
 bp = Blueprint("runner", __name__)
@@ -82,7 +85,7 @@ def _context(run, flow) -> engine.Context:
         client_secret=providers.client_secret(provider, flow.client,
                                               current_app.config,
                                               secret_for(provider)),
-        redirect_uri=run.secrets.get("redirect_uri") or redirect_uri(),
+        redirect_uri=run.secrets.get("redirect_uri") or redirect_uri(provider),
         scope=provider["scope"] if "scope" in provider else flow.scope,
         timeout=current_app.config["HTTP_TIMEOUT"],
     )
@@ -114,7 +117,9 @@ def start_page(flow_id: str):
     choice, offered = _offered()
     flow = _flow(flow_id).for_provider(choice.provider, NEEDS)
     return render_template("runner/start.html", flow=flow, provider=choice.provider,
-                           refused=offered.get(flow.id), redirect_uri=redirect_uri(),
+                           pkce_offered=pkce_offered(choice.provider),
+                           refused=offered.get(flow.id),
+                           redirect_uri=redirect_uri(choice.provider),
                            texts=get_content().data("runner"), md=render_markdown)
 
 
@@ -126,7 +131,7 @@ def start(flow_id: str):
         flash(f"{flow.name} cannot run here: {offered[flow.id]}", "error")
         return redirect(url_for(".start_page", flow_id=flow.id), 303)
     run = store.create(browser_id(create=True), flow.id, choice.provider,
-                       options_from(flow, request.form))
+                       options_from(flow, request.form, choice.provider))
     return redirect(url_for(".show", run_id=run.id), 303)
 
 
@@ -140,7 +145,11 @@ def next_step(run_id: str):
               "forgets it after an idle hour, on Forget, or on restart). Enter it "
               "again on the provider page, then click Next.", "error")
     elif store.claim(run):  # a second click while this one runs changes nothing
-        engine.advance(run, flow, ctx)
+        # Another machine's own provider: this server fetches public addresses only.
+        typed_in = run.provider["kind"] == "discovered"
+        with outbound.limits(current_app.config["HTTP_DEADLINE"],
+                             typed_in and remote_requester()):
+            engine.advance(run, flow, ctx)
         store.save(run)
     return redirect(url_for(".show", run_id=run.id), 303)
 
