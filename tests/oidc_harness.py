@@ -2,7 +2,8 @@
 Certified), pinned in ``tests/oidc/package-lock.json`` and configured by
 ``tests/oidc/server.mjs``, started once per session on 127.0.0.1.
 
-Its clients are registered with the lab's own callback, as a developer would do.
+Its clients are registered with the callback the lab gives this issuer (one path per
+provider, ``flowlab.runner.callbacks``), as a developer would do.
 Under ``CI=true`` a missing Node or install fails the run; elsewhere the interop
 tests skip with the reason (as ``tests/browser.py`` does for Chromium).
 """
@@ -15,10 +16,13 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from flowlab.runner.callbacks import for_issuer
 
 HERE = Path(__file__).resolve().parent
 SERVER_DIR = HERE / "oidc"
@@ -55,8 +59,11 @@ def _installed() -> bool:
     return (SERVER_DIR / "node_modules" / "oidc-provider").is_dir()
 
 
-def start(redirect_uri: str, timeout: float = 20) -> OidcServer:
-    """Install if needed, then start server.mjs on a free port and wait for it."""
+def start(redirect_uri: str | Callable[[str], str], timeout: float = 20
+          ) -> OidcServer:
+    """Install if needed, then start server.mjs on a free port and wait for it.
+
+    ``redirect_uri`` may be a function of the issuer, which is known only here."""
     node = shutil.which("node")
     if node is None:
         unavailable("node is not installed")
@@ -68,6 +75,8 @@ def start(redirect_uri: str, timeout: float = 20) -> OidcServer:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         port = sock.getsockname()[1]
+    if callable(redirect_uri):
+        redirect_uri = redirect_uri(f"http://{HOST}:{port}")
     log = Path(tempfile.mkstemp(prefix="oidc-provider-", suffix=".log")[1])
     env = {**os.environ, "HOST": HOST, "PORT": str(port),
            "REDIRECT_URIS": redirect_uri, "NODE_ENV": "test"}
@@ -88,7 +97,7 @@ def start(redirect_uri: str, timeout: float = 20) -> OidcServer:
 def oidc_server(live_server):
     """oidc-provider for the whole session, its clients registered with the shared
     live server's callback (the redirect URI the provider page shows)."""
-    server = start(live_server("/run/callback"))
+    server = start(lambda issuer: live_server(for_issuer(issuer)))
     yield server
     server.process.terminate()
     try:

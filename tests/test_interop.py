@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from flowlab.runner.callbacks import for_issuer
 from tests.flowrunner import FlowRunner
 from tests.forms import submit
 from tests.oidc_harness import CODE_ONLY
@@ -106,7 +107,7 @@ def check_exports(runner):
 def test_provider_page_shows_the_registered_callback(live_server, oidc_server):
     runner = FlowRunner(live_server)
     page = use_oidc(runner, oidc_server)
-    assert live_server("/run/callback") in page.text
+    assert live_server(for_issuer(oidc_server.issuer)) in page.text
 
 
 def test_code_flow_narrowed_scope_and_no_refresh_token(live_server, oidc_server):

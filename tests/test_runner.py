@@ -103,16 +103,22 @@ def test_captured_exchanges_are_what_the_sandbox_received(recorded):
     assert "code_verifier=" in body and "client_secret" not in body
 
 
-def test_state_mismatch_stops_before_any_token_request(recorded):
+def test_state_mismatch_makes_no_token_request_and_changes_nothing(recorded):
+    """A forged state is refused without stopping the run (tests/
+    test_callback_security.py has the attack)."""
     runner = FlowRunner(recorded).start("authorization-code")
     runner.next()  # the app builds the authorization URL
     issuer = recorded("/sandbox")
-    page = runner.follow(runner.session.get(
+    page = runner.session.get(
         recorded(f"/run/callback?code=stolen&state=forged&iss={issuer}"),
-        allow_redirects=False))
-    assert "The state did not match" in page.text
-    assert _done(runner)[-1] == "failed"
+        allow_redirects=False)
+    assert page.status_code == 400
+    assert "belongs to none of your runs" in page.text
     assert not any("/api/token" in s["line"] for s in recorded.recorder.seen)
+    runner.get(runner.run_url)
+    assert _done(runner) == ["done"]  # still waiting for the browser
+    runner.run_all()
+    assert _done(runner) == ["done"] * STEPS["authorization-code"]
     again = runner.session.get(recorded("/run/callback?code=x&state=forged"))
     assert again.status_code == 400
     assert "No run is waiting" in again.text

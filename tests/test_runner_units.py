@@ -122,7 +122,6 @@ def test_a_claimed_step_cannot_be_claimed_again(app):
 @pytest.mark.parametrize(("provider", "params", "outcome"), [
     ({"issuer": ISSUER, "iss_supported": True}, {"iss": ISSUER}, "iss-checked"),
     ({"issuer": ISSUER}, {}, "no-iss"),  # Spotify: no iss, nothing to check
-    ({}, {"iss": ISSUER}, "iss-unchecked"),  # sent, but no issuer to compare
 ])
 def test_the_callback_records_what_it_did_with_iss(provider, params, outcome):
     run = _waiting_run()
@@ -131,6 +130,17 @@ def test_the_callback_records_what_it_did_with_iss(provider, params, outcome):
     engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), pairs)
     assert run.steps[-1]["error"] is None
     assert run.steps[-1]["outcome"] == outcome
+
+
+def test_an_iss_from_a_provider_with_no_known_issuer_is_a_mismatch():
+    """RFC 9207 §2.4, RFC 9700 §4.4.2.1: an iss nobody expected means another
+    server answered (a mix-up); it is not waved through unchecked."""
+    run = _waiting_run()
+    run.provider = {"kind": "discovered", "issuer": None, "iss_supported": False}
+    pairs = [("code", "c"), ("state", "s" * 30), ("iss", ISSUER)]
+    engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), pairs)
+    assert run.steps[-1]["error"] == "iss-mismatch"
+    assert run.status == "stopped" and "code" not in run.secrets
 
 
 def test_explained_picks_the_text_for_the_recorded_outcome():

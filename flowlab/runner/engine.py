@@ -80,12 +80,12 @@ def _check_redirect(run: Run, pairs: list[tuple[str, str]]) -> dict:
     sent = params.get("state")
     if not expected or not sent or not constant_time_equal(sent, expected):
         return {"error": "state-mismatch"}
-    issuer = run.provider.get("issuer")
-    checks_iss = run.provider.get("iss_supported") or ("iss" in params and issuer)
-    if checks_iss and params.get("iss") != issuer:
+    # An iss is compared whenever one comes back: one the run did not expect (no
+    # issuer known) is a mismatch too, as a mix-up would produce (RFC 9700 §4.4.2.1).
+    checks_iss = run.provider.get("iss_supported") or "iss" in params
+    if checks_iss and params.get("iss") != run.provider.get("issuer"):
         return {"error": "iss-mismatch"}
-    outcome = ("iss-checked" if checks_iss else
-               "iss-unchecked" if "iss" in params else "no-iss")
+    outcome = "iss-checked" if checks_iss else "no-iss"
     if "error" in params:
         return {"error": "denied" if params["error"] == "access_denied"
                 else "provider-error", "outcome": outcome,

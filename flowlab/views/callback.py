@@ -1,8 +1,10 @@
 """The runner's callback: the browser back from the authorization server.
 
 The redirect arrives here (RFC 6749 §4.1.2), or, for the implicit grant, a page whose
-script posts the fragment (§4.2.2). The engine checks ``state`` and ``iss`` before
-anything else is trusted; a redirect that belongs to no waiting run changes nothing.
+script posts the fragment (§4.2.2). A redirect is taken only by the waiting run whose
+``state`` it carries, at the callback path that run's request named (RFC 9700
+§4.4.2.2); then the engine checks ``iss``. One that matches no run changes nothing
+(RFC 6749 §10.12): a guessed ``state`` cannot stop someone's run.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from ..exchange import NOT_RECORDED
 from ..exchange import Message
 from ..runner import engine
 from ..runner import store
+from ..runner.callbacks import KEY_LENGTH
+from ..runner.callbacks import arrived_where_sent
 from .providers import browser_id
 from .runner import run_flow
 
@@ -31,16 +35,20 @@ bp = Blueprint("callback", __name__)
 
 
 @bp.get(CALLBACK_PATH)
-def callback():
+@bp.get(CALLBACK_PATH + f"/<string(length={KEY_LENGTH}):key>")
+def callback(key: str | None = None):
     """Step: the browser comes back from the authorization server (RFC 6749 §4.1.2)."""
     waiting = store.waiting(browser_id())
+    here = [r for r in waiting if arrived_where_sent(r, request.path)]
     pairs = parse_qsl(request.query_string.decode(), keep_blank_values=True)
     if not pairs:  # the implicit grant: the answer is in the fragment
-        return _fragment_page([r for r in waiting if r.flow == "implicit"])
-    run = engine.match_state(waiting, dict(pairs).get("state"))
-    if run is None and len(waiting) != 1:
-        return render_template("runner/no_run.html", waiting=waiting), 400
-    run = run or waiting[0]  # the one waiting run: the mismatch is shown in it
+        return _fragment_page([r for r in here if r.flow == "implicit"])
+    state = dict(pairs).get("state")
+    run = engine.match_state(here, state)
+    if run is None:  # nothing changes: every waiting run keeps waiting
+        elsewhere = engine.match_state(waiting, state) is not None
+        return render_template("runner/no_run.html", waiting=waiting,
+                               elsewhere=elsewhere), 400
     engine.receive_redirect(run, run_flow(run), _received_request(), pairs,
                             request.base_url)
     store.save(run)
@@ -54,6 +62,7 @@ def _fragment_page(runs: list):
         return render_template("runner/no_run.html"), 400
     for run in runs:
         run.secrets["callback_request"] = asdict(_received_request())
+        run.secrets["callback_path"] = request.path
         store.save(run)
     return render_template("runner/fragment.html", texts=get_content().data("runner"),
                            md=render_markdown, runs=runs)
@@ -71,14 +80,15 @@ def fragment():
         abort(400, description="Expected JSON with the fragment as a string.")
     pairs = parse_qsl(text, keep_blank_values=True)
     waiting = [r for r in store.waiting(browser_id())
-               if "callback_request" in r.secrets]
+               if arrived_where_sent(r, r.secrets.get("callback_path"))]
     run = engine.match_state(waiting, dict(pairs).get("state"))
-    if run is None and len(waiting) != 1:
-        abort(400, description="No implicit-grant run is waiting for this fragment.")
-    run = run or waiting[0]
+    if run is None:  # nothing changes: the run keeps waiting for its own answer
+        abort(400, description="This fragment belongs to none of your waiting runs "
+              "(its state is not one they sent), so none of them changed.")
+    path = run.secrets.pop("callback_path")
     received = Message(**run.secrets.pop("callback_request"))
     engine.receive_redirect(run, run_flow(run), received, pairs,
-                            request.url_root.rstrip("/") + CALLBACK_PATH)
+                            request.url_root.rstrip("/") + path)
     store.save(run)
     return {"next": url_for("runner.show", run_id=run.id)}
 
