@@ -65,6 +65,8 @@ def manual(issuer: str, authorize_url: str, token_url: str, api_base: str,
            clients: tuple[str, str], scope: str) -> dict:
     """A profile from endpoints typed in; ``clients`` is (confidential, public) ids."""
     client_id, public_id = clients
+    if issuer:
+        check_url(issuer, "The issuer")
     check_url(authorize_url, "The authorization endpoint")
     check_url(token_url, "The token endpoint")
     if api_base:
@@ -116,6 +118,10 @@ def client_secret(provider: dict, client: str, config: Config,
 
 def check_url(url: str, what: str) -> None:
     """Refuse a provider URL that is not https (or plain http on loopback)."""
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        # urlsplit drops line breaks and tabs silently; what is kept must be clean.
+        raise ProviderError(f"{what} cannot contain spaces, line breaks or control "
+                            "characters.")
     try:
         allowed = bool(url) and allows_plain_http(url)
     except ValueError:  # not a URL at all (an unclosed IPv6 bracket, ...)

@@ -27,8 +27,8 @@ from flowlab import exports
 from flowlab.demo import demo_apps
 from flowlab.exchange import Exchange
 from flowlab.exchange import Message
-from flowlab.exports.markdown import _code
-from flowlab.exports.markdown import _fence
+from flowlab.exports.escape import md_code
+from flowlab.exports.escape import md_fence
 from flowlab.runner import store
 from flowlab.runner.present import Redactor
 from flowlab.runner.store import Run
@@ -223,9 +223,10 @@ def test_markdown_shows_a_failure_as_text(app):
 
 
 def test_markdown_code_spans_survive_backticks_and_pipes():
-    assert _code("a|b") == "`a\\|b`"
-    assert _code("x`y") == "``x`y``"
-    assert _fence("```\n", "http").startswith("````http")
+    assert md_code("a|b", table=True) == "`a\\|b`"
+    assert md_code("a|b") == "`a|b`"
+    assert md_code("x`y") == "``x`y``"
+    assert md_fence("```\n", "http").startswith("````http")
 
 
 # --- curl script --------------------------------------------------------------------
@@ -253,13 +254,13 @@ def test_curl_script_runs_the_flow_again(app):
     assert "run/callback?code" not in text
     assert "STATE=$(random)" in text and "read -r CALLBACK_URL" in text
     assert '[ "$(param state "$CALLBACK_URL")" != "$STATE" ]' in text
-    assert "&state=${STATE}" in text and STATE not in text
+    assert "&state='\"${STATE}\"" in text and STATE not in text
     assert "--data-urlencode grant_type=authorization_code" in text
-    assert '--data-urlencode "code=${CODE}"' in text
+    assert '--data-urlencode code="${CODE}"' in text
     assert "--data-urlencode redirect_uri=http://127.0.0.1:5000/run/callback" in text
-    assert '--data-urlencode "refresh_token=${REFRESH_TOKEN}"' in text
+    assert '--data-urlencode refresh_token="${REFRESH_TOKEN}"' in text
     assert '--user "${CLIENT_ID}:${CLIENT_SECRET}"' in text
-    assert "--header \"Authorization: Bearer ${ACCESS_TOKEN}\"" in text
+    assert "--header 'Authorization: Bearer '\"${ACCESS_TOKEN}\"" in text
     assert "--header 'Accept: application/json'" in text
     assert "call 401 \\\n" in text  # the expired token's step expects what the run got
     for dropped in ("Host", "Content-Length", "Connection", "Accept-Encoding",
@@ -772,3 +773,131 @@ def test_one_click_downloads_from_the_run_page(page, live_server):
     assert re.fullmatch(r"flowlab-client-credentials-[\w-]+\.har",
                         download.suggested_filename)
     assert check_har(json.loads(Path(download.path()).read_text())) == []
+
+
+# --- Hostile values: nothing a provider sends breaks out of its place --------------
+
+# A line break to end a comment and run a command; a request line for .http; raw HTML
+# for Markdown; REST Client's environment lookup; a terminal escape; a bidi override.
+MARKER = "PWNED"
+EVIL = ("https://evil.example/x\ntouch " + MARKER + "\r\n<img src=x onerror=alert(1)>"
+        "{{$processEnv HOME}} GET http://evil.example/ HTTP/1.1\x1b[2J\u202e`|'\"$(id)")
+
+
+def hostile_run() -> Run:
+    """A run on a provider whose issuer, endpoints and answers carry ``EVIL``."""
+    run = make_run(kind="discovered")
+    run.provider.update(name="Provider at " + EVIL, issuer=EVIL)
+    run.steps[0]["data"]["url"] += "&x=" + quote(EVIL)
+    run.steps[2]["data"]["params"] = [("code", CODE), ("iss", EVIL), ("state", STATE)]
+    run.steps[2]["exchanges"][0]["note"] = EVIL
+    run.steps[3]["error"] = EVIL
+    request = run.steps[4]["exchanges"][0]["request"]
+    request["headers"].append(["X-Evil", EVIL])
+    run.steps[4]["exchanges"][0]["url"] += "/" + EVIL
+    return run
+
+
+def _controls(line: str) -> list[str]:
+    import unicodedata
+    return [ch for ch in line if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")]
+
+
+FAKE_CURL = r"""#!/usr/bin/env bash
+for arg in "$@"; do printf '%s\0' "$arg" >> "$CURL_LOG"; done
+printf '\n\0' >> "$CURL_LOG"
+printf 'HTTP/1.1 200 OK\r\n\r\n{"access_token": "A", "refresh_token": "R"}\n200'
+"""
+# Only the random values are fixed, so the test knows the state to send back.
+FAKE_PYTHON = """#!/usr/bin/env bash
+case "$*" in *token_urlsafe*) echo fixed-random-value; exit;; esac
+exec {python} "$@"
+"""
+
+
+def test_hostile_values_run_no_command_in_the_curl_script(app, tmp_path):
+    text = export(app, "sh", run=hostile_run())
+    comments = [line for line in text.splitlines() if line.lstrip().startswith("#")]
+    assert [line for line in comments if _controls(line)] == []
+    assert _bash_syntax(text, tmp_path).returncode == 0
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    import shutil
+    for name, body in (("curl", FAKE_CURL), ("python3", FAKE_PYTHON.format(
+            python=shutil.which("python3")))):
+        (bin_dir / name).write_text(body)
+        (bin_dir / name).chmod(0o755)
+    back = (f"http://127.0.0.1:5000/run/callback?code=new-code&state="
+            f"fixed-random-value&iss={quote(EVIL, safe='')}")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CURL_LOG": str(tmp_path / "curl.log"),
+           "CLIENT_SECRET": "s3cret"}
+    (tmp_path / "replay.sh").write_text(text)
+    ran = subprocess.run(["bash", "replay.sh"], input=back + "\n", cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert not (tmp_path / MARKER).exists(), ran.stdout
+    assert "uid=" not in ran.stdout + ran.stderr
+    calls = (tmp_path / "curl.log").read_bytes().decode().split("\n\0")
+    me = [call.split("\0") for call in calls if "X-Evil" in call]
+    assert me, calls
+    assert f"X-Evil: {EVIL}" in me[0], me[0]  # one argument, byte for byte
+
+
+def test_hostile_values_stay_in_their_lines_in_the_http_file(app):
+    text = export(app, "http", run=hostile_run())
+    assert check_http_file(text) == []
+    assert "{{$" not in text  # never REST Client's environment lookup
+    assert [line for line in text.split("\n") if _controls(line)] == []
+    assert not any(line.startswith(("GET http://evil", "<img")) for line in
+                   text.split("\n"))
+
+
+def test_hostile_values_are_text_in_the_markdown(app):
+    import markdown as python_markdown
+
+    text = export(app, "md", run=hostile_run())
+    rendered = python_markdown.markdown(text, extensions=["tables", "fenced_code"])
+    assert "<img" not in rendered and "&lt;img" in rendered
+    assert "\r" not in text and "\x1b" not in text and "\u202e" not in text
+
+
+def test_json_and_har_hold_hostile_values_as_data(app):
+    run = hostile_run()
+    for fmt in ("json", "har"):
+        text = export(app, fmt, run=run)
+        assert any(EVIL in value for value in _strings(json.loads(text)))
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize("field", ["issuer", "authorize", "token", "api"])
+@pytest.mark.parametrize("bad", ["https://as.example/x\ntouch PWNED",
+                                 "https://as.example/x\r\nGET /y HTTP/1.1",
+                                 "https://as.example/a b", "https://as.example/\x1b[2J",
+                                 "https://as.example/\u2028x"])
+def test_providers_refuse_urls_that_are_not_one_clean_line(app, field, bad):
+    """Where the values enter: issuer and endpoints must be URLs (RFC 8414 §2)."""
+    from flowlab import providers
+
+    urls = dict.fromkeys(("issuer", "authorize", "token", "api"),
+                         "https://as.example/ok")
+    urls[field] = bad
+    with app.test_request_context(), pytest.raises(providers.ProviderError):
+        providers.manual(urls["issuer"], urls["authorize"], urls["token"],
+                         urls["api"], ("id", ""), "")
+
+
+def test_discovery_refuses_an_issuer_with_a_line_break(app):
+    from flowlab import discovery
+    from flowlab import providers
+
+    issuer = "https://as.example\ntouch PWNED"
+    metadata = {"issuer": issuer, "authorization_endpoint": "https://as.example/a",
+                "token_endpoint": "https://as.example/t"}
+    with app.test_request_context(), pytest.raises(providers.ProviderError):
+        discovery.from_metadata(metadata, ("id", ""), "", "")

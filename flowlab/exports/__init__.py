@@ -1,9 +1,13 @@
 """Transcripts of a run: Markdown, a curl script, a ``.http`` file, JSON and HAR 1.2.
 
 Each exporter takes the run, its flow and the run's ``Redactor`` and returns text.
-Everything comes from the captured exchanges, never reconstructed. Secrets and tokens
-are masked unless the redactor reveals them, and it may do so only for the sandbox:
-for any other provider the exporters mask regardless of what they were given.
+Everything comes from the captured exchanges, never reconstructed. Every value is
+written through the one function its format has in ``escape`` (quoted shell words,
+clean comment lines, ``.http`` lines without template syntax, Markdown without HTML),
+or through ``json`` for JSON and HAR, so nothing a provider sent can break out.
+Secrets and tokens are masked unless the redactor reveals them, and it may do so only
+for the sandbox: for any other provider the exporters mask regardless of what they
+were given.
 
 The curl script and the ``.http`` file run the flow again rather than replay it: a
 fresh state and PKCE verifier, a code pasted from the browser, tokens taken from each

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shlex
 import textwrap
 
 from ..publicurl import Addresses
@@ -12,11 +10,14 @@ from ..security import mask
 from ._common import _heading
 from ._common import published
 from ._common import secure
+from .escape import plain
+from .escape import sh_comment
+from .escape import sh_word
+from .escape import url
 from .replay import TOKEN_ACTIONS
 from .replay import Plan
 from .replay import Replay
 from .replay import Var
-from .replay import one_line
 from .replay import plan
 
 # Shell helpers the steps call; python3 makes random values, hashes and reads JSON.
@@ -35,7 +36,9 @@ need() {
 call() {
   local expected="$1" out status
   shift
-  out=$(curl --silent --show-error --include --write-out '\n%{http_code}' "$@")
+  # --globoff: braces and brackets in a URL are characters, not curl's patterns.
+  out=$(curl --globoff --silent --show-error --include \
+    --write-out '\n%{http_code}' "$@")
   status=${out##*$'\n'}
   out=${out%$'\n'*}
   printf '%s\n\n' "$out"
@@ -97,8 +100,8 @@ def curl_script(run, flow, redact: Redactor, where: Addresses | None = None) -> 
     run, note = published(run, where)
     found = plan(run, flow)
     redact = secure(run, redact)
-    heading = one_line(_heading(run, flow))
-    lines = ["#!/usr/bin/env bash", f"# OAuth Flow Lab: {heading}."]
+    lines = ["#!/usr/bin/env bash",
+             sh_comment(f"OAuth Flow Lab: {_heading(run, flow)}.")]
     lines += _comment(
         "Runs this flow again with curl, with fresh values: a new state, a new PKCE "
         "verifier where the flow has one, a new code from your browser, new tokens. "
@@ -113,8 +116,8 @@ def curl_script(run, flow, redact: Redactor, where: Addresses | None = None) -> 
     for step in found.steps:
         name = f"step_{step.number}"
         names.append(name if name not in names else f"{name}_{len(names)}")
-        lines += [f"{names[-1]}() {{", f"  # {one_line(step.title)}",
-                  f"  echo {shlex.quote('### ' + one_line(step.title))}",
+        lines += [f"{names[-1]}() {{", f"  {sh_comment(step.title)}",
+                  f"  echo {sh_word('### ' + plain(step.title))}",
                   *(f"  {line}" for line in _body(step, found)), "}", ""]
     secret = " CLIENT_SECRET" if found.uses("CLIENT_SECRET") else ""
     lines += [f"need CLIENT_ID{secret}", f"for step in {' '.join(names)}; do",
@@ -123,19 +126,19 @@ def curl_script(run, flow, redact: Redactor, where: Addresses | None = None) -> 
 
 
 def _comment(text: str) -> list[str]:
-    return ["# " + line for line in textwrap.wrap(one_line(text), 84)]
+    return [sh_comment(line) for line in textwrap.wrap(plain(text), 84)]
 
 
 def _variables(found: Plan, reveal: bool) -> list[str]:
-    lines = [f"CLIENT_ID=${{CLIENT_ID:-{shlex.quote(found.client_id)}}}"]
+    lines = [f"CLIENT_ID=${{CLIENT_ID:-{sh_word(found.client_id)}}}"]
     if found.uses("CLIENT_SECRET"):
         secret = found.client_secret
         if reveal and secret:
-            lines.append(f"CLIENT_SECRET=${{CLIENT_SECRET:-{shlex.quote(secret)}}}")
+            lines.append(f"CLIENT_SECRET=${{CLIENT_SECRET:-{sh_word(secret)}}}")
         else:
-            shown = f" ({one_line(mask(secret))})" if secret else ""
-            lines.append("CLIENT_SECRET=${CLIENT_SECRET:-}  # masked in this export"
-                         f"{shown}: fill in")
+            shown = f" ({mask(secret)})" if secret else ""
+            lines.append("CLIENT_SECRET=${CLIENT_SECRET:-}  " + sh_comment(
+                f"masked in this export{shown}: fill in"))
     lines.append("BODY=''")
     lines += [f"{name}=''" for name in FRESH]
     return [*lines, ""]
@@ -148,7 +151,7 @@ def _body(step: Replay, found: Plan) -> list[str]:
             fresh += ["CODE_VERIFIER=$(random)",
                       'CODE_CHALLENGE=$(challenge "$CODE_VERIFIER")']
         return [*fresh, "echo 'Open this URL in a browser, log in and agree:'",
-                f"echo {_sh_word(step.url)}"]
+                f"echo {_sh_word(step.url, url)}"]
     if step.action in ("callback", "fragment"):
         return _read_callback(step, found)
     return _request(step)
@@ -167,7 +170,7 @@ def _read_callback(step: Replay, found: Plan) -> list[str]:
              '  echo "The provider answered: $(param error "$CALLBACK_URL")" >&2',
              "  exit 1", "fi"]
     if found.iss:
-        expected = shlex.quote(found.iss)
+        expected = sh_word(found.iss)
         lines += [f'if [ "$(param iss "$CALLBACK_URL")" != {expected} ]; then',
                   "  echo 'The iss does not name the expected "
                   "authorization server (RFC 9207 §2.4).' >&2", "  exit 1", "fi"]
@@ -179,7 +182,7 @@ def _request(step: Replay) -> list[str]:
     args = []
     has_data = bool(step.form or step.body)
     if step.method != ("POST" if has_data else "GET"):
-        args.append(f"--request {shlex.quote(step.method)}")
+        args.append(f"--request {sh_word(step.method)}")
     if step.basic:
         args.append('--user "${CLIENT_ID}:${CLIENT_SECRET}"')
     args += ["--header " + _sh_word([f"{name}: ", *value])
@@ -187,8 +190,8 @@ def _request(step: Replay) -> list[str]:
     if step.form is not None:
         args += ["--data-urlencode " + _sh_word([f"{k}=", *v]) for k, v in step.form]
     elif step.body:
-        args.append("--data-binary " + shlex.quote(step.body))
-    args.append(_sh_word(step.url))
+        args.append("--data-binary " + sh_word(step.body))
+    args.append(_sh_word(step.url, url))
     used = sorted(_vars(step) | ({"CLIENT_SECRET"} if step.basic else set()))
     call = " \\\n    ".join([f"call {step.expect or 200}", *args])
     keep = ["keep_tokens"] if step.action in TOKEN_ACTIONS else []
@@ -201,14 +204,16 @@ def _vars(step: Replay) -> set[str]:
     return {p.name for p in pieces if isinstance(p, Var)} - {"PREVIOUS_REFRESH_TOKEN"}
 
 
-def _sh_word(pieces: list) -> str:
-    """One shell word: single-quoted if literal, else double-quoted with ${VARS}."""
-    if not any(isinstance(p, Var) for p in pieces):
-        return shlex.quote("".join(pieces))
-    out = []
-    for piece in pieces:
-        if isinstance(piece, Var):
-            out.append("${" + piece.name + "}")
-        else:
-            out.append(re.sub(r'([\\"$`])', r"\\\1", piece))
-    return '"' + "".join(out) + '"'
+def _sh_word(pieces: list, encode=None) -> str:
+    """One shell word: literal runs single-quoted, variables as ``"${NAME}"``."""
+    words, literal = [], ""
+    for piece in [*pieces, None]:
+        if isinstance(piece, str):
+            literal += piece
+            continue
+        if literal:
+            words.append(sh_word(encode(literal) if encode else literal))
+            literal = ""
+        if piece is not None:
+            words.append('"${' + piece.name + '}"')
+    return "".join(words) or "''"

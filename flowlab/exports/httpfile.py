@@ -15,11 +15,14 @@ from ..security import mask
 from ._common import _heading
 from ._common import published
 from ._common import secure
+from .escape import http_comment
+from .escape import http_text
+from .escape import plain
+from .escape import url
 from .replay import TOKEN_ACTIONS
 from .replay import Plan
 from .replay import Replay
 from .replay import Var
-from .replay import one_line
 from .replay import plan
 
 INTRO = (
@@ -36,7 +39,7 @@ def http_file(run, flow, redact: Redactor, where: Addresses | None = None) -> st
     run, note = published(run, where)
     found = plan(run, flow)
     redact = secure(run, redact)
-    lines = [f"# OAuth Flow Lab: {one_line(_heading(run, flow))}.", *_comment(INTRO)]
+    lines = [http_comment(f"OAuth Flow Lab: {_heading(run, flow)}."), *_comment(INTRO)]
     lines += ["#", *_comment(note)] if note else []
     lines += ["", *_variables(found, redact.reveal)]
     fresh = _fresh(found.pkce)
@@ -45,15 +48,16 @@ def http_file(run, flow, redact: Redactor, where: Addresses | None = None) -> st
                "PREVIOUS_REFRESH_TOKEN": ""}
     for step in found.steps:
         if step.action == "authorize":
-            url = "".join(fresh[p.name.lower()] if isinstance(p, Var) else p
-                          for p in step.url)
-            lines += ["", f"# {one_line(step.title)}: open this URL in a browser, "
-                      "log in and agree:", f"# {one_line(url)}"]
+            address = "".join(fresh[p.name.lower()] if isinstance(p, Var) else url(p)
+                              for p in step.url)
+            lines += ["", http_comment(f"{step.title}: open this URL in a browser, "
+                                       "log in and agree:"), http_comment(address)]
         elif step.action in ("callback", "fragment"):
             name = "access_token" if step.action == "fragment" else "code"
-            lines += [f"# {one_line(step.title)}: your browser lands on the redirect "
-                      "URI.", f"# Check that its state is {fresh['state']}, then "
-                      f"paste its {name} here:", f"@{name} ="]
+            lines += [http_comment(f"{step.title}: your browser lands on the "
+                                   "redirect URI."),
+                      http_comment(f"Check that its state is {fresh['state']}, then "
+                                   f"paste its {name} here:"), f"@{name} ="]
         else:
             lines += ["", *_request(step, sources)]
             _learn(step, sources)
@@ -61,19 +65,19 @@ def http_file(run, flow, redact: Redactor, where: Addresses | None = None) -> st
 
 
 def _comment(text: str) -> list[str]:
-    return ["# " + line for line in textwrap.wrap(one_line(text), 84)]
+    return [http_comment(line) for line in textwrap.wrap(plain(text), 84)]
 
 
 def _variables(found: Plan, reveal: bool) -> list[str]:
-    lines = [f"@client_id = {one_line(found.client_id)}"]
+    lines = [f"@client_id = {http_text(found.client_id)}"]
     if found.uses("CLIENT_SECRET"):
         secret = found.client_secret
         if reveal and secret:
-            lines.append(f"@client_secret = {one_line(secret)}")
+            lines.append(f"@client_secret = {http_text(secret)}")
         else:
-            shown = f" ({one_line(mask(secret))})" if secret else ""
-            lines += [f"# client_secret: masked in this export{shown}, fill in",
-                      "@client_secret ="]
+            shown = f" ({mask(secret)})" if secret else ""
+            lines += [http_comment(f"client_secret: masked in this export{shown}, "
+                                   "fill in"), "@client_secret ="]
     return lines
 
 
@@ -101,24 +105,29 @@ def _learn(step: Replay, sources: dict) -> None:
 
 
 def _request(step: Replay, sources: dict) -> list[str]:
-    lines = [f"### {one_line(step.title)}", f"# @name step_{step.number}",
-             f"{step.method} {_text(step.url, sources)} HTTP/1.1"]
+    lines = [f"### {http_text(step.title)}", f"# @name step_{step.number}",
+             f"{http_text(step.method)} {_text(step.url, sources, url)} HTTP/1.1"]
     if step.basic:
         lines.append("Authorization: Basic {{client_id}} {{client_secret}}")
-    lines += [f"{name}: {_text(value, sources)}" for name, value in step.headers]
+    lines += [f"{http_text(name)}: {_text(value, sources)}"
+              for name, value in step.headers]
     if step.form is not None:
         body = "&".join(f"{quote_plus(k)}={_text(v, sources, quote_plus)}"
                         for k, v in step.form)
     else:
-        body = one_line(step.body)
+        body = http_text(step.body)
     return [*lines, "", body] if body else lines
 
 
 def _text(pieces: list, sources: dict, encode=None) -> str:
-    out = []
-    for piece in pieces:
-        if isinstance(piece, Var):
+    """Literal runs through ``encode`` and ``http_text``; variables as references."""
+    out, literal = [], ""
+    for piece in [*pieces, None]:
+        if isinstance(piece, str):
+            literal += piece
+            continue
+        out.append(http_text(encode(literal) if encode else literal))
+        literal = ""
+        if piece is not None:
             out.append(sources.get(piece.name) or "{{" + piece.name.lower() + "}}")
-        else:
-            out.append(one_line(encode(piece) if encode else piece))
     return "".join(out)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from ..exchange import Exchange
 from ..exchange import Message
 from ..publicurl import Addresses
@@ -15,6 +13,9 @@ from ._common import _iso
 from ._common import _steps
 from ._common import published
 from ._common import secure
+from .escape import md_code
+from .escape import md_fence
+from .escape import md_text
 
 
 def markdown(run, flow, redact: Redactor, glossary: dict | None = None,
@@ -22,23 +23,25 @@ def markdown(run, flow, redact: Redactor, glossary: dict | None = None,
     """A handout: each step, what happened, its messages and their annotations."""
     run, note = published(run, where)
     redact = secure(run, redact)
-    lines = [f"# {flow.name}: a run on OAuth Flow Lab", "",
-             f"- Provider: {_code(run.provider.get('name', '?'))}",
-             f"- Run: `{run.id}`, started {_iso(run.created)}, {run.status}",
+    lines = [f"# {md_text(flow.name)}: a run on OAuth Flow Lab", "",
+             f"- Provider: {md_code(run.provider.get('name', '?'))}",
+             f"- Run: {md_code(run.id)}, started {_iso(run.created)}, "
+             f"{md_text(run.status)}",
              "- Secrets and tokens: " + ("included. Keep this file private."
                                          if redact.reveal else "masked (`abcd…wxyz`)."),
-             *([f"- Addresses: {_md_text(note)}"] if note else []),
+             *([f"- Addresses: {md_text(note)}"] if note else []),
              "", flow.summary, ""]
     for number, step, record in _steps(run, flow):
         lines += _md_step(number, step, record, glossary or {}, redact)
     for number, step in enumerate(flow.steps[len(run.steps):], len(run.steps) + 1):
-        lines += [f"## Step {number}: {step['title']}", "", "*Not run.*", ""]
+        lines += [f"## Step {number}: {md_text(step['title'])}", "", "*Not run.*",
+                  ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _md_step(number, step, record, glossary, redact) -> list[str]:
-    lines = [f"## Step {number}: {step['title']}", ""]
-    error = _code(redact(record.get("error") or "failed"))
+    lines = [f"## Step {number}: {md_text(step['title'])}", ""]
+    error = md_code(redact(record.get("error") or "failed"))
     if record["status"] == "failed":
         lines += [f"**Failed:** {error}", ""]
     lines += [step.get("explain", "").strip(), ""]
@@ -46,12 +49,14 @@ def _md_step(number, step, record, glossary, redact) -> list[str]:
         lines += [f"The provider answered as expected: {error}", ""]
     data = record.get("data", {})
     if data.get("url"):
-        lines += ["### The authorization URL", "", _fence(redact(data["url"]), "text")]
+        lines += ["### The authorization URL", "",
+                  md_fence(redact(data["url"]), "text")]
     if data.get("pkce"):
         pkce = data["pkce"]
-        lines += ["### PKCE", "", f"- code_verifier: {_code(redact(pkce['verifier']))}",
-                  f"- SHA-256 (hex): {_code(pkce['sha256'])}",
-                  f"- code_challenge: {_code(pkce['challenge'])}", ""]
+        lines += ["### PKCE", "",
+                  f"- code_verifier: {md_code(redact(pkce['verifier']))}",
+                  f"- SHA-256 (hex): {md_code(pkce['sha256'])}",
+                  f"- code_challenge: {md_code(pkce['challenge'])}", ""]
     if step.get("action") in FRONT_CHANNEL and not record.get("exchanges"):
         lines += ["*This happened in your browser; the app saw none of it.*", ""]
     for exchange in _exchanges(record):
@@ -60,14 +65,14 @@ def _md_step(number, step, record, glossary, redact) -> list[str]:
 
 
 def _md_exchange(exchange: Exchange, glossary, redact) -> list[str]:
-    lines = ["### Request", "", _fence(redact(exchange.request.text()), "http")]
+    lines = ["### Request", "", md_fence(redact(exchange.request.text()), "http")]
     lines += _md_table(exchange.request, glossary, redact)
     if exchange.response is None:
         why = exchange.error or exchange.note or (
             "No response recorded: this is the request the app received from your "
             "browser.")
-        return [*lines, f"*{_md_text(redact(why))}*", ""]
-    lines += ["### Response", "", _fence(redact(exchange.response.text()), "http")]
+        return [*lines, f"*{md_text(redact(why))}*", ""]
+    lines += ["### Response", "", md_fence(redact(exchange.response.text()), "http")]
     return lines + _md_table(exchange.response, glossary, redact)
 
 
@@ -80,25 +85,7 @@ def _md_table(message: Message, glossary, redact) -> list[str]:
         term = note.term or {}
         meaning = " ".join(filter(None, [term.get("meaning"), term.get("rfc")]))
         value = note.value if len(note.value) <= 80 else note.value[:77] + "…"
-        rows.append(f"| {note.where} | {_code(note.name)} | {_code(value)} | "
-                    f"{_md_text(meaning)} |")
+        rows.append(f"| {md_text(note.where)} | {md_code(note.name, table=True)} | "
+                    f"{md_code(value, table=True)} | {md_text(meaning)} |")
     return [*rows, ""]
 
-
-def _code(text: str) -> str:
-    """A Markdown code span that survives backticks and table pipes."""
-    text = text.replace("\n", " ")
-    ticks = "`" * (max((len(r) for r in re.findall("`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{ticks}{pad}{text}{pad}{ticks}".replace("|", "\\|")
-
-
-def _md_text(text: str) -> str:
-    return text.replace("\n", " ").replace("|", "\\|")
-
-
-def _fence(text: str, info: str) -> str:
-    """A fenced block longer than any backtick run inside ``text``."""
-    longest = max((len(r) for r in re.findall("`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{info}\n{text.rstrip()}\n{fence}\n"

@@ -176,7 +176,3 @@ def _names(step: Replay) -> set[str]:
     names = {p.name for p in found if isinstance(p, Var)}
     return names | ({"CLIENT_ID", "CLIENT_SECRET"} if step.basic else set())
 
-
-def one_line(text: str) -> str:
-    """``text`` safe inside a one-line comment: no line breaks of any kind."""
-    return " ".join(str(text).splitlines()).replace("\r", " ").replace("\x85", " ")
