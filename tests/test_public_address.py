@@ -167,7 +167,7 @@ def test_provider_page_shows_the_public_addresses(live_server):
     page = runner.get(live_server("/provider")).text
     _assert_no_private_port(page, live_server)
     assert f"<code>{live_server.url}/sandbox/api/token</code>" in page
-    assert f"<code>{live_server.url}/run/callback</code>" in page
+    assert f'<code id="spotify-redirect">{live_server.url}/run/callback</code>' in page
     assert "private port" in page
 
 
