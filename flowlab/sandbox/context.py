@@ -10,10 +10,10 @@ from flask import session
 
 from ..serving import BACKCHANNEL_KEY
 from .catalogue import Catalogue
+from .server import RequestBoundValidator
 from .server import SandboxServer
 from .server import Settings
 from .store import DB
-from .validator import SandboxValidator
 
 USER_KEY = "sandbox_user"
 
@@ -35,10 +35,15 @@ def settings() -> Settings:
 
 
 def oauth_server() -> SandboxServer:
-    """oauthlib's endpoints over this request's connection and caller."""
-    config = settings()
-    validator = SandboxValidator(DB.get(), config, caller())
-    return SandboxServer(validator, config.token_ttl)
+    """oauthlib's endpoints, built once per app; their validator reads the current
+    request's connection and caller each time it needs them."""
+    server = current_app.extensions.get("sandbox_server")
+    if server is None:
+        config = settings()
+        validator = RequestBoundValidator(config, DB.get, caller)
+        server = SandboxServer(validator, config.token_ttl)
+        current_app.extensions["sandbox_server"] = server
+    return server
 
 
 def caller() -> str:

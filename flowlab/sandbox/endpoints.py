@@ -97,6 +97,18 @@ def _client_call(endpoint):
     return _respond(headers, body, status, status == 401)
 
 
+@bp.record_once
+def _bench_hello(state) -> None:
+    """``FLOWLAB_BENCH_HELLO=1`` only: a bare route on the same server, the ceiling
+    that ``make bench`` measures every page against. Never there otherwise."""
+    if state.app.config.get("BENCH_HELLO"):
+        state.app.add_url_rule("/_bench/hello", "bench_hello", _hello)
+
+
+def _hello() -> Response:
+    return Response("hello", 200, {"Content-Type": "text/plain"})
+
+
 @bp.get("/.well-known/oauth-authorization-server")
 def server_metadata():
     """Authorization server metadata (RFC 8414 §3; not in Spotify)."""

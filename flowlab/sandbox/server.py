@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from oauthlib.oauth2.rfc6749 import endpoints
@@ -16,6 +17,7 @@ from oauthlib.oauth2.rfc6749 import grant_types
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
 from . import pkce
+from .validator import SandboxValidator
 
 TOKEN_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 
@@ -60,6 +62,23 @@ def _refresh_fields(token, token_handler, request):
     if not token_handler.request_validator.rotate_refresh_token(request):
         token.pop("refresh_token", None)
     return token
+
+
+class RequestBoundValidator(SandboxValidator):
+    """A validator made once per app that asks, at each use, for the current
+    request's connection and caller, so the endpoints around it are built once."""
+
+    def __init__(self, settings: Settings, conn: Callable, remote: Callable) -> None:
+        self.settings = settings
+        self._conn, self._remote = conn, remote
+
+    @property
+    def conn(self):
+        return self._conn()
+
+    @property
+    def remote(self) -> str:
+        return self._remote()
 
 
 class SandboxServer(
