@@ -24,6 +24,8 @@ from flask import session
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from .redact import mask
+
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 OAUTH_PATHS = ("/sandbox/api/", "/sandbox/authorize")
@@ -172,15 +174,6 @@ def safe_next(value: str | None, default: str = "/") -> str:
         return default
     parts = urlsplit(value)
     return default if parts.scheme or parts.netloc else value
-
-
-def mask(secret: str | None) -> str:
-    """Show the first and last four characters of a secret: ``abcd…wxyz``."""
-    if not secret:
-        return ""
-    if len(secret) <= 12:
-        return "•" * len(secret)
-    return f"{secret[:4]}…{secret[-4:]}"
 
 
 def constant_time_equal(a: str, b: str) -> bool:

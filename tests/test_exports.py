@@ -29,8 +29,8 @@ from flowlab.exchange import Exchange
 from flowlab.exchange import Message
 from flowlab.exports.escape import md_code
 from flowlab.exports.escape import md_fence
+from flowlab.redact import Redactor
 from flowlab.runner import store
-from flowlab.runner.present import Redactor
 from flowlab.runner.store import Run
 
 CLIENT_ID = "17d37e5af2fd45730e05141eb4bdac55"

@@ -143,7 +143,7 @@ def test_code_flow_with_consent_refreshes_and_checks_the_id_token(
     sent = dict(parse_qsl(urlsplit(re.search(
         r'class="wire-url mono">([^<]+)<', first).group(1)).query))
     assert sent["prompt"] == "consent" and sent["scope"] == SCOPE
-    assert sent["nonce"]  # shown masked: the run keeps it to check the ID token
+    assert sent["nonce"]  # shown: it ties the ID token to this run, grants nothing
     callback = text_of(step(runner, 3))
     assert f"iss {oidc_server.issuer}" in callback or oidc_server.issuer in callback
     token = step(runner, 4)

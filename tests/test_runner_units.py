@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from flowlab.exchange import Message
+from flowlab.redact import Redactor
 from flowlab.runner import engine
 from flowlab.runner.answers import json_path
 from flowlab.runner.flows import Flow
-from flowlab.runner.present import Redactor
 from flowlab.runner.present import lookup
 from flowlab.runner.store import Run
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from ..exchange import Exchange
 from ..publicurl import Addresses
 from ..publicurl import addresses
-from ..runner.present import Redactor
+from ..redact import Redactor
 
 CREATOR = {"name": "OAuth Flow Lab", "version": "0.1.0"}
 # Headers a replay leaves to the client: it sets them itself, or they describe the

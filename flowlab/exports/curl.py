@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 
 from ..publicurl import Addresses
-from ..runner.present import Redactor
-from ..security import mask
+from ..redact import Redactor
+from ..redact import mask
 from ._common import _heading
 from ._common import published
 from ._common import secure

@@ -9,7 +9,7 @@ from ..exchange import FormView
 from ..exchange import Message
 from ..exchange import query_pairs
 from ..publicurl import Addresses
-from ..runner.present import Redactor
+from ..redact import Redactor
 from ._common import CREATOR
 from ._common import FORM
 from ._common import _exchanges

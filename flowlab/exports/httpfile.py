@@ -10,8 +10,8 @@ import textwrap
 from urllib.parse import quote_plus
 
 from ..publicurl import Addresses
-from ..runner.present import Redactor
-from ..security import mask
+from ..redact import Redactor
+from ..redact import mask
 from ._common import _heading
 from ._common import published
 from ._common import secure

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ..exchange import Exchange
 from ..exchange import Message
 from ..publicurl import Addresses
+from ..redact import Redactor
 from ..runner.engine import FRONT_CHANNEL
-from ..runner.present import Redactor
 from ..runner.present import annotate
 from ._common import _exchanges
 from ._common import _iso

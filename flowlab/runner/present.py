@@ -2,95 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from urllib.parse import quote
-from urllib.parse import quote_plus
 
-from ..exchange import NOT_RECORDED
 from ..exchange import Message
-from ..security import mask
+from ..redact import Redactor
 from . import moment
 
-SECRET_FIELDS = {"access_token", "refresh_token", "code", "code_verifier",
-                 "client_secret", "token"}
-SECRET_HEADERS = {"authorization", "cookie", "set-cookie"}
-# What a run keeps that is no secret: the browser carries it in the clear anyway.
-PUBLIC_KEYS = {"authorize_url", "redirect_uri", "state"}
 ACTORS = (("browser", "Your browser"), ("app", "This app (client)"),
           ("as", "Authorization server"), ("api", "Web API"))
 ACTORS_ORDER = {key: index for index, (key, _) in enumerate(ACTORS)}
-
-
-class Redactor:
-    """Masks every secret of a run wherever it appears, unless revealing.
-
-    Each secret is also caught percent-encoded and JSON-escaped, the forms it takes
-    in URLs, form bodies and exports.
-    """
-
-    def __init__(self, secrets: set[str], reveal: bool = False) -> None:
-        self.originals = sorted({s for s in secrets if s and len(s) >= 8})
-        forms = {(form, s) for s in self.originals
-                 for form in (s, quote(s, safe=""), quote_plus(s), quote(s),
-                              json.dumps(s)[1:-1])}
-        self.forms = sorted(forms, key=lambda pair: len(pair[0]), reverse=True)
-        self.reveal = reveal
-
-    def __call__(self, text: str) -> str:
-        if self.reveal or not text:
-            return text
-        for form, secret in self.forms:
-            text = text.replace(form, mask(secret))
-        return text
-
-    def deep(self, value):
-        """A copy of a JSON-ready structure with every string redacted."""
-        if isinstance(value, str):
-            return self(value)
-        if isinstance(value, dict):
-            return {k: self.deep(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.deep(v) for v in value]
-        return value
-
-    @classmethod
-    def for_run(cls, run, extra: set[str], reveal: bool) -> Redactor:
-        """Collect secrets from the run's store and every captured message."""
-        found = set(extra)
-        for key, value in run.secrets.items():
-            if key not in PUBLIC_KEYS:
-                found.update(_strings(value))
-        for record in run.steps:
-            for exchange in record.get("exchanges", []):
-                for message in (exchange["request"], exchange.get("response")):
-                    if message:
-                        found.update(_message_secrets(message))
-        return cls(found, reveal)
-
-
-def _strings(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() if k in SECRET_FIELDS for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
-def _message_secrets(data: dict) -> list[str]:
-    message = Message(data["start_line"], data["headers"], data["body"])
-    found = []
-    for where, name, value in message.fields():
-        if value == NOT_RECORDED:  # the app's own note, in place of a cookie
-            continue
-        if where == "header" and name.lower() in SECRET_HEADERS:
-            found.append(value.split(" ", 1)[-1])
-            found += [c.split("=", 1)[-1] for c in value.split(";") if "=" in c]
-        elif name.split(".")[-1] in SECRET_FIELDS:
-            found.append(value)
-    return found
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from flask import current_app
 
 from ..db import Database
-from .present import Redactor
+from ..redact import Redactor
 
 db = Database("RUNS_DATABASE", Path(__file__).with_name("schema.sql"))
 

@@ -13,10 +13,10 @@ from flask import url_for
 
 from ..content import get_content
 from ..content import render_markdown
+from ..redact import Redactor
 from ..runner import compare
 from ..runner import store
 from ..runner.actions import NEEDS
-from ..runner.present import Redactor
 from . import runner as runner_views
 from .providers import browser_id
 from .providers import current_choice

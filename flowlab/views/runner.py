@@ -19,12 +19,12 @@ from .. import providers
 from ..content import get_content
 from ..content import render_markdown
 from ..highlight import highlight
+from ..redact import Redactor
 from ..runner import engine
 from ..runner import store
 from ..runner.actions import NEEDS
 from ..runner.flows import options_from
 from ..runner.flows import pkce_offered
-from ..runner.present import Redactor
 from ..runner.present import diagram
 from ..runner.present import step_parts
 from .providers import browser_id
