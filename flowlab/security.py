@@ -41,6 +41,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_set_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["CSRF_FIELD"] = CSRF_FIELD
+    app.jinja_env.globals["allow_connect"] = allow_connect
     app.jinja_env.filters["mask"] = mask
 
 
@@ -121,12 +122,21 @@ def allow_form_action(origin: str) -> None:
     g.setdefault("form_action", []).append(origin)
 
 
+def allow_connect(url: str) -> str:
+    """Let this response's scripts fetch ``url``'s origin (a single-page-app run's
+    token endpoint); returns "" so a template can call it."""
+    parts = urlsplit(url)
+    g.setdefault("connect_src", []).append(f"{parts.scheme}://{parts.netloc}")
+    return ""
+
+
 def _set_headers(response):
     form_action = " ".join(["'self'", *g.get("form_action", [])])
+    connect_src = " ".join(["'self'", *g.get("connect_src", [])])
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; "
-        "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+        f"img-src 'self' data:; connect-src {connect_src}; object-src 'none'; "
         f"base-uri 'none'; form-action {form_action}; frame-ancestors 'none'",
     )
     response.headers.setdefault("X-Frame-Options", "DENY")

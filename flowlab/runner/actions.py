@@ -23,6 +23,7 @@ from .answers import as_json
 from .answers import describe
 from .answers import json_path
 from .answers import transport_error
+from .browser import browser_token
 from .capture import capture_session
 from .capture import exchange_of
 from .interop import id_token_record
@@ -207,4 +208,5 @@ ACTIONS = {
     "refresh": refresh,
     "api": api,
     "expire": expire,
+    "browser_token": browser_token,  # the page sent it (single-page-app run)
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
 from dataclasses import replace
 
 from .oidc import userinfo_serves
@@ -19,6 +20,8 @@ class Flow:
     pkce: bool = False
     # The start page offers to run without PKCE (RFC 9700 §2.1.1 asks for it).
     pkce_optional: bool = False
+    # The start page offers to run it as a single-page app: these steps change.
+    browser: dict = field(default_factory=dict, compare=False)
 
     def step(self, index: int) -> dict | None:
         return self.steps[index] if 0 <= index < len(self.steps) else None
@@ -37,6 +40,9 @@ class Flow:
         """This flow as the learner chose to run it on the start page."""
         if self.pkce_optional and options.get("pkce") is False:
             return replace(self, pkce=False)
+        if self.browser and options.get("spa"):
+            steps = tuple({**s, **self.browser.get(s["id"], {})} for s in self.steps)
+            return replace(self, steps=steps)
         return self
 
     def explained(self, records: list[dict]) -> Flow:
@@ -52,9 +58,21 @@ class Flow:
         return replace(self, steps=tuple(steps))
 
 
-def options_from(flow: Flow, form) -> dict:
-    """The run options a start form chose; only what this flow offers."""
-    return {"pkce": False} if flow.pkce_optional and form.get("pkce") == "off" else {}
+def pkce_offered(provider: dict) -> bool:
+    """Whether a provider takes S256: its metadata lists it, or says nothing."""
+    methods = provider.get("pkce_methods")
+    return methods is None or "S256" in methods
+
+
+def options_from(flow: Flow, form, provider: dict) -> dict:
+    """The run options a start form chose; only what this flow and provider offer."""
+    sandbox = provider.get("kind") == "sandbox"  # it records what a page sends it
+    if flow.browser and sandbox and form.get("run_as") == "spa":
+        return {"spa": True}
+    if flow.pkce_optional and (form.get("pkce") == "off"
+                               or not pkce_offered(provider)):
+        return {"pkce": False}
+    return {}
 
 
 def load_flows(content) -> dict[str, Flow]:
@@ -71,5 +89,6 @@ def load_flows(content) -> dict[str, Flow]:
             scope=data.get("scope"),
             pkce=data.get("pkce", False),
             pkce_optional=data.get("pkce_optional", False),
+            browser=data.get("browser", {}),
         )
     return flows

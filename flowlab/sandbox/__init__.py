@@ -26,8 +26,10 @@ cli = AppGroup("sandbox", help="Manage the sandbox provider's apps.")
 
 def init_app(app: Flask) -> None:
     from . import api
+    from . import cors
     from . import dashboard
     from . import endpoints
+    from . import received
     from . import views
 
     store.DB.init_app(app)
@@ -42,6 +44,8 @@ def init_app(app: Flask) -> None:
     logging.getLogger("oauthlib").setLevel(logging.INFO)
     for module in (views, endpoints, api, dashboard):
         app.register_blueprint(module.bp)
+    for module in (cors, received):  # a browser app's own token request
+        module.init_app(app)
     # RFC 8414 §3.1 puts an issuer's path after the well-known segment.
     app.add_url_rule(
         "/.well-known/oauth-authorization-server/sandbox",

@@ -1,0 +1,36 @@
+"""CORS at the token endpoint, answered as Spotify's accounts service answers it.
+
+A browser app's PKCE token request is a simple request (a form-encoded POST, no
+custom header), so the browser sends it without asking and lets the page read the
+answer when it carries ``Access-Control-Allow-Origin``. A preflight is refused:
+Spotify answers one that asks for ``Authorization`` with 204 and no CORS headers
+(spotify/web-api#586), so a page cannot send a Basic header. The sandbox refuses
+every preflight there alike; for other requested headers that is our assumption.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import Response
+from flask import request
+
+TOKEN_PATH = "/sandbox/api/token"
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_refuse_preflight)
+    app.after_request(_allow_simple)
+
+
+def _refuse_preflight() -> Response | None:
+    """A preflight gets 204 with no CORS headers: the browser sends nothing more."""
+    if request.method == "OPTIONS" and request.path == TOKEN_PATH:
+        return Response(status=204)
+    return None
+
+
+def _allow_simple(response: Response) -> Response:
+    """Every other answer of the token endpoint may be read by any origin's page."""
+    if request.path == TOKEN_PATH and request.method != "OPTIONS":
+        response.headers.setdefault("Access-Control-Allow-Origin", "*")
+    return response
