@@ -1,6 +1,6 @@
 """The interop tests' authorization server: panva's oidc-provider (OpenID
 Certified), pinned in ``tests/oidc/package-lock.json`` and configured by
-``tests/oidc/server.mjs``, started once per session on 127.0.0.1.
+``tests/oidc/server.mjs``, started once per session on 127.0.0.2.
 
 Its clients are registered with the callback the lab gives this issuer (one path per
 provider, ``flowlab.runner.callbacks``), as a developer would do.
@@ -26,7 +26,7 @@ from flowlab.runner.callbacks import for_issuer
 
 HERE = Path(__file__).resolve().parent
 SERVER_DIR = HERE / "oidc"
-HOST = "127.0.0.1"
+HOST = "127.0.0.2"  # not the lab's host: it refuses endpoints there (cookies)
 # Clients of server.mjs: (client id, secret or None).
 WEB = ("flowlab-web", "flowlab-web-secret")
 SPA = ("flowlab-spa", None)

@@ -160,11 +160,27 @@ def test_only_a_flow_that_offers_it_runs_without_pkce():
 
     optional = Flow("f", "F", "confidential", "s", (), pkce=True, pkce_optional=True)
     fixed = Flow("g", "G", "public", "s", (), pkce=True)
-    assert options_from(optional, {"pkce": "off"}) == {"pkce": False}
-    assert options_from(optional, {}) == {}
-    assert options_from(fixed, {"pkce": "off"}) == {}
+    anywhere = {"kind": "sandbox"}
+    assert options_from(optional, {"pkce": "off"}, anywhere) == {"pkce": False}
+    assert options_from(optional, {}, anywhere) == {}
+    assert options_from(fixed, {"pkce": "off"}, anywhere) == {}
     assert optional.with_options({"pkce": False}).pkce is False
     assert fixed.with_options({"pkce": False}).pkce is True
+
+
+@pytest.mark.parametrize(("methods", "options"), [
+    (None, {}),  # the metadata says nothing: try PKCE, as RFC 9700 §2.1.1 asks
+    (["S256"], {}),
+    (["plain", "S256"], {}),
+    (["plain"], {"pkce": False}),  # S256 not offered: no PKCE, and the page says why
+    ([], {"pkce": False}),
+])
+def test_the_code_flow_goes_without_pkce_only_where_s256_is_missing(methods, options):
+    from flowlab.runner.flows import options_from
+
+    optional = Flow("f", "F", "confidential", "s", (), pkce=True, pkce_optional=True)
+    provider = {"kind": "discovered", "pkce_methods": methods}
+    assert options_from(optional, {}, provider) == options
 
 
 def test_step_texts_link_only_glossary_concepts_that_exist(app):

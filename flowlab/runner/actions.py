@@ -18,6 +18,7 @@ from oauthlib.oauth2 import TokenExpiredError
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
+from ..outbound import segment
 from . import oidc
 from .answers import as_json
 from .answers import describe
@@ -151,7 +152,8 @@ def _token_call(run, ctx, oauth, call) -> dict:
 
 def api(run, flow, step, ctx) -> dict:
     """Step: call the Web API with the access token in the header (RFC 6750 §2.1)."""
-    path = step["path"].format(**run.secrets.get("remember", {}))
+    remembered = run.secrets.get("remember", {})  # an API's answer: one segment each
+    path = step["path"].format(**{k: segment(v) for k, v in remembered.items()})
     oauth = _session(ctx, flow, run)
     userinfo = oidc.userinfo_serves(ctx.provider, step)
     url = ctx.provider["userinfo_url"] if userinfo else ctx.provider["api_base"] + path
