@@ -26,7 +26,10 @@ def create_app(
     app.config.from_mapping(
         # Where prose and data live (lessons, decision table, flows, glossary).
         CONTENT_DIR=str(ROOT / "content"),
-        # SQLite files, under the instance folder unless set.
+        # One database for all state (FLOWLAB_DATABASE_URL), e.g. to share it between
+        # app servers: postgresql://user@host/flowlab. Unset: the two SQLite files
+        # below, under the instance folder unless set (flowlab/db.py).
+        DATABASE_URL=None,
         SANDBOX_DATABASE=os.path.join(app.instance_path, "sandbox.sqlite3"),
         RUNS_DATABASE=os.path.join(app.instance_path, "runs.sqlite3"),
         # Serve only the sandbox provider (a second origin: `app.py --sandbox-only`).

@@ -1,8 +1,20 @@
-"""SQLite access shared by the sandbox store and the run store.
+"""Storage through SQLAlchemy Core: one engine per database, chosen in ``create_app``.
 
-Each store owns one file and one schema. Connections are opened per app context
-(one per request), in WAL mode, so several threads and several worker processes can
-share a file safely.
+``FLOWLAB_DATABASE_URL`` (config ``DATABASE_URL``) names one database for all state,
+e.g. ``postgresql://flowlab@db.internal/flowlab``. Unset, the sandbox and the lab each
+keep a SQLite file under ``instance/`` (``SANDBOX_DATABASE``, ``RUNS_DATABASE``), so
+``make run`` needs nothing but Python. Two handles reach them: ``SANDBOX`` (apps,
+grants, codes, tokens, consents) and ``LAB`` (runs, and any other state of the lab).
+
+To keep new state: declare its table on ``flowlab.tables.metadata``, add an Alembic
+revision on the ``lab`` branch (``flowlab/migrations/versions/``), then use
+``LAB.get()`` in a request or ``with LAB.connection(app) as conn`` outside one, and
+``with transaction(conn):`` around statements that must commit together.
+
+Connections run in autocommit, so a single statement is atomic on its own (the
+update-where-version and claim-where-unused idioms need nothing more), and
+``transaction`` opens a write transaction: BEGIN IMMEDIATE on SQLite, so writers
+queue on the busy timeout instead of failing when a read turns into a write.
 """
 
 from __future__ import annotations
@@ -10,23 +22,61 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from pathlib import Path
+from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Flask
 from flask import current_app
 from flask import g
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import Table
+from sqlalchemy import create_engine
+from sqlalchemy import event
+from sqlalchemy import make_url
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+
+_WRITE = "flowlab_write"  # set in a connection's info while ``transaction`` runs
 
 
-def connect(path: str) -> sqlite3.Connection:
-    """Open ``path`` in autocommit mode with WAL, a busy timeout and foreign keys."""
-    _make_private(path)
-    conn = sqlite3.connect(path, timeout=15, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    _use_wal(conn)
-    conn.execute("PRAGMA busy_timeout=15000")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    return conn
+def engine_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` mean psycopg 3, the driver we ship."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    """An engine in autocommit mode; on SQLite a private file in WAL mode."""
+    parsed = make_url(engine_url(url))
+    if parsed.get_backend_name() != "sqlite":
+        engine = create_engine(parsed, isolation_level="AUTOCOMMIT", pool_size=10,
+                               max_overflow=30, pool_recycle=3600)
+    else:
+        path = parsed.database or ""
+        engine = create_engine(parsed, isolation_level="AUTOCOMMIT", pool_size=10,
+                               max_overflow=50, connect_args={"timeout": 15})
+        event.listen(engine, "do_connect", lambda *args: _make_private(path))
+        event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _begin)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, record) -> None:
+    _use_wal(dbapi_conn)
+    dbapi_conn.execute("PRAGMA busy_timeout=15000")
+    dbapi_conn.execute("PRAGMA foreign_keys=ON")
+    dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+
+
+def _begin(conn: Connection) -> None:
+    """Open the database transaction only for ``transaction`` (writes)."""
+    if conn.info.get(_WRITE):
+        sqlite_ = conn.dialect.name == "sqlite"
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_ else "BEGIN")
 
 
 def _make_private(path: str) -> None:
@@ -35,7 +85,7 @@ def _make_private(path: str) -> None:
     A new file is created 0600; SQLite gives its -wal and -shm files the same mode.
     Files left readable by an older version are narrowed to 0600 here.
     """
-    if path.startswith((":", "file:")):  # in-memory or a URI: nothing on disk here
+    if not path or path.startswith((":", "file:")):  # in memory or a URI
         return
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     for name in (path, path + "-wal", path + "-shm"):
@@ -63,44 +113,85 @@ def _use_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
             time.sleep(0.05)
 
 
-class Database:
-    """One SQLite file named by a config key, with its schema applied at start-up."""
+@contextmanager
+def transaction(conn: Connection) -> Iterator[Connection]:
+    """``with transaction(conn):`` commits the block as one write transaction."""
+    if conn.info.get(_WRITE):  # already inside one: join it
+        yield conn
+        return
+    if conn.in_transaction():
+        conn.commit()  # autocommit: this only closes SQLAlchemy's bookkeeping
+    conn.info[_WRITE] = True
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        conn.info.pop(_WRITE, None)
 
-    def __init__(self, config_key: str, schema: Path) -> None:
+
+def upsert(conn: Connection, table: Table, values: dict, keys: tuple[str, ...],
+           changes: Callable) -> None:
+    """INSERT, or on a clash of ``keys`` UPDATE with ``changes(excluded)``."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values)
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=list(keys), set_=changes(statement.excluded)))
+
+
+class Database:
+    """One store's database (a migration branch), reached through the app's engine."""
+
+    def __init__(self, name: str, config_key: str) -> None:
+        self.name = name
         self.config_key = config_key
-        self.schema = schema
 
     def init_app(self, app: Flask) -> None:
-        with connect(app.config[self.config_key]) as conn:
-            conn.executescript(self.schema.read_text())
+        """Make the engine and bring this store's tables to the newest revision."""
+        from .migrations import upgrade
+
+        upgrade(self.engine(app), self.name)
         app.teardown_appcontext(self._close)
 
-    def get(self) -> sqlite3.Connection:
+    def url(self, app: Flask) -> str:
+        return (app.config.get("DATABASE_URL")
+                or "sqlite:///" + os.path.abspath(app.config[self.config_key]))
+
+    def engine(self, app: Flask | None = None) -> Engine:
+        """The app's engine for this store: one per URL, made on first use."""
+        app = app or current_app
+        engines = app.extensions.setdefault("engines", {})
+        url = self.url(app)
+        if url not in engines:
+            engines[url] = make_engine(url)
+        return engines[url]
+
+    def get(self) -> Connection:
         """The connection for this app context, opened on first use."""
-        conn = g.get(self.config_key)
+        key = "db_" + self.name
+        conn = g.get(key)
         if conn is None:
-            conn = connect(current_app.config[self.config_key])
-            setattr(g, self.config_key, conn)
+            conn = self.engine().connect()
+            setattr(g, key, conn)
         return conn
 
+    @contextmanager
+    def connection(self, app: Flask) -> Iterator[Connection]:
+        """A connection outside any request (start-up, the CLI, tests)."""
+        with self.engine(app).connect() as conn:
+            yield conn
+
     def _close(self, exc: BaseException | None = None) -> None:
-        conn = g.pop(self.config_key, None)
+        conn = g.pop("db_" + self.name, None)
         if conn is not None:
             conn.close()
 
 
-def transaction(conn: sqlite3.Connection):
-    """``with transaction(conn):`` runs the block as one IMMEDIATE transaction."""
-    return _Transaction(conn)
+def dispose(app: Flask) -> None:
+    """Close every pooled connection of the app (tests, before deleting a server)."""
+    for engine in app.extensions.get("engines", {}).values():
+        engine.dispose()
 
 
-class _Transaction:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+# The sandbox provider's rows, and the lab's own (runs); one database or two.
+SANDBOX = Database("sandbox", "SANDBOX_DATABASE")
+LAB = Database("lab", "RUNS_DATABASE")

@@ -1,6 +1,6 @@
 """The room at a glance: how far the attendees' runs have got, counted, never listed.
 
-Reads the runner's table with its own queries through the store's database helper.
+Reads the runner's table with its own queries through the store's database handle.
 Only counts leave this module: no run id, owner, provider or secret.
 """
 
@@ -13,7 +13,12 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from dataclasses import dataclass
 
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+
 from .runner.store import db
+from .tables import runs
 
 
 @dataclass(frozen=True)
@@ -41,10 +46,10 @@ def counts(flows: Iterable, leave_out: str | None) -> list[FlowCount]:
     still lands on the right row.
     """
     rows = db.get().execute(
-        "SELECT flow, status, json_extract(steps, '$[#-1].id') AS step, COUNT(*) AS n"
-        " FROM runs WHERE expires >= ? AND owner != ? GROUP BY flow, status, step",
-        (time.time(), leave_out or ""),
-    ).fetchall()
+        select(runs.c.flow, runs.c.status, runs.c.step, func.count().label("n"))
+        .where(runs.c.expires >= time.time(), runs.c.owner != (leave_out or ""))
+        .group_by(runs.c.flow, runs.c.status, runs.c.step)
+    ).mappings()
     found: dict[str, Counter] = {}
     for row in rows:
         tally = found.setdefault(row["flow"], Counter())
@@ -68,16 +73,16 @@ def as_json(flow_counts: list[FlowCount]) -> dict:
 
 def held_secrets(owner: str) -> set[str]:
     """Every string kept in ``owner``'s runs (codes, tokens), for the sandbox reset."""
-    rows = db.get().execute("SELECT secrets FROM runs WHERE owner = ?", (owner,))
+    rows = db.get().execute(select(runs.c.secrets).where(runs.c.owner == owner))
     found: set[str] = set()
-    for row in rows:
-        found.update(_strings(json.loads(row["secrets"])))
+    for kept in rows.scalars():
+        found.update(_strings(json.loads(kept)))
     return found
 
 
 def forget_runs(owner: str) -> int:
     """Delete every run of ``owner`` (the presenter); other browsers' runs stay."""
-    return db.get().execute("DELETE FROM runs WHERE owner = ?", (owner,)).rowcount
+    return db.get().execute(delete(runs).where(runs.c.owner == owner)).rowcount
 
 
 def _strings(value) -> Iterable[str]:

@@ -4,6 +4,11 @@ Anything that crosses the wire is tested against the app served by waitress on p
 in a thread, as users and the runner reach it. Browser tests drive Chromium against
 that same server; every page they open must log no console error and make no request
 outside 127.0.0.1.
+
+Storage: the storage, sandbox and runner modules (``BOTH_BACKENDS``) run twice, on
+the SQLite files and on a throwaway PostgreSQL server (``tests/pg_harness.py``), by
+a session-scoped ``backend`` parameter that the app fixtures follow; a test marked
+``sqlite_only`` (file modes, say) runs once.
 """
 
 from __future__ import annotations
@@ -23,17 +28,70 @@ import requests
 from waitress import create_server
 
 from flowlab import create_app
+from flowlab.db import dispose
 from flowlab.serving import start_backchannel
 from flowlab.serving import stop
 from tests import browser as browser_support
 from tests.oidc_harness import oidc_server  # noqa: F401
+from tests.pg_harness import pg_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ("sqlite", "postgresql")
+
+
+def on_both_backends(module: str) -> bool:
+    """The storage, runner and sandbox modules (over HTTP, not in a browser)."""
+    name = module.rpartition(".")[2]
+    return name in ("test_storage", "test_runner", "test_runner_units") or (
+        name.startswith("test_sandbox_") and not name.endswith("_browser"))
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: runs on the SQLite backend only")
+
+
+# Fixtures that give a test an app, so a database: tests without one run once.
+APP_FIXTURES = {"app", "client", "live_server", "serve", "sandbox_env"}
+
+
+def pytest_generate_tests(metafunc) -> None:
+    if (APP_FIXTURES & set(metafunc.fixturenames)
+            and on_both_backends(metafunc.module.__name__)
+            and not metafunc.definition.get_closest_marker("sqlite_only")):
+        metafunc.parametrize("backend", BACKENDS, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def backend(request) -> str:
+    """Where apps keep their state: "sqlite" (the default) or "postgresql"."""
+    return getattr(request, "param", "sqlite")
+
+
+class _Current:
+    """The PostgreSQL server the running test's apps use, if any."""
+
+    pg = None
+
+
+@pytest.fixture(autouse=True)
+def _apps_follow_backend(request, backend) -> Iterator[None]:
+    _Current.pg = request.getfixturevalue("pg_server") if (
+        backend == "postgresql") else None
+    yield
+    _Current.pg = None
+
+
+def database_config(pg=None) -> dict:
+    """A fresh PostgreSQL schema for one app, or nothing (SQLite files)."""
+    pg = pg or _Current.pg
+    return {"DATABASE_URL": pg.schema_url()} if pg else {}
 
 
 def make_app(tmp_path, **config):
-    """An app with its own SQLite files and secret key under ``tmp_path``."""
-    settings = {"TESTING": True, "SECRET_KEY": "test-secret-key", **config}
+    """An app with its own database (SQLite files under ``tmp_path`` or a fresh
+    PostgreSQL schema, as the test's ``backend``) and secret key."""
+    settings = {"TESTING": True, "SECRET_KEY": "test-secret-key",
+                **database_config(), **config}
     return create_app(settings, instance_path=str(tmp_path))
 
 
@@ -59,11 +117,14 @@ class LiveServer:
         if self.backchannel:
             stop(self.backchannel)
         stop(self.server, self.thread)
+        dispose(self.app)
 
 
 @pytest.fixture
 def app(tmp_path):
-    return make_app(tmp_path)
+    app = make_app(tmp_path)
+    yield app
+    dispose(app)
 
 
 @pytest.fixture
@@ -72,9 +133,11 @@ def client(app):
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+def live_server(tmp_path_factory, backend, request) -> Iterator[LiveServer]:
     """The whole app, shared by all tests (each test makes its own data)."""
-    server = LiveServer(make_app(tmp_path_factory.mktemp("live")))
+    pg = request.getfixturevalue("pg_server") if backend == "postgresql" else None
+    app = make_app(tmp_path_factory.mktemp("live"), **database_config(pg))
+    server = LiveServer(app)
     yield server
     server.close()
 
@@ -83,9 +146,10 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
 def serve(tmp_path) -> Iterator:
     """Serve an app with extra config: ``server = serve(SANDBOX_TOKEN_TTL=2)``."""
     servers: list[LiveServer] = []
+    shared = database_config()  # one test's servers share one database, as files
 
     def start(**config) -> LiveServer:
-        server = LiveServer(make_app(tmp_path, **config))
+        server = LiveServer(make_app(tmp_path, **{**shared, **config}))
         servers.append(server)
         return server
 
@@ -123,12 +187,16 @@ def wait_for(port: int, process: subprocess.Popen, timeout: float = 30,
 
 @pytest.fixture
 def sandbox_env(tmp_path) -> dict:
-    """Environment for standalone sandboxes sharing one SQLite file and key."""
+    """Environment for standalone sandboxes sharing one database (one SQLite file,
+    or one PostgreSQL schema on that backend) and key."""
     env = {**os.environ, "FLOWLAB_SECRET_KEY": "standalone-key",
            "FLOWLAB_SANDBOX_DATABASE": str(tmp_path / "standalone.sqlite3"),
            "FLOWLAB_RUNS_DATABASE": str(tmp_path / "standalone-runs.sqlite3"),
            "FLOWLAB_TRUSTED_HOSTS": f'["{PROVIDER_HOST}"]'}
     env.pop("FLOWLAB_SANDBOX_ONLY", None)
+    env.pop("FLOWLAB_DATABASE_URL", None)
+    if _Current.pg:
+        env["FLOWLAB_DATABASE_URL"] = _Current.pg.schema_url()
     return env
 
 

@@ -123,12 +123,9 @@ class Sandbox:
 def make_client(app, *, confidential: bool = True, uris=(CALLBACK,),
                 implicit: bool = False):
     """Register an extra app straight in the store; returns (client, secret)."""
-    from contextlib import closing
-
-    from flowlab.db import connect
     from flowlab.sandbox import store
 
-    with app.app_context(), closing(connect(app.config["SANDBOX_DATABASE"])) as conn:
+    with app.app_context(), store.DB.connection(app) as conn:
         return store.create_client(
             conn, app.config, name="Test app", redirect_uris=list(uris),
             confidential=confidential, implicit=implicit, owner="tests",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-from contextlib import closing
 from html import unescape
 from pathlib import Path
 from urllib.parse import quote
@@ -16,7 +15,7 @@ import pytest
 from flowlab import discovery
 from flowlab import providers
 from flowlab.credentials import IdleStore
-from flowlab.db import connect
+from flowlab.db import make_engine
 from flowlab.demo import demo_apps
 from flowlab.runner.callbacks import for_issuer
 from flowlab.sandbox.store import create_client
@@ -243,7 +242,7 @@ def choose_standalone(runner, sandbox_url: str, database: str):
     ``flowlab.runner.callbacks``; the demo apps know only ``/run/callback``)."""
     callback = runner.server(for_issuer(sandbox_url + "/sandbox"))
     config = {"SECRET_KEY": "standalone-key"}
-    with closing(connect(database)) as conn:
+    with make_engine("sqlite:///" + database).connect() as conn:
         web, secret = create_client(conn, config, name="Lab web app",
                                     redirect_uris=[callback], confidential=True)
         public, _ = create_client(conn, config, name="Lab browser app",

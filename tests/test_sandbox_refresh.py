@@ -5,13 +5,13 @@ working, and it dies six months after consent, however often it was used."""
 from __future__ import annotations
 
 import time
-from contextlib import closing
 
 import pytest
 import requests
+from sqlalchemy import text
 
-from flowlab.db import connect
 from flowlab.sandbox.grants import REFRESH_LIFETIME
+from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import digest
 from tests.sandbox_helpers import CALLBACK
 from tests.sandbox_helpers import Sandbox
@@ -42,11 +42,11 @@ def refresh_public(sandbox, token: str, **extra):
 
 def age_consent(server, refresh_token: str, seconds: float) -> None:
     """Move the consent behind ``refresh_token`` back in time, as if it were older."""
-    with closing(connect(server.app.config["SANDBOX_DATABASE"])) as conn:
-        changed = conn.execute(
-            "UPDATE grants SET created_at = created_at - ?, expires_at = expires_at - ?"
-            " WHERE id = (SELECT grant_id FROM tokens WHERE token_hash = ?)",
-            (seconds, seconds, digest(refresh_token)),
+    with DB.connection(server.app) as conn:
+        changed = conn.execute(text(
+            "UPDATE grants SET created_at = created_at - :s, expires_at = expires_at"
+            " - :s WHERE id = (SELECT grant_id FROM tokens WHERE token_hash = :hash)"),
+            {"s": seconds, "hash": digest(refresh_token)},
         ).rowcount
     assert changed == 1
 

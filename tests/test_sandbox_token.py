@@ -159,15 +159,12 @@ def test_wrong_secret_unknown_client_and_no_credentials(sandbox):
 
 def test_secret_with_colon_and_percent_is_form_urlencoded_first(serve):
     """Checklist 24 / RFC 6749 §2.3.1: urlencode id and secret, then Base64."""
-    from contextlib import closing
-
-    from flowlab.db import connect
     from flowlab.sandbox import store
 
     server = serve()
     client, _ = make_client(server.app)
     secret = "p:ss%20w+rd:%"
-    with closing(connect(server.app.config["SANDBOX_DATABASE"])) as conn:
+    with store.DB.connection(server.app) as conn:
         store.update_client(conn, client.client_id, secret_hash=store.digest(secret))
     sandbox = Sandbox(server.url, server.app.config)
     encoded = "p%3Ass%2520w%2Brd%3A%25"

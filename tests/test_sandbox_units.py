@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import closing
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy import text
 
-from flowlab.db import connect
+from flowlab.db import make_engine
 from flowlab.sandbox import grants
 from flowlab.sandbox import housekeeping
 from flowlab.sandbox.redirects import redirect_matches
 from flowlab.sandbox.redirects import registration_problem
+from flowlab.sandbox.store import DB
+from flowlab.tables import SANDBOX_TABLES
 from tests.sandbox_helpers import Sandbox
 
 PORTLESS = ("http://127.0.0.1/cb", "http://[::1]/cb")
@@ -67,8 +70,8 @@ def test_workshop_public_url_may_use_plain_http(tmp_path):
 
 
 def test_purge_deletes_only_what_expired(app):
-    with closing(connect(app.config["SANDBOX_DATABASE"])) as conn:
-        client_id = conn.execute("SELECT client_id FROM clients").fetchone()[0]
+    with DB.connection(app) as conn:
+        client_id = conn.execute(text("SELECT client_id FROM clients")).scalar()
         grants.save_code(conn, "old", 1, client_id=client_id, user_id="alice",
                          redirect_uri="x", scopes=[], challenge=None, method=None)
         grants.save_code(conn, "new", 600, client_id=client_id, user_id="alice",
@@ -86,7 +89,10 @@ def test_codes_and_tokens_are_stored_hashed(live_server):
     sandbox = Sandbox(live_server.url, live_server.app.config)
     code = sandbox.code(sandbox.web)
     tokens = sandbox.redeem(code).json()
-    dump = "\n".join(connect(live_server.app.config["SANDBOX_DATABASE"]).iterdump())
+    with DB.connection(live_server.app) as conn:
+        dump = "\n".join(str(tuple(row)) for table in SANDBOX_TABLES
+                         for row in conn.execute(select(table)))
+    assert sandbox.web.client_id in dump  # the dump holds the sandbox's rows
     for value in (code, tokens["access_token"], tokens["refresh_token"],
                   sandbox.web.client_secret):
         assert value not in dump
@@ -116,6 +122,7 @@ def run_flow_and_check_logs(sandbox, caplog) -> None:
         assert value not in caplog.text
 
 
+@pytest.mark.sqlite_only
 def test_database_files_are_private(serve, tmp_path):
     """Secrets' digests and runs are for this user only: 0600, WAL and SHM too."""
     server = serve()
@@ -128,9 +135,9 @@ def test_database_files_are_private(serve, tmp_path):
 
 def test_existing_world_readable_database_is_made_private(tmp_path):
     path = tmp_path / "old.sqlite3"
-    with closing(connect(str(path))):
+    with make_engine(f"sqlite:///{path}").connect():
         pass
     path.chmod(0o644)
-    with closing(connect(str(path))):
+    with make_engine(f"sqlite:///{path}").connect():
         pass
     assert path.stat().st_mode & 0o777 == 0o600

@@ -1,4 +1,5 @@
-"""Runs kept in SQLite: created, loaded by their owner, saved, purged after a day.
+"""Runs kept in the lab's database: created, loaded by their owner, saved, purged
+after a day.
 
 Runs against the sandbox are stored whole. Runs against real providers keep their
 secrets (codes, verifiers, tokens) in memory only, and their exchanges reach the
@@ -13,14 +14,18 @@ import secrets
 import time
 from dataclasses import dataclass
 from dataclasses import field
-from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
 
-from ..db import Database
+from ..db import LAB
 from ..redact import Redactor
+from ..tables import runs
 
-db = Database("RUNS_DATABASE", Path(__file__).with_name("schema.sql"))
+db = LAB
 
 
 @dataclass
@@ -52,31 +57,30 @@ def create(owner: str, flow: str, provider: dict, options: dict | None = None) -
     run = Run(secrets.token_urlsafe(12), owner, flow, provider, created=now,
               options=options or {})
     conn = db.get()
-    conn.execute("DELETE FROM runs WHERE expires < ?", (now,))
-    conn.execute(
-        "INSERT INTO runs (id, owner, flow, provider, options, secrets, steps, status,"
-        " created, expires) VALUES (?, ?, ?, ?, ?, '{}', '[]', ?, ?, ?)",
-        (run.id, owner, flow, json.dumps(provider), json.dumps(run.options),
-         run.status, now, now + current_app.config["RUN_TTL"]),
-    )
+    conn.execute(delete(runs).where(runs.c.expires < now))
+    conn.execute(insert(runs).values(
+        id=run.id, owner=owner, flow=flow, provider=json.dumps(provider),
+        options=json.dumps(run.options), secrets="{}", steps="[]", status=run.status,
+        created=now, expires=now + current_app.config["RUN_TTL"],
+    ))
     return run
 
 
 def load(run_id: str, owner: str) -> Run | None:
     """The run, if it exists, has not expired and belongs to ``owner``."""
     row = db.get().execute(
-        "SELECT * FROM runs WHERE id = ? AND owner = ? AND expires >= ?",
-        (run_id, owner, time.time()),
-    ).fetchone()
+        select(runs).where(runs.c.id == run_id, runs.c.owner == owner,
+                           runs.c.expires >= time.time())
+    ).mappings().first()
     return _from_row(row) if row else None
 
 
 def owned(owner: str, limit: int = 20) -> list[Run]:
     """The owner's live runs, newest first."""
     rows = db.get().execute(
-        "SELECT * FROM runs WHERE owner = ? AND expires >= ? ORDER BY created DESC"
-        " LIMIT ?", (owner, time.time(), limit),
-    ).fetchall()
+        select(runs).where(runs.c.owner == owner, runs.c.expires >= time.time())
+        .order_by(runs.c.created.desc()).limit(limit)
+    ).mappings()
     return [_from_row(row) for row in rows]
 
 
@@ -84,10 +88,10 @@ def claim(run: Run, stale_after: float = 30) -> bool:
     """Take the run's next step before any network call. False if another request
     (a double click, a second tab) is running it, unless that one died long ago."""
     step, now = len(run.steps) + 1, time.time()
+    free = (runs.c.claimed < step) | (runs.c.claimed_at < now - stale_after)
     cur = db.get().execute(
-        "UPDATE runs SET version = version + 1, claimed = ?, claimed_at = ?"
-        " WHERE id = ? AND version = ? AND (claimed < ? OR claimed_at < ?)",
-        (step, now, run.id, run.version, step, now - stale_after))
+        update(runs).where(runs.c.id == run.id, runs.c.version == run.version, free)
+        .values(version=runs.c.version + 1, claimed=step, claimed_at=now))
     run.version += 1
     return cur.rowcount == 1
 
@@ -102,11 +106,11 @@ def save(run: Run) -> bool:
     secrets_, steps = run.secrets, run.steps
     if not run.on_disk_whole:
         secrets_, steps = {}, Redactor.for_run(run, set(), False).deep(steps)
+    latest = run.steps[-1].get("id") if run.steps else None
     cur = db.get().execute(
-        "UPDATE runs SET secrets = ?, steps = ?, status = ?, version = version + 1"
-        " WHERE id = ? AND version = ?",
-        (json.dumps(secrets_), json.dumps(steps), run.status, run.id, run.version),
-    )
+        update(runs).where(runs.c.id == run.id, runs.c.version == run.version)
+        .values(secrets=json.dumps(secrets_), steps=json.dumps(steps),
+                status=run.status, step=latest, version=runs.c.version + 1))
     run.version += 1
     if cur.rowcount == 1 and not run.on_disk_whole:
         current_app.extensions["run_secrets"].put(run.id, copy.deepcopy(run.secrets))

@@ -1,6 +1,6 @@
 """The sandbox provider: an embedded OAuth 2.0 server that imitates Spotify's.
 
-``init_app`` applies the schema, seeds the demo apps, loads the demo data and
+``init_app`` migrates the tables, seeds the demo apps, loads the demo data and
 registers the blueprints under ``/sandbox`` and the ``flask sandbox`` commands.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import closing
 from pathlib import Path
 
 import click
@@ -16,7 +15,6 @@ from flask import Flask
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..db import connect
 from ..demo import demo_apps
 from . import catalogue
 from . import store
@@ -33,11 +31,10 @@ def init_app(app: Flask) -> None:
     from . import views
 
     store.DB.init_app(app)
-    # Kept open for the process's life: when a request closes the last connection,
-    # SQLite checkpoints and removes the WAL each time, which is slow.
-    keeper = connect(app.config["SANDBOX_DATABASE"])
-    store.seed_demo_apps(keeper, demo_apps(app.config))
-    app.extensions["sandbox_keeper"] = keeper
+    # The engine's pool keeps connections open, so SQLite does not checkpoint and
+    # remove the WAL each time a request closes the last one.
+    with store.DB.connection(app) as conn:
+        store.seed_demo_apps(conn, demo_apps(app.config))
     folder = Path(app.config["CONTENT_DIR"]) / "sandbox"
     app.extensions["sandbox"] = catalogue.load(folder)
     # oauthlib logs codes and tokens at DEBUG: keep its records above that.
@@ -71,7 +68,7 @@ def add_client(name: str, redirect_uris: tuple[str, ...], public: bool) -> None:
     if form.errors:
         messages = [m for field in form.errors.values() for m in field]
         raise click.UsageError("\n".join(messages))
-    with closing(connect(current_app.config["SANDBOX_DATABASE"])) as conn:
+    with store.DB.connection(current_app) as conn:
         client, secret = store.create_client(
             conn, current_app.config, name=form.name.strip(),
             redirect_uris=form.uris, confidential=not public,

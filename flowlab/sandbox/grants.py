@@ -9,11 +9,18 @@ are purged now and then.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
+
 from ..db import transaction
+from ..tables import codes
+from ..tables import grants
+from ..tables import tokens
 from .housekeeping import maybe_purge
 from .store import digest
 
@@ -47,37 +54,36 @@ class TokenRecord:
     revoked: str | None
 
 
-def new_grant(conn: sqlite3.Connection, client_id: str, user_id: str | None) -> int:
+def new_grant(conn: Connection, client_id: str, user_id: str | None) -> int:
     """Start a grant: the user's consent to this client, or the client acting alone."""
     now = time.time()
-    cursor = conn.execute(
-        "INSERT INTO grants (client_id, user_id, created_at, expires_at)"
-        " VALUES (?, ?, ?, ?)",
-        (client_id, user_id, now, now + REFRESH_LIFETIME),
-    )
-    return cursor.lastrowid
+    return conn.execute(
+        insert(grants).values(client_id=client_id, user_id=user_id, created_at=now,
+                              expires_at=now + REFRESH_LIFETIME)
+        .returning(grants.c.id)
+    ).scalar_one()
 
 
-def save_code(conn: sqlite3.Connection, code: str, ttl: int, **fields) -> None:
+def save_code(conn: Connection, code: str, ttl: int, **fields) -> None:
     """Keep a code's digest with its client, user, redirect URI, scopes and PKCE."""
     maybe_purge(conn)
     with transaction(conn):
         grant_id = new_grant(conn, fields["client_id"], fields["user_id"])
-        conn.execute(
-            "INSERT INTO codes VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-            (digest(code), grant_id, fields["redirect_uri"],
-             " ".join(fields["scopes"]), fields["challenge"], fields["method"],
-             time.time() + ttl),
-        )
+        conn.execute(insert(codes).values(
+            code_hash=digest(code), grant_id=grant_id,
+            redirect_uri=fields["redirect_uri"], scopes=" ".join(fields["scopes"]),
+            challenge=fields["challenge"], challenge_method=fields["method"],
+            expires_at=time.time() + ttl,
+        ))
 
 
-def find_code(conn: sqlite3.Connection, code: str) -> CodeRecord | None:
+def find_code(conn: Connection, code: str) -> CodeRecord | None:
     """The record of ``code``, used or not, or None if unknown."""
     row = conn.execute(
-        "SELECT codes.*, grants.client_id, grants.user_id FROM codes"
-        " JOIN grants ON grants.id = codes.grant_id WHERE code_hash = ?",
-        (digest(code),),
-    ).fetchone()
+        select(codes, grants.c.client_id, grants.c.user_id)
+        .join(grants, grants.c.id == codes.c.grant_id)
+        .where(codes.c.code_hash == digest(code))
+    ).mappings().first()
     if row is None:
         return None
     return CodeRecord(
@@ -87,13 +93,13 @@ def find_code(conn: sqlite3.Connection, code: str) -> CodeRecord | None:
     )
 
 
-def claim_code(conn: sqlite3.Connection, code: str) -> bool:
+def claim_code(conn: Connection, code: str) -> bool:
     """Mark a code used; False if another request got there first (single use)."""
-    cursor = conn.execute(
-        "UPDATE codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
-        (time.time(), digest(code)),
-    )
-    return cursor.rowcount == 1
+    return conn.execute(
+        update(codes).where(codes.c.code_hash == digest(code),
+                            codes.c.used_at.is_(None))
+        .values(used_at=time.time())
+    ).rowcount == 1
 
 
 def save_tokens(conn, grant_id: int | None, client_id: str, user_id: str | None,
@@ -108,29 +114,29 @@ def save_tokens(conn, grant_id: int | None, client_id: str, user_id: str | None,
     with transaction(conn):
         if grant_id is None:
             grant_id = new_grant(conn, client_id, user_id)
-        rows = [(digest(access), "access", grant_id, " ".join(scopes), now, now + ttl)]
+        rows = [dict(token_hash=digest(access), kind="access", grant_id=grant_id,
+                     scopes=" ".join(scopes), issued_at=now, expires_at=now + ttl)]
         if refresh:
             expiry = conn.execute(
-                "SELECT expires_at FROM grants WHERE id = ?", (grant_id,)
-            ).fetchone()[0]
-            rows.append((digest(refresh), "refresh", grant_id,
-                         " ".join(refresh_scopes), now, expiry))
-        conn.executemany(
-            "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, NULL)", rows
-        )
+                select(grants.c.expires_at).where(grants.c.id == grant_id)
+            ).scalar_one()
+            rows.append(dict(token_hash=digest(refresh), kind="refresh",
+                             grant_id=grant_id, scopes=" ".join(refresh_scopes),
+                             issued_at=now, expires_at=expiry))
+        conn.execute(insert(tokens), rows)
 
 
-def find_token(conn: sqlite3.Connection, token: str) -> TokenRecord | None:
+def find_token(conn: Connection, token: str) -> TokenRecord | None:
     """The record of an access or refresh token, whatever its state, or None.
 
     A refresh token expires with its grant, six months after consent.
     """
     row = conn.execute(
-        "SELECT tokens.*, grants.client_id, grants.user_id,"
-        " grants.expires_at AS grant_expires FROM tokens"
-        " JOIN grants ON grants.id = tokens.grant_id WHERE token_hash = ?",
-        (digest(token),),
-    ).fetchone()
+        select(tokens, grants.c.client_id, grants.c.user_id,
+               grants.c.expires_at.label("grant_expires"))
+        .join(grants, grants.c.id == tokens.c.grant_id)
+        .where(tokens.c.token_hash == digest(token))
+    ).mappings().first()
     if row is None:
         return None
     refresh = row["kind"] == "refresh"
@@ -141,38 +147,34 @@ def find_token(conn: sqlite3.Connection, token: str) -> TokenRecord | None:
     )
 
 
-def rotate_refresh(conn: sqlite3.Connection, token: str) -> bool:
+def rotate_refresh(conn: Connection, token: str) -> bool:
     """Retire a refresh token being exchanged, with rotation on (RFC 9700 §4.14.2);
     False if it was already retired."""
-    cursor = conn.execute(
-        "UPDATE tokens SET revoked = 'rotated'"
-        " WHERE token_hash = ? AND kind = 'refresh' AND revoked IS NULL",
-        (digest(token),),
-    )
-    return cursor.rowcount == 1
+    return conn.execute(
+        update(tokens).where(tokens.c.token_hash == digest(token),
+                             tokens.c.kind == "refresh", tokens.c.revoked.is_(None))
+        .values(revoked="rotated")
+    ).rowcount == 1
 
 
-def revoke_grant(conn: sqlite3.Connection, grant_id: int) -> None:
+def revoke_grant(conn: Connection, grant_id: int) -> None:
     """Revoke every live token of a grant (RFC 7009 §2.1, RFC 6749 §10.5)."""
-    conn.execute(
-        "UPDATE tokens SET revoked = 'revoked' WHERE grant_id = ? AND revoked IS NULL",
-        (grant_id,),
-    )
+    conn.execute(update(tokens).where(tokens.c.grant_id == grant_id,
+                                      tokens.c.revoked.is_(None))
+                 .values(revoked="revoked"))
 
 
-def revoke_token(conn: sqlite3.Connection, token: str) -> None:
+def revoke_token(conn: Connection, token: str) -> None:
     """Revoke one access token (RFC 7009 §2.1)."""
-    conn.execute(
-        "UPDATE tokens SET revoked = 'revoked'"
-        " WHERE token_hash = ? AND revoked IS NULL",
-        (digest(token),),
-    )
+    conn.execute(update(tokens).where(tokens.c.token_hash == digest(token),
+                                      tokens.c.revoked.is_(None))
+                 .values(revoked="revoked"))
 
 
-def expire_access(conn: sqlite3.Connection, token: str) -> bool:
+def expire_access(conn: Connection, token: str) -> bool:
     """Demo control: make one access token expired now (not in Spotify)."""
-    cursor = conn.execute(
-        "UPDATE tokens SET expires_at = ? WHERE token_hash = ? AND kind = 'access'",
-        (time.time() - 1, digest(token)),
-    )
-    return cursor.rowcount == 1
+    return conn.execute(
+        update(tokens).where(tokens.c.token_hash == digest(token),
+                             tokens.c.kind == "access")
+        .values(expires_at=time.time() - 1)
+    ).rowcount == 1

@@ -8,16 +8,22 @@ refresh token with it.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
+from sqlalchemy import Connection
+from sqlalchemy import delete
+
 from ..db import transaction
+from ..tables import auth_failures
+from ..tables import codes
+from ..tables import grants
+from ..tables import tokens
 
 PURGE_EVERY = 60.0
 _last_purge = 0.0
 
 
-def maybe_purge(conn: sqlite3.Connection) -> None:
+def maybe_purge(conn: Connection) -> None:
     """Purge at most once a minute per process, on the way to saving a code."""
     global _last_purge
     now = time.time()
@@ -26,10 +32,11 @@ def maybe_purge(conn: sqlite3.Connection) -> None:
         purge(conn, now)
 
 
-def purge(conn: sqlite3.Connection, now: float) -> None:
+def purge(conn: Connection, now: float) -> None:
     """Delete codes and tokens an hour past expiry, dead grants and old counters."""
     with transaction(conn):
-        conn.execute("DELETE FROM codes WHERE expires_at < ?", (now - 3600,))
-        conn.execute("DELETE FROM tokens WHERE expires_at < ?", (now - 3600,))
-        conn.execute("DELETE FROM grants WHERE expires_at < ?", (now,))
-        conn.execute("DELETE FROM auth_failures WHERE minute < ?", (now // 60 - 1,))
+        conn.execute(delete(codes).where(codes.c.expires_at < now - 3600))
+        conn.execute(delete(tokens).where(tokens.c.expires_at < now - 3600))
+        conn.execute(delete(grants).where(grants.c.expires_at < now))
+        conn.execute(delete(auth_failures)
+                     .where(auth_failures.c.minute < now // 60 - 1))

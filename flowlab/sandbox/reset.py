@@ -8,11 +8,18 @@ attendees' runs keep every token they were issued (RFC 6749 §10.5, §10.4).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+from sqlalchemy import delete
+from sqlalchemy import select
+
 from ..db import transaction
+from ..tables import codes
+from ..tables import consents
+from ..tables import grants
+from ..tables import tokens
 from .store import digest
 
 
@@ -25,7 +32,7 @@ class Cleared:
 
 
 def reset_demo(
-    conn: sqlite3.Connection, client_ids: Iterable[str], held: Iterable[str]
+    conn: Connection, client_ids: Iterable[str], held: Iterable[str]
 ) -> Cleared:
     """Delete the consents to ``client_ids`` and the grants behind ``held`` secrets.
 
@@ -34,28 +41,26 @@ def reset_demo(
     """
     apps = sorted(set(client_ids))
     hashes = sorted({digest(value) for value in held if value})
-    marks = ", ".join("?" * len(apps))
     with transaction(conn):
-        consents = conn.execute(
-            f"DELETE FROM consents WHERE client_id IN ({marks})", apps).rowcount
-        grant_ids = _grants_holding(conn, hashes) if hashes else set()
-        grants = 0
-        for grant_id in sorted(grant_ids):
+        cleared = conn.execute(
+            delete(consents).where(consents.c.client_id.in_(apps))).rowcount
+        grant_ids = sorted(_grants_holding(conn, hashes))
+        removed = 0
+        for start in range(0, len(grant_ids), 500):
             # Codes and tokens go with their grant (ON DELETE CASCADE).
-            grants += conn.execute(
-                f"DELETE FROM grants WHERE id = ? AND client_id IN ({marks})",
-                (grant_id, *apps)).rowcount
-    return Cleared(consents, grants)
+            removed += conn.execute(delete(grants).where(
+                grants.c.id.in_(grant_ids[start:start + 500]),
+                grants.c.client_id.in_(apps))).rowcount
+    return Cleared(cleared, removed)
 
 
-def _grants_holding(conn: sqlite3.Connection, hashes: list[str]) -> set[int]:
+def _grants_holding(conn: Connection, hashes: list[str]) -> set[int]:
     """The grants that issued any code or token among ``hashes``."""
     found: set[int] = set()
-    for start in range(0, len(hashes), 500):  # SQLite caps bound parameters
+    for start in range(0, len(hashes), 500):  # some databases cap bound parameters
         chunk = hashes[start:start + 500]
-        marks = ", ".join("?" * len(chunk))
-        for table, column in (("codes", "code_hash"), ("tokens", "token_hash")):
+        for column in (codes.c.code_hash, tokens.c.token_hash):
             rows = conn.execute(
-                f"SELECT grant_id FROM {table} WHERE {column} IN ({marks})", chunk)
-            found.update(row[0] for row in rows)
+                select(column.table.c.grant_id).where(column.in_(chunk)))
+            found.update(rows.scalars())
     return found

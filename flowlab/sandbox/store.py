@@ -1,4 +1,4 @@
-"""SQLite storage for the sandbox: apps, consents and failed-authentication counts.
+"""Storage for the sandbox: apps, consents and failed-authentication counts.
 
 Codes and tokens live in :mod:`flowlab.sandbox.grants`. Client secrets are random
 values, so a SHA-256 digest compared in constant time protects them well enough and
@@ -10,16 +10,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import Config
+from sqlalchemy import Connection
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
 
-from ..db import Database
+from ..db import SANDBOX
 from ..db import transaction
+from ..db import upsert
 from ..demo import DemoApp
+from ..tables import clients
 
 
 def digest(value: str) -> str:
@@ -46,7 +51,7 @@ class Client:
         return self.owner is None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Client:
+    def from_row(cls, row) -> Client:
         return cls(
             client_id=row["client_id"],
             name=row["name"],
@@ -60,23 +65,23 @@ class Client:
         )
 
 
-def get_client(conn: sqlite3.Connection, client_id: str | None) -> Client | None:
+def get_client(conn: Connection, client_id: str | None) -> Client | None:
     """The app registered as ``client_id``, or None."""
     if not client_id:
         return None
     row = conn.execute(
-        "SELECT * FROM clients WHERE client_id = ?", (client_id,)
-    ).fetchone()
+        select(clients).where(clients.c.client_id == client_id)
+    ).mappings().first()
     return Client.from_row(row) if row else None
 
 
-def list_clients(conn: sqlite3.Connection, owner: str | None) -> list[Client]:
+def list_clients(conn: Connection, owner: str | None) -> list[Client]:
     """The demo apps, then the apps made by ``owner`` (one dashboard session)."""
     rows = conn.execute(
-        "SELECT * FROM clients WHERE owner IS NULL OR owner = ?"
-        " ORDER BY owner IS NOT NULL, created_at",
-        (owner or "",),
-    ).fetchall()
+        select(clients)
+        .where(clients.c.owner.is_(None) | (clients.c.owner == (owner or "")))
+        .order_by(clients.c.owner.is_not(None), clients.c.created_at)
+    ).mappings()
     return [Client.from_row(row) for row in rows]
 
 
@@ -88,7 +93,7 @@ def derive_secret(config: Config, client_id: str, salt: str) -> str:
 
 
 def create_client(
-    conn: sqlite3.Connection,
+    conn: Connection,
     config: Config,
     *,
     name: str,
@@ -107,49 +112,43 @@ def create_client(
     else:
         grants = "authorization_code refresh_token" + (" implicit" if implicit else "")
         responses = "code token" if implicit else "code"
-    with transaction(conn):
-        conn.execute(
-            "INSERT INTO clients VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (client_id, name, int(confidential), secret and digest(secret), salt,
-             responses, grants, "\n".join(redirect_uris), owner, time.time()),
-        )
+    conn.execute(insert(clients).values(
+        client_id=client_id, name=name, confidential=confidential,
+        secret_hash=secret and digest(secret), secret_salt=salt,
+        response_types=responses, grant_types=grants,
+        redirect_uris="\n".join(redirect_uris), owner=owner, created_at=time.time(),
+    ))
     return get_client(conn, client_id), secret
 
 
-def seed_demo_apps(conn: sqlite3.Connection, apps: tuple[DemoApp, ...]) -> None:
+# What a start-up refreshes in an existing demo app (the key may have changed).
+_DEMO_FIELDS = ("name", "confidential", "secret_hash", "response_types",
+                "grant_types", "redirect_uris", "owner")
+
+
+def seed_demo_apps(conn: Connection, apps: tuple[DemoApp, ...]) -> None:
     """Insert or refresh the two demo apps (idempotent, safe at every start-up)."""
     with transaction(conn):
         for app in apps:
-            secret = app.client_secret and digest(app.client_secret)
-            conn.execute(
-                "INSERT INTO clients VALUES (?, ?, ?, ?, NULL, ?, ?, ?, NULL, 0)"
-                " ON CONFLICT (client_id) DO UPDATE SET name = excluded.name,"
-                " confidential = excluded.confidential,"
-                " secret_hash = excluded.secret_hash,"
-                " response_types = excluded.response_types,"
-                " grant_types = excluded.grant_types,"
-                " redirect_uris = excluded.redirect_uris, owner = NULL",
-                (app.client_id, app.name, int(app.confidential), secret,
-                 " ".join(app.response_types), " ".join(app.grant_types),
-                 "\n".join(app.redirect_uris)),
-            )
+            upsert(conn, clients, dict(
+                client_id=app.client_id, name=app.name, confidential=app.confidential,
+                secret_hash=app.client_secret and digest(app.client_secret),
+                secret_salt=None, response_types=" ".join(app.response_types),
+                grant_types=" ".join(app.grant_types),
+                redirect_uris="\n".join(app.redirect_uris), owner=None, created_at=0,
+            ), ("client_id",), lambda new: {name: new[name] for name in _DEMO_FIELDS})
 
 
-def update_client(conn: sqlite3.Connection, client_id: str, **fields) -> None:
+def update_client(conn: Connection, client_id: str, **fields) -> None:
     """Change an app's redirect URIs or secret salt/hash."""
-    columns = ", ".join(f"{name} = ?" for name in fields)
-    with transaction(conn):
-        conn.execute(
-            f"UPDATE clients SET {columns} WHERE client_id = ?",
-            (*fields.values(), client_id),
-        )
+    conn.execute(update(clients).where(clients.c.client_id == client_id)
+                 .values(**fields))
 
 
-def delete_client(conn: sqlite3.Connection, client_id: str) -> None:
+def delete_client(conn: Connection, client_id: str) -> None:
     """Remove an app with its grants, codes, tokens and consents."""
-    with transaction(conn):
-        conn.execute("DELETE FROM clients WHERE client_id = ?", (client_id,))
+    conn.execute(delete(clients).where(clients.c.client_id == client_id))
 
 
-# The sandbox's SQLite file; its schema is applied at start-up by every process.
-DB = Database("SANDBOX_DATABASE", Path(__file__).with_name("schema.sql"))
+# The sandbox's database; its tables are migrated at start-up by every process.
+DB = SANDBOX
