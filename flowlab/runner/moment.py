@@ -51,13 +51,29 @@ class View:
     fields: list[Note] = field(default_factory=list)  # API data fields, folded
 
 
+_WIRE: dict[int, tuple[dict, set, dict]] = {}
+
+
+def _wire_terms(glossary: dict) -> tuple[set, dict]:
+    """The glossary's wire terms, and its header names by lower case, built once
+    per glossary (content is loaded once, so this scan ran on every field before)."""
+    entry = _WIRE.get(id(glossary))
+    if entry is None or entry[0] is not glossary:
+        wire = {k for k, t in glossary.items() if t.get("kind") != "concept"}
+        headers: dict[str, str] = {}
+        for key in glossary:
+            if key in wire:
+                headers.setdefault(key.lower(), key)
+        entry = _WIRE[id(glossary)] = (glossary, wire, headers)
+    return entry[1], entry[2]
+
+
 def term_key(glossary: dict, where: str, name: str) -> str | None:
     """The glossary key for a field: headers by any case, JSON by path then leaf.
     Entries of kind "concept" explain ideas, not wire parts, and never match."""
-    wire = {k: t for k, t in glossary.items() if t.get("kind") != "concept"}
+    wire, headers = _wire_terms(glossary)
     if where == "header":
-        lowered = name.lower()
-        return next((k for k in wire if k.lower() == lowered), None)
+        return headers.get(name.lower())
     candidates = [name]
     if where == "json":  # the longest known suffix: error.status, then status
         parts = name.replace("[]", "").split(".")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from markupsafe import Markup
 
 from ..exchange import Message
 from ..redact import Redactor
@@ -55,6 +60,27 @@ def step_parts(record: dict | None, flow_id: str, glossary: dict,
             "exchanges": views}
 
 
+_PARTS: dict[tuple, dict] = {}
+
+
+def kept_step_parts(run, viewing: int, glossary: dict, redact: Redactor) -> dict:
+    """``step_parts`` of a recorded step, kept while the run is unchanged: keyed by
+    the run's id and version, the step, and a digest of the secrets it masks.
+    Masked pages only: revealed parts hold secrets and are never kept."""
+    record = run.steps[viewing] if run.steps else None
+    masked = getattr(redact, "originals", None)
+    if record is None or redact.reveal or masked is None:
+        return step_parts(record, run.flow, glossary, redact)
+    digest = hashlib.sha256("\0".join(masked).encode()).hexdigest()
+    key = (run.id, run.version, viewing, digest)
+    parts = _PARTS.get(key)
+    if parts is None:
+        if len(_PARTS) >= 512:  # a room's recent pages; older ones are rebuilt
+            _PARTS.clear()
+        parts = _PARTS[key] = step_parts(record, run.flow, glossary, redact)
+    return parts
+
+
 def lookup(glossary: dict, where: str, name: str) -> dict | None:
     """The glossary term for a field: headers by any case, JSON by path then leaf."""
     key = moment.term_key(glossary, where, name)
@@ -78,6 +104,22 @@ def diagram(flow, run, viewing: int) -> dict:
             messages.append(arrow)
     actors = [{"id": key, "name": label} for key, label in ACTORS]
     return {"actors": actors, "messages": messages}
+
+
+_SEQUENCES: dict[str, Markup] = {}
+
+
+def sequence_html(data: dict, label: str, render: Callable[..., Markup]) -> Markup:
+    """The diagram rendered by ``render`` (the ``sequence`` macro), once per distinct
+    diagram. It holds only the flow's labels, step states and status lines, never a
+    value from a run, so runs of the same flow at the same point share it."""
+    key = json.dumps([data, label], sort_keys=True)
+    html = _SEQUENCES.get(key)
+    if html is None:
+        if len(_SEQUENCES) >= 1024:  # flows x options x states: far fewer in use
+            _SEQUENCES.clear()
+        html = _SEQUENCES[key] = Markup(render(data, label=label, prefix="run"))
+    return html
 
 
 def _promised(step: dict, label: str) -> bool:

@@ -9,6 +9,7 @@ from flask import Blueprint
 from flask import abort
 from flask import current_app
 from flask import flash
+from flask import get_template_attribute
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -26,7 +27,8 @@ from ..runner.actions import NEEDS
 from ..runner.flows import options_from
 from ..runner.flows import pkce_offered
 from ..runner.present import diagram
-from ..runner.present import step_parts
+from ..runner.present import kept_step_parts
+from ..runner.present import sequence_html
 from .providers import browser_id
 from .providers import current_choice
 from .providers import redirect_uri
@@ -164,10 +166,13 @@ def show(run_id: str):
     redact = redactor(run, flow, reveal)
     glossary = get_content().data("glossary")
     record = run.steps[viewing] if run.steps else None
+    steps = diagram(flow, run, viewing if run.steps else -1)
+    label = f"Sequence diagram of the {flow.name} flow"
     return render_template(
         "runner/step.html", run=run, flow=flow, viewing=viewing, record=record,
-        parts=step_parts(record, run.flow, glossary, redact), redact=redact,
+        parts=kept_step_parts(run, viewing, glossary, redact), redact=redact,
         reveal=reveal, md=render_markdown, pending=engine.pending(run, flow),
         texts=get_content().data("runner"),
-        diagram=diagram(flow, run, viewing if run.steps else -1),
+        diagram=steps, diagram_html=sequence_html(
+            steps, label, get_template_attribute("_sequence.html", "sequence")),
     )
