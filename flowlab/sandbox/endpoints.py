@@ -69,11 +69,12 @@ def token():
         return _respond({"Allow": "POST"}, body, 405, False)
     form = _form_body()
     headers, body, status = _call(oauth_server().create_token_response, form)
+    invalid_client = False
     if status >= 400:
         grant_type = parse_qs(form).get("grant_type", [None])[0]
         body, status = spotify_token_error(body, status, grant_type)
+        invalid_client = json.loads(body).get("error") == "invalid_client"
     headers["Access-Control-Allow-Origin"] = "*"
-    invalid_client = bool(body) and json.loads(body).get("error") == "invalid_client"
     return _respond(headers, body, status, invalid_client and status < 429)
 
 
