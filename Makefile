@@ -29,8 +29,10 @@ browser:
 oidc:
 	@bash tests/install-oidc.sh
 
+# Figures against issue 11's targets, recorded in bench/RESULTS.md (under 5 minutes).
+# BENCH_ARGS passes more options, e.g. BENCH_ARGS=--postgres.
 bench: $(VENV)/.dev-installed
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(if $(WORKERS),--workers $(WORKERS)) $(BENCH_ARGS)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
