@@ -4,11 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Processes serving the lab; empty: app.py's default (one per core, at most 4).
+WORKERS ?=
 
 .PHONY: run sandbox test lint browser oidc bench clean
 
 run: $(VENV)/.installed
-	$(PY) app.py --host $(HOST) --port $(PORT)
+	$(PY) app.py --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
 
 sandbox: $(VENV)/.installed
 	$(PY) app.py --sandbox-only --host $(HOST) --port 5001

@@ -1,32 +1,81 @@
-"""Entry point: ``python app.py [--host H] [--port P] [--sandbox-only]``."""
+"""Entry point: ``python app.py [--host H] [--port P] [--workers N]``, and more."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from waitress import serve
 
 from flowlab import create_app
+from flowlab.serving import serve_processes
 from flowlab.serving import start_backchannel
+
+EPILOG = """With more than one worker, gunicorn serves the lab: a parent process forks
+N worker processes, each with several threads (gthread), and each also serves the
+shared private back channel. With one worker, or where gunicorn cannot run
+(Windows, or it fails to import), waitress serves the lab in this single process
+and --workers is ignored."""
+
+
+def default_workers() -> int:
+    """One process per core this process may use, at most four."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def why_not_gunicorn() -> str | None:
+    """Why gunicorn cannot serve here, or None when it can."""
+    if os.name != "posix":
+        return "gunicorn runs only on POSIX systems"
+    try:
+        import gunicorn.app.base  # noqa: F401
+    except ImportError as exc:
+        return f"gunicorn cannot be imported ({exc})"
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Serve OAuth Flow Lab with waitress.")
+    parser = argparse.ArgumentParser(description="Serve OAuth Flow Lab.", epilog=EPILOG)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument(
+        "--workers", type=int, default=None,
+        help=f"processes (default: one per core, at most 4, so {default_workers()} "
+             "here; 1 for --sandbox-only)")
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="threads per process (default: 16 with one process, 8 with several)")
+    parser.add_argument("--access-log", action="store_true",
+                        help="log each request with its worker's process id "
+                             "(several workers only)")
     parser.add_argument(
         "--sandbox-only",
         action="store_true",
         help="serve only the sandbox provider (a second origin for demos)",
     )
     args = parser.parse_args(argv)
+    workers = args.workers or (1 if args.sandbox_only else default_workers())
     app = create_app({"SANDBOX_ONLY": True} if args.sandbox_only else None)
+    what = "sandbox provider" if args.sandbox_only else "OAuth Flow Lab"
+    why_not = why_not_gunicorn() if workers > 1 else None
+    if why_not:
+        print(f"One process with waitress: {why_not}.", flush=True)
+    if workers > 1 and not why_not:
+        threads = args.threads or 8
+        print(f"{what} on http://{args.host}:{args.port}/ (gunicorn, {workers} "
+              f"processes of {threads} threads)", flush=True)
+        serve_processes(app, args.host, args.port, workers, threads,
+                        backchannel=not args.sandbox_only, access_log=args.access_log)
+        return
     if not args.sandbox_only:
         start_backchannel(app)
-    what = "sandbox provider" if args.sandbox_only else "OAuth Flow Lab"
     print(f"{what} on http://{args.host}:{args.port}/", flush=True)
-    serve(app, host=args.host, port=args.port, threads=args.threads, ident="flowlab")
+    serve(app, host=args.host, port=args.port, threads=args.threads or 16,
+          ident="flowlab")
 
 
 if __name__ == "__main__":

@@ -1,19 +1,23 @@
-"""What must never reach the disk: client secrets and real providers' tokens.
+"""What must never reach the disk in the clear: client secrets and real providers'
+tokens.
 
-Each browser's provider choice (with its client secret) and the secrets of runs
-against real providers live in memory only: never written to disk, never logged,
-never put in a URL. A server restart, "Forget", or an idle hour loses them, and the
-learner types them again.
+A browser's provider choice and the secrets of its runs against real providers are
+kept in the shared database (``flowlab.vault``), so every process serving the lab
+can use them; the secrets only sealed under the browser's own key
+(``flowlab.sealing``). Never logged, never put in a URL. "Forget" or an idle hour
+deletes them, and so does losing the key: the learner then types them again.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from dataclasses import field
 
-IDLE_SECONDS = 3600
+from flask import g
+from flask import session
+
+from . import sealing
+from . import vault
 
 
 @dataclass
@@ -24,33 +28,58 @@ class Choice:
     secret: str | None = field(default=None, repr=False)
 
 
-class IdleStore:
-    """Values by key, each forgotten after ``idle`` seconds without use."""
+def browser() -> str | None:
+    """This browser's random id (made by ``views.providers.browser_id``)."""
+    return session.get("browser")
 
-    def __init__(self, idle: float = IDLE_SECONDS) -> None:
-        self.idle = idle
-        self._items: dict[str, tuple[object, float]] = {}
-        self._lock = threading.Lock()
 
-    def put(self, key: str, value) -> None:
-        with self._lock:
-            self._items[key] = (value, time.monotonic())
+class Choices:
+    """Each browser's provider choice; the client secret sealed for that browser."""
 
-    def get(self, key: str | None):
-        """The value, if not idle too long; reading it keeps it alive."""
-        now = time.monotonic()
-        with self._lock:
-            for k in [k for k, (_, t) in self._items.items() if now - t > self.idle]:
-                del self._items[k]
-            if key not in self._items:
-                return None
-            value = self._items[key][0]
-            self._items[key] = (value, now)
-            return value
+    def get(self, browser: str | None) -> Choice | None:
+        if not browser:
+            return None
+        if g.get("flowlab_choice", (None,))[0] != browser:  # once per request
+            found = vault.get_choice(browser)
+            choice = found and Choice(found[0], sealing.unseal(
+                sealing.browser_key(), found[1], f"choice {browser}"))
+            g.flowlab_choice = (browser, choice)
+        return g.flowlab_choice[1]
 
-    def forget(self, key: str | None) -> None:
-        with self._lock:
-            self._items.pop(key or "", None)
+    def put(self, browser: str, choice: Choice) -> None:
+        sealed = None
+        if choice.secret is not None:
+            key = sealing.browser_key(create=True)
+            sealed = sealing.seal(key, choice.secret, f"choice {browser}")
+        vault.put_choice(browser, choice.provider, sealed)
+        g.flowlab_choice = (browser, choice)
+
+    def forget(self, browser: str | None) -> None:
+        """The choice and the secrets of every run of this browser."""
+        if browser:
+            vault.forget(browser)
+        g.pop("flowlab_choice", None)
 
     def __repr__(self) -> str:  # never show secrets in a traceback or a log
-        return f"<IdleStore of {len(self._items)} items>"
+        return "<Choices in the shared database>"
+
+
+class RunSecrets:
+    """A real provider's run secrets by run id, sealed for the browser that owns it."""
+
+    def put(self, run: str, value: dict) -> None:
+        owner = browser()
+        if owner:
+            sealed = sealing.seal(sealing.browser_key(create=True), value,
+                                  f"run {run} {owner}")
+            vault.put_sealed(run, owner, sealed)
+
+    def get(self, run: str) -> dict | None:
+        owner = browser()
+        if not owner:
+            return None
+        return sealing.unseal(sealing.browser_key(), vault.get_sealed(run, owner),
+                              f"run {run} {owner}")
+
+    def __repr__(self) -> str:
+        return "<RunSecrets in the shared database>"

@@ -1,4 +1,4 @@
-"""Serving with waitress: the public listener plus a private back-channel one.
+"""Serving: the public listener plus a private back-channel one, in every process.
 
 The runner calls the mounted sandbox over HTTP from inside a request. If those calls
 went to the public listener, a burst of runner steps could take every worker thread
@@ -6,16 +6,30 @@ and leave none to answer the sandbox: a deadlock until the timeouts. So the sand
 is also served on a private loopback port with its own threads, and the runner's
 back-channel calls go there. Sandbox requests never call out, so that pool always
 drains and nothing waits in a circle.
+
+With several processes (gunicorn, ``serve_processes``) the master opens one private
+loopback socket before it forks; every worker serves it with its own threads, so the
+address stored in a run stays good whichever worker runs the next step, and even
+after a worker is replaced. A gunicorn started by hand gets one back channel per
+worker from this module's hook: ``gunicorn -c python:flowlab.serving -k gthread
+"flowlab:create_app()"``. Served any other way (``flask run``, a bare WSGI server),
+there is no back channel: the runner calls the sandbox at its public address, and a
+warning says so once per process.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 
 from flask import Flask
 from waitress import create_server
 
+from .db import dispose
+
 BACKCHANNEL_THREADS = 8
+SOCKET = "flowlab.backchannel_socket"  # app.extensions key of the shared socket
+NOTED = "flowlab.backchannel_missing_noted"
 # Set in the WSGI environ of requests that came in on the private listener. A client
 # cannot set it: request headers arrive only as HTTP_* keys.
 BACKCHANNEL_KEY = "flowlab.backchannel"
@@ -32,12 +46,64 @@ def _tagged(app: Flask):
 
 
 def start_backchannel(app: Flask, threads: int = BACKCHANNEL_THREADS):
-    """Serve ``app`` on a free loopback port in a thread; tell the runner about it."""
-    server = create_server(_tagged(app), host="127.0.0.1", port=0, threads=threads,
-                           ident="flowlab")
+    """Serve ``app`` on a free loopback port in a thread, or on the socket opened by
+    ``share_backchannel`` before a fork; tell the runner about it."""
+    sock = app.extensions.get(SOCKET)
+    where = {"sockets": [sock]} if sock else {"host": "127.0.0.1", "port": 0}
+    server = create_server(_tagged(app), threads=threads, ident="flowlab", **where)
     app.config["SANDBOX_BACKCHANNEL_URL"] = f"http://127.0.0.1:{server.effective_port}"
     threading.Thread(target=server.run, name="backchannel", daemon=True).start()
     return server
+
+
+def share_backchannel(app: Flask) -> None:
+    """Open the back channel's socket in a parent process, for its forked workers."""
+    sock = socket.create_server(("127.0.0.1", 0), backlog=1024)
+    app.extensions[SOCKET] = sock
+    app.config["SANDBOX_BACKCHANNEL_URL"] = f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def post_worker_init(worker) -> None:
+    """gunicorn hook: each worker process serves the back channel too."""
+    start_backchannel(worker.wsgi)
+
+
+def note_missing_backchannel(app: Flask) -> None:
+    """Say once per process that the runner will call the sandbox publicly."""
+    if app.config.get("SANDBOX_BACKCHANNEL_URL") or app.extensions.get(NOTED):
+        return
+    app.extensions[NOTED] = True
+    app.logger.warning(
+        "No private back channel in this process (not started by app.py): the "
+        "runner calls the sandbox at its public address, which needs a threaded "
+        "server and can stall when every thread waits on a runner step.")
+
+
+def serve_processes(app: Flask, host: str, port: int, workers: int, threads: int,
+                    backchannel: bool = True, access_log: bool = False) -> None:
+    """Serve with gunicorn: ``workers`` forked processes with ``threads`` threads
+    each (gthread), the app built once before the fork, a back channel in each."""
+    from gunicorn.app.base import BaseApplication
+
+    options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+               "worker_class": "gthread", "preload_app": True, "proc_name": "flowlab",
+               "control_socket_disable": True}
+    if backchannel:
+        share_backchannel(app)
+        options["post_worker_init"] = post_worker_init
+    if access_log:  # one line a request, naming the worker's process id
+        options.update(accesslog="-", access_log_format='%(p)s "%(r)s" %(s)s')
+    dispose(app)  # no pooled connection may cross the fork into two processes
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            for name, value in options.items():
+                self.cfg.set(name, value)
+
+        def load(self) -> Flask:
+            return app
+
+    Server().run()
 
 
 def stop(server, thread: threading.Thread | None = None) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import Double
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
 from sqlalchemy import MetaData
 from sqlalchemy import PrimaryKeyConstraint
 from sqlalchemy import Table
@@ -129,3 +130,27 @@ runs = Table(
 )
 
 SANDBOX_TABLES = (clients, grants, codes, tokens, consents, auth_failures)
+
+# Each browser's provider choice, shared by every process: the profile as JSON (not
+# secret) and the client secret sealed (flowlab.sealing: nonce + AES-GCM ciphertext
+# under a key only the browser's cookie holds). Idle an hour: deleted.
+choices = Table(
+    "choices", metadata,
+    Column("browser", Text, primary_key=True),
+    Column("provider", Text, nullable=False),
+    Column("secret", LargeBinary),  # NULL for a public client
+    Column("touched", Double, nullable=False),
+    Index("choices_touched", "touched"),
+)
+
+# A real provider's run secrets (state, verifier, code, tokens), sealed as JSON for
+# the browser that owns the run. Idle an hour: deleted.
+run_secrets = Table(
+    "run_secrets", metadata,
+    Column("run", Text, primary_key=True),
+    Column("browser", Text, nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("touched", Double, nullable=False),
+    Index("run_secrets_browser", "browser"),
+    Index("run_secrets_touched", "touched"),
+)

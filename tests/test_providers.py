@@ -14,7 +14,7 @@ import pytest
 
 from flowlab import discovery
 from flowlab import providers
-from flowlab.credentials import IdleStore
+from flowlab import vault
 from flowlab.db import make_engine
 from flowlab.demo import demo_apps
 from flowlab.runner.callbacks import for_issuer
@@ -78,14 +78,23 @@ def test_offered_flows_follow_capabilities_and_secret():
                        "implicit": "no_implicit"}
 
 
-def test_idle_store_forgets(monkeypatch):
-    store = IdleStore(idle=10)
-    clock = iter([0, 5, 20])
-    monkeypatch.setattr("flowlab.credentials.time.monotonic", lambda: next(clock))
-    store.put("browser", "secret")
-    assert store.get("browser") == "secret"
-    assert store.get("browser") is None
-    assert "secret" not in repr(store)
+def test_an_idle_hour_deletes_choices_and_run_secrets(app, monkeypatch):
+    """Reading keeps a row alive; an hour without use deletes it."""
+    clock = [1_000_000.0]
+    monkeypatch.setattr("flowlab.vault.time.time", lambda: clock[0])
+    monkeypatch.setattr("flowlab.vault._next_purge", 0.0)
+    with app.test_request_context():
+        vault.put_choice("browser", {"kind": "spotify"}, b"sealed secret")
+        vault.put_sealed("run", "browser", b"sealed tokens")
+        clock[0] += 3000
+        assert vault.get_choice("browser") == ({"kind": "spotify"}, b"sealed secret")
+        clock[0] += 3000  # an hour after the put, 50 minutes after the last read
+        assert vault.get_choice("browser") is not None
+        assert vault.get_sealed("run", "browser") is None  # idle since the put
+        assert vault.get_sealed("run", "another browser") is None
+        clock[0] += 3601
+        assert vault.get_choice("browser") is None
+        assert vault.expire_idle() == 0  # the reads above already deleted them
 
 
 def test_spotify_requests_match_the_wire_spec(lab, fake):

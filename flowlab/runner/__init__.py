@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from ..credentials import IdleStore
+from ..credentials import RunSecrets
 from .flows import load_flows
 from .store import db
 
@@ -14,7 +14,7 @@ from .store import db
 def init_app(app: Flask) -> None:
     """Open the run store and load the flows from the app's content."""
     db.init_app(app)  # migrates the lab's tables (flowlab/migrations)
-    app.extensions["run_secrets"] = IdleStore()
+    app.extensions["run_secrets"] = RunSecrets()
     app.extensions["flows"] = load_flows(app.extensions["content"])
     # requests-oauthlib logs tokens and secrets at DEBUG: keep those loggers quiet.
     for name in ("requests_oauthlib", "oauthlib"):

@@ -2,8 +2,9 @@
 after a day.
 
 Runs against the sandbox are stored whole. Runs against real providers keep their
-secrets (codes, verifiers, tokens) in memory only, and their exchanges reach the
-disk already redacted.
+secrets (codes, verifiers, tokens) only sealed for their browser
+(``flowlab.credentials.RunSecrets``), and their exchanges reach the disk already
+redacted.
 """
 
 from __future__ import annotations

@@ -17,10 +17,12 @@ from .. import discovery
 from .. import outbound
 from .. import providers
 from .. import publicurl
+from .. import sealing
+from .. import serving
 from ..content import get_content
 from ..content import render_markdown
 from ..credentials import Choice
-from ..credentials import IdleStore
+from ..credentials import Choices
 from ..demo import CALLBACK_PATH
 from ..runner.callbacks import callback_path
 from ..runner.callbacks import for_issuer
@@ -33,7 +35,8 @@ KINDS = ("sandbox", "spotify", "discovered")
 
 @bp.record_once
 def _setup(state) -> None:
-    state.app.extensions["choices"] = IdleStore()
+    sealing.init_app(state.app)
+    state.app.extensions["choices"] = Choices()
 
 
 @bp.app_template_filter("public")
@@ -59,6 +62,7 @@ def current_choice() -> Choice:
         profile = get_content().data("providers")["spotify"]
         return Choice(providers.spotify(profile, config, config["CLIENT_ID"]),
                       config.get("CLIENT_SECRET"))
+    serving.note_missing_backchannel(current_app)
     return Choice(providers.sandbox(request.host_url, config))
 
 
@@ -120,8 +124,8 @@ def choose():
 @bp.post("/provider/forget")
 def forget():
     current_app.extensions["choices"].forget(browser_id())
-    flash("Forgotten: the provider settings and client secret are gone from this "
-          "server. Runs go to the sandbox again.", "success")
+    flash("Forgotten: the provider settings, the client secret and your runs' "
+          "tokens are gone from this server. Runs go to the sandbox again.", "success")
     return redirect(url_for(".show"), 303)
 
 
