@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,17 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
 _WRITE = "flowlab_write"  # set in a connection's info while ``transaction`` runs
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    """A forked worker (gunicorn) must not share its parent's pooled connections."""
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def engine_url(url: str) -> str:
@@ -62,6 +74,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "do_connect", lambda *args: _make_private(path))
         event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _begin)
+    _ENGINES.add(engine)
     return engine
 
 

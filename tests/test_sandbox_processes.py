@@ -1,5 +1,6 @@
-"""Two waitress processes share one SQLite file: a code issued by one is redeemed at
-the other, and ``flask sandbox add-client`` writes to the same file."""
+"""Two sandbox processes share one database (one SQLite file, or one PostgreSQL
+schema on that backend): a code issued by one is redeemed at the other, and
+``flask sandbox add-client`` writes to the same database."""
 
 from __future__ import annotations
 
