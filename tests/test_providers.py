@@ -245,11 +245,11 @@ def test_discovered_capabilities_decide_the_flows(lab, fake):
         in text
 
 
-def choose_standalone(runner, sandbox_url: str, database: str):
-    """Point the runner at a standalone sandbox by its discovery URL, with two apps
-    registered there for the callback the lab gives that issuer (one per provider,
-    ``flowlab.runner.callbacks``; the demo apps know only ``/run/callback``)."""
-    callback = runner.server(for_issuer(sandbox_url + "/sandbox"))
+def register_lab_apps(lab, sandbox_url: str, database: str):
+    """Register a web and a browser app on a standalone sandbox for the callback the
+    lab at ``lab`` gives that issuer (one per provider, ``flowlab.runner.callbacks``;
+    the demo apps know only ``/run/callback``). Returns (web, secret, public)."""
+    callback = lab(for_issuer(sandbox_url + "/sandbox"))
     config = {"SECRET_KEY": "standalone-key"}
     with make_engine("sqlite:///" + database).connect() as conn:
         web, secret = create_client(conn, config, name="Lab web app",
@@ -257,6 +257,13 @@ def choose_standalone(runner, sandbox_url: str, database: str):
         public, _ = create_client(conn, config, name="Lab browser app",
                                   redirect_uris=[callback], confidential=False,
                                   implicit=True)
+    return web, secret, public
+
+
+def choose_standalone(runner, sandbox_url: str, database: str):
+    """Point the runner at a standalone sandbox by its discovery URL, with the lab's
+    apps registered there."""
+    web, secret, public = register_lab_apps(runner.server, sandbox_url, database)
     return runner.use_provider(
         "Use this provider",
         discovery_url=sandbox_url + "/.well-known/oauth-authorization-server/sandbox",
