@@ -7,7 +7,7 @@ PORT ?= 5000
 # Processes serving the lab; empty: app.py's default (one per core, at most 4).
 WORKERS ?=
 
-.PHONY: run sandbox test lint browser oidc bench clean
+.PHONY: run sandbox test lint browser oidc postgres bench clean
 
 run: $(VENV)/.installed
 	$(PY) app.py --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
@@ -15,7 +15,7 @@ run: $(VENV)/.installed
 sandbox: $(VENV)/.installed
 	$(PY) app.py --sandbox-only --host $(HOST) --port 5001
 
-test: $(VENV)/.dev-installed browser oidc
+test: $(VENV)/.dev-installed browser oidc postgres
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
@@ -30,6 +30,11 @@ browser:
 # The pinned oidc-provider for the interop tests (tests/oidc/, npm ci when needed).
 oidc:
 	@bash tests/install-oidc.sh
+
+# A PostgreSQL server's binaries for the storage tests (tests/pg_harness.py starts
+# a throwaway one): the system's, else Debian's package.
+postgres:
+	@bash tests/install-postgres.sh
 
 # Figures against issue 11's targets, recorded in bench/RESULTS.md (under 5 minutes).
 # BENCH_ARGS passes more options, e.g. BENCH_ARGS=--postgres.

@@ -22,7 +22,17 @@ from pathlib import Path
 
 import pytest
 
-BIN = Path(os.environ.get("FLOWLAB_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _bin() -> Path:
+    """FLOWLAB_PG_BIN, else Debian's newest server (15 on these machines)."""
+    if os.environ.get("FLOWLAB_PG_BIN"):
+        return Path(os.environ["FLOWLAB_PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                   key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+BIN = _bin()
 _schemas = itertools.count(1)
 
 
@@ -72,7 +82,7 @@ def _runner() -> list[str]:
 def start() -> PgServer:
     """initdb, then pg_ctl start on a free port; fsync off: the data is thrown away."""
     if not (BIN / "initdb").exists():
-        unavailable(f"no initdb in {BIN} (apt-get install postgresql-15)")
+        unavailable(f"no initdb in {BIN} (make test installs Debian\'s postgresql)")
     as_user = _runner()
     folder = Path(tempfile.mkdtemp(prefix="flowlab-pg-"))
     if as_user:
