@@ -45,6 +45,21 @@ def sandbox(base_url: str, config: Config) -> dict:
     }
 
 
+def here(provider: dict, config: Config) -> dict:
+    """A run's provider as this process reaches it.
+
+    A sandbox run stores the back-channel address of the process that started it;
+    behind a load balancer the next step may run on another process or machine,
+    whose own private listener is the one to call. Browser-facing URLs stay as the
+    run began.
+    """
+    if provider["kind"] != "sandbox":
+        return provider
+    fresh = sandbox(provider["issuer"].removesuffix("/sandbox"), config)
+    return {**provider, **{key: fresh[key]
+                           for key in ("token_url", "api_base", "expire_url")}}
+
+
 def spotify(profile: dict, config: Config, client_id: str) -> dict:
     """Real Spotify (base URLs overridable, so tests can point at a stand-in)."""
     accounts = (config.get("SPOTIFY_ACCOUNTS_URL") or profile["accounts"]).rstrip("/")

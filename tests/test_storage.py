@@ -210,3 +210,18 @@ def test_two_app_servers_share_runs_and_codes(two_app_servers):
     assert tokens.status_code == 200, tokens.text
     assert issuing.api("/me", tokens.json()["access_token"]).status_code == 200
     assert issuing.redeem(code).json()["error"] == "invalid_grant"  # used, there
+
+
+def test_a_run_outlives_the_server_that_started_it(two_app_servers):
+    """The next step calls the back channel of the process that runs it, not the
+    (now gone) one of the process that started the run. Client credentials: every
+    step is a back-channel call (behind a real balancer both servers share one
+    public address, which two local ports cannot show for the browser's hops)."""
+    first, second = two_app_servers
+    runner = FlowRunner(first).start("client-credentials")
+    runner.next()
+    first.stop()
+    runner.server = second
+    runner.get(runner.run_url.replace(first.url, second.url))
+    page = runner.run_all()
+    assert "That is the whole flow" in page.text and "failed" not in _done(runner)

@@ -80,7 +80,7 @@ def run_flow(run):
 
 
 def _context(run, flow) -> engine.Context:
-    provider = run.provider
+    provider = providers.here(run.provider, current_app.config)
     return engine.Context(
         provider=provider,
         client_id=provider["clients"][flow.client],
