@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
     from . import callback
     from . import compare
     from . import exports
+    from . import labs
     from . import pages
     from . import presenter
     from . import providers
@@ -18,5 +19,5 @@ def init_app(app: Flask) -> None:
     from . import workshop
 
     for module in (pages, advisor, runner, callback, providers, workshop,
-                   exports, presenter, compare):
+                   exports, presenter, compare, labs):
         app.register_blueprint(module.bp)

@@ -1,0 +1,72 @@
+"""Attack labs (RFC 9700 §4): a classic attack run live, once against a vulnerable
+configuration where it succeeds, once against the defence where it fails.
+
+Pieces: ``catalogue`` reads each lab's TOML (``content/labs/README.md`` says how to
+add one); ``client`` is the labs' own small OAuth client; ``issuer`` serves a lab's
+vulnerable token endpoint under ``/sandbox/lab-<id>``; ``attacker`` is the third
+party on 127.0.0.2; ``store`` keeps each run's captured messages; a lab may add one
+module of its own actions, named after it (``csrf_state.py`` for ``csrf-state``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from flask import Flask
+
+from ..db import transaction
+from ..db import upsert
+from ..sandbox.store import DB
+from ..sandbox.store import digest
+from ..tables import clients
+from . import catalogue
+from . import issuer
+from .client import callback_path
+from .client import credentials
+from .store import MemoryStore
+
+# The labs' clients belong to no dashboard session, so no dashboard lists them.
+OWNER = "labs"
+LOOPBACKS = ("http://127.0.0.1", "http://[::1]")
+
+
+@dataclass
+class Labs:
+    """What the lab views and the attacker share: the labs and their runs."""
+
+    catalogue: dict[str, catalogue.Lab]
+    store: MemoryStore
+
+    def actions(self, lab_id: str) -> ModuleType:
+        """The lab's own module (``csrf-state`` → ``flowlab.labs.csrf_state``)."""
+        return importlib.import_module(f"{__name__}.{lab_id.replace('-', '_')}")
+
+
+def init_app(app: Flask) -> None:
+    labs = catalogue.load(Path(app.config["CONTENT_DIR"]) / "labs")
+    app.extensions["labs"] = Labs(labs, MemoryStore())
+    with DB.connection(app) as conn, transaction(conn):
+        for lab in labs.values():
+            for variant in lab.variants.values():
+                _register(conn, app, lab, variant)
+    app.register_blueprint(issuer.blueprint(labs))
+
+
+def _register(conn, app: Flask, lab: catalogue.Lab, variant: catalogue.Variant):
+    """The lab client of one variant, labelled, with port-free loopback callbacks
+    (RFC 8252 §7.3); refreshed at each start-up as the demo apps are."""
+    client_id, secret = credentials(app.config, lab.id, variant.name)
+    path = callback_path(lab.id, variant.name)
+    values = dict(
+        client_id=client_id, name=f"Lab: {lab.client_name} ({variant.label})",
+        confidential=True, secret_hash=digest(secret), secret_salt=None,
+        response_types="code", grant_types="authorization_code refresh_token",
+        redirect_uris="\n".join(base + path for base in LOOPBACKS), owner=OWNER,
+        created_at=time.time())
+    changed = ("name", "secret_hash", "redirect_uris", "grant_types", "owner")
+    upsert(conn, clients, values, ("client_id",),
+           lambda new: {name: new[name] for name in changed})

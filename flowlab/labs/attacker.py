@@ -1,0 +1,77 @@
+"""The attacker: a separate small WSGI app on another loopback address (127.0.0.2).
+
+Why a separate app and not a blueprint of the lab: it shares no route, session,
+cookie or trusted host with the lab, so it is a third party in every way a browser
+can tell, and nothing of the lab can be reached through its address. Why another
+address rather than another port: browsers do not isolate cookies by port, so a page
+at 127.0.0.1:<other port> would get and could set the lab's cookies (RFC 6265 §8.5).
+It runs in the lab's process (``start``), so it reads the same lab runs.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask
+from flask import abort
+from flask import redirect
+from flask import render_template
+from waitress import create_server
+
+from .. import ROOT
+from .. import security
+
+HOST = "127.0.0.2"
+
+
+def create(lab_app: Flask) -> Flask:
+    """The attacker's app: one page per lab run, and the attacker's one action."""
+    app = Flask("flowlab.labs.attacker", static_folder=str(ROOT / "static"),
+                template_folder=str(ROOT / "templates"))
+    app.config.update(SECRET_KEY=lab_app.config["SECRET_KEY"] + ":attacker",
+                      SESSION_COOKIE_NAME="attacker", TRUSTED_HOSTS=[HOST],
+                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
+                      HTTP_TIMEOUT=lab_app.config["HTTP_TIMEOUT"],
+                      MAX_CONTENT_LENGTH=64 * 1024, OAUTH_MAX_CONTENT_LENGTH=64 * 1024)
+    security.init_app(app)
+    labs = lab_app.extensions["labs"]
+
+    def found(lab_id: str, run_id: str):
+        lab, run = labs.catalogue.get(lab_id), labs.store.get(run_id)
+        if lab is None or run is None or run.lab != lab_id:
+            abort(404)
+        return lab, run
+
+    @app.get("/labs/<lab_id>/<run_id>")
+    def page(lab_id: str, run_id: str):
+        """The attacker's page for one run: bait or loot, as the lab's module says."""
+        lab, run = found(lab_id, run_id)
+        view = labs.actions(lab_id).attacker_view(run, lab)
+        back = f"{run.origin}/labs/{lab_id}/{run.variant}"
+        return render_template("labs/attacker.html", lab=lab, run=run, view=view,
+                               back=back)
+
+    @app.post("/labs/<lab_id>/<run_id>")
+    def act(lab_id: str, run_id: str):
+        """The attacker's action (a replay, say), then the page again."""
+        lab, run = found(lab_id, run_id)
+        labs.actions(lab_id).attacker_act(run, lab, app.config)
+        labs.store.save(run)
+        return redirect(f"/labs/{lab_id}/{run_id}", 303)
+
+    return app
+
+
+def start(lab_app: Flask, port: int = 0, threads: int = 4):
+    """Serve the attacker on ``HOST`` in a thread; its URL goes in
+    ``LABS_ATTACKER_URL``. None (and a warning) where the address cannot be bound
+    (macOS needs ``sudo ifconfig lo0 alias 127.0.0.2``)."""
+    try:
+        server = create_server(create(lab_app), host=HOST, port=port,
+                               threads=threads, ident="flowlab-attacker")
+    except OSError as exc:
+        lab_app.logger.warning("Labs: no attacker on %s (%s)", HOST, exc)
+        return None
+    lab_app.config["LABS_ATTACKER_URL"] = f"http://{HOST}:{server.effective_port}"
+    threading.Thread(target=server.run, name="labs-attacker", daemon=True).start()
+    return server

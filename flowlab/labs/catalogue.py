@@ -1,0 +1,76 @@
+"""Labs as data: ``content/labs/<id>.toml`` read once at start-up (see README there)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+from ..content import render_markdown
+
+VARIANTS = ("vulnerable", "defended")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One configuration a lab runs under: the client's, and maybe a lab issuer's."""
+
+    name: str
+    label: str
+    check_state: bool = True
+    pkce: bool = False
+    issuer: str = "sandbox"  # "lab": this lab's own issuer path, /sandbox/lab-<id>
+    server: dict = field(default_factory=dict)  # the lab issuer's settings override
+    annotations: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A guided attack, run once per variant (RFC 9700 §4 names most of them)."""
+
+    id: str
+    title: str
+    summary: str
+    rfc: tuple[str, ...]
+    order: int
+    client_name: str
+    story_html: str
+    steps: tuple[dict, ...]
+    variants: dict[str, Variant]
+    outcome: dict[str, str]
+    annotations: dict[str, str]
+
+    def note(self, variant: str, key: str) -> str:
+        """The annotation of a message ``key``, the variant's own first."""
+        own = self.variants[variant].annotations
+        return own.get(key) or self.annotations.get(key, "")
+
+    def uses_lab_issuer(self) -> bool:
+        return any(v.issuer == "lab" for v in self.variants.values())
+
+
+def _variant(name: str, data: dict) -> Variant:
+    known = {k: data[k] for k in ("label", "check_state", "pkce", "issuer", "server",
+                                  "annotations") if k in data}
+    return Variant(name=name, **known)
+
+
+def load_lab(path: Path) -> Lab:
+    """Read one lab; a missing variant or field fails at start-up, not mid-run."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    variants = {name: _variant(name, data["variants"][name]) for name in VARIANTS}
+    return Lab(
+        id=path.stem, title=data["title"], summary=data["summary"],
+        rfc=tuple(data["rfc"]), order=int(data.get("order", 99)),
+        client_name=data["client_name"], story_html=render_markdown(data["story"]),
+        steps=tuple(data.get("steps", ())), variants=variants,
+        outcome=dict(data["outcome"]), annotations=dict(data.get("annotations", {})),
+    )
+
+
+def load(folder: Path) -> dict[str, Lab]:
+    """Every lab in ``folder``, in their order; files starting with ``_`` skipped."""
+    labs = [load_lab(p) for p in sorted(folder.glob("*.toml"))
+            if not p.name.startswith("_")]
+    return {lab.id: lab for lab in sorted(labs, key=lambda lab: lab.order)}

@@ -1,0 +1,126 @@
+"""The labs' own small OAuth client: one per lab and variant, configured by its TOML.
+
+Deliberately separate from the runner: each lab client is a plain web client whose
+weaknesses are switches (``check_state``...), so a lab shows one mistake at a time.
+Back-channel calls go through the runner's recording adapter, so what the lab shows
+is what went over the wire (RFC 6749 §4.1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from urllib.parse import urlencode
+
+import requests
+from flask import Config
+from flask import request
+
+from ..exchange import NOT_RECORDED
+from ..exchange import Exchange
+from ..exchange import Message
+from ..runner.capture import capture_session
+from ..runner.capture import exchange_of
+from .catalogue import Lab
+from .store import Run
+
+SCOPE = "user-read-private user-read-email"
+# Headers of a request the lab client received worth showing (the cookie is masked).
+SHOWN = ("host", "sec-fetch-site", "sec-fetch-mode", "referer", "cookie")
+
+
+def credentials(config: Config, lab: str, variant: str) -> tuple[str, str]:
+    """The lab client's id and secret, derived from the app's key (as ``demo``)."""
+    key = config["SECRET_KEY"].encode()
+
+    def derive(label: str) -> str:
+        return hmac.new(key, f"lab:{lab}:{variant}:{label}".encode(),
+                        hashlib.sha256).hexdigest()[:32]
+
+    return derive("client-id"), derive("client-secret")
+
+
+def callback_path(lab: str, variant: str) -> str:
+    return f"/labs/{lab}/{variant}/callback"
+
+
+def redirect_uri(run: Run) -> str:
+    return run.origin + callback_path(run.lab, run.variant)
+
+
+def token_url(run: Run, lab: Lab) -> str:
+    """The sandbox's token endpoint, or this lab's own issuer path for a vulnerable
+    server (``issuer = "lab"``)."""
+    issuer = f"/sandbox/lab-{lab.id}" if lab.variants[run.variant].issuer == "lab" \
+        else "/sandbox"
+    return run.backchannel + issuer + "/api/token"
+
+
+def authorize_params(run: Run, config: Config, state: str) -> dict:
+    client_id, _ = credentials(config, run.lab, run.variant)
+    return {"response_type": "code", "client_id": client_id, "scope": SCOPE,
+            "redirect_uri": redirect_uri(run), "state": state}
+
+
+def start_login(run: Run, config: Config) -> str:
+    """Step 1: a fresh state kept in the run, then the authorization URL
+    (RFC 6749 §4.1.1, §10.12)."""
+    state = run.client["state"] = secrets.token_urlsafe(24)
+    return run.origin + "/sandbox/authorize?" + urlencode(
+        authorize_params(run, config, state))
+
+
+def received() -> Exchange:
+    """The request this client just received from a browser, as a message."""
+    start = f"{request.method} {request.full_path.rstrip('?')} HTTP/1.1"
+    headers = [(name, NOT_RECORDED if name.lower() == "cookie" else value)
+               for name, value in request.headers.items()
+               if name.lower() in SHOWN]
+    return Exchange(Message(start, headers, ""), url=request.url)
+
+
+def state_ok(run: Run, lab: Lab, sent: str | None) -> bool:
+    """The defended client's check: the state it stored for this browser, used once
+    (RFC 6749 §10.12, RFC 9700 §4.7.1); the vulnerable one skips it."""
+    if not lab.variants[run.variant].check_state:
+        return True
+    expected = run.client.pop("state", None)
+    return bool(expected and sent) and hmac.compare_digest(expected, sent)
+
+
+def redeem(run: Run, lab: Lab, config: Config, code: str) -> requests.Response:
+    """Step 2: the token request, client secret in HTTP Basic (RFC 6749 §4.1.3)."""
+    client_id, secret = credentials(config, run.lab, run.variant)
+    session = capture_session(requests.Session())
+    response = session.post(
+        token_url(run, lab), auth=(client_id, secret),
+        data={"grant_type": "authorization_code", "code": code,
+              "redirect_uri": redirect_uri(run)},
+        timeout=config["HTTP_TIMEOUT"], allow_redirects=False)
+    run.record("token", "victim", "back", exchange_of(session, response))
+    return response
+
+
+def call_me(run: Run, config: Config, access_token: str, key: str = "me") -> dict:
+    """The API call that tells the client whose account it got (Spotify /v1/me)."""
+    session = capture_session(requests.Session())
+    response = session.get(run.backchannel + "/sandbox/v1/me",
+                           headers={"Authorization": f"Bearer {access_token}"},
+                           timeout=config["HTTP_TIMEOUT"], allow_redirects=False)
+    run.record(key, "victim", "back", exchange_of(session, response))
+    return response.json() if response.ok else {}
+
+
+def finish_login(run: Run, lab: Lab, config: Config, args) -> None:
+    """The callback: check state (or not), redeem the code, learn the account."""
+    run.record("callback", "victim", "front", received())
+    if not state_ok(run, lab, args.get("state")) or not args.get("code"):
+        run.client["refused"] = True
+        return
+    response = redeem(run, lab, config, args["code"])
+    if not response.ok:
+        return
+    run.client["access_token"] = response.json().get("access_token")
+    run.client["linked"] = call_me(run, config, run.client["access_token"]).get(
+        "display_name")

@@ -1,0 +1,45 @@
+"""Playing the labs over plain HTTP: a victim's requests session, the attacker's."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import requests
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+ATTACKER_LINK = re.compile(r'href="(http://127\.0\.0\.2:\d+/labs/[^"]+)"')
+
+
+def form_token(page: requests.Response) -> str:
+    return CSRF.search(page.text).group(1)
+
+
+def start(victim: requests.Session, server, lab: str, variant: str) -> str:
+    """Start a run as the victim; return the attacker's page URL for it."""
+    page = victim.get(server(f"/labs/{lab}/{variant}"))
+    run_page = victim.post(server(f"/labs/{lab}/{variant}/start"),
+                           data={"csrf_token": form_token(page)})
+    assert run_page.status_code == 200
+    return html.unescape(ATTACKER_LINK.search(run_page.text).group(1))
+
+
+def run_of(server, attacker_url: str):
+    """The run behind an attacker URL, from the lab's store (what was captured)."""
+    return server.app.extensions["labs"].store.get(attacker_url.rsplit("/", 1)[1])
+
+
+def status(entry) -> int:
+    return int(entry.exchange.response.start_line.split(" ")[1])
+
+
+def sign_in(victim: requests.Session, server, lab: str, variant: str, user: str):
+    """The victim signs in with the sandbox through the lab client, and agrees."""
+    login = victim.get(server(f"/labs/{lab}/{variant}/login"))
+    consent = victim.post(server("/sandbox/login"), data={
+        "csrf_token": form_token(login), "user": user,
+        "next": login.url.split(server(""), 1)[1]})
+    if "decision" in consent.text:
+        consent = victim.post(consent.url, data={
+            "csrf_token": form_token(consent), "decision": "agree"})
+    return consent
