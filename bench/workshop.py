@@ -111,6 +111,8 @@ def attendee(base: Base, at: float, deadline: float, out: dict) -> None:
             out["errors"].append(f"run not finished: {runner.page.url}")
     except Exception as exc:  # noqa: BLE001 - every failure is counted, none hidden
         out["errors"].append(f"{type(exc).__name__}: {exc}"[:200])
+    finally:  # leave, as a closed tab does, so the connection is free for others
+        runner.session.close()
 
 
 def main() -> None:

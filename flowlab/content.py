@@ -18,6 +18,7 @@ from xml.etree.ElementTree import Element
 import markdown
 from flask import Flask
 from flask import current_app
+from flask import get_template_attribute
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
@@ -56,6 +57,7 @@ class Content:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        self._diagrams: dict[str, Markup] = {}
         self._pages: dict[str, Page] = {}
         self._data: dict[str, dict] = {}
         for path in sorted(self.root.rglob("*")):
@@ -85,9 +87,22 @@ class Content:
             raise KeyError(f"no data file content/{name}.toml") from None
 
 
+    def diagram(self, page: Page) -> Markup:
+        """A page's sequence diagram (front matter ``diagram``), rendered by the
+        ``_sequence.html`` macro on first use and kept: it never changes."""
+        html = self._diagrams.get(page.path)
+        if html is None:
+            sequence = get_template_attribute("_sequence.html", "sequence")
+            label = f"Sequence diagram: {page.title}"
+            html = self._diagrams[page.path] = Markup(
+                sequence(page.meta["diagram"], label=label))
+        return html
+
+
 def init_app(app: Flask) -> None:
     """Load all content once and keep it at ``app.extensions["content"]``."""
-    app.extensions["content"] = Content(app.config["CONTENT_DIR"])
+    content = app.extensions["content"] = Content(app.config["CONTENT_DIR"])
+    app.jinja_env.globals["page_diagram"] = content.diagram
 
 
 def get_content() -> Content:

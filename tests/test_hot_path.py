@@ -75,3 +75,19 @@ def test_the_hello_route_exists_only_for_the_bench(tmp_path, flag, status):
     config = {"BENCH_HELLO": flag} if flag else {}
     client = make_app(tmp_path, **config).test_client()
     assert client.get("/_bench/hello").status_code == status
+
+
+def test_a_lesson_diagram_rendered_once_is_the_macro_s_own(app):
+    from flask import get_template_attribute
+
+    from flowlab.content import get_content
+
+    client = app.test_client()
+    first = client.get("/lessons/authorization-code-pkce").get_data(as_text=True)
+    second = client.get("/lessons/authorization-code-pkce").get_data(as_text=True)
+    with app.test_request_context():
+        page = get_content().page("lessons/authorization-code-pkce")
+        fresh = get_template_attribute("_sequence.html", "sequence")(
+            page.meta["diagram"], label=f"Sequence diagram: {page.title}")
+    assert str(fresh) in first
+    assert first == second
