@@ -1,7 +1,9 @@
 """The sandbox provider: an embedded OAuth 2.0 server that imitates Spotify's.
 
 ``init_app`` migrates the tables, seeds the demo apps, loads the demo data and
-registers the blueprints under ``/sandbox`` and the ``flask sandbox`` commands.
+registers the blueprints under ``/sandbox`` and the ``flask sandbox`` commands. A
+second issuer, "best practice", serves the same blueprints under its own path with
+its own settings (``profiles``, ``content/sandbox/profiles.toml``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from flask.cli import AppGroup
 
 from ..demo import demo_apps
 from . import catalogue
+from . import profiles
 from . import store
 
 cli = AppGroup("sandbox", help="Manage the sandbox provider's apps.")
@@ -27,6 +30,7 @@ def init_app(app: Flask) -> None:
     from . import cors
     from . import dashboard
     from . import endpoints
+    from . import profilepage
     from . import received
     from . import views
 
@@ -37,18 +41,18 @@ def init_app(app: Flask) -> None:
         store.seed_demo_apps(conn, demo_apps(app.config))
     folder = Path(app.config["CONTENT_DIR"]) / "sandbox"
     app.extensions["sandbox"] = catalogue.load(folder)
+    app.extensions["sandbox_profiles"] = profiles.load(folder / "profiles.toml")
     # oauthlib logs codes and tokens at DEBUG: keep its records above that.
     logging.getLogger("oauthlib").setLevel(logging.INFO)
-    for module in (views, endpoints, api, dashboard):
+    for module in (views, endpoints, api, dashboard, profilepage):
         app.register_blueprint(module.bp)
     for module in (cors, received):  # a browser app's own token request
         module.init_app(app)
-    # RFC 8414 §3.1 puts an issuer's path after the well-known segment.
-    app.add_url_rule(
-        "/.well-known/oauth-authorization-server/sandbox",
-        "sandbox_rfc8414_metadata",
-        endpoints.server_metadata,
-    )
+    # Each profile's issuer: the same blueprints under its own path, and its
+    # metadata where RFC 8414 §3.1 puts it (the issuer's path after the segment).
+    profiles.register(app, app.extensions["sandbox_profiles"],
+                      (views.bp, endpoints.bp, api.bp, received.bp),
+                      endpoints.server_metadata)
     app.cli.add_command(cli)
 
 

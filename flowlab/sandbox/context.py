@@ -5,11 +5,14 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import current_app
+from flask import has_request_context
 from flask import request
 from flask import session
 
 from ..serving import BACKCHANNEL_KEY
 from .catalogue import Catalogue
+from .profiles import Profile
+from .profiles import Profiles
 from .server import RequestBoundValidator
 from .server import SandboxServer
 from .server import Settings
@@ -22,28 +25,45 @@ def catalogue() -> Catalogue:
     return current_app.extensions["sandbox"]
 
 
+def profile() -> Profile:
+    """The profile of the issuer this request came to (``profiles.toml``)."""
+    found: Profiles = current_app.extensions["sandbox_profiles"]
+    if not has_request_context():
+        return found.default
+    return found.of(request.blueprint, request.endpoint)
+
+
 def settings() -> Settings:
-    config = current_app.config
+    """The current issuer's settings: its profile's, else the app's config."""
+    config, own = current_app.config, profile()
+    rotate = own.rotate_refresh_tokens
+    if rotate is None:  # Not a Spotify behaviour: off unless configured.
+        rotate = bool(config.get("SANDBOX_ROTATE_REFRESH_TOKENS"))
+    others = current_app.extensions["sandbox_profiles"].all
     return Settings(
-        code_ttl=int(config["SANDBOX_CODE_TTL"]),
+        code_ttl=int(own.code_ttl or config["SANDBOX_CODE_TTL"]),
         token_ttl=int(config["SANDBOX_TOKEN_TTL"]),
         failure_limit=int(config["SANDBOX_AUTH_FAILURES_PER_MINUTE"]),
         scopes=frozenset(catalogue().scopes),
-        # Not a Spotify behaviour: kept for the best-practice profile, off by default.
-        rotate_refresh_tokens=bool(config.get("SANDBOX_ROTATE_REFRESH_TOKENS")),
+        rotate_refresh_tokens=rotate,
+        pkce_for_all=own.pkce_for == "all",
+        invalid_client_status=own.invalid_client_status,
+        loopback_any_port=own.loopback_any_port,
+        token_prefix=own.token_prefix,
+        foreign_prefixes=tuple(p.token_prefix for p in others if p is not own),
     )
 
 
 def oauth_server() -> SandboxServer:
-    """oauthlib's endpoints, built once per app; their validator reads the current
-    request's connection and caller each time it needs them."""
-    server = current_app.extensions.get("sandbox_server")
-    if server is None:
+    """oauthlib's endpoints, built once per app and issuer; their validator reads
+    the current request's connection and caller each time it needs them."""
+    servers = current_app.extensions.setdefault("sandbox_servers", {})
+    key = profile().id
+    if key not in servers:
         config = settings()
         validator = RequestBoundValidator(config, DB.get, caller)
-        server = SandboxServer(validator, config.token_ttl)
-        current_app.extensions["sandbox_server"] = server
-    return server
+        servers[key] = SandboxServer(validator, config.token_ttl)
+    return servers[key]
 
 
 def caller() -> str:
@@ -59,8 +79,9 @@ def caller() -> str:
 
 
 def issuer() -> str:
-    """The issuer follows the host the client used (RFC 8414 §2, RFC 9207 §2)."""
-    return request.host_url + "sandbox"
+    """The issuer follows the host the client used (RFC 8414 §2, RFC 9207 §2),
+    and its path the profile's."""
+    return request.host_url + profile().path.lstrip("/")
 
 
 def current_user() -> dict | None:

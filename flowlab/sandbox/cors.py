@@ -12,9 +12,15 @@ from __future__ import annotations
 
 from flask import Flask
 from flask import Response
+from flask import current_app
 from flask import request
 
 TOKEN_PATH = "/sandbox/api/token"
+
+
+def _token_paths() -> tuple[str, ...]:
+    """The token endpoint of every sandbox issuer (``profiles.toml``)."""
+    return current_app.extensions["sandbox_profiles"].token_paths()
 
 
 def init_app(app: Flask) -> None:
@@ -24,13 +30,13 @@ def init_app(app: Flask) -> None:
 
 def _refuse_preflight() -> Response | None:
     """A preflight gets 204 with no CORS headers: the browser sends nothing more."""
-    if request.method == "OPTIONS" and request.path == TOKEN_PATH:
+    if request.method == "OPTIONS" and request.path in _token_paths():
         return Response(status=204)
     return None
 
 
 def _allow_simple(response: Response) -> Response:
     """Every other answer of the token endpoint may be read by any origin's page."""
-    if request.path == TOKEN_PATH and request.method != "OPTIONS":
+    if request.path in _token_paths() and request.method != "OPTIONS":
         response.headers.setdefault("Access-Control-Allow-Origin", "*")
     return response

@@ -22,6 +22,7 @@ from .api import bearer_challenge
 from .context import catalogue
 from .context import issuer
 from .context import oauth_server
+from .context import settings
 from .server import metadata
 from .server import spotify_token_error
 from .store import DB
@@ -46,12 +47,14 @@ def _call(endpoint, form: str) -> tuple[dict, str, int]:
         return dict(exc.headers), exc.json, exc.status_code
 
 
-def _respond(headers: dict, body: str, status: int, basic_realm: bool) -> Response:
+def _respond(headers: dict, body: str, status: int, basic_realm: bool,
+             always: bool = False) -> Response:
+    """The answer; a Basic challenge when ``basic_realm`` and Basic was used, or
+    ``always`` (a 401 names the scheme to use, RFC 6749 §5.2)."""
     headers = {**NO_STORE, "Content-Type": JSON, **headers}
     headers.pop("WWW-Authenticate", None)
-    if basic_realm and request.headers.get("Authorization", "").lower().startswith(
-        "basic"
-    ):
+    if basic_realm and (always or request.headers.get(
+            "Authorization", "").lower().startswith("basic")):
         headers["WWW-Authenticate"] = 'Basic realm="sandbox"'
     if status == 429:
         headers["Retry-After"] = "60"
@@ -72,10 +75,12 @@ def token():
     invalid_client = False
     if status >= 400:
         grant_type = parse_qs(form).get("grant_type", [None])[0]
-        body, status = spotify_token_error(body, status, grant_type)
+        body, status = spotify_token_error(body, status, grant_type,
+                                           settings().invalid_client_status)
         invalid_client = json.loads(body).get("error") == "invalid_client"
     headers["Access-Control-Allow-Origin"] = "*"
-    return _respond(headers, body, status, invalid_client and status < 429)
+    return _respond(headers, body, status, invalid_client and status < 429,
+                    always=status == 401)
 
 
 @bp.post("/api/revoke")

@@ -35,8 +35,9 @@ bp = Blueprint("sandbox_received", __name__, url_prefix="/sandbox")
 class Recorder:
     """WSGI middleware: records a browser's token requests and their answers."""
 
-    def __init__(self, app, max_body: int) -> None:
-        self.app, self.max_body = app, max_body
+    def __init__(self, app, max_body: int,
+                 paths: tuple[str, ...] = (TOKEN_PATH,)) -> None:
+        self.app, self.max_body, self.paths = app, max_body, paths
         self.kept: dict[str, tuple[float, list]] = {}
         self.preflights: dict[tuple, tuple[float, dict]] = {}
         self.lock = threading.Lock()
@@ -44,7 +45,7 @@ class Recorder:
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
         size = environ.get("CONTENT_LENGTH") or "0"
-        if (environ.get("PATH_INFO") != TOKEN_PATH or "HTTP_ORIGIN" not in environ
+        if (environ.get("PATH_INFO") not in self.paths or "HTTP_ORIGIN" not in environ
                 or method not in ("POST", "OPTIONS") or not size.isdigit()
                 or int(size) > self.max_body):
             return self.app(environ, start_response)
@@ -128,7 +129,8 @@ def _headers(environ) -> list[list[str]]:
 
 def init_app(app: Flask) -> None:
     """Record the token endpoint's browser requests; serve the records."""
-    recorder = Recorder(app.wsgi_app, app.config["OAUTH_MAX_CONTENT_LENGTH"])
+    recorder = Recorder(app.wsgi_app, app.config["OAUTH_MAX_CONTENT_LENGTH"],
+                        app.extensions["sandbox_profiles"].token_paths())
     app.wsgi_app = recorder
     app.extensions["sandbox_received"] = recorder
     app.register_blueprint(bp)

@@ -28,10 +28,12 @@ def _loopback_without_port(registered: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def redirect_matches(registered: tuple[str, ...], requested: str) -> bool:
-    """Exact match, or the same loopback URI with a port added (RFC 8252 §7.3)."""
-    if requested in registered:
-        return True
+def redirect_matches(registered: tuple[str, ...], requested: str,
+                     any_port: bool = True) -> bool:
+    """Exact match, or (``any_port``) the same loopback URI with a port added
+    (RFC 8252 §7.3)."""
+    if requested in registered or not any_port:
+        return requested in registered
     for uri in registered:
         origin = _loopback_without_port(uri)
         if origin is None or not requested.startswith(origin + ":"):

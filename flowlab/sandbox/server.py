@@ -17,6 +17,7 @@ from oauthlib.oauth2.rfc6749 import grant_types
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
 from . import pkce
+from . import profiles
 from .validator import SandboxValidator
 
 TOKEN_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
@@ -30,9 +31,16 @@ class Settings:
     token_ttl: int
     failure_limit: int
     scopes: frozenset[str]
-    # Off, as at Spotify since 2026: refresh keeps the refresh token. On (the later
+    # Off, as at Spotify since 2026: refresh keeps the refresh token. On (the
     # best-practice profile): public clients' refresh tokens rotate (RFC 9700 §4.14.2).
     rotate_refresh_tokens: bool = False
+    # The rest come from the issuer's profile (content/sandbox/profiles.toml); the
+    # defaults are the Spotify-like sandbox's.
+    pkce_for_all: bool = False  # OAuth 2.1 §4.1.1; Spotify: public clients only
+    invalid_client_status: int = 400  # RFC 6749 §5.2 says 401; Spotify sends 400
+    loopback_any_port: bool = True  # RFC 8252 §7.3
+    token_prefix: str = ""  # marks this issuer's codes and tokens
+    foreign_prefixes: tuple[str, ...] = ()  # the other issuers' marks
 
 
 def new_secret(request=None) -> str:
@@ -41,7 +49,7 @@ def new_secret(request=None) -> str:
 
 
 def _fresh_code(grant, token_handler, request):
-    grant["code"] = new_secret()
+    grant["code"] = token_handler.token_generator(request)
     return grant
 
 
@@ -107,7 +115,8 @@ class SandboxServer(
             validator, pre_token=[pkce.check_refresh_request]
         )
         refresh.register_token_modifier(_refresh_fields)
-        bearer = BearerToken(validator, new_secret, token_ttl, new_secret)
+        make = profiles.secret_maker(validator.settings.token_prefix)
+        bearer = BearerToken(validator, make, token_ttl, make)
         endpoints.AuthorizationEndpoint.__init__(
             self, "code", bearer, {"code": code, "token": implicit}
         )
@@ -158,7 +167,8 @@ def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
     return endpoints.MetadataEndpoint([server], claims).claims
 
 
-def spotify_token_error(body: str, status: int, grant_type: str | None):
+def spotify_token_error(body: str, status: int, grant_type: str | None,
+                        invalid_client_status: int = 400):
     """Reword oauthlib's own token errors as Spotify does (wire spec §4B)."""
     data = json.loads(body)
     if data.get("error") == "unsupported_grant_type":
@@ -169,5 +179,5 @@ def spotify_token_error(body: str, status: int, grant_type: str | None):
     data.pop("state", None)
     # Spotify answers invalid_client with 400; RFC 6749 §5.2 says 401 for Basic.
     if data.get("error") == "invalid_client" and status == 401:
-        status = 400
+        status = invalid_client_status
     return json.dumps(data), status

@@ -2,7 +2,8 @@
 
 Refresh works as at Spotify since 2026: the refresh token is not rotated, stays valid
 on reuse, and dies six months after consent (wire spec §3). Rotation with reuse
-detection (RFC 9700 §4.14.2) is a setting, off here, for a best-practice profile.
+detection (RFC 9700 §4.14.2) is a profile setting, on in the best-practice profile.
+A code or token made by another issuer is unknown here (``profiles.issued_here``).
 
 Order of the code checks matters: a replay only revokes tokens when the replayed
 request is otherwise valid (right client, verifier and redirect URI), so a wrong
@@ -19,6 +20,7 @@ from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from . import grants
 from .pkce import verifier_matches
+from .profiles import issued_here
 
 
 def _grant_error(request, text: str) -> errors.InvalidGrantError:
@@ -31,9 +33,10 @@ class TokenRules:
     # -- Authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.6) --------------
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        """Known, same client, PKCE, not expired, same redirect URI, unused."""
+        """Known here, same client, PKCE, not expired, same redirect URI, unused."""
         record = grants.find_code(self.conn, code)
-        if record is None or record.client_id != client.client_id:
+        if (record is None or record.client_id != client.client_id
+                or not issued_here(self.settings, code)):
             raise _grant_error(request, "Invalid authorization code")
         self._check_verifier(record, request)
         if record.expires_at <= time.time():
@@ -102,7 +105,8 @@ class TokenRules:
         """Live, this client's, consent under six months old; with rotation on, a
         rotated one replayed revokes the whole grant (RFC 9700 §4.14.2)."""
         record = grants.find_token(self.conn, refresh_token)
-        if record is None or record.kind != "refresh":
+        if (record is None or record.kind != "refresh"
+                or not issued_here(self.settings, refresh_token)):
             raise _grant_error(request, "Invalid refresh token")
         if record.client_id != client.client_id:
             raise _grant_error(request, "Invalid refresh token")

@@ -13,6 +13,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from . import clientauth
 from . import grants
+from .profiles import issued_here
 from .redirects import redirect_matches
 from .redirects import refusal
 from .store import get_client
@@ -39,8 +40,10 @@ class SandboxValidator(TokenRules, RequestValidator):
         return True
 
     def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs):
-        """Exact match with a registered URI, loopback port aside (RFC 8252 §7.3)."""
-        if redirect_matches(request.client.redirect_uris, redirect_uri):
+        """Exact match with a registered URI, loopback port aside if the profile
+        keeps that exception (RFC 8252 §7.3, RFC 9700 §2.1)."""
+        if redirect_matches(request.client.redirect_uris, redirect_uri,
+                            self.settings.loopback_any_port):
             return True
         raise errors.MismatchingRedirectURIError(
             description=refusal(redirect_uri), request=request
@@ -61,9 +64,11 @@ class SandboxValidator(TokenRules, RequestValidator):
         )
 
     def is_pkce_required(self, client_id, request):
-        """PKCE for every public client (RFC 7636 §4.4.1, RFC 9700 §2.1.1)."""
+        """PKCE for every public client (RFC 7636 §4.4.1, RFC 9700 §2.1.1), or for
+        every client if the profile says so (OAuth 2.1 §4.1.1)."""
         client = request.client or get_client(self.conn, client_id)
-        return client is not None and not client.confidential
+        return client is not None and (
+            self.settings.pkce_for_all or not client.confidential)
 
     def get_default_scopes(self, client_id, request, *args, **kwargs):
         """No scope asked means public data only (Spotify; RFC 6749 §3.3)."""
@@ -124,7 +129,8 @@ class SandboxValidator(TokenRules, RequestValidator):
     def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
         """Revoke the caller's own token; refresh takes its grant (RFC 7009 §2.1)."""
         record = grants.find_token(self.conn, token)
-        if record is None or record.client_id != request.client.client_id:
+        if (record is None or record.client_id != request.client.client_id
+                or not issued_here(self.settings, token)):
             return
         if record.kind == "refresh":
             grants.revoke_grant(self.conn, record.grant_id)
@@ -134,7 +140,8 @@ class SandboxValidator(TokenRules, RequestValidator):
     def introspect_token(self, token, token_type_hint, request, *args, **kwargs):
         """Claims of the caller's own live token, else None (RFC 7662 §2.2)."""
         record = grants.find_token(self.conn, token)
-        if record is None or record.client_id != request.client.client_id:
+        if (record is None or record.client_id != request.client.client_id
+                or not issued_here(self.settings, token)):
             return None
         if record.revoked or record.expires_at <= time.time():
             return None

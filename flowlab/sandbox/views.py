@@ -29,6 +29,7 @@ from .context import catalogue
 from .context import current_user
 from .context import issuer
 from .context import oauth_server
+from .context import profile
 from .store import DB
 from .store import get_client
 
@@ -45,7 +46,8 @@ FATAL_TEXTS = {
 def index():
     """The sandbox's landing page: what it is, its users and endpoints."""
     return render_template(
-        "sandbox/index.html", users=catalogue().users.values(), issuer=issuer()
+        "sandbox/index.html", users=catalogue().users.values(), issuer=issuer(),
+        profile=profile(),
     )
 
 

@@ -1,0 +1,119 @@
+"""Sandbox profiles: one issuer each, the same app under another path (RFC 8414 §2).
+
+``content/sandbox/profiles.toml`` lists them; the first is the Spotify-like default at
+``/sandbox``. Each profile gets the sandbox's issuer blueprints under its own path
+and its own RFC 8414 §3.1 metadata URL. The code reads a profile's settings and never
+asks which profile it is. All issuers share one database: a profile's
+``token_prefix`` marks the codes and tokens it makes, so that another issuer refuses
+them (RFC 9207 §1: one client, several servers).
+"""
+
+from __future__ import annotations
+
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Blueprint
+from flask import Flask
+
+WELL_KNOWN = "/.well-known/oauth-authorization-server"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One issuer's settings; ``None`` means "as the app's config says"."""
+
+    id: str
+    path: str
+    name: str
+    label: str
+    code_ttl: int | None = None
+    rotate_refresh_tokens: bool | None = None
+    pkce_for: str = "public"  # "public" or "all" (OAuth 2.1 §4.1.1)
+    invalid_client_status: int = 400  # RFC 6749 §5.2 says 401
+    loopback_any_port: bool = True  # RFC 8252 §7.3
+    token_prefix: str = ""
+
+    def endpoint_suffix(self, default: Profile) -> str:
+        """What this profile adds to a blueprint's name ("" for the default)."""
+        return "" if self is default else "_" + self.id.replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Profiles:
+    """Every profile, the default first, and which endpoint belongs to which."""
+
+    all: tuple[Profile, ...]
+    by_endpoint: dict[str, Profile]
+
+    @property
+    def default(self) -> Profile:
+        return self.all[0]
+
+    def get(self, profile_id: str) -> Profile | None:
+        return next((p for p in self.all if p.id == profile_id), None)
+
+    def of(self, blueprint: str | None, endpoint: str | None) -> Profile:
+        """The profile of a request's blueprint or endpoint; else the default."""
+        return (self.by_endpoint.get(blueprint or "")
+                or self.by_endpoint.get(endpoint or "") or self.default)
+
+    def token_paths(self) -> tuple[str, ...]:
+        """Every issuer's token endpoint path (RFC 6749 §3.2)."""
+        return tuple(p.path + "/api/token" for p in self.all)
+
+
+def load(path: Path) -> Profiles:
+    """Read ``profiles.toml``: a ``[profile.<id>]`` table per issuer."""
+    with open(path, "rb") as f:
+        tables = tomllib.load(f)["profile"]
+    found = tuple(Profile(id=key, **fields) for key, fields in tables.items())
+    prefixes = [p.token_prefix for p in found]
+    # A dot never occurs in secrets.token_urlsafe output: no token of one issuer
+    # can start with another issuer's mark by chance.
+    if len(set(prefixes)) != len(prefixes) or any(
+            p and not (p.endswith(".") and p[:-1].isalpha()) for p in prefixes):
+        raise ValueError("each sandbox profile needs its own token_prefix: empty, "
+                         "or letters and a final dot")
+    return Profiles(found, {})
+
+
+def secret_maker(prefix: str):
+    """A generator of 256-bit random codes and tokens (RFC 6749 §10.10), each
+    starting with the issuer's mark."""
+
+    def make(request=None) -> str:
+        return prefix + secrets.token_urlsafe(32)
+
+    return make
+
+
+def issued_here(settings, value: str) -> bool:
+    """Whether this issuer made ``value``: it starts with this issuer's mark, and
+    not with the longer mark of another issuer (one database, several issuers)."""
+    own = settings.token_prefix
+    return value.startswith(own) and not any(
+        value.startswith(other) for other in settings.foreign_prefixes
+        if len(other) > len(own))
+
+
+def register(app: Flask, profiles: Profiles, blueprints: tuple[Blueprint, ...],
+             metadata_view) -> None:
+    """Serve each profile's issuer: the default profile's blueprints are already
+    registered; every other profile gets them again under its own path. Every
+    profile gets its RFC 8414 §3.1 metadata URL (the issuer's path after the
+    well-known segment)."""
+    default = profiles.default
+    for profile in profiles.all:
+        suffix = profile.endpoint_suffix(default)
+        for bp in blueprints:
+            name = bp.name + suffix
+            profiles.by_endpoint[name] = profile
+            if profile is not default:
+                prefix = profile.path + bp.url_prefix.removeprefix(default.path)
+                app.register_blueprint(bp, name=name, url_prefix=prefix)
+        endpoint = "sandbox_rfc8414_metadata" + suffix
+        profiles.by_endpoint[endpoint] = profile
+        app.add_url_rule(WELL_KNOWN + profile.path, endpoint, metadata_view)
