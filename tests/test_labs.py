@@ -40,7 +40,7 @@ def keys(run) -> list[str]:
 
 def test_every_lab_has_both_variants_and_its_module():
     labs = load(ROOT / "content" / "labs")
-    assert {"csrf-state", "code-replay"} <= set(labs)
+    assert {"csrf-state", "code-interception", "code-replay"} <= set(labs)
     for lab in labs.values():
         assert lab.variants["vulnerable"].label and lab.variants["defended"].label
         assert lab.outcome["succeeded"] and lab.outcome["failed"]
@@ -142,3 +142,28 @@ def test_runs_belong_to_their_browser(lab_server):
     assert stranger.get(lab_server("/labs/csrf-state/vulnerable/callback?code=x")
                         ).status_code == 400
     assert stranger.get(lab_server("/labs/no-such-lab")).status_code == 404
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_code_interception(lab_server, variant):
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "code-interception", variant)
+    landed = sign_in(victim, lab_server, "code-interception", variant, "alice")
+    assert landed.url.startswith("http://127.0.0.2:")  # the other app got it
+    run = run_of(lab_server, attacker_page)
+    authorize = run.entries("authorize")[0].exchange.response.header("Location")
+    assert ("code_challenge=" in authorize) == (variant == "defended")
+    assert "code=" in run.entries("intercepted")[0].exchange.request.start_line
+    stolen = run.entries("attacker-token")[0]
+    assert "code_verifier" not in stolen.exchange.request.body
+    page = victim.get(lab_server(f"/labs/code-interception/{variant}"))
+    if variant == "vulnerable":
+        assert status(stolen) == 200, stolen.exchange.response.body
+        me = json.loads(run.entries("attacker-me")[0].exchange.response.body)
+        assert me["id"] == "alice"
+        assert "Attack succeeded" in page.text
+    else:
+        assert status(stolen) == 400
+        assert json.loads(stolen.exchange.response.body)["error"] == "invalid_request"
+        assert run.entries("attacker-me") == []
+        assert "Attack failed" in page.text

@@ -47,7 +47,8 @@ def status(entry) -> int:
 
 
 def test_lab_pages_pass_axe(page, lab_server):
-    for path in ("/labs/", "/labs/csrf-state", "/labs/code-replay"):
+    for path in ("/labs/", "/labs/csrf-state", "/labs/code-interception",
+                 "/labs/code-replay"):
         page.goto(lab_server(path))
         assert serious_violations(page) == []
 
@@ -106,5 +107,28 @@ def test_code_replay_in_chromium(page, lab_server, variant):
         assert status(replay) == 400
         assert json.loads(replay.exchange.response.body)["error"] == "invalid_grant"
         assert status(run.entries("recheck")[0]) == 401
+        assert verdict.startswith("Attack failed")
+    assert serious_violations(page) == []
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_code_interception_in_chromium(page, lab_server, variant):
+    run = start(page, lab_server, "code-interception", variant)
+    page.get_by_role("link", name="Sign in with the sandbox").click()
+    page.get_by_role("button", name="Continue as Alice Lindqvist").click()
+    page.get_by_role("button", name="Agree").click()
+    page.wait_for_url("http://127.0.0.2:*/**")  # the other app caught the redirect
+    assert serious_violations(page) == []
+    stolen = run.entries("attacker-token")[0]
+    assert "code_verifier" not in stolen.exchange.request.body
+    page.get_by_role("link", name="Back to the lab").click()
+    page.wait_for_selector("#verdict")
+    verdict = page.locator("#verdict").inner_text()
+    if variant == "vulnerable":
+        assert status(stolen) == 200
+        assert verdict.startswith("Attack succeeded")
+    else:
+        assert status(stolen) == 400
+        assert json.loads(stolen.exchange.response.body)["error"] == "invalid_request"
         assert verdict.startswith("Attack failed")
     assert serious_violations(page) == []

@@ -25,6 +25,7 @@ from ..sandbox.store import digest
 from ..tables import clients
 from . import catalogue
 from . import issuer
+from .attacker import HOST as ATTACKER_HOST
 from .client import callback_path
 from .client import credentials
 from .store import MemoryStore
@@ -61,11 +62,13 @@ def _register(conn, app: Flask, lab: catalogue.Lab, variant: catalogue.Variant):
     (RFC 8252 §7.3); refreshed at each start-up as the demo apps are."""
     client_id, secret = credentials(app.config, lab.id, variant.name)
     path = callback_path(lab.id, variant.name)
+    # A lab whose redirect goes to "another app" registers the attacker's address.
+    bases = (f"http://{ATTACKER_HOST}",) if lab.redirect_to == "attacker" else LOOPBACKS
     values = dict(
         client_id=client_id, name=f"Lab: {lab.client_name} ({variant.label})",
         confidential=True, secret_hash=digest(secret), secret_salt=None,
         response_types="code", grant_types="authorization_code refresh_token",
-        redirect_uris="\n".join(base + path for base in LOOPBACKS), owner=OWNER,
+        redirect_uris="\n".join(base + path for base in bases), owner=OWNER,
         created_at=time.time())
     changed = ("name", "secret_hash", "redirect_uris", "grant_types", "owner")
     upsert(conn, clients, values, ("client_id",),

@@ -16,6 +16,7 @@ from flask import Flask
 from flask import abort
 from flask import redirect
 from flask import render_template
+from flask import request
 from waitress import create_server
 
 from .. import ROOT
@@ -51,11 +52,21 @@ def create(lab_app: Flask) -> Flask:
         return render_template("labs/attacker.html", lab=lab, run=run, view=view,
                                back=back)
 
+    @app.get("/labs/<lab_id>/<variant>/callback")
+    def intercept(lab_id: str, variant: str):
+        """A redirect meant for another app, delivered here (code-interception)."""
+        run = labs.store.find(lab_id, request.args.get("state"))
+        if run is None or run.variant != variant:
+            abort(404)
+        labs.actions(lab_id).intercept(run, labs.catalogue[lab_id], lab_app.config)
+        labs.store.save(run)
+        return redirect(f"/labs/{lab_id}/{run.id}", 303)
+
     @app.post("/labs/<lab_id>/<run_id>")
     def act(lab_id: str, run_id: str):
         """The attacker's action (a replay, say), then the page again."""
         lab, run = found(lab_id, run_id)
-        labs.actions(lab_id).attacker_act(run, lab, app.config)
+        labs.actions(lab_id).attacker_act(run, lab, lab_app.config)
         labs.store.save(run)
         return redirect(f"/labs/{lab_id}/{run_id}", 303)
 

@@ -40,6 +40,7 @@ class Lab:
     variants: dict[str, Variant]
     outcome: dict[str, str]
     annotations: dict[str, str]
+    redirect_to: str = "client"  # "attacker": the redirect URI is the attacker's
 
     def note(self, variant: str, key: str) -> str:
         """The annotation of a message ``key``, the variant's own first."""
@@ -66,6 +67,7 @@ def load_lab(path: Path) -> Lab:
         client_name=data["client_name"], story_html=render_markdown(data["story"]),
         steps=tuple(data.get("steps", ())), variants=variants,
         outcome=dict(data["outcome"]), annotations=dict(data.get("annotations", {})),
+        redirect_to=data.get("redirect_to", "client"),
     )
 
 

@@ -8,6 +8,7 @@ is what went over the wire (RFC 6749 §4.1).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -46,7 +47,7 @@ def callback_path(lab: str, variant: str) -> str:
 
 
 def redirect_uri(run: Run) -> str:
-    return run.origin + callback_path(run.lab, run.variant)
+    return (run.redirect_base or run.origin) + callback_path(run.lab, run.variant)
 
 
 def token_url(run: Run, lab: Lab) -> str:
@@ -63,12 +64,18 @@ def authorize_params(run: Run, config: Config, state: str) -> dict:
             "redirect_uri": redirect_uri(run), "state": state}
 
 
-def start_login(run: Run, config: Config) -> str:
-    """Step 1: a fresh state kept in the run, then the authorization URL
-    (RFC 6749 §4.1.1, §10.12)."""
+def start_login(run: Run, lab: Lab, config: Config) -> str:
+    """Step 1: a fresh state (and, with ``pkce``, a verifier) kept in the run, then
+    the authorization URL (RFC 6749 §4.1.1, §10.12; RFC 7636 §4.1-4.3)."""
     state = run.client["state"] = secrets.token_urlsafe(24)
-    return run.origin + "/sandbox/authorize?" + urlencode(
-        authorize_params(run, config, state))
+    params = authorize_params(run, config, state)
+    if lab.variants[run.variant].pkce:
+        verifier = run.client["verifier"] = secrets.token_urlsafe(48)
+        digest = hashlib.sha256(verifier.encode()).digest()
+        params.update(code_challenge_method="S256",
+                      code_challenge=base64.urlsafe_b64encode(digest).decode()
+                      .rstrip("="))
+    return run.origin + "/sandbox/authorize?" + urlencode(params)
 
 
 def received() -> Exchange:
@@ -102,13 +109,14 @@ def redeem(run: Run, lab: Lab, config: Config, code: str) -> requests.Response:
     return response
 
 
-def call_me(run: Run, config: Config, access_token: str, key: str = "me") -> dict:
+def call_me(run: Run, config: Config, access_token: str, key: str = "me",
+            actor: str = "victim") -> dict:
     """The API call that tells the client whose account it got (Spotify /v1/me)."""
     session = capture_session(requests.Session())
     response = session.get(run.backchannel + "/sandbox/v1/me",
                            headers={"Authorization": f"Bearer {access_token}"},
                            timeout=config["HTTP_TIMEOUT"], allow_redirects=False)
-    run.record(key, "victim", "back", exchange_of(session, response))
+    run.record(key, actor, "back", exchange_of(session, response))
     return response.json() if response.ok else {}
 
 

@@ -42,6 +42,7 @@ class Run:
     browser: str
     origin: str  # the lab as the browser reaches it, e.g. http://127.0.0.1:5000
     backchannel: str  # where servers call the sandbox (the private listener)
+    redirect_base: str = ""  # where redirect URIs point, if not ``origin``
     created: float = field(default_factory=time.time)
     client: dict = field(default_factory=dict)  # the lab client's session for it
     attacker: dict = field(default_factory=dict)  # what the attacker holds
@@ -74,6 +75,13 @@ class MemoryStore:
         if run is None or run.created + KEEP_SECONDS < time.time():
             return None
         return run
+
+    def find(self, lab: str, state: str | None) -> Run | None:
+        """The run of ``lab`` whose client is waiting for ``state``."""
+        with self._lock:
+            found = [r for r in self._runs.values()
+                     if r.lab == lab and state and r.client.get("state") == state]
+        return found[0] if found else None
 
     def save(self, run: Run) -> None:
         """Keep a changed run (a no-op in memory; a database store writes here)."""

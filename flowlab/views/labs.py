@@ -85,7 +85,9 @@ def start(lab_id: str, variant: str):
     origin = request.host_url.rstrip("/")
     run = _labs().store.new(
         lab=lab_id, variant=variant, browser=_browser(), origin=origin,
-        backchannel=current_app.config.get("SANDBOX_BACKCHANNEL_URL") or origin)
+        backchannel=current_app.config.get("SANDBOX_BACKCHANNEL_URL") or origin,
+        redirect_base=current_app.config.get("LABS_ATTACKER_URL", "")
+        if lab.redirect_to == "attacker" else "")
     prepare = getattr(_labs().actions(lab_id), "prepare", None)
     if prepare:
         prepare(run, lab, current_app.config)
@@ -99,7 +101,7 @@ def login(lab_id: str, variant: str):
     """The lab client's "Sign in with the sandbox" (RFC 6749 §4.1.1)."""
     _lab(lab_id, variant)
     run = _run(lab_id, variant) or abort(404)
-    url = client.start_login(run, current_app.config)
+    url = client.start_login(run, _lab(lab_id), current_app.config)
     answer = Message("HTTP/1.1 302 Found", [("Location", url)])
     run.record("authorize", "victim", "front", Exchange(
         client.received().request, answer, url=request.url))

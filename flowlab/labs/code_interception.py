@@ -1,0 +1,53 @@
+"""Lab "code-interception": another app on the device gets the redirect and redeems
+the code (RFC 7636 §1, RFC 8252 §8.1)."""
+
+from __future__ import annotations
+
+import requests
+from flask import Config
+from flask import request
+
+from ..runner.capture import capture_session
+from ..runner.capture import exchange_of
+from . import client
+from .catalogue import Lab
+from .store import Run
+
+
+def intercept(run: Run, lab: Lab, config: Config) -> None:
+    """The other app receives the redirect and at once redeems the code with the
+    credentials every copy of the real app ships with, but no verifier."""
+    run.record("intercepted", "attacker", "front", client.received())
+    code = request.args.get("code")
+    if not code or run.entries("attacker-token"):
+        return
+    client_id, secret = client.credentials(config, run.lab, run.variant)
+    session = capture_session(requests.Session())
+    response = session.post(
+        client.token_url(run, lab), auth=(client_id, secret),
+        data={"grant_type": "authorization_code", "code": code,
+              "redirect_uri": client.redirect_uri(run)},
+        timeout=config["HTTP_TIMEOUT"], allow_redirects=False)
+    run.record("attacker-token", "attacker", "back", exchange_of(session, response))
+    if response.ok:
+        client.call_me(run, config, response.json()["access_token"],
+                       key="attacker-me", actor="attacker")
+
+
+def attacker_view(run: Run, lab: Lab) -> dict:
+    """What the other app got: the token response, tokens or an error."""
+    token = run.entries("attacker-token")
+    if not token or token[-1].exchange.response is None:
+        return {}
+    answer = token[-1].exchange.response
+    return {"heading": "The other app caught the redirect",
+            "text": "It redeemed the code at once. The token endpoint answered:",
+            "shown": answer.start_line + "\n\n" + answer.pretty_body()}
+
+
+def succeeded(run: Run) -> bool | None:
+    """On the wire: did the other app's token request get tokens?"""
+    token = run.entries("attacker-token")
+    if not token or token[-1].exchange.response is None:
+        return None
+    return token[-1].exchange.response.start_line.split(" ")[1] == "200"
