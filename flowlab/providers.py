@@ -20,20 +20,23 @@ class ProviderError(ValueError):
     """A provider that cannot be used, with the reason in plain words."""
 
 
-def sandbox(base_url: str, config: Config) -> dict:
-    """The embedded sandbox, reached over HTTP at ``base_url`` (or SANDBOX_URL).
+def sandbox(base_url: str, config: Config, path: str = "/sandbox",
+            name: str = "Sandbox provider") -> dict:
+    """The embedded sandbox, reached over HTTP at ``base_url`` (or SANDBOX_URL);
+    ``path`` and ``name`` pick one of its issuers (content/sandbox/profiles.toml).
 
     The browser goes to the public address; the app's own calls go to the private
     back-channel listener when one runs (see ``flowlab.serving``).
     """
-    base = (config.get("SANDBOX_URL") or base_url).rstrip("/") + "/sandbox"
+    base = (config.get("SANDBOX_URL") or base_url).rstrip("/") + path
     private = config.get("SANDBOX_BACKCHANNEL_URL")
     mounted = private and not config.get("SANDBOX_URL")
-    back = private.rstrip("/") + "/sandbox" if mounted else base
+    back = private.rstrip("/") + path if mounted else base
     web, public = demo_apps(config)
     return {
         "kind": "sandbox",
-        "name": "Sandbox provider",
+        "name": name,
+        "sandbox_path": path,
         "issuer": base,
         "iss_supported": True,
         "authorize_url": base + "/authorize",
@@ -55,7 +58,8 @@ def here(provider: dict, config: Config) -> dict:
     """
     if provider["kind"] != "sandbox":
         return provider
-    fresh = sandbox(provider["issuer"].removesuffix("/sandbox"), config)
+    path = provider.get("sandbox_path", "/sandbox")
+    fresh = sandbox(provider["issuer"].removesuffix(path), config, path)
     return {**provider, **{key: fresh[key]
                            for key in ("token_url", "api_base", "expire_url")}}
 

@@ -4,14 +4,20 @@ content/sandbox/profile-differences.toml says, each difference checked on the wi
 
 from __future__ import annotations
 
+import re
 import time
 import tomllib
+from html import unescape
 from pathlib import Path
+from urllib.parse import quote
+from urllib.parse import urljoin
 
 import pytest
 import requests
 
 from flowlab.sandbox import tokenrules
+from tests.flowrunner import FlowRunner
+from tests.forms import submit
 from tests.sandbox_helpers import CALLBACK
 from tests.sandbox_helpers import Sandbox
 from tests.sandbox_helpers import basic
@@ -240,3 +246,91 @@ def test_profiles_page_shows_every_difference(live_server):
         for ref in row["rfc"]:
             assert ref in page.text
     assert "/.well-known/oauth-authorization-server/sandbox/best-practice" in page.text
+
+
+# -- The runner under both issuers ----------------------------------------------
+
+def _finished(page) -> None:
+    assert page.status_code == 200
+    assert "That is the whole flow" in page.text, page.text[-3000:]
+    assert "run-step-failed" not in page.text
+    assert "Traceback" not in page.text
+
+
+def _use(runner: FlowRunner, profile: str) -> None:
+    """Choose the sandbox issuer of ``profile`` on the provider page."""
+    button = {"spotify-like": "Use the sandbox",
+              "best-practice": "Use the sandbox (best practice)"}[profile]
+    runner.use_provider(button)
+
+
+@pytest.mark.parametrize("profile", PATHS)
+def test_every_flow_runs_to_its_end_under_both_issuers(live_server, profile):
+    """Every flow the runner knows, run by the lab against each issuer."""
+    flows = sorted(live_server.app.extensions["flows"])
+    assert {"authorization-code", "authorization-code-pkce", "client-credentials",
+            "implicit"} <= set(flows)
+    for flow_id in flows:
+        runner = FlowRunner(live_server)
+        _use(runner, profile)
+        _finished(runner.start(flow_id).run_all())
+        assert issuer_name(profile) in runner.page.text
+
+
+def issuer_name(profile: str) -> str:
+    return {"spotify-like": "Sandbox provider",
+            "best-practice": "Sandbox (best practice)"}[profile]
+
+
+def test_code_flow_under_best_practice_sends_pkce_and_sees_iss(live_server):
+    """The runner's code flow keeps PKCE on, which best practice requires."""
+    runner = FlowRunner(live_server)
+    _use(runner, "best-practice")
+    runner.start("authorization-code")
+    runner.next()
+    assert "code_challenge=" in runner.next_link()
+    assert "/sandbox/best-practice/authorize?" in runner.next_link()
+    hops: list[str] = []
+    runner.session.hooks["response"].append(
+        lambda answer, *args, **kwargs: hops.append(answer.headers.get("Location", "")))
+    runner.authorize()
+    iss = "iss=" + quote(live_server.url + PATHS["best-practice"], safe="")
+    assert any(hop.startswith(live_server.url + "/run/callback?") and iss in hop
+               for hop in hops), hops
+    assert "run-step-failed" not in runner.page.text
+
+
+def test_a_run_is_repeated_under_the_other_issuer_and_compared(live_server):
+    """Run this again under best practice, then back to the comparison, where
+    each difference of that moment is named with its RFC sections."""
+    runner = FlowRunner(live_server)
+    _use(runner, "spotify-like")
+    _finished(runner.start("authorization-code-pkce").run_all())
+    first = runner.run_url
+    again = submit(runner.session, runner.page, "Run this again under best practice")
+    assert again.status_code == 307  # the browser posts the same form to start
+    page = runner.follow(runner.session.post(
+        urljoin(again.url, again.headers["Location"]), data=again.request.body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        allow_redirects=False, timeout=10))
+    runner.run_url = page.url.split("?")[0]
+    assert runner.run_url != first
+    second = runner.run_all()
+    _finished(second)
+    assert "Sandbox (best practice)" in second.text
+    # Run B's page offers the way back, under Spotify today.
+    assert "Run this again under Spotify today" in second.text
+    back = re.search(r'href="([^"]+)">Back to the comparison', second.text)
+    compare = runner.get(urljoin(runner.page.url, unescape(back.group(1))))
+    assert compare.status_code == 200
+    assert "Two sandbox profiles" in compare.text
+    moment_rows = [row for row in _rows() if "authorization-url" in row["moments"]]
+    assert moment_rows
+    for row in moment_rows:
+        for ref in row["rfc"]:
+            assert ref in compare.text
+
+
+def _rows() -> list[dict]:
+    with open(CONTENT / "profile-differences.toml", "rb") as f:
+        return tomllib.load(f)["difference"]

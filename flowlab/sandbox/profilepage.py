@@ -30,6 +30,19 @@ def _load(state) -> None:
     state.app.extensions["sandbox_differences"] = load(folder)
 
 
+@bp.app_template_global()
+def sandbox_profiles() -> tuple:
+    """Every sandbox issuer's profile, the default first (``profiles.toml``)."""
+    return current_app.extensions["sandbox_profiles"].all
+
+
+@bp.app_template_global()
+def sandbox_differences(moment: str | None = None) -> list[dict]:
+    """The differences that show at a comparison ``moment`` (all if None)."""
+    rows = current_app.extensions["sandbox_differences"]["difference"]
+    return [row for row in rows if moment is None or moment in row["moments"]]
+
+
 @bp.get("/profiles")
 def index():
     """Spotify today beside best practice: one row per difference."""

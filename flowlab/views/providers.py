@@ -146,11 +146,37 @@ def _only_from_this_machine() -> None:
             "your own computer.")
 
 
+def sandbox_issuer(profile_id: str) -> dict | None:
+    """The sandbox issuer of ``profile_id`` (content/sandbox/profiles.toml); None
+    for the first profile, the default, or an unknown one."""
+    found = get_content().data("sandbox/profiles")["profile"]
+    if profile_id not in found or profile_id == next(iter(found)):
+        return None
+    profile = found[profile_id]
+    return providers.sandbox(request.host_url, current_app.config, profile["path"],
+                             profile["name"])
+
+
+@bp.post("/provider/again/<flow_id>")
+def again(flow_id: str):
+    """Repeat a run under another sandbox issuer, with the same options; the new
+    run's page then leads back to a comparison of both (views.compare)."""
+    provider = sandbox_issuer(request.form.get("profile", ""))
+    store = current_app.extensions["choices"]
+    if provider is None:
+        store.forget(browser_id())
+    else:
+        store.put(browser_id(create=True), Choice(provider))
+    session["compare_back"] = {"run": request.form.get("run", ""), "step": None,
+                               "flow": flow_id}
+    return redirect(url_for("runner.start", flow_id=flow_id), 307)
+
+
 def _provider_from(kind: str, form) -> dict | None:
     """Build the profile the form describes; None means the sandbox."""
     client_id = form.get("client_id", "").strip()
     if kind == "sandbox":
-        return None
+        return sandbox_issuer(form.get("profile", ""))
     if kind == "spotify":
         if not client_id:
             raise providers.ProviderError("Enter your Spotify app's client id.")
