@@ -40,6 +40,11 @@ def create_app(
         RUN_TTL=86400,
         # Failed client authentications allowed per client and address a minute.
         SANDBOX_AUTH_FAILURES_PER_MINUTE=60,
+        # The device grant (RFC 8628): the codes' lifetime and first polling interval
+        # in seconds, and wrong user codes allowed per address a minute (§5.1).
+        SANDBOX_DEVICE_TTL=600,
+        SANDBOX_DEVICE_INTERVAL=5,
+        SANDBOX_USER_CODE_FAILURES_PER_MINUTE=5,
         # Seconds the runner waits for each read from a provider, and for a whole
         # answer (a provider trickling bytes cannot hold a worker longer).
         HTTP_TIMEOUT=5,

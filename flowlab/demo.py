@@ -1,4 +1,4 @@
-"""The sandbox's two demo apps, known to both the sandbox and the runner.
+"""The sandbox's demo apps, known to both the sandbox and the runner.
 
 The runner never imports the sandbox: both derive the demo apps' credentials from the
 app's secret key, so a standalone sandbox sharing the instance folder (and so the key)
@@ -63,3 +63,25 @@ def demo_apps(config: Config) -> tuple[DemoApp, DemoApp]:
         redirect_uris=uris,
     )
     return web, spa
+
+
+# RFC 8628 §3.4: the grant type a device polls the token endpoint with.
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def device_app(config: Config) -> DemoApp:
+    """The public TV app: the device grant (RFC 8628; not in Spotify), no redirects."""
+    return DemoApp(
+        client_id=_derive(config, "demo-device-client-id", 32),
+        client_secret=None,
+        name="Flow Lab TV app (demo)",
+        confidential=False,
+        response_types=(),
+        grant_types=(DEVICE_GRANT, "refresh_token"),
+        redirect_uris=(),
+    )
+
+
+def all_demo_apps(config: Config) -> tuple[DemoApp, ...]:
+    """Every demo app the sandbox seeds: the web, browser and TV apps."""
+    return (*demo_apps(config), device_app(config))

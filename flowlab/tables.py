@@ -1,9 +1,10 @@
 """Every table the lab keeps, declared once; Alembic revisions create and change them.
 
 The sandbox's tables (RFC 6749 §2, §4.1.2, §10.5): registered apps, grants (one
-consent each), codes and tokens kept as SHA-256 digests, consents, and failed client
-authentications per minute. The lab's: runs of the live runner. Times are Unix
-seconds as doubles. Change a table here and in a new revision together.
+consent each), codes and tokens kept as SHA-256 digests, consents, failed client
+authentications per minute, and device authorizations (RFC 8628). The lab's: runs
+of the live runner. Times are Unix seconds as doubles. Change a table here and in a
+new revision together.
 """
 
 from __future__ import annotations
@@ -104,6 +105,25 @@ auth_failures = Table(
     PrimaryKeyConstraint("key", "minute"),
 )
 
+# A device authorization in progress (RFC 8628 §3.2; not in Spotify): both codes as
+# digests, the user's answer, and the polling interval, raised by each slow_down.
+device_codes = Table(
+    "device_codes", metadata,
+    Column("device_hash", Text, primary_key=True),
+    Column("user_hash", Text, nullable=False),
+    Column("client_id", Text, _client_fk(), nullable=False),
+    Column("issuer_mark", Text, nullable=False),  # the issuer's token_prefix
+    Column("scopes", Text, nullable=False),
+    Column("status", Text, CheckConstraint(
+        "status IN ('pending', 'approved', 'denied', 'used')"), nullable=False),
+    Column("user_id", Text),  # who approved or denied
+    Column("poll_interval", Integer, nullable=False),
+    Column("last_poll", Double),
+    Column("expires_at", Double, nullable=False),
+    Index("device_codes_user", "user_hash", unique=True),
+    Index("device_codes_expiry", "expires_at"),
+)
+
 # -- The lab (branch "lab") --------------------------------------------------------
 
 # Runs of the live runner: steps, secrets and options as JSON text. A run belongs to
@@ -129,7 +149,8 @@ runs = Table(
     Index("runs_expires", "expires"),
 )
 
-SANDBOX_TABLES = (clients, grants, codes, tokens, consents, auth_failures)
+SANDBOX_TABLES = (clients, grants, codes, tokens, consents, auth_failures,
+                  device_codes)
 
 # Each browser's provider choice, shared by every process: the profile as JSON (not
 # secret) and the client secret sealed (flowlab.sealing: nonce + AES-GCM ciphertext

@@ -17,7 +17,7 @@ from flask import Flask
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..demo import demo_apps
+from ..demo import all_demo_apps
 from . import catalogue
 from . import profiles
 from . import store
@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     from . import api
     from . import cors
     from . import dashboard
+    from . import device_page
     from . import endpoints
     from . import profilepage
     from . import received
@@ -38,20 +39,20 @@ def init_app(app: Flask) -> None:
     # The engine's pool keeps connections open, so SQLite does not checkpoint and
     # remove the WAL each time a request closes the last one.
     with store.DB.connection(app) as conn:
-        store.seed_demo_apps(conn, demo_apps(app.config))
+        store.seed_demo_apps(conn, all_demo_apps(app.config))
     folder = Path(app.config["CONTENT_DIR"]) / "sandbox"
     app.extensions["sandbox"] = catalogue.load(folder)
     app.extensions["sandbox_profiles"] = profiles.load(folder / "profiles.toml")
     # oauthlib logs codes and tokens at DEBUG: keep its records above that.
     logging.getLogger("oauthlib").setLevel(logging.INFO)
-    for module in (views, endpoints, api, dashboard, profilepage):
+    for module in (views, endpoints, api, dashboard, device_page, profilepage):
         app.register_blueprint(module.bp)
     for module in (cors, received):  # a browser app's own token request
         module.init_app(app)
     # Each profile's issuer: the same blueprints under its own path, and its
     # metadata where RFC 8414 §3.1 puts it (the issuer's path after the segment).
     profiles.register(app, app.extensions["sandbox_profiles"],
-                      (views.bp, endpoints.bp, api.bp, received.bp),
+                      (views.bp, endpoints.bp, api.bp, received.bp, device_page.bp),
                       endpoints.server_metadata)
     app.cli.add_command(cli)
 

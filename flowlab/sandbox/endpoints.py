@@ -17,6 +17,8 @@ from flask import request
 from oauthlib.oauth2.rfc6749 import errors
 
 from ..security import csrf_exempt
+from . import device
+from . import device_page
 from . import grants
 from .api import bearer_challenge
 from .context import catalogue
@@ -81,6 +83,19 @@ def token():
     headers["Access-Control-Allow-Origin"] = "*"
     return _respond(headers, body, status, invalid_client and status < 429,
                     always=status == 401)
+
+
+@bp.post("/api/device")
+@csrf_exempt
+def device_authorization():
+    """The device asks to start (RFC 8628 §3.1, §3.2; not in Spotify)."""
+    form = _form_body()
+    headers, body, status = _call(
+        device_page.endpoint().create_device_authorization_response, form)
+    if status == 200:  # oauthlib answers a dict and stores nothing
+        body = json.dumps(device.save(DB.get(), body, device_page.client_of(form),
+                                      device_page.mark()))
+    return _respond(headers, body, status, status == 401)
 
 
 @bp.post("/api/revoke")

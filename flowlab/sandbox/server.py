@@ -2,7 +2,8 @@
 
 Spotify's accounts service has no password or device grant, so this is a smaller
 ``Server``: authorization (code, token), token (code, client credentials, refresh),
-revocation (RFC 7009) and introspection (RFC 7662), plus RFC 8414 metadata.
+revocation (RFC 7009) and introspection (RFC 7662), plus RFC 8414 metadata. The
+device grant (RFC 8628) is the one extra grant, labelled as not in Spotify.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from oauthlib.oauth2.rfc6749 import endpoints
 from oauthlib.oauth2.rfc6749 import grant_types
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
+from ..demo import DEVICE_GRANT
+from . import device
 from . import pkce
 from . import profiles
 from .validator import SandboxValidator
@@ -72,7 +75,7 @@ def _refresh_fields(token, token_handler, request):
     return token
 
 
-class RequestBoundValidator(SandboxValidator):
+class RequestBoundValidator(device.DeviceRules, SandboxValidator):
     """A validator made once per app that asks, at each use, for the current
     request's connection and caller, so the endpoints around it are built once."""
 
@@ -121,6 +124,7 @@ class SandboxServer(
             self, "code", bearer, {"code": code, "token": implicit}
         )
         grants = dict(zip(TOKEN_GRANTS, (code, refresh, credentials), strict=True))
+        grants[DEVICE_GRANT] = device.grant(validator)  # not in Spotify
         endpoints.TokenEndpoint.__init__(self, "authorization_code", bearer, grants)
         endpoints.RevocationEndpoint.__init__(self, validator)
         endpoints.IntrospectEndpoint.__init__(self, validator)
@@ -147,7 +151,10 @@ def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
         "scopes_supported": scopes,
         "response_types_supported": ["code", "token"],
         "response_modes_supported": ["query", "fragment"],
-        "grant_types_supported": ["authorization_code", "implicit", *TOKEN_GRANTS[1:]],
+        "grant_types_supported": ["authorization_code", "implicit", *TOKEN_GRANTS[1:],
+                                  DEVICE_GRANT],
+        # RFC 8628 §4; not in Spotify.
+        "device_authorization_endpoint": issuer + "/api/device",
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic", "client_secret_post", "none"

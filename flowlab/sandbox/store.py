@@ -127,7 +127,7 @@ _DEMO_FIELDS = ("name", "confidential", "secret_hash", "response_types",
 
 
 def seed_demo_apps(conn: Connection, apps: tuple[DemoApp, ...]) -> None:
-    """Insert or refresh the two demo apps (idempotent, safe at every start-up)."""
+    """Insert or refresh the demo apps (idempotent, safe at every start-up)."""
     with transaction(conn):
         for app in apps:
             upsert(conn, clients, dict(

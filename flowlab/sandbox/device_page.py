@@ -1,0 +1,130 @@
+"""The device grant's verification page (RFC 8628 §3.3; not in Spotify).
+
+The user types the code the device shows, signs in if needed, checks which app asks
+and agrees or cancels. Wrong codes are counted per address and minute, and refused
+past a limit, since a short code can be guessed (RFC 8628 §5.1).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import current_app
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+from oauthlib.common import Request
+
+from . import consents
+from .clientauth import presented_credentials
+from .context import catalogue
+from .context import current_user
+from .context import issuer
+from .context import oauth_server
+from .context import profile
+from .context import settings
+from .device import DeviceEndpoint
+from .device import decide
+from .device import find_pending
+from .device import normalize
+from .store import DB
+from .store import get_client
+from .views import login_page
+
+bp = Blueprint("sandbox_device", __name__, url_prefix="/sandbox")
+PENDING_KEY = "sandbox_device"
+
+
+def endpoint() -> DeviceEndpoint:
+    """The device authorization endpoint, built once per app and issuer."""
+    built = current_app.extensions.setdefault("sandbox_device", {})
+    key = profile().id
+    if key not in built:
+        config = current_app.config
+        built[key] = DeviceEndpoint(
+            oauth_server().request_validator, lambda: issuer() + "/device",
+            int(config["SANDBOX_DEVICE_TTL"]), int(config["SANDBOX_DEVICE_INTERVAL"]),
+        )
+    return built[key]
+
+
+def mark() -> str:
+    """This issuer's mark on its codes (``profiles.toml``)."""
+    return settings().token_prefix
+
+
+def client_of(form: str) -> str:
+    """The client a successful device request came from (RFC 6749 §3.2.1)."""
+    sent = Request(request.url, "POST", form, dict(request.headers))
+    return presented_credentials(sent)[0]
+
+
+@bp.get("/device")
+def enter():
+    """Step 2 on the phone: the page at ``verification_uri`` (RFC 8628 §3.3)."""
+    return _entry_page(request.args.get("user_code", ""))
+
+
+@bp.post("/device")
+def check():
+    """The typed user code: a live one leads on, a wrong one is counted (§5.1)."""
+    typed = request.form.get("user_code", "")
+    key = f"user-code|{request.remote_addr}"
+    conn = DB.get()
+    limit = int(current_app.config["SANDBOX_USER_CODE_FAILURES_PER_MINUTE"])
+    if consents.failures(conn, key) >= limit:
+        return _entry_page(typed, "Too many wrong codes. Wait a minute, then try"
+                           " again with the code your device shows."), 429
+    row = find_pending(conn, typed, mark())
+    if row is None:
+        consents.record_failure(conn, key)
+        return _entry_page(typed, "That code is wrong, used or expired. Check the"
+                           " code on your device."), 400
+    code = normalize(typed)
+    shown = f"{code[:4]}-{code[4:]}"
+    session[PENDING_KEY] = {"hash": row["device_hash"], "code": shown}
+    return redirect(url_for(".approve"), 303)
+
+
+@bp.get("/device/approve")
+def approve():
+    """Sign in, then the consent page, naming the app and the code (§5.4)."""
+    pending, client, scopes = _pending()
+    if pending is None:
+        return redirect(url_for(".enter"), 303)
+    user = current_user()
+    if user is None:
+        return login_page(None)
+    return render_template(
+        "sandbox/device_consent.html", user=user, client=client,
+        scopes=catalogue().describe(scopes), user_code=pending["code"],
+    )
+
+
+@bp.post("/device/approve")
+def answer():
+    """Record Agree or Cancel; the device hears it at its next poll (§3.5)."""
+    pending, _, _ = _pending()
+    user = current_user()
+    if pending is None or user is None:
+        return redirect(url_for(".enter"), 303)
+    agree = request.form.get("decision") == "agree"
+    recorded = decide(DB.get(), pending["hash"], user["id"], agree)
+    session.pop(PENDING_KEY, None)
+    return render_template("sandbox/device_done.html", agreed=agree,
+                           recorded=recorded)
+
+
+def _pending():
+    """This browser's code in progress, its app and scopes; Nones if none is live."""
+    pending = session.get(PENDING_KEY)
+    row = find_pending(DB.get(), pending["code"], mark()) if pending else None
+    if row is None or row["device_hash"] != pending["hash"]:
+        session.pop(PENDING_KEY, None)
+        return None, None, None
+    return pending, get_client(DB.get(), row["client_id"]), row["scopes"].split()
+
+
+def _entry_page(typed: str, error: str | None = None):
+    return render_template("sandbox/device.html", user_code=typed, error=error)
