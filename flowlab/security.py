@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -28,7 +29,10 @@ from .redact import mask
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-OAUTH_PATHS = ("/sandbox/api/", "/sandbox/authorize")
+# The OAuth endpoints of every sandbox issuer (/sandbox, /sandbox/best-practice,
+# a lab's /sandbox/lab-…): the token API, authorize, and the device pages.
+OAUTH_PATH = re.compile(r"/sandbox(?:/[\w.-]+)*?/(?:api/|authorize\b|device\b)")
+TOKEN_API = re.compile(r"/sandbox(?:/[\w.-]+)*?/api/")
 
 
 def init_app(app: Flask) -> None:
@@ -75,7 +79,7 @@ def _check_csrf() -> None:
 def _body_limit() -> int:
     """64 KB at the OAuth endpoints, 1 MB elsewhere (both configurable)."""
     config = current_app.config
-    if request.path.startswith(OAUTH_PATHS):
+    if OAUTH_PATH.match(request.path):
         return config["OAUTH_MAX_CONTENT_LENGTH"]
     return config["MAX_CONTENT_LENGTH"]
 
@@ -96,7 +100,7 @@ def _too_large(error: RequestEntityTooLarge):
     size = f"{limit // 1048576} MB" if limit % 1048576 == 0 else size
     text = (f"The request body is larger than {size}, the most this address "
             "accepts. Send less.")
-    if request.path.startswith("/sandbox/api/"):
+    if TOKEN_API.match(request.path):
         return ({"error": "invalid_request", "error_description": text}, 413,
                 {"Cache-Control": "no-store", "Pragma": "no-cache"})
     if request.path.startswith("/sandbox/v1/"):

@@ -14,9 +14,11 @@ def _chunks(size: int):
         yield b"a" * 65536
 
 
+@pytest.mark.parametrize("issuer", ["/sandbox", "/sandbox/best-practice"])
 @pytest.mark.parametrize("size", [100_000, 3_000_000])
-def test_token_endpoint_refuses_big_bodies_as_oauth_json(live_server, http, size):
-    answer = http.post(live_server("/sandbox/api/token"), data={
+def test_token_endpoint_refuses_big_bodies_as_oauth_json(live_server, http, size,
+                                                         issuer):
+    answer = http.post(live_server(issuer + "/api/token"), data={
         "grant_type": "client_credentials", "pad": "a" * size}, timeout=30)
     assert answer.status_code == 413
     assert answer.headers["Content-Type"].startswith("application/json")
