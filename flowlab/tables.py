@@ -175,3 +175,26 @@ run_secrets = Table(
     Index("run_secrets_browser", "browser"),
     Index("run_secrets_touched", "touched"),
 )
+
+# Runs of the attack labs (flowlab/labs/store.py), shared by every process: the
+# lab client's and the attacker's fields and the captured messages as JSON, only the
+# labs' own throwaway demo values (that module says why they may be stored whole).
+lab_runs = Table(
+    "lab_runs", metadata,
+    Column("id", Text, primary_key=True),
+    Column("lab", Text, nullable=False),
+    Column("variant", Text, nullable=False),
+    Column("browser", Text, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("backchannel", Text, nullable=False),
+    Column("redirect_base", Text, nullable=False),
+    Column("state", Text),  # the state the lab client waits for, if any
+    Column("client", Text, nullable=False),
+    Column("attacker", Text, nullable=False),
+    Column("trace", Text, nullable=False),
+    Column("version", Integer, nullable=False, server_default="0"),
+    Column("created", Double, nullable=False),
+    Index("lab_runs_state", "lab", "state"),
+    Index("lab_runs_browser", "browser", "lab", "variant"),
+    Index("lab_runs_created", "created"),
+)

@@ -40,9 +40,10 @@ BACKENDS = ("sqlite", "postgresql")
 
 
 def on_both_backends(module: str) -> bool:
-    """The storage, runner and sandbox modules (over HTTP, not in a browser)."""
+    """The storage, runner, sandbox and labs modules (over HTTP, not in a browser)."""
     name = module.rpartition(".")[2]
-    return name in ("test_storage", "test_runner", "test_runner_units") or (
+    return name in ("test_storage", "test_runner", "test_runner_units",
+                    "test_labs", "test_labs_processes") or (
         name.startswith("test_sandbox_") and not name.endswith("_browser"))
 
 
@@ -51,7 +52,8 @@ def pytest_configure(config) -> None:
 
 
 # Fixtures that give a test an app, so a database: tests without one run once.
-APP_FIXTURES = {"app", "client", "live_server", "serve", "sandbox_env"}
+APP_FIXTURES = {"app", "client", "live_server", "serve", "sandbox_env", "lab_server",
+                "lab_env"}
 
 
 def pytest_generate_tests(metafunc) -> None:

@@ -24,9 +24,23 @@ def start(victim: requests.Session, server, lab: str, variant: str) -> str:
     return html.unescape(ATTACKER_LINK.search(run_page.text).group(1))
 
 
-def run_of(server, attacker_url: str):
+class StoredRun:
+    """A lab run as the database holds it now: every attribute read fetches the run
+    again, as the next request (in any worker) would."""
+
+    def __init__(self, store, run_id: str) -> None:
+        self._store, self._id = store, run_id
+
+    def __getattr__(self, name: str):
+        run = self._store.get(self._id)
+        assert run is not None, f"lab run {self._id} is not stored"
+        return getattr(run, name)
+
+
+def run_of(server, attacker_url: str) -> StoredRun:
     """The run behind an attacker URL, from the lab's store (what was captured)."""
-    return server.app.extensions["labs"].store.get(attacker_url.rsplit("/", 1)[1])
+    return StoredRun(server.app.extensions["labs"].store,
+                     attacker_url.rsplit("/", 1)[1])
 
 
 def status(entry) -> int:

@@ -13,6 +13,7 @@ from flowlab.serving import stop
 from tests.a11y import serious_violations
 from tests.conftest import LiveServer
 from tests.conftest import make_app
+from tests.labs_helpers import run_of
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +32,7 @@ def the_run(server, page):
     href = page.get_by_role("link", name="Open the attacker's page").get_attribute(
         "href")
     assert href.startswith("http://127.0.0.2:")
-    return server.app.extensions["labs"].store.get(href.rsplit("/", 1)[1])
+    return run_of(server, href)
 
 
 def start(page, server, lab: str, variant: str):

@@ -4,8 +4,9 @@ configuration where it succeeds, once against the defence where it fails.
 Pieces: ``catalogue`` reads each lab's TOML (``content/labs/README.md`` says how to
 add one); ``client`` is the labs' own small OAuth client; ``issuer`` serves a lab's
 vulnerable token endpoint under ``/sandbox/lab-<id>``; ``attacker`` is the third
-party on 127.0.0.2; ``store`` keeps each run's captured messages; a lab may add one
-module of its own actions, named after it (``csrf_state.py`` for ``csrf-state``).
+party on 127.0.0.2; ``store`` keeps each run and its captured messages in the
+database, so every process serves every lab; a lab may add one module of its own
+actions, named after it (``csrf_state.py`` for ``csrf-state``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from . import issuer
 from .attacker import HOST as ATTACKER_HOST
 from .client import callback_path
 from .client import credentials
-from .store import MemoryStore
+from .store import RunStore
 
 # The labs' clients belong to no dashboard session, so no dashboard lists them.
 OWNER = "labs"
@@ -40,7 +41,7 @@ class Labs:
     """What the lab views and the attacker share: the labs and their runs."""
 
     catalogue: dict[str, catalogue.Lab]
-    store: MemoryStore
+    store: RunStore
 
     def actions(self, lab_id: str) -> ModuleType:
         """The lab's own module (``csrf-state`` → ``flowlab.labs.csrf_state``)."""
@@ -49,7 +50,7 @@ class Labs:
 
 def init_app(app: Flask) -> None:
     labs = catalogue.load(Path(app.config["CONTENT_DIR"]) / "labs")
-    app.extensions["labs"] = Labs(labs, MemoryStore())
+    app.extensions["labs"] = Labs(labs, RunStore(app))
     with DB.connection(app) as conn, transaction(conn):
         for lab in labs.values():
             for variant in lab.variants.values():
