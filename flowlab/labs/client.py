@@ -96,14 +96,18 @@ def state_ok(run: Run, lab: Lab, sent: str | None) -> bool:
     return bool(expected and sent) and hmac.compare_digest(expected, sent)
 
 
-def redeem(run: Run, lab: Lab, config: Config, code: str) -> requests.Response:
-    """Step 2: the token request, client secret in HTTP Basic (RFC 6749 §4.1.3)."""
+def redeem(run: Run, lab: Lab, config: Config, code: str,
+           verifier: str | None = None) -> requests.Response:
+    """Step 2: the token request, client secret in HTTP Basic, and the verifier of
+    this browser's sign-in if it made one (RFC 6749 §4.1.3, RFC 7636 §4.5)."""
     client_id, secret = credentials(config, run.lab, run.variant)
     session = capture_session(requests.Session())
+    form = {"grant_type": "authorization_code", "code": code,
+            "redirect_uri": redirect_uri(run)}
+    if verifier:
+        form["code_verifier"] = verifier
     response = session.post(
-        token_url(run, lab), auth=(client_id, secret),
-        data={"grant_type": "authorization_code", "code": code,
-              "redirect_uri": redirect_uri(run)},
+        token_url(run, lab), auth=(client_id, secret), data=form,
         timeout=config["HTTP_TIMEOUT"], allow_redirects=False)
     run.record("token", "victim", "back", exchange_of(session, response))
     return response
@@ -126,7 +130,7 @@ def finish_login(run: Run, lab: Lab, config: Config, args) -> None:
     if not state_ok(run, lab, args.get("state")) or not args.get("code"):
         run.client["refused"] = True
         return
-    response = redeem(run, lab, config, args["code"])
+    response = redeem(run, lab, config, args["code"], run.client.pop("verifier", None))
     if not response.ok:
         return
     run.client["access_token"] = response.json().get("access_token")

@@ -1,0 +1,70 @@
+"""Attack labs 3-7 over HTTP: each attack succeeds against the lab's weak
+configuration and fails against the defence, judged on the captured messages; the
+sandbox's own behaviour is unchanged by each lab's configuration."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+import requests
+
+from flowlab.labs import attacker
+from flowlab.serving import stop
+from tests.conftest import LiveServer
+from tests.conftest import make_app
+from tests.labs_helpers import run_of
+from tests.labs_helpers import start
+from tests.labs_helpers import status
+
+LINK = re.compile(r'id="bait" href="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory):
+    server = LiveServer(make_app(tmp_path_factory.mktemp("labs")))
+    listener = attacker.start(server.app)
+    yield server
+    stop(listener)
+    server.close()
+
+
+def bait(url: str) -> str:
+    """The link on the attacker's page."""
+    return html.unescape(LINK.search(requests.get(url).text).group(1))
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_code_injection(lab_server, variant):
+    browser = requests.Session()  # the attacker's own browser
+    attacker_page = start(browser, lab_server, "code-injection", variant)
+    run = run_of(lab_server, attacker_page)
+    alice = run.entries("attacker-authorize")[0].exchange.request.start_line
+    assert ("code_challenge=" in alice) == (variant == "defended")
+    stolen = run.attacker["stolen"]
+    assert f"code={stolen}" in run.entries("attacker-consent")[0].exchange.response \
+        .header("Location")
+    # The attacker's own sign-in, stopped at the sandbox's sign-in page.
+    assert "/sandbox/authorize" in browser.get(
+        lab_server(f"/labs/code-injection/{variant}/login")).url
+    link = bait(attacker_page)
+    assert f"code={stolen}" in link and link.startswith(lab_server("/labs/"))
+    page = browser.get(link)
+    callback = run.entries("callback")[0].exchange.request.start_line
+    assert f"code={stolen}" in callback
+    token = run.entries("token")[0].exchange
+    assert token.request.header("Authorization").startswith("Basic ")
+    if variant == "vulnerable":
+        assert "code_verifier" not in token.request.body
+        assert status(run.entries("token")[0]) == 200
+        me = json.loads(run.entries("me")[0].exchange.response.body)
+        assert me["id"] == "alice"
+        assert "Attack succeeded" in page.text and "Alice Lindqvist" in page.text
+    else:
+        assert "code_verifier=" in token.request.body
+        assert status(run.entries("token")[0]) == 400
+        assert json.loads(token.response.body)["error"] == "invalid_grant"
+        assert run.entries("me") == []
+        assert "Attack failed" in page.text

@@ -1,0 +1,69 @@
+"""Attack labs 3-7 in Chromium: the attack succeeds against the weak configuration
+and fails against the defence, judged on the captured messages; pages pass axe."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flowlab.labs import attacker
+from flowlab.serving import stop
+from tests.a11y import serious_violations
+from tests.conftest import LiveServer
+from tests.conftest import make_app
+from tests.labs_helpers import run_of
+from tests.labs_helpers import status
+
+pytestmark = pytest.mark.browser
+ATTACKER = "http://127.0.0.2:*/**"
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory):
+    server = LiveServer(make_app(tmp_path_factory.mktemp("labs")))
+    listener = attacker.start(server.app)
+    yield server
+    stop(listener)
+    server.close()
+
+
+def start(page, server, lab: str, variant: str):
+    """Open the run page, check it with axe, start a run; the run from the store."""
+    page.goto(server(f"/labs/{lab}/{variant}"))
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="Start the run").click()
+    page.wait_for_selector("#trace")
+    href = page.get_by_role("link", name="Open the attacker's page").get_attribute(
+        "href")
+    return run_of(server, href)
+
+
+def verdict(page, server, lab: str, variant: str) -> str:
+    page.wait_for_url(server(f"/labs/{lab}/{variant}") + "*")
+    assert serious_violations(page) == []
+    return page.locator("#verdict").inner_text()
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_code_injection_in_chromium(page, lab_server, variant):
+    run = start(page, lab_server, "code-injection", variant)
+    page.get_by_role("link", name="Sign in with the sandbox").click()
+    page.wait_for_url("**/sandbox/authorize?**")  # stop there, as the attacker
+    page.go_back()
+    page.get_by_role("link", name="Open the attacker's page").click()
+    page.wait_for_url(ATTACKER)
+    assert serious_violations(page) == []
+    page.get_by_role("link", name="Finish my sign-in with Alice's code").click()
+    said = verdict(page, lab_server, "code-injection", variant)
+    token = run.entries("token")[0]
+    assert f"code={run.attacker['stolen']}" in token.exchange.request.body
+    if variant == "vulnerable":
+        assert status(token) == 200
+        assert page.locator("#linked").inner_text() == "Alice Lindqvist"
+        assert said.startswith("Attack succeeded")
+    else:
+        assert status(token) == 400
+        assert json.loads(token.exchange.response.body)["error"] == "invalid_grant"
+        assert page.locator("#linked").inner_text() == "none"
+        assert said.startswith("Attack failed")
