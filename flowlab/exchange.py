@@ -11,11 +11,40 @@ import json
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
+from functools import lru_cache
 from urllib.parse import parse_qsl
 from urllib.parse import urlsplit
 
 # What the app records in place of a header value it must not keep (a session cookie).
 NOT_RECORDED = "(this browser's session cookie: not recorded)"
+
+
+@dataclass(frozen=True)
+class StartLine:
+    """A start line read once (RFC 9112 §3, §4): a request's method, target and
+    version, or a response's version, status and reason."""
+
+    method: str = ""
+    target: str = ""
+    version: str = ""
+    status: int = 0
+    reason: str = ""
+
+    @property
+    def is_response(self) -> bool:
+        return self.version.startswith("HTTP/") and not self.method
+
+
+@lru_cache(maxsize=4096)
+def parse_start_line(line: str) -> StartLine:
+    """``GET /a?b HTTP/1.1`` or ``HTTP/1.1 200 OK``; missing parts are empty."""
+    first, _, rest = line.partition(" ")
+    if first.startswith("HTTP/"):
+        status, _, reason = rest.partition(" ")
+        return StartLine(version=first, reason=reason,
+                         status=int(status) if status.isdigit() else 0)
+    target, _, version = rest.rpartition(" ") if " " in rest else (rest, "", "")
+    return StartLine(method=first, target=target, version=version)
 
 
 @dataclass
@@ -25,6 +54,11 @@ class Message:
     start_line: str
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: str = ""
+
+    @property
+    def start(self) -> StartLine:
+        """The start line's parts, parsed once per distinct line."""
+        return parse_start_line(self.start_line)
 
     def header(self, name: str) -> str | None:
         """The first header called ``name`` (any case), or None."""
@@ -88,10 +122,10 @@ class Exchange:
 
 def query_pairs(start_line: str) -> list[tuple[str, str]]:
     """The query parameters of a request line (``GET /path?a=b HTTP/1.1``)."""
-    parts = start_line.split(" ")
-    if len(parts) < 2 or "?" not in parts[1]:
+    target = parse_start_line(start_line).target
+    if "?" not in target:
         return []
-    return parse_qsl(urlsplit(parts[1]).query, keep_blank_values=True)
+    return parse_qsl(urlsplit(target).query, keep_blank_values=True)
 
 
 class FormView:

@@ -90,9 +90,9 @@ def _har_entry(exchange: Exchange, page: str, title: str) -> dict:
 
 def _har_request(exchange: Exchange) -> dict:
     message = exchange.request
-    method, _, rest = message.start_line.partition(" ")
-    version = rest.rpartition(" ")[2] if " " in rest else "HTTP/1.1"
-    request = {"method": method, "url": _url(exchange), "httpVersion": version,
+    start = message.start
+    version = start.version or "HTTP/1.1"
+    request = {"method": start.method, "url": _url(exchange), "httpVersion": version,
                "cookies": _cookies(message.header("Cookie") or ""),
                "headers": _pairs(message.headers),
                "queryString": _pairs(query_pairs(message.start_line)),
@@ -106,12 +106,12 @@ def _har_request(exchange: Exchange) -> dict:
 
 
 def _har_response(message: Message) -> dict:
-    version, status, reason = (message.start_line.split(" ", 2) + ["", ""])[:3]
+    start = message.start
     encoded = message.header("Content-Encoding")
     cookies = [c for k, v in message.headers if k.lower() == "set-cookie"
                for c in _cookies(v.split(";", 1)[0])]
-    return {"status": int(status) if status.isdigit() else 0, "statusText": reason,
-            "httpVersion": version, "cookies": cookies,
+    return {"status": start.status, "statusText": start.reason,
+            "httpVersion": start.version, "cookies": cookies,
             "headers": _pairs(message.headers),
             "content": {"size": len(message.body.encode()),
                         "mimeType": message.header("Content-Type") or "x-unknown",
@@ -152,7 +152,7 @@ def _head_size(message: Message) -> int:
 
 def _url(exchange: Exchange) -> str:
     """The absolute URL of the request: as captured, else from Host and target."""
-    target = exchange.request.start_line.split(" ")[1]
+    target = exchange.request.start.target
     if exchange.url or target.startswith(("http://", "https://")):
         return exchange.url or target
     return f"http://{exchange.request.header('Host') or 'localhost'}{target}"

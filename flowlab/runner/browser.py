@@ -18,6 +18,7 @@ from oauthlib.oauth2 import OAuth2Error
 from oauthlib.oauth2 import WebApplicationClient
 
 from .. import outbound
+from ..exchange import parse_start_line
 from . import oidc
 
 NOT_SENT = ("The sandbox received no token request from this page: the page's "
@@ -54,7 +55,7 @@ def browser_token(run, flow, step, ctx) -> dict:
                  for exchange in answer.json()["exchanges"]]
     sent, got = exchanges[-1]["request"], exchanges[-1]["response"]
     record = {"exchanges": exchanges, "outcome": "browser",
-              "status_code": int(got["start_line"].split(" ")[1]),
+              "status_code": parse_start_line(got["start_line"]).status,
               "data": {"browser": _how_sent(sent, got, url)}}
     return record | _tokens(run, ctx, got["body"])
 

@@ -129,11 +129,12 @@ def parts_of(record: dict) -> list[Part]:
 
 def fields_of(message: Message) -> tuple[tuple[str, str, str], ...]:
     """The start line (its query compared field by field) and every field."""
-    method, _, rest = message.start_line.partition(" ")
-    target, _, version = rest.rpartition(" ")
-    if target and "?" in target:
-        rest = f"{urlunsplit(urlsplit(target)._replace(query=''))} {version}"
-    return (("start", "start line", f"{method} {rest}"), *message.fields())
+    start = message.start
+    line = message.start_line
+    if "?" in start.target:
+        target = urlunsplit(urlsplit(start.target)._replace(query=""))
+        line = f"{start.method} {target} {start.version}"
+    return (("start", "start line", line), *message.fields())
 
 
 def diff(left: tuple, right: tuple) -> list[Row]:
