@@ -44,6 +44,10 @@ def sandbox(base_url: str, config: Config, path: str = "/sandbox",
         "api_base": back,
         "expire_url": back + "/demo/expire-token",
         "grant_revocation": True,
+        # What its metadata lists (sandbox/metadata): every flow of the lab runs here.
+        "grant_types": ["authorization_code", "client_credentials", "refresh_token",
+                        "implicit"],
+        "response_types": ["code", "token"],
         "clients": {"confidential": web.client_id, "public": public.client_id},
     }
 
@@ -56,7 +60,7 @@ def here(provider: dict, config: Config) -> dict:
     whose own private listener is the one to call. Browser-facing URLs stay as the
     run began.
     """
-    if provider["kind"] != "sandbox":
+    if not is_sandbox(provider):
         return provider
     path = provider.get("sandbox_path", "/sandbox")
     fresh = sandbox(provider["issuer"].removesuffix(path), config, path)
@@ -101,26 +105,35 @@ def manual(issuer: str, authorize_url: str, token_url: str, api_base: str,
     }
 
 
-def offered(provider: dict, has_secret: bool, reasons: dict) -> dict:
-    """Each flow id with None if it can run here, or the reason it cannot."""
-    if provider["kind"] == "sandbox":
-        return dict.fromkeys(("authorization-code", "authorization-code-pkce",
-                              "client-credentials", "implicit"))
-    grants = provider.get("grant_types", ["authorization_code", "client_credentials"])
-    pkce = provider.get("pkce_methods")
-    why = {
-        "authorization-code": ("authorization_code" not in grants and "no_code_grant")
-        or (not has_secret and "no_secret"),
-        "authorization-code-pkce": ("authorization_code" not in grants
-                                    and "no_code_grant")
-        or (pkce is not None and "S256" not in pkce and "no_s256"),
-        "client-credentials": ("client_credentials" not in grants
-                               and "no_client_credentials")
-        or (not has_secret and "no_secret"),
-        "implicit": "token" not in provider.get("response_types", ["token"])
-        and "no_implicit",
-    }
-    result = {flow: reasons[key] if key else None for flow, key in why.items()}
+# What a profile that lists nothing is taken to support: RFC 8414 §2's default
+# grants plus the client credentials grant; any response type; any PKCE method.
+DEFAULTS = {"grant_types": ("authorization_code", "client_credentials")}
+ORDER = ("grant_types", "response_types", "pkce_methods", "secret")
+
+
+def is_sandbox(provider: dict) -> bool:
+    """Whether the profile is the embedded sandbox, whose secrets are demo values."""
+    return provider.get("kind") == "sandbox"
+
+
+def supports(provider: dict, need, has_secret: bool) -> bool:
+    """Whether the provider meets one of a flow's requirements (``Requirement``)."""
+    if need.field == "secret":
+        return has_secret or is_sandbox(provider)  # the sandbox's come from demo
+    listed = provider.get(need.field, DEFAULTS.get(need.field))
+    return listed is None or need.value in listed
+
+
+def offered(provider: dict, has_secret: bool, reasons: dict, flows) -> dict:
+    """Each flow id with None if it can run here, or the reason it cannot: the first
+    requirement the flow declares (``runner.registry``) that the provider misses."""
+    result = {}
+    for flow in flows:
+        needs = sorted(flow.requirements(), key=lambda n: ORDER.index(n.field))
+        missing = next((n for n in needs if not supports(provider, n, has_secret)),
+                       None)
+        result[flow.id] = missing and (reasons.get(missing.reason) or (
+            f"the provider does not list {missing.value} in its {missing.field}."))
     result.update(provider.get("refused", {}))
     return result
 
@@ -130,7 +143,7 @@ def client_secret(provider: dict, client: str, config: Config,
     """The secret of the provider's ``client`` ("confidential" or "public")."""
     if client != "confidential":
         return None
-    if provider["kind"] == "sandbox":
+    if is_sandbox(provider):
         return demo_apps(config)[0].client_secret
     return stored
 

@@ -15,9 +15,12 @@ import pytest
 from flowlab import discovery
 from flowlab import providers
 from flowlab import vault
+from flowlab.content import Content
 from flowlab.db import make_engine
 from flowlab.demo import demo_apps
 from flowlab.runner.callbacks import for_issuer
+from flowlab.runner.flows import flow_from
+from flowlab.runner.flows import load_flows
 from flowlab.sandbox.store import create_client
 from tests import standin
 from tests.conftest import PROVIDER_HOST
@@ -27,6 +30,8 @@ from tests.test_runner import STEPS
 
 CLIENT_ID = "0123456789abcdef0123456789abcdef"
 SECRET = "s3cr3t:with%odd=chars-0123456789"
+ROOT = Path(__file__).resolve().parent.parent
+FLOWS = load_flows(Content(ROOT / "content"))
 REASONS = {k: k for k in ("no_secret", "no_code_grant", "no_s256",
                           "no_client_credentials", "no_implicit")}
 
@@ -71,11 +76,26 @@ def test_plain_http_only_on_loopback(url, app):
 def test_offered_flows_follow_capabilities_and_secret():
     provider = {"kind": "discovered", "grant_types": ["authorization_code"],
                 "pkce_methods": ["plain"], "response_types": ["code"]}
-    offered = providers.offered(provider, False, REASONS)
+    offered = providers.offered(provider, False, REASONS, FLOWS.values())
     assert offered == {"authorization-code": "no_secret",
                        "authorization-code-pkce": "no_s256",
                        "client-credentials": "no_client_credentials",
                        "implicit": "no_implicit"}
+
+
+def test_offered_flows_are_computed_from_each_flows_declared_needs():
+    """No table of flow ids: a flow's steps' actions say what a provider must list,
+    so a new flow is judged by its data alone."""
+    sandbox = {"kind": "sandbox", "grant_types": ["authorization_code"]}
+    assert set(providers.offered(sandbox, False, REASONS, FLOWS.values()).values()) \
+        == {None, "no_client_credentials"}  # the sandbox's own secret counts
+    data = Content(ROOT / "content").data("flows/implicit")
+    token_only = flow_from({"id": "x", "name": "X"}, {**data, "client": "public"})
+    needs = [(n.field, n.value) for n in token_only.requirements()]
+    assert needs == [("response_types", "token")]
+    listing_none = {"kind": "discovered", "response_types": []}
+    assert providers.offered(listing_none, True, {}, [token_only]) == {
+        "x": "the provider does not list token in its response_types."}
 
 
 def test_an_idle_hour_deletes_choices_and_run_secrets(app, monkeypatch):

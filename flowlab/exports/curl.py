@@ -14,7 +14,6 @@ from .escape import plain
 from .escape import sh_comment
 from .escape import sh_word
 from .escape import url
-from .replay import TOKEN_ACTIONS
 from .replay import Plan
 from .replay import Replay
 from .replay import Var
@@ -152,7 +151,7 @@ def _body(step: Replay, found: Plan) -> list[str]:
                       'CODE_CHALLENGE=$(challenge "$CODE_VERIFIER")']
         return [*fresh, "echo 'Open this URL in a browser, log in and agree:'",
                 f"echo {_sh_word(step.url, url)}"]
-    if step.action in ("callback", "fragment"):
+    if step.declared.receives:
         return _read_callback(step, found)
     return _request(step)
 
@@ -174,7 +173,7 @@ def _read_callback(step: Replay, found: Plan) -> list[str]:
         lines += [f'if [ "$(param iss "$CALLBACK_URL")" != {expected} ]; then',
                   "  echo 'The iss does not name the expected "
                   "authorization server (RFC 9207 §2.4).' >&2", "  exit 1", "fi"]
-    name = "ACCESS_TOKEN" if step.action == "fragment" else "CODE"
+    name = "ACCESS_TOKEN" if step.declared.receives == "fragment" else "CODE"
     return [*lines, f'{name}=$(param {name.lower()} "$CALLBACK_URL")', f"need {name}"]
 
 
@@ -194,7 +193,7 @@ def _request(step: Replay) -> list[str]:
     args.append(_sh_word(step.url, url))
     used = sorted(_vars(step) | ({"CLIENT_SECRET"} if step.basic else set()))
     call = " \\\n    ".join([f"call {step.expect or 200}", *args])
-    keep = ["keep_tokens"] if step.action in TOKEN_ACTIONS else []
+    keep = ["keep_tokens"] if step.declared.issues_token else []
     return [*([f"need {' '.join(used)}"] if used else []), call, *keep]
 
 

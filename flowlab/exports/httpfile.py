@@ -19,7 +19,6 @@ from .escape import http_comment
 from .escape import http_text
 from .escape import plain
 from .escape import url
-from .replay import TOKEN_ACTIONS
 from .replay import Plan
 from .replay import Replay
 from .replay import Var
@@ -52,8 +51,8 @@ def http_file(run, flow, redact: Redactor, where: Addresses | None = None) -> st
                               for p in step.url)
             lines += ["", http_comment(f"{step.title}: open this URL in a browser, "
                                        "log in and agree:"), http_comment(address)]
-        elif step.action in ("callback", "fragment"):
-            name = "access_token" if step.action == "fragment" else "code"
+        elif step.declared.receives:
+            name = "access_token" if step.declared.receives == "fragment" else "code"
             lines += [http_comment(f"{step.title}: your browser lands on the "
                                    "redirect URI."),
                       http_comment(f"Check that its state is {fresh['state']}, then "
@@ -94,7 +93,7 @@ def _fresh(pkce: bool) -> dict[str, str]:
 
 def _learn(step: Replay, sources: dict) -> None:
     """Where later requests find the tokens: in this answer, if the lab's had them."""
-    if step.action not in TOKEN_ACTIONS or (step.expect or 200) >= 300:
+    if not step.declared.issues_token or (step.expect or 200) >= 300:
         return
     answer = f"{{{{step_{step.number}.response.body.$."
     if "access_token" in step.gave:

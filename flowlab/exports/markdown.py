@@ -6,8 +6,8 @@ from ..exchange import Exchange
 from ..exchange import Message
 from ..publicurl import Addresses
 from ..redact import Redactor
-from ..runner.engine import FRONT_CHANNEL
 from ..runner.present import annotate
+from ..runner.registry import front_channel
 from ._common import _exchanges
 from ._common import _iso
 from ._common import _steps
@@ -57,7 +57,7 @@ def _md_step(number, step, record, glossary, redact) -> list[str]:
                   f"- code_verifier: {md_code(redact(pkce['verifier']))}",
                   f"- SHA-256 (hex): {md_code(pkce['sha256'])}",
                   f"- code_challenge: {md_code(pkce['challenge'])}", ""]
-    if step.get("action") in FRONT_CHANNEL and not record.get("exchanges"):
+    if step.get("action") in front_channel() and not record.get("exchanges"):
         lines += ["*This happened in your browser; the app saw none of it.*", ""]
     for exchange in _exchanges(record):
         lines += _md_exchange(exchange, glossary, redact)

@@ -13,7 +13,8 @@ from urllib.parse import parse_qsl
 from ..exchange import Exchange
 from ..exchange import FormView
 from ..exchange import Message
-from ..runner.engine import FRONT_CHANNEL
+from ..runner.registry import ACTIONS
+from ..runner.registry import Action
 from ._common import CLIENT_HEADERS
 from ._common import FORM
 from ._common import _exchanges
@@ -24,7 +25,7 @@ FRESH = {"code": "CODE", "code_verifier": "CODE_VERIFIER",
          "refresh_token": "REFRESH_TOKEN", "client_secret": "CLIENT_SECRET",
          "state": "STATE", "code_challenge": "CODE_CHALLENGE",
          "access_token": "ACCESS_TOKEN"}
-TOKEN_ACTIONS = {"exchange_code", "client_token", "refresh"}
+NO_ACTION = Action("", "front")  # a step whose action this lab no longer has
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ class Replay:
     form: list | None = None
     body: str = ""
     gave: frozenset = frozenset()  # the JSON fields of the lab's answer
+
+    @property
+    def declared(self) -> Action:
+        """What the step's action declares (``runner.registry``)."""
+        return ACTIONS.get(self.action, NO_ACTION)
 
 
 @dataclass
@@ -75,11 +81,12 @@ def plan(run, flow) -> Plan:
         if action == "authorize":
             url = record.get("data", {}).get("url", "")
             steps.append(Replay(number, title, action, url=_url_pieces(url)))
-        elif action in ("callback", "fragment"):
+        elif ACTIONS.get(action, NO_ACTION).receives:
             params = dict(record.get("data", {}).get("params", []))
             iss = params.get("iss") or iss
             steps.append(Replay(number, title, action))
-        for exchange in [] if action in FRONT_CHANNEL else _exchanges(record):
+        front = ACTIONS.get(action, NO_ACTION).front
+        for exchange in [] if front else _exchanges(record):
             replay = _replay(exchange, step, number, title)
             replay.gave = _answer_fields(exchange)
             steps.append(replay)
@@ -94,7 +101,7 @@ def plan(run, flow) -> Plan:
 
 def _replay(exchange: Exchange, step: dict, number: int, title: str) -> Replay:
     message = exchange.request
-    method, target = (message.start_line.split(" ") + ["", ""])[:2]
+    method, target = message.start.method, message.start.target
     if not target.startswith(("http://", "https://")):
         target = exchange.url or f"http://{message.header('Host')}{target}"
     headers, basic = [], False

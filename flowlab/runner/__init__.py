@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 
 from ..credentials import RunSecrets
+from . import actions  # noqa: F401  (registers every step action)
 from .flows import load_flows
 from .store import db
 

@@ -19,6 +19,7 @@ from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
 from ..outbound import segment
+from ..providers import is_sandbox
 from . import oidc
 from .answers import as_json
 from .answers import describe
@@ -28,6 +29,9 @@ from .browser import browser_token
 from .capture import capture_session
 from .capture import exchange_of
 from .interop import id_token_record
+from .registry import Action
+from .registry import Requirement
+from .registry import register
 
 
 def _session(ctx, flow, run, *, scope=True, client=None) -> OAuth2Session:
@@ -52,7 +56,9 @@ def _session(ctx, flow, run, *, scope=True, client=None) -> OAuth2Session:
 
 def authorize(run, flow, step, ctx) -> dict:
     """Step: build the authorization URL with a fresh state (and PKCE pair)."""
-    client = MobileApplicationClient(ctx.client_id) if flow.id == "implicit" else None
+    # response_type=token asks for the token itself in the redirect (RFC 6749 §4.2.1)
+    client = (MobileApplicationClient(ctx.client_id)
+              if flow.response_type == "token" else None)
     oauth = _session(ctx, flow, run, client=client)
     params = dict(step.get("params", {}))
     scopes = (ctx.scope or "").split()
@@ -64,7 +70,7 @@ def authorize(run, flow, step, ctx) -> dict:
     run.secrets.update(state=state, authorize_url=url, redirect_uri=ctx.redirect_uri)
     data = {"url": url}
     # Another provider may answer a bad client id or redirect URI with its own page.
-    notes = [] if ctx.provider["kind"] == "sandbox" else oidc.error_notes("error-page")
+    notes = [] if is_sandbox(ctx.provider) else oidc.error_notes("error-page")
     if not flow.pkce:
         return {"data": data, "outcome": "no-pkce", "notes": notes}
     verifier = oauth._code_verifier  # made by requests-oauthlib; kept server-side
@@ -200,15 +206,33 @@ def _failed(oauth, exc: requests.RequestException, timeout: float) -> dict:
     return _record(oauth, error=transport_error(exc, timeout))
 
 
-# What a provider profile must have for an action to make sense.
-NEEDS = {"api": ("api_base",), "expire": ("expire_url",)}
+def _response_type(flow) -> tuple[Requirement, ...]:
+    """A response type other than ``code`` must be listed (RFC 8414 §2); ``code``
+    comes with the authorization_code grant that the token step requires."""
+    if flow.response_type == "code":
+        pkce = not flow.pkce or flow.pkce_optional  # offered without it too
+        return () if pkce else (Requirement("pkce_methods", "S256", "no_s256"),)
+    reason = "no_implicit" if flow.response_type == "token" else "no_response_type"
+    return (Requirement("response_types", flow.response_type, reason),)
 
-ACTIONS = {
-    "authorize": authorize,
-    "exchange_code": exchange_code,
-    "client_token": client_token,
-    "refresh": refresh,
-    "api": api,
-    "expire": expire,
-    "browser_token": browser_token,  # the page sent it (single-page-app run)
-}
+
+def _grant(name: str, reason: str):
+    return lambda flow: (Requirement("grant_types", name, reason),)
+
+
+for _action in (
+    Action("authorize", "back", authorize, requires=_response_type),
+    Action("consent", "front"),
+    Action("callback", "front", receives="query"),
+    Action("fragment", "front", receives="fragment"),
+    Action("exchange_code", "back", exchange_code, reads=("code", "verifier"),
+           issues_token=True, requires=_grant("authorization_code", "no_code_grant")),
+    Action("client_token", "back", client_token, issues_token=True,
+           requires=_grant("client_credentials", "no_client_credentials")),
+    Action("refresh", "back", refresh, reads=("refresh_tokens",), issues_token=True),
+    Action("api", "back", api, reads=("token",), profile=("api_base",)),
+    Action("expire", "back", expire, reads=("token",), profile=("expire_url",)),
+    # The page sent it (a single-page-app run); the sandbox recorded it.
+    Action("browser_token", "back", browser_token, reads=("code", "verifier")),
+):
+    register(_action)

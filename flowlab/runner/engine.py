@@ -3,8 +3,10 @@
 Back-channel steps run when the learner clicks Next. Front-channel steps happen in
 the learner's browser; the engine records them when the browser comes back to the
 callback (RFC 6749 §4.1.2, §4.2.2) and checks ``state`` and ``iss`` before anything
-else is trusted. A step may record an ``outcome`` (``iss`` checked or absent, PKCE
-sent or not, refresh token kept or rotated) that picks the text the learner reads.
+else is trusted. A step with ``repeat_until`` runs its action again while the action
+reports "pending" (``poll.py``, RFC 8628 §3.4-§3.5). A step may record an
+``outcome`` (``iss`` checked or absent, PKCE sent or not, refresh token kept or
+rotated) that picks the text the learner reads.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ from dataclasses import dataclass
 from ..exchange import Exchange
 from ..exchange import Message
 from ..security import constant_time_equal
+from . import actions as _registered  # noqa: F401  (registers the actions)
 from . import oidc
-from .actions import ACTIONS
+from . import poll
 from .flows import Flow
+from .registry import action
 from .store import Run
-
-# Steps the browser performs; Next cannot run them.
-FRONT_CHANNEL = {"consent", "callback", "fragment"}
 
 
 @dataclass(frozen=True)
@@ -37,16 +38,37 @@ class Context:
 
 
 def pending(run: Run, flow: Flow) -> dict | None:
-    """The next step to run, or None when the run is over."""
-    return flow.step(len(run.steps)) if run.status == "active" else None
+    """The next step to run (a repeating one until it is over), or None when the
+    run is over."""
+    return flow.step(poll.index(run.steps)) if run.status == "active" else None
 
 
-def advance(run: Run, flow: Flow, ctx: Context) -> None:
-    """Run the pending back-channel step and record its outcome."""
+def advance(run: Run, flow: Flow, ctx: Context, **timing) -> None:
+    """Run the pending back-channel step and record its outcome; a repeating step
+    runs as ``poll.repeat`` says (``timing``: its clock, sleep and budget)."""
     step = pending(run, flow)
-    if step is None or step["action"] in FRONT_CHANNEL:
+    if step is None or action(step["action"]).front:
         return
-    _finish(run, flow, step, ACTIONS[step["action"]](run, flow, step, ctx))
+    act = action(step["action"]).run
+    if "repeat_until" not in step:
+        _finish(run, flow, step, act(run, flow, step, ctx))
+        return
+    outcome = poll.repeat(run, step, lambda: act(run, flow, step, ctx), **timing)
+    if outcome is not None:
+        _finish(run, flow, step, outcome)
+
+
+def awaiting(run: Run, flow: Flow) -> str | None:
+    """Where the redirect this run waits for carries its answer ("query" or
+    "fragment"), or None when it waits for none: the waiting step's action says."""
+    if not run.awaiting_browser:
+        return None
+    for step in flow.steps[poll.index(run.steps):]:
+        if not action(step["action"]).front:
+            return None
+        if action(step["action"]).receives:
+            return action(step["action"]).receives
+    return None
 
 
 def match_state(runs: list[Run], state: str | None) -> Run | None:
@@ -59,12 +81,14 @@ def match_state(runs: list[Run], state: str | None) -> Run | None:
 
 def receive_redirect(run: Run, flow: Flow, request: Message,
                      pairs: list[tuple[str, str]], url: str = "") -> None:
-    """Record the browser's return: consent done, then the checked redirect."""
-    consent = pending(run, flow)
-    if consent is None or consent["action"] != "consent":
+    """Record the browser's return: the front-channel steps before it (consent)
+    done, then the step that receives the redirect, checked."""
+    if awaiting(run, flow) is None:
         return
-    _finish(run, flow, consent, {"data": {"user_returned": True}})
     step = pending(run, flow)
+    while not action(step["action"]).receives:
+        _finish(run, flow, step, {"data": {"user_returned": True}})
+        step = pending(run, flow)
     _finish(run, flow, step, _check_redirect(run, pairs) | {
         "exchanges": [Exchange(request, url=url, started=time.time()).to_dict()],
         "data": {"params": sorted(pairs)},
@@ -102,6 +126,7 @@ def _check_redirect(run: Run, pairs: list[tuple[str, str]]) -> dict:
 
 
 def _finish(run: Run, flow: Flow, step: dict, outcome: dict) -> None:
+    poll.drop_pending(run.steps)
     expected, error = step.get("expect"), outcome.get("error")
     if outcome.get("skipped"):  # nothing to do here, and the notes say why
         failed = False

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
+from pathlib import Path
 
+from ..providers import is_sandbox
+from . import registry
 from .oidc import userinfo_serves
 
 
@@ -22,14 +25,21 @@ class Flow:
     pkce_optional: bool = False
     # The start page offers to run it as a single-page app: these steps change.
     browser: dict = field(default_factory=dict, compare=False)
+    # What the authorization request asks for: "code" (RFC 6749 §4.1.1) or
+    # "token", the implicit grant (§4.2.1), whose answer comes in the fragment.
+    response_type: str = "code"
 
     def step(self, index: int) -> dict | None:
         return self.steps[index] if 0 <= index < len(self.steps) else None
 
-    def for_provider(self, provider: dict, action_needs: dict) -> Flow:
+    def requirements(self) -> tuple[registry.Requirement, ...]:
+        """What a provider must support to run this flow (``providers.offered``)."""
+        return registry.requirements(self)
+
+    def for_provider(self, provider: dict) -> Flow:
         """This flow without the steps the provider cannot do (no API, no expiry)."""
         def possible(step: dict) -> bool:
-            action = action_needs.get(step["action"], ())
+            action = registry.action(step["action"]).profile
             return all(provider.get(need) for need in step.get("needs", ())) and (
                 all(provider.get(need) for need in action)
                 or userinfo_serves(provider, step))
@@ -66,8 +76,8 @@ def pkce_offered(provider: dict) -> bool:
 
 def options_from(flow: Flow, form, provider: dict) -> dict:
     """The run options a start form chose; only what this flow and provider offer."""
-    sandbox = provider.get("kind") == "sandbox"  # it records what a page sends it
-    if flow.browser and sandbox and form.get("run_as") == "spa":
+    # Only the sandbox records what a page sends it.
+    if flow.browser and is_sandbox(provider) and form.get("run_as") == "spa":
         return {"spa": True}
     if flow.pkce_optional and (form.get("pkce") == "off"
                                or not pkce_offered(provider)):
@@ -76,19 +86,35 @@ def options_from(flow: Flow, form, provider: dict) -> dict:
 
 
 def load_flows(content) -> dict[str, Flow]:
-    """Each flow of the decision table with its steps, by flow id."""
+    """Each flow of the decision table with its steps, by flow id, then any other
+    ``content/flows/<id>.toml`` that names itself (``name = "..."``): a new flow or
+    lab is a data file."""
     flows = {}
     for row in content.data("decision-table")["flows"]:
-        data = content.data(f"flows/{row['id']}")
-        flows[row["id"]] = Flow(
-            id=row["id"],
-            name=row["name"],
-            client=data["client"],
-            summary=data["summary"].strip(),
-            steps=tuple(data["step"]),
-            scope=data.get("scope"),
-            pkce=data.get("pkce", False),
-            pkce_optional=data.get("pkce_optional", False),
-            browser=data.get("browser", {}),
-        )
+        flows[row["id"]] = flow_from(row, content.data(f"flows/{row['id']}"))
+    for path in sorted((Path(content.root) / "flows").glob("[!_]*.toml")):
+        data = content.data(f"flows/{path.stem}")
+        if path.stem not in flows and "name" in data:
+            flows[path.stem] = flow_from({"id": path.stem, "name": data["name"]}, data)
     return flows
+
+
+def flow_from(row: dict, data: dict) -> Flow:
+    """A flow from its decision-table row and its TOML; an unknown action is an
+    error here, at start-up, never in the middle of a run."""
+    for step in [*data["step"], *data.get("browser", {}).values()]:
+        if "action" in step and step["action"] not in registry.ACTIONS:
+            raise ValueError(f"flow {row['id']!r}, step {step.get('id')!r}: no "
+                             f"action called {step['action']!r}")
+    return Flow(
+        id=row["id"],
+        name=row["name"],
+        client=data["client"],
+        summary=data["summary"].strip(),
+        steps=tuple(data["step"]),
+        scope=data.get("scope"),
+        pkce=data.get("pkce", False),
+        pkce_optional=data.get("pkce_optional", False),
+        browser=data.get("browser", {}),
+        response_type=data.get("response_type", "code"),
+    )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from ..exchange import Message
+from ..exchange import parse_start_line
 from ..redact import Redactor
 from . import moment
 
@@ -34,7 +35,7 @@ def annotate(message: Message, glossary: dict, redact: Redactor) -> list[Annotat
             for where, name, value in fields]
 
 
-def step_parts(record: dict | None, flow_id: str, glossary: dict,
+def step_parts(record: dict | None, received_in: str, glossary: dict,
                redact: Redactor) -> dict:
     """What the page shows of one step, in page order: the authorization URL's
     parameters, what came back in the redirect, then each message as sent, with
@@ -43,8 +44,8 @@ def step_parts(record: dict | None, flow_id: str, glossary: dict,
     url = data.get("url")
     url_notes = (moment.notes_of(Message(f"GET {url} HTTP/1.1").fields(), glossary,
                                  redact) if url else [])
-    where = "fragment" if flow_id == "implicit" else "query"
-    received = moment.notes_of([(where, k, v) for k, v in data.get("params", [])],
+    received = moment.notes_of([(received_in, k, v)
+                                for k, v in data.get("params", [])],
                                glossary, redact)
     views = []
     for exchange in (record or {}).get("exchanges", []):
@@ -57,27 +58,30 @@ def step_parts(record: dict | None, flow_id: str, glossary: dict,
     moment.explain_once([url_notes, received, *(v.headers for v in views),
                          *(v.notes for v in views), *(v.fields for v in views)])
     return {"views": views, "received": received, "url_notes": url_notes,
-            "exchanges": views}
+            "exchanges": views, "received_in": received_in}
 
 
 _PARTS: dict[tuple, dict] = {}
 
 
-def kept_step_parts(run, viewing: int, glossary: dict, redact: Redactor) -> dict:
+def kept_step_parts(run, viewing: int, glossary: dict, redact: Redactor,
+                    received_in: str = "query") -> dict:
     """``step_parts`` of a recorded step, kept while the run is unchanged: keyed by
     the run's id and version, the step, and a digest of the secrets it masks.
-    Masked pages only: revealed parts hold secrets and are never kept."""
+    Masked pages only: revealed parts hold secrets and are never kept.
+    ``received_in`` is where the flow's redirect answer arrives
+    (``registry.received_in``); a run's flow never changes, so it is no key."""
     record = run.steps[viewing] if run.steps else None
     masked = getattr(redact, "originals", None)
     if record is None or redact.reveal or masked is None:
-        return step_parts(record, run.flow, glossary, redact)
+        return step_parts(record, received_in, glossary, redact)
     digest = hashlib.sha256("\0".join(masked).encode()).hexdigest()
     key = (run.id, run.version, viewing, digest)
     parts = _PARTS.get(key)
     if parts is None:
         if len(_PARTS) >= 512:  # a room's recent pages; older ones are rebuilt
             _PARTS.clear()
-        parts = _PARTS[key] = step_parts(record, run.flow, glossary, redact)
+        parts = _PARTS[key] = step_parts(record, received_in, glossary, redact)
     return parts
 
 
@@ -133,4 +137,5 @@ def _answer(record: dict) -> str:
                  if e.get("response")]
     if not responses:
         return "no answer"
-    return responses[-1]["start_line"].partition(" ")[2] or "an answer"
+    start = parse_start_line(responses[-1]["start_line"])
+    return f"{start.status} {start.reason}".strip() if start.status else "an answer"

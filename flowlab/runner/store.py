@@ -23,8 +23,10 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from ..db import LAB
+from ..providers import is_sandbox
 from ..redact import Redactor
 from ..tables import runs
+from . import poll
 
 db = LAB
 
@@ -49,7 +51,7 @@ class Run:
     @property
     def on_disk_whole(self) -> bool:
         """Only the sandbox's throwaway secrets may be written to disk."""
-        return self.provider.get("kind") == "sandbox"
+        return is_sandbox(self.provider)
 
 
 def create(owner: str, flow: str, provider: dict, options: dict | None = None) -> Run:
@@ -88,7 +90,8 @@ def owned(owner: str, limit: int = 20) -> list[Run]:
 def claim(run: Run, stale_after: float = 30) -> bool:
     """Take the run's next step before any network call. False if another request
     (a double click, a second tab) is running it, unless that one died long ago."""
-    step, now = len(run.steps) + 1, time.time()
+    # A repeating step's tries count too: each try is claimed on its own.
+    step, now = len(run.steps) + poll.tries(run.steps) + 1, time.time()
     free = (runs.c.claimed < step) | (runs.c.claimed_at < now - stale_after)
     cur = db.get().execute(
         update(runs).where(runs.c.id == run.id, runs.c.version == run.version, free)

@@ -25,11 +25,11 @@ from ..demo import CALLBACK_PATH
 from ..exchange import NOT_RECORDED
 from ..exchange import Message
 from ..runner import engine
+from ..runner import orchestrate
 from ..runner import store
 from ..runner.callbacks import KEY_LENGTH
 from ..runner.callbacks import arrived_where_sent
 from .providers import browser_id
-from .runner import run_flow
 
 bp = Blueprint("callback", __name__)
 
@@ -41,23 +41,21 @@ def callback(key: str | None = None):
     waiting = store.waiting(browser_id())
     here = [r for r in waiting if arrived_where_sent(r, request.path)]
     pairs = parse_qsl(request.query_string.decode(), keep_blank_values=True)
-    if not pairs:  # the implicit grant: the answer is in the fragment
-        return _fragment_page([r for r in here if r.flow == "implicit"])
+    if not pairs:  # the answer may be in the fragment (RFC 6749 §4.2.2)
+        return _fragment_page(orchestrate.awaiting_fragment(here))
     state = dict(pairs).get("state")
     run = engine.match_state(here, state)
     if run is None:  # nothing changes: every waiting run keeps waiting
         elsewhere = engine.match_state(waiting, state) is not None
         return render_template("runner/no_run.html", waiting=waiting,
                                elsewhere=elsewhere), 400
-    engine.receive_redirect(run, run_flow(run), _received_request(), pairs,
-                            request.base_url)
-    store.save(run)
+    orchestrate.receive(run, _received_request(), pairs, request.base_url)
     return redirect(url_for("runner.show", run_id=run.id, _anchor="top"), 303)
 
 
 def _fragment_page(runs: list):
-    """A page whose script reads the fragment: every waiting implicit run keeps the
-    request that brought the browser here, to show it without the fragment."""
+    """A page whose script reads the fragment: every run waiting for a fragment
+    keeps the request that brought the browser here, to show it without it."""
     if not runs:
         return render_template("runner/no_run.html"), 400
     for run in runs:
@@ -70,7 +68,7 @@ def _fragment_page(runs: list):
 
 @bp.post(CALLBACK_PATH + "/fragment")
 def fragment():
-    """Receive the fragment that the callback page's script read (implicit grant).
+    """Receive the fragment that the callback page's script read (RFC 6749 §4.2.2).
 
     The script sends the CSRF token in a header; the app-wide check covers it.
     """
@@ -87,9 +85,7 @@ def fragment():
               "(its state is not one they sent), so none of them changed.")
     path = run.secrets.pop("callback_path")
     received = Message(**run.secrets.pop("callback_request"))
-    engine.receive_redirect(run, run_flow(run), received, pairs,
-                            request.url_root.rstrip("/") + path)
-    store.save(run)
+    orchestrate.receive(run, received, pairs, request.url_root.rstrip("/") + path)
     return {"next": url_for("runner.show", run_id=run.id)}
 
 

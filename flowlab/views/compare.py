@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import abort
-from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -15,18 +14,27 @@ from ..content import get_content
 from ..content import render_markdown
 from ..redact import Redactor
 from ..runner import compare
+from ..runner import orchestrate
 from ..runner import store
-from ..runner.actions import NEEDS
-from . import runner as runner_views
 from .providers import browser_id
 from .providers import current_choice
+from .providers import redirect_uri
+from .providers import secret_for
 
 bp = Blueprint("compare", __name__)
 BACK = "compare_back"  # the comparison a run started from this page returns to
 
 
 def _stops(run, actions: dict) -> list[compare.Stop]:
-    return compare.stops(runner_views.run_flow(run), run.steps, actions)
+    return compare.stops(orchestrate.flow_of(run), run.steps, actions)
+
+
+def _load(run_id: str):
+    """This browser's run, or a 404 that says why it may be missing."""
+    run = orchestrate.load(run_id, browser_id())
+    if run is None:
+        abort(404, description=orchestrate.MISSING)
+    return run
 
 
 def _pick(stops: list[compare.Stop], number: int | None) -> compare.Stop:
@@ -37,7 +45,7 @@ def _pick(stops: list[compare.Stop], number: int | None) -> compare.Stop:
 
 @bp.get("/compare")
 def page():
-    run = runner_views.load_run(request.args.get("run", ""))
+    run = _load(request.args.get("run", ""))
     config = get_content().data("compare")
     actions = compare.by_action(config)
     mine = _stops(run, actions)
@@ -47,7 +55,7 @@ def page():
     left = _pick(mine, request.args.get("step", type=int))
     other, theirs, right = None, [], None
     if request.args.get("other"):
-        other = runner_views.load_run(request.args["other"])  # 404 unless ours
+        other = _load(request.args["other"])  # 404 unless ours
         theirs = [s for s in _stops(other, actions) if s.moment == left.moment]
         wanted = request.args.get("other_step", type=int)
         right = (next((s for s in theirs if s.number == wanted), None)
@@ -60,7 +68,7 @@ def page():
         theirs=theirs, sections=compare.sections(left, right) if right else [],
         redact=_redactor([r for r in (run, other) if r], reveal), reveal=reveal,
         moment=_moment_name(config, left.moment), intro=config.get("intro", ""),
-        flows=current_app.extensions["flows"], md=render_markdown,
+        flows=orchestrate.flows(), md=render_markdown,
         choices=_choices(run, left, actions),
     )
 
@@ -69,7 +77,7 @@ def page():
 def start(flow_id: str):
     """Remember which comparison to come back to, then start a run of ``flow_id``
     as its start page would: a 307 has the browser post the same form there."""
-    run = runner_views.load_run(request.form.get("run", ""))
+    run = _load(request.form.get("run", ""))
     session[BACK] = {"run": run.id, "step": request.form.get("step", type=int),
                      "flow": flow_id}
     return redirect(url_for("runner.start", flow_id=flow_id), 307)
@@ -79,8 +87,9 @@ def _redactor(runs: list, reveal: bool) -> Redactor:
     """One redactor for both runs: each masks as on its own step page."""
     found: set[str] = set()
     for run in runs:
-        found |= set(runner_views.redactor(run, runner_views.run_flow(run),
-                                           reveal).originals)
+        flow = orchestrate.flow_of(run)
+        ctx = orchestrate.context(run, flow, secret_for, redirect_uri)
+        found |= set(orchestrate.redactor(run, ctx, reveal).originals)
     return Redactor(found, reveal)
 
 
@@ -88,13 +97,13 @@ def _choices(run, left: compare.Stop, actions: dict) -> list[dict]:
     """Per flow: this browser's runs that reached the moment, and whether the flow
     has such a step at all with the provider this browser uses now."""
     provider = current_choice().provider
-    flows = current_app.extensions["flows"]
+    flows = orchestrate.flows()
     owned = [r for r in store.owned(browser_id()) if r.id != run.id and r.flow in flows]
     found = []
     for flow in flows.values():
         runs = [r for r in owned if r.flow == flow.id and any(
             s.moment == left.moment for s in _stops(r, actions))]
-        steps = flow.for_provider(provider, NEEDS).steps
+        steps = flow.for_provider(provider).steps
         has = any(compare.moment_of(s, actions) == left.moment for s in steps)
         found.append({"flow": flow, "runs": runs, "has": has})
     return found

@@ -9,9 +9,10 @@ from flask import request
 
 from .. import exports
 from ..content import get_content
+from ..providers import is_sandbox
+from ..runner import orchestrate
+from .runner import context
 from .runner import load_run
-from .runner import redactor
-from .runner import run_flow
 
 bp = Blueprint("exports", __name__)
 
@@ -31,12 +32,12 @@ def download(run_id: str, fmt: str):
     if fmt not in exports.EXPORTERS:
         abort(404, description=f"There is no export called “{fmt}”.")
     run = load_run(run_id)
-    flow = run_flow(run)
+    flow = orchestrate.flow_of(run)
     reveal = request.args.get("secrets") == "1"
-    if reveal and run.provider.get("kind") != "sandbox":
+    if reveal and not is_sandbox(run.provider):
         abort(403, description="Secrets and tokens of a real provider stay masked in "
               "every export. Download it without “secrets=1”.")
-    redact = redactor(run, flow, reveal)
+    redact = orchestrate.redactor(run, context(run, flow), reveal)
     extra = {"glossary": get_content().data("glossary")} if fmt == "md" else {}
     text = exports.EXPORTERS[fmt](run, flow, redact, **extra)
     response = Response(text, content_type=CONTENT_TYPES[fmt])

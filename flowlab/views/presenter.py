@@ -21,13 +21,13 @@ from .. import room
 from ..content import get_content
 from ..content import render_markdown
 from ..demo import demo_apps
+from ..runner import orchestrate
 from ..runner import store
 from ..sandbox.context import USER_KEY
 from ..sandbox.reset import reset_demo
 from ..sandbox.store import DB
 from ..security import is_loopback_host
 from .providers import browser_id
-from .runner import run_flow
 
 bp = Blueprint("presenter", __name__)
 
@@ -68,7 +68,7 @@ def view():
     run = store.load(wanted, owner or "") if wanted else (runs[0] if runs else None)
     if run is None:
         return render_template("presenter/view.html", run=None)
-    flow = run_flow(run)
+    flow = orchestrate.flow_of(run)
     last = max(len(run.steps) - 1, 0)
     pinned = request.args.get("step", type=int)
     viewing = min(max((pinned or last + 1) - 1, 0), len(flow.steps) - 1)

@@ -86,7 +86,8 @@ def show():
     data = get_content().data("providers")
     choice = current_choice()
     offered = providers.offered(choice.provider, bool(choice.secret),
-                                data["reasons"])
+                                data["reasons"],
+                                current_app.extensions["flows"].values())
     return render_template("providers/index.html", choice=choice, data=data,
                            offered=offered, redirect_uri=redirect_uri(),
                            own_redirect_uri=redirect_uri(choice.provider),

@@ -1,0 +1,98 @@
+"""A run's orchestration: open it, find its flow as chosen, the settings each step
+talks with, its redactor, and the steps Next and the redirect back run.
+
+The views only translate between Flask and these functions: what the browser chose
+and which secret it holds come in as arguments, pages go out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import current_app
+
+from .. import outbound
+from .. import providers
+from ..exchange import Message
+from ..redact import Redactor
+from . import engine
+from . import store
+from .flows import Flow
+from .flows import options_from
+from .store import Run
+
+MISSING = ("This run does not exist, has expired (runs last a day) or was started "
+           "in another browser.")
+
+
+def flows() -> dict[str, Flow]:
+    """Every flow the lab runs, by id (``runner.flows.load_flows``)."""
+    return current_app.extensions["flows"]
+
+
+def load(run_id: str, owner: str | None) -> Run | None:
+    """The owner's run, if it exists, has not expired and its flow is still here."""
+    run = store.load(run_id, owner or "")
+    return run if run is not None and run.flow in flows() else None
+
+
+def flow_of(run: Run) -> Flow:
+    """The run's flow, as chosen, as its provider can do it, told as it went."""
+    flow = flows()[run.flow].with_options(run.options)
+    return flow.for_provider(run.provider).explained(run.steps)
+
+
+def open_run(owner: str, flow: Flow, provider: dict, form) -> Run:
+    """Start a run of ``flow`` with the options the start form chose."""
+    return store.create(owner, flow.id, provider, options_from(flow, form, provider))
+
+
+def context(run: Run, flow: Flow, secret_for: Callable[[dict], str | None],
+            redirect_uri: Callable[[dict], str]) -> engine.Context:
+    """Where and as whom the run's steps talk: its provider as this process reaches
+    it, the flow's client, the secret the browser holds, the callback."""
+    provider = providers.here(run.provider, current_app.config)
+    return engine.Context(
+        provider=provider,
+        client_id=provider["clients"][flow.client],
+        client_secret=providers.client_secret(provider, flow.client,
+                                              current_app.config,
+                                              secret_for(provider)),
+        redirect_uri=run.secrets.get("redirect_uri") or redirect_uri(provider),
+        scope=provider["scope"] if "scope" in provider else flow.scope,
+        timeout=current_app.config["HTTP_TIMEOUT"],
+    )
+
+
+def redactor(run: Run, ctx: engine.Context, reveal: bool) -> Redactor:
+    """Masks every secret of the run, the client secret included."""
+    return Redactor.for_run(run, {ctx.client_secret or ""}, reveal)
+
+
+def lacks_secret(flow: Flow, ctx: engine.Context) -> bool:
+    """A confidential client's run whose secret the server no longer holds."""
+    return flow.client == "confidential" and not ctx.client_secret
+
+
+def next_step(run: Run, flow: Flow, ctx: engine.Context, remote: bool) -> None:
+    """Run the pending step once, unless another request is running it; a typed-in
+    provider is reached on public addresses only when ``remote`` asks."""
+    if not store.claim(run):  # a second click while this one runs changes nothing
+        return
+    typed_in = run.provider["kind"] == "discovered"
+    with outbound.limits(current_app.config["HTTP_DEADLINE"], typed_in and remote):
+        engine.advance(run, flow, ctx)
+    store.save(run)
+
+
+def receive(run: Run, received: Message, pairs: list[tuple[str, str]],
+            url: str) -> None:
+    """Record the redirect back from the authorization server and keep the run."""
+    engine.receive_redirect(run, flow_of(run), received, pairs, url)
+    store.save(run)
+
+
+def awaiting_fragment(runs: list[Run]) -> list[Run]:
+    """The runs whose waiting step takes its answer from the fragment."""
+    return [run for run in runs
+            if run.flow in flows() and engine.awaiting(run, flow_of(run)) == "fragment"]
