@@ -15,7 +15,9 @@ from flowlab.labs import attacker
 from flowlab.serving import stop
 from tests.conftest import LiveServer
 from tests.conftest import make_app
+from tests.labs_helpers import form_token
 from tests.labs_helpers import run_of
+from tests.labs_helpers import sign_in
 from tests.labs_helpers import start
 from tests.labs_helpers import status
 
@@ -67,4 +69,40 @@ def test_code_injection(lab_server, variant):
         assert status(run.entries("token")[0]) == 400
         assert json.loads(token.response.body)["error"] == "invalid_grant"
         assert run.entries("me") == []
+        assert "Attack failed" in page.text
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_refresh_replay(lab_server, variant):
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "refresh-replay", variant)
+    signed_in = sign_in(victim, lab_server, "refresh-replay", variant, "alice")
+    assert "Alice Lindqvist" in signed_in.text
+    run = run_of(lab_server, attacker_page)
+    issuer = "/sandbox/best-practice/" if variant == "defended" else "/sandbox/api/"
+    token = run.entries("token")[0].exchange
+    assert issuer in token.url and token.request.header("Authorization") is None
+    assert "code_verifier=" in token.request.body  # a public client, with PKCE
+    stolen = json.loads(token.response.body)["refresh_token"]
+    thief = requests.Session()
+    loot = thief.get(attacker_page)
+    assert f"refresh_token={stolen}" in loot.text
+    thief.post(attacker_page, data={"csrf_token": form_token(loot)})
+    taken = run.entries("attacker-refresh")[0]
+    assert f"refresh_token={stolen}" in taken.exchange.request.body
+    assert status(taken) == 200 and status(run.entries("attacker-me")[0]) == 200
+    rotated = "refresh_token" in json.loads(taken.exchange.response.body)
+    assert rotated == (variant == "defended")
+    page = victim.post(lab_server(f"/labs/refresh-replay/{variant}/recheck"),
+                       data={"csrf_token": form_token(signed_in)})
+    refresh = run.entries("refresh")[0]
+    assert f"refresh_token={stolen}" in refresh.exchange.request.body
+    if variant == "vulnerable":
+        assert status(refresh) == 200
+        assert status(run.entries("attacker-check")[0]) == 200
+        assert "Attack succeeded" in page.text
+    else:
+        assert status(refresh) == 400
+        assert json.loads(refresh.exchange.response.body)["error"] == "invalid_grant"
+        assert status(run.entries("attacker-check")[0]) == 401
         assert "Attack failed" in page.text

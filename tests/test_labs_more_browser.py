@@ -67,3 +67,37 @@ def test_code_injection_in_chromium(page, lab_server, variant):
         assert json.loads(token.exchange.response.body)["error"] == "invalid_grant"
         assert page.locator("#linked").inner_text() == "none"
         assert said.startswith("Attack failed")
+
+
+def sign_in_as_alice(page) -> None:
+    page.get_by_role("link", name="Sign in with the sandbox").click()
+    page.get_by_role("button", name="Continue as Alice Lindqvist").click()
+    page.get_by_role("button", name="Agree").click()
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_refresh_replay_in_chromium(page, lab_server, variant):
+    run = start(page, lab_server, "refresh-replay", variant)
+    sign_in_as_alice(page)
+    page.wait_for_url(lab_server("/labs/refresh-replay/") + "*")
+    page.get_by_role("link", name="Open the attacker's page").click()
+    page.wait_for_url(ATTACKER)
+    page.get_by_role("button", name="Refresh with the stolen token").click()
+    assert serious_violations(page) == []
+    page.get_by_role("link", name="Back to the lab").click()
+    page.get_by_role("button", name="Refresh TrackTally's token").click()
+    said = verdict(page, lab_server, "refresh-replay", variant)
+    stolen = json.loads(run.entries("token")[0].exchange.response.body)[
+        "refresh_token"]
+    refresh = run.entries("refresh")[0]
+    assert f"refresh_token={stolen}" in refresh.exchange.request.body
+    assert status(run.entries("attacker-refresh")[0]) == 200
+    if variant == "vulnerable":
+        assert status(refresh) == 200
+        assert status(run.entries("attacker-check")[0]) == 200
+        assert said.startswith("Attack succeeded")
+    else:
+        assert "/sandbox/best-practice/" in refresh.exchange.url
+        assert status(refresh) == 400
+        assert status(run.entries("attacker-check")[0]) == 401
+        assert said.startswith("Attack failed")

@@ -67,10 +67,12 @@ def _register(conn, app: Flask, lab: catalogue.Lab, variant: catalogue.Variant):
     bases = (f"http://{ATTACKER_HOST}",) if lab.redirect_to == "attacker" else LOOPBACKS
     values = dict(
         client_id=client_id, name=f"Lab: {lab.client_name} ({variant.label})",
-        confidential=True, secret_hash=digest(secret), secret_salt=None,
+        confidential=not lab.public, secret_salt=None,
+        secret_hash=None if lab.public else digest(secret),
         response_types="code", grant_types="authorization_code refresh_token",
         redirect_uris="\n".join(base + path for base in bases), owner=OWNER,
         created_at=time.time())
-    changed = ("name", "secret_hash", "redirect_uris", "grant_types", "owner")
+    changed = ("name", "confidential", "secret_hash", "redirect_uris", "grant_types",
+               "owner")
     upsert(conn, clients, values, ("client_id",),
            lambda new: {name: new[name] for name in changed})

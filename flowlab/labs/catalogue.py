@@ -20,7 +20,9 @@ class Variant:
     label: str
     check_state: bool = True
     pkce: bool = False
-    issuer: str = "sandbox"  # "lab": this lab's own issuer path, /sandbox/lab-<id>
+    # "sandbox"; a sandbox profile's id ("best-practice"); or "lab": this lab's own
+    # issuer path, /sandbox/lab-<id>
+    issuer: str = "sandbox"
     server: dict = field(default_factory=dict)  # the lab issuer's settings override
     annotations: dict = field(default_factory=dict)
 
@@ -41,6 +43,7 @@ class Lab:
     outcome: dict[str, str]
     annotations: dict[str, str]
     redirect_to: str = "client"  # "attacker": the redirect URI is the attacker's
+    public: bool = False  # a public client: no secret, PKCE (RFC 6749 §2.1)
 
     def note(self, variant: str, key: str) -> str:
         """The annotation of a message ``key``, the variant's own first."""
@@ -68,6 +71,7 @@ def load_lab(path: Path) -> Lab:
         steps=tuple(data.get("steps", ())), variants=variants,
         outcome=dict(data["outcome"]), annotations=dict(data.get("annotations", {})),
         redirect_to=data.get("redirect_to", "client"),
+        public=bool(data.get("public", False)),
     )
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import requests
 from flask import Config
+from flask import current_app
 from flask import request
 
 from ..exchange import NOT_RECORDED
@@ -50,12 +51,30 @@ def redirect_uri(run: Run) -> str:
     return (run.redirect_base or run.origin) + callback_path(run.lab, run.variant)
 
 
+def issuer_path(run: Run, lab: Lab) -> str:
+    """Where the variant's authorization server lives: the sandbox, one of its
+    profiles (``issuer = "best-practice"``), or this lab's own issuer path for a
+    vulnerable server (``issuer = "lab"``)."""
+    issuer = lab.variants[run.variant].issuer
+    if issuer in ("sandbox", "lab"):  # no app needed (the attacker's app calls this)
+        return f"/sandbox/lab-{lab.id}" if issuer == "lab" else "/sandbox"
+    return current_app.extensions["sandbox_profiles"].get(issuer).path
+
+
 def token_url(run: Run, lab: Lab) -> str:
-    """The sandbox's token endpoint, or this lab's own issuer path for a vulnerable
-    server (``issuer = "lab"``)."""
-    issuer = f"/sandbox/lab-{lab.id}" if lab.variants[run.variant].issuer == "lab" \
-        else "/sandbox"
-    return run.backchannel + issuer + "/api/token"
+    return run.backchannel + issuer_path(run, lab) + "/api/token"
+
+
+def server_path(run: Run, lab: Lab) -> str:
+    """Where the authorize endpoint and the API are: a lab issuer serves only a
+    token endpoint, so its codes and its API are the sandbox's."""
+    if lab.variants[run.variant].issuer == "lab":
+        return "/sandbox"
+    return issuer_path(run, lab)
+
+
+def authorize_url(run: Run, lab: Lab) -> str:
+    return run.origin + server_path(run, lab) + "/authorize"
 
 
 def authorize_params(run: Run, config: Config, state: str) -> dict:
@@ -75,7 +94,7 @@ def start_login(run: Run, lab: Lab, config: Config) -> str:
         params.update(code_challenge_method="S256",
                       code_challenge=base64.urlsafe_b64encode(digest).decode()
                       .rstrip("="))
-    return run.origin + "/sandbox/authorize?" + urlencode(params)
+    return authorize_url(run, lab) + "?" + urlencode(params)
 
 
 def received() -> Exchange:
@@ -100,24 +119,37 @@ def redeem(run: Run, lab: Lab, config: Config, code: str,
            verifier: str | None = None) -> requests.Response:
     """Step 2: the token request, client secret in HTTP Basic, and the verifier of
     this browser's sign-in if it made one (RFC 6749 §4.1.3, RFC 7636 §4.5)."""
-    client_id, secret = credentials(config, run.lab, run.variant)
-    session = capture_session(requests.Session())
     form = {"grant_type": "authorization_code", "code": code,
             "redirect_uri": redirect_uri(run)}
     if verifier:
         form["code_verifier"] = verifier
+    response = token_request(run, lab, config, form)
+    run.record("token", "victim", "back", exchange_of(*response))
+    return response[1]
+
+
+def token_request(run: Run, lab: Lab, config: Config, form: dict,
+                  url: str | None = None):
+    """A token request as this lab's client makes it: its secret in HTTP Basic, or,
+    for a public client, only its ``client_id`` (RFC 6749 §2.3.1, §3.2.1).
+    Returns the capturing session and the response."""
+    client_id, secret = credentials(config, run.lab, run.variant)
+    auth = None if lab.public else (client_id, secret)
+    if lab.public:
+        form = {**form, "client_id": client_id}
+    session = capture_session(requests.Session())
     response = session.post(
-        token_url(run, lab), auth=(client_id, secret), data=form,
+        url or token_url(run, lab), auth=auth, data=form,
         timeout=config["HTTP_TIMEOUT"], allow_redirects=False)
-    run.record("token", "victim", "back", exchange_of(session, response))
-    return response
+    return session, response
 
 
 def call_me(run: Run, config: Config, access_token: str, key: str = "me",
-            actor: str = "victim") -> dict:
-    """The API call that tells the client whose account it got (Spotify /v1/me)."""
+            actor: str = "victim", api: str = "/sandbox") -> dict:
+    """The API call that tells the client whose account it got (Spotify /v1/me),
+    at the API of the issuer under ``api``."""
     session = capture_session(requests.Session())
-    response = session.get(run.backchannel + "/sandbox/v1/me",
+    response = session.get(run.backchannel + api + "/v1/me",
                            headers={"Authorization": f"Bearer {access_token}"},
                            timeout=config["HTTP_TIMEOUT"], allow_redirects=False)
     run.record(key, actor, "back", exchange_of(session, response))
@@ -134,5 +166,7 @@ def finish_login(run: Run, lab: Lab, config: Config, args) -> None:
     if not response.ok:
         return
     run.client["access_token"] = response.json().get("access_token")
-    run.client["linked"] = call_me(run, config, run.client["access_token"]).get(
-        "display_name")
+    if response.json().get("refresh_token"):
+        run.client["refresh_token"] = response.json()["refresh_token"]
+    run.client["linked"] = call_me(run, config, run.client["access_token"],
+                                   api=server_path(run, lab)).get("display_name")

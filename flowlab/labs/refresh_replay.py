@@ -1,0 +1,79 @@
+"""Lab "refresh-replay": a public client's refresh token used by two parties,
+undetected without rotation, revoking the grant with it (RFC 9700 §4.14)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Config
+
+from ..runner.capture import exchange_of
+from . import client
+from .catalogue import Lab
+from .store import Run
+
+
+def _stolen(run: Run) -> tuple[str, str] | None:
+    """The refresh token from the app's backup, and the token endpoint the app
+    uses (as its own logged token request shows)."""
+    for entry in run.entries("token"):
+        if entry.exchange.response is not None and entry.exchange.response.body:
+            try:
+                token = json.loads(entry.exchange.response.body).get("refresh_token")
+            except ValueError:
+                continue
+            if token:
+                return token, entry.exchange.url
+    return None
+
+
+def _api(url: str) -> str:
+    """The API path of the issuer whose token endpoint is ``url``."""
+    return "/" + url.split("/", 3)[3].removesuffix("/api/token")
+
+
+def attacker_view(run: Run, lab: Lab) -> dict:
+    """The leaked refresh token, and a button to use it."""
+    if run.entries("attacker-refresh"):
+        answer = run.entries("attacker-refresh")[-1].exchange.response
+        return {"heading": "The attacker refreshed with the stolen token",
+                "text": "The token endpoint answered:",
+                "shown": answer.start_line + "\n\n" + answer.pretty_body()}
+    stolen = _stolen(run)
+    return {"leaked": stolen and f"refresh_token={stolen[0]}",
+            "button": stolen and "Refresh with the stolen token"}
+
+
+def attacker_act(run: Run, lab: Lab, config: Config) -> None:
+    """Refresh with the stolen token, then read the account with the new access
+    token (RFC 6749 §6)."""
+    stolen = _stolen(run)
+    if stolen is None or run.entries("attacker-refresh"):
+        return
+    form = {"grant_type": "refresh_token", "refresh_token": stolen[0]}
+    session, response = client.token_request(run, lab, config, form, url=stolen[1])
+    run.record("attacker-refresh", "attacker", "back", exchange_of(session, response))
+    if response.ok:
+        run.attacker["access_token"] = response.json()["access_token"]
+        client.call_me(run, config, run.attacker["access_token"], key="attacker-me",
+                       actor="attacker", api=_api(stolen[1]))
+
+
+def recheck(run: Run, lab: Lab, config: Config) -> None:
+    """The app refreshes with its own refresh token; then the attacker's access
+    token is tried again."""
+    if not run.client.get("refresh_token") or not run.attacker.get("access_token"):
+        return
+    form = {"grant_type": "refresh_token", "refresh_token": run.client["refresh_token"]}
+    session, response = client.token_request(run, lab, config, form)
+    run.record("refresh", "victim", "back", exchange_of(session, response))
+    client.call_me(run, config, run.attacker["access_token"], key="attacker-check",
+                   actor="attacker", api=client.server_path(run, lab))
+
+
+def succeeded(run: Run) -> bool | None:
+    """On the wire: after both refreshed, does the attacker's token still work?"""
+    check = run.entries("attacker-check")
+    if not check or check[-1].exchange.response is None:
+        return None
+    return check[-1].exchange.response.start_line.split(" ")[1] == "200"
