@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from dataclasses import field
 
 from flask import g
+from flask import has_request_context
 from flask import session
 
 from . import sealing
@@ -29,8 +30,9 @@ class Choice:
 
 
 def browser() -> str | None:
-    """This browser's random id (made by ``views.providers.browser_id``)."""
-    return session.get("browser")
+    """This browser's random id (made by ``views.providers.browser_id``); None
+    outside a request, where no browser (and no key to seal with) exists."""
+    return session.get("browser") if has_request_context() else None
 
 
 class Choices:

@@ -24,6 +24,7 @@ from urllib3.connection import HTTPConnection
 from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.connectionpool import HTTPSConnectionPool
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -167,11 +168,15 @@ class GuardedAdapter(HTTPAdapter):
             response.close()
             raise too_big
         body = bytearray()
-        for chunk in response.raw.stream(65536, decode_content=True):
-            body += chunk
-            if len(body) > self.max_bytes:
-                response.close()
-                raise too_big
+        try:
+            for chunk in response.raw.stream(65536, decode_content=True):
+                body += chunk
+                if len(body) > self.max_bytes:
+                    response.close()
+                    raise too_big
+        except Urllib3Error as exc:  # reset or cut off mid-body
+            raise requests.ConnectionError(f"The answer broke off: {exc}",
+                                           request=response.request) from None
         if _depth(bytes(body)) > MAX_DEPTH:
             raise Refused(f"The answer's JSON is nested too deeply (more than "
                           f"{MAX_DEPTH} levels), so the client did not parse it.")

@@ -45,7 +45,7 @@ class Hostile:
         with conn:
             conn.settimeout(5)
             try:
-                self.requests.append(conn.recv(65536))
+                self.requests.append(self._request(conn))
                 body = self._body()
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                              b"Connection: close\r\n")
@@ -58,6 +58,25 @@ class Hostile:
                     conn.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
             except OSError:
                 return
+
+    @staticmethod
+    def _request(conn: socket.socket) -> bytes:
+        """The whole request: unread bytes at close would reset the connection
+        (RST) and race the client's read of the answer."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        while length and len(body) < int(length.group(1)):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return head + b"\r\n\r\n" + body
 
     def _body(self) -> bytes:
         if self.mode == "nested":
