@@ -46,15 +46,20 @@ def profile(label: str, count: int, call) -> None:
     print(profiler.output_text(unicode=False, color=False, show_all=False))
 
 
+ID = re.compile(r"(?<=/runs/)[A-Za-z0-9_-]{8,}")
+
+
 class NextProfile:
     """WSGI middleware: cProfile of every Next POST on the server side, summed."""
 
     def __init__(self, app) -> None:
         self.app, self.stats, self.lock = app, None, threading.Lock()
+        self.cpu: dict[str, tuple[int, float]] = {}
+        self.cprofile = False
 
     def __call__(self, environ, start_response):
-        if not environ["PATH_INFO"].endswith("/next"):
-            return self.app(environ, start_response)
+        if not (self.cprofile and environ["PATH_INFO"].endswith("/next")):
+            return self._timed(environ, start_response)
         profiler = cProfile.Profile()
         answer = profiler.runcall(self.app, environ, start_response)
         with self.lock:
@@ -63,6 +68,25 @@ class NextProfile:
             else:
                 self.stats.add(profiler)
         return answer
+
+    def _timed(self, environ, start_response):
+        """Other requests: this thread's CPU time, summed per kind of path."""
+        began = time.thread_time()
+        answer = self.app(environ, start_response)
+        kind = environ["REQUEST_METHOD"] + " " + ID.sub("<id>", environ["PATH_INFO"])
+        if environ.get("flowlab.backchannel"):
+            kind += " (back channel)"
+        with self.lock:
+            count, total = self.cpu.get(kind, (0, 0.0))
+            self.cpu[kind] = (count + 1, total + time.thread_time() - began)
+        return answer
+
+    def costs(self, flows: int) -> str:
+        """CPU ms per request and per flow of each kind of request."""
+        rows = sorted(self.cpu.items(), key=lambda item: -item[1][1])
+        return "\n".join(f"{total / count * 1000:7.2f} ms x {count / flows:4.1f}"
+                         f" per flow = {total / flows * 1000:6.2f} ms  {kind}"
+                         for kind, (count, total) in rows)
 
     def text(self) -> str:
         stream = io.StringIO()
@@ -76,10 +100,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--only", choices=("token", "step", "next", "home", "lesson",
                                            "advisor", "hello"))
+    parser.add_argument("--cprofile", action="store_true",
+                        help="cProfile the server side of Next (slows it)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         app = make_app(Path(folder), BENCH_HELLO=1)
         app.wsgi_app = next_profile = NextProfile(app.wsgi_app)
+        next_profile.cprofile = args.cprofile
         server = LiveServer(app)
         client = app.test_client()
         web, _ = demo_apps(app.config)
@@ -118,8 +145,11 @@ def main() -> None:
             if args.only in (None, name):
                 profile(name, count, call)
         if args.only in (None, "next"):
-            print("\n===== Next POSTs, server side (cProfile, cumulative)")
-            print(next_profile.text())
+            if args.cprofile:
+                print("\n===== Next POSTs, server side (cProfile, cumulative)")
+                print(next_profile.text())
+            print("===== Requests of those flows, server CPU (thread time)")
+            print(next_profile.costs(jobs["next"][0] + 1))
         server.close()
 
 

@@ -16,16 +16,19 @@ def table(result: dict) -> str:
         rows.append(f"| {name} | {row['rps']:.0f} | {row['ratio']:.2f} | "
                     f"{row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['errors']} |")
     rows += ["", "| workshop (PKCE, whole flow) | finished | seconds | requests | "
-             "p50 ms | p95 ms | max ms | errors | peak RSS MB per process |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+             "p50 ms | p95 ms | max ms | errors | server CPU ms/request | "
+             "peak RSS MB per process |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for name, row in result["workshop"].items():
         memory = ", ".join(f"{m['role']} {m['peak_mb']}" for m in row["memory"])
         rows.append(
             f"| {name} | {row['finished']}/{row['attendees']} | {row['seconds']:.1f} | "
             f"{row['requests']} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} | "
-            f"{row['max_ms']:.0f} | {row['errors']} | {memory} |")
-    rows += ["", f"Cold start (launch to first 200 on /): "
-             f"{result['cold_start_s'] * 1000:.0f} ms"]
+            f"{row['max_ms']:.0f} | {row['errors']} | "
+            f"{row['server_cpu_ms_per_request']:.1f} | {memory} |")
+    rows += ["", f"Cold start, launch to first 200 on /: "
+             f"{result['cold_start_s'] * 1000:.0f} ms on an existing database, "
+             f"{result['first_start_s'] * 1000:.0f} ms on a new one (migrations)"]
     return "\n".join(rows)
 
 
@@ -53,8 +56,10 @@ def targets(result: dict) -> list[str]:
         low = min(pages, key=lambda n: routes[n]["ratio"])
         checks.append(("pages ≥ 0.5× hello", routes[low]["ratio"] >= 0.5,
                        f"lowest: {low} {routes[low]['ratio']:.2f}×"))
-    checks.append(("cold start < 1 s", result["cold_start_s"] < 1,
+    checks.append(("cold start < 1 s (restart)", result["cold_start_s"] < 1,
                    f"{result['cold_start_s'] * 1000:.0f} ms"))
+    checks.append(("cold start < 1 s (new database)", result["first_start_s"] < 1,
+                   f"{result['first_start_s'] * 1000:.0f} ms"))
     peak = max((m["peak_mb"] for row in shop.values() for m in row["memory"]),
                default=0.0)
     checks.append(("memory < 150 MB per process", peak < 150, f"peak {peak} MB"))

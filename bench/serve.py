@@ -115,6 +115,21 @@ class Memory:
             self.names.setdefault(process.pid, "main" if index == 0 else "worker")
             self.peaks[process.pid] = max(self.peaks.get(process.pid, 0), rss)
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the server process and its children."""
+        total = 0.0
+        try:
+            processes = [self.root, *self.root.children(recursive=True)]
+        except psutil.Error:
+            return total
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return total
+
     def reset(self) -> None:
         self.sample()
         self.peaks = {}
