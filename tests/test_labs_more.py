@@ -106,3 +106,28 @@ def test_refresh_replay(lab_server, variant):
         assert json.loads(refresh.exchange.response.body)["error"] == "invalid_grant"
         assert status(run.entries("attacker-check")[0]) == 401
         assert "Attack failed" in page.text
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_mix_up(lab_server, variant):
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "mix-up", variant)
+    landed = sign_in(victim, lab_server, "mix-up", variant, "alice")
+    run = run_of(lab_server, attacker_page)
+    # The attacker's server got the client's request and forwarded it unchanged
+    # but for the client id, to the honest sandbox.
+    asked = run.entries("rival-authorize")[0].exchange.request.start_line
+    assert "client_id=playlistpal" in asked
+    callback = run.entries("callback")[0].exchange.request.start_line
+    sandbox_iss = "iss=" + requests.utils.quote(lab_server("/sandbox"), safe="")
+    assert "code=" in callback and sandbox_iss in callback
+    if variant == "vulnerable":
+        token = run.entries("token")[0].exchange
+        assert token.url.startswith("http://127.0.0.2:")
+        assert "code=" in token.request.body
+        assert run.attacker["code"] in token.request.body
+        assert "Attack succeeded" in landed.text
+        assert run.attacker["code"] in requests.get(attacker_page).text
+    else:
+        assert run.entries("token") == [] and "code" not in run.attacker
+        assert "Attack failed" in landed.text and "iss names another" in landed.text

@@ -101,3 +101,25 @@ def test_refresh_replay_in_chromium(page, lab_server, variant):
         assert status(refresh) == 400
         assert status(run.entries("attacker-check")[0]) == 401
         assert said.startswith("Attack failed")
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_mix_up_in_chromium(page, lab_server, variant):
+    run = start(page, lab_server, "mix-up", variant)
+    page.get_by_role("link", name="Sign in with Rival Music").click()
+    page.get_by_role("button", name="Continue as Alice Lindqvist").click()
+    page.get_by_role("button", name="Agree").click()
+    said = verdict(page, lab_server, "mix-up", variant)
+    # The browser went through the attacker's server to the sandbox and back.
+    forwarded = run.entries("rival-authorize")[0].exchange.request
+    assert forwarded.header("Host").startswith("127.0.0.2:")
+    assert "iss=" in run.entries("callback")[0].exchange.request.start_line
+    if variant == "vulnerable":
+        token = run.entries("token")[0].exchange
+        assert token.url.startswith("http://127.0.0.2:")
+        assert "code=" in token.request.body
+        assert said.startswith("Attack succeeded")
+    else:
+        assert run.entries("token") == []
+        assert "iss names another server" in page.locator("#refused").inner_text()
+        assert said.startswith("Attack failed")

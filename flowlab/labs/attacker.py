@@ -62,6 +62,17 @@ def create(lab_app: Flask) -> Flask:
         labs.store.save(run)
         return redirect(f"/labs/{lab_id}/{run.id}", 303)
 
+    @app.route("/labs/<lab_id>/<run_id>/as/<endpoint>", methods=["GET", "POST"])
+    @security.csrf_exempt
+    def serve(lab_id: str, run_id: str, endpoint: str):
+        """The attacker as an authorization server of its own (lab "mix-up"):
+        the lab's module answers its ``endpoint`` (authorize, token)."""
+        lab, run = found(lab_id, run_id)
+        answer = getattr(labs.actions(lab_id), "serve", None) or abort(404)
+        response = answer(run, lab, endpoint, lab_app.config)
+        labs.store.save(run)
+        return response
+
     @app.post("/labs/<lab_id>/<run_id>")
     def act(lab_id: str, run_id: str):
         """The attacker's action (a replay, say), then the page again."""

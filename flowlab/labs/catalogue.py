@@ -20,6 +20,7 @@ class Variant:
     label: str
     check_state: bool = True
     pkce: bool = False
+    check_iss: bool = False  # the callback's iss must be the server it started at
     # "sandbox"; a sandbox profile's id ("best-practice"); or "lab": this lab's own
     # issuer path, /sandbox/lab-<id>
     issuer: str = "sandbox"
@@ -55,8 +56,8 @@ class Lab:
 
 
 def _variant(name: str, data: dict) -> Variant:
-    known = {k: data[k] for k in ("label", "check_state", "pkce", "issuer", "server",
-                                  "annotations") if k in data}
+    known = {k: data[k] for k in ("label", "check_state", "pkce", "check_iss",
+                                  "issuer", "server", "annotations") if k in data}
     return Variant(name=name, **known)
 
 

