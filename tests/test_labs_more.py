@@ -11,7 +11,11 @@ import re
 import pytest
 import requests
 
+from flowlab.demo import demo_apps
 from flowlab.labs import attacker
+from flowlab.labs.client import credentials
+from flowlab.sandbox.store import DB
+from flowlab.sandbox.store import get_client
 from flowlab.serving import stop
 from tests.conftest import LiveServer
 from tests.conftest import make_app
@@ -131,3 +135,73 @@ def test_mix_up(lab_server, variant):
     else:
         assert run.entries("token") == [] and "code" not in run.attacker
         assert "Attack failed" in landed.text and "iss names another" in landed.text
+
+
+def agree_as(browser: requests.Session, server, page: requests.Response, user: str):
+    """At the sandbox's sign-in page for an authorization request: sign in, agree."""
+    consent = browser.post(server("/sandbox/login"), data={
+        "csrf_token": form_token(page), "user": user,
+        "next": page.url.split(server(""), 1)[1]})
+    return browser.post(consent.url, data={
+        "csrf_token": form_token(consent), "decision": "agree"})
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_redirect_uri(lab_server, variant):
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "redirect-uri", variant)
+    run = run_of(lab_server, attacker_page)
+    go = attacker_page.split("/labs/", 1)[0] + bait(attacker_page)
+    page = victim.get(go)
+    crafted = run.entries("crafted")[0].exchange.response.header("Location")
+    assert "redirect_uri=http%3A%2F%2F127.0.0.2%3A" in crafted
+    if variant == "vulnerable":
+        assert "/sandbox/lab-redirect-uri/authorize?" in crafted
+        landed = agree_as(victim, lab_server, page, "alice")
+        assert landed.url == attacker_page
+        assert "code=" in run.entries("intercepted")[0].exchange.request.start_line
+        assert status(run.entries("attacker-token")[0]) == 200
+        me = json.loads(run.entries("attacker-me")[0].exchange.response.body)
+        assert me["id"] == "alice"
+        verdict = victim.get(lab_server("/labs/redirect-uri/vulnerable")).text
+        assert "Attack succeeded" in verdict
+    else:
+        assert "/sandbox/authorize?" in crafted
+        assert page.status_code == 400 and "Invalid redirect URI" in page.text
+        assert page.history[-1].url.startswith("http://127.0.0.2:")  # the bait
+        assert run.entries("intercepted") == [] and run.entries("attacker-token") == []
+        verdict = victim.get(lab_server("/labs/redirect-uri/defended")).text
+        assert "Attack failed" in verdict
+
+
+def test_sandbox_unchanged_by_these_labs(lab_server, http):
+    """Each lab's configuration stays inside the lab: the issuers' metadata name no
+    lab path, the lab issuer has none and serves only its own clients, the sandbox's
+    authorize endpoints still refuse the pattern-matched URI for the lab's own
+    client, and the demo apps are as the sandbox seeds them."""
+    app = lab_server.app
+    for path in ("/sandbox", "/sandbox/best-practice"):
+        meta = http.get(lab_server("/.well-known/oauth-authorization-server" + path))
+        assert meta.status_code == 200 and "lab-" not in meta.text
+        assert meta.json()["authorization_response_iss_parameter_supported"] is True
+    assert http.get(lab_server("/.well-known/oauth-authorization-server"
+                               "/sandbox/lab-redirect-uri")).status_code == 404
+    lab_client, _ = credentials(app.config, "redirect-uri", "vulnerable")
+    web, _ = demo_apps(app.config)
+    sneaky = {"response_type": "code", "redirect_uri": "http://127.0.0.2:9/labs/"
+              "redirect-uri/x", "code_challenge": "x" * 43,
+              "code_challenge_method": "S256", "scope": "user-read-private"}
+    for path in ("/sandbox", "/sandbox/best-practice"):
+        page = http.get(lab_server(path + "/authorize"),
+                        params={**sneaky, "client_id": lab_client})
+        assert page.status_code == 400 and "Invalid redirect URI" in page.text
+    other = http.get(lab_server("/sandbox/lab-redirect-uri/authorize"),
+                     params={**sneaky, "client_id": web.client_id})
+    assert other.status_code == 400 and "Only this lab" in other.text
+    with DB.connection(app) as conn:
+        for demo in demo_apps(app.config):
+            row = get_client(conn, demo.client_id)
+            assert row.confidential == demo.confidential
+            assert row.redirect_uris == demo.redirect_uris and row.owner is None
+        assert not get_client(conn, lab_client).confidential  # public, lab-owned
+        assert get_client(conn, lab_client).owner == "labs"

@@ -123,3 +123,29 @@ def test_mix_up_in_chromium(page, lab_server, variant):
         assert run.entries("token") == []
         assert "iss names another server" in page.locator("#refused").inner_text()
         assert said.startswith("Attack failed")
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_redirect_uri_in_chromium(page, lab_server, variant):
+    run = start(page, lab_server, "redirect-uri", variant)
+    page.get_by_role("link", name="Open the attacker's page").click()
+    page.wait_for_url(ATTACKER)
+    assert serious_violations(page) == []
+    with page.expect_navigation():
+        page.get_by_role("link", name="Sign in to TrackTally").click()
+    crafted = run.entries("crafted")[0].exchange.response.header("Location")
+    assert "redirect_uri=http%3A%2F%2F127.0.0.2%3A" in crafted
+    if variant == "vulnerable":
+        page.get_by_role("button", name="Continue as Alice Lindqvist").click()
+        page.get_by_role("button", name="Agree").click()
+        page.wait_for_url(ATTACKER)
+        assert page.get_by_role("heading", name="Alice's code arrived here").count()
+        assert "code=" in run.entries("intercepted")[0].exchange.request.start_line
+        assert status(run.entries("attacker-token")[0]) == 200
+    else:
+        assert "Invalid redirect URI" in page.content()
+        assert run.entries("intercepted") == []
+    page.goto(lab_server(f"/labs/redirect-uri/{variant}"))
+    said = verdict(page, lab_server, "redirect-uri", variant)
+    assert said.startswith("Attack succeeded" if variant == "vulnerable"
+                           else "Attack failed")

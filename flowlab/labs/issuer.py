@@ -6,10 +6,14 @@ they are. Overrides (the variant's ``server`` table) understood here:
 
 - ``single_use_codes = false``: a used code is accepted again and nothing is
   revoked, as RFC 6749 §4.1.2 forbids (lab "code-replay").
+- ``redirect_pattern = "<glob>"``: the issuer also serves the sandbox's authorize
+  pages at its path, and accepts any redirect URI matching the pattern, as a server
+  that lets clients register wildcards would (RFC 9700 §4.1.1; lab "redirect-uri").
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import time
 
@@ -21,8 +25,10 @@ from flask import request
 from oauthlib.oauth2.rfc6749 import errors
 
 from ..sandbox import grants
+from ..sandbox import views
 from ..sandbox.context import caller
 from ..sandbox.context import settings
+from ..sandbox.profiles import Profile
 from ..sandbox.server import RequestBoundValidator
 from ..sandbox.server import SandboxServer
 from ..sandbox.store import DB
@@ -49,6 +55,32 @@ class LabValidator(RequestBoundValidator):
                 description="Only this lab's clients may use its issuer",
                 request=request)
         return True
+
+    def authenticate_client_id(self, client_id, request, *args, **kwargs):
+        """A public client: as the sandbox, then only this lab's (RFC 6749 §3.2.1)."""
+        super().authenticate_client_id(client_id, request, *args, **kwargs)
+        if request.client.client_id not in self.clients:
+            raise errors.InvalidClientError(
+                description="Only this lab's clients may use its issuer",
+                request=request)
+        return True
+
+    def validate_client_id(self, client_id, request, *args, **kwargs):
+        """As the sandbox, then: only this lab's clients (RFC 6749 §4.1.2.1)."""
+        super().validate_client_id(client_id, request, *args, **kwargs)
+        if client_id not in self.clients:
+            raise errors.InvalidClientIdError(
+                description="Only this lab's clients may use its issuer",
+                request=request)
+        return True
+
+    def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs):
+        """With ``redirect_pattern``, any URI the pattern matches (the weakness
+        RFC 9700 §4.1.1 describes); else the sandbox's exact rule."""
+        pattern = self.overrides.get("redirect_pattern")
+        if pattern and fnmatch.fnmatchcase(redirect_uri or "", pattern):
+            return True
+        return super().validate_redirect_uri(client_id, redirect_uri, request)
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         """With ``single_use_codes = false``, a code is never refused as used
@@ -80,9 +112,26 @@ def _server(app: Flask, lab: Lab) -> SandboxServer:
     return app.extensions[key]
 
 
+def _authorize_pages(app: Flask, lab: Lab) -> None:
+    """The sandbox's authorize pages again at the lab's issuer path, answered by the
+    lab's server; no metadata, and no sandbox profile lists it."""
+    path = f"/sandbox/lab-{lab.id}"
+    name = "sandbox_lab_" + lab.id.replace("-", "_")
+    profile = Profile(id=f"lab-{lab.id}", path=path, name=f"Lab issuer: {lab.title}",
+                      label="lab only, vulnerable")
+    app.extensions["sandbox_profiles"].by_endpoint[name] = profile
+    app.register_blueprint(views.bp, name=name, url_prefix=path)
+    with app.app_context():
+        app.extensions.setdefault("sandbox_servers", {})[profile.id] = _server(app, lab)
+
+
 def blueprint(labs: dict[str, Lab]) -> Blueprint:
-    """Token endpoints of the labs that have their own issuer."""
+    """Token endpoints of the labs that have their own issuer, and authorize pages
+    for those whose override is about redirect URIs."""
     bp = Blueprint("lab_issuers", __name__, url_prefix="/sandbox")
+    paged = [lab for lab in labs.values() if any(
+        "redirect_pattern" in v.server for v in lab.variants.values())]
+    bp.record_once(lambda state: [_authorize_pages(state.app, lab) for lab in paged])
     for lab in (lab for lab in labs.values() if lab.uses_lab_issuer()):
 
         @csrf_exempt

