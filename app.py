@@ -14,9 +14,9 @@ from flowlab.serving import start_backchannel
 
 EPILOG = """With more than one worker, gunicorn serves the lab: a parent process forks
 N worker processes, each with several threads (gthread), and each also serves the
-shared private back channel. With one worker, or where gunicorn cannot run
-(Windows, or it fails to import), waitress serves the lab in this single process
-and --workers is ignored."""
+shared private back channel and the attack labs' attacker on 127.0.0.2. With one
+worker, or where gunicorn cannot run (Windows, or it fails to import), waitress
+serves the lab in this single process and --workers is ignored."""
 
 
 def default_workers() -> int:

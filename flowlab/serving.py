@@ -10,8 +10,9 @@ drains and nothing waits in a circle.
 With several processes (gunicorn, ``serve_processes``) the master opens one private
 loopback socket before it forks; every worker serves it with its own threads, so the
 address stored in a run stays good whichever worker runs the next step, and even
-after a worker is replaced. A gunicorn started by hand gets one back channel per
-worker from this module's hook: ``gunicorn -c python:flowlab.serving -k gthread
+after a worker is replaced. The attack labs' attacker (127.0.0.2) is served the same
+way. A gunicorn started by hand gets one back channel (and one attacker) per worker
+from this module's hook: ``gunicorn -c python:flowlab.serving -k gthread
 "flowlab:create_app()"``. Served any other way (``flask run``, a bare WSGI server),
 there is no back channel: the runner calls the sandbox at its public address, and a
 warning says so once per process.
@@ -64,8 +65,13 @@ def share_backchannel(app: Flask) -> None:
 
 
 def post_worker_init(worker) -> None:
-    """gunicorn hook: each worker process serves the back channel too."""
+    """gunicorn hook: each worker process serves the back channel too, and the
+    attack labs' attacker on 127.0.0.2 (``flowlab.labs.attacker``)."""
     start_backchannel(worker.wsgi)
+    if "labs" in worker.wsgi.extensions:
+        from .labs import attacker
+
+        attacker.start(worker.wsgi)
 
 
 def note_missing_backchannel(app: Flask) -> None:
@@ -91,6 +97,10 @@ def serve_processes(app: Flask, host: str, port: int, workers: int, threads: int
     if backchannel:
         share_backchannel(app)
         options["post_worker_init"] = post_worker_init
+    if backchannel and "labs" in app.extensions:
+        from .labs import attacker
+
+        attacker.share(app)  # one address for every worker's attacker
     if access_log:  # one line a request, naming the worker's process id
         options.update(accesslog="-", access_log_format='%(p)s "%(r)s" %(s)s')
     dispose(app)  # no pooled connection may cross the fork into two processes

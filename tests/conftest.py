@@ -53,7 +53,7 @@ def pytest_configure(config) -> None:
 
 # Fixtures that give a test an app, so a database: tests without one run once.
 APP_FIXTURES = {"app", "client", "live_server", "serve", "sandbox_env", "lab_server",
-                "lab_env"}
+                "labs_env"}
 
 
 def pytest_generate_tests(metafunc) -> None:

@@ -5,11 +5,15 @@ cookie or trusted host with the lab, so it is a third party in every way a brows
 can tell, and nothing of the lab can be reached through its address. Why another
 address rather than another port: browsers do not isolate cookies by port, so a page
 at 127.0.0.1:<other port> would get and could set the lab's cookies (RFC 6265 §8.5).
-It runs in the lab's process (``start``), so it reads the same lab runs.
+It reads the lab runs from the database, so it may run in every process: one
+process (waitress) serves it with ``start``; with several (gunicorn), ``share`` opens
+its socket once before the fork and each worker serves it with ``start``, as the
+private back channel is served (``flowlab.serving``).
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 
 from flask import Flask
@@ -23,6 +27,7 @@ from .. import ROOT
 from .. import security
 
 HOST = "127.0.0.2"
+SOCKET = "flowlab.labs.attacker_socket"  # app.extensions: shared, or None
 
 
 def create(lab_app: Flask) -> Flask:
@@ -84,16 +89,38 @@ def create(lab_app: Flask) -> Flask:
     return app
 
 
+def share(lab_app: Flask) -> None:
+    """Open the attacker's socket in a parent process, for its forked workers; its
+    URL goes in ``LABS_ATTACKER_URL`` (None kept, and a warning, if it cannot)."""
+    try:
+        sock = socket.create_server((HOST, 0), backlog=1024)
+    except OSError as exc:
+        lab_app.extensions[SOCKET] = None
+        _missing(lab_app, exc)
+        return
+    lab_app.extensions[SOCKET] = sock
+    lab_app.config["LABS_ATTACKER_URL"] = f"http://{HOST}:{sock.getsockname()[1]}"
+
+
 def start(lab_app: Flask, port: int = 0, threads: int = 4):
-    """Serve the attacker on ``HOST`` in a thread; its URL goes in
+    """Serve the attacker in threads of this process: on the socket ``share``
+    opened, else on ``HOST`` (a free port unless given); its URL goes in
     ``LABS_ATTACKER_URL``. None (and a warning) where the address cannot be bound
     (macOS needs ``sudo ifconfig lo0 alias 127.0.0.2``)."""
+    shared = lab_app.extensions.get(SOCKET, False)
+    if shared is None:  # the parent could not bind it, and said so
+        return None
+    where = {"sockets": [shared]} if shared else {"host": HOST, "port": port}
     try:
-        server = create_server(create(lab_app), host=HOST, port=port,
-                               threads=threads, ident="flowlab-attacker")
+        server = create_server(create(lab_app), threads=threads,
+                               ident="flowlab-attacker", **where)
     except OSError as exc:
-        lab_app.logger.warning("Labs: no attacker on %s (%s)", HOST, exc)
+        _missing(lab_app, exc)
         return None
     lab_app.config["LABS_ATTACKER_URL"] = f"http://{HOST}:{server.effective_port}"
     threading.Thread(target=server.run, name="labs-attacker", daemon=True).start()
     return server
+
+
+def _missing(lab_app: Flask, exc: OSError) -> None:
+    lab_app.logger.warning("Labs: no attacker on %s (%s)", HOST, exc)
