@@ -205,3 +205,43 @@ def test_sandbox_unchanged_by_these_labs(lab_server, http):
             assert row.redirect_uris == demo.redirect_uris and row.owner is None
         assert not get_client(conn, lab_client).confidential  # public, lab-owned
         assert get_client(conn, lab_client).owner == "labs"
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_implicit_leak_pages(lab_server, variant):
+    """Over HTTP (no script runs): the player's address after sign-in, and the
+    analytics collector judging what it was sent."""
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "implicit-leak", variant)
+    login = victim.get(lab_server(f"/labs/implicit-leak/{variant}/login"),
+                       allow_redirects=False).headers["Location"]
+    assert ("response_type=token" in login) == (variant == "vulnerable")
+    consent = agree_as(victim, lab_server, victim.get(login), "alice")
+    run = run_of(lab_server, attacker_page)
+    player = next(hop.headers["Location"] for hop in consent.history
+                  if "/callback" in hop.headers.get("Location", ""))
+    if variant == "vulnerable":
+        assert "#access_token=" in player and consent.url == player
+        assert "access_token" not in run.entries("callback")[0].exchange.request \
+            .start_line  # the fragment never reaches the server
+    else:
+        assert "?code=" in player and "#" not in player
+        assert status(run.entries("token")[0]) == 200
+        assert consent.url == lab_server("/labs/implicit-leak/defended/callback")
+    csp = consent.headers["Content-Security-Policy"]
+    assert "script-src 'self' http://127.0.0.2:" in csp
+    # What the analytics script would report: the page's address as the browser has it.
+    collect = attacker_page + "/as/collect"
+    requests.get(collect, params={"u": player if variant == "vulnerable"
+                                  else consent.url})
+    leak = run.entries("leak")[0].exchange.request.start_line
+    if variant == "vulnerable":
+        assert "access_token%3D" in leak
+        assert status(run.entries("attacker-me")[0]) == 200
+        page = victim.get(lab_server("/labs/implicit-leak/vulnerable")).text
+        assert "Attack succeeded" in page
+    else:
+        assert "access_token" not in leak and "code" not in leak
+        assert run.entries("attacker-me") == []
+        page = victim.get(lab_server("/labs/implicit-leak/defended")).text
+        assert "Attack failed" in page

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 from flowlab.labs import attacker
 from flowlab.serving import stop
@@ -149,3 +150,37 @@ def test_redirect_uri_in_chromium(page, lab_server, variant):
     said = verdict(page, lab_server, "redirect-uri", variant)
     assert said.startswith("Attack succeeded" if variant == "vulnerable"
                            else "Attack failed")
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_implicit_leak_in_chromium(page, lab_server, variant):
+    run = start(page, lab_server, "implicit-leak", variant)
+    with page.expect_request("http://127.0.0.2:*/**/as/collect?**") as beacon:
+        sign_in_as_alice(page)
+    page.wait_for_selector("#player")
+    assert serious_violations(page) == []
+    beacon.value.response()  # the attacker's collector has answered
+    leak = run.entries("leak")[0].exchange.request.start_line
+    if variant == "vulnerable":
+        assert "access_token%3D" in leak  # the fragment, read by the script
+        assert status(run.entries("attacker-me")[0]) == 200
+        expect(page.locator("#player")).to_contain_text("Alice Lindqvist")
+        # Token injection: the attacker's link opens the player with Alice's token.
+        page.goto(lab_server("/labs/implicit-leak/vulnerable"))
+        page.get_by_role("link", name="Open the attacker's page").click()
+        page.get_by_role("link", name="Open the player with Alice's token").click()
+        expect(page.locator("#player")).to_contain_text("Alice Lindqvist")
+    else:
+        assert "access_token" not in leak and "code" not in leak
+        assert run.entries("attacker-me") == []
+    page.goto(lab_server(f"/labs/implicit-leak/{variant}"))
+    said = verdict(page, lab_server, "implicit-leak", variant)
+    assert said.startswith("Attack succeeded" if variant == "vulnerable"
+                           else "Attack failed")
+
+
+def test_new_lab_pages_pass_axe(page, lab_server):
+    for lab in ("code-injection", "redirect-uri", "implicit-leak", "refresh-replay",
+                "mix-up"):
+        page.goto(lab_server(f"/labs/{lab}"))
+        assert serious_violations(page) == []

@@ -69,10 +69,11 @@ def _register(conn, app: Flask, lab: catalogue.Lab, variant: catalogue.Variant):
         client_id=client_id, name=f"Lab: {lab.client_name} ({variant.label})",
         confidential=not lab.public, secret_salt=None,
         secret_hash=None if lab.public else digest(secret),
-        response_types="code", grant_types="authorization_code refresh_token",
+        response_types=" ".join(sorted({"code", variant.response_type})),
+        grant_types="authorization_code refresh_token",
         redirect_uris="\n".join(base + path for base in bases), owner=OWNER,
         created_at=time.time())
     changed = ("name", "confidential", "secret_hash", "redirect_uris", "grant_types",
-               "owner")
+               "response_types", "owner")
     upsert(conn, clients, values, ("client_id",),
            lambda new: {name: new[name] for name in changed})

@@ -21,6 +21,7 @@ class Variant:
     check_state: bool = True
     pkce: bool = False
     check_iss: bool = False  # the callback's iss must be the server it started at
+    response_type: str = "code"  # "token": the client uses the implicit grant
     # "sandbox"; a sandbox profile's id ("best-practice"); or "lab": this lab's own
     # issuer path, /sandbox/lab-<id>
     issuer: str = "sandbox"
@@ -57,7 +58,8 @@ class Lab:
 
 def _variant(name: str, data: dict) -> Variant:
     known = {k: data[k] for k in ("label", "check_state", "pkce", "check_iss",
-                                  "issuer", "server", "annotations") if k in data}
+                                  "response_type", "issuer", "server", "annotations")
+             if k in data}
     return Variant(name=name, **known)
 
 

@@ -118,9 +118,9 @@ def callback(lab_id: str, variant: str):
     if run is None:
         abort(400, description="No lab run in this browser: start one first.")
     finish = getattr(_labs().actions(lab_id), "finish_login", client.finish_login)
-    finish(run, lab, current_app.config, request.args)
+    page = finish(run, lab, current_app.config, request.args)
     _labs().store.save(run)
-    return _back(lab_id, variant)
+    return page or _back(lab_id, variant)  # a lab's own page, if it shows one
 
 
 @bp.post("/<lab_id>/<variant>/recheck")

