@@ -203,6 +203,7 @@ def test_sandbox_unchanged_by_these_labs(lab_server, http):
             row = get_client(conn, demo.client_id)
             assert row.confidential == demo.confidential
             assert row.redirect_uris == demo.redirect_uris and row.owner is None
+            assert set(row.response_types) == set(demo.response_types)
         assert not get_client(conn, lab_client).confidential  # public, lab-owned
         assert get_client(conn, lab_client).owner == "labs"
 
