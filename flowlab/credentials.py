@@ -19,13 +19,14 @@ from flask import session
 
 from . import sealing
 from . import vault
+from .profiles import Provider
 
 
 @dataclass
 class Choice:
     """A browser's chosen provider profile and, for confidential flows, its secret."""
 
-    provider: dict
+    provider: Provider
     secret: str | None = field(default=None, repr=False)
 
 

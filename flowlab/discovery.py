@@ -8,12 +8,14 @@ same URL rule as typed-in ones.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 import requests
 
 from . import outbound
+from .profiles import Provider
 from .providers import ProviderError
 from .providers import check_url
 from .providers import manual
@@ -70,29 +72,29 @@ def expected_issuer(url: str) -> str:
 
 
 def from_metadata(metadata: dict, clients: tuple[str, str], api_base: str,
-                  scope: str) -> dict:
+                  scope: str) -> Provider:
     """A profile from checked discovery metadata."""
     issuer = metadata["issuer"]
     provider = manual(issuer, _text(metadata, "authorization_endpoint"),
                       _text(metadata, "token_endpoint"), api_base, clients, scope)
-    provider.update(
-        name=f"Provider at {issuer}",
-        iss_supported=metadata.get("authorization_response_iss_parameter_supported")
+    found = {
+        "name": f"Provider at {issuer}",
+        "iss_supported": metadata.get("authorization_response_iss_parameter_supported")
         is True,
-        grant_types=_names(metadata, "grant_types_supported",
-                           ["authorization_code", "implicit"]),
-        response_types=_names(metadata, "response_types_supported", []),
-        pkce_methods=_names(metadata, "code_challenge_methods_supported", None),
-    )
+        "grant_types": _names(metadata, "grant_types_supported",
+                              ("authorization_code", "implicit")),
+        "response_types": _names(metadata, "response_types_supported", ()),
+        "pkce_methods": _names(metadata, "code_challenge_methods_supported", None),
+    }
     for key, name in (("jwks_uri", "jwks_uri"), ("userinfo_endpoint", "userinfo_url")):
         if metadata.get(key) is not None:  # OpenID Connect Discovery §3
             check_url(_text(metadata, key), f"The metadata's {key}")
-            provider[name] = metadata[key]
+            found[name] = metadata[key]
     expire = metadata.get("flowlab_demo_expire_endpoint")
     if isinstance(expire, str) and expire.startswith(issuer + "/"):
         check_url(expire, "The sandbox's expire endpoint")
-        provider.update(expire_url=expire, grant_revocation=True)
-    return provider
+        found.update(expire_url=expire, grant_revocation=True)
+    return replace(provider, **found)
 
 
 def _text(metadata: dict, key: str) -> str:
@@ -105,7 +107,8 @@ def _text(metadata: dict, key: str) -> str:
 def _names(metadata: dict, key: str, default):
     """A ``*_supported`` list of strings (RFC 8414 §2), or ``default`` if absent."""
     value = metadata.get(key, default)
-    if value is not default and not (
-            isinstance(value, list) and all(isinstance(v, str) for v in value)):
+    if value is default:
+        return value
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
         raise ProviderError(f"The metadata's {key} is not a list of names.")
-    return value
+    return tuple(value)

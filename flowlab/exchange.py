@@ -7,8 +7,8 @@ type, so every parameter, header and field can be annotated.
 
 from __future__ import annotations
 
+import base64
 import json
-from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from functools import lru_cache
@@ -49,11 +49,16 @@ def parse_start_line(line: str) -> StartLine:
 
 @dataclass
 class Message:
-    """A request or response as it went over the wire."""
+    """A request or response as it went over the wire: the body as the bytes sent,
+    ``text`` its decoded view (a ``str`` given for ``body`` is taken as UTF-8)."""
 
     start_line: str
     headers: list[tuple[str, str]] = field(default_factory=list)
-    body: str = ""
+    body: bytes = b""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.body, str):
+            self.body = self.body.encode()
 
     @property
     def start(self) -> StartLine:
@@ -69,19 +74,36 @@ class Message:
     def media_type(self) -> str:
         return (self.header("Content-Type") or "").split(";")[0].strip().lower()
 
+    @property
+    def charset(self) -> str:
+        """The body's charset from Content-Type (RFC 9110 §8.3.2); UTF-8 if none."""
+        for param in (self.header("Content-Type") or "").split(";")[1:]:
+            name, _, value = param.strip().partition("=")
+            if name.lower() == "charset" and value:
+                return value.strip('"')
+        return "utf-8"
+
+    @property
     def text(self) -> str:
+        """The body decoded for reading; bytes that do not decode are replaced."""
+        try:
+            return self.body.decode(self.charset, "replace")
+        except LookupError:  # a charset Python does not know
+            return self.body.decode("utf-8", "replace")
+
+    def as_http(self) -> str:
         """The message as HTTP text: start line, headers, blank line, body."""
         lines = [self.start_line, *(f"{k}: {v}" for k, v in self.headers)]
-        return "\n".join(lines) + "\n\n" + self.body
+        return "\n".join(lines) + "\n\n" + self.text
 
     def pretty_body(self) -> str:
         """The body for reading: JSON indented, anything else exactly as sent."""
         if not self.media_type.endswith("json") or not self.body:
-            return self.body
+            return self.text
         try:
-            return json.dumps(json.loads(self.body), indent=2, ensure_ascii=False)
+            return json.dumps(json.loads(self.text), indent=2, ensure_ascii=False)
         except ValueError:
-            return self.body
+            return self.text
 
     def fields(self) -> list[tuple[str, str, str]]:
         """``(where, name, value)`` for every query parameter, header and body field."""
@@ -89,8 +111,30 @@ class Message:
         found += [("header", k, v) for k, v in self.headers]
         view = BODY_VIEWS.get(self.media_type)
         if view and self.body:
-            found += [(view.where, k, v) for k, v in view.pairs(self.body)]
+            found += [(view.where, k, v) for k, v in view.pairs(self.text)]
         return found
+
+    def to_json(self) -> dict:
+        """The one stored form: a body that is UTF-8 is kept as text (readable, and
+        redactable by value); any other is base64 with ``body_encoding``."""
+        data = {"start_line": self.start_line,
+                "headers": [list(h) for h in self.headers]}
+        try:
+            data["body"] = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            data["body"] = base64.b64encode(self.body).decode("ascii")
+            data["body_encoding"] = "base64"
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> Message:
+        """A message from ``to_json``'s form, or from one stored before bodies were
+        bytes (text without ``body_encoding``)."""
+        body = data.get("body") or ""
+        if data.get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        return cls(data["start_line"], [tuple(h) for h in data.get("headers", [])],
+                   body)
 
 
 @dataclass
@@ -106,16 +150,16 @@ class Exchange:
     elapsed_ms: float = 0.0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"request": self.request.to_json(),
+                "response": self.response and self.response.to_json(),
+                "error": self.error, "note": self.note, "url": self.url,
+                "started": self.started, "elapsed_ms": self.elapsed_ms}
 
     @classmethod
     def from_dict(cls, data: dict) -> Exchange:
-        def message(d: dict | None) -> Message | None:
-            if d is None:
-                return None
-            return Message(d["start_line"], [tuple(h) for h in d["headers"]], d["body"])
-
-        return cls(message(data["request"]), message(data.get("response")),
+        response = data.get("response")
+        return cls(Message.from_json(data["request"]),
+                   response and Message.from_json(response),
                    data.get("error"), data.get("note"), data.get("url", ""),
                    data.get("started", 0.0), data.get("elapsed_ms", 0.0))
 

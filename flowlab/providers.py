@@ -1,17 +1,20 @@
 """Provider profiles: where a flow's requests go, and as which client.
 
-A profile is plain data kept with a run: endpoints, client ids, what the provider can
-do. Client secrets are never part of it: the sandbox's come from ``flowlab.demo``,
-anyone else's from the browser's in-memory credentials (``flowlab.credentials``).
+A profile (``flowlab.profiles.Provider``) is a value kept with a run: endpoints,
+client ids, what the provider can do. Client secrets are never part of it: the
+sandbox's come from ``flowlab.demo``, anyone else's from the browser's in-memory
+credentials (``flowlab.credentials``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from flask import Config
 
 from .demo import demo_apps
+from .profiles import Provider
 from .security import allows_plain_http
 from .security import lab_hosts
 
@@ -21,7 +24,7 @@ class ProviderError(ValueError):
 
 
 def sandbox(base_url: str, config: Config, path: str = "/sandbox",
-            name: str = "Sandbox provider") -> dict:
+            name: str = "Sandbox provider") -> Provider:
     """The embedded sandbox, reached over HTTP at ``base_url`` (or SANDBOX_URL);
     ``path`` and ``name`` pick one of its issuers (content/sandbox/profiles.toml).
 
@@ -33,26 +36,20 @@ def sandbox(base_url: str, config: Config, path: str = "/sandbox",
     mounted = private and not config.get("SANDBOX_URL")
     back = private.rstrip("/") + path if mounted else base
     web, public = demo_apps(config)
-    return {
-        "kind": "sandbox",
-        "name": name,
-        "sandbox_path": path,
-        "issuer": base,
-        "iss_supported": True,
-        "authorize_url": base + "/authorize",
-        "token_url": back + "/api/token",
-        "api_base": back,
-        "expire_url": back + "/demo/expire-token",
-        "grant_revocation": True,
+    return Provider(
+        kind="sandbox", name=name, sandbox_path=path, issuer=base,
+        iss_supported=True, authorize_url=base + "/authorize",
+        token_url=back + "/api/token", api_base=back,
+        expire_url=back + "/demo/expire-token", grant_revocation=True,
         # What its metadata lists (sandbox/metadata): every flow of the lab runs here.
-        "grant_types": ["authorization_code", "client_credentials", "refresh_token",
-                        "implicit"],
-        "response_types": ["code", "token"],
-        "clients": {"confidential": web.client_id, "public": public.client_id},
-    }
+        grant_types=("authorization_code", "client_credentials", "refresh_token",
+                     "implicit"),
+        response_types=("code", "token"),
+        clients={"confidential": web.client_id, "public": public.client_id},
+    )
 
 
-def here(provider: dict, config: Config) -> dict:
+def here(provider: Provider, config: Config) -> Provider:
     """A run's provider as this process reaches it.
 
     A sandbox run stores the back-channel address of the process that started it;
@@ -60,32 +57,29 @@ def here(provider: dict, config: Config) -> dict:
     whose own private listener is the one to call. Browser-facing URLs stay as the
     run began.
     """
-    if not is_sandbox(provider):
+    if not provider.is_sandbox:
         return provider
-    path = provider.get("sandbox_path", "/sandbox")
-    fresh = sandbox(provider["issuer"].removesuffix(path), config, path)
-    return {**provider, **{key: fresh[key]
-                           for key in ("token_url", "api_base", "expire_url")}}
+    path = provider.sandbox_path or "/sandbox"
+    fresh = sandbox(provider.issuer.removesuffix(path), config, path)
+    return replace(provider, token_url=fresh.token_url, api_base=fresh.api_base,
+                   expire_url=fresh.expire_url)
 
 
-def spotify(profile: dict, config: Config, client_id: str) -> dict:
+def spotify(profile: dict, config: Config, client_id: str) -> Provider:
     """Real Spotify (base URLs overridable, so tests can point at a stand-in)."""
     accounts = (config.get("SPOTIFY_ACCOUNTS_URL") or profile["accounts"]).rstrip("/")
-    return {
-        "kind": "spotify",
-        "name": profile["name"],
-        "issuer": None,
-        "iss_supported": False,
-        "authorize_url": accounts + profile["authorize_path"],
-        "token_url": accounts + profile["token_path"],
-        "api_base": (config.get("SPOTIFY_API_URL") or profile["api"]).rstrip("/"),
-        "clients": {"confidential": client_id, "public": client_id},
-        "refused": dict(profile.get("refused", {})),
-    }
+    return Provider(
+        kind="spotify", name=profile["name"],
+        authorize_url=accounts + profile["authorize_path"],
+        token_url=accounts + profile["token_path"],
+        api_base=(config.get("SPOTIFY_API_URL") or profile["api"]).rstrip("/"),
+        clients={"confidential": client_id, "public": client_id},
+        refused=dict(profile.get("refused", {})),
+    )
 
 
 def manual(issuer: str, authorize_url: str, token_url: str, api_base: str,
-           clients: tuple[str, str], scope: str) -> dict:
+           clients: tuple[str, str], scope: str) -> Provider:
     """A profile from endpoints typed in; ``clients`` is (confidential, public) ids."""
     client_id, public_id = clients
     if issuer:
@@ -96,13 +90,12 @@ def manual(issuer: str, authorize_url: str, token_url: str, api_base: str,
         check_url(api_base, "The API base URL")
     if not client_id:
         raise ProviderError("A client id is needed.")
-    return {
-        "kind": "discovered", "name": f"Provider at {issuer or authorize_url}",
-        "issuer": issuer or None, "iss_supported": False,
-        "authorize_url": authorize_url, "token_url": token_url,
-        "api_base": api_base.rstrip("/") or None, "scope": scope,
-        "clients": {"confidential": client_id, "public": public_id or client_id},
-    }
+    return Provider(
+        kind="discovered", name=f"Provider at {issuer or authorize_url}",
+        issuer=issuer or None, authorize_url=authorize_url, token_url=token_url,
+        api_base=api_base.rstrip("/") or None, scope=scope,
+        clients={"confidential": client_id, "public": public_id or client_id},
+    )
 
 
 # What a profile that lists nothing is taken to support: RFC 8414 §2's default
@@ -111,20 +104,21 @@ DEFAULTS = {"grant_types": ("authorization_code", "client_credentials")}
 ORDER = ("grant_types", "response_types", "pkce_methods", "secret")
 
 
-def is_sandbox(provider: dict) -> bool:
+def is_sandbox(provider: Provider) -> bool:
     """Whether the profile is the embedded sandbox, whose secrets are demo values."""
-    return provider.get("kind") == "sandbox"
+    return provider.is_sandbox
 
 
-def supports(provider: dict, need, has_secret: bool) -> bool:
+def supports(provider: Provider, need, has_secret: bool) -> bool:
     """Whether the provider meets one of a flow's requirements (``Requirement``)."""
     if need.field == "secret":
         return has_secret or is_sandbox(provider)  # the sandbox's come from demo
-    listed = provider.get(need.field, DEFAULTS.get(need.field))
+    listed = getattr(provider, need.field)
+    listed = DEFAULTS.get(need.field) if listed is None else listed
     return listed is None or need.value in listed
 
 
-def offered(provider: dict, has_secret: bool, reasons: dict, flows) -> dict:
+def offered(provider: Provider, has_secret: bool, reasons: dict, flows) -> dict:
     """Each flow id with None if it can run here, or the reason it cannot: the first
     requirement the flow declares (``runner.registry``) that the provider misses."""
     result = {}
@@ -134,11 +128,11 @@ def offered(provider: dict, has_secret: bool, reasons: dict, flows) -> dict:
                        None)
         result[flow.id] = missing and (reasons.get(missing.reason) or (
             f"the provider does not list {missing.value} in its {missing.field}."))
-    result.update(provider.get("refused", {}))
+    result.update(provider.refused)
     return result
 
 
-def client_secret(provider: dict, client: str, config: Config,
+def client_secret(provider: Provider, client: str, config: Config,
                   stored: str | None = None) -> str | None:
     """The secret of the provider's ``client`` ("confidential" or "public")."""
     if client != "confidential":

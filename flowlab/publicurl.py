@@ -18,10 +18,11 @@ from flask import current_app
 from flask import has_request_context
 from flask import request
 
+from .profiles import Provider
 from .security import is_loopback_host
 
 # Places in a run's provider profile that may name the private listener.
-ENDPOINTS = ("token_url", "api_base", "expire_url")
+ENDPOINTS = ("token_url", "api_base", "expire_url", "device_authorization_url")
 
 
 def origin(url: str) -> str:
@@ -80,7 +81,8 @@ class Addresses:
                   "error": self.deep(record.get("error")),
                   "exchanges": [self._exchange(e) for e in record.get("exchanges", [])]}
                  for record in run.steps]
-        return replace(run, steps=steps, provider=self.deep(run.provider))
+        provider = Provider.from_json(self.deep(run.provider.to_json()))
+        return replace(run, steps=steps, provider=provider)
 
     def _exchange(self, data: dict) -> dict:
         out = self.deep(data)
@@ -98,14 +100,15 @@ class Addresses:
                    for e in record.get("exchanges", []))
 
 
-def private_origins(provider: dict, backchannel: str | None = None) -> tuple[str, ...]:
+def private_origins(provider: Provider | None,
+                    backchannel: str | None = None) -> tuple[str, ...]:
     """The private listener's origins: today's, and the one this run's calls used
     (a sandbox endpoint on loopback that is not where the browser went)."""
     found = {origin(backchannel)} if backchannel else set()
-    if provider.get("kind") == "sandbox":
-        browser = origin(provider.get("authorize_url", ""))
+    if provider is not None and provider.is_sandbox:
+        browser = origin(provider.authorize_url)
         for key in ENDPOINTS:
-            place = origin(provider.get(key) or "")
+            place = origin(getattr(provider, key) or "")
             loopback = is_loopback_host(urlsplit(place).hostname)
             if place and place != browser and loopback:
                 found.add(place)
@@ -122,12 +125,13 @@ def addresses(run=None) -> Addresses:
 
     Outside a request the public base is where the run's browser went.
     """
-    provider = run.provider if run is not None else {}
+    provider = run.provider if run is not None else None
     if has_request_context():
         public = public_base()
         backchannel = current_app.config.get("SANDBOX_BACKCHANNEL_URL")
     else:
-        public, backchannel = origin(provider.get("authorize_url", "")), None
+        public = origin(provider.authorize_url if provider else "")
+        backchannel = None
     private = tuple(p for p in private_origins(provider, backchannel)
                     if p != origin(public))
     return Addresses(public, private)

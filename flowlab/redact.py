@@ -131,7 +131,7 @@ def _values(name: str, value) -> list[str]:
 
 def message_secrets(data: dict) -> list[str]:
     """The credentials in one captured message: its headers, query and body."""
-    message = Message(data["start_line"], data["headers"], data["body"])
+    message = Message.from_json(data)
     found = []
     for where, name, value in message.fields():
         if value == NOT_RECORDED:  # the app's own note, in place of a cookie

@@ -20,6 +20,7 @@ from sqlalchemy import update
 
 from .db import LAB
 from .db import upsert
+from .profiles import Provider
 from .tables import choices
 from .tables import run_secrets
 
@@ -33,19 +34,19 @@ def idle_seconds() -> float:
     return current_app.config.get("SECRETS_IDLE", IDLE_SECONDS)
 
 
-def put_choice(browser: str, provider: dict, secret: bytes | None) -> None:
+def put_choice(browser: str, provider: Provider, secret: bytes | None) -> None:
     """Store (or replace) the browser's provider and its sealed client secret."""
-    values = {"browser": browser, "provider": json.dumps(provider), "secret": secret,
-              "touched": _purge()}
+    values = {"browser": browser, "provider": json.dumps(provider.to_json()),
+              "secret": secret, "touched": _purge()}
     upsert(LAB.get(), choices, values, ("browser",),
            lambda new: {"provider": new.provider, "secret": new.secret,
                         "touched": new.touched})
 
 
-def get_choice(browser: str) -> tuple[dict, bytes | None] | None:
+def get_choice(browser: str) -> tuple[Provider, bytes | None] | None:
     """The browser's provider profile and sealed secret, unless idle too long."""
     row = _fresh(choices, choices.c.browser == browser)
-    return (json.loads(row.provider), row.secret) if row else None
+    return (Provider.from_json(json.loads(row.provider)), row.secret) if row else None
 
 
 def put_sealed(run: str, browser: str, sealed: bytes) -> None:

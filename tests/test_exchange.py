@@ -57,6 +57,41 @@ def test_capture_records_the_bytes_that_reached_the_server(live_server):
     assert exchange.request.start_line == "POST /sandbox/api/token HTTP/1.1"
     assert exchange.request.header("Host") == live_server.url.split("//")[1]
     assert exchange.request.header("Authorization").startswith("Basic ")
-    assert exchange.request.body == "grant_type=client_credentials"
+    assert exchange.request.body == b"grant_type=client_credentials"
+    assert exchange.request.text == "grant_type=client_credentials"
     assert exchange.response.start_line.startswith(f"HTTP/1.1 {response.status_code} ")
-    assert exchange.response.body == response.text
+    assert exchange.response.body == response.content
+
+
+def test_body_is_bytes_with_a_text_view_decoded_by_its_charset():
+    latin = Message("HTTP/1.1 200 OK",
+                    [("Content-Type", "text/plain; charset=latin-1")],
+                    "café".encode("latin-1"))
+    assert latin.body == b"caf\xe9" and latin.text == "café"
+    assert Message("GET / HTTP/1.1", [], "é").body == "é".encode()  # str: UTF-8
+    odd = Message("HTTP/1.1 200 OK", [("Content-Type", "text/plain; charset=nope")],
+                  b"ok")
+    assert odd.text == "ok"
+
+
+def test_stored_form_keeps_text_readable_and_other_bytes_as_base64():
+    text = Message("POST /t HTTP/1.1", [("A", "b")], "code=abc")
+    assert text.to_json() == {"start_line": "POST /t HTTP/1.1", "headers": [["A", "b"]],
+                              "body": "code=abc"}
+    binary = Message("HTTP/1.1 200 OK", [], b"\x89PNG\xff")
+    stored = binary.to_json()
+    assert stored["body_encoding"] == "base64" and stored["body"] == "iVBOR/8="
+    assert Message.from_json(stored) == binary
+    exchange = Exchange(text, binary, url="http://h/t")
+    assert Exchange.from_dict(exchange.to_dict()) == exchange
+
+
+def test_exchanges_stored_before_bodies_were_bytes_still_read():
+    old = {"request": {"start_line": "POST /t HTTP/1.1",
+                       "headers": [["Content-Type", "application/json"]],
+                       "body": '{"a": "é"}'},
+           "response": None, "error": "refused", "note": None}
+    exchange = Exchange.from_dict(old)
+    assert exchange.request.body == '{"a": "é"}'.encode()
+    assert exchange.request.fields()[-1] == ("json", "a", "é")
+    assert exchange.error == "refused" and exchange.url == ""

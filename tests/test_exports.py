@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import threading
+from dataclasses import replace
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
@@ -29,6 +30,7 @@ from flowlab.exchange import Exchange
 from flowlab.exchange import Message
 from flowlab.exports.escape import md_code
 from flowlab.exports.escape import md_fence
+from flowlab.profiles import Provider
 from flowlab.redact import Redactor
 from flowlab.runner import store
 from flowlab.runner.store import Run
@@ -49,12 +51,14 @@ FORMATS = sorted(exports.EXPORTERS)
 # --- A realistic run, built by hand -------------------------------------------------
 
 
-def _provider(base: str, kind: str = "sandbox", client_id: str = CLIENT_ID) -> dict:
-    return {"kind": kind, "name": "Sandbox provider", "issuer": base + "/sandbox",
+def _provider(base: str, kind: str = "sandbox", client_id: str = CLIENT_ID) -> Provider:
+    """A profile as an older version stored it (a dict), read the one way."""
+    return Provider.from_json({
+            "kind": kind, "name": "Sandbox provider", "issuer": base + "/sandbox",
             "iss_supported": True, "authorize_url": base + "/sandbox/authorize",
             "token_url": base + "/sandbox/api/token", "api_base": base + "/sandbox/v1",
             "expire_url": base + "/sandbox/demo/expire-token",
-            "clients": {"confidential": client_id, "public": "3334f0a3ec9858ab"}}
+            "clients": {"confidential": client_id, "public": "3334f0a3ec9858ab"}})
 
 
 def _exchange(method, url, headers, body="", status=None, answer=(), reply="",
@@ -455,7 +459,7 @@ def test_json_round_trips_through_the_exchange_serializer(app):
 
 def test_json_keeps_the_provider_without_secrets(app):
     run = make_run()
-    run.provider["client_secret"] = CLIENT_SECRET
+    run.provider = replace(run.provider, extra={"client_secret": CLIENT_SECRET})
     document = json.loads(export(app, "json", run=run, reveal=True))
     assert "client_secret" not in document["provider"]
     assert document["provider"]["token_url"].endswith("/sandbox/api/token")
@@ -787,7 +791,7 @@ EVIL = ("https://evil.example/x\ntouch " + MARKER + "\r\n<img src=x onerror=aler
 def hostile_run() -> Run:
     """A run on a provider whose issuer, endpoints and answers carry ``EVIL``."""
     run = make_run(kind="discovered")
-    run.provider.update(name="Provider at " + EVIL, issuer=EVIL)
+    run.provider = replace(run.provider, name="Provider at " + EVIL, issuer=EVIL)
     run.steps[0]["data"]["url"] += "&x=" + quote(EVIL)
     run.steps[2]["data"]["params"] = [("code", CODE), ("iss", EVIL), ("state", STATE)]
     run.steps[2]["exchanges"][0]["note"] = EVIL

@@ -155,7 +155,7 @@ def test_code_interception(lab_server, variant):
     assert ("code_challenge=" in authorize) == (variant == "defended")
     assert "code=" in run.entries("intercepted")[0].exchange.request.start_line
     stolen = run.entries("attacker-token")[0]
-    assert "code_verifier" not in stolen.exchange.request.body
+    assert "code_verifier" not in stolen.exchange.request.text
     page = victim.get(lab_server(f"/labs/code-interception/{variant}"))
     if variant == "vulnerable":
         assert status(stolen) == 200, stolen.exchange.response.body

@@ -121,7 +121,7 @@ def test_code_interception_in_chromium(page, lab_server, variant):
     page.wait_for_url("http://127.0.0.2:*/**")  # the other app caught the redirect
     assert serious_violations(page) == []
     stolen = run.entries("attacker-token")[0]
-    assert "code_verifier" not in stolen.exchange.request.body
+    assert "code_verifier" not in stolen.exchange.request.text
     page.get_by_role("link", name="Back to the lab").click()
     page.wait_for_selector("#verdict")
     verdict = page.locator("#verdict").inner_text()

@@ -63,13 +63,13 @@ def test_code_injection(lab_server, variant):
     token = run.entries("token")[0].exchange
     assert token.request.header("Authorization").startswith("Basic ")
     if variant == "vulnerable":
-        assert "code_verifier" not in token.request.body
+        assert "code_verifier" not in token.request.text
         assert status(run.entries("token")[0]) == 200
         me = json.loads(run.entries("me")[0].exchange.response.body)
         assert me["id"] == "alice"
         assert "Attack succeeded" in page.text and "Alice Lindqvist" in page.text
     else:
-        assert "code_verifier=" in token.request.body
+        assert "code_verifier=" in token.request.text
         assert status(run.entries("token")[0]) == 400
         assert json.loads(token.response.body)["error"] == "invalid_grant"
         assert run.entries("me") == []
@@ -86,21 +86,21 @@ def test_refresh_replay(lab_server, variant):
     issuer = "/sandbox/best-practice/" if variant == "defended" else "/sandbox/api/"
     token = run.entries("token")[0].exchange
     assert issuer in token.url and token.request.header("Authorization") is None
-    assert "code_verifier=" in token.request.body  # a public client, with PKCE
+    assert "code_verifier=" in token.request.text  # a public client, with PKCE
     stolen = json.loads(token.response.body)["refresh_token"]
     thief = requests.Session()
     loot = thief.get(attacker_page)
     assert f"refresh_token={stolen}" in loot.text
     thief.post(attacker_page, data={"csrf_token": form_token(loot)})
     taken = run.entries("attacker-refresh")[0]
-    assert f"refresh_token={stolen}" in taken.exchange.request.body
+    assert f"refresh_token={stolen}" in taken.exchange.request.text
     assert status(taken) == 200 and status(run.entries("attacker-me")[0]) == 200
     rotated = "refresh_token" in json.loads(taken.exchange.response.body)
     assert rotated == (variant == "defended")
     page = victim.post(lab_server(f"/labs/refresh-replay/{variant}/recheck"),
                        data={"csrf_token": form_token(signed_in)})
     refresh = run.entries("refresh")[0]
-    assert f"refresh_token={stolen}" in refresh.exchange.request.body
+    assert f"refresh_token={stolen}" in refresh.exchange.request.text
     if variant == "vulnerable":
         assert status(refresh) == 200
         assert status(run.entries("attacker-check")[0]) == 200
@@ -128,8 +128,8 @@ def test_mix_up(lab_server, variant):
     if variant == "vulnerable":
         token = run.entries("token")[0].exchange
         assert token.url.startswith("http://127.0.0.2:")
-        assert "code=" in token.request.body
-        assert run.attacker["code"] in token.request.body
+        assert "code=" in token.request.text
+        assert run.attacker["code"] in token.request.text
         assert "Attack succeeded" in landed.text
         assert run.attacker["code"] in requests.get(attacker_page).text
     else:

@@ -58,7 +58,7 @@ def test_code_injection_in_chromium(page, lab_server, variant):
     page.get_by_role("link", name="Finish my sign-in with Alice's code").click()
     said = verdict(page, lab_server, "code-injection", variant)
     token = run.entries("token")[0]
-    assert f"code={run.attacker['stolen']}" in token.exchange.request.body
+    assert f"code={run.attacker['stolen']}" in token.exchange.request.text
     if variant == "vulnerable":
         assert status(token) == 200
         assert page.locator("#linked").inner_text() == "Alice Lindqvist"
@@ -91,7 +91,7 @@ def test_refresh_replay_in_chromium(page, lab_server, variant):
     stolen = json.loads(run.entries("token")[0].exchange.response.body)[
         "refresh_token"]
     refresh = run.entries("refresh")[0]
-    assert f"refresh_token={stolen}" in refresh.exchange.request.body
+    assert f"refresh_token={stolen}" in refresh.exchange.request.text
     assert status(run.entries("attacker-refresh")[0]) == 200
     if variant == "vulnerable":
         assert status(refresh) == 200
@@ -118,7 +118,7 @@ def test_mix_up_in_chromium(page, lab_server, variant):
     if variant == "vulnerable":
         token = run.entries("token")[0].exchange
         assert token.url.startswith("http://127.0.0.2:")
-        assert "code=" in token.request.body
+        assert "code=" in token.request.text
         assert said.startswith("Attack succeeded")
     else:
         assert run.entries("token") == []

@@ -18,6 +18,7 @@ from flowlab import vault
 from flowlab.content import Content
 from flowlab.db import make_engine
 from flowlab.demo import demo_apps
+from flowlab.profiles import Provider
 from flowlab.runner.callbacks import for_issuer
 from flowlab.runner.flows import flow_from
 from flowlab.runner.flows import load_flows
@@ -74,8 +75,8 @@ def test_plain_http_only_on_loopback(url, app):
 
 
 def test_offered_flows_follow_capabilities_and_secret():
-    provider = {"kind": "discovered", "grant_types": ["authorization_code"],
-                "pkce_methods": ["plain"], "response_types": ["code"]}
+    provider = Provider(grant_types=("authorization_code",), pkce_methods=("plain",),
+                        response_types=("code",))
     offered = providers.offered(provider, False, REASONS, FLOWS.values())
     assert offered == {"authorization-code": "no_secret",
                        "authorization-code-pkce": "no_s256",
@@ -86,14 +87,14 @@ def test_offered_flows_follow_capabilities_and_secret():
 def test_offered_flows_are_computed_from_each_flows_declared_needs():
     """No table of flow ids: a flow's steps' actions say what a provider must list,
     so a new flow is judged by its data alone."""
-    sandbox = {"kind": "sandbox", "grant_types": ["authorization_code"]}
+    sandbox = Provider(kind="sandbox", grant_types=("authorization_code",))
     assert set(providers.offered(sandbox, False, REASONS, FLOWS.values()).values()) \
         == {None, "no_client_credentials"}  # the sandbox's own secret counts
     data = Content(ROOT / "content").data("flows/implicit")
     token_only = flow_from({"id": "x", "name": "X"}, {**data, "client": "public"})
     needs = [(n.field, n.value) for n in token_only.requirements()]
     assert needs == [("response_types", "token")]
-    listing_none = {"kind": "discovered", "response_types": []}
+    listing_none = Provider(kind="discovered", response_types=())
     assert providers.offered(listing_none, True, {}, [token_only]) == {
         "x": "the provider does not list token in its response_types."}
 
@@ -104,10 +105,11 @@ def test_an_idle_hour_deletes_choices_and_run_secrets(app, monkeypatch):
     monkeypatch.setattr("flowlab.vault.time.time", lambda: clock[0])
     monkeypatch.setattr("flowlab.vault._next_purge", 0.0)
     with app.test_request_context():
-        vault.put_choice("browser", {"kind": "spotify"}, b"sealed secret")
+        vault.put_choice("browser", Provider(kind="spotify"), b"sealed secret")
         vault.put_sealed("run", "browser", b"sealed tokens")
         clock[0] += 3000
-        assert vault.get_choice("browser") == ({"kind": "spotify"}, b"sealed secret")
+        assert vault.get_choice("browser") == (Provider(kind="spotify"),
+                                               b"sealed secret")
         clock[0] += 3000  # an hour after the put, 50 minutes after the last read
         assert vault.get_choice("browser") is not None
         assert vault.get_sealed("run", "browser") is None  # idle since the put
@@ -358,7 +360,7 @@ def test_odd_metadata_is_refused_or_ignored(metadata, app):
             provider = discovery.from_metadata({**base, **metadata}, ("id", ""), "", "")
         except providers.ProviderError:
             return
-    assert "expire_url" not in provider
+    assert provider.expire_url is None and not provider.grant_revocation
 
 
 def test_discovery_does_not_follow_redirects(lab, fake):

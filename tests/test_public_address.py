@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from urllib.parse import parse_qsl
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ import pytest
 
 from flowlab.exchange import Exchange
 from flowlab.exchange import Message
+from flowlab.profiles import Provider
 from flowlab.publicurl import Addresses
 from flowlab.publicurl import private_origins
 from flowlab.publicurl import sent_privately
@@ -60,15 +62,15 @@ def test_a_rewritten_body_keeps_its_content_length():
 
 
 def test_private_origins_come_from_the_run_and_from_today():
-    provider = {"kind": "sandbox", "authorize_url": "http://127.0.0.1:5000/sandbox/a",
-                "token_url": PRIVATE + "/sandbox/api/token",
-                "api_base": PRIVATE + "/sandbox"}
+    provider = Provider(kind="sandbox", authorize_url="http://127.0.0.1:5000/sandbox/a",
+                        token_url=PRIVATE + "/sandbox/api/token",
+                        api_base=PRIVATE + "/sandbox")
     assert private_origins(provider, "http://127.0.0.1:6001") == (
         PRIVATE, "http://127.0.0.1:6001")
     # A standalone sandbox, or any other provider, has no private listener.
-    assert private_origins({**provider, "kind": "discovered"}) == ()
-    same = {**provider, "token_url": "http://127.0.0.1:5000/sandbox/api/token",
-            "api_base": "http://127.0.0.1:5000/sandbox"}
+    assert private_origins(replace(provider, kind="discovered")) == ()
+    same = replace(provider, token_url="http://127.0.0.1:5000/sandbox/api/token",
+                   api_base="http://127.0.0.1:5000/sandbox")
     assert private_origins(same) == ()
 
 

@@ -95,13 +95,13 @@ def test_a_run_s_id_token_and_unknown_tokens_are_collected():
                                                     "token_type": "Bearer"},
                                           "nonce": "n0nce-value-123456",
                                           "state": "st4te-value-123456"},
-              steps=[{"exchanges": [{"request": request_.__dict__,
-                                     "response": response.__dict__}],
+              steps=[{"exchanges": [{"request": request_.to_json(),
+                                     "response": response.to_json()}],
                       "data": {"params": [["state", "st4te-value-123456"]]}}])
     redact = Redactor.for_run(run, set(), reveal=False)
     found = set(redact.originals)
     assert {ID_TOKEN, VENDOR, HANDLE, "cookievalue123", "p@ss-word"} <= found
-    shown = redact(response.text() + request_.text() + "st4te-value-123456 "
+    shown = redact(response.as_http() + request_.as_http() + "st4te-value-123456 "
                    "n0nce-value-123456")
     for kept in ("eu-north-1", "openid profile", "Bearer", "3600", "2026 07:28:00",
                  "st4te-value-123456", "n0nce-value-123456"):

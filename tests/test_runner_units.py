@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from flowlab.exchange import Message
+from flowlab.profiles import Provider
 from flowlab.redact import Redactor
 from flowlab.runner import engine
 from flowlab.runner.answers import json_path
@@ -29,11 +32,11 @@ def test_redactor_masks_every_secret_unless_revealing():
 def test_redactor_finds_secrets_in_captured_headers_and_bodies():
     request = Message("POST /t HTTP/1.1", [("Authorization", "Basic c2VjcmV0LWNyZWRz"),
                                            ("Cookie", "session=cookievalue123")])
-    run = Run("r", "o", "f", {}, steps=[{"exchanges": [{"request": request.__dict__,
+    run = Run("r", "o", "f", {}, steps=[{"exchanges": [{"request": request.to_json(),
                                                         "response": None}]}])
     redact = Redactor.for_run(run, set(), reveal=False)
-    assert "c2VjcmV0LWNyZWRz" not in redact(request.text())
-    assert "cookievalue123" not in redact(request.text())
+    assert "c2VjcmV0LWNyZWRz" not in redact(request.as_http())
+    assert "cookievalue123" not in redact(request.as_http())
 
 
 @pytest.mark.parametrize(("where", "name", "meaning"), [
@@ -64,7 +67,7 @@ ISSUER = "http://127.0.0.1:5000/sandbox"
 
 
 def _waiting_run():
-    run = Run("r", "o", FLOW.id, {"issuer": ISSUER, "iss_supported": True},
+    run = Run("r", "o", FLOW.id, Provider(issuer=ISSUER, iss_supported=True),
               secrets={"state": "s" * 30})
     run.steps.append({"id": "authorization-url", "status": "done"})
     return run
@@ -94,7 +97,8 @@ def test_redirect_checks(params, error):
 
 def test_iss_is_compared_whenever_it_comes_back():
     run = _waiting_run()
-    run.provider["iss_supported"] = False  # not announced, but sent: still checked
+    # Not announced, but sent: still checked.
+    run.provider = replace(run.provider, iss_supported=False)
     pairs = [("code", "c"), ("state", "s" * 30), ("iss", "http://evil/sandbox")]
     engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), pairs)
     assert run.steps[-1]["error"] == "iss-mismatch"
@@ -104,7 +108,7 @@ def test_a_claimed_step_cannot_be_claimed_again(app):
     from flowlab.runner import store
 
     with app.app_context():
-        run = store.create("owner", "client-credentials", {"kind": "sandbox"})
+        run = store.create("owner", "client-credentials", Provider(kind="sandbox"))
         first = store.load(run.id, "owner")
         second = store.load(run.id, "owner")
         assert store.claim(first)
@@ -125,7 +129,7 @@ def test_a_claimed_step_cannot_be_claimed_again(app):
 ])
 def test_the_callback_records_what_it_did_with_iss(provider, params, outcome):
     run = _waiting_run()
-    run.provider = provider
+    run.provider = Provider(**provider)
     pairs = [("code", "c"), ("state", "s" * 30), *params.items()]
     engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), pairs)
     assert run.steps[-1]["error"] is None
@@ -136,7 +140,7 @@ def test_an_iss_from_a_provider_with_no_known_issuer_is_a_mismatch():
     """RFC 9207 §2.4, RFC 9700 §4.4.2.1: an iss nobody expected means another
     server answered (a mix-up); it is not waved through unchecked."""
     run = _waiting_run()
-    run.provider = {"kind": "discovered", "issuer": None, "iss_supported": False}
+    run.provider = Provider(kind="discovered", issuer=None, iss_supported=False)
     pairs = [("code", "c"), ("state", "s" * 30), ("iss", ISSUER)]
     engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), pairs)
     assert run.steps[-1]["error"] == "iss-mismatch"
@@ -160,7 +164,7 @@ def test_only_a_flow_that_offers_it_runs_without_pkce():
 
     optional = Flow("f", "F", "confidential", "s", (), pkce=True, pkce_optional=True)
     fixed = Flow("g", "G", "public", "s", (), pkce=True)
-    anywhere = {"kind": "sandbox"}
+    anywhere = Provider(kind="sandbox")
     assert options_from(optional, {"pkce": "off"}, anywhere) == {"pkce": False}
     assert options_from(optional, {}, anywhere) == {}
     assert options_from(fixed, {"pkce": "off"}, anywhere) == {}
@@ -179,7 +183,7 @@ def test_the_code_flow_goes_without_pkce_only_where_s256_is_missing(methods, opt
     from flowlab.runner.flows import options_from
 
     optional = Flow("f", "F", "confidential", "s", (), pkce=True, pkce_optional=True)
-    provider = {"kind": "discovered", "pkce_methods": methods}
+    provider = Provider(kind="discovered", pkce_methods=methods)
     assert options_from(optional, {}, provider) == options
 
 

@@ -21,7 +21,7 @@ FORM = "application/x-www-form-urlencoded"
 def secure(run, redact: Redactor) -> Redactor:
     """The redactor for exports: it may reveal only on the sandbox."""
     return Redactor(set(redact.originals),
-                    redact.reveal and run.provider.get("kind") == "sandbox")
+                    redact.reveal and run.provider.is_sandbox)
 
 
 def published(run, where: Addresses | None) -> tuple:
@@ -55,4 +55,4 @@ def _exchanges(record: dict) -> list[Exchange]:
 
 
 def _heading(run, flow) -> str:
-    return f"{flow.name} on {run.provider.get('name', 'a provider')}, run {run.id}"
+    return f"{flow.name} on {run.provider.name or 'a provider'}, run {run.id}"

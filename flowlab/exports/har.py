@@ -28,7 +28,8 @@ def to_json(run, flow, redact: Redactor, where: Addresses | None = None) -> str:
     """The run as JSON: flow, provider, and each step with its exchanges."""
     run, note = published(run, where)
     redact = secure(run, redact)
-    provider = {k: v for k, v in run.provider.items() if "secret" not in k.lower()}
+    provider = {k: v for k, v in run.provider.to_json().items()
+                if "secret" not in k.lower()}
     document = {
         "format": "flowlab-run", "version": 1,
         "secrets": "included" if redact.reveal else "masked",
@@ -97,11 +98,11 @@ def _har_request(exchange: Exchange) -> dict:
                "headers": _pairs(message.headers),
                "queryString": _pairs(query_pairs(message.start_line)),
                "headersSize": _head_size(message),
-               "bodySize": len(message.body.encode())}
+               "bodySize": len(message.body)}
     if message.body:
-        params = FormView.pairs(message.body) if message.media_type == FORM else []
+        params = FormView.pairs(message.text) if message.media_type == FORM else []
         request["postData"] = {"mimeType": message.header("Content-Type") or "",
-                               "params": _pairs(params), "text": message.body}
+                               "params": _pairs(params), "text": message.text}
     return request
 
 
@@ -113,12 +114,21 @@ def _har_response(message: Message) -> dict:
     return {"status": start.status, "statusText": start.reason,
             "httpVersion": start.version, "cookies": cookies,
             "headers": _pairs(message.headers),
-            "content": {"size": len(message.body.encode()),
-                        "mimeType": message.header("Content-Type") or "x-unknown",
-                        "text": message.body},
+            "content": _content(message),
             "redirectURL": message.header("Location") or "",
             "headersSize": _head_size(message),
-            "bodySize": -1 if encoded else len(message.body.encode())}
+            "bodySize": -1 if encoded else len(message.body)}
+
+
+def _content(message: Message) -> dict:
+    """The response body (HAR 1.2 ``content``): text, or base64 if not UTF-8."""
+    stored = message.to_json()
+    content = {"size": len(message.body),
+               "mimeType": message.header("Content-Type") or "x-unknown",
+               "text": stored["body"]}
+    if "body_encoding" in stored:
+        content["encoding"] = stored["body_encoding"]
+    return content
 
 
 def _har_no_response(exchange: Exchange) -> dict:

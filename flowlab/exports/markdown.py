@@ -24,7 +24,7 @@ def markdown(run, flow, redact: Redactor, glossary: dict | None = None,
     run, note = published(run, where)
     redact = secure(run, redact)
     lines = [f"# {md_text(flow.name)}: a run on OAuth Flow Lab", "",
-             f"- Provider: {md_code(run.provider.get('name', '?'))}",
+             f"- Provider: {md_code(run.provider.name or '?')}",
              f"- Run: {md_code(run.id)}, started {_iso(run.created)}, "
              f"{md_text(run.status)}",
              "- Secrets and tokens: " + ("included. Keep this file private."
@@ -65,14 +65,14 @@ def _md_step(number, step, record, glossary, redact) -> list[str]:
 
 
 def _md_exchange(exchange: Exchange, glossary, redact) -> list[str]:
-    lines = ["### Request", "", md_fence(redact(exchange.request.text()), "http")]
+    lines = ["### Request", "", md_fence(redact(exchange.request.as_http()), "http")]
     lines += _md_table(exchange.request, glossary, redact)
     if exchange.response is None:
         why = exchange.error or exchange.note or (
             "No response recorded: this is the request the app received from your "
             "browser.")
         return [*lines, f"*{md_text(redact(why))}*", ""]
-    lines += ["### Response", "", md_fence(redact(exchange.response.text()), "http")]
+    lines += ["### Response", "", md_fence(redact(exchange.response.as_http()), "http")]
     return lines + _md_table(exchange.response, glossary, redact)
 
 

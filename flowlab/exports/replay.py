@@ -93,7 +93,7 @@ def plan(run, flow) -> Plan:
             found = _credentials(exchange.request)
             client_id = client_id or found[0]
             secret = secret or found[1]
-    client_id = client_id or run.provider.get("clients", {}).get(flow.client, "")
+    client_id = client_id or run.provider.clients.get(flow.client, "")
     result = Plan(steps, client_id, secret, False, iss)
     result.pkce = result.uses("CODE_CHALLENGE") or result.uses("CODE_VERIFIER")
     return result
@@ -120,15 +120,15 @@ def _replay(exchange: Exchange, step: dict, number: int, title: str) -> Replay:
     if message.media_type == FORM:
         previous = step.get("use") == "previous"
         replay.form = [(k, [_fresh(k, previous)] if k in FRESH else [v])
-                       for k, v in FormView.pairs(message.body)]
+                       for k, v in FormView.pairs(message.text)]
     else:
-        replay.body = message.body
+        replay.body = message.text
     return replay
 
 
 def _answer_fields(exchange: Exchange) -> frozenset:
     try:
-        answer = json.loads(exchange.response.body) if exchange.response else None
+        answer = json.loads(exchange.response.text) if exchange.response else None
     except ValueError:
         answer = None
     return frozenset(answer) if isinstance(answer, dict) else frozenset()
@@ -161,7 +161,7 @@ def _credentials(message: Message) -> tuple[str | None, str | None]:
         if pair:
             return pair
     if message.media_type == FORM:
-        form = dict(parse_qsl(message.body))
+        form = dict(parse_qsl(message.text))
         return form.get("client_id"), form.get("client_secret")
     return None, None
 

@@ -21,7 +21,7 @@ def _logged(run: Run):
 def attacker_view(run: Run, lab: Lab) -> dict:
     """The leaked log line, and a button to replay it."""
     logged = _logged(run)
-    return {"leaked": logged.request.text() if logged else None,
+    return {"leaked": logged.request.as_http() if logged else None,
             "button": "Replay the logged token request" if logged else None}
 
 
@@ -33,7 +33,7 @@ def attacker_act(run: Run, lab: Lab, config: Config) -> None:
     session = capture_session(requests.Session())
     headers = {"Authorization": logged.request.header("Authorization") or "",
                "Content-Type": "application/x-www-form-urlencoded"}
-    response = session.post(logged.url, data=logged.request.body.encode(),
+    response = session.post(logged.url, data=logged.request.body,
                             headers=headers, timeout=config["HTTP_TIMEOUT"],
                             allow_redirects=False)
     run.record("replay", "attacker", "back", exchange_of(session, response))

@@ -93,4 +93,4 @@ def succeeded(run: Run) -> bool | None:
         return None
     token = run.entries("token")
     return bool(token) and token[-1].exchange.url.startswith(
-        "http://127.0.0.2") and "code=" in token[-1].exchange.request.body
+        "http://127.0.0.2") and "code=" in token[-1].exchange.request.text

@@ -19,7 +19,6 @@ from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
 from ..outbound import segment
-from ..providers import is_sandbox
 from . import oidc
 from .answers import as_json
 from .answers import describe
@@ -66,11 +65,11 @@ def authorize(run, flow, step, ctx) -> dict:
         run.secrets["nonce"] = params["nonce"] = secrets.token_urlsafe(16)
     if "offline_access" in scopes:  # OIDC Core §11: needed for a refresh token
         params.setdefault("prompt", "consent")
-    url, state = oauth.authorization_url(ctx.provider["authorize_url"], **params)
+    url, state = oauth.authorization_url(ctx.provider.authorize_url, **params)
     run.secrets.update(state=state, authorize_url=url, redirect_uri=ctx.redirect_uri)
     data = {"url": url}
     # Another provider may answer a bad client id or redirect URI with its own page.
-    notes = [] if is_sandbox(ctx.provider) else oidc.error_notes("error-page")
+    notes = [] if ctx.provider.is_sandbox else oidc.error_notes("error-page")
     if not flow.pkce:
         return {"data": data, "outcome": "no-pkce", "notes": notes}
     verifier = oauth._code_verifier  # made by requests-oauthlib; kept server-side
@@ -94,7 +93,7 @@ def exchange_code(run, flow, step, ctx) -> dict:
     kwargs = ({"client_secret": ctx.client_secret} if ctx.client_secret
               else {"include_client_id": True})
     record = _token_call(run, ctx, oauth, lambda: oauth.fetch_token(
-        ctx.provider["token_url"], code=run.secrets.get("code"), timeout=ctx.timeout,
+        ctx.provider.token_url, code=run.secrets.get("code"), timeout=ctx.timeout,
         **kwargs))
     if not record["error"] and oauth.last_response.ok:
         record = id_token_record(run, ctx, record, as_json(oauth.last_response))
@@ -105,7 +104,7 @@ def client_token(run, flow, step, ctx) -> dict:
     """Step: ask for an app-only token with client credentials (RFC 6749 §4.4.2)."""
     oauth = _session(ctx, flow, run, client=BackendApplicationClient(ctx.client_id))
     return _token_call(run, ctx, oauth, lambda: oauth.fetch_token(
-        ctx.provider["token_url"], client_secret=ctx.client_secret,
+        ctx.provider.token_url, client_secret=ctx.client_secret,
         timeout=ctx.timeout))
 
 
@@ -125,7 +124,7 @@ def refresh(run, flow, step, ctx) -> dict:
     else:
         kwargs = {"client_id": ctx.client_id}
     record = _token_call(run, ctx, oauth, lambda: oauth.refresh_token(
-        ctx.provider["token_url"], refresh_token=token, timeout=ctx.timeout, **kwargs))
+        ctx.provider.token_url, refresh_token=token, timeout=ctx.timeout, **kwargs))
     issued = as_json(oauth.last_response).get("refresh_token")
     return record | {"outcome": "rotated" if issued and issued != token else "kept"}
 
@@ -162,7 +161,7 @@ def api(run, flow, step, ctx) -> dict:
     path = step["path"].format(**{k: segment(v) for k, v in remembered.items()})
     oauth = _session(ctx, flow, run)
     userinfo = oidc.userinfo_serves(ctx.provider, step)
-    url = ctx.provider["userinfo_url"] if userinfo else ctx.provider["api_base"] + path
+    url = ctx.provider.userinfo_url if userinfo else ctx.provider.api_base + path
     try:
         response = oauth.get(url, timeout=ctx.timeout)
     except TokenExpiredError:
@@ -183,7 +182,7 @@ def expire(run, flow, step, ctx) -> dict:
     """Step: the sandbox's own control that ends the access token's life now."""
     oauth = _session(ctx, flow, run)
     try:
-        oauth.last_response = oauth.post(ctx.provider["expire_url"],
+        oauth.last_response = oauth.post(ctx.provider.expire_url,
                                          timeout=ctx.timeout)
     except requests.RequestException as exc:
         return _failed(oauth, exc, ctx.timeout)

@@ -19,6 +19,7 @@ from oauthlib.oauth2 import WebApplicationClient
 
 from .. import outbound
 from ..exchange import parse_start_line
+from ..profiles import Provider
 from . import oidc
 
 NOT_SENT = ("The sandbox received no token request from this page: the page's "
@@ -26,16 +27,16 @@ NOT_SENT = ("The sandbox received no token request from this page: the page's "
             "the browser. Start the run again.")
 
 
-def public_token_url(provider: dict) -> str:
+def public_token_url(provider: Provider) -> str:
     """The token endpoint the browser reaches (the runner's own may be private)."""
-    return provider["issuer"] + "/api/token"
+    return provider.issuer + "/api/token"
 
 
-def received_url(provider: dict) -> str | None:
+def received_url(provider: Provider) -> str | None:
     """The sandbox's record of what a page sent it; other providers keep none."""
-    if provider.get("kind") != "sandbox":
+    if not provider.is_sandbox:
         return None
-    return provider["token_url"].removesuffix("/api/token") + "/demo/received"
+    return provider.token_url.removesuffix("/api/token") + "/demo/received"
 
 
 def browser_token(run, flow, step, ctx) -> dict:

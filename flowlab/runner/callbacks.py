@@ -21,6 +21,7 @@ import json
 from urllib.parse import urlsplit
 
 from ..demo import CALLBACK_PATH
+from ..profiles import Provider
 
 KEY_LENGTH = 20  # hex digits: 80 bits, no second provider can be made to match
 
@@ -30,13 +31,12 @@ def for_issuer(issuer: str) -> str:
     return _keyed("issuer", issuer)
 
 
-def callback_path(provider: dict) -> str:
+def callback_path(provider: Provider) -> str:
     """The path where this provider's authorization responses must arrive."""
-    if provider.get("kind") != "discovered":
+    if provider.kind != "discovered":
         return CALLBACK_PATH
-    return provider.get("callback_path") or _keyed(
-        "typed-in", provider.get("issuer") or "", provider.get("authorize_url", ""),
-        provider.get("token_url", ""))
+    return provider.callback_path or _keyed(
+        "typed-in", provider.issuer or "", provider.authorize_url, provider.token_url)
 
 
 def arrived_where_sent(run, path: str) -> bool:

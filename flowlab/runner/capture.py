@@ -66,7 +66,7 @@ def request_message(raw: bytes) -> Message:
     lines = head.decode("latin-1").split("\r\n")
     headers = [tuple(part.strip() for part in line.split(":", 1))
                for line in lines[1:] if ":" in line]
-    return Message(lines[0], headers, body.decode("utf-8", "replace"))
+    return Message(lines[0], headers, body)
 
 
 def response_message(response: requests.Response) -> Message:
@@ -75,7 +75,7 @@ def response_message(response: requests.Response) -> Message:
     version = {10: "HTTP/1.0", 11: "HTTP/1.1"}.get(getattr(raw, "version", 11),
                                                    "HTTP/1.1")
     start = f"{version} {response.status_code} {response.reason}"
-    return Message(start, list(raw.headers.items()), response.text)
+    return Message(start, list(raw.headers.items()), response.content)
 
 
 def exchange_of(session: requests.Session, response: requests.Response) -> Exchange:

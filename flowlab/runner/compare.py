@@ -122,7 +122,7 @@ def parts_of(record: dict) -> list[Part]:
     for exchange in record.get("exchanges", []):
         for kind in ("request", "response"):
             if exchange.get(kind):
-                message = Message(**exchange[kind])
+                message = Message.from_json(exchange[kind])
                 parts.append(Part(kind, message, fields_of(message)))
     return parts
 

@@ -7,7 +7,7 @@ from dataclasses import field
 from dataclasses import replace
 from pathlib import Path
 
-from ..providers import is_sandbox
+from ..profiles import Provider
 from . import registry
 from .oidc import userinfo_serves
 
@@ -36,12 +36,12 @@ class Flow:
         """What a provider must support to run this flow (``providers.offered``)."""
         return registry.requirements(self)
 
-    def for_provider(self, provider: dict) -> Flow:
+    def for_provider(self, provider: Provider) -> Flow:
         """This flow without the steps the provider cannot do (no API, no expiry)."""
         def possible(step: dict) -> bool:
             action = registry.action(step["action"]).profile
-            return all(provider.get(need) for need in step.get("needs", ())) and (
-                all(provider.get(need) for need in action)
+            return all(provider.has(need) for need in step.get("needs", ())) and (
+                all(provider.has(need) for need in action)
                 or userinfo_serves(provider, step))
 
         return replace(self, steps=tuple(s for s in self.steps if possible(s)))
@@ -68,16 +68,16 @@ class Flow:
         return replace(self, steps=tuple(steps))
 
 
-def pkce_offered(provider: dict) -> bool:
+def pkce_offered(provider: Provider) -> bool:
     """Whether a provider takes S256: its metadata lists it, or says nothing."""
-    methods = provider.get("pkce_methods")
+    methods = provider.pkce_methods
     return methods is None or "S256" in methods
 
 
-def options_from(flow: Flow, form, provider: dict) -> dict:
+def options_from(flow: Flow, form, provider: Provider) -> dict:
     """The run options a start form chose; only what this flow and provider offer."""
     # Only the sandbox records what a page sends it.
-    if flow.browser and is_sandbox(provider) and form.get("run_as") == "spa":
+    if flow.browser and provider.is_sandbox and form.get("run_as") == "spa":
         return {"spa": True}
     if flow.pkce_optional and (form.get("pkce") == "off"
                                or not pkce_offered(provider)):

@@ -21,7 +21,7 @@ def id_token_record(run, ctx, record: dict, body: dict) -> dict:
     jwks, exchanges = _key_set(ctx)
     notes = list(record.get("notes", []))
     try:
-        checked = oidc.verify_id_token(token, jwks, ctx.provider.get("issuer"),
+        checked = oidc.verify_id_token(token, jwks, ctx.provider.issuer,
                                        ctx.client_id, run.secrets.get("nonce"))
     except jwt.PyJWTError as exc:
         return record | {"error": f"The id_token is not a readable JWT ({exc}).",
@@ -37,7 +37,7 @@ def id_token_record(run, ctx, record: dict, body: dict) -> dict:
 
 def _key_set(ctx) -> tuple[dict | None, list[dict]]:
     """The provider's JWK set from its ``jwks_uri`` and the captured exchange."""
-    uri = ctx.provider.get("jwks_uri")
+    uri = ctx.provider.jwks_uri
     if not uri:
         return None, []
     session = capture_session(requests.Session())

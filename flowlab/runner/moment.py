@@ -101,8 +101,8 @@ def view(kind: str, message: Message, glossary: dict, redact) -> View:
     if any(n.where == "json" and n.name == "access_token" for n in notes):
         protocol = PROTOCOL_HEADERS | TOKEN_RESPONSE_HEADERS
     shown = [(k, v) for k, v in message.headers if k.lower() in protocol]
-    head = Message(message.start_line, shown, message.pretty_body()).text()
-    result = View(kind, redact(head.rstrip("\n")), redact(message.text()))
+    head = Message(message.start_line, shown, message.pretty_body()).as_http()
+    result = View(kind, redact(head.rstrip("\n")), redact(message.as_http()))
     body = [n for n in notes if n.where not in ("query", "header")]
     many = len(body) > OPEN_FIELDS
     for note in notes:

@@ -127,11 +127,11 @@ def _signature(token: str, header: dict, jwks: dict | None) -> dict:
                   f"{key.key_id!r} from the jwks_uri")
 
 
-def userinfo_serves(provider: dict, step: dict) -> bool:
+def userinfo_serves(provider, step: dict) -> bool:
     """Whether an API step reading the user's profile goes to the provider's
     userinfo endpoint (OIDC Core §5.3): an OpenID provider with no API base URL."""
-    return (step.get("action") == "api" and not provider.get("api_base")
-            and bool(provider.get("userinfo_url"))
+    return (step.get("action") == "api" and not provider.api_base
+            and bool(provider.userinfo_url)
             and step.get("path") in _texts()["profile_paths"])
 
 

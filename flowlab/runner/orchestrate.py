@@ -14,6 +14,7 @@ from flask import current_app
 from .. import outbound
 from .. import providers
 from ..exchange import Message
+from ..profiles import Provider
 from ..redact import Redactor
 from . import engine
 from . import store
@@ -42,24 +43,24 @@ def flow_of(run: Run) -> Flow:
     return flow.for_provider(run.provider).explained(run.steps)
 
 
-def open_run(owner: str, flow: Flow, provider: dict, form) -> Run:
+def open_run(owner: str, flow: Flow, provider: Provider, form) -> Run:
     """Start a run of ``flow`` with the options the start form chose."""
     return store.create(owner, flow.id, provider, options_from(flow, form, provider))
 
 
-def context(run: Run, flow: Flow, secret_for: Callable[[dict], str | None],
-            redirect_uri: Callable[[dict], str]) -> engine.Context:
+def context(run: Run, flow: Flow, secret_for: Callable[[Provider], str | None],
+            redirect_uri: Callable[[Provider], str]) -> engine.Context:
     """Where and as whom the run's steps talk: its provider as this process reaches
     it, the flow's client, the secret the browser holds, the callback."""
     provider = providers.here(run.provider, current_app.config)
     return engine.Context(
         provider=provider,
-        client_id=provider["clients"][flow.client],
+        client_id=provider.clients[flow.client],
         client_secret=providers.client_secret(provider, flow.client,
                                               current_app.config,
                                               secret_for(provider)),
         redirect_uri=run.secrets.get("redirect_uri") or redirect_uri(provider),
-        scope=provider["scope"] if "scope" in provider else flow.scope,
+        scope=flow.scope if provider.scope is None else provider.scope,
         timeout=current_app.config["HTTP_TIMEOUT"],
     )
 
@@ -79,7 +80,7 @@ def next_step(run: Run, flow: Flow, ctx: engine.Context, remote: bool) -> None:
     provider is reached on public addresses only when ``remote`` asks."""
     if not store.claim(run):  # a second click while this one runs changes nothing
         return
-    typed_in = run.provider["kind"] == "discovered"
+    typed_in = run.provider.kind == "discovered"
     with outbound.limits(current_app.config["HTTP_DEADLINE"], typed_in and remote):
         engine.advance(run, flow, ctx)
     store.save(run)

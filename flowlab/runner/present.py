@@ -51,7 +51,7 @@ def step_parts(record: dict | None, received_in: str, glossary: dict,
     for exchange in (record or {}).get("exchanges", []):
         for kind in ("request", "response"):
             if exchange.get(kind):
-                message = Message(**exchange[kind])
+                message = Message.from_json(exchange[kind])
                 views.append(moment.view(kind, message, glossary, redact))
     # Page order: the moment (URL, redirect, messages with their folded headers),
     # then what the messages' parts mean, then the folded API fields.

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from ..db import LAB
-from ..providers import is_sandbox
+from ..profiles import Provider
 from ..redact import Redactor
 from ..tables import runs
 from . import poll
@@ -36,7 +36,7 @@ class Run:
     id: str
     owner: str
     flow: str
-    provider: dict
+    provider: Provider
     secrets: dict = field(default_factory=dict)
     steps: list[dict] = field(default_factory=list)
     status: str = "active"
@@ -51,10 +51,11 @@ class Run:
     @property
     def on_disk_whole(self) -> bool:
         """Only the sandbox's throwaway secrets may be written to disk."""
-        return is_sandbox(self.provider)
+        return self.provider.is_sandbox
 
 
-def create(owner: str, flow: str, provider: dict, options: dict | None = None) -> Run:
+def create(owner: str, flow: str, provider: Provider,
+           options: dict | None = None) -> Run:
     """Start a run of ``flow`` for ``owner`` and purge runs past their day."""
     now = time.time()
     run = Run(secrets.token_urlsafe(12), owner, flow, provider, created=now,
@@ -62,7 +63,7 @@ def create(owner: str, flow: str, provider: dict, options: dict | None = None) -
     conn = db.get()
     conn.execute(delete(runs).where(runs.c.expires < now))
     conn.execute(insert(runs).values(
-        id=run.id, owner=owner, flow=flow, provider=json.dumps(provider),
+        id=run.id, owner=owner, flow=flow, provider=json.dumps(provider.to_json()),
         options=json.dumps(run.options), secrets="{}", steps="[]", status=run.status,
         created=now, expires=now + current_app.config["RUN_TTL"],
     ))
@@ -90,8 +91,10 @@ def owned(owner: str, limit: int = 20) -> list[Run]:
 def claim(run: Run, stale_after: float = 30) -> bool:
     """Take the run's next step before any network call. False if another request
     (a double click, a second tab) is running it, unless that one died long ago."""
-    # A repeating step's tries count too: each try is claimed on its own.
-    step, now = len(run.steps) + poll.tries(run.steps) + 1, time.time()
+    # A repeating step's tries count too: each try is claimed on its own, and every
+    # try of a step comes before the next step (fewer than 1000 tries a step).
+    step = poll.index(run.steps) * 1000 + poll.tries(run.steps) + 1
+    now = time.time()
     free = (runs.c.claimed < step) | (runs.c.claimed_at < now - stale_after)
     cur = db.get().execute(
         update(runs).where(runs.c.id == run.id, runs.c.version == run.version, free)
@@ -122,7 +125,8 @@ def save(run: Run) -> bool:
 
 
 def _from_row(row) -> Run:
-    run = Run(row["id"], row["owner"], row["flow"], json.loads(row["provider"]),
+    provider = Provider.from_json(json.loads(row["provider"]))
+    run = Run(row["id"], row["owner"], row["flow"], provider,
               json.loads(row["secrets"]), json.loads(row["steps"]), row["status"],
               row["version"], row["created"], json.loads(row["options"]))
     if not run.on_disk_whole:  # a copy: concurrent requests must not share one

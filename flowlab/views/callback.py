@@ -9,7 +9,6 @@ script posts the fragment (§4.2.2). A redirect is taken only by the waiting run
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from urllib.parse import parse_qsl
 
 from flask import Blueprint
@@ -59,7 +58,7 @@ def _fragment_page(runs: list):
     if not runs:
         return render_template("runner/no_run.html"), 400
     for run in runs:
-        run.secrets["callback_request"] = asdict(_received_request())
+        run.secrets["callback_request"] = _received_request().to_json()
         run.secrets["callback_path"] = request.path
         store.save(run)
     return render_template("runner/fragment.html", texts=get_content().data("runner"),
@@ -84,7 +83,7 @@ def fragment():
         abort(400, description="This fragment belongs to none of your waiting runs "
               "(its state is not one they sent), so none of them changed.")
     path = run.secrets.pop("callback_path")
-    received = Message(**run.secrets.pop("callback_request"))
+    received = Message.from_json(run.secrets.pop("callback_request"))
     orchestrate.receive(run, received, pairs, request.url_root.rstrip("/") + path)
     return {"next": url_for("runner.show", run_id=run.id)}
 
@@ -97,4 +96,4 @@ def _received_request() -> Message:
     start = f"{request.method} {target.rstrip('?')} {env.get('SERVER_PROTOCOL')}"
     headers = [(name, NOT_RECORDED if name.lower() == "cookie" else value)
                for name, value in request.headers.items()]
-    return Message(start, headers, "")
+    return Message(start, headers)

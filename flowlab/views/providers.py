@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 
 from flask import Blueprint
 from flask import current_app
@@ -24,6 +25,7 @@ from ..content import render_markdown
 from ..credentials import Choice
 from ..credentials import Choices
 from ..demo import CALLBACK_PATH
+from ..profiles import Provider
 from ..runner.callbacks import callback_path
 from ..runner.callbacks import for_issuer
 from ..security import is_loopback_host
@@ -66,15 +68,15 @@ def current_choice() -> Choice:
     return Choice(providers.sandbox(request.host_url, config))
 
 
-def secret_for(provider: dict) -> str | None:
+def secret_for(provider: Provider) -> str | None:
     """The stored secret, if the browser's choice is still this run's provider."""
     choice = current_choice()
-    same = (choice.provider.get("token_url") == provider.get("token_url")
-            and choice.provider.get("clients") == provider.get("clients"))
+    same = (choice.provider.token_url == provider.token_url
+            and choice.provider.clients == provider.clients)
     return choice.secret if same else None
 
 
-def redirect_uri(provider: dict | None = None) -> str:
+def redirect_uri(provider: Provider | None = None) -> str:
     """The callback to register: this server's address, as the browser sees it, and
     the provider's own path (``flowlab.runner.callbacks``; Spotify's by default)."""
     path = callback_path(provider) if provider else CALLBACK_PATH
@@ -117,7 +119,7 @@ def choose():
     else:
         store.put(browser_id(create=True),
                   Choice(provider, form.get("client_secret", "").strip() or None))
-    flash(f"Runs now go to: {provider['name'] if provider else 'the sandbox'}.",
+    flash(f"Runs now go to: {provider.name if provider else 'the sandbox'}.",
           "success")
     return redirect(safe_next(form.get("next"), url_for(".show")), 303)
 
@@ -147,7 +149,7 @@ def _only_from_this_machine() -> None:
             "your own computer.")
 
 
-def sandbox_issuer(profile_id: str) -> dict | None:
+def sandbox_issuer(profile_id: str) -> Provider | None:
     """The sandbox issuer of ``profile_id`` (content/sandbox/profiles.toml); None
     for the first profile, the default, or an unknown one."""
     found = get_content().data("sandbox/profiles")["profile"]
@@ -173,7 +175,7 @@ def again(flow_id: str):
     return redirect(url_for("runner.start", flow_id=flow_id), 307)
 
 
-def _provider_from(kind: str, form) -> dict | None:
+def _provider_from(kind: str, form) -> Provider | None:
     """Build the profile the form describes; None means the sandbox."""
     client_id = form.get("client_id", "").strip()
     if kind == "sandbox":
@@ -194,7 +196,7 @@ def _provider_from(kind: str, form) -> dict | None:
                 metadata = discovery.discover(form["discovery_url"].strip(),
                                               current_app.config["HTTP_TIMEOUT"])
             provider = discovery.from_metadata(metadata, clients, api_base, scope)
-            return provider | {"callback_path": for_issuer(provider["issuer"])}
+            return replace(provider, callback_path=for_issuer(provider.issuer))
         return providers.manual(form.get("issuer", "").strip(),
                                 form.get("authorize_url", "").strip(),
                                 form.get("token_url", "").strip(), api_base,
