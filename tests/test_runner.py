@@ -213,6 +213,21 @@ def test_a_double_click_runs_a_step_once(live_server):
     assert _done(runner) == ["done"] * 5, _wire_text(page.text)[-1][:200]
 
 
+def test_a_second_click_on_a_spent_next_changes_nothing(live_server):
+    """The same Next form sent again after the first finished (a slow double
+    click, a reload that re-posts) does not run the following step."""
+    runner = FlowRunner(live_server).start("authorization-code")
+    runner.next()
+    runner.authorize()  # now at step 3; Next exchanges the code
+    form_page = runner.page
+    submit(runner.session, form_page, "Next")
+    submit(runner.session, form_page, "Next")
+    runner.get(runner.run_url)
+    assert _done(runner) == ["done"] * 4
+    runner.next()  # a Next from the current page still works
+    assert _done(runner) == ["done"] * 5
+
+
 def test_the_session_cookie_is_not_recorded(live_server):
     runner = FlowRunner(live_server).start("authorization-code")
     runner.next()

@@ -75,9 +75,14 @@ def lacks_secret(flow: Flow, ctx: engine.Context) -> bool:
     return flow.client == "confidential" and not ctx.client_secret
 
 
-def next_step(run: Run, flow: Flow, ctx: engine.Context, remote: bool) -> None:
-    """Run the pending step once, unless another request is running it; a typed-in
-    provider is reached on public addresses only when ``remote`` asks."""
+def next_step(run: Run, flow: Flow, ctx: engine.Context, remote: bool,
+              at: int | None = None) -> None:
+    """Run the pending step once, unless another request is running it or the click
+    came from a page showing fewer steps done (``at``) than the run has: a second
+    click on the same Next, landing after the first finished, changes nothing. A
+    typed-in provider is reached on public addresses only when ``remote`` asks."""
+    if at is not None and at != len(run.steps):
+        return
     if not store.claim(run):  # a second click while this one runs changes nothing
         return
     typed_in = run.provider.kind == "discovered"

@@ -120,7 +120,8 @@ def next_step(run_id: str):
               "forgets it after an idle hour, on Forget, or on restart). Enter it "
               "again on the provider page, then click Next.", "error")
     else:  # another machine's own provider: fetch public addresses only
-        orchestrate.next_step(run, flow, ctx, remote_requester())
+        orchestrate.next_step(run, flow, ctx, remote_requester(),
+                              request.form.get("at", type=int))
     return redirect(url_for(".show", run_id=run.id), 303)
 
 
