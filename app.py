@@ -76,8 +76,9 @@ def main(argv: list[str] | None = None) -> None:
         start_backchannel(app)
         start_attacker(app)  # the attack labs' third party, on 127.0.0.2
     print(f"{what} on http://{args.host}:{args.port}/", flush=True)
+    # waitress accepts 100 connections by default; a room of 300 opens more at once.
     serve(app, host=args.host, port=args.port, threads=args.threads or 16,
-          ident="flowlab")
+          connection_limit=1000, ident="flowlab")
 
 
 if __name__ == "__main__":
