@@ -42,6 +42,7 @@ class Recommendation:
     caveats: list[str] = field(default_factory=list)
     headline: str | None = None
     lessons: list[str] = field(default_factory=list)
+    runs: list[dict] = field(default_factory=list)  # {"flow", "label"}: run it live
 
     def to_dict(self) -> dict:
         """The JSON shape of ``GET /api/advice``."""
@@ -82,7 +83,7 @@ def recommend(answers: dict, table: dict) -> Recommendation:
     if problems:
         raise problems[0]
     collected: dict[str, list[Verdict]] = {f["id"]: [] for f in table["flows"]}
-    path, caveats, lessons, headlines = [], [], [], []
+    path, caveats, lessons, headlines, runs = [], [], [], [], []
     for rule in _matching_rules(clean, table):
         effects = [e for e in rule.get("effects", []) if _applies(e, clean)]
         for effect in effects:
@@ -93,6 +94,8 @@ def recommend(answers: dict, table: dict) -> Recommendation:
         applied = [c for c in rule.get("caveats", []) if _applies(c, clean)]
         caveats += [c["text"] for c in applied]
         lessons += [c["lesson"] for c in applied if "lesson" in c]
+        runs += [{"flow": c["run"], "label": c["run_label"]}
+                 for c in applied if "run" in c]
         heads = rule.get("headlines", [])
         headlines += [h["text"] for h in heads if _applies(h, clean)]
     verdicts = {flow: _worst(found) for flow, found in collected.items()}
@@ -104,7 +107,7 @@ def recommend(answers: dict, table: dict) -> Recommendation:
             verdict.verdict = "possible"
     headline = headlines[0] if headlines else None
     unique = list(dict.fromkeys(lessons))
-    return Recommendation(chosen, verdicts, path, caveats, headline, unique)
+    return Recommendation(chosen, verdicts, path, caveats, headline, unique, runs)
 
 
 def _matching_rules(answers: dict, table: dict) -> list[dict]:

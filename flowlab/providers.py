@@ -13,7 +13,9 @@ from urllib.parse import urlsplit
 
 from flask import Config
 
+from .demo import DEVICE_GRANT
 from .demo import demo_apps
+from .demo import device_app
 from .profiles import Provider
 from .security import allows_plain_http
 from .security import lab_hosts
@@ -40,12 +42,15 @@ def sandbox(base_url: str, config: Config, path: str = "/sandbox",
         kind="sandbox", name=name, sandbox_path=path, issuer=base,
         iss_supported=True, authorize_url=base + "/authorize",
         token_url=back + "/api/token", api_base=back,
-        expire_url=back + "/demo/expire-token", grant_revocation=True,
+        expire_url=back + "/demo/expire-token",
+        device_authorization_url=back + "/api/device",  # RFC 8628; not in Spotify
+        grant_revocation=True,
         # What its metadata lists (sandbox/metadata): every flow of the lab runs here.
         grant_types=("authorization_code", "client_credentials", "refresh_token",
-                     "implicit"),
+                     "implicit", DEVICE_GRANT),
         response_types=("code", "token"),
-        clients={"confidential": web.client_id, "public": public.client_id},
+        clients={"confidential": web.client_id, "public": public.client_id,
+                 "device": device_app(config).client_id},
     )
 
 
@@ -62,7 +67,8 @@ def here(provider: Provider, config: Config) -> Provider:
     path = provider.sandbox_path or "/sandbox"
     fresh = sandbox(provider.issuer.removesuffix(path), config, path)
     return replace(provider, token_url=fresh.token_url, api_base=fresh.api_base,
-                   expire_url=fresh.expire_url)
+                   expire_url=fresh.expire_url,
+                   device_authorization_url=fresh.device_authorization_url)
 
 
 def spotify(profile: dict, config: Config, client_id: str) -> Provider:
@@ -101,7 +107,7 @@ def manual(issuer: str, authorize_url: str, token_url: str, api_base: str,
 # What a profile that lists nothing is taken to support: RFC 8414 §2's default
 # grants plus the client credentials grant; any response type; any PKCE method.
 DEFAULTS = {"grant_types": ("authorization_code", "client_credentials")}
-ORDER = ("grant_types", "response_types", "pkce_methods", "secret")
+ORDER = ("grant_types", "response_types", "pkce_methods", "clients", "secret")
 
 
 def is_sandbox(provider: Provider) -> bool:

@@ -85,11 +85,27 @@ class FlowRunner:
         return len(re.findall(r'class="run-step run-step-(?:done|failed)"',
                               self.page.text))
 
+    def approve_device(self, user: str = "alice", decision: str = "Agree"):
+        """On a second "device": open the verification page the run links to, type
+        the user code, log in and agree (RFC 8628 §3.3)."""
+        phone = requests.Session()
+        link = re.search(r'<a id="device-link"[^>]*href="([^"]+)"', self.page.text)
+        code = re.search(r'class="device-code mono"><strong>([^<]+)', self.page.text)
+        page = phone.get(unescape(link.group(1)), timeout=10)
+        page = _follow(phone, submit(phone, page, "Continue",
+                                     user_code=unescape(code.group(1))))
+        if "Agree" not in page.text:
+            page = _follow(phone, submit(phone, page, user))
+        return submit(phone, page, decision)
+
     def run_all(self, user: str = "alice") -> requests.Response:
         """Click Next until the run is over, logging in and agreeing when asked."""
         for _ in range(40):
             if "data-csrf=" in self.page.text:
                 self.post_fragment()
+            elif 'id="device-link"' in self.page.text:
+                self.approve_device(user)
+                self.next()
             elif 'id="next"' not in self.page.text:
                 return self.page
             elif "/authorize?" in (self.next_link() or ""):
@@ -97,3 +113,11 @@ class FlowRunner:
             else:
                 self.next()
         raise AssertionError("the run did not end")
+
+
+def _follow(session: requests.Session, response: requests.Response):
+    """Follow a page's redirects in ``session``."""
+    while response.is_redirect:
+        response = session.get(urljoin(response.url, response.headers["Location"]),
+                               allow_redirects=False, timeout=10)
+    return response

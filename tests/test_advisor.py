@@ -264,7 +264,7 @@ def test_json_and_html_agree(client, user, runs_on, refresh, expected):
     data = client.get(f"/api/advice?{query(user, runs_on, refresh)}").get_json()
     assert data["recommended"] == expected
     assert set(data) == {
-        "recommended", "headline", "verdicts", "path", "caveats", "lessons"
+        "recommended", "headline", "verdicts", "path", "caveats", "lessons", "runs"
     }
     assert set(data["verdicts"][AC]) == {"verdict", "reason"}
     page = client.get(f"/advisor?{query(user, runs_on, refresh)}")
@@ -286,6 +286,7 @@ def test_the_tv_result_page_is_honest(client):
     assert "Spotify has no flow for a device without a browser" in html
     assert "RFC 8628" in html
     assert 'href="/lessons/device-authorization"' in html
+    assert 'href="/run/device-authorization">Run it in the sandbox</a>' in html
 
 
 def test_form_without_answers_is_a_plain_get_form(client):

@@ -34,7 +34,8 @@ SECRET = "s3cr3t:with%odd=chars-0123456789"
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = load_flows(Content(ROOT / "content"))
 REASONS = {k: k for k in ("no_secret", "no_code_grant", "no_s256",
-                          "no_client_credentials", "no_implicit")}
+                          "no_client_credentials", "no_implicit", "no_device_grant",
+                          "no_device_client")}
 
 
 @pytest.fixture
@@ -81,7 +82,8 @@ def test_offered_flows_follow_capabilities_and_secret():
     assert offered == {"authorization-code": "no_secret",
                        "authorization-code-pkce": "no_s256",
                        "client-credentials": "no_client_credentials",
-                       "implicit": "no_implicit"}
+                       "implicit": "no_implicit",
+                       "device-authorization": "no_device_grant"}
 
 
 def test_offered_flows_are_computed_from_each_flows_declared_needs():
@@ -89,7 +91,7 @@ def test_offered_flows_are_computed_from_each_flows_declared_needs():
     so a new flow is judged by its data alone."""
     sandbox = Provider(kind="sandbox", grant_types=("authorization_code",))
     assert set(providers.offered(sandbox, False, REASONS, FLOWS.values()).values()) \
-        == {None, "no_client_credentials"}  # the sandbox's own secret counts
+        == {None, "no_client_credentials", "no_device_grant"}  # own secret counts
     data = Content(ROOT / "content").data("flows/implicit")
     token_only = flow_from({"id": "x", "name": "X"}, {**data, "client": "public"})
     needs = [(n.field, n.value) for n in token_only.requirements()]

@@ -8,6 +8,7 @@ from flask import Flask
 
 from ..credentials import RunSecrets
 from . import actions  # noqa: F401  (registers every step action)
+from . import device  # noqa: F401  (the device grant's action, RFC 8628)
 from .flows import load_flows
 from .store import db
 
