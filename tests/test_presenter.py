@@ -109,8 +109,8 @@ def test_room_counts_attendees_runs_by_flow_and_step(serve):
                        "steps"}
 
 
-def _access_token(runner: FlowRunner) -> str:
-    revealed = runner.get(f"{runner.run_url}?step=4&reveal=1").text
+def _access_token(runner: FlowRunner, step: int = 4) -> str:
+    revealed = runner.get(f"{runner.run_url}?step={step}&reveal=1").text
     text = unescape(re.sub(r"<[^>]+>", "", revealed))
     return re.search(r"access_token\"?[^A-Za-z0-9_-]*([A-Za-z0-9_-]{20,})",
                      text).group(1)
@@ -122,8 +122,16 @@ def _to_token_step(runner: FlowRunner) -> None:
     runner.next()
 
 
+def _device_token(server, session=None) -> tuple[FlowRunner, str]:
+    """A finished device run (RFC 8628) in ``session``, and its access token."""
+    runner = FlowRunner(server)
+    runner.session = session or runner.session
+    runner.start("device-authorization").run_all()
+    return runner, _access_token(runner, step=3)
+
+
 def test_reset_clears_the_presenters_runs_consents_and_grants_only(serve):
-    server = serve()
+    server = serve(SANDBOX_DEVICE_INTERVAL=1)
     sandbox = Sandbox(server.url, server.app.config)
     presenter = FlowRunner(server).start("authorization-code-pkce")
     _to_token_step(presenter)
@@ -131,17 +139,25 @@ def test_reset_clears_the_presenters_runs_consents_and_grants_only(serve):
     _to_token_step(attendee)
     mine, theirs = _access_token(presenter), _access_token(attendee)
     assert sandbox.api("/me", mine).status_code == 200
+    # The TV app too: one device run each, the presenter's in the same browser.
+    tv, mine_tv = _device_token(server, presenter.session)
+    attendee_tv, theirs_tv = _device_token(server)
+    assert sandbox.api("/me", mine_tv).status_code == 200
 
     confirm = presenter.get(server("/presenter/reset"))
-    assert "Reset the demo?" in confirm.text and "(1 now)" in confirm.text
+    assert "Reset the demo?" in confirm.text and "(2 now)" in confirm.text
     done = presenter.follow(submit(presenter.session, confirm, "Reset the demo"))
-    assert "Reset done: 1 of your runs" in unescape(done.text)
+    assert "Reset done: 2 of your runs" in unescape(done.text)
 
     assert presenter.session.get(presenter.run_url, timeout=10).status_code == 404
+    assert presenter.session.get(tv.run_url, timeout=10).status_code == 404
     assert sandbox.api("/me", mine).status_code == 401
-    # The attendee's run and its tokens are as they were.
+    assert sandbox.api("/me", mine_tv).status_code == 401  # the TV app's grant went
+    # The attendee's runs and their tokens are as they were.
     assert attendee.get(attendee.run_url).status_code == 200
     assert sandbox.api("/me", theirs).status_code == 200
+    assert attendee_tv.get(attendee_tv.run_url).status_code == 200
+    assert sandbox.api("/me", theirs_tv).status_code == 200
     assert "200" in attendee.next().text
     # The consent was forgotten and the presenter logged out: both pages show again.
     again = FlowRunner(server)

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from .. import room
 from ..content import get_content
 from ..content import render_markdown
-from ..demo import demo_apps
+from ..demo import all_demo_apps
 from ..runner import orchestrate
 from ..runner import store
 from ..sandbox.context import USER_KEY
@@ -116,7 +116,7 @@ def reset():
     _presenter_only()
     owner = browser_id()
     held = room.held_secrets(owner) if owner else set()
-    apps = [app.client_id for app in demo_apps(current_app.config)]
+    apps = [app.client_id for app in all_demo_apps(current_app.config)]
     cleared = reset_demo(DB.get(), apps, held)
     runs = room.forget_runs(owner) if owner else 0
     session.pop(USER_KEY, None)
