@@ -10,6 +10,9 @@ from ..redact import mask
 from ._common import _heading
 from ._common import published
 from ._common import secure
+from .device import POLL_HELPER
+from .device import SH_AFTER_REQUEST
+from .device import is_request
 from .escape import plain
 from .escape import sh_comment
 from .escape import sh_word
@@ -31,31 +34,37 @@ need() {
   done
 }
 
-# call EXPECTED CURL-ARGUMENTS...: send one request, print the answer, keep its body.
+# call EXPECTED CURL-ARGUMENTS...: send one request, stop unless it answers EXPECTED.
 call() {
-  local expected="$1" out status
+  local expected="$1"
   shift
-  # --globoff: braces and brackets in a URL are characters, not curl's patterns.
-  out=$(curl --globoff --silent --show-error --include \
-    --write-out '\n%{http_code}' "$@")
-  status=${out##*$'\n'}
-  out=${out%$'\n'*}
-  printf '%s\n\n' "$out"
-  BODY=${out#*$'\r\n\r\n'}
-  if [ "$status" != "$expected" ]; then
-    echo "The lab's run got HTTP $expected here; this time: HTTP $status." >&2
+  send "$@"
+  if [ "$STATUS" != "$expected" ]; then
+    echo "The lab's run got HTTP $expected here; this time: HTTP $STATUS." >&2
     exit 1
   fi
 }
 
-# json NAME: the string NAME of the last answer's JSON object, or nothing.
+# send CURL-ARGUMENTS...: send one request, print the answer, keep STATUS and BODY.
+send() {
+  local out
+  # --globoff: braces and brackets in a URL are characters, not curl's patterns.
+  out=$(curl --globoff --silent --show-error --include \
+    --write-out '\n%{http_code}' "$@")
+  STATUS=${out##*$'\n'}
+  out=${out%$'\n'*}
+  printf '%s\n\n' "$out"
+  BODY=${out#*$'\r\n\r\n'}
+}
+
+# json NAME: the string or integer NAME of the last answer's JSON object, or nothing.
 json() {
   python3 -c 'import json, sys
 try:
     value = json.loads(sys.argv[1]).get(sys.argv[2])
 except (ValueError, AttributeError):
     value = None
-print(value if isinstance(value, str) else "")' "$BODY" "$1"
+print(value if isinstance(value, str) or type(value) is int else "")' "$BODY" "$1"
 }
 
 # keep_tokens: the access token, and a refresh token if a new one came back.
@@ -91,7 +100,8 @@ print(base64.urlsafe_b64encode(digest).decode().rstrip("="))' "$1"
 }
 """
 FRESH = ("STATE", "CODE_VERIFIER", "CODE_CHALLENGE", "CODE", "ACCESS_TOKEN",
-         "REFRESH_TOKEN", "PREVIOUS_REFRESH_TOKEN")
+         "REFRESH_TOKEN", "PREVIOUS_REFRESH_TOKEN", "STATUS")
+DEVICE = ("DEVICE_CODE", "INTERVAL", "EXPIRES_IN", "DEADLINE")
 
 
 def curl_script(run, flow, redact: Redactor, where: Addresses | None = None) -> str:
@@ -111,6 +121,8 @@ def curl_script(run, flow, redact: Redactor, where: Addresses | None = None) -> 
     lines += ["set -euo pipefail", ""]
     lines += _variables(found, redact.reveal)
     lines += [HELPERS.strip("\n"), ""]
+    if any(step.poll for step in found.steps):
+        lines += [POLL_HELPER.strip("\n"), ""]
     names: list[str] = []
     for step in found.steps:
         name = f"step_{step.number}"
@@ -139,7 +151,8 @@ def _variables(found: Plan, reveal: bool) -> list[str]:
             lines.append("CLIENT_SECRET=${CLIENT_SECRET:-}  " + sh_comment(
                 f"masked in this export{shown}: fill in"))
     lines.append("BODY=''")
-    lines += [f"{name}=''" for name in FRESH]
+    device = DEVICE if any(step.poll for step in found.steps) else ()
+    lines += [f"{name}=''" for name in (*FRESH, *device)]
     return [*lines, ""]
 
 
@@ -153,6 +166,8 @@ def _body(step: Replay, found: Plan) -> list[str]:
                 f"echo {_sh_word(step.url, url)}"]
     if step.declared.receives:
         return _read_callback(step, found)
+    if is_request(step):
+        return [*_request(step, keep=False), *SH_AFTER_REQUEST.split("\n")]
     return _request(step)
 
 
@@ -177,7 +192,7 @@ def _read_callback(step: Replay, found: Plan) -> list[str]:
     return [*lines, f'{name}=$(param {name.lower()} "$CALLBACK_URL")', f"need {name}"]
 
 
-def _request(step: Replay) -> list[str]:
+def _request(step: Replay, keep: bool = True) -> list[str]:
     args = []
     has_data = bool(step.form or step.body)
     if step.method != ("POST" if has_data else "GET"):
@@ -192,8 +207,9 @@ def _request(step: Replay) -> list[str]:
         args.append("--data-binary " + sh_word(step.body))
     args.append(_sh_word(step.url, url))
     used = sorted(_vars(step) | ({"CLIENT_SECRET"} if step.basic else set()))
-    call = " \\\n    ".join([f"call {step.expect or 200}", *args])
-    keep = ["keep_tokens"] if step.declared.issues_token else []
+    send = "poll" if step.poll else f"call {step.expect or 200}"
+    call = " \\\n    ".join([send, *args])
+    keep = ["keep_tokens"] if keep and step.declared.issues_token else []
     return [*([f"need {' '.join(used)}"] if used else []), call, *keep]
 
 

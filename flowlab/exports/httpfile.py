@@ -15,6 +15,8 @@ from ..redact import mask
 from ._common import _heading
 from ._common import published
 from ._common import secure
+from .device import http_notes
+from .device import is_request
 from .escape import http_comment
 from .escape import http_text
 from .escape import plain
@@ -104,7 +106,11 @@ def _learn(step: Replay, sources: dict) -> None:
 
 
 def _request(step: Replay, sources: dict) -> list[str]:
-    lines = [f"### {http_text(step.title)}", f"# @name step_{step.number}",
+    name = "device" if is_request(step) else f"step_{step.number}"
+    if is_request(step):  # later polls send its device code (RFC 8628 §3.4)
+        sources["DEVICE_CODE"] = "{{device.response.body.$.device_code}}"
+    lines = [f"### {http_text(step.title)}", f"# @name {name}",
+             *http_notes(step, lambda text: textwrap.wrap(plain(text), 84)),
              f"{http_text(step.method)} {_text(step.url, sources, url)} HTTP/1.1"]
     if step.basic:
         lines.append("Authorization: Basic {{client_id}} {{client_secret}}")

@@ -24,7 +24,7 @@ from ._common import _steps
 FRESH = {"code": "CODE", "code_verifier": "CODE_VERIFIER",
          "refresh_token": "REFRESH_TOKEN", "client_secret": "CLIENT_SECRET",
          "state": "STATE", "code_challenge": "CODE_CHALLENGE",
-         "access_token": "ACCESS_TOKEN"}
+         "access_token": "ACCESS_TOKEN", "device_code": "DEVICE_CODE"}
 NO_ACTION = Action("", "front")  # a step whose action this lab no longer has
 
 
@@ -50,6 +50,7 @@ class Replay:
     form: list | None = None
     body: str = ""
     gave: frozenset = frozenset()  # the JSON fields of the lab's answer
+    poll: bool = False  # sent again until it answers 200 (RFC 8628 §3.4, §3.5)
 
     @property
     def declared(self) -> Action:
@@ -89,7 +90,7 @@ def plan(run, flow) -> Plan:
         for exchange in [] if front else _exchanges(record):
             replay = _replay(exchange, step, number, title)
             replay.gave = _answer_fields(exchange)
-            steps.append(replay)
+            _add(steps, replay)
             found = _credentials(exchange.request)
             client_id = client_id or found[0]
             secret = secret or found[1]
@@ -97,6 +98,20 @@ def plan(run, flow) -> Plan:
     result = Plan(steps, client_id, secret, False, iss)
     result.pkce = result.uses("CODE_CHALLENGE") or result.uses("CODE_VERIFIER")
     return result
+
+
+def _add(steps: list[Replay], replay: Replay) -> None:
+    """Append ``replay``; a device's polls, however many the lab sent, become one
+    request sent until the tokens come, titled by the last polling step."""
+    replay.poll = ACTIONS.get(replay.action, NO_ACTION).channel == "poll" and any(
+        Var("DEVICE_CODE") in value for _, value in replay.form or [])
+    if not replay.poll:
+        steps.append(replay)
+        return
+    replay.expect = 200
+    if steps and steps[-1].poll:
+        replay.gave |= steps.pop().gave
+    steps.append(replay)
 
 
 def _replay(exchange: Exchange, step: dict, number: int, title: str) -> Replay:
