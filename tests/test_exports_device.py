@@ -4,8 +4,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -129,3 +134,79 @@ def test_the_script_stops_when_the_user_declines(lab, tmp_path):
     assert process.returncode == 1
     assert "The user declined on the verification page: no tokens." in err
     assert '"access_denied"' in out and "reads your profile" not in out
+
+
+# --- The script's polling loop against a scripted token endpoint ------------------
+
+
+class _Provider(BaseHTTPRequestHandler):
+    """A device endpoint, a token endpoint answering from a script, and /v1/me."""
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        form = dict(parse_qsl(self.rfile.read(int(self.headers["Content-Length"]))
+                              .decode()))
+        state = self.server.state
+        if self.path.endswith("/api/device"):
+            return self._answer(200, {
+                "device_code": "fresh-device-code", "user_code": "WXYZ-BCDF",
+                "verification_uri": "http://127.0.0.1/device", "interval": 1,
+                "expires_in": state["expires_in"]})
+        state["polls"].append(form)
+        status, error = state["answers"].pop(0)
+        body = {"error": error} if error else {"access_token": "new-token",
+                                               "token_type": "Bearer"}
+        return self._answer(status, body)
+
+    def do_GET(self):  # noqa: N802
+        self._answer(200, {"display_name": "Alice"})
+
+    def _answer(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def device_script(lab):
+    """The script of a finished run, sent to a scripted provider, with ``sleep``
+    replaced by a bash function that only says how long it would wait."""
+    text = _export(_finished(lab), "sh")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Provider)
+    server.state = {"polls": [], "answers": [], "expires_in": 60}
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    env = {**os.environ, "BASH_FUNC_sleep%%": '() { echo "slept $1" >&2; }'}
+
+    def run(*answers, expires_in: int = 60) -> subprocess.CompletedProcess:
+        server.state.update(polls=[], answers=list(answers), expires_in=expires_in)
+        return subprocess.run(["bash", "-c", text.replace(lab("/sandbox"), base)],
+                              capture_output=True, text=True, timeout=30, env=env)
+
+    yield run, server.state
+    server.shutdown()
+
+
+def test_the_script_slows_down_by_five_seconds(device_script):
+    run, state = device_script
+    result = run((400, "slow_down"), (400, "authorization_pending"), (200, None))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.findall(r"slept (\d+)", result.stderr) == ["1", "6", "6"]  # §3.5
+    assert [poll["device_code"] for poll in state["polls"]] == [
+        "fresh-device-code"] * 3
+    assert '"display_name": "Alice"' in result.stdout.rsplit("### ", 1)[1]
+
+
+def test_the_script_stops_when_the_code_expires(device_script):
+    run, state = device_script
+    result = run((400, "authorization_pending"), (400, "expired_token"))
+    assert result.returncode == 1 and len(state["polls"]) == 2
+    assert "The device code expired before anyone approved" in result.stderr
+    result = run(expires_in=0)  # the loop ends at expires_in without polling
+    assert result.returncode == 1 and state["polls"] == []
+    assert "The codes expired before anyone approved" in result.stderr

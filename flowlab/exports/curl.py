@@ -12,6 +12,7 @@ from ._common import published
 from ._common import secure
 from .device import POLL_HELPER
 from .device import SH_AFTER_REQUEST
+from .device import SH_INTRO
 from .device import is_request
 from .escape import plain
 from .escape import sh_comment
@@ -111,7 +112,8 @@ def curl_script(run, flow, redact: Redactor, where: Addresses | None = None) -> 
     redact = secure(run, redact)
     lines = ["#!/usr/bin/env bash",
              sh_comment(f"OAuth Flow Lab: {_heading(run, flow)}.")]
-    lines += _comment(
+    polls = any(step.poll for step in found.steps)
+    lines += _comment(SH_INTRO if polls else
         "Runs this flow again with curl, with fresh values: a new state, a new PKCE "
         "verifier where the flow has one, a new code from your browser, new tokens. "
         "Nothing spent in the lab's run is sent again: a code works once, and its "
@@ -121,7 +123,7 @@ def curl_script(run, flow, redact: Redactor, where: Addresses | None = None) -> 
     lines += ["set -euo pipefail", ""]
     lines += _variables(found, redact.reveal)
     lines += [HELPERS.strip("\n"), ""]
-    if any(step.poll for step in found.steps):
+    if polls:
         lines += [POLL_HELPER.strip("\n"), ""]
     names: list[str] = []
     for step in found.steps:

@@ -64,6 +64,18 @@ if [ -n "$(shown verification_uri_complete)" ]; then
 fi
 echo 'Then log in and agree. This script asks for the tokens meanwhile.'"""
 
+SH_INTRO = (
+    "Runs this flow again with curl, as the device would: a new device request, so a "
+    "new device code and user code, then polls until you approve on another screen, "
+    "then the API with the new token. Nothing spent in the lab's run is sent again. "
+    "Needs bash, curl and python3. Usage: bash this-file.sh")
+HTTP_INTRO = (
+    "Runs this flow again with fresh values: the device request brings a new device "
+    "code and user code, the token request sends that device code, and the API call "
+    "takes the token from the token request's answer. Nothing spent in the lab's run "
+    "is sent again. Send the requests in order. The {{name.response.body.$.field}} "
+    "references are the VS Code REST Client's; in the JetBrains HTTP Client, copy "
+    "the values into variables instead.")
 HTTP_AFTER_REQUEST = (
     "Its answer holds a user_code and a verification_uri: open that address on a "
     "phone or a computer, type the code, log in and agree. Then send the next "

@@ -15,6 +15,7 @@ from ..redact import mask
 from ._common import _heading
 from ._common import published
 from ._common import secure
+from .device import HTTP_INTRO
 from .device import http_notes
 from .device import is_request
 from .escape import http_comment
@@ -40,10 +41,12 @@ def http_file(run, flow, redact: Redactor, where: Addresses | None = None) -> st
     run, note = published(run, where)
     found = plan(run, flow)
     redact = secure(run, redact)
-    lines = [http_comment(f"OAuth Flow Lab: {_heading(run, flow)}."), *_comment(INTRO)]
+    polls = any(step.poll for step in found.steps)
+    lines = [http_comment(f"OAuth Flow Lab: {_heading(run, flow)}."),
+             *_comment(HTTP_INTRO if polls else INTRO)]
     lines += ["#", *_comment(note)] if note else []
     lines += ["", *_variables(found, redact.reveal)]
-    fresh = _fresh(found.pkce)
+    fresh = _fresh(found.pkce) if not polls else {}  # a device sends no state
     lines += [f"@{name} = {value}" for name, value in fresh.items()]
     sources = {"ACCESS_TOKEN": "{{access_token}}", "REFRESH_TOKEN": "",
                "PREVIOUS_REFRESH_TOKEN": ""}
