@@ -11,7 +11,9 @@ were given.
 
 The curl script and the ``.http`` file run the flow again rather than replay it: a
 fresh state and PKCE verifier, a code pasted from the browser, tokens taken from each
-answer; the run's spent code and tokens are never sent. Only the client secret is
+answer; the run's spent code and tokens are never sent. A device run's
+script asks for new device and user codes and polls until the user approves
+(``device``, RFC 8628 §3.4-§3.5). Only the client secret is
 filled in, when secrets are included. Every export names the public address where
 the run's calls went to the private back-channel port (``flowlab.publicurl``), and
 says why once.
