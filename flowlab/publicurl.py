@@ -77,9 +77,9 @@ class Addresses:
         follows its body when the body changed."""
         if not self.private:
             return run
-        steps = [{**record, "data": self.deep(record.get("data", {})),
-                  "error": self.deep(record.get("error")),
-                  "exchanges": [self._exchange(e) for e in record.get("exchanges", [])]}
+        steps = [replace(record, data=self.deep(record.data),
+                         error=self.deep(record.error),
+                         exchanges=tuple(self._exchange(e) for e in record.exchanges))
                  for record in run.steps]
         provider = Provider.from_json(self.deep(run.provider.to_json()))
         return replace(run, steps=steps, provider=provider)
@@ -97,7 +97,7 @@ class Addresses:
     def used_by(self, run) -> bool:
         """Whether any exchange of ``run`` went to the private port."""
         return any(self.sent_privately(e) for record in run.steps
-                   for e in record.get("exchanges", []))
+                   for e in record.exchanges)
 
 
 def private_origins(provider: Provider | None,

@@ -106,9 +106,9 @@ class Redactor:
                 found.update([value] if isinstance(value, str)
                              else _values(key, value))
         for record in run.steps:
-            found.update(v for k, v in record.get("data", {}).get("params", [])
+            found.update(v for k, v in record.data.get("params", [])
                          if secret_field(k, v))
-            for exchange in record.get("exchanges", []):
+            for exchange in record.exchanges:
                 for message in (exchange["request"], exchange.get("response")):
                     if message:
                         found.update(message_secrets(message))

@@ -33,6 +33,7 @@ from flowlab.exports.escape import md_fence
 from flowlab.profiles import Provider
 from flowlab.redact import Redactor
 from flowlab.runner import store
+from flowlab.runner.records import StepRecord
 from flowlab.runner.store import Run
 
 CLIENT_ID = "17d37e5af2fd45730e05141eb4bdac55"
@@ -102,9 +103,10 @@ def _tokens(access, refresh) -> dict:
             "refresh_token": refresh, "scope": "user-read-private user-read-email"}
 
 
-def _step(step_id, exchanges=(), data=None, error=None, at=1795811951.0) -> dict:
-    return {"id": step_id, "status": "done", "exchanges": list(exchanges),
-            "data": data or {}, "error": error, "at": at}
+def _step(step_id, exchanges=(), data=None, error=None,
+          at=1795811951.0) -> StepRecord:
+    return StepRecord(id=step_id, status="done", exchanges=tuple(exchanges),
+                      data=data or {}, error=error, at=at)
 
 
 def make_run(base="http://127.0.0.1:5000", kind="sandbox", client_id=CLIENT_ID,
@@ -220,8 +222,8 @@ def test_markdown_handout_has_steps_messages_and_annotations(app):
 
 def test_markdown_shows_a_failure_as_text(app):
     run = make_run()
-    run.steps[3].update(status="failed",
-                        error="invalid_client: <script>alert(1)</script>")
+    run.steps[3] = replace(run.steps[3], status="failed",
+                           error="invalid_client: <script>alert(1)</script>")
     text = export(app, "md", run=run)
     assert "**Failed:** `invalid_client: <script>alert(1)</script>`" in text
 
@@ -354,7 +356,7 @@ def test_curl_script_sends_fresh_values_never_the_runs(app, tmp_path, recorder):
     assert result.returncode == 0, result.stderr
     assert dict(parse_qsl(url.partition("?")[2]))["state"] != STATE
     captured = [Exchange.from_dict(e).request for record in run.steps[3:]
-                for e in record["exchanges"]]
+                for e in record.exchanges]
     assert len(server.seen) == len(captured) == 5
     for (method, path, headers, _), sent in zip(server.seen, captured, strict=True):
         assert f"{method} {path} HTTP/1.1" == sent.start_line
@@ -381,7 +383,7 @@ def test_curl_script_stops_on_a_wrong_state(app, tmp_path, recorder):
 def test_curl_script_with_a_masked_basic_header(app, tmp_path):
     run = make_run()
     for record in run.steps:
-        for exchange in record["exchanges"]:
+        for exchange in record.exchanges:
             exchange["request"]["headers"] = [
                 (k, "Basic 17d3…ac55" if v.startswith("Basic ") else v)
                 for k, v in exchange["request"]["headers"]]
@@ -449,10 +451,10 @@ def test_json_round_trips_through_the_exchange_serializer(app):
     document = json.loads(export(app, "json", run=run, reveal=True))
     assert document["flow"]["id"] == "authorization-code"
     assert document["secrets"] == "included"
-    assert [s["id"] for s in document["steps"]] == [s["id"] for s in run.steps]
+    assert [s["id"] for s in document["steps"]] == [s.id for s in run.steps]
     for exported, record in zip(document["steps"], run.steps, strict=True):
         again = [Exchange.from_dict(e) for e in exported["exchanges"]]
-        assert again == [Exchange.from_dict(e) for e in record["exchanges"]]
+        assert again == [Exchange.from_dict(e) for e in record.exchanges]
         as_json = json.loads(json.dumps([e.to_dict() for e in again]))
         assert as_json == exported["exchanges"]
 
@@ -675,7 +677,7 @@ def test_download_of_another_browsers_run_is_not_found(client, stored):
 def test_a_masked_basic_header_never_fails_an_export(app, client, stored, kind):
     run = stored(kind=kind)
     for record in run.steps:
-        for exchange in record["exchanges"]:
+        for exchange in record.exchanges:
             exchange["request"]["headers"] = [
                 (k, "Basic \u00ff\u00fe…ac55" if v.startswith("Basic ") else v)
                 for k, v in exchange["request"]["headers"]]
@@ -792,13 +794,16 @@ def hostile_run() -> Run:
     """A run on a provider whose issuer, endpoints and answers carry ``EVIL``."""
     run = make_run(kind="discovered")
     run.provider = replace(run.provider, name="Provider at " + EVIL, issuer=EVIL)
-    run.steps[0]["data"]["url"] += "&x=" + quote(EVIL)
-    run.steps[2]["data"]["params"] = [("code", CODE), ("iss", EVIL), ("state", STATE)]
-    run.steps[2]["exchanges"][0]["note"] = EVIL
-    run.steps[3]["error"] = EVIL
-    request = run.steps[4]["exchanges"][0]["request"]
+    steps = run.steps
+    steps[0] = replace(steps[0], data={
+        **steps[0].data, "url": steps[0].data["url"] + "&x=" + quote(EVIL)})
+    steps[2] = replace(steps[2], data={
+        **steps[2].data, "params": [("code", CODE), ("iss", EVIL), ("state", STATE)]},
+        exchanges=({**steps[2].exchanges[0], "note": EVIL}, *steps[2].exchanges[1:]))
+    steps[3] = replace(steps[3], error=EVIL)
+    request = steps[4].exchanges[0]["request"]
     request["headers"].append(["X-Evil", EVIL])
-    run.steps[4]["exchanges"][0]["url"] += "/" + EVIL
+    steps[4].exchanges[0]["url"] += "/" + EVIL
     return run
 
 

@@ -100,7 +100,7 @@ def test_step_helper_says_which_messages_went_to_the_private_port(live_server):
     run_id = runner.run_url.rsplit("/", 1)[1]
     with app.test_request_context("/", base_url=live_server.url):
         run = store.load(run_id, store_owner(app, run_id))
-        exchange = run.steps[0]["exchanges"][0]
+        exchange = run.steps[0].exchanges[0]
         assert _private(live_server) in exchange["url"]  # the bytes stay true
         assert sent_privately(run, exchange) == live_server.url
         callback = {"url": live_server.url + "/run/callback"}

@@ -23,6 +23,7 @@ from flowlab.redact import SECRET_FIELDS
 from flowlab.redact import Redactor
 from flowlab.redact import secret_field
 from flowlab.redact import token_shaped
+from flowlab.runner.records import StepRecord
 from flowlab.runner.store import Run
 from tests import standin
 from tests.conftest import PROVIDER_HOST
@@ -95,9 +96,9 @@ def test_a_run_s_id_token_and_unknown_tokens_are_collected():
                                                     "token_type": "Bearer"},
                                           "nonce": "n0nce-value-123456",
                                           "state": "st4te-value-123456"},
-              steps=[{"exchanges": [{"request": request_.to_json(),
-                                     "response": response.to_json()}],
-                      "data": {"params": [["state", "st4te-value-123456"]]}}])
+              steps=[StepRecord(exchanges=({"request": request_.to_json(),
+                                            "response": response.to_json()},),
+                                data={"params": [["state", "st4te-value-123456"]]})])
     redact = Redactor.for_run(run, set(), reveal=False)
     found = set(redact.originals)
     assert {ID_TOKEN, VENDOR, HANDLE, "cookievalue123", "p@ss-word"} <= found

@@ -66,8 +66,8 @@ def test_repeats_while_pending_then_records_one_step(fake_poll):
     _advance(run, flow, clock, budget=60)
     assert clock.tries == [1000.0, 1005.0, 1010.0]  # 5 s apart, never sooner
     (record,) = run.steps
-    assert record["status"] == "done" and record["data"]["tries"] == 3
-    assert len(record["exchanges"]) == 3  # every poll is on the wire
+    assert record.status == "done" and record.data["tries"] == 3
+    assert len(record.exchanges) == 3  # every poll is on the wire
     assert engine.pending(run, flow)["id"] == "after"
 
 
@@ -85,14 +85,14 @@ def test_each_next_continues_a_pending_step_no_sooner_than_the_interval(fake_pol
     script += ["pending", "pending", "granted"]
     run, flow = Run("r", "o", "f", {}), _flow(interval=5)
     _advance(run, flow, clock)  # budget 0: one try, then the page comes back
-    assert run.steps[-1]["status"] == "pending"
+    assert run.steps[-1].status == "pending"
     assert engine.pending(run, flow)["id"] == "poll"  # the same step again
     clock.now += 1  # the learner clicks Next after one second
     _advance(run, flow, clock)
     assert clock.tries == [1000.0, 1005.0]  # it waited out the interval
     _advance(run, flow, clock)
-    assert [r["status"] for r in run.steps] == ["done"]
-    assert len(run.steps[0]["exchanges"]) == 3
+    assert [r.status for r in run.steps] == ["done"]
+    assert len(run.steps[0].exchanges) == 3
 
 
 @pytest.mark.parametrize(("bounds", "tries"), [
@@ -105,7 +105,7 @@ def test_gives_up_after_max_tries_or_deadline(fake_poll, bounds, tries):
     run, flow = Run("r", "o", "f", {}), _flow(interval=5, **bounds)
     _advance(run, flow, clock, budget=600)
     (record,) = run.steps
-    assert record["status"] == "failed" and record["error"] == "gave-up"
+    assert record.status == "failed" and record.error == "gave-up"
     assert len(clock.tries) == tries and run.status == "stopped"
 
 
@@ -114,5 +114,5 @@ def test_an_error_answer_ends_the_repeat(fake_poll):
     script += ["pending", "expired", "pending"]
     run, flow = Run("r", "o", "f", {}), _flow(interval=1)
     _advance(run, flow, clock, budget=60)
-    assert run.steps[0]["status"] == "failed"
-    assert run.steps[0]["error"] == "expired_token" and script == ["pending"]
+    assert run.steps[0].status == "failed"
+    assert run.steps[0].error == "expired_token" and script == ["pending"]

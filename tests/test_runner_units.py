@@ -13,6 +13,7 @@ from flowlab.runner import engine
 from flowlab.runner.answers import json_path
 from flowlab.runner.flows import Flow
 from flowlab.runner.present import lookup
+from flowlab.runner.records import StepRecord
 from flowlab.runner.store import Run
 
 GLOSSARY = {"Content-Type": {"meaning": "type"}, "status": {"meaning": "s"},
@@ -32,8 +33,8 @@ def test_redactor_masks_every_secret_unless_revealing():
 def test_redactor_finds_secrets_in_captured_headers_and_bodies():
     request = Message("POST /t HTTP/1.1", [("Authorization", "Basic c2VjcmV0LWNyZWRz"),
                                            ("Cookie", "session=cookievalue123")])
-    run = Run("r", "o", "f", {}, steps=[{"exchanges": [{"request": request.to_json(),
-                                                        "response": None}]}])
+    run = Run("r", "o", "f", {}, steps=[StepRecord(exchanges=(
+        {"request": request.to_json(), "response": None},))])
     redact = Redactor.for_run(run, set(), reveal=False)
     assert "c2VjcmV0LWNyZWRz" not in redact(request.as_http())
     assert "cookievalue123" not in redact(request.as_http())
@@ -69,7 +70,7 @@ ISSUER = "http://127.0.0.1:5000/sandbox"
 def _waiting_run():
     run = Run("r", "o", FLOW.id, Provider(issuer=ISSUER, iss_supported=True),
               secrets={"state": "s" * 30})
-    run.steps.append({"id": "authorization-url", "status": "done"})
+    run.steps.append(StepRecord(id="authorization-url", status="done"))
     return run
 
 
@@ -88,8 +89,8 @@ def test_redirect_checks(params, error):
     run = _waiting_run()
     pairs = params if isinstance(params, list) else list(params.items())
     engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), pairs)
-    assert [s["id"] for s in run.steps] == ["authorization-url", "consent", "callback"]
-    assert run.steps[-1]["error"] == error
+    assert [s.id for s in run.steps] == ["authorization-url", "consent", "callback"]
+    assert run.steps[-1].error == error
     assert run.status == ("active" if error is None else "stopped")
     assert "state" not in run.secrets  # used once, then forgotten
     assert run.secrets.get("code") == ("c" if error is None else None)
@@ -101,7 +102,7 @@ def test_iss_is_compared_whenever_it_comes_back():
     run.provider = replace(run.provider, iss_supported=False)
     pairs = [("code", "c"), ("state", "s" * 30), ("iss", "http://evil/sandbox")]
     engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), pairs)
-    assert run.steps[-1]["error"] == "iss-mismatch"
+    assert run.steps[-1].error == "iss-mismatch"
 
 
 def test_a_claimed_step_cannot_be_claimed_again(app):
@@ -115,7 +116,7 @@ def test_a_claimed_step_cannot_be_claimed_again(app):
         assert not store.claim(second)  # loaded before the claim
         late = store.load(run.id, "owner")  # loaded after it, before the save
         assert not store.claim(late)
-        first.steps.append({"id": "token", "status": "done"})
+        first.steps.append(StepRecord(id="token", status="done"))
         assert store.save(first)
         after = store.load(run.id, "owner")
         assert store.claim(after)  # the next step is free to run
@@ -132,8 +133,8 @@ def test_the_callback_records_what_it_did_with_iss(provider, params, outcome):
     run.provider = Provider(**provider)
     pairs = [("code", "c"), ("state", "s" * 30), *params.items()]
     engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), pairs)
-    assert run.steps[-1]["error"] is None
-    assert run.steps[-1]["outcome"] == outcome
+    assert run.steps[-1].error is None
+    assert run.steps[-1].outcome == outcome
 
 
 def test_an_iss_from_a_provider_with_no_known_issuer_is_a_mismatch():
@@ -143,7 +144,7 @@ def test_an_iss_from_a_provider_with_no_known_issuer_is_a_mismatch():
     run.provider = Provider(kind="discovered", issuer=None, iss_supported=False)
     pairs = [("code", "c"), ("state", "s" * 30), ("iss", ISSUER)]
     engine.receive_redirect(run, FLOW, Message("GET /run/callback HTTP/1.1"), pairs)
-    assert run.steps[-1]["error"] == "iss-mismatch"
+    assert run.steps[-1].error == "iss-mismatch"
     assert run.status == "stopped" and "code" not in run.secrets
 
 
@@ -153,7 +154,7 @@ def test_explained_picks_the_text_for_the_recorded_outcome():
         {"id": "b", "explain": "plain b", "explain_when": {"x": "b x"}},
         {"id": "c", "explain": "plain c"},
     ))
-    told = flow.explained([{"outcome": "x"}, {"outcome": "y"}, {"outcome": "x"}])
+    told = flow.explained([StepRecord(outcome=o) for o in ("x", "y", "x")])
     assert [s["explain"] for s in told.steps] == ["told x", "plain b", "plain c"]
     assert [s["explain"] for s in flow.explained([]).steps] == [
         "plain", "plain b", "plain c"]

@@ -9,6 +9,7 @@ from ..exchange import Exchange
 from ..publicurl import Addresses
 from ..publicurl import addresses
 from ..redact import Redactor
+from ..runner.records import StepRecord
 
 CREATOR = {"name": "OAuth Flow Lab", "version": "0.1.0"}
 # Headers a replay leaves to the client: it sets them itself, or they describe the
@@ -50,8 +51,8 @@ def _steps(run, flow):
             in enumerate(zip(flow.steps, run.steps, strict=False), 1)]
 
 
-def _exchanges(record: dict) -> list[Exchange]:
-    return [Exchange.from_dict(e) for e in record.get("exchanges", [])]
+def _exchanges(record: StepRecord) -> list[Exchange]:
+    return [Exchange.from_dict(e) for e in record.exchanges]
 
 
 def _heading(run, flow) -> str:

@@ -37,9 +37,9 @@ def to_json(run, flow, redact: Redactor, where: Addresses | None = None) -> str:
         "run": {"id": run.id, "status": run.status, "created": _iso(run.created)},
         "flow": {"id": flow.id, "name": flow.name, "client": flow.client},
         "provider": provider,
-        "steps": [{"number": n, "id": record["id"], "title": step["title"],
-                   "status": record["status"], "error": record.get("error"),
-                   "at": _iso(record.get("at", 0)), "data": record.get("data", {}),
+        "steps": [{"number": n, "id": record.id, "title": step["title"],
+                   "status": record.status, "error": record.error,
+                   "at": _iso(record.at), "data": record.data,
                    "exchanges": [e.to_dict() for e in _exchanges(record)]}
                   for n, step, record in _steps(run, flow)],
     }
@@ -66,7 +66,7 @@ def har(run, flow, redact: Redactor, where: Addresses | None = None) -> str:
             continue
         page = f"step_{number}"
         title = f"Step {number}: {step['title']}"
-        pages.append({"startedDateTime": _iso(exchanges[0].started or record["at"]),
+        pages.append({"startedDateTime": _iso(exchanges[0].started or record.at),
                       "id": page, "title": title,
                       "pageTimings": {"onContentLoad": -1, "onLoad": -1}})
         entries += [_har_entry(e, page, title) for e in exchanges]

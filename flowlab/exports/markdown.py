@@ -41,13 +41,13 @@ def markdown(run, flow, redact: Redactor, glossary: dict | None = None,
 
 def _md_step(number, step, record, glossary, redact) -> list[str]:
     lines = [f"## Step {number}: {md_text(step['title'])}", ""]
-    error = md_code(redact(record.get("error") or "failed"))
-    if record["status"] == "failed":
+    error = md_code(redact(record.error or "failed"))
+    if record.status == "failed":
         lines += [f"**Failed:** {error}", ""]
     lines += [step.get("explain", "").strip(), ""]
-    if record.get("error") and record["status"] == "done":
+    if record.error and record.status == "done":
         lines += [f"The provider answered as expected: {error}", ""]
-    data = record.get("data", {})
+    data = record.data
     if data.get("url"):
         lines += ["### The authorization URL", "",
                   md_fence(redact(data["url"]), "text")]
@@ -57,7 +57,7 @@ def _md_step(number, step, record, glossary, redact) -> list[str]:
                   f"- code_verifier: {md_code(redact(pkce['verifier']))}",
                   f"- SHA-256 (hex): {md_code(pkce['sha256'])}",
                   f"- code_challenge: {md_code(pkce['challenge'])}", ""]
-    if step.get("action") in front_channel() and not record.get("exchanges"):
+    if step.get("action") in front_channel() and not record.exchanges:
         lines += ["*This happened in your browser; the app saw none of it.*", ""]
     for exchange in _exchanges(record):
         lines += _md_exchange(exchange, glossary, redact)

@@ -80,10 +80,10 @@ def plan(run, flow) -> Plan:
         title = f"Step {number}: {step['title']}"
         action = step.get("action", "")
         if action == "authorize":
-            url = record.get("data", {}).get("url", "")
+            url = record.data.get("url", "")
             steps.append(Replay(number, title, action, url=_url_pieces(url)))
         elif ACTIONS.get(action, NO_ACTION).receives:
-            params = dict(record.get("data", {}).get("params", []))
+            params = dict(record.data.get("params", []))
             iss = params.get("iss") or iss
             steps.append(Replay(number, title, action))
         front = ACTIONS.get(action, NO_ACTION).front

@@ -16,6 +16,7 @@ from urllib.parse import urlunsplit
 from ..exchange import Message
 from .moment import OPEN_FIELDS
 from .moment import PROTOCOL_HEADERS
+from .records import StepRecord
 
 # The order rows are shown in: what carries the protocol first, headers last.
 ORDER = ("start", "received", "query", "form", "json", "header")
@@ -86,7 +87,7 @@ def by_action(config: dict) -> dict[str, str]:
     return {a: m["id"] for m in config.get("moment", []) for a in m["actions"]}
 
 
-def stops(flow, records: list[dict], actions: dict[str, str]) -> list[Stop]:
+def stops(flow, records: list[StepRecord], actions: dict[str, str]) -> list[Stop]:
     """The run's recorded steps that carry a message, in order."""
     steps = {step["id"]: step for step in flow.steps}
     found: list[Stop] = []
@@ -95,10 +96,10 @@ def stops(flow, records: list[dict], actions: dict[str, str]) -> list[Stop]:
         parts = parts_of(record)
         if not parts:
             continue
-        step = steps.get(record["id"]) or flow.step(number - 1) or {}
-        key = moment_of(step, actions) or record["id"]
-        found.append(Stop(number, step.get("title", record["id"]), key, seen[key],
-                          record.get("status", ""), tuple(parts)))
+        step = steps.get(record.id) or flow.step(number - 1) or {}
+        key = moment_of(step, actions) or record.id
+        found.append(Stop(number, step.get("title", record.id), key, seen[key],
+                          record.status, tuple(parts)))
         seen[key] += 1
     return found
 
@@ -110,16 +111,16 @@ def counterpart(stop: Stop, others: list[Stop]) -> Stop | None:
     return same[min(stop.nth, len(same) - 1)] if same else None
 
 
-def parts_of(record: dict) -> list[Part]:
+def parts_of(record: StepRecord) -> list[Part]:
     """What a step record shows, as comparable parts."""
-    data, parts = record.get("data", {}), []
+    data, parts = record.data, []
     if data.get("url"):
         message = Message(f"GET {data['url']} HTTP/1.1")
         parts.append(Part("url", message, fields_of(message)))
     if data.get("params"):
         pairs = tuple(("received", name, value) for name, value in data["params"])
         parts.append(Part("received", None, pairs))
-    for exchange in record.get("exchanges", []):
+    for exchange in record.exchanges:
         for kind in ("request", "response"):
             if exchange.get(kind):
                 message = Message.from_json(exchange[kind])

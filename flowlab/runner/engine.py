@@ -21,6 +21,7 @@ from . import actions as _registered  # noqa: F401  (registers the actions)
 from . import oidc
 from . import poll
 from .flows import Flow
+from .records import StepRecord
 from .registry import action
 from .store import Run
 
@@ -135,16 +136,8 @@ def _finish(run: Run, flow: Flow, step: dict, outcome: dict) -> None:
     else:  # an error is the lesson of a 4xx step, but a 2xx step must succeed
         failed = outcome.get("status_code") != expected or (
             bool(error) and expected < 400)
-    run.steps.append({
-        "id": step["id"],
-        "status": "failed" if failed else "done",
-        "exchanges": outcome.get("exchanges", []),
-        "data": outcome.get("data", {}),
-        "error": outcome.get("error"),
-        "outcome": outcome.get("outcome"),
-        "notes": outcome.get("notes", []),
-        "at": time.time(),
-    })
+    run.steps.append(StepRecord.of(step["id"], "failed" if failed else "done",
+                                   outcome, time.time()))
     if failed:
         run.status = "stopped"
     elif len(run.steps) == len(flow.steps):

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..profiles import Provider
 from . import registry
 from .oidc import userinfo_serves
+from .records import StepRecord
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,12 @@ class Flow:
             return replace(self, steps=steps)
         return self
 
-    def explained(self, records: list[dict]) -> Flow:
+    def explained(self, records: list[StepRecord]) -> Flow:
         """Each finished step told as it went: a step's ``explain_when`` holds the
         text for an outcome the engine recorded (``iss`` checked or absent, ...)."""
-        def told(step: dict, record: dict | None) -> dict:
+        def told(step: dict, record: StepRecord | None) -> dict:
             texts = step.get("explain_when", {})
-            outcome = (record or {}).get("outcome")
+            outcome = record.outcome if record else None
             return {**step, "explain": texts[outcome]} if outcome in texts else step
 
         steps = [told(step, records[i] if i < len(records) else None)

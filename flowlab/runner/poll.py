@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import time
 
+from .records import StepRecord
+
 REPEAT_ON = frozenset({"pending", "slow_down"})
 INTERVAL = 5.0  # RFC 8628 §3.2: the default when the server names none
 SLOW_DOWN = 5.0  # RFC 8628 §3.5: added to the interval on each slow_down
@@ -25,19 +27,19 @@ MAX_TRIES = 60
 DEADLINE = 600.0
 
 
-def index(records: list[dict]) -> int:
+def index(records: list[StepRecord]) -> int:
     """The index of the step to run now: a pending record's step is not over."""
-    return len(records) - 1 if records and _pending(records[-1]) else len(records)
+    return len(records) - 1 if records and records[-1].pending else len(records)
 
 
-def tries(records: list[dict]) -> int:
+def tries(records: list[StepRecord]) -> int:
     """How many tries the step in progress has made (0 when none is repeating)."""
-    return records[-1]["poll"]["tries"] if records and _pending(records[-1]) else 0
+    return records[-1].poll["tries"] if records and records[-1].pending else 0
 
 
-def drop_pending(records: list[dict]) -> dict | None:
+def drop_pending(records: list[StepRecord]) -> StepRecord | None:
     """Take the pending record off the end, to be replaced by the final one."""
-    return records.pop() if records and _pending(records[-1]) else None
+    return records.pop() if records and records[-1].pending else None
 
 
 def repeat(run, step: dict, attempt, *, clock=time.time, sleep=time.sleep,
@@ -46,7 +48,7 @@ def repeat(run, step: dict, attempt, *, clock=time.time, sleep=time.sleep,
     tries' exchanges in it), or None with the run's last record left pending."""
     began = clock()
     state = _state(run.steps, step, began)
-    exchanges = list(run.steps[-1]["exchanges"]) if tries(run.steps) else []
+    exchanges = list(run.steps[-1].exchanges) if tries(run.steps) else []
     while True:
         sleep(max(state["next_at"] - clock(), 0))
         record = attempt()
@@ -70,23 +72,16 @@ def repeat(run, step: dict, attempt, *, clock=time.time, sleep=time.sleep,
             return None
 
 
-def _state(records: list[dict], step: dict, now: float) -> dict:
+def _state(records: list[StepRecord], step: dict, now: float) -> dict:
     """The step's polling so far, or a fresh start."""
     if tries(records):
-        return dict(records[-1]["poll"])
+        return dict(records[-1].poll)
     interval = float(step.get("interval", INTERVAL))
     return {"tries": 0, "interval": interval, "first": now, "next_at": now}
 
 
 def _keep_pending(records, step, record, exchanges, state) -> None:
     drop_pending(records)
-    records.append({
-        "id": step["id"], "status": "pending", "exchanges": exchanges,
-        "data": record.get("data", {}), "error": None,
-        "outcome": record.get("outcome"), "notes": record.get("notes", []),
-        "at": state["next_at"] - state["interval"], "poll": state,
-    })
-
-
-def _pending(record: dict) -> bool:
-    return record.get("status") == "pending" and "poll" in record
+    records.append(StepRecord.of(
+        step["id"], "pending", record | {"exchanges": exchanges, "error": None},
+        state["next_at"] - state["interval"], poll=dict(state)))

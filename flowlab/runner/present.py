@@ -13,6 +13,7 @@ from ..exchange import Message
 from ..exchange import parse_start_line
 from ..redact import Redactor
 from . import moment
+from .records import StepRecord
 
 ACTORS = (("browser", "Your browser"), ("app", "This app (client)"),
           ("as", "Authorization server"), ("api", "Web API"))
@@ -35,12 +36,12 @@ def annotate(message: Message, glossary: dict, redact: Redactor) -> list[Annotat
             for where, name, value in fields]
 
 
-def step_parts(record: dict | None, received_in: str, glossary: dict,
+def step_parts(record: StepRecord | None, received_in: str, glossary: dict,
                redact: Redactor) -> dict:
     """What the page shows of one step, in page order: the authorization URL's
     parameters, what came back in the redirect, then each message as sent, with
     every glossary term explained at its first appearance only."""
-    data = (record or {}).get("data", {})
+    data = record.data if record else {}
     url = data.get("url")
     url_notes = (moment.notes_of(Message(f"GET {url} HTTP/1.1").fields(), glossary,
                                  redact) if url else [])
@@ -48,7 +49,7 @@ def step_parts(record: dict | None, received_in: str, glossary: dict,
                                 for k, v in data.get("params", [])],
                                glossary, redact)
     views = []
-    for exchange in (record or {}).get("exchanges", []):
+    for exchange in record.exchanges if record else ():
         for kind in ("request", "response"):
             if exchange.get(kind):
                 message = Message.from_json(exchange[kind])
@@ -103,7 +104,7 @@ def diagram(flow, run, viewing: int) -> dict:
             arrow = {"from": source, "to": target, "text": label, "state": state,
                      "number": index + 1,
                      "reply": ACTORS_ORDER[target] < ACTORS_ORDER[source]}
-            if record and record["status"] == "failed" and _promised(step, label):
+            if record and record.status == "failed" and _promised(step, label):
                 arrow.update(text=_answer(record), failed=True)
             messages.append(arrow)
     actors = [{"id": key, "name": label} for key, label in ACTORS]
@@ -131,9 +132,9 @@ def _promised(step: dict, label: str) -> bool:
     return "expect" in step and label.startswith(str(step["expect"]))
 
 
-def _answer(record: dict) -> str:
+def _answer(record: StepRecord) -> str:
     """The status line that came back (``400 Bad Request``), or "no answer"."""
-    responses = [e["response"] for e in record.get("exchanges", [])
+    responses = [e["response"] for e in record.exchanges
                  if e.get("response")]
     if not responses:
         return "no answer"

@@ -27,6 +27,7 @@ from ..profiles import Provider
 from ..redact import Redactor
 from ..tables import runs
 from . import poll
+from .records import StepRecord
 
 db = LAB
 
@@ -38,7 +39,7 @@ class Run:
     flow: str
     provider: Provider
     secrets: dict = field(default_factory=dict)
-    steps: list[dict] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
     status: str = "active"
     version: int = 0
     created: float = 0.0
@@ -110,10 +111,10 @@ def waiting(owner: str | None) -> list[Run]:
 
 def save(run: Run) -> bool:
     """Store the run unless another request saved it since it was loaded."""
-    secrets_, steps = run.secrets, run.steps
+    secrets_, steps = run.secrets, [record.to_json() for record in run.steps]
     if not run.on_disk_whole:
         secrets_, steps = {}, Redactor.for_run(run, set(), False).deep(steps)
-    latest = run.steps[-1].get("id") if run.steps else None
+    latest = run.steps[-1].id if run.steps else None
     cur = db.get().execute(
         update(runs).where(runs.c.id == run.id, runs.c.version == run.version)
         .values(secrets=json.dumps(secrets_), steps=json.dumps(steps),
@@ -126,8 +127,9 @@ def save(run: Run) -> bool:
 
 def _from_row(row) -> Run:
     provider = Provider.from_json(json.loads(row["provider"]))
+    steps = [StepRecord.from_json(record) for record in json.loads(row["steps"])]
     run = Run(row["id"], row["owner"], row["flow"], provider,
-              json.loads(row["secrets"]), json.loads(row["steps"]), row["status"],
+              json.loads(row["secrets"]), steps, row["status"],
               row["version"], row["created"], json.loads(row["options"]))
     if not run.on_disk_whole:  # a copy: concurrent requests must not share one
         run.secrets = copy.deepcopy(current_app.extensions["run_secrets"].get(run.id)
