@@ -19,6 +19,7 @@ from flask import has_request_context
 from flask import request
 
 from .profiles import Provider
+from .redact import each_string
 from .security import is_loopback_host
 
 # Places in a run's provider profile that may name the private listener.
@@ -64,13 +65,7 @@ class Addresses:
 
     def deep(self, value):
         """A copy of a JSON-ready structure with every string made public."""
-        if isinstance(value, str):
-            return self(value)
-        if isinstance(value, dict):
-            return {k: self.deep(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.deep(v) for v in value]
-        return value
+        return each_string(value, self)
 
     def run(self, run):
         """A copy of ``run`` naming only the public address; a ``Content-Length``

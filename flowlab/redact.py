@@ -67,6 +67,17 @@ def secret_field(name: str, value: str) -> bool:
             or token_shaped(value))
 
 
+def each_string(value, change):
+    """A copy of a JSON-ready structure with ``change`` applied to every string."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, dict):
+        return {k: each_string(v, change) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [each_string(v, change) for v in value]
+    return value
+
+
 class Redactor:
     """Masks every secret of a run wherever it appears, unless revealing: also
     percent-encoded and JSON-escaped, as in URLs, forms and exports."""
@@ -89,13 +100,7 @@ class Redactor:
 
     def deep(self, value):
         """A copy of a JSON-ready structure with every string redacted."""
-        if isinstance(value, str):
-            return self(value)
-        if isinstance(value, dict):
-            return {k: self.deep(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.deep(v) for v in value]
-        return value
+        return each_string(value, self)
 
     @classmethod
     def for_run(cls, run, extra: set[str], reveal: bool) -> Redactor:
