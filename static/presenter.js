@@ -47,14 +47,22 @@
   });
 
   // Large type is for a room: blur masked secrets (abcd…wxyz, ••••) so the back row
-  // cannot copy even their ends. presenter.css blurs .secret; hovering shows one.
-  const MASKED = /[\w.~+/=%-]{4}\u2026[\w.~+/=%-]{4}|\u2022{4,}/g;
+  // cannot copy even their ends, and revealed ones, which the step page lists in a
+  // JSON data block. presenter.css blurs .secret; hovering shows one.
+  const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const listed = document.getElementById("revealed-secrets");
+  const revealed = listed ? JSON.parse(listed.textContent) : [];
+  const MASKED = new RegExp([
+    "[\\w.~+/=%-]{4}\u2026[\\w.~+/=%-]{4}", "\u2022{4,}",
+    ...revealed.sort((a, b) => b.length - a.length).map(escape),
+  ].join("|"), "g");
   const blurSecrets = (root) => {
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     const found = [];
     while (walker.nextNode()) {
       const node = walker.currentNode;
-      if (MASKED.test(node.data) && !node.parentElement.closest(".secret")) found.push(node);
+      const inside = node.parentElement.closest(".secret, script");
+      if (MASKED.test(node.data) && !inside) found.push(node);
       MASKED.lastIndex = 0;
     }
     for (const node of found) {

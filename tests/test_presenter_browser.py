@@ -97,3 +97,24 @@ def test_presenter_pages_are_accessible_in_large_type(page, live_server, path):
     _large_type(page, live_server)
     page.goto(live_server(path))
     assert serious_violations(page) == []
+
+
+def test_revealed_secrets_are_blurred_in_large_type(page, live_server):
+    """Revealing in front of a room still keeps tokens unreadable from the seats."""
+    runner = FlowRunner(live_server).start("authorization-code-pkce")
+    runner.run_all()
+    page.context.add_cookies(
+        [{"name": c.name, "value": c.value, "url": live_server.url}
+         for c in runner.session.cookies]
+        + [{"name": "flowlab_large_type", "value": "1", "url": live_server.url}])
+    page.set_viewport_size(PROJECTOR)
+    page.goto(f"{runner.run_url}?step=4&reveal=1")
+    revealed = page.evaluate(
+        "JSON.parse(document.getElementById('revealed-secrets').textContent)")
+    blurred = page.locator("main .secret").all_inner_texts()
+    assert any(len(value) > 20 and value in blurred for value in revealed)
+    first = page.locator("main .secret").first
+    assert "blur" in first.evaluate("(el) => getComputedStyle(el).filter")
+    page.context.clear_cookies(name="flowlab_large_type")  # ordinary type: no list
+    page.goto(f"{runner.run_url}?step=4&reveal=1")
+    assert page.locator("#revealed-secrets").count() == 0
