@@ -51,7 +51,8 @@ def discover(url: str, timeout: float = 5) -> dict:
     if response.is_redirect:
         raise _failed("redirect", url, status=response.status_code)
     if response.status_code != 200:
-        raise _failed("status", url, status=response.status_code)
+        kind = "server_error" if response.status_code >= 500 else "status"
+        raise _failed(kind, url, status=response.status_code)
     try:
         metadata = response.json()
     except (ValueError, RecursionError):

@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import PROVIDER_HOST
 from tests.conftest import free_port
 from tests.flowrunner import FlowRunner
+from tests.test_security_outbound import RemoteClient
 
 WELL_KNOWN = "/.well-known/oauth-authorization-server"
 
@@ -31,6 +32,7 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(3)
         status, kind, body = {
             "404": (404, "text/html", b"<h1>Not Found</h1>"),
+            "503": (503, "text/plain", b"busy"),
             "redirect": (302, "text/html", b""),
             "html": (200, "text/html; charset=utf-8", b"<!doctype html><p>Sign in"),
             "issuer": (200, "application/json",
@@ -94,6 +96,17 @@ def test_a_name_that_does_not_resolve(lab):
     assert f"for {url}. Check the spelling of the host" in text
 
 
+def test_a_name_that_does_not_resolve_for_a_remote_requester(serve):
+    """The public-address check resolves the name itself: the same message."""
+    remote = RemoteClient(serve(REMOTE_CUSTOM_PROVIDERS=True).app)
+    url = "https://flowlab-test.invalid" + WELL_KNOWN
+    answer = remote.post("/provider", kind="discovered", client_id="x",
+                         discovery_url=url)
+    assert answer.status_code == 400
+    assert "The name flowlab-test.invalid could not be found (DNS lookup failed)" \
+        in _text(answer.text)
+
+
 def test_a_closed_port(lab):
     origin = f"http://{PROVIDER_HOST}:{free_port(PROVIDER_HOST)}"
     text = _discover(lab, origin + WELL_KNOWN)
@@ -130,6 +143,8 @@ def test_a_port_that_accepts_and_says_nothing(lab):
 @pytest.mark.parametrize(("mode", "expected"), [
     ("404", "{url} answered HTTP 404 instead of the metadata document. Check the "
             "path: RFC 8414 puts an issuer's path after"),
+    ("503", "{url} answered HTTP 503, an error on the provider's side. Try again "
+            "in a moment"),
     ("redirect", "{url} answered HTTP 302, a redirect, which discovery does not "
                  "follow"),
     ("html", "{url} answered HTTP 200, but not with a JSON object (Content-Type: "
