@@ -6,6 +6,10 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 # Processes serving the lab; empty: app.py's default (one per core, at most 4).
 WORKERS ?=
+# A second, sandbox-only server ("any provider" in README.md): on another loopback
+# address than the lab's, since browsers send a host's cookies to all its ports.
+SANDBOX_HOST ?= 127.0.0.3
+SANDBOX_PORT ?= 5001
 
 .PHONY: run sandbox test lint browser oidc postgres bench clean
 
@@ -13,7 +17,7 @@ run: $(VENV)/.installed
 	$(PY) app.py --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
 
 sandbox: $(VENV)/.installed
-	$(PY) app.py --sandbox-only --host $(HOST) --port 5001
+	$(PY) app.py --sandbox-only --host $(SANDBOX_HOST) --port $(SANDBOX_PORT)
 
 test: $(VENV)/.dev-installed browser oidc postgres
 	$(PY) -m ruff check .

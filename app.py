@@ -39,6 +39,19 @@ def why_not_gunicorn() -> str | None:
     return None
 
 
+def trust_bound_host(app, host: str) -> None:
+    """Answer to the address this server listens on (``--host 127.0.0.3``).
+
+    Trusted hosts stop DNS rebinding: a page on a name of its own, rebound to this
+    address, sends that name as its Host. The address itself is no such name.
+    A wildcard (0.0.0.0, ::) is no address to answer to: FLOWLAB_PUBLIC_URL names it.
+    """
+    hosts = app.config.get("TRUSTED_HOSTS")
+    name = host.strip("[]")
+    if hosts is not None and name not in ("", "0.0.0.0", "::") and name not in hosts:
+        hosts.append(name)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve OAuth Flow Lab.", epilog=EPILOG)
     parser.add_argument("--host", default="127.0.0.1")
@@ -61,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     workers = args.workers or (1 if args.sandbox_only else default_workers())
     app = create_app({"SANDBOX_ONLY": True} if args.sandbox_only else None)
+    trust_bound_host(app, args.host)
     what = "sandbox provider" if args.sandbox_only else "OAuth Flow Lab"
     why_not = why_not_gunicorn() if workers > 1 else None
     if why_not:

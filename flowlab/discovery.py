@@ -8,13 +8,17 @@ same URL rule as typed-in ones.
 
 from __future__ import annotations
 
+import socket
+import ssl
 from dataclasses import replace
 from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NameResolutionError
 
 from . import outbound
+from .content import get_content
 from .profiles import Provider
 from .providers import ProviderError
 from .providers import check_url
@@ -27,8 +31,9 @@ WELL_KNOWN = ("/.well-known/oauth-authorization-server",
 def discover(url: str, timeout: float = 5) -> dict:
     """Fetch and check an RFC 8414 / OpenID discovery document.
 
-    Only a well-known URL is fetched, redirects are not followed (they could lead
-    anywhere), and a failure is reported without the network's details.
+    Only a well-known URL is fetched and redirects are not followed (they could
+    lead anywhere). A failure names its kind (content/providers.toml, [discovery])
+    with the URL tried, never the server's own words.
     """
     check_url(url, "The discovery URL")
     expected = expected_issuer(url)
@@ -36,24 +41,68 @@ def discover(url: str, timeout: float = 5) -> dict:
         with outbound.session() as http:
             response = http.get(url, timeout=timeout, allow_redirects=False,
                                 headers={"Accept": "application/json"})
-        metadata = response.json()
-    except requests.Timeout:
-        raise ProviderError(f"The discovery URL did not answer within {timeout:g} "
-                            "seconds.") from None
     except outbound.Refused as exc:
         raise ProviderError(f"The discovery document was not used: {exc}") from None
-    except (requests.RequestException, ValueError, RecursionError):
-        metadata = response = None
-    if response is None or response.status_code != 200 or not isinstance(
-            metadata, dict):
-        raise ProviderError("No JSON metadata document came back from the discovery "
-                            "URL (no answer, a redirect, an error status, or not "
-                            "JSON). Check the address, or type the endpoints in.")
+    except requests.TooManyRedirects as exc:  # the session follows none
+        raise _failed("redirect", url, status=exc.response.status_code) from None
+    except requests.RequestException as exc:
+        kind, detail = _failure(exc)
+        raise _failed(kind, url, timeout=f"{timeout:g}", detail=detail) from None
+    if response.is_redirect:
+        raise _failed("redirect", url, status=response.status_code)
+    if response.status_code != 200:
+        kind = "server_error" if response.status_code >= 500 else "status"
+        raise _failed(kind, url, status=response.status_code)
+    try:
+        metadata = response.json()
+    except (ValueError, RecursionError):
+        metadata = None
+    if not isinstance(metadata, dict):
+        raise _failed("not_json", url, content_type=response.headers.get(
+            "Content-Type", "none")[:100])
     if metadata.get("issuer") != expected:  # its value is not echoed: untrusted
-        raise ProviderError(f"The document names another issuer than {expected!r}, "
-                            "the one it was fetched for; RFC 8414 §3.3 says not to "
-                            "use it.")
+        raise _failed("issuer", url, expected=expected)
     return metadata
+
+
+def _failed(kind: str, url: str, **details) -> ProviderError:
+    """The error for one kind of failure, in the words of content/providers.toml."""
+    parts = urlsplit(url)
+    text = get_content().data("providers")["discovery"][kind]
+    return ProviderError(text.format(url=url, host=parts.hostname,
+                                     origin=f"{parts.scheme}://{parts.netloc}",
+                                     **details))
+
+
+def _failure(exc: BaseException) -> tuple[str, str]:
+    """The kind of a failed call (dns, refused, timeout, tls or unreachable) and,
+    for TLS, OpenSSL's short reason."""
+    if isinstance(exc, requests.Timeout):
+        return "timeout", ""
+    for cause in _causes(exc):
+        if isinstance(cause, (socket.gaierror, NameResolutionError)):
+            return "dns", ""
+        if isinstance(cause, ConnectionRefusedError):
+            return "refused", ""
+        if isinstance(cause, TimeoutError):
+            return "timeout", ""
+        if isinstance(cause, ssl.SSLError):
+            reason = getattr(cause, "verify_message", "") or cause.reason or "TLS"
+            return "tls", str(reason).replace("_", " ").lower()
+    return "unreachable", ""
+
+
+def _causes(exc: BaseException):
+    """``exc`` and what it wraps: arguments, urllib3's ``reason``, its causes."""
+    seen, todo = set(), [exc]
+    while todo:
+        one = todo.pop()
+        if not isinstance(one, BaseException) or id(one) in seen:
+            continue
+        seen.add(id(one))
+        yield one
+        todo += [*one.args, getattr(one, "reason", None), one.__cause__,
+                 one.__context__]
 
 
 def expected_issuer(url: str) -> str:

@@ -56,12 +56,33 @@ def limits(deadline: float = DEFAULT_DEADLINE, public_only: bool = False):
         _limits.reset(token)
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits: NAT64's
+# well-known prefix (RFC 6052 §2.1) and IPv4-compatible addresses (RFC 4291 §2.5.5.1).
+EMBEDS_IPV4 = tuple(ipaddress.ip_network(n) for n in ("64:ff9b::/96", "::/96"))
+# Local-use NAT64 (RFC 8215): the IPv4 address may sit anywhere, so never public.
+LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+
+
 def is_public(address: str) -> bool:
-    """Not loopback, private, link-local, shared, reserved or multicast."""
+    """Not loopback, private, link-local, shared, reserved or multicast; for an IPv6
+    address carrying an IPv4 one (mapped, NAT64, 6to4, Teredo), neither is that."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if ip.version == 6 and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if ip.version == 6 and ip in LOCAL_NAT64:
+        return False
+    return all(one.is_global and not one.is_multicast for one in (ip, *_inside(ip)))
+
+
+def _inside(ip) -> tuple:
+    """The IPv4 addresses an IPv6 address leads to (RFC 6052, 3056, 4380, 4291)."""
+    if ip.version == 4:
+        return ()
+    if any(ip in network for network in EMBEDS_IPV4):
+        return (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),)
+    if ip.sixtofour:
+        return (ip.sixtofour,)
+    return ip.teredo or ()
 
 
 def _guarded(connection_cls, watch_of):

@@ -167,4 +167,5 @@ def check_url(url: str, what: str) -> None:
             f"{what} is on the lab's own host ({host}). A browser sends a host's "
             "cookies to all of its ports, so that provider would get this lab's "
             "session. Run it on another address: every 127.x.y.z is this machine "
-            "too, so 127.0.0.2 works.")
+            "too, so 127.0.0.2 or 127.0.0.3 works (make sandbox serves a second "
+            "sandbox on 127.0.0.3).")

@@ -369,7 +369,8 @@ def test_discovery_does_not_follow_redirects(lab, fake):
     runner = FlowRunner(lab)
     page = _discover(runner, fake("/moved/.well-known/oauth-authorization-server"))
     assert page.status_code == 400
-    assert "No JSON metadata document came back" in _text(page.text)
+    assert "answered HTTP 302, a redirect, which discovery does not follow" \
+        in _text(page.text)
     assert not any(s["path"].startswith("/.well-known") for s in fake.app.seen)
 
 

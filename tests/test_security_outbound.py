@@ -13,6 +13,7 @@ from html import unescape
 
 import pytest
 
+from flowlab.outbound import is_public
 from tests import standin
 from tests.conftest import PROVIDER_HOST
 from tests.conftest import LiveServer
@@ -233,6 +234,40 @@ def test_a_remote_requesters_run_does_not_reach_loopback(remote_lab, hostile):
     page = remote.get(run)
     assert "run-step-failed" in page.text
     assert "not a public address" in _text(page.text)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(("address", "public"), [
+    ("64:ff9b::7f00:1", False),      # NAT64 (RFC 6052) of 127.0.0.1
+    ("64:ff9b::a00:1", False),       # NAT64 of 10.0.0.1
+    ("64:ff9b::808:808", True),      # NAT64 of 8.8.8.8
+    ("64:ff9b:1::808:808", False),   # local-use NAT64 (RFC 8215)
+    ("2002:7f00:1::", False),        # 6to4 (RFC 3056) of 127.0.0.1
+    ("2002:c0a8:101::1", False),     # 6to4 of 192.168.1.1
+    ("2002:808:808::1", True),       # 6to4 of 8.8.8.8
+    ("::7f00:1", False),             # IPv4-compatible (RFC 4291) 127.0.0.1
+    ("::a9fe:a9fe", False),          # IPv4-compatible 169.254.169.254
+    ("::ffff:127.0.0.1", False),     # IPv4-mapped
+    ("::ffff:8.8.8.8", True),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),  # Teredo, client 127.0.0.1
+    ("::1", False),
+    ("2606:4700:4700::1111", True),
+    ("8.8.8.8", True),
+    ("127.0.0.2", False),
+])
+def test_ipv6_addresses_carrying_ipv4_are_judged_by_it(address, public):
+    assert is_public(address) is public
+
+
+def test_a_remote_requester_cannot_reach_loopback_through_nat64(remote_lab, hostile):
+    """64:ff9b::7f00:2 is 127.0.0.2 to a NAT64 gateway: refused before connecting."""
+    server = hostile("huge")
+    port = server.url.rsplit(":", 1)[1]
+    answer = RemoteClient(remote_lab.app).post(
+        "/provider", kind="discovered", client_id="x",
+        discovery_url=f"https://[64:ff9b::7f00:2]:{port}" + WELL_KNOWN)
+    assert answer.status_code == 400
+    assert "not a public address" in _text(answer.text)
     assert server.requests == []
 
 
