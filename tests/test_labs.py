@@ -44,6 +44,7 @@ def test_every_lab_has_both_variants_and_its_module():
     for lab in labs.values():
         assert lab.variants["vulnerable"].label and lab.variants["defended"].label
         assert lab.outcome["succeeded"] and lab.outcome["failed"]
+        assert lab.outcome["undecided"].startswith("Not decided yet")
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
