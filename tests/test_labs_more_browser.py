@@ -217,3 +217,23 @@ def test_every_attacker_page_loads_cleanly(chromium, lab_server):
         assert hosts == {"127.0.0.2"}
     finally:
         context.close()
+
+
+def test_presenter_view_follows_a_lab_run(page, lab_server):
+    """The presenter's second screen shows the lab's speaker notes and reloads when
+    a message goes over the wire; the lab page shows no notes."""
+    start(page, lab_server, "code-interception", "vulnerable")
+    notes = page.context.new_page()
+    notes.goto(lab_server("/presenter"))
+    expect(notes.get_by_role("heading", name="Speaker notes")).to_be_visible()
+    expect(notes.locator("#presenter-verdict")).to_have_attribute(
+        "data-verdict", "undecided")
+    assert serious_violations(notes) == []
+    assert "Point at" not in page.content()
+    page.get_by_role("link", name="Sign in with the sandbox").click()
+    page.get_by_role("button", name="Continue as Alice Lindqvist").click()
+    page.get_by_role("button", name="Agree").click()
+    page.wait_for_url(ATTACKER)
+    expect(notes.locator("#presenter-verdict")).to_have_attribute(
+        "data-verdict", "succeeded", timeout=10_000)
+    notes.close()
