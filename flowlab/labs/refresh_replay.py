@@ -85,6 +85,5 @@ def succeeded(run: Run) -> bool | None:
         if entry.key == "refresh":
             shared = wire.form(entry).get("refresh_token") == stolen
         elif entry.key == "attacker-check" and shared:
-            found = wire.status(entry)
-            return True if found == 200 else False if found == 401 else None
+            return {200: True, 401: False}.get(wire.status(entry))
     return None
