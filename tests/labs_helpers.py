@@ -47,13 +47,36 @@ def status(entry) -> int:
     return int(entry.exchange.response.start_line.split(" ")[1])
 
 
-def sign_in(victim: requests.Session, server, lab: str, variant: str, user: str):
-    """The victim signs in with the sandbox through the lab client, and agrees."""
+def sign_in(victim: requests.Session, server, lab: str, variant: str, user: str,
+            decision: str = "agree"):
+    """The victim signs in with the sandbox through the lab client, and agrees
+    (or, with ``decision="cancel"``, cancels)."""
     login = victim.get(server(f"/labs/{lab}/{variant}/login"))
-    consent = victim.post(server("/sandbox/login"), data={
-        "csrf_token": form_token(login), "user": user,
-        "next": login.url.split(server(""), 1)[1]})
+    return decide(victim, server, login, user, decision)
+
+
+def decide(browser: requests.Session, server, page: requests.Response, user: str,
+           decision: str = "agree"):
+    """At the sandbox's sign-in page for an authorization request: sign in as
+    ``user``, then agree or cancel (a consent given before is not asked again)."""
+    consent = browser.post(server("/sandbox/login"), data={
+        "csrf_token": form_token(page), "user": user,
+        "next": page.url.split(server(""), 1)[1]})
     if "decision" in consent.text:
-        consent = victim.post(consent.url, data={
-            "csrf_token": form_token(consent), "decision": "agree"})
+        consent = browser.post(consent.url, data={
+            "csrf_token": form_token(consent), "decision": decision})
     return consent
+
+
+VERDICT = re.compile(r'id="verdict"[^>]*data-verdict="(\w+)"[^>]*>([^<]*)<')
+
+
+def verdict(browser: requests.Session, server, lab: str, variant: str) -> str:
+    """What the run page says: "succeeded", "failed" or "undecided", checked
+    against the words it shows."""
+    found = VERDICT.search(browser.get(server(f"/labs/{lab}/{variant}")).text)
+    assert found, "the run page shows no verdict"
+    said = {"succeeded": "Attack succeeded", "failed": "Attack failed",
+            "undecided": "Not decided yet"}[found.group(1)]
+    assert html.unescape(found.group(2)).startswith(said), found.group(2)
+    return found.group(1)

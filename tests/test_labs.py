@@ -4,7 +4,9 @@ behaviour is unchanged by the labs."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
 import requests
@@ -17,6 +19,7 @@ from flowlab.sandbox.store import list_clients
 from tests.conftest import ROOT
 from tests.conftest import LiveServer
 from tests.conftest import make_app
+from tests.flowrunner import FlowRunner
 from tests.labs_helpers import form_token
 from tests.labs_helpers import run_of
 from tests.labs_helpers import sign_in
@@ -44,6 +47,7 @@ def test_every_lab_has_both_variants_and_its_module():
     for lab in labs.values():
         assert lab.variants["vulnerable"].label and lab.variants["defended"].label
         assert lab.outcome["succeeded"] and lab.outcome["failed"]
+        assert lab.outcome["undecided"].startswith("Not decided yet")
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
@@ -167,3 +171,35 @@ def test_code_interception(lab_server, variant):
         assert json.loads(stolen.exchange.response.body)["error"] == "invalid_request"
         assert run.entries("attacker-me") == []
         assert "Attack failed" in page.text
+
+
+def test_lab_speaker_notes_are_for_the_presenter_only(lab_server):
+    """Every step of every lab has speaker notes; the presenter view shows those of
+    this browser's latest lab run, the lab page the room sees shows none, and the
+    presenter view goes back to a flow run started later."""
+    labs = lab_server.app.extensions["labs"].catalogue
+    browser = requests.Session()
+    for lab in labs.values():
+        assert all(step.get("notes") for step in lab.steps), lab.id
+        attacker_page = start(browser, lab_server, lab.id, "vulnerable")
+        room = browser.get(lab_server(f"/labs/{lab.id}/vulnerable")).text
+        presenter = browser.get(lab_server("/presenter")).text
+        run_id = attacker_page.rsplit("/", 1)[1]
+        assert f'data-run="lab:{run_id}"' in presenter, lab.id
+        assert html.escape(lab.title) in presenter
+        assert 'data-verdict="undecided"' in presenter
+        for step in lab.steps:
+            words = " ".join(step["notes"].split()[:6])
+            assert words not in room, (lab.id, words)
+            assert words.replace("`", "") in " ".join(
+                re.sub(r"<[^>]+>", "", html.unescape(presenter)).split()), lab.id
+        now = browser.get(lab_server("/presenter/now.json")).json()
+        assert now["run"] == f"lab:{run_id}" and now["done"] == len(
+            run_of(lab_server, attacker_page).trace)
+    flow = FlowRunner(lab_server)
+    flow.session = browser
+    flow.start("client-credentials")
+    presenter = browser.get(lab_server("/presenter")).text
+    assert "Speaker notes" in presenter and "lab:" not in presenter
+    assert not browser.get(lab_server("/presenter/now.json")).json()["run"] \
+        .startswith("lab:")

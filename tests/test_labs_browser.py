@@ -96,7 +96,7 @@ def test_code_replay_in_chromium(page, lab_server, variant):
     page.get_by_role("link", name="Back to the lab").click()
     page.wait_for_url(lab_server(f"/labs/code-replay/{variant}") + "*")
     page.get_by_role("button", name="Call the API again").click()
-    page.wait_for_selector("#verdict")
+    page.wait_for_selector("#verdict:not([data-verdict=undecided])")
     replay = run.entries("replay")[0]
     assert replay.exchange.request.body == run.entries("token")[0].exchange.request.body
     verdict = page.locator("#verdict").inner_text()
@@ -123,7 +123,7 @@ def test_code_interception_in_chromium(page, lab_server, variant):
     stolen = run.entries("attacker-token")[0]
     assert "code_verifier" not in stolen.exchange.request.text
     page.get_by_role("link", name="Back to the lab").click()
-    page.wait_for_selector("#verdict")
+    page.wait_for_selector("#verdict:not([data-verdict=undecided])")
     verdict = page.locator("#verdict").inner_text()
     if variant == "vulnerable":
         assert status(stolen) == 200

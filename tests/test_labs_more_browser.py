@@ -4,8 +4,10 @@ and fails against the defence, judged on the captured messages; pages pass axe."
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from flowlab.labs import attacker
@@ -14,6 +16,7 @@ from tests.a11y import serious_violations
 from tests.conftest import LiveServer
 from tests.conftest import make_app
 from tests.labs_helpers import run_of
+from tests.labs_helpers import start as start_http
 from tests.labs_helpers import status
 
 pytestmark = pytest.mark.browser
@@ -42,6 +45,7 @@ def start(page, server, lab: str, variant: str):
 
 def verdict(page, server, lab: str, variant: str) -> str:
     page.wait_for_url(server(f"/labs/{lab}/{variant}") + "*")
+    page.wait_for_selector("#verdict:not([data-verdict=undecided])")
     assert serious_violations(page) == []
     return page.locator("#verdict").inner_text()
 
@@ -184,3 +188,52 @@ def test_new_lab_pages_pass_axe(page, lab_server):
                 "mix-up"):
         page.goto(lab_server(f"/labs/{lab}"))
         assert serious_violations(page) == []
+
+
+def test_every_attacker_page_loads_cleanly(chromium, lab_server):
+    """Every lab's attacker page (127.0.0.2), in both variants: no failed request,
+    no error status, no console error, axe clean. Its own browser context, without
+    the ``page`` fixture's request routing: Chromium fetches no favicon while
+    requests are routed, so a missing icon would go unseen there."""
+    context = chromium.new_context()
+    page = context.new_page()
+    failed, errors, hosts = [], [], set()
+    page.on("request", lambda request: hosts.add(urlsplit(request.url).hostname))
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.on("response", lambda response: response.status >= 400
+            and failed.append(f"{response.status} {response.url}"))
+    page.on("console", lambda msg: msg.type == "error" and errors.append(
+        f"{msg.text} {msg.location.get('url')}"))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        for lab in lab_server.app.extensions["labs"].catalogue:
+            for variant in ("vulnerable", "defended"):
+                url = start_http(requests.Session(), lab_server, lab, variant)
+                page.goto(url)
+                page.wait_for_timeout(300)  # the icon is fetched after the load
+                expect(page.get_by_role("link", name="Back to the lab")).to_be_visible()
+                assert serious_violations(page) == []
+                assert failed == [] and errors == [], (lab, variant, failed, errors)
+        assert hosts == {"127.0.0.2"}
+    finally:
+        context.close()
+
+
+def test_presenter_view_follows_a_lab_run(page, lab_server):
+    """The presenter's second screen shows the lab's speaker notes and reloads when
+    a message goes over the wire; the lab page shows no notes."""
+    start(page, lab_server, "code-interception", "vulnerable")
+    notes = page.context.new_page()
+    notes.goto(lab_server("/presenter"))
+    expect(notes.get_by_role("heading", name="Speaker notes")).to_be_visible()
+    expect(notes.locator("#presenter-verdict")).to_have_attribute(
+        "data-verdict", "undecided")
+    assert serious_violations(notes) == []
+    assert "Point at" not in page.content()
+    page.get_by_role("link", name="Sign in with the sandbox").click()
+    page.get_by_role("button", name="Continue as Alice Lindqvist").click()
+    page.get_by_role("button", name="Agree").click()
+    page.wait_for_url(ATTACKER)
+    expect(notes.locator("#presenter-verdict")).to_have_attribute(
+        "data-verdict", "succeeded", timeout=10_000)
+    notes.close()

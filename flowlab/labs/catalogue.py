@@ -10,6 +10,8 @@ from pathlib import Path
 from ..content import render_markdown
 
 VARIANTS = ("vulnerable", "defended")
+# The verdict's three states: what the wire shows (succeeded, failed) or not yet.
+OUTCOMES = ("succeeded", "failed", "undecided")
 
 
 @dataclass(frozen=True)
@@ -66,13 +68,14 @@ def _variant(name: str, data: dict) -> Variant:
 def load_lab(path: Path) -> Lab:
     """Read one lab; a missing variant or field fails at start-up, not mid-run."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
+    outcome = {name: data["outcome"][name] for name in OUTCOMES}
     variants = {name: _variant(name, data["variants"][name]) for name in VARIANTS}
     return Lab(
         id=path.stem, title=data["title"], summary=data["summary"],
         rfc=tuple(data["rfc"]), order=int(data.get("order", 99)),
         client_name=data["client_name"], story_html=render_markdown(data["story"]),
         steps=tuple(data.get("steps", ())), variants=variants,
-        outcome=dict(data["outcome"]), annotations=dict(data.get("annotations", {})),
+        outcome=outcome, annotations=dict(data.get("annotations", {})),
         redirect_to=data.get("redirect_to", "client"),
         public=bool(data.get("public", False)),
     )

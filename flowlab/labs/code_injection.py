@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 from urllib.parse import parse_qs
 from urllib.parse import urlencode
@@ -15,6 +14,7 @@ from flask import Config
 
 from . import client
 from . import scripted
+from . import wire
 from .catalogue import Lab
 from .store import Run
 
@@ -34,12 +34,22 @@ def prepare(run: Run, lab: Lab, config: Config) -> None:
     run.attacker["stolen"] = parse_qs(urlsplit(location).query)["code"][0]
 
 
+def start_login(run: Run, lab: Lab, config: Config) -> str:
+    """The attacker's own sign-in, with ``show_dialog=true`` (a Spotify parameter):
+    the sandbox asks again even after a sign-in, so there is a page to stop on."""
+    return client.start_login(run, lab, config) + "&show_dialog=true"
+
+
 def attacker_view(run: Run, lab: Lab) -> dict:
     """Alice's code, put into the client's callback with the attacker's own state
     (read from the attacker's own authorization request)."""
     state = run.client.get("state")
-    if not state or not run.attacker.get("stolen"):
+    if not run.attacker.get("stolen"):
         return {}
+    if not state:
+        return {"text": f"{lab.client_name} has no sign-in of yours waiting for its "
+                "callback: none started yet, or one you finished. Go back, start "
+                "your own sign-in and stop on the sandbox's page."}
     query = urlencode({"code": run.attacker["stolen"], "state": state})
     link = run.origin + client.callback_path(run.lab, run.variant) + "?" + query
     return {"heading": "Alice's code, ready to inject",
@@ -48,14 +58,15 @@ def attacker_view(run: Run, lab: Lab) -> dict:
 
 
 def succeeded(run: Run) -> bool | None:
-    """On the wire: did the client's token request get Alice's account?
-    None until the injected callback has arrived."""
-    if not run.entries("token"):
-        return None
-    me = run.entries("me")
-    if not me or me[-1].exchange.response is None:
+    """On the wire: did a token request carrying Alice's stolen code get tokens
+    that read Alice's account? False when the token endpoint refused it for the
+    verifier; None until the stolen code reaches the token endpoint (a sign-in the
+    learner finished as Alice decides nothing: that code was never stolen)."""
+    stolen = run.attacker.get("stolen")
+    redeemed = [e for e in run.entries("token")
+                if stolen and wire.form(e).get("code") == stolen]
+    if any(wire.account(run, token) == VICTIM for token in redeemed):
+        return True
+    if any(wire.refused(e) and "code_verifier" in wire.form(e) for e in redeemed):
         return False
-    try:
-        return json.loads(me[-1].exchange.response.body).get("id") == VICTIM
-    except ValueError:
-        return False
+    return None

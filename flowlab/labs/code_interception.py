@@ -10,6 +10,7 @@ from flask import request
 from ..runner.capture import capture_session
 from ..runner.capture import exchange_of
 from . import client
+from . import wire
 from .catalogue import Lab
 from .store import Run
 
@@ -46,8 +47,8 @@ def attacker_view(run: Run, lab: Lab) -> dict:
 
 
 def succeeded(run: Run) -> bool | None:
-    """On the wire: did the other app's token request get tokens?"""
+    """On the wire: did the other app's token request get tokens (True), or was it
+    refused (False)? None until it redeems an intercepted code (a cancelled sign-in
+    brings none)."""
     token = run.entries("attacker-token")
-    if not token or token[-1].exchange.response is None:
-        return None
-    return token[-1].exchange.response.start_line.split(" ")[1] == "200"
+    return {200: True, 400: False}.get(wire.status(token[-1])) if token else None

@@ -8,13 +8,16 @@ from flask import Config
 from ..runner.capture import capture_session
 from ..runner.capture import exchange_of
 from . import client
+from . import wire
 from .catalogue import Lab
 from .store import Run
 
 
 def _logged(run: Run):
-    """The client's token request, as its over-eager log kept it."""
-    found = [e for e in run.entries("token") if e.actor == "victim"]
+    """The client's token request, as its over-eager log kept it: a code it
+    redeemed, so a replay sends a code already used once."""
+    found = [e for e in run.entries("token")
+             if e.actor == "victim" and wire.status(e) == 200]
     return found[0].exchange if found else None
 
 
@@ -46,8 +49,11 @@ def recheck(run: Run, lab: Lab, config: Config) -> None:
 
 
 def succeeded(run: Run) -> bool | None:
-    """On the wire: did the replayed request get tokens? None before the replay."""
+    """On the wire: did the replayed request get tokens (True), or was the used
+    code refused (False)? None before the replay."""
     replay = run.entries("replay")
-    if not replay or replay[-1].exchange.response is None:
+    if not replay:
         return None
-    return replay[-1].exchange.response.start_line.split(" ")[1] == "200"
+    if wire.status(replay[-1]) == 200:
+        return True
+    return False if wire.refused(replay[-1]) else None

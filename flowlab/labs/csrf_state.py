@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-import json
 import secrets
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
 
 from flask import Config
 
 from . import client
 from . import scripted
+from . import wire
 from .catalogue import Lab
 from .store import Run
 
@@ -30,15 +32,15 @@ def attacker_view(run: Run, lab: Lab) -> dict:
 
 
 def succeeded(run: Run) -> bool | None:
-    """On the wire: did the client redeem the code and get Bob's account?
-    None until the forged callback has arrived."""
-    if not run.entries("callback"):
+    """On the wire: did a callback bring Bob's code, and did the client redeem it
+    and read Bob's account? False when the client let it in no token request;
+    None until Bob's code arrives (a sign-in of the learner's own decides nothing)."""
+    code = parse_qs(urlsplit(run.attacker.get("link", "")).query).get("code")
+    forged = code and [e for e in run.entries("callback")
+                       if wire.query(e).get("code") == code[0]]
+    if not forged:
         return None
-    me = run.entries("me")
-    if not me or me[-1].exchange.response is None:
-        return False
-    try:
-        who = json.loads(me[-1].exchange.response.body).get("id")
-    except ValueError:
-        return False
-    return who == ATTACKER_USER
+    redeemed = [e for e in run.entries("token") if wire.form(e).get("code") == code[0]]
+    if any(wire.account(run, token) == ATTACKER_USER for token in redeemed):
+        return True
+    return False if not redeemed else None

@@ -16,6 +16,7 @@ from flask import render_template
 from flask import request
 
 from . import client
+from . import wire
 from .catalogue import Lab
 from .store import Run
 
@@ -99,10 +100,21 @@ def attacker_view(run: Run, lab: Lab) -> dict:
             "link": inject, "link_text": "Open the player with Alice's token"}
 
 
+def _reported(leak) -> dict[str, str]:
+    """The parameters of the page address the script reported, query and fragment."""
+    address = urlsplit(wire.query(leak).get("u", ""))
+    return {**parse_qs(address.query), **parse_qs(address.fragment)}
+
+
 def succeeded(run: Run) -> bool | None:
-    """On the wire: did the attacker get a token that reads Alice's account?"""
-    if not run.entries("leak"):
-        return None
-    me = run.entries("attacker-me")
-    return bool(me) and me[-1].exchange.response is not None and \
-        me[-1].exchange.response.start_line.split(" ")[1] == "200"
+    """On the wire: did a leaked token read Alice's account (True)? False when the
+    script reported the page after a completed sign-in and its address held no
+    token and no code; None until then (a cancelled sign-in, or the page opened
+    before signing in, leaks nothing to judge)."""
+    if any(wire.status(me) == 200 for me in run.entries("attacker-me")):
+        return True
+    signed = [e for e in run.entries("token") if wire.status(e) == 200]
+    clean = [leak for leak in (wire.since(run, signed[0]) if signed else ())
+             if leak.key == "leak"
+             and not {"access_token", "code"} & _reported(leak).keys()]
+    return False if clean else None

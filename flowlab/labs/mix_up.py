@@ -18,6 +18,8 @@ from flask import request
 from ..runner.capture import capture_session
 from ..runner.capture import exchange_of
 from . import client
+from . import wire
+from .attacker import HOST
 from .catalogue import Lab
 from .store import Run
 
@@ -88,9 +90,25 @@ def attacker_view(run: Run, lab: Lab) -> dict:
 
 
 def succeeded(run: Run) -> bool | None:
-    """On the wire: did the client send the code to the attacker's server?"""
-    if not run.entries("callback"):
-        return None
-    token = run.entries("token")
-    return bool(token) and token[-1].exchange.url.startswith(
-        "http://127.0.0.2") and "code=" in token[-1].exchange.request.text
+    """On the wire: did the client send a code to the attacker's token endpoint
+    (True)? False when a callback answering the sign-in it started (its pending
+    state) brought a code and an ``iss`` of another server, and no token request
+    followed; None until then (a cancel, or a callback reloaded, decides nothing)."""
+    if any(e.exchange.url.startswith(f"http://{HOST}") and wire.form(e).get("code")
+           for e in run.entries("token")):
+        return True
+    pending = started = None
+    for entry in run.trace:
+        if entry.key == "authorize":
+            pending = wire.location(entry).get("state")
+            started = entry.exchange.response.header("Location").split("?")[0]
+        elif entry.key == "callback":
+            sent = wire.query(entry)
+            if (pending and sent.get("state") == pending and sent.get("code")
+                    and f"{sent.get('iss')}/authorize" != started
+                    and not any(later.key == "token"
+                                and wire.form(later).get("code") == sent["code"]
+                                for later in wire.since(run, entry))):
+                return False
+            pending = None  # the client keeps a state for one callback only
+    return None

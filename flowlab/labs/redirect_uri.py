@@ -7,7 +7,9 @@ import base64
 import hashlib
 import secrets
 from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
+import requests
 from flask import Config
 from flask import Response
 from flask import redirect
@@ -15,8 +17,10 @@ from flask import request
 
 from ..exchange import Exchange
 from ..exchange import Message
+from ..runner.capture import capture_session
 from ..runner.capture import exchange_of
 from . import client
+from . import wire
 from .catalogue import Lab
 from .store import Run
 
@@ -38,6 +42,20 @@ def _crafted(run: Run, lab: Lab, config: Config) -> str:
             + urlencode(params))
 
 
+def _answer_of(run: Run, url: str, config: Config) -> None:
+    """What the authorization server answers to the crafted request, asked once
+    more by the lab for a browser not signed in: its sign-in page, or an error page
+    that redirects nowhere (RFC 6749 §4.1.2.1)."""
+    session = capture_session(requests.Session())
+    where = urlsplit(url)
+    try:
+        response = session.get(f"{run.backchannel}{where.path}?{where.query}",
+                               timeout=config["HTTP_TIMEOUT"], allow_redirects=False)
+    except requests.TooManyRedirects as exc:  # a redirect is the answer
+        response = exc.response
+    run.record("crafted-answer", "victim", "front", exchange_of(session, response))
+
+
 def serve(run: Run, lab: Lab, endpoint: str, config: Config) -> Response:
     """``go``: the bait sends the browser to the crafted request; ``callback``:
     the code arrives, and the attacker redeems it at once (RFC 6749 §4.1.3)."""
@@ -46,6 +64,8 @@ def serve(run: Run, lab: Lab, endpoint: str, config: Config) -> Response:
         answer = Message("HTTP/1.1 302 Found", [("Location", url)])
         run.record("crafted", "attacker", "front", Exchange(
             client.received().request, answer, url=request.url))
+        if not run.entries("crafted-answer"):
+            _answer_of(run, url, config)
         return redirect(url, 302)
     if endpoint != "callback":
         return Response("Not found", 404)
@@ -79,9 +99,12 @@ def attacker_view(run: Run, lab: Lab) -> dict:
 
 
 def succeeded(run: Run) -> bool | None:
-    """On the wire: did the attacker's token request get tokens? False once the
-    victim followed the bait and no code came back; None before."""
+    """On the wire: did the attacker's token request get tokens (True)? False when
+    the authorization server refused the crafted request itself (an error page,
+    no redirect: no code can ever come); None until one of them shows (a learner
+    who stopped at the sign-in page, or cancelled, decides nothing)."""
     token = run.entries("attacker-token")
-    if token and token[-1].exchange.response is not None:
-        return token[-1].exchange.response.start_line.split(" ")[1] == "200"
-    return False if run.entries("crafted") else None
+    if token and wire.status(token[-1]) == 200:
+        return True
+    answer = run.entries("crafted-answer")
+    return False if answer and wire.status(answer[-1]) == 400 else None

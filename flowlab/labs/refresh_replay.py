@@ -9,14 +9,15 @@ from flask import Config
 
 from ..runner.capture import exchange_of
 from . import client
+from . import wire
 from .catalogue import Lab
 from .store import Run
 
 
 def _stolen(run: Run) -> tuple[str, str] | None:
-    """The refresh token from the app's backup, and the token endpoint the app
-    uses (as its own logged token request shows)."""
-    for entry in run.entries("token"):
+    """The refresh token from the app's backup (its latest), and the token
+    endpoint the app uses (as its own logged token request shows)."""
+    for entry in reversed(run.entries("token")):  # the one the app holds now
         if entry.exchange.response is not None and entry.exchange.response.body:
             try:
                 token = json.loads(entry.exchange.response.body).get("refresh_token")
@@ -72,8 +73,17 @@ def recheck(run: Run, lab: Lab, config: Config) -> None:
 
 
 def succeeded(run: Run) -> bool | None:
-    """On the wire: after both refreshed, does the attacker's token still work?"""
-    check = run.entries("attacker-check")
-    if not check or check[-1].exchange.response is None:
+    """On the wire: once the attacker refreshed with the stolen token and the app
+    refreshed with that same token, does the attacker's access token still work
+    (True) or not (False)? None until both used it (an app that signed in again
+    holds another grant's token: that refresh decides nothing)."""
+    taken = run.entries("attacker-refresh")
+    if not taken or wire.status(taken[0]) != 200:
         return None
-    return check[-1].exchange.response.start_line.split(" ")[1] == "200"
+    stolen, shared = wire.form(taken[0]).get("refresh_token"), False
+    for entry in wire.since(run, taken[0]):
+        if entry.key == "refresh":
+            shared = wire.form(entry).get("refresh_token") == stolen
+        elif entry.key == "attacker-check" and shared:
+            return {200: True, 401: False}.get(wire.status(entry))
+    return None

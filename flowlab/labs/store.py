@@ -2,7 +2,8 @@
 
 Runs live in the lab's database (``flowlab.tables.lab_runs``), so any worker of any
 process may serve any request of a run: the lab page, the lab client's callback,
-the attacker on 127.0.0.2. Four methods: ``new``, ``get``, ``find`` and ``save``.
+the attacker on 127.0.0.2. Five methods: ``new``, ``get``, ``find``, ``latest``
+and ``save``.
 A save is an update-where-version; when another request saved the run since this
 one read it, this request's changes (its new messages, the client and attacker
 fields it set or removed) are applied to the stored run and saved again, so no
@@ -114,6 +115,15 @@ class RunStore:
         if not state:
             return None
         return self._one((lab_runs.c.lab == lab) & (lab_runs.c.state == state))
+
+    def latest(self, browser: str) -> Run | None:
+        """The run this browser started last, of any lab (the presenter's notes)."""
+        fresh = lab_runs.c.created >= time.time() - KEEP_SECONDS
+        with LAB.connection(self.app) as conn:
+            row = conn.execute(select(lab_runs).where(
+                lab_runs.c.browser == browser, fresh)
+                .order_by(lab_runs.c.created.desc()).limit(1)).mappings().first()
+        return _from_row(row) if row else None
 
     def save(self, run: Run) -> bool:
         """Store ``run``'s changes; False only when the run is gone (expired or

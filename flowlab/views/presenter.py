@@ -27,6 +27,7 @@ from ..sandbox.context import USER_KEY
 from ..sandbox.reset import reset_demo
 from ..sandbox.store import DB
 from ..security import is_loopback_host
+from . import lab_notes
 from .providers import browser_id
 
 bp = Blueprint("presenter", __name__)
@@ -65,6 +66,9 @@ def view():
     owner = browser_id()
     runs = store.owned(owner, limit=1) if owner else []
     wanted = request.args.get("run")
+    lab_run = None if wanted else lab_notes.latest(runs[0] if runs else None)
+    if lab_run is not None:  # presenting a lab: its notes (flowlab/views/lab_notes)
+        return lab_notes.page(lab_run)
     run = store.load(wanted, owner or "") if wanted else (runs[0] if runs else None)
     if run is None:
         return render_template("presenter/view.html", run=None)
@@ -85,7 +89,8 @@ def now():
     owner = browser_id()
     runs = store.owned(owner, limit=1) if owner else []
     where = {"run": runs[0].id, "done": len(runs[0].steps)} if runs else {}
-    return _no_store(jsonify(where))
+    lab_run = lab_notes.latest(runs[0] if runs else None)
+    return _no_store(jsonify(lab_notes.where(lab_run) if lab_run else where))
 
 
 @bp.get("/presenter/room")
