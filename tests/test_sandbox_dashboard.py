@@ -154,11 +154,18 @@ def test_cli_add_client(app):
     assert bad.exit_code != 0 and "localhost is not allowed" in bad.output
 
 
+def grant_boxes(page: str) -> dict[str, bool]:
+    """Each grant checkbox of the create form: checked or not, in page order."""
+    tags = re.findall(r'<input type="checkbox" name="grant"[^>]*>', page)
+    return {re.search(r'value="([^"]+)"', tag).group(1): " checked" in tag
+            for tag in tags}
+
+
 def test_the_form_offers_each_grant_by_its_registered_name(dashboard):
     page = dashboard.page().text
-    boxes = dict(re.findall(r'name="grant" value="([^"]+)" ?(checked)?>', page))
-    assert boxes == {"authorization_code": "checked", "refresh_token": "checked",
-                     "client_credentials": "", DEVICE_GRANT: "", "implicit": ""}
+    assert grant_boxes(page) == {
+        "authorization_code": True, "refresh_token": True,
+        "client_credentials": False, DEVICE_GRANT: False, "implicit": False}
     text = " ".join(html.unescape(page).split())
     assert f"Device authorization <code>{DEVICE_GRANT}</code>" in text
 
@@ -208,9 +215,8 @@ def test_grant_mistakes_keep_what_was_typed(dashboard, fields, message):
     assert message in html.unescape(response.text)
     assert 'value="Kept name"' in response.text
     assert f"{fields.get('redirect_uris', CALLBACK)}</textarea>" in response.text
-    checked = re.findall(r'name="grant" value="([^"]+)" checked>', response.text)
-    known = [grant for grant in fields["grant"] if grant != "password"]
-    assert checked == known
+    checked = [name for name, on in grant_boxes(response.text).items() if on]
+    assert checked == [grant for grant in fields["grant"] if grant != "password"]
     kind = fields.get("kind", "confidential")
     assert f'name="kind" value="{kind}" checked>' in response.text
 
@@ -220,3 +226,4 @@ def test_the_demo_tv_app_keeps_the_device_grant(dashboard, live_server):
     page = dashboard.page(f"/sandbox/dashboard/apps/{tv.client_id}")
     text = " ".join(html.unescape(page.text).split())
     assert f"Device authorization <code>{DEVICE_GRANT}</code>" in text
+    assert "None: this app's grants send no one back to it." in text
