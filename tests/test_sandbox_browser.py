@@ -102,3 +102,28 @@ def test_dashboard_create_edit_delete(page, live_server):
     page.wait_for_selector("text=deleted.")
     assert page.get_by_role("link", name="Browser app", exact=True).count() == 0
     assert serious_violations(page) == []
+
+
+def test_dashboard_device_app_by_its_grants(page, live_server):
+    """A TV app: only the device grant, no redirect URI; a mistake keeps the boxes."""
+    page.goto(live_server("/sandbox/dashboard"))
+    page.get_by_label("App name").fill("Living-room TV")
+    page.get_by_label("Public: a browser, mobile or desktop app").check()
+    page.get_by_label("Authorization code authorization_code").uncheck()
+    page.get_by_label("Client credentials").check()
+    page.get_by_label("Device authorization").check()
+    page.get_by_role("button", name="Create app").click()
+    assert page.get_by_text("Only confidential apps may use client credentials"
+                            ).is_visible()
+    assert page.get_by_label("Device authorization").is_checked()
+    assert page.get_by_label("Refresh token").is_checked()
+    assert not page.get_by_label("Authorization code authorization_code").is_checked()
+    assert page.get_by_label("App name").input_value() == "Living-room TV"
+    assert serious_violations(page) == []
+    page.get_by_label("Client credentials").uncheck()
+    page.get_by_role("button", name="Create app").click()
+    page.wait_for_selector("h1:has-text('Living-room TV')")
+    grants = page.locator("dd ul").inner_text()
+    assert "Device authorization urn:ietf:params:oauth:grant-type:device_code" in grants
+    assert "Authorization code" not in grants
+    assert serious_violations(page) == []

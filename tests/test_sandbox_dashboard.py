@@ -9,10 +9,13 @@ import re
 import pytest
 import requests
 
+from flowlab.demo import device_app
 from tests.sandbox_helpers import CALLBACK
 from tests.sandbox_helpers import Sandbox
 from tests.sandbox_helpers import basic
 
+DEFAULT_GRANTS = ("authorization_code", "refresh_token")
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 CLIENT_ID = re.compile(r"/sandbox/dashboard/apps/([0-9a-f]{32})")
 
 
@@ -33,7 +36,7 @@ class Dashboard:
 
     def create(self, **fields) -> requests.Response:
         data = {"name": "My app", "redirect_uris": CALLBACK, "kind": "confidential",
-                **fields}
+                "grant": list(DEFAULT_GRANTS), **fields}
         return self.post("/sandbox/dashboard", data)
 
 
@@ -59,7 +62,8 @@ def test_lists_the_demo_apps(dashboard, live_server):
 
 
 def test_create_reveal_use_rotate_edit_delete(dashboard, live_server):
-    created = dashboard.create(name="Café <b>app</b>")
+    created = dashboard.create(name="Café <b>app</b>",
+                               grant=[*DEFAULT_GRANTS, "client_credentials"])
     assert created.status_code == 303
     client_id = CLIENT_ID.search(created.headers["Location"]).group(1)
     details = dashboard.page(f"/sandbox/dashboard/apps/{client_id}")
@@ -121,11 +125,13 @@ def test_forms_need_the_csrf_token(dashboard):
 
 
 def test_public_app_with_implicit(dashboard, live_server):
-    created = dashboard.create(name="SPA", kind="public", implicit="on")
+    created = dashboard.create(name="SPA", kind="public",
+                               grant=["authorization_code", "implicit"])
     client_id = CLIENT_ID.search(created.headers["Location"]).group(1)
     page = dashboard.page(f"/sandbox/dashboard/apps/{client_id}")
     assert "implicit" in page.text and "Show client secret" not in page.text
-    refused = dashboard.create(name="Web", kind="confidential", implicit="on")
+    refused = dashboard.create(name="Web", kind="confidential",
+                               grant=["authorization_code", "implicit"])
     assert "Only public apps may use the implicit grant" in refused.text
 
 
@@ -146,3 +152,78 @@ def test_cli_add_client(app):
     bad = runner.invoke(args=["sandbox", "add-client", "--name", "B",
                               "--redirect-uri", "http://localhost/cb"])
     assert bad.exit_code != 0 and "localhost is not allowed" in bad.output
+
+
+def grant_boxes(page: str) -> dict[str, bool]:
+    """Each grant checkbox of the create form: checked or not, in page order."""
+    tags = re.findall(r'<input type="checkbox" name="grant"[^>]*>', page)
+    return {re.search(r'value="([^"]+)"', tag).group(1): " checked" in tag
+            for tag in tags}
+
+
+def test_the_form_offers_each_grant_by_its_registered_name(dashboard):
+    page = dashboard.page().text
+    assert grant_boxes(page) == {
+        "authorization_code": True, "refresh_token": True,
+        "client_credentials": False, DEVICE_GRANT: False, "implicit": False}
+    text = " ".join(html.unescape(page).split())
+    assert f"Device authorization <code>{DEVICE_GRANT}</code>" in text
+
+
+def test_a_device_app_needs_no_redirect_uri(dashboard, live_server):
+    created = dashboard.create(name="Living-room TV", kind="public",
+                               redirect_uris="", grant=[DEVICE_GRANT, "refresh_token"])
+    assert created.status_code == 303, created.text
+    client_id = CLIENT_ID.search(created.headers["Location"]).group(1)
+    page = dashboard.page(f"/sandbox/dashboard/apps/{client_id}")
+    text = " ".join(html.unescape(page.text).split())
+    assert f"Device authorization <code>{DEVICE_GRANT}</code>" in text
+    assert "Refresh token <code>refresh_token</code>" in text
+    assert "Authorization code <code>" not in text
+    started = requests.post(live_server("/sandbox/api/device"), timeout=10,
+                            data={"client_id": client_id, "scope": ""})
+    assert started.status_code == 200, started.text
+    saved = dashboard.post(f"/sandbox/dashboard/apps/{client_id}/redirect-uris",
+                           {"redirect_uris": ""})
+    assert saved.status_code == 303
+    spa = dashboard.create(name="Browser app", kind="public")
+    web = CLIENT_ID.search(spa.headers["Location"]).group(1)
+    web_page = " ".join(html.unescape(dashboard.page(
+        f"/sandbox/dashboard/apps/{web}").text).split())
+    assert "Authorization code <code>authorization_code</code>" in web_page
+    refused = requests.post(live_server("/sandbox/api/device"), timeout=10,
+                            data={"client_id": web, "scope": ""})
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "unauthorized_client"
+    emptied = dashboard.post(f"/sandbox/dashboard/apps/{web}/redirect-uris",
+                             {"redirect_uris": ""})
+    assert emptied.status_code == 400
+    assert "Add at least one redirect URI" in emptied.text
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"grant": ["authorization_code", "password"]}, "Unknown grant type “password”"),
+    ({"grant": []}, "Choose at least one grant."),
+    ({"kind": "public", "grant": ["authorization_code", "client_credentials"]},
+     "Only confidential apps may use client credentials"),
+    ({"grant": ["authorization_code", "refresh_token"], "redirect_uris": ""},
+     "Add at least one redirect URI"),
+])
+def test_grant_mistakes_keep_what_was_typed(dashboard, fields, message):
+    response = dashboard.create(name="Kept name", **fields)
+    assert response.status_code == 400 and "Please fix the problems" in response.text
+    assert message in html.unescape(response.text)
+    assert 'value="Kept name"' in response.text
+    assert f"{fields.get('redirect_uris', CALLBACK)}</textarea>" in response.text
+    checked = [name for name, on in grant_boxes(response.text).items() if on]
+    assert checked == [grant for grant in fields["grant"] if grant != "password"]
+    kind = fields.get("kind", "confidential")
+    assert f'name="kind" value="{kind}" checked>' in response.text
+
+
+def test_the_demo_tv_app_keeps_the_device_grant(dashboard, live_server):
+    tv = device_app(live_server.app.config)
+    page = dashboard.page(f"/sandbox/dashboard/apps/{tv.client_id}")
+    text = " ".join(html.unescape(page.text).split())
+    assert f"Device authorization <code>{DEVICE_GRANT}</code>" in text
+    assert "None: this app's grants send no one back to it." in text

@@ -51,7 +51,8 @@ def test_code_from_one_process_is_redeemed_at_the_other(two_servers):
 def test_cli_adds_a_client_the_server_knows(environment, two_servers):
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", "sandbox", "add-client",
-         "--name", "From the CLI", "--redirect-uri", CALLBACK],
+         "--name", "From the CLI", "--redirect-uri", CALLBACK,
+         "--grant", "client_credentials"],
         cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr

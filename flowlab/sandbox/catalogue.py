@@ -9,9 +9,11 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Catalogue:
-    """Scopes in plain words, demo users, artists and playlists."""
+    """Scopes in plain words, grants an app may register for, demo users, artists
+    and playlists."""
 
     scopes: dict[str, str]
+    grants: dict[str, dict]  # RFC 7591 §2 name: label and help
     users: dict[str, dict]
     artists: dict[str, dict]
     playlists: list[dict]
@@ -22,7 +24,7 @@ class Catalogue:
 
 
 def load(folder: Path) -> Catalogue:
-    """Read the four TOML files of ``folder``."""
+    """Read the five TOML files of ``folder``."""
 
     def read(name: str) -> dict:
         with open(folder / f"{name}.toml", "rb") as f:
@@ -30,6 +32,7 @@ def load(folder: Path) -> Catalogue:
 
     return Catalogue(
         scopes=read("scopes")["scopes"],
+        grants=read("grants")["grants"],
         users={user["id"]: user for user in read("users")["users"]},
         artists={artist["id"]: artist for artist in read("artists")["artists"]},
         playlists=read("playlists")["playlists"],

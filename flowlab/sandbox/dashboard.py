@@ -21,9 +21,11 @@ from flask import url_for
 
 from ..demo import demo_apps
 from . import store
+from .context import catalogue
 from .registration import AppForm
 from .registration import check_new_app
 from .registration import check_uris
+from .registration import needs_redirect
 from .store import DB
 
 bp = Blueprint("sandbox_dashboard", __name__, url_prefix="/sandbox/dashboard")
@@ -71,14 +73,14 @@ def create():
         name=request.form.get("name", ""),
         redirect_uris=request.form.get("redirect_uris", ""),
         kind=request.form.get("kind", ""),
-        implicit=request.form.get("implicit") == "on",
+        grants=list(dict.fromkeys(request.form.getlist("grant"))),
     )
-    check_new_app(form)
+    check_new_app(form, catalogue().grants)
     if form.errors:
         return show_list(form), 400
     client, _ = store.create_client(
         DB.get(), current_app.config, name=form.name.strip(), redirect_uris=form.uris,
-        confidential=form.kind == "confidential", implicit=form.implicit,
+        confidential=form.kind == "confidential", grant_types=form.grants,
         owner=owner(),
     )
     flash(f"App “{client.name}” created.", "success")
@@ -87,12 +89,13 @@ def create():
 
 def show_list(form: AppForm):
     apps = store.list_clients(DB.get(), session.get(OWNER_KEY))
-    return render_template("sandbox/dashboard.html", apps=apps, form=form)
+    return render_template("sandbox/dashboard.html", apps=apps, form=form,
+                           grants=catalogue().grants)
 
 
 @bp.get("/apps/<client_id>")
 def app_details(client_id: str):
-    """One app: client id, masked secret, redirect URIs."""
+    """One app: client id, masked secret, grants, redirect URIs."""
     client = visible_app(client_id)
     form = AppForm(redirect_uris="\n".join(client.redirect_uris))
     return details(client, form)
@@ -101,7 +104,8 @@ def app_details(client_id: str):
 def details(client: store.Client, form: AppForm, secret: str | None = None):
     page = render_template(
         "sandbox/app.html", client=client, form=form, secret=secret,
-        masked=client.confidential,
+        masked=client.confidential, grants=catalogue().grants,
+        needs_redirect=needs_redirect(client.grant_types),
     )
     return page, 200, {"Cache-Control": "no-store"}
 
@@ -134,7 +138,7 @@ def edit_redirect_uris(client_id: str):
     """Replace the app's redirect URIs, keeping the typed text on a mistake."""
     client = visible_app(client_id, editable=True)
     form = AppForm(redirect_uris=request.form.get("redirect_uris", ""))
-    check_uris(form)
+    check_uris(form, needs_redirect(client.grant_types))
     if form.errors:
         page, _, headers = details(client, form)
         return page, 400, headers

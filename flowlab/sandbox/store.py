@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask import Config
@@ -92,6 +93,10 @@ def derive_secret(config: Config, client_id: str, salt: str) -> str:
     return hmac.new(key, label, hashlib.sha256).hexdigest()[:40]
 
 
+# The response type each grant uses at the authorization endpoint (RFC 7591 §2.1).
+RESPONSE_TYPES = (("authorization_code", "code"), ("implicit", "token"))
+
+
 def create_client(
     conn: Connection,
     config: Config,
@@ -100,22 +105,28 @@ def create_client(
     redirect_uris: list[str],
     confidential: bool,
     implicit: bool = False,
+    grant_types: Sequence[str] | None = None,
     owner: str | None = "cli",
 ) -> tuple[Client, str | None]:
-    """Register an app (RFC 6749 §2); returns it and its secret (None if public)."""
+    """Register an app (RFC 6749 §2); returns it and its secret (None if public).
+
+    ``grant_types`` are RFC 7591 §2 names; without them, every grant the client
+    type allows (implicit only if asked). Response types follow (RFC 7591 §2.1).
+    """
     client_id = secrets.token_hex(16)
     salt = secrets.token_hex(8) if confidential else None
     secret = derive_secret(config, client_id, salt) if salt else None
-    if confidential:
-        grants = "authorization_code refresh_token client_credentials"
-        responses = "code"
-    else:
-        grants = "authorization_code refresh_token" + (" implicit" if implicit else "")
-        responses = "code token" if implicit else "code"
+    if grant_types is None:
+        grant_types = ["authorization_code", "refresh_token"]
+        if confidential:
+            grant_types.append("client_credentials")
+        elif implicit:
+            grant_types.append("implicit")
+    responses = [kind for grant, kind in RESPONSE_TYPES if grant in grant_types]
     conn.execute(insert(clients).values(
         client_id=client_id, name=name, confidential=confidential,
         secret_hash=secret and digest(secret), secret_salt=salt,
-        response_types=responses, grant_types=grants,
+        response_types=" ".join(responses), grant_types=" ".join(grant_types),
         redirect_uris="\n".join(redirect_uris), owner=owner, created_at=time.time(),
     ))
     return get_client(conn, client_id), secret

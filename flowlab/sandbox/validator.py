@@ -56,9 +56,14 @@ class SandboxValidator(TokenRules, RequestValidator):
     def validate_response_type(
         self, client_id, response_type, client, request, *args, **kwargs
     ):
-        """Implicit only for clients registered for it (RFC 9700 §2.1.2)."""
+        """Implicit only for clients registered for it (RFC 9700 §2.1.2); a code
+        only for clients registered for that grant (RFC 6749 §4.1.2.1)."""
         if response_type in client.response_types:
             return True
+        if response_type == "code":
+            raise errors.UnauthorizedClientError(
+                description="This app may not use authorization_code", request=request
+            )
         raise errors.UnsupportedResponseTypeError(
             description="response_type must be code", request=request
         )
@@ -123,6 +128,13 @@ class SandboxValidator(TokenRules, RequestValidator):
         raise errors.UnauthorizedClientError(
             description=f"This app may not use {grant_type}", request=request
         )
+
+    def save_token(self, token, request, *args, **kwargs):
+        """No refresh token for an app not registered for the refresh grant (RFC
+        6749 §1.5): oauthlib sends ``token`` as it stands after this call."""
+        if "refresh_token" not in request.client.grant_types:
+            token.pop("refresh_token", None)
+        return self.save_bearer_token(token, request, *args, **kwargs)
 
     # -- Revocation and introspection (RFC 7009, RFC 7662) -----------------------
 
