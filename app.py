@@ -13,10 +13,10 @@ from flowlab.serving import serve_processes
 from flowlab.serving import start_backchannel
 
 EPILOG = """With more than one worker, gunicorn serves the lab: a parent process forks
-N worker processes, each with several threads (gthread), and each also serves the
-shared private back channel and the attack labs' attacker on 127.0.0.2. With one
-worker, or where gunicorn cannot run (Windows, or it fails to import), waitress
-serves the lab in this single process and --workers is ignored."""
+N worker processes, each serving with waitress and several threads, and each also
+serves the shared private back channel and the attack labs' attacker on 127.0.0.2.
+With one worker, or where gunicorn cannot run (Windows, or it fails to import),
+waitress serves the lab in this single process and --workers is ignored."""
 
 
 def default_workers() -> int:

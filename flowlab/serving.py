@@ -11,8 +11,10 @@ With several processes (gunicorn, ``serve_processes``) the master opens one priv
 loopback socket before it forks; every worker serves it with its own threads, so the
 address stored in a run stays good whichever worker runs the next step, and even
 after a worker is replaced. The attack labs' attacker (127.0.0.2) is served the same
-way. A gunicorn started by hand gets one back channel (and one attacker) per worker
-from this module's hook: ``gunicorn -c python:flowlab.serving -k gthread
+way. Each worker serves the public listener with waitress too (``flowlab.worker``),
+so a client that sends its request slowly holds no thread. A gunicorn started by
+hand gets that worker class, and one back channel (and one attacker) per worker,
+from this module's settings: ``gunicorn -c python:flowlab.serving
 "flowlab:create_app()"``. Served any other way (``flask run``, a bare WSGI server),
 there is no back channel: the runner calls the sandbox at its public address, and a
 warning says so once per process.
@@ -29,6 +31,8 @@ from waitress import create_server
 from .db import dispose
 
 BACKCHANNEL_THREADS = 8
+# gunicorn reads this module's settings with ``-c python:flowlab.serving``.
+worker_class = "flowlab.worker.WaitressWorker"
 SOCKET = "flowlab.backchannel_socket"  # app.extensions key of the shared socket
 NOTED = "flowlab.backchannel_missing_noted"
 # Set in the WSGI environ of requests that came in on the private listener. A client
@@ -88,12 +92,13 @@ def note_missing_backchannel(app: Flask) -> None:
 def serve_processes(app: Flask, host: str, port: int, workers: int, threads: int,
                     backchannel: bool = True, access_log: bool = False) -> None:
     """Serve with gunicorn: ``workers`` forked processes with ``threads`` threads
-    each (gthread), the app built once before the fork, a back channel in each."""
+    each (waitress in each, ``flowlab.worker``), the app built once before the
+    fork, a back channel in each."""
     from gunicorn.app.base import BaseApplication
 
     options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-               "worker_class": "gthread", "preload_app": True, "proc_name": "flowlab",
-               "control_socket_disable": True}
+               "worker_class": worker_class, "preload_app": True,
+               "proc_name": "flowlab", "control_socket_disable": True}
     if backchannel:
         share_backchannel(app)
         options["post_worker_init"] = post_worker_init

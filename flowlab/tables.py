@@ -53,6 +53,7 @@ grants = Table(
     Column("user_id", Text),  # NULL for client credentials
     Column("created_at", Double, nullable=False),
     Column("expires_at", Double, nullable=False),  # refresh tokens die with it
+    Column("revoked_at", Double),  # set once; every token of the grant dies with it
     sqlite_autoincrement=True,
 )
 

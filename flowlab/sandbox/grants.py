@@ -4,7 +4,9 @@ Codes are marked used, never deleted at once, so a replay can be detected and th
 grant revoked (RFC 6749 §4.1.2, §10.5). A refresh token lives as long as its grant:
 six months from consent, never extended by refreshing (wire spec §3). Refresh tokens
 are rotated only when the rotation setting is on (RFC 9700 §4.14.2). Expired rows
-are purged now and then.
+are purged now and then. A revocation is recorded on the grant too, and a token counts
+as revoked when its grant is: so a token saved just after a racing request revoked
+its grant dies with the others, whichever request committed first.
 """
 
 from __future__ import annotations
@@ -104,8 +106,9 @@ def claim_code(conn: Connection, code: str) -> bool:
 
 def save_tokens(conn, grant_id: int | None, client_id: str, user_id: str | None,
                 scopes: list[str], access: str, ttl: int, refresh: str | None = None,
-                refresh_scopes: list[str] = ()) -> None:
-    """Keep the digests of an access token and maybe a refresh token, in one commit.
+                refresh_scopes: list[str] = ()) -> bool:
+    """Keep the digests of an access token and maybe a refresh token, in one commit;
+    False, and nothing kept, if the grant was revoked meanwhile (RFC 6749 §10.5).
 
     Without ``grant_id`` (implicit, client credentials) a new grant is started.
     """
@@ -114,25 +117,30 @@ def save_tokens(conn, grant_id: int | None, client_id: str, user_id: str | None,
     with transaction(conn):
         if grant_id is None:
             grant_id = new_grant(conn, client_id, user_id)
+        grant = conn.execute(
+            select(grants.c.expires_at, grants.c.revoked_at)
+            .where(grants.c.id == grant_id)
+        ).one()
+        if grant.revoked_at is not None:
+            return False
         rows = [dict(token_hash=digest(access), kind="access", grant_id=grant_id,
                      scopes=" ".join(scopes), issued_at=now, expires_at=now + ttl)]
         if refresh:
-            expiry = conn.execute(
-                select(grants.c.expires_at).where(grants.c.id == grant_id)
-            ).scalar_one()
             rows.append(dict(token_hash=digest(refresh), kind="refresh",
                              grant_id=grant_id, scopes=" ".join(refresh_scopes),
-                             issued_at=now, expires_at=expiry))
+                             issued_at=now, expires_at=grant.expires_at))
         conn.execute(insert(tokens), rows)
+    return True
 
 
 def find_token(conn: Connection, token: str) -> TokenRecord | None:
     """The record of an access or refresh token, whatever its state, or None.
 
-    A refresh token expires with its grant, six months after consent.
+    A refresh token expires with its grant, six months after consent; every token
+    is revoked with its grant.
     """
     row = conn.execute(
-        select(tokens, grants.c.client_id, grants.c.user_id,
+        select(tokens, grants.c.client_id, grants.c.user_id, grants.c.revoked_at,
                grants.c.expires_at.label("grant_expires"))
         .join(grants, grants.c.id == tokens.c.grant_id)
         .where(tokens.c.token_hash == digest(token))
@@ -143,7 +151,8 @@ def find_token(conn: Connection, token: str) -> TokenRecord | None:
     return TokenRecord(
         row["kind"], row["grant_id"], row["client_id"], row["user_id"],
         row["scopes"].split(), row["issued_at"],
-        row["grant_expires"] if refresh else row["expires_at"], row["revoked"],
+        row["grant_expires"] if refresh else row["expires_at"],
+        row["revoked"] or ("revoked" if row["revoked_at"] is not None else None),
     )
 
 
@@ -158,10 +167,15 @@ def rotate_refresh(conn: Connection, token: str) -> bool:
 
 
 def revoke_grant(conn: Connection, grant_id: int) -> None:
-    """Revoke every live token of a grant (RFC 7009 §2.1, RFC 6749 §10.5)."""
-    conn.execute(update(tokens).where(tokens.c.grant_id == grant_id,
-                                      tokens.c.revoked.is_(None))
-                 .values(revoked="revoked"))
+    """Revoke a grant and every live token of it (RFC 7009 §2.1, RFC 6749 §10.5);
+    a token saved in it later is born revoked (``find_token``)."""
+    with transaction(conn):
+        conn.execute(update(grants).where(grants.c.id == grant_id,
+                                          grants.c.revoked_at.is_(None))
+                     .values(revoked_at=time.time()))
+        conn.execute(update(tokens).where(tokens.c.grant_id == grant_id,
+                                          tokens.c.revoked.is_(None))
+                     .values(revoked="revoked"))
 
 
 def revoke_token(conn: Connection, token: str) -> None:

@@ -89,15 +89,20 @@ class TokenRules:
     # -- Tokens (RFC 6749 §5.1) --------------------------------------------------
 
     def save_bearer_token(self, token, request, *args, **kwargs):
-        """Keep token digests in their grant; the refresh token keeps its scope."""
+        """Keep token digests in their grant; the refresh token keeps its scope.
+        A grant revoked by a racing replay since the checks issues nothing
+        (RFC 6749 §10.5, RFC 9700 §4.14.2)."""
         scopes = request.scopes or []
         refresh_record = getattr(request, "refresh_record", None)
-        grants.save_tokens(
+        saved = grants.save_tokens(
             self.conn, getattr(request, "grant_id", None), request.client_id,
             request.user, scopes, token["access_token"], self.settings.token_ttl,
             token.get("refresh_token"),
             refresh_scopes=refresh_record.scopes if refresh_record else scopes,
         )
+        if not saved:
+            raise _grant_error(request, "Refresh token revoked" if refresh_record
+                               else "Invalid authorization code")
 
     # -- Refresh token grant (RFC 6749 §6, RFC 9700 §4.14.2) ---------------------
 
