@@ -217,3 +217,11 @@ def test_refresh_lesson_states_spotify_behaviour(client):
     assert "No new refresh token comes back" in html
     assert "RFC 9700 §2.2.2" in html and "invalid_grant" in html
     assert "Spotify rotates" not in html
+
+
+def test_refresh_lesson_links_the_profile_and_lab_that_show_rotation(client):
+    html = client.get("/lessons/refresh-tokens").get_data(as_text=True)
+    for href in ("/sandbox/best-practice/", "/labs/refresh-replay"):
+        assert f'href="{href}"' in html, href
+        assert client.get(href).status_code == 200, href
+    assert "later sandbox profile" not in html
