@@ -225,3 +225,13 @@ def test_refresh_lesson_links_the_profile_and_lab_that_show_rotation(client):
         assert f'href="{href}"' in html, href
         assert client.get(href).status_code == 200, href
     assert "later sandbox profile" not in html
+
+
+def test_id_token_checks_say_where_aud_and_azp_stand(client):
+    """OIDC Core §2, §3.1.3.7, errata set 2: azp is ignored by a Core-only app."""
+    html = client.get("/lessons/authorization-vs-authentication").get_data(
+        as_text=True)
+    text = " ".join(html.split())
+    assert "no audience the app does not trust" in text
+    assert "<td><code>azp</code></td>" in text
+    assert "errata set 2" in text and "ignore it when present" in text

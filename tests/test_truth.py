@@ -60,6 +60,8 @@ WRONG = [
      "(RFC 8252 §6)"),
     (r"A native app opens the system browser, never", "or an in-app browser tab "
      "(RFC 8252 §6)"),
+    (r"`aud`,? equal to", "aud contains your client id and no audience you do "
+     "not trust (OIDC Core §3.1.3.7)"),
     (r"hostile network", "RFC 8252 §8.3's reasons: firewalls, local name resolution, "
      "listening on other interfaces"),
 ]
