@@ -18,6 +18,7 @@ from .. import providers
 from ..content import get_content
 from ..content import render_markdown
 from ..highlight import highlight
+from ..publicurl import addresses
 from ..runner import engine
 from ..runner import orchestrate
 from ..runner import registry
@@ -140,7 +141,8 @@ def show(run_id: str):
     return render_template(
         "runner/step.html", run=run, flow=flow, viewing=viewing, record=record,
         parts=kept_step_parts(run, viewing, glossary, redact,
-                              registry.received_in(flow)), redact=redact,
+                              registry.received_in(flow), addresses(run)),
+        redact=redact,
         reveal=reveal, md=render_markdown, pending=engine.pending(run, flow),
         texts=get_content().data("runner"),
         diagram=steps, diagram_html=sequence_html(
