@@ -96,6 +96,7 @@ def start_page(flow_id: str):
                            pkce_offered=pkce_offered(choice.provider),
                            refused=offered.get(flow.id),
                            redirect_uri=redirect_uri(choice.provider),
+                           run_as=request.args.get("run_as"),
                            texts=get_content().data("runner"), md=render_markdown)
 
 
