@@ -537,6 +537,10 @@ def test_home_table_notes_what_spotify_leaves_out(client):
         f"/advisor?{query('yes', 'device', 'yes')}",
         f"/advisor?{query('yes', 'backend', 'yes')}",
         f"/advisor?{query('no', 'cli', 'no')}",
+        f"/advisor?{query('yes', 'headless', 'yes')}",
+        f"/advisor?{query('yes', 'bff', 'no')}",
+        f"/advisor?{query('yes', 'spa', 'yes')}",
+        f"/advisor?{query('yes', 'spa', 'no')}",
         "/advisor",
     ],
 )
