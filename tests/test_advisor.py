@@ -552,3 +552,10 @@ def test_new_pages_pass_axe_and_fit_a_phone(page, live_server, path):
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0
+
+
+def test_form_documents_the_live_run_in_the_json(client):
+    section = client.get("/advisor").get_data(as_text=True)
+    section = section[section.index('id="api"'):]
+    for key in ("live", "run_as", "href", "note"):
+        assert f"<code>{key}</code>" in section, key
