@@ -55,6 +55,8 @@ WRONG = [
      "RFC 8252 §8.6 or RFC 7636 §1 fit"),
     (r"binds the \*?code\*? to the app", "PKCE binds the code to the flow instance "
      "holding the verifier, not to an app"),
+    (r"the same app that started the flow", "PKCE binds the code to the flow "
+     "instance holding the verifier; it proves nothing about the app"),
     (r"It stores the challenge", "the authorization server stores it (RFC 7636 §4.4)"),
     (r"open the system browser, never an embedded", "or an in-app browser tab "
      "(RFC 8252 §6)"),
