@@ -4,7 +4,8 @@ Pure functions over ``content/decision-table.toml`` (no Flask). Each answer matc
 rule; each rule gives flows verdicts with reasons, and the worst verdict a flow
 collects wins. The first flow in the table's ``preference`` list whose verdict is
 still "fits" is recommended. The implicit grant is never recommended. Rules may add
-caveats (each with a lesson to read next) and a one-line headline.
+caveats (each with a lesson to read next), a one-line headline, and what "Run it live"
+starts when that is not the recommended flow's default run.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Recommendation:
     headline: str | None = None
     lessons: list[str] = field(default_factory=list)
     runs: list[dict] = field(default_factory=list)  # {"flow", "label"}: run it live
+    live: dict = field(default_factory=dict)  # {"flow", "run_as", "href", "note"}
 
     def to_dict(self) -> dict:
         """The JSON shape of ``GET /api/advice``."""
@@ -83,14 +85,14 @@ def recommend(answers: dict, table: dict) -> Recommendation:
     if problems:
         raise problems[0]
     collected: dict[str, list[Verdict]] = {f["id"]: [] for f in table["flows"]}
-    path, caveats, lessons, headlines, runs = [], [], [], [], []
+    path, caveats, lessons, headlines, runs, live = [], [], [], [], [], []
     for rule in _matching_rules(clean, table):
         effects = [e for e in rule.get("effects", []) if _applies(e, clean)]
         for effect in effects:
             verdict = Verdict(effect["verdict"], effect["reason"])
             collected[effect["flow"]].append(verdict)
         out = [e["flow"] for e in effects if e["verdict"] == "not-suitable"]
-        path.append(_step(rule, table, out))
+        path.append(_step(rule, table, out, clean))
         applied = [c for c in rule.get("caveats", []) if _applies(c, clean)]
         caveats += [c["text"] for c in applied]
         lessons += [c["lesson"] for c in applied if "lesson" in c]
@@ -98,6 +100,7 @@ def recommend(answers: dict, table: dict) -> Recommendation:
                  for c in applied if "run" in c]
         heads = rule.get("headlines", [])
         headlines += [h["text"] for h in heads if _applies(h, clean)]
+        live += [item for item in rule.get("live", []) if _applies(item, clean)]
     verdicts = {flow: _worst(found) for flow, found in collected.items()}
     chosen = _choose(verdicts, table)
     for flow, verdict in verdicts.items():
@@ -107,16 +110,30 @@ def recommend(answers: dict, table: dict) -> Recommendation:
             verdict.verdict = "possible"
     headline = headlines[0] if headlines else None
     unique = list(dict.fromkeys(lessons))
-    return Recommendation(chosen, verdicts, path, caveats, headline, unique, runs)
+    return Recommendation(chosen, verdicts, path, caveats, headline, unique, runs,
+                          _live(live[0] if live else {"flow": chosen}))
+
+
+def _live(item: dict) -> dict:
+    """What "Run it live" starts: a flow, and the start form's ``run_as`` if any."""
+    run_as = item.get("run_as")
+    href = f"/run/{item['flow']}" + (f"?run_as={run_as}" if run_as else "")
+    return {"flow": item["flow"], "run_as": run_as, "href": href,
+            "note": item.get("note")}
 
 
 def _matching_rules(answers: dict, table: dict) -> list[dict]:
     """Rules in question order, then the rules that always apply."""
     order = [q["id"] for q in table["questions"]]
     rules = [r for r in table["rules"] if r.get("question") in answers]
-    rules = [r for r in rules if r["answer"] == answers[r["question"]]]
+    rules = [r for r in rules if answers[r["question"]] in _answers_of(r)]
     rules.sort(key=lambda r: order.index(r["question"]))
     return rules + [r for r in table["rules"] if "question" not in r]
+
+
+def _answers_of(rule: dict) -> list[str]:
+    """The answers a rule stands for: ``answer``, or several in ``answers``."""
+    return rule["answers"] if "answers" in rule else [rule["answer"]]
 
 
 def _applies(item: dict, answers: dict) -> bool:
@@ -124,11 +141,11 @@ def _applies(item: dict, answers: dict) -> bool:
     return all(answers.get(qid) in values for qid, values in when.items())
 
 
-def _step(rule: dict, table: dict, ruled_out: list[str]) -> Step:
+def _step(rule: dict, table: dict, ruled_out: list[str], answers: dict) -> Step:
     qid = rule.get("question")
     question = next((q for q in table["questions"] if q["id"] == qid), None)
     column = question["column"] if question else None
-    return Step(qid, rule.get("answer"), column, ruled_out, rule["reason"])
+    return Step(qid, answers.get(qid), column, ruled_out, rule["reason"])
 
 
 def _worst(found: list[Verdict]) -> Verdict:

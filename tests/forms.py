@@ -24,7 +24,7 @@ class _Forms(HTMLParser):
                 self.forms[-1]["buttons"].append(
                     {"name": a.get("name"), "value": a.get("value", ""),
                      "text": a.get("value", "")})
-            elif kind != "checkbox" or "checked" in a:
+            elif kind not in ("checkbox", "radio") or "checked" in a:
                 self.forms[-1]["fields"].append((a.get("name"), a.get("value", "")))
         elif tag == "button" and self.forms:
             self._button = {"name": a.get("name"), "value": a.get("value", ""),

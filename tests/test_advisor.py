@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -19,23 +20,30 @@ AC = "authorization-code"
 PKCE = "authorization-code-pkce"
 CC = "client-credentials"
 IMPLICIT = "implicit"
-RUNS_ON = ["server", "spa", "native", "cli", "backend", "device"]
+RUNS_ON = ["server", "spa", "bff", "native", "cli", "headless", "backend", "device"]
 
 # Every combination of answers and the flow it must get. The honest edge cases: a CLI
-# acting for a user is a public client (PKCE, loopback redirect); a backend job acting
-# for a user is a server app (code + secret + PKCE, consent once on a page you host);
-# a device with no browser gets the code flow run by your backend, the user signing in
-# on a phone; with no user, client credentials, its secret on a backend of yours.
+# acting for a user is a public client (PKCE, loopback redirect), on a machine with no
+# browser too (PKCE, the redirect pasted back); a backend job acting for a user is a
+# server app (code + secret + PKCE, consent once on a page you host); so is a browser
+# app with a backend of its own (BFF), and a browser app that must work while the user
+# is away should get one; a TV with no browser gets the code flow run by your backend,
+# the user signing in on a phone; with no user, client credentials, its secret on a
+# backend of yours.
 EXPECTED = [
     # acts_for_user, runs_on, needs_refresh, recommended
     ("yes", "server", "yes", AC),
     ("yes", "server", "no", AC),
-    ("yes", "spa", "yes", PKCE),
+    ("yes", "spa", "yes", AC),
     ("yes", "spa", "no", PKCE),
+    ("yes", "bff", "yes", AC),
+    ("yes", "bff", "no", AC),
     ("yes", "native", "yes", PKCE),
     ("yes", "native", "no", PKCE),
     ("yes", "cli", "yes", PKCE),
     ("yes", "cli", "no", PKCE),
+    ("yes", "headless", "yes", PKCE),
+    ("yes", "headless", "no", PKCE),
     ("yes", "backend", "yes", AC),
     ("yes", "backend", "no", AC),
     ("yes", "device", "yes", AC),
@@ -44,15 +52,27 @@ EXPECTED = [
     ("no", "server", "no", CC),
     ("no", "spa", "yes", CC),
     ("no", "spa", "no", CC),
+    ("no", "bff", "yes", CC),
+    ("no", "bff", "no", CC),
     ("no", "native", "yes", CC),
     ("no", "native", "no", CC),
     ("no", "cli", "yes", CC),
     ("no", "cli", "no", CC),
+    ("no", "headless", "yes", CC),
+    ("no", "headless", "no", CC),
     ("no", "backend", "yes", CC),
     ("no", "backend", "no", CC),
     ("no", "device", "yes", CC),
     ("no", "device", "no", CC),
 ]
+
+# Where "Run it live" leads when it is not the recommended flow's default run (item 7):
+# in-page PKCE starts the run whose page sends the token request; a TV, the device flow.
+LIVE = {
+    ("yes", "spa", "no"): f"/run/{PKCE}?run_as=spa",
+    ("yes", "device", "yes"): "/run/device-authorization",
+    ("yes", "device", "no"): "/run/device-authorization",
+}
 
 # Each case's one-line headline (None: the flow's name says it all) and the words that
 # must appear in its caveats and in the lessons it sends the reader to next.
@@ -74,8 +94,17 @@ EDGE_CASES = [
      ["system browser", "embedded web view", "RFC 8252 §8.12", "App Links",
       "Universal Links", "RFC 8252 §7.2", "custom scheme", "loopback"],
      ["native-apps"]),
-    ("yes", "spa", "yes", None,
+    ("yes", "spa", "yes", "A backend-for-frontend",
      ["backend-for-frontend", "neither rotates it nor binds it"], ["browser-apps"]),
+    ("yes", "bff", "no", "client secret, plus PKCE",
+     ["session cookie", "No script on the page can then read a token"],
+     ["browser-apps", "spotify-vs-best-practice"]),
+    ("yes", "headless", "yes", "PKCE with a pasted redirect",
+     ["no device grant", "pasted redirect", "carried-over refresh token"],
+     ["device-authorization", "refresh-tokens"]),
+    ("no", "headless", "no", "not in the tool",
+     ["inside a tool you distribute is not secret", "in your keychain"],
+     ["spotify-development-mode"]),
     ("no", "device", "no", None, ["Do not store a client secret on the device"], []),
     ("no", "backend", "yes", None, ["no refresh token"], []),
 ]
@@ -98,7 +127,7 @@ def test_the_expectations_cover_every_combination(table):
     sizes = [len(q["options"]) for q in table["questions"]]
     runs_on = next(q for q in table["questions"] if q["id"] == "runs_on")
     assert [o["value"] for o in runs_on["options"]] == RUNS_ON
-    assert len({row[:3] for row in EXPECTED}) == sizes[0] * sizes[1] * sizes[2] == 24
+    assert len({row[:3] for row in EXPECTED}) == sizes[0] * sizes[1] * sizes[2] == 32
 
 
 @pytest.mark.parametrize(("user", "runs_on", "refresh", "expected"), EXPECTED)
@@ -136,13 +165,19 @@ def test_path_has_a_step_per_answer_and_never_rules_out_the_winner(
 
 
 @pytest.mark.parametrize(("user", "runs_on", "refresh", "expected"), EXPECTED)
-def test_every_user_data_result_mentions_development_mode(
+def test_every_result_mentions_development_mode(
     table, user, runs_on, refresh, expected
 ):
+    """User data: the allow-list; no user (item 20): the February 2026 cuts."""
     result = recommend(answers(user, runs_on, refresh), table)
-    mentioned = any("Development Mode" in caveat for caveat in result.caveats)
-    assert mentioned == (user == "yes")
-    assert ("spotify-development-mode" in result.lessons) == (user == "yes")
+    caveats = [c for c in result.caveats if "Development Mode" in c]
+    assert len(caveats) == 1
+    assert "spotify-development-mode" in result.lessons
+    if user == "yes":
+        assert "allow-list" in caveats[0]
+    else:
+        for words in ("February 2026", "endpoints", "at most 10 results"):
+            assert words in caveats[0], words
 
 
 @pytest.mark.parametrize(
@@ -224,9 +259,61 @@ def test_refresh_caveat_tells_the_2026_story(table, runs_on):
     assert "rotates it" not in result.verdicts[PKCE].reason
 
 
+def test_a_headless_cli_gets_pkce_with_a_pasted_redirect(table):
+    """Item 17: no browser on the machine is no reason for a backend and a secret."""
+    for refresh in ("yes", "no"):
+        result = recommend(answers("yes", "headless", refresh), table)
+        assert result.recommended == PKCE
+        reason = result.verdicts[PKCE].reason
+        assert "pastes back the address" in reason
+        assert "carries the refresh token over" in reason
+        assert result.verdicts[AC].verdict == "not-suitable"
+        assert "device-authorization" in result.lessons
+        assert not any("pairing" in caveat for caveat in result.caveats)
+
+
+def test_the_tv_keeps_the_backend_pairing_and_the_cli_its_own_answer(table):
+    labels = {o["value"]: o["label"] for o in table["questions"][1]["options"]}
+    assert "headless" not in labels["device"] and "smart TV" in labels["device"]
+    assert "command-line tool on a machine with no browser" in labels["headless"]
+    result = recommend(answers("yes", "device", "yes"), table)
+    assert result.recommended == AC and "pairing code" in result.verdicts[AC].reason
+    cli = recommend(answers("yes", "cli", "yes"), table)
+    assert any("“a command-line tool on a machine with no browser”" in c
+               for c in cli.caveats)
+
+
+def test_a_browser_app_that_works_while_the_user_is_away_gets_a_bff(table):
+    """Item 18: PKCE in the page would leave an unrotated refresh token there."""
+    result = recommend(answers("yes", "spa", "yes"), table)
+    assert result.recommended == AC
+    assert "backend-for-frontend" in result.headline
+    assert "secret and PKCE" in result.verdicts[AC].reason
+    assert result.verdicts[PKCE].verdict == "possible"
+    assert "RFC 9700 §2.2.2" in result.verdicts[PKCE].reason
+    assert "six months" in result.verdicts[PKCE].reason
+    # While the user is there, the page may run PKCE itself.
+    assert recommend(answers("yes", "spa", "no"), table).recommended == PKCE
+
+
+@pytest.mark.parametrize("user", ["yes", "no"])
+@pytest.mark.parametrize("refresh", ["yes", "no"])
+def test_a_browser_app_with_its_own_backend_is_a_server_app(table, user, refresh):
+    """Item 19: the BFF answer follows the server rule."""
+    bff = recommend(answers(user, "bff", refresh), table)
+    server = recommend(answers(user, "server", refresh), table)
+    assert bff.recommended == server.recommended
+    assert bff.verdicts == server.verdicts
+    assert bff.path[1].reason == server.path[1].reason
+    assert "backend-for-frontend" in bff.path[1].reason
+    assert set(server.caveats) <= set(bff.caveats)
+    assert bff.headline == server.headline
+
+
 @pytest.mark.parametrize(
     "wrong",
-    ["Spotify rotates it", "store the new one", "replaces the secret",
+    ["a console, a headless box", "answer “a web server I control”",
+     "Spotify rotates it", "store the new one", "replaces the secret",
      "takes the secret's place", "custom scheme (mobile)",
      "should use it to authenticate"],
 )
@@ -264,13 +351,17 @@ def test_json_and_html_agree(client, user, runs_on, refresh, expected):
     data = client.get(f"/api/advice?{query(user, runs_on, refresh)}").get_json()
     assert data["recommended"] == expected
     assert set(data) == {
-        "recommended", "headline", "verdicts", "path", "caveats", "lessons", "runs"
+        "recommended", "headline", "verdicts", "path", "caveats", "lessons", "runs",
+        "live",
     }
     assert set(data["verdicts"][AC]) == {"verdict", "reason"}
     page = client.get(f"/advisor?{query(user, runs_on, refresh)}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert f'href="/run/{expected}"' in html
+    live = re.search(r'<a class="button" href="([^"]+)"[^>]*>Run it live</a>', html)
+    assert live.group(1).replace("&amp;", "&") == data["live"]["href"]
+    default = f"/run/{expected}"
+    assert data["live"]["href"] == LIVE.get((user, runs_on, refresh), default)
     assert f'href="/lessons/{expected}"' in html
     for flow, verdict in data["verdicts"].items():
         assert f'verdict verdict-{verdict["verdict"]}' in html, flow
@@ -278,6 +369,60 @@ def test_json_and_html_agree(client, user, runs_on, refresh, expected):
         assert f'href="/lessons/{slug}"' in html
     if data["headline"]:
         assert escape(data["headline"]) in html
+
+
+# --- "Run it live" starts what the advice is about (item 7), over HTTP ---------------
+
+NAMES = {AC: "Authorization code", PKCE: "Authorization code with PKCE",
+         CC: "Client credentials", "device-authorization": "Device authorization"}
+
+
+@pytest.mark.parametrize(("user", "runs_on", "refresh", "expected"), EXPECTED)
+def test_run_it_live_starts_the_flow_and_variant_of_the_advice(
+    live_server, user, runs_on, refresh, expected
+):
+    """Every answer: the run's flow, and for in-page PKCE, the page's own request."""
+    from html import unescape
+    from urllib.parse import urljoin
+
+    from tests.flowrunner import FlowRunner
+    from tests.forms import submit
+
+    flow = LIVE.get((user, runs_on, refresh), f"/run/{expected}")
+    flow = flow.removeprefix("/run/").partition("?")[0]
+    name, in_page = NAMES[flow], (user, runs_on, refresh) == ("yes", "spa", "no")
+    runner = FlowRunner(live_server)
+    advice = runner.get(live_server(f"/advisor?{query(user, runs_on, refresh)}"))
+    link = re.search(r'<a class="button" href="([^"]+)"[^>]*>Run it live</a>',
+                     advice.text).group(1)
+    start = runner.get(urljoin(advice.url, unescape(link)))
+    assert start.status_code == 200
+    page = runner.follow(submit(runner.session, start, "Start the run"))
+    title = re.search(r"<title>(?:Step \d+ · )?(.*?) · OAuth Flow Lab</title>",
+                      page.text).group(1)
+    assert title.partition(" (")[0] == name
+    if name.startswith("Authorization code"):
+        runner.next()  # the authorization URL
+        page = runner.authorize()
+        # The next step is the page's own token request, or the lab server's.
+        assert ('data-spa-token="' in page.text) == in_page
+        assert ("makes this page send the token request itself" in page.text) == (
+            in_page)
+
+
+def test_the_tv_advice_says_its_live_run_is_not_spotify(client):
+    html = client.get(f"/advisor?{query('yes', 'device', 'yes')}").get_data(
+        as_text=True)
+    note = re.search(r'<p class="live-note" id="live-note">(.*?)</p>', html, re.S)
+    assert "Spotify has no device grant" in unescape(note.group(1))
+    assert 'href="/run/device-authorization" aria-describedby="live-note"' in html
+
+
+def test_the_single_page_app_run_is_chosen_by_the_link(client):
+    html = client.get("/run/authorization-code-pkce?run_as=spa",
+                      base_url="http://127.0.0.1").get_data(as_text=True)
+    assert 'name="run_as" value="spa" checked' in html
+    assert 'name="run_as" value="server" checked' not in html
 
 
 def test_the_tv_result_page_is_honest(client):
@@ -390,6 +535,10 @@ def test_home_table_notes_what_spotify_leaves_out(client):
         f"/advisor?{query('yes', 'device', 'yes')}",
         f"/advisor?{query('yes', 'backend', 'yes')}",
         f"/advisor?{query('no', 'cli', 'no')}",
+        f"/advisor?{query('yes', 'headless', 'yes')}",
+        f"/advisor?{query('yes', 'bff', 'no')}",
+        f"/advisor?{query('yes', 'spa', 'yes')}",
+        f"/advisor?{query('yes', 'spa', 'no')}",
         "/advisor",
     ],
 )
@@ -401,3 +550,10 @@ def test_new_pages_pass_axe_and_fit_a_phone(page, live_server, path):
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0
+
+
+def test_form_documents_the_live_run_in_the_json(client):
+    section = client.get("/advisor").get_data(as_text=True)
+    section = section[section.index('id="api"'):]
+    for key in ("live", "run_as", "href", "note"):
+        assert f"<code>{key}</code>" in section, key

@@ -30,14 +30,15 @@ def walk_the_newcomer_path(page, live_server) -> None:
     page.wait_for_url("**/advisor")
     page.get_by_label("Yes, it reads or changes a user's own data").check()
     page.get_by_label("In the browser (a JavaScript single-page app)").check()
-    page.get_by_label("Yes, it works in the background or for days").check()
+    page.get_by_label("No, only while the user is using it").check()
     page.get_by_role("button", name="Recommend a flow").click()
     page.wait_for_url("**/advisor?*")
     # The answers live in the URL, so the result can be shared.
     assert "runs_on=spa" in page.url and "acts_for_user=yes" in page.url
     assert page.locator("h1").inner_text() == "Authorization code with PKCE"
+    # In-page PKCE: the run whose page sends the token request (issue 18 item 7).
     run = page.get_by_role("link", name="Run it live").first
-    assert run.get_attribute("href") == "/run/authorization-code-pkce"
+    assert run.get_attribute("href") == "/run/authorization-code-pkce?run_as=spa"
     page.get_by_role("link", name="Read the lesson").click()
     page.wait_for_url("**/lessons/authorization-code-pkce")
     assert page.locator("h1").inner_text() == "Authorization code with PKCE"

@@ -217,3 +217,21 @@ def test_refresh_lesson_states_spotify_behaviour(client):
     assert "No new refresh token comes back" in html
     assert "RFC 9700 §2.2.2" in html and "invalid_grant" in html
     assert "Spotify rotates" not in html
+
+
+def test_refresh_lesson_links_the_profile_and_lab_that_show_rotation(client):
+    html = client.get("/lessons/refresh-tokens").get_data(as_text=True)
+    for href in ("/sandbox/best-practice/", "/labs/refresh-replay"):
+        assert f'href="{href}"' in html, href
+        assert client.get(href).status_code == 200, href
+    assert "later sandbox profile" not in html
+
+
+def test_id_token_checks_say_where_aud_and_azp_stand(client):
+    """OIDC Core §2, §3.1.3.7, errata set 2: azp is ignored by a Core-only app."""
+    html = client.get("/lessons/authorization-vs-authentication").get_data(
+        as_text=True)
+    text = " ".join(html.split())
+    assert "no audience the app does not trust" in text
+    assert "<td><code>azp</code></td>" in text
+    assert "errata set 2" in text and "ignore it when present" in text

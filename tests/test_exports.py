@@ -910,3 +910,22 @@ def test_discovery_refuses_an_issuer_with_a_line_break(app):
                 "token_endpoint": "https://as.example/t"}
     with app.test_request_context(), pytest.raises(providers.ProviderError):
         discovery.from_metadata(metadata, ("id", ""), "", "")
+
+
+@pytest.mark.parametrize("flow_id", ["authorization-code-pkce", "device-authorization"])
+def test_markdown_handout_links_work_outside_the_app(live_server, flow_id):
+    """Every link points at the lab's public address, none at a path of the app."""
+    import markdown as python_markdown
+
+    from tests.flowrunner import FlowRunner
+
+    runner = FlowRunner(live_server).start(flow_id)
+    runner.run_all()
+    text = runner.session.get(runner.run_url + "/export.md", timeout=10).text
+    html = python_markdown.markdown(text, extensions=["tables", "fenced_code"])
+    links = re.findall(r'<a href="([^"]+)"', html)
+    assert len(links) >= 2
+    outside = [link for link in links if not link.startswith(live_server.url + "/")]
+    assert outside == []
+    # No link syntax left over as text, whether escaped or in a table cell.
+    assert not re.search(r"\]\\?\(/", text)

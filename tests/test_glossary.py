@@ -98,6 +98,10 @@ FACTS = [
     ("product", "spotify", "Development-Mode", "\0"),
     ("explicit_content", "spotify", "Development-Mode", "\0"),
     ("client_secret", "spotify", "form body", "only inside"),
+    # Issue 18 item 30: OIDC Core §2, §3.1.3.7 and errata set 2.
+    ("openid-connect", "check", "no audience you do not trust", "equal to your"),
+    ("openid-connect", "check", "errata set 2", "\0"),
+    ("openid-connect", "check", "ignores it when present", "\0"),
 ]
 
 

@@ -338,3 +338,75 @@ def test_loopback_listener_sample_answers_the_redirect_once(lab):
     page = requests.get(redirect_uri + "?code=abc&state=xyz", timeout=10)
     assert page.status_code == 200 and "close this tab" in page.text
     assert "{'code': ['abc'], 'state': ['xyz']}" in finish(process)
+
+
+# --- The device lesson's poll loop, against a scripted token endpoint ---------------
+
+
+@pytest.fixture
+def scripted_token_endpoint():
+    """A stand-in token endpoint answering a list of (status, body, type) in turn."""
+    import threading
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Response
+
+    script: list[tuple[int, str, str]] = []
+    seen: list[str] = []
+
+    def app(environ, start_response):
+        seen.append(environ["wsgi.input"].read(
+            int(environ.get("CONTENT_LENGTH") or 0)).decode())
+        status, body, kind = script.pop(0)
+        return Response(body, status, content_type=kind)(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/api/token", script, seen
+    server.shutdown()
+
+
+def _poll_loop() -> dict:
+    block = next(b for b in ALL if b.slug == "device-authorization"
+                 and b.lang == "python" and "def poll_for_tokens" in b.code)
+    namespace: dict = {}
+    exec(compile(block.code, "device-authorization.md", "exec"), namespace)
+    return namespace
+
+
+PENDING = (400, '{"error": "authorization_pending"}', "application/json")
+STARTED = {"device_code": "dc", "expires_in": 20, "interval": 0.01}
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "words"),
+    [
+        ('{"error": "access_denied"}', "access_denied", "declined"),
+        ('{"error": "expired_token"}', "expired_token", "ask for a new one"),
+        ('{"error": "invalid_client"}', "invalid_client", "refused"),
+        ("<html>Bad request</html>", "HTTP 400, not JSON", "refused"),
+    ],
+)
+def test_device_poll_loop_tells_each_ending_apart(scripted_token_endpoint, answer,
+                                                  error, words):
+    """RFC 8628 §3.5: only pending and slow_down mean "poll again"."""
+    url, script, seen = scripted_token_endpoint
+    kind = "application/json" if answer.startswith("{") else "text/html"
+    script += [PENDING, (400, answer, kind)]
+    sample = _poll_loop()
+    with pytest.raises(sample["DeviceFlowEnded"]) as ended:
+        sample["poll_for_tokens"](url, "tv-app", STARTED)
+    assert ended.value.error == error
+    assert words in str(ended.value)
+    assert len(seen) == 2 and "device_code=dc" in seen[0]
+
+
+def test_device_poll_loop_rides_out_a_server_error_page(scripted_token_endpoint):
+    url, script, seen = scripted_token_endpoint
+    script += [PENDING, (502, "<html>Bad gateway</html>", "text/html"),
+               (503, '{"error": "temporarily_unavailable"}', "application/json"),
+               (200, '{"access_token": "at", "token_type": "Bearer"}',
+                "application/json")]
+    tokens = _poll_loop()["poll_for_tokens"](url, "tv-app", STARTED)
+    assert tokens["access_token"] == "at" and len(seen) == 4

@@ -61,6 +61,34 @@ def test_every_speaker_note_belongs_to_a_step(tmp_path):
         assert set(notes) <= ids, flow_id
 
 
+def test_every_step_of_every_flow_has_a_speaker_note(tmp_path):
+    flows = create_app({"TESTING": True, "SECRET_KEY": "k"},
+                       instance_path=str(tmp_path)).extensions["flows"]
+    for flow_id, flow in flows.items():
+        notes = NOTES.get(flow_id, {})
+        missing = [step["id"] for step in flow.steps if not notes.get(step["id"])]
+        assert missing == [], flow_id
+
+
+def test_every_authorization_url_note_points_at_the_code_challenge():
+    notes = {flow: n["authorization-url"] for flow, n in NOTES.items()
+             if "authorization-url" in n}
+    assert set(notes) >= {"authorization-code", "authorization-code-pkce", "implicit"}
+    for flow, note in notes.items():
+        assert "`code_challenge`" in note, flow
+        if flow != "implicit":  # the implicit note points at its absence
+            assert "S256" in note, flow
+
+
+def test_presenter_view_has_notes_for_the_device_flow(serve):
+    server = serve()
+    presenter = FlowRunner(server).start("device-authorization")
+    presenter.next()
+    view = " ".join(presenter.get(server("/presenter")).text.split())
+    assert "Now: step 1, The TV asks for a device code" in view
+    assert "the short <code>user_code</code> it shows" in view
+
+
 def test_presenter_view_shows_this_step_its_notes_and_the_next(serve):
     server = serve()
     presenter = FlowRunner(server).start("client-credentials")

@@ -164,3 +164,21 @@ def test_a_token_response_shows_its_no_store_headers_up_front(code_run):
     assert "\nCache-Control: no-store" in response
     api = _blocks(_step(code_run, "Call the API with the access token"), "wire-view")[1]
     assert "\nCache-Control:" not in api
+
+
+def test_the_private_port_in_the_exact_bytes_is_explained(code_run, live_server):
+    """The token request went to the back-channel listener: its Host says a port
+    the browser never used, and the page says what that port is (item 15)."""
+    page = _step(code_run, "Exchange the code")
+    sent = _blocks(page, "wire")[0]
+    host = re.search(r"^Host: (\S+)$", sent, re.M).group(1)
+    assert host != live_server.url.split("//")[1]  # not the address in the bar
+    raw = page[page.index("The exact bytes sent"):]
+    note = " ".join(_text(raw[:raw.index("</details>")]).split())
+    assert f"Host: {host}: this port is the lab's private back channel" in note
+    assert "The same endpoints are served at the public address" in note
+    assert f'<a href="{live_server.url}/">{live_server.url}</a>' in raw
+    # Only a request sent to the private port carries the note, not the response,
+    # nor the request your browser sent to the app.
+    assert page.count("backchannel-note") == 1
+    assert "backchannel-note" not in _step(code_run, "Come back to the app")

@@ -44,6 +44,28 @@ WRONG = [
     (r"token_urlsafe\(64\)\[:96\]", "the slice cuts nothing: 86 characters"),
     (r"Before browsers could make cross-origin POST", "forms always could; CORS "
      "let scripts read the answer"),
+    # Issue 18, items 21-28.
+    (r"a later sandbox profile will show", "the best-practice profile exists "
+     "(/sandbox/best-practice, lab refresh-replay)"),
+    (r"A backend job, a CLI or a daemon", "only a CLI run just for yourself, secret "
+     "in your keychain, may hold one (RFC 8252 §8.5)"),
+    (r"it revokes the tokens it issued for that code", "RFC 6749 §4.1.2 says SHOULD; "
+     "Spotify documents only the refusal"),
+    (r"RFC 9700 §4\.15", "§4.15 is a client impersonating a resource owner; "
+     "RFC 8252 §8.6 or RFC 7636 §1 fit"),
+    (r"binds the \*?code\*? to the app", "PKCE binds the code to the flow instance "
+     "holding the verifier, not to an app"),
+    (r"the same app that started the flow", "PKCE binds the code to the flow "
+     "instance holding the verifier; it proves nothing about the app"),
+    (r"It stores the challenge", "the authorization server stores it (RFC 7636 §4.4)"),
+    (r"open the system browser, never an embedded", "or an in-app browser tab "
+     "(RFC 8252 §6)"),
+    (r"A native app opens the system browser, never", "or an in-app browser tab "
+     "(RFC 8252 §6)"),
+    (r"`aud`,? equal to", "aud contains your client id and no audience you do "
+     "not trust (OIDC Core §3.1.3.7)"),
+    (r"hostile network", "RFC 8252 §8.3's reasons: firewalls, local name resolution, "
+     "listening on other interfaces"),
 ]
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from ..exchange import Exchange
 from ..exchange import Message
 from ..publicurl import Addresses
+from ..publicurl import addresses
 from ..redact import Redactor
 from ..runner.present import annotate
 from ..runner.registry import front_channel
@@ -17,12 +20,17 @@ from .escape import md_code
 from .escape import md_fence
 from .escape import md_text
 
+# A Markdown link to one of the app's own pages, such as [text](/glossary#x)
+APP_LINK = re.compile(r"\[([^\]]+)\]\((/[^)\s]*)\)")
+
 
 def markdown(run, flow, redact: Redactor, glossary: dict | None = None,
              where: Addresses | None = None) -> str:
     """A handout: each step, what happened, its messages and their annotations."""
+    where = where or addresses(run)
     run, note = published(run, where)
     redact = secure(run, redact)
+    base = where.public.rstrip("/")
     lines = [f"# {md_text(flow.name)}: a run on OAuth Flow Lab", "",
              f"- Provider: {md_code(run.provider.name or '?')}",
              f"- Run: {md_code(run.id)}, started {_iso(run.created)}, "
@@ -30,16 +38,36 @@ def markdown(run, flow, redact: Redactor, glossary: dict | None = None,
              "- Secrets and tokens: " + ("included. Keep this file private."
                                          if redact.reveal else "masked (`abcd…wxyz`)."),
              *([f"- Addresses: {md_text(note)}"] if note else []),
-             "", flow.summary, ""]
+             "", _linked(flow.summary, base), ""]
     for number, step, record in _steps(run, flow):
-        lines += _md_step(number, step, record, glossary or {}, redact)
+        step = {**step, "explain": _linked(step.get("explain", ""), base)}
+        lines += _md_step(number, step, record, glossary or {}, redact, base)
     for number, step in enumerate(flow.steps[len(run.steps):], len(run.steps) + 1):
         lines += [f"## Step {number}: {md_text(step['title'])}", "", "*Not run.*",
                   ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _md_step(number, step, record, glossary, redact) -> list[str]:
+def _linked(text: str, base: str) -> str:
+    """Links to the app's own pages made absolute on its public address ``base``, so
+    they work outside the app; with no address known, their text alone."""
+    if not base:
+        return APP_LINK.sub(r"\1", text)
+    return APP_LINK.sub(lambda m: f"[{m[1]}]({base}{m[2]})", text)
+
+
+def _inline(text: str, base: str) -> str:
+    """``md_text`` of ``text``; its links to the app's pages stay (``_linked``)."""
+    out, at = [], 0
+    for link in APP_LINK.finditer(text):
+        label = md_text(link[1])
+        out += [md_text(text[at:link.start()]),
+                f"[{label}]({base}{link[2]})" if base else label]
+        at = link.end()
+    return "".join([*out, md_text(text[at:])])
+
+
+def _md_step(number, step, record, glossary, redact, base) -> list[str]:
     lines = [f"## Step {number}: {md_text(step['title'])}", ""]
     error = md_code(redact(record.error or "failed"))
     if record.status == "failed":
@@ -60,23 +88,23 @@ def _md_step(number, step, record, glossary, redact) -> list[str]:
     if step.get("action") in front_channel() and not record.exchanges:
         lines += ["*This happened in your browser; the app saw none of it.*", ""]
     for exchange in _exchanges(record):
-        lines += _md_exchange(exchange, glossary, redact)
+        lines += _md_exchange(exchange, glossary, redact, base)
     return lines
 
 
-def _md_exchange(exchange: Exchange, glossary, redact) -> list[str]:
+def _md_exchange(exchange: Exchange, glossary, redact, base) -> list[str]:
     lines = ["### Request", "", md_fence(redact(exchange.request.as_http()), "http")]
-    lines += _md_table(exchange.request, glossary, redact)
+    lines += _md_table(exchange.request, glossary, redact, base)
     if exchange.response is None:
         why = exchange.error or exchange.note or (
             "No response recorded: this is the request the app received from your "
             "browser.")
         return [*lines, f"*{md_text(redact(why))}*", ""]
     lines += ["### Response", "", md_fence(redact(exchange.response.as_http()), "http")]
-    return lines + _md_table(exchange.response, glossary, redact)
+    return lines + _md_table(exchange.response, glossary, redact, base)
 
 
-def _md_table(message: Message, glossary, redact) -> list[str]:
+def _md_table(message: Message, glossary, redact, base) -> list[str]:
     notes = annotate(message, glossary, redact)
     if not notes:
         return []
@@ -86,6 +114,6 @@ def _md_table(message: Message, glossary, redact) -> list[str]:
         meaning = " ".join(filter(None, [term.get("meaning"), term.get("rfc")]))
         value = note.value if len(note.value) <= 80 else note.value[:77] + "…"
         rows.append(f"| {md_text(note.where)} | {md_code(note.name, table=True)} | "
-                    f"{md_code(value, table=True)} | {md_text(meaning)} |")
+                    f"{md_code(value, table=True)} | {_inline(meaning, base)} |")
     return [*rows, ""]
 

@@ -49,6 +49,9 @@ class View:
     notes: list[Note] = field(default_factory=list)  # the protocol's parts
     headers: list[Note] = field(default_factory=list)  # generic headers, folded
     fields: list[Note] = field(default_factory=list)  # API data fields, folded
+    # A request the lab's server sent to the sandbox's private back-channel listener
+    # (flowlab/serving.py): that listener's host:port, and the public address.
+    backchannel: tuple[str, str] | None = None
 
 
 _WIRE: dict[int, tuple[dict, set, dict]] = {}

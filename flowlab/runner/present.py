@@ -6,11 +6,13 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
 from ..exchange import Message
 from ..exchange import parse_start_line
+from ..publicurl import Addresses
 from ..redact import Redactor
 from . import moment
 from .records import StepRecord
@@ -37,10 +39,11 @@ def annotate(message: Message, glossary: dict, redact: Redactor) -> list[Annotat
 
 
 def step_parts(record: StepRecord | None, received_in: str, glossary: dict,
-               redact: Redactor) -> dict:
+               redact: Redactor, where: Addresses | None = None) -> dict:
     """What the page shows of one step, in page order: the authorization URL's
     parameters, what came back in the redirect, then each message as sent, with
-    every glossary term explained at its first appearance only."""
+    every glossary term explained at its first appearance only. A request sent to
+    the private back-channel port (``where``) says so."""
     data = record.data if record else {}
     url = data.get("url")
     url_notes = (moment.notes_of(Message(f"GET {url} HTTP/1.1").fields(), glossary,
@@ -54,6 +57,11 @@ def step_parts(record: StepRecord | None, received_in: str, glossary: dict,
             if exchange.get(kind):
                 message = Message.from_json(exchange[kind])
                 views.append(moment.view(kind, message, glossary, redact))
+        if where is not None and exchange.get("request") and where.sent_privately(
+                exchange):
+            private = urlsplit(exchange["url"]).netloc
+            views[-2 if exchange.get("response") else -1].backchannel = (
+                private, where.public.rstrip("/"))
     # Page order: the moment (URL, redirect, messages with their folded headers),
     # then what the messages' parts mean, then the folded API fields.
     moment.explain_once([url_notes, received, *(v.headers for v in views),
@@ -66,7 +74,7 @@ _PARTS: dict[tuple, dict] = {}
 
 
 def kept_step_parts(run, viewing: int, glossary: dict, redact: Redactor,
-                    received_in: str = "query") -> dict:
+                    received_in: str = "query", where: Addresses | None = None) -> dict:
     """``step_parts`` of a recorded step, kept while the run is unchanged: keyed by
     the run's id and version, the step, and a digest of the secrets it masks.
     Masked pages only: revealed parts hold secrets and are never kept.
@@ -75,14 +83,15 @@ def kept_step_parts(run, viewing: int, glossary: dict, redact: Redactor,
     record = run.steps[viewing] if run.steps else None
     masked = getattr(redact, "originals", None)
     if record is None or redact.reveal or masked is None:
-        return step_parts(record, received_in, glossary, redact)
+        return step_parts(record, received_in, glossary, redact, where)
     digest = hashlib.sha256("\0".join(masked).encode()).hexdigest()
     key = (run.id, run.version, viewing, digest)
     parts = _PARTS.get(key)
     if parts is None:
         if len(_PARTS) >= 512:  # a room's recent pages; older ones are rebuilt
             _PARTS.clear()
-        parts = _PARTS[key] = step_parts(record, received_in, glossary, redact)
+        parts = _PARTS[key] = step_parts(record, received_in, glossary, redact,
+                                         where)
     return parts
 
 

@@ -18,6 +18,7 @@ from .. import providers
 from ..content import get_content
 from ..content import render_markdown
 from ..highlight import highlight
+from ..publicurl import addresses
 from ..runner import engine
 from ..runner import orchestrate
 from ..runner import registry
@@ -95,6 +96,7 @@ def start_page(flow_id: str):
                            pkce_offered=pkce_offered(choice.provider),
                            refused=offered.get(flow.id),
                            redirect_uri=redirect_uri(choice.provider),
+                           run_as=request.args.get("run_as"),
                            texts=get_content().data("runner"), md=render_markdown)
 
 
@@ -140,7 +142,8 @@ def show(run_id: str):
     return render_template(
         "runner/step.html", run=run, flow=flow, viewing=viewing, record=record,
         parts=kept_step_parts(run, viewing, glossary, redact,
-                              registry.received_in(flow)), redact=redact,
+                              registry.received_in(flow), addresses(run)),
+        redact=redact,
         reveal=reveal, md=render_markdown, pending=engine.pending(run, flow),
         texts=get_content().data("runner"),
         diagram=steps, diagram_html=sequence_html(
