@@ -143,3 +143,65 @@ class Killer(threading.Thread):
             victim = workers[len(self.killed) % len(workers)]
             victim.kill()
             self.killed.append(victim.pid)
+
+
+class CutAccounts(threading.Thread):
+    """A Spotify-shaped accounts server on a raw socket whose first token request
+    is read, then left with no answer: the connection closes, as when the process
+    answering it is killed. Later token requests get a token (``standin``)."""
+
+    def __init__(self, host: str = "127.0.0.2") -> None:
+        import socket
+
+        super().__init__(daemon=True)
+        self.sock = socket.create_server((host, 0))
+        self.url = f"http://{host}:{self.sock.getsockname()[1]}"
+        self.token_requests: list[str] = []
+        self.start()
+
+    def run(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # closed
+                return
+            with conn:
+                self._answer(conn)
+
+    def _answer(self, conn) -> None:
+        import json
+        from urllib.parse import parse_qs
+        from urllib.parse import urlencode
+        from urllib.parse import urlsplit
+
+        from tests import standin
+
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        size = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1)) if (
+            b"ength:" in head) else 0
+        while len(body) < size:
+            body += conn.recv(65536)
+        target = head.split(b" ")[1].decode()
+        if target.startswith("/authorize"):
+            query = parse_qs(urlsplit(target).query)
+            back = urlencode({"code": standin.CODE, "state": query["state"][0]})
+            where = f"{query['redirect_uri'][0]}?{back}"
+            conn.sendall(f"HTTP/1.1 303 See Other\r\nLocation: {where}\r\n"
+                         "Content-Length: 0\r\nConnection: close\r\n\r\n".encode())
+            return
+        self.token_requests.append(body.decode())
+        if len(self.token_requests) == 1:
+            return  # read, never answered: the connection just closes
+        answer = json.dumps({"access_token": standin.ACCESS, "token_type": "Bearer",
+                             "expires_in": 3600, "refresh_token": standin.REFRESH,
+                             "scope": "playlist-read-private user-read-email "
+                                      "user-read-private"}).encode()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Cache-Control: no-store\r\nConnection: close\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer))
+
+    def close(self) -> None:
+        self.sock.close()

@@ -65,12 +65,18 @@ def advance(run: Run, flow: Flow, ctx: Context, **timing) -> bool:
     return True
 
 
-def spent(run: Run, flow: Flow) -> bool:
-    """Whether the pending step sends what works once (a code) and an earlier try of
-    it was cut off: sending it again would only be refused (RFC 6749 §4.1.2)."""
+def spends(run: Run, flow: Flow) -> bool:
+    """Whether the pending step sends what works once (a code, RFC 6749 §4.1.2) and
+    the run can sign in again to get it anew."""
     step = pending(run, flow)
-    return bool(step and action(step["action"]).spends and store.interrupted(run)
+    return bool(step and action(step["action"]).spends
                 and _sign_in(run, flow) is not None)
+
+
+def spent(run: Run, flow: Flow) -> bool:
+    """Whether the pending step spends what works once and an earlier try of it was
+    cut off: sending it again would only be refused."""
+    return spends(run, flow) and store.interrupted(run)
 
 
 def sign_in_again(run: Run, flow: Flow) -> bool:

@@ -92,23 +92,23 @@ def next_step(run: Run, flow: Flow, ctx: engine.Context, remote: bool,
     taken = store.claim(run)
     if not taken:  # a second click while another request runs the step
         return ("running", _when(taken)) if taken.since else None
-    saved = False
+    saved, said = False, None
     try:
         if engine.spent(run, flow):  # the page offers to sign in again
             return None
         typed_in = run.provider.kind == "discovered"
         with outbound.limits(current_app.config["HTTP_DEADLINE"], typed_in and remote):
             answered = engine.advance(run, flow, ctx)
-        if not answered:
-            return "cut_off", {}
-        saved = store.save(run)
-        return None if saved else ("not_saved", {})
+        saved = answered and store.save(run)
+        said = None if saved else ("cut_off" if not answered else "not_saved", {})
     except SQLAlchemyError:
         current_app.logger.exception("The outcome of run %s's step was not saved",
                                      run.id)
-        return "not_saved", {}
+        said = "not_saved", {}
     finally:
         store.let_go(run, taken, saved)
+    # A step that spent its code: the page itself says what happened, and the way on.
+    return None if said and engine.spends(run, flow) else said
 
 
 def sign_in_again(run: Run, flow: Flow) -> bool:

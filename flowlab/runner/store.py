@@ -158,8 +158,11 @@ def release(run: Run, taken: Claim, tries: int = 10, pause: float = 0.5) -> bool
     the step again at once. Tried again for a few seconds while the database is
     away (a restart); a claim still held then is free in this process anyway."""
     for attempt in range(tries):
+        conn = db.get()
         try:
-            db.get().execute(
+            if conn.invalidated:  # cut off with the database: connect anew
+                conn.rollback()
+            conn.execute(
                 update(runs).where(runs.c.id == run.id,
                                    runs.c.claimed == taken.step,
                                    runs.c.claimed_by == holder.me())
