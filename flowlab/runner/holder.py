@@ -33,9 +33,12 @@ def _machine() -> str:
 
 
 def _started(pid: int) -> str:
-    """The process's start time in clock ticks since boot (Linux), else ""."""
-    stat = _read(f"/proc/{pid}/stat")
-    return stat.rpartition(")")[2].split()[19] if stat else ""
+    """The process's start time in clock ticks since boot (Linux), else ""; "dead"
+    for a zombie (killed, not yet reaped by its parent)."""
+    fields = _read(f"/proc/{pid}/stat").rpartition(")")[2].split()
+    if not fields:
+        return ""
+    return "dead" if fields[0] in ("Z", "X") else fields[19]
 
 
 MACHINE = _machine()
