@@ -331,5 +331,7 @@ def test_a_callback_retried_after_its_run_took_it_leads_back_to_the_run(serve):
     assert "No run is waiting" not in page.text
     assert "run-step-failed" not in page.text
     assert 'id="next"' in page.text  # its current step, with the way on
+    state = re.search(r"state=([^&]+)", callback).group(1)
+    assert state in page.text  # shown as before: a state is no secret
     stranger = requests.get(callback, allow_redirects=False, timeout=10)
     assert stranger.status_code == 400  # another browser: nothing to lead back to
