@@ -111,9 +111,8 @@ def test_workers_killed_mid_workshop_strand_no_one(lab):
     assert not [a.trail for a in attendees if a.failed_pages]  # no error page
 
 
-def test_database_restarted_mid_workshop_strands_no_one(lab, lab_env, request):
-    if "FLOWLAB_DATABASE_URL" not in lab_env:
-        pytest.skip("a restart of the database server: PostgreSQL only")
+@pytest.mark.parametrize("lab_env", ["postgresql"], indirect=True)
+def test_database_restarted_mid_workshop_strands_no_one(lab, request):
     pg = request.getfixturevalue("pg_server")
     base, _ = lab
 

@@ -59,6 +59,8 @@ def running(holder: str, run_id: str) -> bool:
     if pid == os.getpid():
         with _LOCK:
             return _RUNNING[run_id] > 0
+    if os.name != "posix":  # os.kill(pid, 0) would not merely ask there
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
