@@ -334,3 +334,33 @@ def test_a_callback_retried_after_its_run_took_it_leads_back_to_the_run(serve):
     assert state in page.text  # shown as before: a state is no secret
     stranger = requests.get(callback, allow_redirects=False, timeout=10)
     assert stranger.status_code == 400  # another browser: nothing to lead back to
+
+
+def test_a_save_cut_off_by_a_database_restart_says_so_and_next_retries(
+        pg_server, fake, tmp_path):
+    """PostgreSQL restarts while the token request is out: the step's save fails,
+    the page says so, and Next runs the step again at once (its claim let go)."""
+    lab = LiveServer(make_app(tmp_path, SPOTIFY_ACCOUNTS_URL=fake.url,
+                              SPOTIFY_API_URL=fake.url,
+                              **database_config(pg_server)))
+    try:
+        runner = FlowRunner(lab)
+        runner.use_provider("Use Spotify", client_id=CLIENT_ID, client_secret=SECRET)
+        runner.start("client-credentials")
+        fake.app.mode = "slow"  # the token endpoint answers after 2.5 s
+        restart = threading.Timer(0.8, pg_server.restart)
+        restart.start()
+        page = runner.next()
+        restart.join()
+        said = _flash(page)
+        assert "outcome could not be saved" in said
+        assert "Next to run this step again" in said
+        assert runner.step_count() == 0 and "run-step-failed" not in page.text
+        fake.app.mode = "ok"
+        clicked = time.monotonic()
+        page = runner.next()
+        assert time.monotonic() - clicked < 5  # not held until the stale time
+        assert runner.step_count() == 1 and not _flash(page)
+    finally:
+        lab.close()
+        dispose(lab.app)
