@@ -143,6 +143,8 @@ runs = Table(
     # The step a request is running now, and since when (a double click waits).
     Column("claimed", Integer, nullable=False, server_default="0"),
     Column("claimed_at", Double, nullable=False, server_default="0"),
+    # Who claimed it (runner.holder): a claim whose process is gone is free at once.
+    Column("claimed_by", Text, nullable=False, server_default=""),
     Column("created", Double, nullable=False),
     Column("expires", Double, nullable=False),
     Column("step", Text),  # the id of the latest step done, for the room's counts

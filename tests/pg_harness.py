@@ -62,6 +62,14 @@ class PgServer:
             c.execute(f"CREATE SCHEMA {name}")
         return f"{self.url}?options=-csearch_path%3D{name}"
 
+    def restart(self) -> None:
+        """Restart the server as an operator would mid-workshop: every connection
+        is cut (``-m fast``), then it listens again on the same port."""
+        done = self.ctl("-w", "-t", "60", "-m", "fast", "-l",
+                        str(self.folder / "log"), "restart")
+        if done.returncode:
+            raise RuntimeError("pg_ctl restart failed:\n" + done.stderr)
+
     def ctl(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [*self.as_user, str(BIN / "pg_ctl"), "-D", str(self.folder / "data"),

@@ -21,6 +21,7 @@ from requests_oauthlib import OAuth2Session
 from ..outbound import segment
 from . import oidc
 from .answers import as_json
+from .answers import cut_off
 from .answers import describe
 from .answers import json_path
 from .answers import transport_error
@@ -202,7 +203,8 @@ def _failed(oauth, exc: requests.RequestException, timeout: float) -> dict:
     """A request that got no usable answer; a refused redirect keeps its response."""
     redirected = isinstance(exc, requests.TooManyRedirects)
     oauth.last_response = exc.response if redirected else None
-    return _record(oauth, error=transport_error(exc, timeout))
+    return _record(oauth, error=transport_error(exc, timeout)) | (
+        {"cut_off": True} if cut_off(exc) else {})
 
 
 def _response_type(flow) -> tuple[Requirement, ...]:
@@ -225,10 +227,12 @@ for _action in (
     Action("callback", "front", receives="query"),
     Action("fragment", "front", receives="fragment"),
     Action("exchange_code", "back", exchange_code, reads=("code", "verifier"),
-           issues_token=True, requires=_grant("authorization_code", "no_code_grant")),
+           issues_token=True, spends=("code",),
+           requires=_grant("authorization_code", "no_code_grant")),
     Action("client_token", "back", client_token, issues_token=True,
            requires=_grant("client_credentials", "no_client_credentials")),
-    Action("refresh", "back", refresh, reads=("refresh_tokens",), issues_token=True),
+    Action("refresh", "back", refresh, reads=("refresh_tokens",), issues_token=True,
+           spends=("refresh_tokens",)),
     Action("api", "back", api, reads=("token",), profile=("api_base",)),
     Action("expire", "back", expire, reads=("token",), profile=("expire_url",)),
     # The page sent it (a single-page-app run); the sandbox recorded it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import requests
 from oauthlib.oauth2 import OAuth2Error
+from urllib3.exceptions import ProtocolError
 
 
 def as_json(response) -> dict:
@@ -55,3 +56,13 @@ def transport_error(exc: requests.RequestException, timeout: float) -> str:
     if isinstance(exc, requests.ConnectionError):
         return "The provider could not be reached (is it running, is there a network?)."
     return f"The request failed: {exc}"
+
+
+def cut_off(exc: requests.RequestException) -> bool:
+    """Whether the connection broke after the request went out, before a whole
+    answer came (the provider's process stopped): the step was interrupted, not
+    refused, and may be tried again."""
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return True
+    broken = isinstance(exc, requests.ConnectionError) and exc.args
+    return bool(broken) and isinstance(exc.args[0], ProtocolError)

@@ -20,6 +20,7 @@ from ..security import constant_time_equal
 from . import actions as _registered  # noqa: F401  (registers the actions)
 from . import oidc
 from . import poll
+from . import store
 from .flows import Flow
 from .records import StepRecord
 from .registry import action
@@ -44,19 +45,58 @@ def pending(run: Run, flow: Flow) -> dict | None:
     return flow.step(poll.index(run.steps)) if run.status == "active" else None
 
 
-def advance(run: Run, flow: Flow, ctx: Context, **timing) -> None:
+def advance(run: Run, flow: Flow, ctx: Context, **timing) -> bool:
     """Run the pending back-channel step and record its outcome; a repeating step
-    runs as ``poll.repeat`` says (``timing``: its clock, sleep and budget)."""
+    runs as ``poll.repeat`` says (``timing``: its clock, sleep and budget). False
+    when the connection broke before the answer: nothing is recorded, the step is
+    interrupted, not failed, and Next runs it again."""
     step = pending(run, flow)
     if step is None or action(step["action"]).front:
-        return
+        return True
     act = action(step["action"]).run
     if "repeat_until" not in step:
-        _finish(run, flow, step, act(run, flow, step, ctx))
-        return
-    outcome = poll.repeat(run, step, lambda: act(run, flow, step, ctx), **timing)
+        outcome = act(run, flow, step, ctx)
+    else:
+        outcome = poll.repeat(run, step, lambda: act(run, flow, step, ctx), **timing)
+    if outcome is not None and outcome.get("cut_off"):
+        return False
     if outcome is not None:
         _finish(run, flow, step, outcome)
+    return True
+
+
+def spends(run: Run, flow: Flow) -> bool:
+    """Whether the pending step sends what works once (a code, RFC 6749 §4.1.2) and
+    the run can sign in again to get it anew."""
+    step = pending(run, flow)
+    return bool(step and action(step["action"]).spends
+                and _sign_in(run, flow) is not None)
+
+
+def spent(run: Run, flow: Flow) -> bool:
+    """Whether the pending step spends what works once and an earlier try of it was
+    cut off: sending it again would only be refused."""
+    return spends(run, flow) and store.interrupted(run)
+
+
+def sign_in_again(run: Run, flow: Flow) -> bool:
+    """Take the run back to its authorization request, to get what the cut-off try
+    spent anew: the steps from there on and their secrets are dropped."""
+    back_to = _sign_in(run, flow)
+    if back_to is None:
+        return False
+    del run.steps[back_to:]
+    run.secrets = {k: v for k, v in run.secrets.items() if k == "redirect_uri"}
+    run.status = "active"
+    return True
+
+
+def _sign_in(run: Run, flow: Flow) -> int | None:
+    """The index of the latest authorization request before the pending step."""
+    for index in range(poll.index(run.steps) - 1, -1, -1):
+        if flow.steps[index]["action"] == "authorize":
+            return index
+    return None
 
 
 def awaiting(run: Run, flow: Flow) -> str | None:
@@ -72,10 +112,12 @@ def awaiting(run: Run, flow: Flow) -> str | None:
     return None
 
 
-def match_state(runs: list[Run], state: str | None) -> Run | None:
-    """The waiting run that sent ``state`` (compared in constant time), if any."""
+def match_state(runs: list[Run], state: str | None,
+                key: str = "state") -> Run | None:
+    """The waiting run that sent ``state`` (compared in constant time), if any;
+    ``key="taken_state"``: the run that already took the redirect carrying it."""
     for run in runs:
-        if state and constant_time_equal(state, run.secrets.get("state", "")):
+        if state and constant_time_equal(state, run.secrets.get(key, "")):
             return run
     return None
 
@@ -99,6 +141,8 @@ def receive_redirect(run: Run, flow: Flow, request: Message,
 def _check_redirect(run: Run, pairs: list[tuple[str, str]]) -> dict:
     """Compare state (RFC 6749 §10.12) and iss (RFC 9207 §2.4), then read the result."""
     expected = run.secrets.pop("state", None)
+    if expected:  # a retry of the same redirect leads back to the run
+        run.secrets["taken_state"] = expected
     params = dict(pairs)
     if len(params) != len(pairs):  # RFC 6749 §3.1: no parameter twice
         return {"error": "duplicate-parameters"}

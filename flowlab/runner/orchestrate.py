@@ -7,9 +7,12 @@ and which secret it holds come in as arguments, pages go out.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 
 from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import outbound
 from .. import providers
@@ -76,19 +79,50 @@ def lacks_secret(flow: Flow, ctx: engine.Context) -> bool:
 
 
 def next_step(run: Run, flow: Flow, ctx: engine.Context, remote: bool,
-              at: int | None = None) -> None:
+              at: int | None = None) -> tuple[str, dict] | None:
     """Run the pending step once, unless another request is running it or the click
     came from a page showing fewer steps done (``at``) than the run has: a second
     click on the same Next, landing after the first finished, changes nothing. A
-    typed-in provider is reached on public addresses only when ``remote`` asks."""
+    typed-in provider is reached on public addresses only when ``remote`` asks.
+
+    What the page should say, if anything: the name of a text in the runner's
+    ``[faults]`` content and its values."""
     if at is not None and at != len(run.steps):
-        return
-    if not store.claim(run):  # a second click while this one runs changes nothing
-        return
-    typed_in = run.provider.kind == "discovered"
-    with outbound.limits(current_app.config["HTTP_DEADLINE"], typed_in and remote):
-        engine.advance(run, flow, ctx)
-    store.save(run)
+        return None
+    taken = store.claim(run)
+    if not taken:  # a second click while another request runs the step
+        return ("running", _when(taken)) if taken.since else None
+    saved, said = False, None
+    try:
+        if engine.spent(run, flow):  # the page offers to sign in again
+            return None
+        typed_in = run.provider.kind == "discovered"
+        with outbound.limits(current_app.config["HTTP_DEADLINE"], typed_in and remote):
+            answered = engine.advance(run, flow, ctx)
+        saved = answered and store.save(run)
+        said = None if saved else ("cut_off" if not answered else "not_saved", {})
+    except SQLAlchemyError:
+        current_app.logger.exception("The outcome of run %s's step was not saved",
+                                     run.id)
+        said = "not_saved", {}
+    finally:
+        store.let_go(run, taken, saved)
+    # A step that spent its code: the page itself says what happened, and the way on.
+    return None if said and engine.spends(run, flow) else said
+
+
+def sign_in_again(run: Run, flow: Flow) -> bool:
+    """Take a run whose cut-off step spent its code back to its authorization
+    request (``engine.sign_in_again``), if that is still where it stands."""
+    if not engine.spent(run, flow) or not engine.sign_in_again(run, flow):
+        return False
+    return store.save(run, unclaim=True)
+
+
+def _when(taken: store.Claim) -> dict:
+    now = time.time()
+    return {"since": max(round(now - taken.since), 0),
+            "wait": max(math.ceil(taken.free_at - now), 1)}
 
 
 def receive(run: Run, received: Message, pairs: list[tuple[str, str]],

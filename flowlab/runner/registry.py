@@ -38,6 +38,9 @@ class Action:
     profile: tuple[str, ...] = ()  # provider profile fields it needs (api_base...)
     receives: str | None = None  # where a redirect's answer is: "query"/"fragment"
     issues_token: bool = False  # its answer is a token response (RFC 6749 §5.1)
+    # What it uses up: a code works once (RFC 6749 §4.1.2), a rotated refresh token
+    # is spent (RFC 9700 §4.14.2). A try cut off may have spent it already.
+    spends: tuple[str, ...] = ()
     requires: Callable[..., tuple[Requirement, ...]] = lambda flow: ()
 
     @property

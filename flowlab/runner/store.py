@@ -21,15 +21,18 @@ from sqlalchemy import delete
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import LAB
 from ..profiles import Provider
 from ..redact import Redactor
 from ..tables import runs
+from . import holder
 from . import poll
 from .records import StepRecord
 
 db = LAB
+SAVE_MARGIN = 5  # seconds a step's outcome may take to reach the database
 
 
 @dataclass
@@ -44,6 +47,9 @@ class Run:
     version: int = 0
     created: float = 0.0
     options: dict = field(default_factory=dict)
+    claimed: int = 0  # the claim number of the latest step a request began
+    claimed_at: float = 0.0
+    claimed_by: str = ""  # its holder (``holder.me``), "" once released
 
     @property
     def awaiting_browser(self) -> bool:
@@ -89,19 +95,102 @@ def owned(owner: str, limit: int = 20) -> list[Run]:
     return [_from_row(row) for row in rows]
 
 
-def claim(run: Run, stale_after: float = 30) -> bool:
-    """Take the run's next step before any network call. False if another request
-    (a double click, a second tab) is running it, unless that one died long ago."""
-    # A repeating step's tries count too: each try is claimed on its own, and every
-    # try of a step comes before the next step (fewer than 1000 tries a step).
-    step = poll.index(run.steps) * 1000 + poll.tries(run.steps) + 1
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of claiming a run's next step: true when this request took it."""
+
+    step: int
+    taken: bool
+    interrupted: bool = False  # an earlier try of this step began, left no outcome
+    since: float = 0.0  # not taken: when the request running the step began
+    free_at: float = 0.0  # not taken: when Next may run it again at the latest
+
+    def __bool__(self) -> bool:
+        return self.taken
+
+
+def stale_time() -> float:
+    """How long a claim may hold a step: the outbound deadline of its calls plus
+    a little for saving the outcome (``outbound.limits``)."""
+    return current_app.config["HTTP_DEADLINE"] + SAVE_MARGIN
+
+
+def claim(run: Run, stale_after: float | None = None) -> Claim:
+    """Take the run's next step before any network call. Not taken while another
+    request (a double click, a second tab) runs it: unless that request's process
+    is gone (``holder``) or its claim is older than ``stale_time``. A claim taken
+    counts as running in this process until ``let_go``."""
+    step = _number(run)
     now = time.time()
-    free = (runs.c.claimed < step) | (runs.c.claimed_at < now - stale_after)
-    cur = db.get().execute(
-        update(runs).where(runs.c.id == run.id, runs.c.version == run.version, free)
-        .values(version=runs.c.version + 1, claimed=step, claimed_at=now))
+    stale = stale_time() if stale_after is None else stale_after
+    conn = db.get()
+    row = conn.execute(select(runs.c.claimed, runs.c.claimed_at, runs.c.claimed_by)
+                       .where(runs.c.id == run.id)).first()
+    if row is None:
+        return Claim(step, False)
+    if row.claimed >= step and _held(run.id, row.claimed_by, row.claimed_at, stale):
+        return Claim(step, False, since=row.claimed_at,
+                     free_at=row.claimed_at + stale)
+    cur = conn.execute(
+        update(runs).where(runs.c.id == run.id, runs.c.version == run.version,
+                           runs.c.claimed == row.claimed,
+                           runs.c.claimed_at == row.claimed_at,
+                           runs.c.claimed_by == row.claimed_by)
+        .values(version=runs.c.version + 1, claimed=step, claimed_at=now,
+                claimed_by=holder.me()))
     run.version += 1
-    return cur.rowcount == 1
+    if cur.rowcount != 1:
+        return Claim(step, False)
+    holder.mark(run.id)
+    return Claim(step, True, interrupted=row.claimed == step)
+
+
+def let_go(run: Run, taken: Claim, saved: bool) -> None:
+    """The request that took ``taken`` is done with it; unless its outcome was
+    saved (the next step has a claim number of its own), the claim is released."""
+    holder.unmark(run.id)
+    if not saved:
+        release(run, taken)
+
+
+def release(run: Run, taken: Claim, tries: int = 10, pause: float = 0.5) -> bool:
+    """Let go of a claim whose step left no outcome (its save failed): Next may run
+    the step again at once. Tried again for a few seconds while the database is
+    away (a restart); a claim still held then is free in this process anyway."""
+    for attempt in range(tries):
+        conn = db.get()
+        try:
+            if conn.invalidated:  # cut off with the database: connect anew
+                conn.rollback()
+            conn.execute(
+                update(runs).where(runs.c.id == run.id,
+                                   runs.c.claimed == taken.step,
+                                   runs.c.claimed_by == holder.me())
+                .values(claimed_by="", claimed_at=0))
+            return True
+        except SQLAlchemyError:
+            if attempt + 1 < tries:
+                time.sleep(pause)
+    return False
+
+
+def interrupted(run: Run) -> bool:
+    """Whether an earlier try of the run's next step began and left no outcome (its
+    process died, its connection broke, its save failed) and none runs it now."""
+    return run.claimed == _number(run) and not _held(
+        run.id, run.claimed_by, run.claimed_at, stale_time())
+
+
+def _held(run_id: str, by: str, since: float, stale: float) -> bool:
+    """Whether a claim taken by ``by`` at ``since`` may still be running."""
+    return bool(by) and since >= time.time() - stale and holder.running(by, run_id)
+
+
+def _number(run: Run) -> int:
+    """The claim number of the run's next step. A repeating step's tries count too:
+    each try is claimed on its own, and every try of a step comes before the next
+    step (fewer than 1000 tries a step)."""
+    return poll.index(run.steps) * 1000 + poll.tries(run.steps) + 1
 
 
 def waiting(owner: str | None) -> list[Run]:
@@ -109,8 +198,9 @@ def waiting(owner: str | None) -> list[Run]:
     return [run for run in owned(owner) if run.awaiting_browser] if owner else []
 
 
-def save(run: Run) -> bool:
-    """Store the run unless another request saved it since it was loaded."""
+def save(run: Run, unclaim: bool = False) -> bool:
+    """Store the run unless another request saved it since it was loaded;
+    ``unclaim`` clears its claim, for a run taken back to an earlier step."""
     secrets_, steps = run.secrets, [record.to_json() for record in run.steps]
     if not run.on_disk_whole:
         secrets_, steps = {}, Redactor.for_run(run, set(), False).deep(steps)
@@ -118,7 +208,9 @@ def save(run: Run) -> bool:
     cur = db.get().execute(
         update(runs).where(runs.c.id == run.id, runs.c.version == run.version)
         .values(secrets=json.dumps(secrets_), steps=json.dumps(steps),
-                status=run.status, step=latest, version=runs.c.version + 1))
+                status=run.status, step=latest, version=runs.c.version + 1,
+                **({"claimed": 0, "claimed_at": 0, "claimed_by": ""} if unclaim
+                   else {})))
     run.version += 1
     if cur.rowcount == 1 and not run.on_disk_whole:
         current_app.extensions["run_secrets"].put(run.id, copy.deepcopy(run.secrets))
@@ -130,7 +222,8 @@ def _from_row(row) -> Run:
     steps = [StepRecord.from_json(record) for record in json.loads(row["steps"])]
     run = Run(row["id"], row["owner"], row["flow"], provider,
               json.loads(row["secrets"]), steps, row["status"],
-              row["version"], row["created"], json.loads(row["options"]))
+              row["version"], row["created"], json.loads(row["options"]),
+              row["claimed"], row["claimed_at"], row["claimed_by"])
     if not run.on_disk_whole:  # a copy: concurrent requests must not share one
         run.secrets = copy.deepcopy(current_app.extensions["run_secrets"].get(run.id)
                                     or {})

@@ -44,6 +44,9 @@ def callback(key: str | None = None):
         return _fragment_page(orchestrate.awaiting_fragment(here))
     state = dict(pairs).get("state")
     run = engine.match_state(here, state)
+    taken = None if run else _already_taken(state)
+    if taken is not None:  # the same redirect again (a retry): back to its run
+        return redirect(url_for("runner.show", run_id=taken.id, _anchor="top"), 303)
     if run is None:  # nothing changes: every waiting run keeps waiting
         elsewhere = engine.match_state(waiting, state) is not None
         return render_template("runner/no_run.html", waiting=waiting,
@@ -79,6 +82,9 @@ def fragment():
     waiting = [r for r in store.waiting(browser_id())
                if arrived_where_sent(r, r.secrets.get("callback_path"))]
     run = engine.match_state(waiting, dict(pairs).get("state"))
+    taken = None if run else _already_taken(dict(pairs).get("state"))
+    if taken is not None:  # posted again (a retry): the run took it already
+        return {"next": url_for("runner.show", run_id=taken.id)}
     if run is None:  # nothing changes: the run keeps waiting for its own answer
         abort(400, description="This fragment belongs to none of your waiting runs "
               "(its state is not one they sent), so none of them changed.")
@@ -86,6 +92,13 @@ def fragment():
     received = Message.from_json(run.secrets.pop("callback_request"))
     orchestrate.receive(run, received, pairs, request.url_root.rstrip("/") + path)
     return {"next": url_for("runner.show", run_id=run.id)}
+
+
+def _already_taken(state: str | None):
+    """This browser's run that already took a redirect carrying ``state``: the
+    worker that took it may have died before answering, and the browser asks
+    again. Nothing changes; the browser is led to the run's current step."""
+    return engine.match_state(store.owned(browser_id()), state, key="taken_state")
 
 
 def _received_request() -> Message:

@@ -122,9 +122,27 @@ def next_step(run_id: str):
               "forgets it after an idle hour, on Forget, or on restart). Enter it "
               "again on the provider page, then click Next.", "error")
     else:  # another machine's own provider: fetch public addresses only
-        orchestrate.next_step(run, flow, ctx, remote_requester(),
-                              request.form.get("at", type=int))
+        said = orchestrate.next_step(run, flow, ctx, remote_requester(),
+                                     request.form.get("at", type=int))
+        if said:
+            flash(_fault(said[0], **said[1]), "error")
     return redirect(url_for(".show", run_id=run.id), 303)
+
+
+@bp.post("/runs/<run_id>/again")
+def sign_in_again(run_id: str):
+    """A step cut off after it may have spent the code: back to the authorization
+    request, to sign in again from there."""
+    run = load_run(run_id)
+    if orchestrate.sign_in_again(run, orchestrate.flow_of(run)):
+        flash(_fault("signed_in_again"), "success")
+    return redirect(url_for(".show", run_id=run.id), 303)
+
+
+def _fault(name: str, **values) -> str:
+    """A text of the runner's ``[faults]`` content, on one line, values filled in."""
+    text = get_content().data("runner")["faults"][name]
+    return " ".join(text.split()).format(**values)
 
 
 @bp.get("/runs/<run_id>")
@@ -145,6 +163,7 @@ def show(run_id: str):
                               registry.received_in(flow), addresses(run)),
         redact=redact,
         reveal=reveal, md=render_markdown, pending=engine.pending(run, flow),
+        spent=engine.spent(run, flow),
         texts=get_content().data("runner"),
         diagram=steps, diagram_html=sequence_html(
             steps, label, get_template_attribute("_sequence.html", "sequence")),
