@@ -9,22 +9,32 @@ Storage: the storage, sandbox and runner modules (``BOTH_BACKENDS``) run twice, 
 the SQLite files and on a throwaway PostgreSQL server (``tests/pg_harness.py``), by
 a session-scoped ``backend`` parameter that the app fixtures follow; a test marked
 ``sqlite_only`` (file modes, say) runs once.
+
+Parallel: ``make test`` runs pytest-xdist workers (``-n``, ``--dist loadgroup``).
+Session fixtures (the live server, PostgreSQL, oidc-provider, Chromium) start once
+per worker, each on ports and folders of its own; a module whose module-scoped
+fixture takes another fixture (a server, a folder) runs on one worker, so it is set
+up once; ``xdist_group`` keeps together tests that share something else.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+from _pytest.nodeid import NodeId
 from waitress import create_server
 
 from flowlab import create_app
@@ -51,16 +61,30 @@ def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "sqlite_only: runs on the SQLite backend only")
 
 
-# Fixtures that give a test an app, so a database: tests without one run once.
-APP_FIXTURES = {"app", "client", "live_server", "serve", "sandbox_env", "lab_server",
-                "labs_env"}
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under ``--dist loadgroup``, a module's tests that share a module-scoped
+    fixture built on other fixtures (a served app, runs made on it) stay on one
+    worker, which builds it once; so do tests marked ``xdist_group``."""
+    for item in items:
+        defs = item._fixtureinfo.name2fixturedefs if hasattr(
+            item, "_fixtureinfo") else {}
+        if not item.get_closest_marker("xdist_group") and any(
+                fixturedefs[-1].scope == "module" and fixturedefs[-1].argnames
+                for fixturedefs in defs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+        if getattr(config.option, "loadgroup", False):  # set in xdist workers
+            _name_group(item)
 
 
-def pytest_generate_tests(metafunc) -> None:
-    if (APP_FIXTURES & set(metafunc.fixturenames)
-            and on_both_backends(metafunc.module.__name__)
-            and not metafunc.definition.get_closest_marker("sqlite_only")):
-        metafunc.parametrize("backend", BACKENDS, indirect=True, scope="session")
+def _name_group(item) -> None:
+    """Name the test's group in its node id, which is what ``loadgroup`` schedules
+    by. pytest-xdist 3.8 sets ``item._nodeid``, which pytest 9 no longer reads
+    (its node ids are ``item._id``), so its groups would all be scattered."""
+    names = sorted({str(mark.args[0] if mark.args else mark.kwargs.get(
+        "name", "default")) for mark in item.iter_markers("xdist_group")})
+    if names and "@" not in item.nodeid.rpartition("]")[2]:
+        item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
 
 
 @pytest.fixture(scope="session")
@@ -185,6 +209,16 @@ def wait_for(port: int, process: subprocess.Popen, timeout: float = 30,
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"nothing listens on {port}")
+
+
+@contextmanager
+def exclusive(name: str) -> Iterator[None]:
+    """Hold ``name`` (a fixed address, say) against every other process running
+    tests here, xdist workers and other runs alike, until the block ends."""
+    lock = Path(tempfile.gettempdir()) / f"flowlab-tests-{name}.lock"
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
 
 
 @pytest.fixture

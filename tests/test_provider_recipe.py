@@ -11,6 +11,7 @@ import shlex
 import signal
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ import requests
 from flask import Flask
 
 from app import trust_bound_host
+from tests.conftest import exclusive
 from tests.conftest import free_port
 from tests.conftest import wait_for
 from tests.flowrunner import FlowRunner
@@ -86,7 +88,19 @@ def processes():
         process.stdout.close()
 
 
-def test_the_readme_any_provider_recipe_works_as_written(env, processes):
+@pytest.fixture
+def readme_address() -> Iterator[str]:
+    """The README's fixed sandbox address (127.0.0.3:5001), held by this test
+    alone until its servers are stopped: one xdist worker runs it (its group) and
+    a lock keeps other test runs on this machine off it meanwhile."""
+    address = urlsplit(field(recipe(), "Discovery URL")).netloc
+    with exclusive(address):
+        yield address
+
+
+@pytest.mark.xdist_group("readme-sandbox-address")
+def test_the_readme_any_provider_recipe_works_as_written(readme_address, env,
+                                                         processes):
     section = recipe()
     serve_sandbox, register = commands(section)
     assert serve_sandbox == "make sandbox"

@@ -1,5 +1,6 @@
 """Serving with ``app.py``: 64 connections from one client that never finish their
-request headers (Slowloris) stall no mode; gunicorn's proxy trust is kept."""
+request headers (Slowloris) stall no mode (the four modes held at the same time, each
+by its own connections); gunicorn's proxy trust is kept."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,32 +34,45 @@ MODES = {
 }
 
 
-@pytest.fixture
-def start_app(tmp_path):
-    """``url = start_app(*args)``: app.py in its own process, stopped afterwards."""
-    env = {**os.environ, "FLOWLAB_SECRET_KEY": "slowloris-key",
-           "FLOWLAB_SANDBOX_DATABASE": str(tmp_path / "sandbox.sqlite3"),
-           "FLOWLAB_RUNS_DATABASE": str(tmp_path / "runs.sqlite3")}
-    for name in ("FLOWLAB_SANDBOX_ONLY", "FLOWLAB_DATABASE_URL", "FORWARDED_ALLOW_IPS"):
-        env.pop(name, None)
-    started = []
+class Apps:
+    """``port, log = apps.start(*args)``: app.py in its own process, its state and
+    logs under ``folder``; ``apps.stop()`` ends them all."""
 
-    def start(*args: str, **more_env: str) -> tuple[int, object]:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.env = {**os.environ, "FLOWLAB_SECRET_KEY": "slowloris-key",
+                    "FLOWLAB_SANDBOX_DATABASE": str(folder / "sandbox.sqlite3"),
+                    "FLOWLAB_RUNS_DATABASE": str(folder / "runs.sqlite3")}
+        for name in ("FLOWLAB_SANDBOX_ONLY", "FLOWLAB_DATABASE_URL",
+                     "FORWARDED_ALLOW_IPS"):
+            self.env.pop(name, None)
+        self.started: list = []
+
+    def start(self, *args: str, **more_env: str) -> tuple[int, object]:
         port = free_port()
-        log = open(tmp_path / f"app-{port}.log", "w+")
+        log = open(self.folder / f"app-{port}.log", "w+")
         process = subprocess.Popen(
             [sys.executable, "app.py", "--port", str(port), *args], cwd=ROOT,
-            env={**env, **more_env}, stdout=log, stderr=subprocess.STDOUT, text=True)
-        started.append((process, log))
+            env={**self.env, **more_env}, stdout=log, stderr=subprocess.STDOUT,
+            text=True)
+        self.started.append((process, log))
         process.stdout = log
         wait_for(port, process)
         return port, log
 
-    yield start
-    for process, log in started:
-        process.terminate()
-        process.wait(timeout=15)
-        log.close()
+    def stop(self) -> None:
+        for process, log in self.started:
+            process.terminate()
+            process.wait(timeout=15)
+            log.close()
+
+
+@pytest.fixture
+def start_app(tmp_path):
+    """``port, log = start_app(*args)``: app.py in its own process, stopped after."""
+    apps = Apps(tmp_path)
+    yield apps.start
+    apps.stop()
 
 
 def hold_open(port: int, stop: threading.Event, counts: dict) -> None:
@@ -110,12 +125,13 @@ def get_page(url: str) -> tuple[int, float]:
     return status, time.monotonic() - began
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_held_connections_do_not_stall_serving(start_app, mode):
+def hold_and_measure(apps: Apps, mode: str) -> dict:
+    """Serve ``mode``, hold ``HELD`` connections open for ``HOLD`` seconds and
+    measure normal GETs meanwhile: what the test of that mode asserts on."""
     args, page = MODES[mode]
-    port, log = start_app(*args)
+    port, log = apps.start(*args)
     url = f"http://127.0.0.1:{port}{page}"
-    assert get_page(url)[0] == 200
+    first = get_page(url)[0]
     stop, counts = threading.Event(), {"opened": 0, "fewest": HELD}
     loris = threading.Thread(target=hold_open, args=(port, stop, counts))
     loris.start()
@@ -133,7 +149,42 @@ def test_held_connections_do_not_stall_serving(start_app, mode):
     finally:
         stop.set()
         loris.join(timeout=30)
-    assert not loris.is_alive()
+    last = get_page(url)[0]
+    log.seek(0)
+    return {"first": first, "loris_alive": loris.is_alive(), "counts": counts,
+            "answers": answers, "burst": burst, "last": last, "log": log.read()}
+
+
+@pytest.fixture(scope="module")
+def held(tmp_path_factory) -> Iterator[dict]:
+    """Every mode served and held at once, each by its own process and its own
+    ``HELD`` connections, over the same ``HOLD`` seconds (a quarter of the time
+    one after another): each mode's measurements, or what stopped them."""
+    apps = Apps(tmp_path_factory.mktemp("held"))
+
+    def measure(mode: str):
+        try:
+            return hold_and_measure(apps, mode)
+        except Exception as exc:  # reported by that mode's test
+            return exc
+
+    try:
+        with ThreadPoolExecutor(len(MODES)) as pool:
+            measured = dict(zip(MODES, pool.map(measure, MODES), strict=True))
+        yield measured
+    finally:
+        apps.stop()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_held_connections_do_not_stall_serving(held, mode):
+    measured = held[mode]
+    if isinstance(measured, Exception):
+        raise measured
+    assert measured["first"] == 200
+    assert not measured["loris_alive"]
+    counts, answers, burst = (measured["counts"], measured["answers"],
+                              measured["burst"])
     assert counts["fewest"] == HELD  # all 64 held (or reopened) the whole time
     slow = [(status, round(took, 1)) for status, took in answers
             if status != 200 or took > ANSWER_WITHIN]
@@ -141,9 +192,8 @@ def test_held_connections_do_not_stall_serving(start_app, mode):
     assert len(answers) >= 10
     assert [status for status, _ in burst] == [200] * 16
     assert max(took for _, took in burst) <= ANSWER_WITHIN
-    assert get_page(url)[0] == 200
-    log.seek(0)
-    assert "Traceback" not in log.read()
+    assert measured["last"] == 200
+    assert "Traceback" not in measured["log"]
 
 
 @pytest.mark.parametrize(("allowed", "scheme"), [(None, "https"),
