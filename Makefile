@@ -19,9 +19,14 @@ run: $(VENV)/.installed
 sandbox: $(VENV)/.installed
 	$(PY) app.py --sandbox-only --host $(SANDBOX_HOST) --port $(SANDBOX_PORT)
 
+# pytest-xdist workers for `make test`: the suite mostly waits on sockets, browsers
+# and sleeps, so more workers than cores pay off (figures in docs/testing.md).
+# TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 3
+
 test: $(VENV)/.dev-installed browser oidc postgres
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .

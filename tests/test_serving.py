@@ -61,9 +61,12 @@ class Apps:
         return port, log
 
     def stop(self) -> None:
-        for process, log in self.started:
+        for process, _ in self.started:  # all told at once, then waited for
             process.terminate()
-            process.wait(timeout=15)
+        for process, log in self.started:
+            # gunicorn's master waits up to its graceful timeout (30 s) for its
+            # workers, one of which may still be importing the app on a busy machine.
+            process.wait(timeout=45)
             log.close()
 
 
