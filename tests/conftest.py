@@ -87,6 +87,18 @@ def _name_group(item) -> None:
         item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
 
 
+# Fixtures that give a test an app, so a database: tests without one run once.
+APP_FIXTURES = {"app", "client", "live_server", "serve", "sandbox_env", "lab_server",
+                "labs_env"}
+
+
+def pytest_generate_tests(metafunc) -> None:
+    if (APP_FIXTURES & set(metafunc.fixturenames)
+            and on_both_backends(metafunc.module.__name__)
+            and not metafunc.definition.get_closest_marker("sqlite_only")):
+        metafunc.parametrize("backend", BACKENDS, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
 def backend(request) -> str:
     """Where apps keep their state: "sqlite" (the default) or "postgresql"."""
