@@ -102,6 +102,9 @@ def _every_run_ended(attendees: list[Attendee]) -> None:
     assert all("That is the whole flow" in a.page.text for a in attendees)
 
 
+# The workshops and tests/test_serving.py's held connections load the machine most:
+# one worker runs them one after another, never two at once (conftest.py).
+@pytest.mark.xdist_group("machine-load")
 def test_workers_killed_mid_workshop_strand_no_one(lab):
     base, process = lab
     killer = Killer(process.pid)
@@ -111,6 +114,7 @@ def test_workers_killed_mid_workshop_strand_no_one(lab):
     assert not [a.trail for a in attendees if a.failed_pages]  # no error page
 
 
+@pytest.mark.xdist_group("machine-load")
 @pytest.mark.parametrize("lab_env", ["postgresql"], indirect=True)
 def test_database_restarted_mid_workshop_strands_no_one(lab, request):
     pg = request.getfixturevalue("pg_server")

@@ -179,6 +179,7 @@ def held(tmp_path_factory) -> Iterator[dict]:
         apps.stop()
 
 
+@pytest.mark.xdist_group("machine-load")  # with the workshops of test_runner_faults
 @pytest.mark.parametrize("mode", MODES)
 def test_held_connections_do_not_stall_serving(held, mode):
     measured = held[mode]
