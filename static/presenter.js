@@ -112,11 +112,12 @@
     });
   }
 
-  // The presenter view: reload when the followed run moves on.
+  // The presenter view: reload when the step page moves (on, back, another run).
   const follow = document.querySelector("[data-follow]");
   if (follow) {
     poll(follow.dataset.follow, 2000, (data) => {
-      if (data.run !== follow.dataset.run || String(data.done) !== follow.dataset.done) {
+      const { run, done, step } = follow.dataset;
+      if (data.run !== run || String(data.done) !== done || String(data.step) !== step) {
         window.location.reload();
       }
     });

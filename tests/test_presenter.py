@@ -75,6 +75,34 @@ def test_presenter_view_shows_this_step_its_notes_and_the_next(serve):
     assert "that is the line" in pinned.lower()
 
 
+def test_presenter_view_follows_the_step_the_host_looks_at(serve):
+    """Going back a step on the step page takes the presenter view back too."""
+    server = serve()
+    host = FlowRunner(server).start("client-credentials")
+    for _ in range(3):
+        host.next()
+    assert "Now: step 3" in host.get(server("/presenter")).text
+    host.get(host.run_url + "?step=1")  # ← Previous, twice
+    view = host.get(server("/presenter")).text  # a reload, no script
+    assert "Now: step 1, Ask for a token with the client" in view
+    assert 'data-step="1"' in view
+    now = host.session.get(server("/presenter/now.json"), timeout=10).json()
+    assert now == {"run": host.run_url.rsplit("/", 1)[1], "done": 3, "step": 1}
+    host.get(host.run_url + "?step=2")  # Next → (a link: the step is done)
+    assert "Now: step 2" in host.get(server("/presenter")).text
+    host.get(host.run_url + "?step=3")
+    host.next()  # and on to a step not run yet: it runs, the view follows
+    assert "Now: step 4" in host.get(server("/presenter")).text
+    # Another browser's step page moves nothing here.
+    other = FlowRunner(server).start("client-credentials")
+    other.next()
+    assert "Now: step 4" in host.get(server("/presenter")).text
+    # A new run of the host's: the view follows it from its start page.
+    host.start("authorization-code")
+    view = host.get(server("/presenter")).text
+    assert "Authorization code" in view and "Next up: step 1" in view
+
+
 def _room(session, server) -> dict:
     answer = session.get(server("/presenter/room.json"), timeout=10)
     assert answer.headers["Cache-Control"] == "no-store"

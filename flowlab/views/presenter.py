@@ -59,32 +59,43 @@ def _presenter_only() -> None:
               "can reset it.")
 
 
+def _followed(owner: str | None):
+    """The run and step number (0: not started) this browser's step page showed
+    last, else its latest run at its last step done."""
+    seen = session.get("viewing")
+    run = store.load(seen[0], owner) if owner and isinstance(seen, list) else None
+    if run is not None:
+        return run, min(seen[1], len(run.steps))
+    runs = store.owned(owner, limit=1) if owner else []
+    return (runs[0], len(runs[0].steps)) if runs else (None, 0)
+
+
 @bp.get("/presenter")
 def view():
     """The presenter's screen: this step, its speaker notes, the next step."""
-    owner = browser_id()
-    runs = store.owned(owner, limit=1) if owner else []
     wanted = request.args.get("run")
-    run = store.load(wanted, owner or "") if wanted else (runs[0] if runs else None)
+    pinned = request.args.get("step", type=int)
+    run, shown = _followed(browser_id())
+    if wanted:
+        run = store.load(wanted, browser_id() or "")
+        shown = len(run.steps) if run else 0
     if run is None:
         return render_template("presenter/view.html", run=None)
     flow = orchestrate.flow_of(run)
-    last = max(len(run.steps) - 1, 0)
-    pinned = request.args.get("step", type=int)
-    viewing = min(max((pinned or last + 1) - 1, 0), len(flow.steps) - 1)
+    viewing = min(max((pinned or shown) - 1, 0), len(flow.steps) - 1)
     notes = get_content().data("speaker-notes").get(flow.id, {})
     return render_template(
         "presenter/view.html", run=run, flow=flow, viewing=viewing, notes=notes,
-        md=render_markdown, started=bool(run.steps), follow=pinned is None,
-        step=flow.steps[viewing], upcoming=flow.step(viewing + 1))
+        md=render_markdown, started=bool(run.steps), shown=shown,
+        follow=pinned is None and not wanted, step=flow.steps[viewing],
+        upcoming=flow.step(viewing + 1))
 
 
 @bp.get("/presenter/now.json")
 def now():
-    """Where this browser's latest run is, so the presenter view can follow it."""
-    owner = browser_id()
-    runs = store.owned(owner, limit=1) if owner else []
-    where = {"run": runs[0].id, "done": len(runs[0].steps)} if runs else {}
+    """The run and step this browser's step page shows, for the presenter view."""
+    run, shown = _followed(browser_id())
+    where = {"run": run.id, "done": len(run.steps), "step": shown} if run else {}
     return _no_store(jsonify(where))
 
 

@@ -12,6 +12,7 @@ from flask import get_template_attribute
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import session
 from flask import url_for
 
 from .. import providers
@@ -131,6 +132,9 @@ def show(run_id: str):
     flow = orchestrate.flow_of(run)
     last = max(len(run.steps) - 1, 0)
     viewing = min(max(request.args.get("step", last + 1, type=int) - 1, 0), last)
+    seen = [run.id, viewing + 1 if run.steps else 0]
+    if session.get("viewing") != seen:  # the presenter view follows this page
+        session["viewing"] = seen
     reveal = request.args.get("reveal") == "1"
     redact = orchestrate.redactor(run, context(run, flow), reveal)
     glossary = get_content().data("glossary")
