@@ -7,6 +7,7 @@ and which secret it holds come in as arguments, pages go out.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from flask import current_app
@@ -22,6 +23,7 @@ from .flows import Flow
 from .flows import options_from
 from .store import Run
 
+GRACE = 1.0  # seconds a poll may be held for, rather than refused as too early
 MISSING = ("This run does not exist, has expired (runs last a day) or was started "
            "in another browser.")
 
@@ -76,19 +78,25 @@ def lacks_secret(flow: Flow, ctx: engine.Context) -> bool:
 
 
 def next_step(run: Run, flow: Flow, ctx: engine.Context, remote: bool,
-              at: int | None = None) -> None:
+              at: int | None = None) -> float:
     """Run the pending step once, unless another request is running it or the click
     came from a page showing fewer steps done (``at``) than the run has: a second
     click on the same Next, landing after the first finished, changes nothing. A
-    typed-in provider is reached on public addresses only when ``remote`` asks."""
+    poll clicked too soon (RFC 8628 §3.5) sends nothing and returns the seconds
+    left to wait: no request is held for the interval. A typed-in provider is
+    reached on public addresses only when ``remote`` asks."""
     if at is not None and at != len(run.steps):
-        return
+        return 0.0
+    wait = engine.ready_at(run, flow) - time.time()
+    if wait > GRACE:
+        return wait
     if not store.claim(run):  # a second click while this one runs changes nothing
-        return
+        return 0.0
     typed_in = run.provider.kind == "discovered"
     with outbound.limits(current_app.config["HTTP_DEADLINE"], typed_in and remote):
         engine.advance(run, flow, ctx)
     store.save(run)
+    return 0.0
 
 
 def receive(run: Run, received: Message, pairs: list[tuple[str, str]],

@@ -39,6 +39,8 @@ class Action:
     receives: str | None = None  # where a redirect's answer is: "query"/"fragment"
     issues_token: bool = False  # its answer is a token response (RFC 6749 §5.1)
     requires: Callable[..., tuple[Requirement, ...]] = lambda flow: ()
+    # ``(run) -> time`` before which the action must not run again (RFC 8628 §3.5)
+    ready_at: Callable | None = None
 
     @property
     def front(self) -> bool:

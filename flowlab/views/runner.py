@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
@@ -121,8 +123,11 @@ def next_step(run_id: str):
               "forgets it after an idle hour, on Forget, or on restart). Enter it "
               "again on the provider page, then click Next.", "error")
     else:  # another machine's own provider: fetch public addresses only
-        orchestrate.next_step(run, flow, ctx, remote_requester(),
-                              request.form.get("at", type=int))
+        wait = orchestrate.next_step(run, flow, ctx, remote_requester(),
+                                     request.form.get("at", type=int))
+        if wait:  # too soon to poll (RFC 8628 §3.5): nothing was sent
+            text = get_content().data("runner")["poll"]["too_early"]
+            flash(text.format(wait=math.ceil(wait)), "warning")
     return redirect(url_for(".show", run_id=run.id), 303)
 
 
@@ -146,6 +151,7 @@ def show(run_id: str):
         parts=kept_step_parts(run, viewing, glossary, redact,
                               registry.received_in(flow)), redact=redact,
         reveal=reveal, md=render_markdown, pending=engine.pending(run, flow),
+        ready_in=math.ceil(max(engine.ready_at(run, flow) - time.time(), 0)),
         texts=get_content().data("runner"),
         diagram=steps, diagram_html=sequence_html(
             steps, label, get_template_attribute("_sequence.html", "sequence")),
