@@ -139,3 +139,33 @@ def test_device_wait_without_javascript_says_too_early(page, serve):
     expect(page.locator(".flash")).to_contain_text("Too early")
     assert page.locator(".run-step-done").count() == 2
     assert "Too early" in page.locator("[role=status]").all_inner_texts()[0]
+
+
+@pytest.mark.no_javascript
+def test_implicit_callback_without_javascript_says_what_happened(page, live_server):
+    """No script: the page says where the token is, why the server cannot see it,
+    and what a script would have done, and claims nothing it does not do."""
+    page.goto(live_server("/run/implicit"))
+    page.get_by_role("button", name="Start the run").click()
+    while "/authorize?" not in (page.locator("#next").get_attribute("href") or ""):
+        _click_next(page)
+    _click_next(page)
+    _through_the_provider_to(page, "**/callback*")
+    assert "access_token=" in page.url  # still in the address bar
+    shown = " ".join(page.locator("main").inner_text().split())
+    assert "URL fragment" in shown and "never sends" in shown
+    assert "a script on this page would have read it" in shown.lower()
+    assert "/run/callback/fragment" in shown  # where the script would have posted it
+    assert "JavaScript is off" in shown
+    # Nothing on the page says it is reading or running anything.
+    for claim in ("Reading the fragment", "This page runs a small script"):
+        assert claim not in shown, claim
+    page.get_by_role("link", name="Back to the run").click()
+    assert "/runs/" in page.url and page.locator(".run-step-done").count() == 1
+
+
+def _through_the_provider_to(page, url: str) -> None:
+    if page.get_by_role("button", name=re.compile("Agree")).count() == 0:
+        page.get_by_role("button", name=re.compile("alice", re.I)).first.click()
+    page.get_by_role("button", name="Agree").click()
+    page.wait_for_url(url)
