@@ -205,3 +205,41 @@ def test_reset_needs_the_form_and_the_presenters_machine(tmp_path):
     remote = {"REMOTE_ADDR": "192.168.1.7"}
     assert client.get("/presenter/reset", environ_base=remote).status_code == 403
     assert client.get("/presenter/room", environ_base=remote).status_code == 200
+
+
+def test_clear_the_room_is_the_presenters_and_needs_the_form(tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "k"},
+                     instance_path=str(tmp_path))
+    client = app.test_client()
+    assert client.post("/presenter/room/clear").status_code == 400  # no CSRF token
+    remote = {"REMOTE_ADDR": "192.168.1.7"}
+    page = client.get("/presenter/room", environ_base=remote)
+    assert page.status_code == 200 and b"Clear the room" not in page.data
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      client.get("/workshop").text).group(1)
+    refused = client.post("/presenter/room/clear", data={"csrf_token": token},
+                          environ_base=remote)
+    assert refused.status_code == 403
+    assert "can clear the room" in refused.text
+
+
+def test_presenter_clears_the_rooms_counts_and_runs_go_on(serve):
+    server = serve()
+    attendee = FlowRunner(server).start("client-credentials")
+    attendee.next()
+    presenter = FlowRunner(server)
+    assert _room(presenter.session, server)["client-credentials"]["runs"] == 1
+    page = presenter.get(server("/presenter/room"))
+    done = presenter.follow(submit(presenter.session, page, "Clear the room"))
+    assert "The room is cleared" in done.text and done.url.endswith("/presenter/room")
+    assert "Counting runs started since the room was cleared at" in done.text
+    room = _room(presenter.session, server)
+    assert all(flow["runs"] == 0 and not any(s["runs"] for s in flow["steps"])
+               for flow in room.values())
+    assert 'data-count="client-credentials/runs">0<' in done.text
+    # The attendee's run goes on; a run started now is counted.
+    assert "Search the catalogue" in attendee.next().text
+    assert attendee.step_count() == 2
+    FlowRunner(server).start("client-credentials").next()
+    cc = _room(presenter.session, server)["client-credentials"]
+    assert cc["runs"] == 1 and cc["steps"][0]["runs"] == 1

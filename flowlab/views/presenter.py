@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 import segno
@@ -52,11 +53,11 @@ def serve_command(address: str, public: bool) -> str:
             f" --host 0.0.0.0 --port {port}")
 
 
-def _presenter_only() -> None:
-    """Reset touches shared sandbox state: only the presenter's machine may."""
+def _presenter_only(what: str = "reset it") -> None:
+    """Reset and clear touch shared state: only the presenter's machine may."""
     if not is_loopback_host(request.remote_addr):
         abort(403, description="Only the machine that runs the lab (the presenter's) "
-              "can reset it.")
+              f"can {what}.")
 
 
 def _followed(owner: str | None):
@@ -103,7 +104,19 @@ def now():
 def room_page():
     flows = current_app.extensions["flows"].values()
     return render_template("presenter/room.html",
-                           counts=room.counts(flows, browser_id()))
+                           counts=room.counts(flows, browser_id()),
+                           cleared=_clock(room.cleared_at()),
+                           presenter=is_loopback_host(request.remote_addr))
+
+
+@bp.post("/presenter/room/clear")
+def clear_room():
+    """Start the room's counts from zero for a new session; runs are not touched."""
+    _presenter_only("clear the room")
+    room.clear()
+    flash("The room is cleared: it now counts only runs started from now on. "
+          "Attendees' runs were not touched and go on as before.", "success")
+    return redirect(url_for(".room_page"), 303)
 
 
 @bp.get("/presenter/room.json")
@@ -135,6 +148,10 @@ def reset():
           f"{cleared.grants} grants removed; you are logged out of the sandbox. "
           "Attendees' runs were not touched.", "success")
     return redirect(url_for(".confirm_reset"), 303)
+
+
+def _clock(when: float) -> str | None:
+    return time.strftime("%H:%M:%S UTC", time.gmtime(when)) if when else None
 
 
 def _no_store(response):
