@@ -45,6 +45,17 @@ def pending(run: Run, flow: Flow) -> dict | None:
     return flow.step(poll.index(run.steps)) if run.status == "active" else None
 
 
+def ready_at(run: Run, flow: Flow) -> float:
+    """When the pending step may run: a polling step waits out the interval since
+    the last poll (RFC 8628 §3.5); 0 when it may run now or is no polling step."""
+    step = pending(run, flow)
+    if step is None or action(step["action"]).front:
+        return 0.0
+    own = action(step["action"]).ready_at
+    last = run.steps[-1].poll["next_at"] if poll.tries(run.steps) else 0.0
+    return max(last, own(run) if own else 0.0)
+
+
 def advance(run: Run, flow: Flow, ctx: Context, **timing) -> bool:
     """Run the pending back-channel step and record its outcome; a repeating step
     runs as ``poll.repeat`` says (``timing``: its clock, sleep and budget). False

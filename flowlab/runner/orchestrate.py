@@ -25,6 +25,7 @@ from .flows import Flow
 from .flows import options_from
 from .store import Run
 
+GRACE = 1.0  # seconds a poll may be held for, rather than refused as too early
 MISSING = ("This run does not exist, has expired (runs last a day) or was started "
            "in another browser.")
 
@@ -89,6 +90,9 @@ def next_step(run: Run, flow: Flow, ctx: engine.Context, remote: bool,
     ``[faults]`` content and its values."""
     if at is not None and at != len(run.steps):
         return None
+    wait = engine.ready_at(run, flow) - time.time()
+    if wait > GRACE:  # too soon to poll (RFC 8628 §3.5): nothing is sent
+        return "too_early", {"wait": math.ceil(wait)}
     taken = store.claim(run)
     if not taken:  # a second click while another request runs the step
         return ("running", _when(taken)) if taken.since else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
@@ -12,6 +14,7 @@ from flask import get_template_attribute
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import session
 from flask import url_for
 
 from .. import providers
@@ -124,7 +127,10 @@ def next_step(run_id: str):
     else:  # another machine's own provider: fetch public addresses only
         said = orchestrate.next_step(run, flow, ctx, remote_requester(),
                                      request.form.get("at", type=int))
-        if said:
+        if said and said[0] == "too_early":  # RFC 8628 §3.5: nothing was sent
+            text = get_content().data("runner")["poll"]["too_early"]
+            flash(text.format(**said[1]), "warning")
+        elif said:
             flash(_fault(said[0], **said[1]), "error")
     return redirect(url_for(".show", run_id=run.id), 303)
 
@@ -151,6 +157,9 @@ def show(run_id: str):
     flow = orchestrate.flow_of(run)
     last = max(len(run.steps) - 1, 0)
     viewing = min(max(request.args.get("step", last + 1, type=int) - 1, 0), last)
+    seen = [run.id, viewing + 1 if run.steps else 0]
+    if session.get("viewing") != seen:  # the presenter view follows this page
+        session["viewing"] = seen
     reveal = request.args.get("reveal") == "1"
     redact = orchestrate.redactor(run, context(run, flow), reveal)
     glossary = get_content().data("glossary")
@@ -164,6 +173,7 @@ def show(run_id: str):
         redact=redact,
         reveal=reveal, md=render_markdown, pending=engine.pending(run, flow),
         spent=engine.spent(run, flow),
+        ready_in=math.ceil(max(engine.ready_at(run, flow) - time.time(), 0)),
         texts=get_content().data("runner"),
         diagram=steps, diagram_html=sequence_html(
             steps, label, get_template_attribute("_sequence.html", "sequence")),
