@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from playwright.sync_api import expect
 from werkzeug.exceptions import NotFound
 
 from tests.a11y import serious_violations
@@ -47,18 +48,16 @@ class Mode(NamedTuple):
 
     width: int
     height: int
-    scheme: str  # prefers-color-scheme: the site has a dark theme
     large: bool  # large type, as the workshop page's switch sets it
     overflow: bool  # nothing wider than the screen
-    axe: bool  # axe, colour contrast included
+    schemes: tuple[str, ...]  # axe (colour contrast included) in each colour scheme
 
 
+LIGHT_AND_DARK = ("light", "dark")  # the site has a dark theme (prefers-color-scheme)
 MODES = {
-    "phone": Mode(390, 844, "light", large=False, overflow=True, axe=True),
-    "phone-dark": Mode(390, 844, "dark", large=False, overflow=True, axe=True),
-    "phone-large": Mode(390, 844, "light", large=True, overflow=True, axe=False),
-    "projector": Mode(1280, 720, "light", large=True, overflow=False, axe=True),
-    "projector-dark": Mode(1280, 720, "dark", large=True, overflow=False, axe=True),
+    "phone": Mode(390, 844, large=False, overflow=True, schemes=LIGHT_AND_DARK),
+    "phone-large": Mode(390, 844, large=True, overflow=True, schemes=()),
+    "projector": Mode(1280, 720, large=True, overflow=False, schemes=LIGHT_AND_DARK),
 }
 
 # Elements whose right edge passes the viewport's (inside a scrolling box is fine).
@@ -118,7 +117,6 @@ class Pages:
         return runner.start(flow_id)
 
     def build(self) -> Pages:
-        s = self.server
         self.fresh += [*OWN_PAGES, "/compare", "/glossary", "/provider", "/run/",
                        *[f"/run/{flow}" for flow in FLOWS], "/run/callback",
                        "/run/callback/" + "x" * 20, "/workshop", "/presenter",
@@ -129,18 +127,31 @@ class Pages:
                        "/sandbox/best-practice/authorize",
                        "/sandbox/lab-redirect-uri/authorize",
                        "/sandbox/authorize?client_id=nobody"]
-        for flow in FLOWS:  # every step of a finished run of every flow
+        self._runs()
+        self._waiting_runs()
+        self._labs()
+        self._dashboard()
+        self.mine += ["/presenter", "/presenter/room", "/presenter/reset",
+                      "/workshop", "/provider", "/"]
+        return self
+
+    def _runs(self) -> None:
+        """Every step of a finished run of every flow, and a comparison."""
+        for flow in FLOWS:
             runner = self.runner(flow)
             runner.run_all()
             self.mine += [f"{runner.run_url}?step={n}"
                           for n in range(1, runner.step_count() + 1)]
-        # A run waiting at the provider's door: the login (fresh) and consent pages.
+        self.mine.append(f"/compare?run={runner.run_url.rsplit('/', 1)[1]}")
+
+    def _waiting_runs(self) -> None:
+        """A run at the provider's door: its login (fresh) and consent pages; a
+        device run waiting for approval, and the phone's consent page for it."""
         waiting = self.runner("authorization-code")
         while "/authorize?" not in (waiting.next_link() or ""):
             waiting.next()
         self.fresh.append(waiting.next_link())
         self.mine += [waiting.run_url, waiting.next_link() + "&show_dialog=true"]
-        # A device run waiting for approval, and the phone's consent page for it.
         device = self.runner("device-authorization")
         while 'id="device-link"' not in device.page.text:
             device.next()
@@ -150,10 +161,12 @@ class Pages:
         entry = self.attendee.get(unescape(link.group(1)), timeout=10)
         approve = submit(self.attendee, entry, "Continue",
                          user_code=unescape(code.group(1)))
-        self.mine.append(urljoin(approve.url, approve.headers["Location"]))
-        self.mine.append("/sandbox/best-practice/device/approve")
-        self.mine.append(f"/compare?run={runner_id(self.mine[0])}")
-        # Every lab, both variants started; one login and one callback.
+        self.mine += [urljoin(approve.url, approve.headers["Location"]),
+                      "/sandbox/best-practice/device/approve"]
+
+    def _labs(self) -> None:
+        """Every lab, both variants started; one sign-in and one callback."""
+        s = self.server
         for lab in re.findall(r'href="/labs/([a-z-]+)"',
                               self.attendee.get(s("/labs/"), timeout=10).text):
             self.fresh.append(f"/labs/{lab}")
@@ -164,24 +177,21 @@ class Pages:
                 self.mine.append(f"/labs/{lab}/{variant}")
         self.mine += ["/labs/csrf-state/vulnerable/login",
                       "/labs/csrf-state/defended/callback?code=x&state=y"]
-        # An app of this browser's own in the dashboard.
+
+    def _dashboard(self) -> None:
+        """An app of this browser's own in the sandbox's dashboard."""
+        s = self.server
         board = self.attendee.get(s("/sandbox/dashboard"), timeout=10)
         created = self.attendee.post(s("/sandbox/dashboard"), allow_redirects=False,
                                      timeout=10, data={
             "csrf_token": _csrf(board), "name": "My app", "kind": "confidential",
             "redirect_uris": s("/run/callback")})
         app_page = urlsplit(created.headers["Location"]).path
-        self.mine += [app_page, app_page + "/delete", "/presenter", "/presenter/room",
-                      "/presenter/reset", "/workshop", "/provider", "/"]
-        return self
+        self.mine += [app_page, app_page + "/delete"]
 
     def cookies(self) -> list[dict]:
         return [{"name": c.name, "value": c.value, "url": self.server.url}
                 for c in self.attendee.cookies]
-
-
-def runner_id(url: str) -> str:
-    return urlsplit(url).path.rsplit("/", 1)[1]
 
 
 @pytest.fixture(scope="module")
@@ -213,8 +223,7 @@ def _context(chromium, mode: Mode, pages: Pages, cookies: bool):
     """A browser context in ``mode`` (as the attendee, with ``cookies``) that logs
     console errors on its page and refuses requests leaving loopback."""
     context = chromium.new_context(viewport={"width": mode.width,
-                                             "height": mode.height},
-                                   color_scheme=mode.scheme)
+                                             "height": mode.height})
     if cookies:
         context.add_cookies(pages.cookies())
     if mode.large:
@@ -260,8 +269,13 @@ def _problems(page, url: str, mode: Mode) -> list[str]:
         broken = page.evaluate(BROKEN_WORDS, "main thead th")
         if broken:
             problems.append(f"header words broken over lines: {broken}")
-    if mode.axe:
-        problems += serious_violations(page)
+    backgrounds = set()
+    for scheme in mode.schemes:  # the same page, light then dark
+        page.emulate_media(color_scheme=scheme)
+        backgrounds.add(page.evaluate("getComputedStyle(document.body).background"))
+        problems += [f"{scheme}: {found}" for found in serious_violations(page)]
+    if len(backgrounds) < len(mode.schemes):
+        problems.append("the dark theme did not apply")
     problems += [f"console: {error}" for error in page.console_errors]
     return problems
 
@@ -292,6 +306,7 @@ def test_large_type_switch_keeps_the_keyboard_focus(page, live_server):
             page.keyboard.press("Enter")
         focused = page.evaluate("document.activeElement.textContent.trim()")
         assert focused == then
+        expect(page.get_by_role("button", name=then)).to_be_in_viewport()
         assert page.locator("p.flash[role=status]").count() == 1
     assert page.locator("html.large-type").count() == 0
 
