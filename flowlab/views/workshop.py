@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import current_app
+from flask import flash
 from flask import make_response
 from flask import redirect
 from flask import render_template
@@ -13,6 +14,7 @@ from ..security import safe_next
 
 bp = Blueprint("workshop", __name__)
 LARGE_TYPE_COOKIE = "flowlab_large_type"
+SWITCHED = "type-switched"  # the flash category of "Large type is on."
 
 
 @bp.app_context_processor
@@ -34,7 +36,11 @@ def large_type():
     """Switch large type on or off for this browser, then go back where it was."""
     response = make_response(redirect(safe_next(request.form.get("next"),
                                                 "/workshop"), 303))
-    if request.form.get("on") == "1":
+    on = request.form.get("on") == "1"
+    # The page reloads: the message says what changed, and the workshop page puts
+    # the keyboard focus back on the switch (templates/workshop.html).
+    flash("Large type is on." if on else "Normal type is back.", SWITCHED)
+    if on:
         response.set_cookie(LARGE_TYPE_COOKIE, "1", max_age=86400, httponly=True,
                             samesite="Lax")
     else:
