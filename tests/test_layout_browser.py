@@ -185,7 +185,8 @@ class Pages:
         created = self.attendee.post(s("/sandbox/dashboard"), allow_redirects=False,
                                      timeout=10, data={
             "csrf_token": _csrf(board), "name": "My app", "kind": "confidential",
-            "redirect_uris": s("/run/callback")})
+            "redirect_uris": s("/run/callback"),
+            "grant": ["authorization_code", "refresh_token"]})
         app_page = urlsplit(created.headers["Location"]).path
         self.mine += [app_page, app_page + "/delete"]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from dataclasses import replace
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
@@ -42,6 +43,9 @@ def _crafted(run: Run, lab: Lab, config: Config) -> str:
             + urlencode(params))
 
 
+UNKEPT = "(the session cookie set for the lab's own look: not recorded)"
+
+
 def _answer_of(run: Run, url: str, config: Config) -> None:
     """What the authorization server answers to the crafted request, asked once
     more by the lab for a browser not signed in: its sign-in page, or an error page
@@ -53,7 +57,13 @@ def _answer_of(run: Run, url: str, config: Config) -> None:
                                timeout=config["HTTP_TIMEOUT"], allow_redirects=False)
     except requests.TooManyRedirects as exc:  # a redirect is the answer
         response = exc.response
-    run.record("crafted-answer", "victim", "front", exchange_of(session, response))
+    exchange = exchange_of(session, response)
+    if exchange.response is not None:  # its sign-in page sets a session: not kept
+        headers = [(name, UNKEPT if name.lower() == "set-cookie" else value)
+                   for name, value in exchange.response.headers]
+        exchange = replace(exchange, response=replace(exchange.response,
+                                                      headers=headers))
+    run.record("crafted-answer", "victim", "front", exchange)
 
 
 def serve(run: Run, lab: Lab, endpoint: str, config: Config) -> Response:
