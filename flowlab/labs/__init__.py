@@ -21,8 +21,9 @@ from flask import Flask
 
 from ..db import transaction
 from ..db import upsert
-from ..sandbox.store import DB
-from ..sandbox.store import digest
+from ..sandbox.public import DB
+from ..sandbox.public import Sandbox
+from ..sandbox.public import digest
 from ..tables import clients
 from . import catalogue
 from . import issuer
@@ -55,7 +56,7 @@ def init_app(app: Flask) -> None:
         for lab in labs.values():
             for variant in lab.variants.values():
                 _register(conn, app, lab, variant)
-    app.register_blueprint(issuer.blueprint(labs))
+    issuer.add_issuers(Sandbox(app), labs, app.config)
 
 
 def _register(conn, app: Flask, lab: catalogue.Lab, variant: catalogue.Variant):
