@@ -37,6 +37,10 @@ class Sandbox:
     def __init__(self, app: Flask) -> None:
         self.app = app
 
+    def issuer_path(self, profile_id: str) -> str:
+        """Where a sandbox profile's issuer lives (``profiles.toml``)."""
+        return self.app.extensions["sandbox_profiles"].get(profile_id).path
+
     def add_issuer(self, profile: IssuerProfile,
                    validator_cls: type[RequestValidator] | None = None, *,
                    pages: bool = False, headers: dict | None = None) -> None:
