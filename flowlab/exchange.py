@@ -177,15 +177,12 @@ def from_wsgi(environ: dict, body: bytes = b"", cookie: str = NOT_RECORDED,
         query = environ.get("QUERY_STRING")
         target = environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
     start = f"{environ['REQUEST_METHOD']} {target} {environ['SERVER_PROTOCOL']}"
-    headers = []
-    for key, value in environ.items():
-        if key.startswith("HTTP_") or (key in ("CONTENT_TYPE", "CONTENT_LENGTH")
-                                       and value):
-            name = "-".join(p.capitalize() for p in key[5 * key.startswith(
-                "HTTP_"):].split("_"))
-            if shown is None or name.lower() in shown:
-                headers.append((name, cookie if name == "Cookie" else value))
-    return Message(start, headers, body)
+    names = {key: "-".join(p.capitalize() for p in key.removeprefix("HTTP_").split("_"))
+             for key, value in environ.items() if key.startswith("HTTP_")
+             or (key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value)}
+    return Message(start, [(name, cookie if name == "Cookie" else environ[key])
+                           for key, name in names.items()
+                           if shown is None or name.lower() in shown], body)
 
 
 def content_type(value: str | None) -> tuple[str, str | None]:
