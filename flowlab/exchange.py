@@ -168,10 +168,9 @@ class Exchange:
 
 def from_wsgi(environ: dict, body: bytes = b"", cookie: str = NOT_RECORDED,
               shown: Container[str] | None = None) -> Message:
-    """A request as the WSGI server received it (PEP 3333): the target as sent,
-    headers in the server's order (only those named in ``shown``, lowercase, if
-    given); a cookie, which would let anyone act as that browser, becomes
-    ``cookie``."""
+    """A request as the WSGI server received it (PEP 3333), headers in its order
+    (only those ``shown``, if given); a cookie, which would let anyone act as
+    that browser, becomes ``cookie``."""
     target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if not target:
         query = environ.get("QUERY_STRING")

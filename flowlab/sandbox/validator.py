@@ -1,11 +1,9 @@
-"""The sandbox's oauthlib RequestValidator: one class, its methods in flow order.
+"""The sandbox's oauthlib RequestValidator: one class, in oauthlib's skeleton order.
 
-oauthlib drives the protocol; these methods answer its questions from the database,
-in the order of oauthlib's skeleton server: client authentication, authorization
-request, authorization response, token request, refresh, revocation and
-introspection, device. Bodies are short; the checks live in ``clientauth``,
-``redirects``, ``tokenrules`` and ``device``. Where Spotify words an error its own
-way, the method raises the error with Spotify's text.
+Client authentication, authorization request and response, token request, refresh,
+revocation and introspection, device. The checks live in ``clientauth``,
+``redirects``, ``tokenrules`` and ``device``; where Spotify words an error its own
+way, the method raises it with Spotify's text.
 """
 
 from __future__ import annotations
@@ -25,9 +23,8 @@ from .store import get_client
 
 
 class RequestValidator(OAuthlibValidator):
-    """A validator made once per issuer that asks, at each use, for the current
-    request's connection and caller, so the endpoints around it are built once.
-    A lab's weak issuer subclasses it and overrides the one check it weakens."""
+    """Made once per issuer; asks at each use for the request's connection and
+    caller. A lab's weak issuer overrides the one check it weakens."""
 
     def __init__(self, settings, conn: Callable, remote: Callable) -> None:
         self.settings = settings
