@@ -21,8 +21,8 @@ from flask import url_for
 from ..content import get_content
 from ..content import render_markdown
 from ..demo import CALLBACK_PATH
-from ..exchange import NOT_RECORDED
 from ..exchange import Message
+from ..exchange import from_wsgi
 from ..runner import engine
 from ..runner import orchestrate
 from ..runner import store
@@ -104,9 +104,4 @@ def _already_taken(state: str | None):
 def _received_request() -> Message:
     """The callback request as this server received it; the session cookie, which
     would let anyone act as this browser, is left out."""
-    env = request.environ
-    target = env.get("RAW_URI") or env.get("REQUEST_URI") or request.full_path
-    start = f"{request.method} {target.rstrip('?')} {env.get('SERVER_PROTOCOL')}"
-    headers = [(name, NOT_RECORDED if name.lower() == "cookie" else value)
-               for name, value in request.headers.items()]
-    return Message(start, headers)
+    return from_wsgi(request.environ)
