@@ -151,10 +151,10 @@ def make_run(base="http://127.0.0.1:5000", kind="sandbox", client_id=CLIENT_ID,
 def export(app, fmt, run=None, reveal=False, secret=CLIENT_SECRET) -> str:
     """One export of ``run`` as the view makes it."""
     run = run or make_run()
-    flow = app.extensions["flows"][run.flow]
+    flow = app.extensions["flowlab"].runner.flows[run.flow]
     redact = Redactor.for_run(run, {secret}, reveal)
-    extra = {"glossary": app.extensions["content"].data("glossary")} if fmt == "md" \
-        else {}
+    content = app.extensions["flowlab"].content
+    extra = {"glossary": content.data("glossary")} if fmt == "md" else {}
     return exports.EXPORTERS[fmt](run, flow, redact, **extra)
 
 
@@ -206,7 +206,7 @@ def test_other_providers_stay_masked_even_when_asked(app, fmt, kind):
 
 def test_markdown_handout_has_steps_messages_and_annotations(app):
     text = export(app, "md")
-    glossary = app.extensions["content"].data("glossary")
+    glossary = app.extensions["flowlab"].content.data("glossary")
     assert text.startswith("# Authorization code")
     assert "## Step 4: Exchange the code for tokens" in text
     assert "```http\nPOST /sandbox/api/token HTTP/1.1\n" in text

@@ -13,6 +13,7 @@ from ..providers import is_sandbox
 from ..runner import orchestrate
 from .runner import context
 from .runner import load_run
+from .session import runner
 
 bp = Blueprint("exports", __name__)
 
@@ -32,7 +33,7 @@ def download(run_id: str, fmt: str):
     if fmt not in exports.EXPORTERS:
         abort(404, description=f"There is no export called “{fmt}”.")
     run = load_run(run_id)
-    flow = orchestrate.flow_of(run)
+    flow = runner().flow_of(run)
     reveal = request.args.get("secrets") == "1"
     if reveal and not is_sandbox(run.provider):
         abort(403, description="Secrets and tokens of a real provider stay masked in "

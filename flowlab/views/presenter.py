@@ -21,14 +21,15 @@ from .. import room
 from ..content import get_content
 from ..content import render_markdown
 from ..demo import all_demo_apps
-from ..runner import orchestrate
 from ..runner import store
 from ..sandbox.context import USER_KEY
 from ..sandbox.reset import reset_demo
 from ..sandbox.store import DB
 from ..security import is_loopback_host
 from . import lab_notes
-from .providers import browser_id
+from .session import browser_id
+from .session import runner
+from .session import secret_box
 
 bp = Blueprint("presenter", __name__)
 
@@ -64,15 +65,16 @@ def _presenter_only() -> None:
 def view():
     """The presenter's screen: this step, its speaker notes, the next step."""
     owner = browser_id()
-    runs = store.owned(owner, limit=1) if owner else []
+    runs = store.owned(owner, 1, secret_box()) if owner else []
     wanted = request.args.get("run")
     lab_run = None if wanted else lab_notes.latest(runs[0] if runs else None)
     if lab_run is not None:  # presenting a lab: its notes (flowlab/views/lab_notes)
         return lab_notes.page(lab_run)
-    run = store.load(wanted, owner or "") if wanted else (runs[0] if runs else None)
+    run = (store.load(wanted, owner or "", secret_box()) if wanted
+           else (runs[0] if runs else None))
     if run is None:
         return render_template("presenter/view.html", run=None)
-    flow = orchestrate.flow_of(run)
+    flow = runner().flow_of(run)
     last = max(len(run.steps) - 1, 0)
     pinned = request.args.get("step", type=int)
     viewing = min(max((pinned or last + 1) - 1, 0), len(flow.steps) - 1)
@@ -87,7 +89,7 @@ def view():
 def now():
     """Where this browser's latest run is, so the presenter view can follow it."""
     owner = browser_id()
-    runs = store.owned(owner, limit=1) if owner else []
+    runs = store.owned(owner, 1, secret_box()) if owner else []
     where = {"run": runs[0].id, "done": len(runs[0].steps)} if runs else {}
     lab_run = lab_notes.latest(runs[0] if runs else None)
     return _no_store(jsonify(lab_notes.where(lab_run) if lab_run else where))
@@ -95,7 +97,7 @@ def now():
 
 @bp.get("/presenter/room")
 def room_page():
-    flows = current_app.extensions["flows"].values()
+    flows = runner().flows.values()
     return render_template("presenter/room.html",
                            counts=room.counts(flows, browser_id()))
 
@@ -103,7 +105,7 @@ def room_page():
 @bp.get("/presenter/room.json")
 def room_json():
     """The room's counts, polled by presenter.js: numbers only, no attendee data."""
-    flows = current_app.extensions["flows"].values()
+    flows = runner().flows.values()
     return _no_store(jsonify(room.as_json(room.counts(flows, browser_id()))))
 
 
@@ -111,7 +113,7 @@ def room_json():
 def confirm_reset():
     _presenter_only()
     owner = browser_id()
-    mine = len(store.owned(owner, limit=1000)) if owner else 0
+    mine = len(store.owned(owner, 1000, secret_box())) if owner else 0
     return render_template("presenter/reset.html", mine=mine)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import replace
 
 from flask import Blueprint
@@ -14,31 +13,28 @@ from flask import request
 from flask import session
 from flask import url_for
 
+from .. import backchannel
 from .. import discovery
 from .. import outbound
 from .. import providers
 from .. import publicurl
-from .. import sealing
-from .. import serving
 from ..content import get_content
 from ..content import render_markdown
 from ..credentials import Choice
-from ..credentials import Choices
 from ..demo import CALLBACK_PATH
 from ..profiles import Provider
 from ..runner.callbacks import callback_path
 from ..runner.callbacks import for_issuer
 from ..security import is_loopback_host
 from ..security import safe_next
+from .session import browser_id
+from .session import forget_choice
+from .session import get_choice
+from .session import put_choice
+from .session import runner
 
 bp = Blueprint("providers", __name__)
 KINDS = ("sandbox", "spotify", "discovered")
-
-
-@bp.record_once
-def _setup(state) -> None:
-    sealing.init_app(state.app)
-    state.app.extensions["choices"] = Choices()
 
 
 @bp.app_template_filter("public")
@@ -47,16 +43,9 @@ def public(text: str) -> str:
     return publicurl.addresses()(text)
 
 
-def browser_id(create: bool = False) -> str | None:
-    """This browser's random id, which its runs and its provider choice hang on."""
-    if create and "browser" not in session:
-        session["browser"] = secrets.token_urlsafe(16)
-    return session.get("browser")
-
-
 def current_choice() -> Choice:
     """The browser's provider, else the presenter's (FLOWLAB_PROVIDER), else sandbox."""
-    choice = current_app.extensions["choices"].get(browser_id())
+    choice = get_choice(browser_id())
     if choice is not None:
         return choice
     config = current_app.config
@@ -64,7 +53,7 @@ def current_choice() -> Choice:
         profile = get_content().data("providers")["spotify"]
         return Choice(providers.spotify(profile, config, config["CLIENT_ID"]),
                       config.get("CLIENT_SECRET"))
-    serving.note_missing_backchannel(current_app)
+    backchannel.note_missing(current_app._get_current_object())
     return Choice(providers.sandbox(request.host_url, config))
 
 
@@ -89,7 +78,7 @@ def show():
     choice = current_choice()
     offered = providers.offered(choice.provider, bool(choice.secret),
                                 data["reasons"],
-                                current_app.extensions["flows"].values())
+                                runner().flows.values())
     return render_template("providers/index.html", choice=choice, data=data,
                            offered=offered, redirect_uri=redirect_uri(),
                            own_redirect_uri=redirect_uri(choice.provider),
@@ -113,12 +102,11 @@ def choose():
             own_redirect_uri=redirect_uri(current_choice().provider),
             form=kept, next=safe_next(form.get("next"), ""), md=render_markdown,
         ), 400
-    store = current_app.extensions["choices"]
     if provider is None:
-        store.forget(browser_id())
+        forget_choice(browser_id())
     else:
-        store.put(browser_id(create=True),
-                  Choice(provider, form.get("client_secret", "").strip() or None))
+        put_choice(browser_id(create=True),
+                   Choice(provider, form.get("client_secret", "").strip() or None))
     flash(f"Runs now go to: {provider.name if provider else 'the sandbox'}.",
           "success")
     return redirect(safe_next(form.get("next"), url_for(".show")), 303)
@@ -126,7 +114,7 @@ def choose():
 
 @bp.post("/provider/forget")
 def forget():
-    current_app.extensions["choices"].forget(browser_id())
+    forget_choice(browser_id())
     flash("Forgotten: the provider settings, the client secret and your runs' "
           "tokens are gone from this server. Runs go to the sandbox again.", "success")
     return redirect(url_for(".show"), 303)
@@ -165,11 +153,10 @@ def again(flow_id: str):
     """Repeat a run under another sandbox issuer, with the same options; the new
     run's page then leads back to a comparison of both (views.compare)."""
     provider = sandbox_issuer(request.form.get("profile", ""))
-    store = current_app.extensions["choices"]
     if provider is None:
-        store.forget(browser_id())
+        forget_choice(browser_id())
     else:
-        store.put(browser_id(create=True), Choice(provider))
+        put_choice(browser_id(create=True), Choice(provider))
     session["compare_back"] = {"run": request.form.get("run", ""), "step": None,
                                "flow": flow_id}
     return redirect(url_for("runner.start", flow_id=flow_id), 307)
