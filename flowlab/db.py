@@ -39,6 +39,8 @@ from sqlalchemy import make_url
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
+from .migrations import upgrade
+
 _WRITE = "flowlab_write"  # set in a connection's info while ``transaction`` runs
 _ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
@@ -142,6 +144,13 @@ def transaction(conn: Connection) -> Iterator[Connection]:
         conn.info.pop(_WRITE, None)
 
 
+def migrate(engine: Engine, branch: str) -> None:
+    """Bring ``branch``'s tables to its newest revision in one write transaction
+    (``flowlab.migrations``)."""
+    with engine.connect() as conn, transaction(conn):
+        upgrade(conn, branch)
+
+
 def upsert(conn: Connection, table: Table, values: dict, keys: tuple[str, ...],
            changes: Callable) -> None:
     """INSERT, or on a clash of ``keys`` UPDATE with ``changes(excluded)``."""
@@ -160,9 +169,7 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         """Make the engine and bring this store's tables to the newest revision."""
-        from .migrations import upgrade
-
-        upgrade(self.engine(app), self.name)
+        migrate(self.engine(app), self.name)
         app.teardown_appcontext(self._close)
 
     def url(self, app: Flask) -> str:
