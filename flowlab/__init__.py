@@ -70,9 +70,12 @@ def create_app(
         app.config.update(test_config)
     _derive_config(app)
 
+    from . import db
     from . import sandbox
     from . import security
+    from .views.connections import AppContextScope
 
+    db.use_scope(AppContextScope())  # a request's connections, kept on flask.g
     security.init_app(app)
     sandbox.init_app(app)
     if not app.config["SANDBOX_ONLY"]:

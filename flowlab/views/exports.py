@@ -13,6 +13,7 @@ from ..providers import is_sandbox
 from ..runner import orchestrate
 from .runner import context
 from .runner import load_run
+from .session import addresses
 from .session import runner
 
 bp = Blueprint("exports", __name__)
@@ -40,7 +41,7 @@ def download(run_id: str, fmt: str):
               "every export. Download it without “secrets=1”.")
     redact = orchestrate.redactor(run, context(run, flow), reveal)
     extra = {"glossary": get_content().data("glossary")} if fmt == "md" else {}
-    text = exports.EXPORTERS[fmt](run, flow, redact, **extra)
+    text = exports.EXPORTERS[fmt](run, flow, redact, where=addresses(run), **extra)
     response = Response(text, content_type=CONTENT_TYPES[fmt])
     filename = f"flowlab-{flow.id}-{run.id}.{fmt}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

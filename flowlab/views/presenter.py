@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 import segno
 from flask import Blueprint
 from flask import abort
-from flask import current_app
 from flask import flash
 from flask import jsonify
 from flask import redirect
@@ -27,6 +26,7 @@ from ..sandbox.reset import reset_demo
 from ..sandbox.store import DB
 from ..security import is_loopback_host
 from . import lab_notes
+from .session import app_config
 from .session import browser_id
 from .session import runner
 from .session import secret_box
@@ -123,7 +123,7 @@ def reset():
     _presenter_only()
     owner = browser_id()
     held = room.held_secrets(owner) if owner else set()
-    apps = [app.client_id for app in all_demo_apps(current_app.config)]
+    apps = [app.client_id for app in all_demo_apps(app_config())]
     cleared = reset_demo(DB.get(), apps, held)
     runs = room.forget_runs(owner) if owner else 0
     session.pop(USER_KEY, None)

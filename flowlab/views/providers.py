@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from flask import Blueprint
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -13,11 +12,9 @@ from flask import request
 from flask import session
 from flask import url_for
 
-from .. import backchannel
 from .. import discovery
 from .. import outbound
 from .. import providers
-from .. import publicurl
 from ..content import get_content
 from ..content import render_markdown
 from ..credentials import Choice
@@ -27,9 +24,12 @@ from ..runner.callbacks import callback_path
 from ..runner.callbacks import for_issuer
 from ..security import is_loopback_host
 from ..security import safe_next
+from .session import addresses
+from .session import app_config
 from .session import browser_id
 from .session import forget_choice
 from .session import get_choice
+from .session import note_missing_backchannel
 from .session import put_choice
 from .session import runner
 
@@ -40,7 +40,7 @@ KINDS = ("sandbox", "spotify", "discovered")
 @bp.app_template_filter("public")
 def public(text: str) -> str:
     """``text`` naming the public address where it names the private back channel."""
-    return publicurl.addresses()(text)
+    return addresses()(text)
 
 
 def current_choice() -> Choice:
@@ -48,12 +48,12 @@ def current_choice() -> Choice:
     choice = get_choice(browser_id())
     if choice is not None:
         return choice
-    config = current_app.config
+    config = app_config()
     if config.get("PROVIDER") == "spotify" and config.get("CLIENT_ID"):
         profile = get_content().data("providers")["spotify"]
         return Choice(providers.spotify(profile, config, config["CLIENT_ID"]),
                       config.get("CLIENT_SECRET"))
-    backchannel.note_missing(current_app._get_current_object())
+    note_missing_backchannel()
     return Choice(providers.sandbox(request.host_url, config))
 
 
@@ -128,7 +128,7 @@ def remote_requester() -> bool:
 def _only_from_this_machine() -> None:
     """Other providers make this server fetch URLs someone typed in: on a shared
     (workshop) lab only the presenter's own machine may add them, unless allowed."""
-    if current_app.config["REMOTE_CUSTOM_PROVIDERS"]:
+    if app_config()["REMOTE_CUSTOM_PROVIDERS"]:
         return
     if remote_requester():
         raise providers.ProviderError(
@@ -144,7 +144,7 @@ def sandbox_issuer(profile_id: str) -> Provider | None:
     if profile_id not in found or profile_id == next(iter(found)):
         return None
     profile = found[profile_id]
-    return providers.sandbox(request.host_url, current_app.config, profile["path"],
+    return providers.sandbox(request.host_url, app_config(), profile["path"],
                              profile["name"])
 
 
@@ -171,17 +171,18 @@ def _provider_from(kind: str, form) -> Provider | None:
         if not client_id:
             raise providers.ProviderError("Enter your Spotify app's client id.")
         profile = get_content().data("providers")["spotify"]
-        return providers.spotify(profile, current_app.config, client_id)
+        return providers.spotify(profile, app_config(), client_id)
     if kind == "discovered":
         _only_from_this_machine()
         api_base = form.get("api_base", "").strip()
         scope = form.get("scope", "").strip()
         clients = (client_id, form.get("public_client_id", "").strip())
         if form.get("discovery_url", "").strip():
-            with outbound.limits(current_app.config["HTTP_DEADLINE"],
-                                 remote_requester()):
-                metadata = discovery.discover(form["discovery_url"].strip(),
-                                              current_app.config["HTTP_TIMEOUT"])
+            settings = runner().settings
+            texts = get_content().data("providers")["discovery"]
+            with outbound.limits(settings.deadline, remote_requester()):
+                metadata = discovery.discover(form["discovery_url"].strip(), texts,
+                                              settings.timeout)
             provider = discovery.from_metadata(metadata, clients, api_base, scope)
             return replace(provider, callback_path=for_issuer(provider.issuer))
         return providers.manual(form.get("issuer", "").strip(),

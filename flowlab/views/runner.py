@@ -18,7 +18,6 @@ from .. import providers
 from ..content import get_content
 from ..content import render_markdown
 from ..highlight import highlight
-from ..publicurl import addresses
 from ..runner import engine
 from ..runner import orchestrate
 from ..runner import registry
@@ -31,6 +30,7 @@ from .providers import current_choice
 from .providers import redirect_uri
 from .providers import remote_requester
 from .providers import secret_for
+from .session import addresses
 from .session import browser_id
 from .session import runner
 from .session import secret_box

@@ -12,12 +12,15 @@ import binascii
 import os
 import secrets
 
+from flask import Config
 from flask import Flask
 from flask import current_app
 from flask import g
 from flask import request
 from flask import session
 
+from .. import backchannel
+from .. import publicurl
 from .. import vault
 from ..credentials import Choice
 from ..runner.orchestrate import Runner
@@ -35,6 +38,16 @@ def init_app(app: Flask, services: Services) -> None:
     app.after_request(_set_cookie)
 
 
+def app_config() -> Config:
+    """The app's config: for views, which pass what they need on as arguments."""
+    return current_app.config
+
+
+def note_missing_backchannel() -> None:
+    """Say once that this process has no back channel (``flowlab.backchannel``)."""
+    backchannel.note_missing(current_app._get_current_object())
+
+
 def services(app: Flask | None = None) -> Services:
     """The lab's services (``flowlab.services``), of ``app`` or the current app."""
     return (app or current_app).extensions[EXTENSION]
@@ -42,6 +55,14 @@ def services(app: Flask | None = None) -> Services:
 
 def runner() -> Runner:
     return services().runner
+
+
+def addresses(run=None) -> publicurl.Addresses:
+    """The public address (``FLOWLAB_PUBLIC_URL``, else the one this browser used)
+    and the private back channel's, for ``run`` (``flowlab.publicurl``)."""
+    config = current_app.config
+    public = (config.get("PUBLIC_URL") or request.host_url).rstrip("/")
+    return publicurl.addresses(run, public, config.get("SANDBOX_BACKCHANNEL_URL"))
 
 
 def browser_id(create: bool = False) -> str | None:
