@@ -164,7 +164,7 @@ SANDBOX_TABLES = (clients, grants, codes, tokens, consents, auth_failures,
                   device_codes)
 
 # Each browser's provider choice, shared by every process: the profile as JSON (not
-# secret) and the client secret sealed (flowlab.sealing: nonce + AES-GCM ciphertext
+# secret) and the client secret sealed (flowlab.secretbox: nonce + AES-GCM ciphertext
 # under a key only the browser's cookie holds). Idle an hour: deleted.
 choices = Table(
     "choices", metadata,

@@ -54,7 +54,7 @@ def test_join_page_gives_the_command_that_serves_a_room(serve, http):
 
 def test_every_speaker_note_belongs_to_a_step(tmp_path):
     flows = create_app({"TESTING": True, "SECRET_KEY": "k"},
-                       instance_path=str(tmp_path)).extensions["flows"]
+                       instance_path=str(tmp_path)).extensions["flowlab"].runner.flows
     for flow_id, notes in NOTES.items():
         assert flow_id in flows
         ids = {step["id"] for step in flows[flow_id].steps}
@@ -63,7 +63,7 @@ def test_every_speaker_note_belongs_to_a_step(tmp_path):
 
 def test_every_step_of_every_flow_has_a_speaker_note(tmp_path):
     flows = create_app({"TESTING": True, "SECRET_KEY": "k"},
-                       instance_path=str(tmp_path)).extensions["flows"]
+                       instance_path=str(tmp_path)).extensions["flowlab"].runner.flows
     for flow_id, flow in flows.items():
         notes = NOTES.get(flow_id, {})
         missing = [step["id"] for step in flow.steps if not notes.get(step["id"])]

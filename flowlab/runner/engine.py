@@ -84,10 +84,10 @@ def spends(run: Run, flow: Flow) -> bool:
                 and _sign_in(run, flow) is not None)
 
 
-def spent(run: Run, flow: Flow) -> bool:
+def spent(run: Run, flow: Flow, stale_after: float | None = None) -> bool:
     """Whether the pending step spends what works once and an earlier try of it was
     cut off: sending it again would only be refused."""
-    return spends(run, flow) and store.interrupted(run)
+    return spends(run, flow) and store.interrupted(run, stale_after)
 
 
 def sign_in_again(run: Run, flow: Flow) -> bool:

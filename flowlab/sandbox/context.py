@@ -9,7 +9,7 @@ from flask import has_request_context
 from flask import request
 from flask import session
 
-from ..serving import BACKCHANNEL_KEY
+from ..backchannel import KEY as BACKCHANNEL_KEY
 from .catalogue import Catalogue
 from .profiles import Profile
 from .profiles import Profiles

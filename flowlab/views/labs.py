@@ -16,13 +16,11 @@ from flask import session
 from ..exchange import Exchange
 from ..exchange import Message
 from ..labs import client
-from ..labs import init_app as init_labs
 from ..labs.attacker import incoming
 from ..labs.attacker import respond
 from ..labs.catalogue import VARIANTS
 
 bp = Blueprint("labs", __name__, url_prefix="/labs")
-bp.record_once(lambda state: init_labs(state.app))
 
 
 def _labs():

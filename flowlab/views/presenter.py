@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 import segno
 from flask import Blueprint
 from flask import abort
-from flask import current_app
 from flask import flash
 from flask import jsonify
 from flask import redirect
@@ -22,14 +21,16 @@ from .. import room
 from ..content import get_content
 from ..content import render_markdown
 from ..demo import all_demo_apps
-from ..runner import orchestrate
 from ..runner import store
 from ..sandbox.context import USER_KEY
 from ..sandbox.reset import reset_demo
 from ..sandbox.store import DB
 from ..security import is_loopback_host
 from . import lab_notes
-from .providers import browser_id
+from .session import app_config
+from .session import browser_id
+from .session import runner
+from .session import secret_box
 
 bp = Blueprint("presenter", __name__)
 
@@ -65,10 +66,11 @@ def _followed(owner: str | None):
     """The run and step number (0: not started) this browser's step page showed
     last, else its latest run at its last step done."""
     seen = session.get("viewing")
-    run = store.load(seen[0], owner) if owner and isinstance(seen, list) else None
+    followed = owner and isinstance(seen, list)
+    run = store.load(seen[0], owner, secret_box()) if followed else None
     if run is not None:
         return run, min(seen[1], len(run.steps))
-    runs = store.owned(owner, limit=1) if owner else []
+    runs = store.owned(owner, 1, secret_box()) if owner else []
     return (runs[0], len(runs[0].steps)) if runs else (None, 0)
 
 
@@ -80,16 +82,16 @@ def view():
     owner = browser_id()
     run, shown = _followed(owner)
     if wanted:
-        run = store.load(wanted, owner or "")
+        run = store.load(wanted, owner or "", secret_box())
         shown = len(run.steps) if run else 0
     else:
-        latest = store.owned(owner, limit=1) if owner else []
+        latest = store.owned(owner, 1, secret_box()) if owner else []
         lab_run = lab_notes.latest(latest[0] if latest else None)
         if lab_run is not None:  # presenting a lab: its notes (flowlab/views/lab_notes)
             return lab_notes.page(lab_run)
     if run is None:
         return render_template("presenter/view.html", run=None)
-    flow = orchestrate.flow_of(run)
+    flow = runner().flow_of(run)
     viewing = min(max((pinned or shown) - 1, 0), len(flow.steps) - 1)
     notes = get_content().data("speaker-notes").get(flow.id, {})
     return render_template(
@@ -104,7 +106,7 @@ def now():
     """The run and step this browser's step page shows, for the presenter view;
     the lab run instead when the latest run is a lab's (flowlab/views/lab_notes)."""
     owner = browser_id()
-    latest = store.owned(owner, limit=1) if owner else []
+    latest = store.owned(owner, 1, secret_box()) if owner else []
     lab_run = lab_notes.latest(latest[0] if latest else None)
     if lab_run is not None:
         return _no_store(jsonify(lab_notes.where(lab_run)))
@@ -115,7 +117,7 @@ def now():
 
 @bp.get("/presenter/room")
 def room_page():
-    flows = current_app.extensions["flows"].values()
+    flows = runner().flows.values()
     return render_template("presenter/room.html",
                            counts=room.counts(flows, browser_id()),
                            cleared=_clock(room.cleared_at()),
@@ -135,7 +137,7 @@ def clear_room():
 @bp.get("/presenter/room.json")
 def room_json():
     """The room's counts, polled by presenter.js: numbers only, no attendee data."""
-    flows = current_app.extensions["flows"].values()
+    flows = runner().flows.values()
     return _no_store(jsonify(room.as_json(room.counts(flows, browser_id()))))
 
 
@@ -143,7 +145,7 @@ def room_json():
 def confirm_reset():
     _presenter_only()
     owner = browser_id()
-    mine = len(store.owned(owner, limit=1000)) if owner else 0
+    mine = len(store.owned(owner, 1000, secret_box())) if owner else 0
     return render_template("presenter/reset.html", mine=mine)
 
 
@@ -153,7 +155,7 @@ def reset():
     _presenter_only()
     owner = browser_id()
     held = room.held_secrets(owner) if owner else set()
-    apps = [app.client_id for app in all_demo_apps(current_app.config)]
+    apps = [app.client_id for app in all_demo_apps(app_config())]
     cleared = reset_demo(DB.get(), apps, held)
     runs = room.forget_runs(owner) if owner else 0
     session.pop(USER_KEY, None)

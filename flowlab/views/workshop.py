@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import current_app
 from flask import flash
 from flask import make_response
 from flask import redirect
@@ -11,6 +10,7 @@ from flask import render_template
 from flask import request
 
 from ..security import safe_next
+from .session import app_config
 
 bp = Blueprint("workshop", __name__)
 LARGE_TYPE_COOKIE = "flowlab_large_type"
@@ -24,11 +24,11 @@ def _large_type() -> dict:
 
 @bp.get("/workshop")
 def show():
-    address = (current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
+    address = (app_config().get("PUBLIC_URL") or request.host_url).rstrip("/")
     loopback = request.host.split(":")[0] in ("127.0.0.1", "[::1]", "localhost")
     return render_template("workshop.html", address=address,
                            loopback_only=loopback and not
-                           current_app.config.get("PUBLIC_URL"))
+                           app_config().get("PUBLIC_URL"))
 
 
 @bp.post("/workshop/large-type")
