@@ -26,10 +26,12 @@ TEST_WORKERS ?= 3
 
 test: $(VENV)/.dev-installed browser oidc postgres
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n $(TEST_WORKERS)
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 
 # A Chromium for the browser tests: the system's, else Debian's package, else
 # Playwright's own download. tests/browser.py finds whichever is there.

@@ -8,7 +8,7 @@ import os
 from waitress import serve
 
 from flowlab import create_app
-from flowlab.labs.attacker import start as start_attacker
+from flowlab.serving import alongside
 from flowlab.serving import serve_processes
 from flowlab.serving import start_backchannel
 
@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if not args.sandbox_only:
         start_backchannel(app)
-        start_attacker(app)  # the attack labs' third party, on 127.0.0.2
+        for server in alongside(app):  # the attack labs' attacker, on 127.0.0.2
+            server.start(app)
     print(f"{what} on http://{args.host}:{args.port}/", flush=True)
     # waitress accepts 100 connections by default; a room of 300 opens more at once.
     serve(app, host=args.host, port=args.port, threads=args.threads or 16,

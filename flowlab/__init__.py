@@ -70,19 +70,31 @@ def create_app(
         app.config.update(test_config)
     _derive_config(app)
 
+    from . import db
     from . import sandbox
     from . import security
+    from .views.connections import AppContextScope
 
+    db.use_scope(AppContextScope())  # a request's connections, kept on flask.g
     security.init_app(app)
     sandbox.init_app(app)
     if not app.config["SANDBOX_ONLY"]:
         from . import content
+        from . import labs
         from . import runner
         from . import views
+        from .db import LAB
+        from .labs import attacker
+        from .services import Services
+        from .views import session
 
-        content.init_app(app)
-        runner.init_app(app)
+        lab = Services.build(app.config, alongside=(attacker,))
+        session.init_app(app, lab)  # the browser's id, sealing key and choice
+        content.init_app(app, lab.content)
+        LAB.init_app(app)  # the lab's tables, migrated (flowlab/migrations)
+        runner.quiet_loggers()
         views.init_app(app)
+        labs.init_app(app)  # the attack labs, their clients and issuers
     return app
 
 

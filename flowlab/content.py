@@ -99,15 +99,14 @@ class Content:
         return html
 
 
-def init_app(app: Flask) -> None:
-    """Load all content once and keep it at ``app.extensions["content"]``."""
-    content = app.extensions["content"] = Content(app.config["CONTENT_DIR"])
+def init_app(app: Flask, content: Content) -> None:
+    """Let templates draw a page's diagram (``Content.diagram``)."""
     app.jinja_env.globals["page_diagram"] = content.diagram
 
 
 def get_content() -> Content:
-    """The current app's content."""
-    return current_app.extensions["content"]
+    """The current app's content (``flowlab.services``)."""
+    return current_app.extensions["flowlab"].content
 
 
 def load_page(name: str, path: Path) -> Page:

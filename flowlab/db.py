@@ -5,6 +5,8 @@ e.g. ``postgresql://flowlab@db.internal/flowlab``. Unset, the sandbox and the la
 keep a SQLite file under ``instance/`` (``SANDBOX_DATABASE``, ``RUNS_DATABASE``), so
 ``make run`` needs nothing but Python. Two handles reach them: ``SANDBOX`` (apps,
 grants, codes, tokens, consents) and ``LAB`` (runs, and any other state of the lab).
+``create_app`` says where a request keeps its connections (``use_scope``; the web
+side's ``flowlab.views.connections``): this module knows nothing of requests.
 
 To keep new state: declare its table on ``flowlab.tables.metadata``, add an Alembic
 revision on the ``lab`` branch (``flowlab/migrations/versions/``), then use
@@ -26,10 +28,8 @@ import weakref
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
-from flask import Flask
-from flask import current_app
-from flask import g
 from sqlalchemy import Connection
 from sqlalchemy import Engine
 from sqlalchemy import Table
@@ -38,6 +38,8 @@ from sqlalchemy import event
 from sqlalchemy import make_url
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
+
+from .migrations import upgrade
 
 _WRITE = "flowlab_write"  # set in a connection's info while ``transaction`` runs
 _ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -142,6 +144,13 @@ def transaction(conn: Connection) -> Iterator[Connection]:
         conn.info.pop(_WRITE, None)
 
 
+def migrate(engine: Engine, branch: str) -> None:
+    """Bring ``branch``'s tables to its newest revision in one write transaction
+    (``flowlab.migrations``)."""
+    with engine.connect() as conn, transaction(conn):
+        upgrade(conn, branch)
+
+
 def upsert(conn: Connection, table: Table, values: dict, keys: tuple[str, ...],
            changes: Callable) -> None:
     """INSERT, or on a clash of ``keys`` UPDATE with ``changes(excluded)``."""
@@ -151,6 +160,24 @@ def upsert(conn: Connection, table: Table, values: dict, keys: tuple[str, ...],
         index_elements=list(keys), set_=changes(statement.excluded)))
 
 
+class Scope(Protocol):
+    """Where the connections of the unit of work running now are kept (a request's
+    app context): ``get`` opens one on first use, ``close`` ends it."""
+
+    def get(self, database: Database) -> Connection: ...
+
+    def close(self, database: Database) -> None: ...
+
+
+_scope: Scope | None = None
+
+
+def use_scope(scope: Scope) -> None:
+    """Say where ``Database.get`` finds the current connection (``create_app``)."""
+    global _scope
+    _scope = scope
+
+
 class Database:
     """One store's database (a migration branch), reached through the app's engine."""
 
@@ -158,20 +185,18 @@ class Database:
         self.name = name
         self.config_key = config_key
 
-    def init_app(self, app: Flask) -> None:
-        """Make the engine and bring this store's tables to the newest revision."""
-        from .migrations import upgrade
-
-        upgrade(self.engine(app), self.name)
+    def init_app(self, app) -> None:
+        """Make the engine and bring this store's tables to the newest revision;
+        the connection of an app context is closed when it ends."""
+        migrate(self.engine(app), self.name)
         app.teardown_appcontext(self._close)
 
-    def url(self, app: Flask) -> str:
+    def url(self, app) -> str:
         return (app.config.get("DATABASE_URL")
                 or "sqlite:///" + os.path.abspath(app.config[self.config_key]))
 
-    def engine(self, app: Flask | None = None) -> Engine:
+    def engine(self, app) -> Engine:
         """The app's engine for this store: one per URL, made on first use."""
-        app = app or current_app
         engines = app.extensions.setdefault("engines", {})
         url = self.url(app)
         if url not in engines:
@@ -179,27 +204,23 @@ class Database:
         return engines[url]
 
     def get(self) -> Connection:
-        """The connection for this app context, opened on first use."""
-        key = "db_" + self.name
-        conn = g.get(key)
-        if conn is None:
-            conn = self.engine().connect()
-            setattr(g, key, conn)
-        return conn
+        """The connection of the unit of work running now, opened on first use."""
+        if _scope is None:
+            raise RuntimeError("No scope keeps connections here (db.use_scope).")
+        return _scope.get(self)
 
     @contextmanager
-    def connection(self, app: Flask) -> Iterator[Connection]:
+    def connection(self, app) -> Iterator[Connection]:
         """A connection outside any request (start-up, the CLI, tests)."""
         with self.engine(app).connect() as conn:
             yield conn
 
     def _close(self, exc: BaseException | None = None) -> None:
-        conn = g.pop("db_" + self.name, None)
-        if conn is not None:
-            conn.close()
+        if _scope is not None:
+            _scope.close(self)
 
 
-def dispose(app: Flask) -> None:
+def dispose(app) -> None:
     """Close every pooled connection of the app (tests, before deleting a server)."""
     for engine in app.extensions.get("engines", {}).values():
         engine.dispose()

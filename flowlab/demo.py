@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-from flask import Config
 
 # Registered without a port: a loopback literal may vary it (RFC 8252 §7.3).
 LOOPBACK_CALLBACKS = ("http://127.0.0.1/run/callback", "http://[::1]/run/callback")
@@ -29,19 +28,19 @@ class DemoApp:
     redirect_uris: tuple[str, ...]
 
 
-def _derive(config: Config, label: str, size: int) -> str:
+def _derive(config: Mapping, label: str, size: int) -> str:
     key = config["SECRET_KEY"].encode()
     return hmac.new(key, label.encode(), hashlib.sha256).hexdigest()[:size]
 
 
-def redirect_uris(config: Config) -> tuple[str, ...]:
+def redirect_uris(config: Mapping) -> tuple[str, ...]:
     """Loopback callbacks, plus the presenter's workshop address if one is set."""
     public = config.get("PUBLIC_URL")
     extra = (public.rstrip("/") + CALLBACK_PATH,) if public else ()
     return LOOPBACK_CALLBACKS + extra
 
 
-def demo_apps(config: Config) -> tuple[DemoApp, DemoApp]:
+def demo_apps(config: Mapping) -> tuple[DemoApp, DemoApp]:
     """The confidential web app and the public (PKCE, implicit) browser app."""
     uris = redirect_uris(config)
     web = DemoApp(
@@ -69,7 +68,7 @@ def demo_apps(config: Config) -> tuple[DemoApp, DemoApp]:
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
-def device_app(config: Config) -> DemoApp:
+def device_app(config: Mapping) -> DemoApp:
     """The public TV app: the device grant (RFC 8628; not in Spotify), no redirects."""
     return DemoApp(
         client_id=_derive(config, "demo-device-client-id", 32),
@@ -82,6 +81,6 @@ def device_app(config: Config) -> DemoApp:
     )
 
 
-def all_demo_apps(config: Config) -> tuple[DemoApp, ...]:
+def all_demo_apps(config: Mapping) -> tuple[DemoApp, ...]:
     """Every demo app the sandbox seeds: the web, browser and TV apps."""
     return (*demo_apps(config), device_app(config))

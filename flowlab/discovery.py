@@ -18,7 +18,6 @@ import requests
 from urllib3.exceptions import NameResolutionError
 
 from . import outbound
-from .content import get_content
 from .profiles import Provider
 from .providers import ProviderError
 from .providers import check_url
@@ -28,7 +27,7 @@ WELL_KNOWN = ("/.well-known/oauth-authorization-server",
               "/.well-known/openid-configuration")
 
 
-def discover(url: str, timeout: float = 5) -> dict:
+def discover(url: str, texts: dict, timeout: float = 5) -> dict:
     """Fetch and check an RFC 8414 / OpenID discovery document.
 
     Only a well-known URL is fetched and redirects are not followed (they could
@@ -44,31 +43,32 @@ def discover(url: str, timeout: float = 5) -> dict:
     except outbound.Refused as exc:
         raise ProviderError(f"The discovery document was not used: {exc}") from None
     except requests.TooManyRedirects as exc:  # the session follows none
-        raise _failed("redirect", url, status=exc.response.status_code) from None
+        raise _failed(texts, "redirect", url, status=exc.response.status_code) from None
     except requests.RequestException as exc:
         kind, detail = _failure(exc)
-        raise _failed(kind, url, timeout=f"{timeout:g}", detail=detail) from None
+        raise _failed(texts, kind, url, timeout=f"{timeout:g}", detail=detail) from None
     if response.is_redirect:
-        raise _failed("redirect", url, status=response.status_code)
+        raise _failed(texts, "redirect", url, status=response.status_code)
     if response.status_code != 200:
         kind = "server_error" if response.status_code >= 500 else "status"
-        raise _failed(kind, url, status=response.status_code)
+        raise _failed(texts, kind, url, status=response.status_code)
     try:
         metadata = response.json()
     except (ValueError, RecursionError):
         metadata = None
     if not isinstance(metadata, dict):
-        raise _failed("not_json", url, content_type=response.headers.get(
+        raise _failed(texts, "not_json", url, content_type=response.headers.get(
             "Content-Type", "none")[:100])
     if metadata.get("issuer") != expected:  # its value is not echoed: untrusted
-        raise _failed("issuer", url, expected=expected)
+        raise _failed(texts, "issuer", url, expected=expected)
     return metadata
 
 
-def _failed(kind: str, url: str, **details) -> ProviderError:
-    """The error for one kind of failure, in the words of content/providers.toml."""
+def _failed(texts: dict, kind: str, url: str, **details) -> ProviderError:
+    """The error for one kind of failure, in the words of ``texts`` (the
+    ``[discovery]`` table of content/providers.toml)."""
     parts = urlsplit(url)
-    text = get_content().data("providers")["discovery"][kind]
+    text = texts[kind]
     return ProviderError(text.format(url=url, host=parts.hostname,
                                      origin=f"{parts.scheme}://{parts.netloc}",
                                      **details))

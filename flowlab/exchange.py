@@ -1,18 +1,24 @@
 """One model of an HTTP exchange: start line, headers, body; one serializer.
 
-Messages come from the wire (``runner.capture``) or from the request the app itself
-received (the callback). Body views pick the fields out of a body by its content
-type, so every parameter, header and field can be annotated.
+Messages come from the wire (``runner.capture``) or from a request the app itself
+received (``from_wsgi``). Body views pick the fields out of a body by its content
+type, so every parameter, header and field can be annotated. Also the two pieces of
+OAuth arithmetic every part needs: ``s256`` and ``basic_credentials``.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import email.message
+import hashlib
 import json
+from collections.abc import Container
 from dataclasses import dataclass
 from dataclasses import field
 from functools import lru_cache
 from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 from urllib.parse import urlsplit
 
 # What the app records in place of a header value it must not keep (a session cookie).
@@ -72,16 +78,12 @@ class Message:
 
     @property
     def media_type(self) -> str:
-        return (self.header("Content-Type") or "").split(";")[0].strip().lower()
+        return content_type(self.header("Content-Type"))[0]
 
     @property
     def charset(self) -> str:
         """The body's charset from Content-Type (RFC 9110 §8.3.2); UTF-8 if none."""
-        for param in (self.header("Content-Type") or "").split(";")[1:]:
-            name, _, value = param.strip().partition("=")
-            if name.lower() == "charset" and value:
-                return value.strip('"')
-        return "utf-8"
+        return content_type(self.header("Content-Type"))[1] or "utf-8"
 
     @property
     def text(self) -> str:
@@ -162,6 +164,52 @@ class Exchange:
                    response and Message.from_json(response),
                    data.get("error"), data.get("note"), data.get("url", ""),
                    data.get("started", 0.0), data.get("elapsed_ms", 0.0))
+
+
+def from_wsgi(environ: dict, body: bytes = b"", cookie: str = NOT_RECORDED,
+              shown: Container[str] | None = None) -> Message:
+    """A request as the WSGI server received it (PEP 3333), headers in its order
+    (only those ``shown``, if given); a cookie, which would let anyone act as
+    that browser, becomes ``cookie``."""
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if not target:
+        query = environ.get("QUERY_STRING")
+        target = environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
+    start = f"{environ['REQUEST_METHOD']} {target} {environ['SERVER_PROTOCOL']}"
+    names = {key: "-".join(p.capitalize() for p in key.removeprefix("HTTP_").split("_"))
+             for key, value in environ.items() if key.startswith("HTTP_")
+             or (key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value)}
+    return Message(start, [(name, cookie if name == "Cookie" else environ[key])
+                           for key, name in names.items()
+                           if shown is None or name.lower() in shown], body)
+
+
+def content_type(value: str | None) -> tuple[str, str | None]:
+    """A Content-Type's media type, lowercased, and charset (RFC 9110 §8.3)."""
+    header = email.message.Message()
+    header["Content-Type"] = value or ""
+    params = header.get_params() or [("", "")]
+    return params[0][0].strip().lower(), header.get_param("charset") or None
+
+
+def s256(verifier: str) -> str:
+    """The S256 code challenge of ``verifier`` (RFC 7636 §4.2)."""
+    hashed = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(hashed).decode().rstrip("=")
+
+
+def basic_credentials(value: str) -> tuple[str, str] | None:
+    """The id and secret of a Basic ``Authorization`` value, each form-decoded
+    (RFC 6749 §2.3.1, RFC 7617 §2); None if not Basic or not readable."""
+    scheme, _, encoded = value.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):  # not Base64, or not UTF-8 once decoded
+        return None
+    client_id, colon, secret = decoded.partition(":")
+    return (unquote_plus(client_id), unquote_plus(secret)) if colon else None
 
 
 def query_pairs(start_line: str) -> list[tuple[str, str]]:

@@ -8,10 +8,9 @@ credentials (``flowlab.credentials``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from urllib.parse import urlsplit
-
-from flask import Config
 
 from .demo import DEVICE_GRANT
 from .demo import demo_apps
@@ -25,7 +24,7 @@ class ProviderError(ValueError):
     """A provider that cannot be used, with the reason in plain words."""
 
 
-def sandbox(base_url: str, config: Config, path: str = "/sandbox",
+def sandbox(base_url: str, config: Mapping, path: str = "/sandbox",
             name: str = "Sandbox provider") -> Provider:
     """The embedded sandbox, reached over HTTP at ``base_url`` (or SANDBOX_URL);
     ``path`` and ``name`` pick one of its issuers (content/sandbox/profiles.toml).
@@ -54,7 +53,7 @@ def sandbox(base_url: str, config: Config, path: str = "/sandbox",
     )
 
 
-def here(provider: Provider, config: Config) -> Provider:
+def here(provider: Provider, config: Mapping) -> Provider:
     """A run's provider as this process reaches it.
 
     A sandbox run stores the back-channel address of the process that started it;
@@ -71,7 +70,7 @@ def here(provider: Provider, config: Config) -> Provider:
                    device_authorization_url=fresh.device_authorization_url)
 
 
-def spotify(profile: dict, config: Config, client_id: str) -> Provider:
+def spotify(profile: dict, config: Mapping, client_id: str) -> Provider:
     """Real Spotify (base URLs overridable, so tests can point at a stand-in)."""
     accounts = (config.get("SPOTIFY_ACCOUNTS_URL") or profile["accounts"]).rstrip("/")
     return Provider(
@@ -138,7 +137,7 @@ def offered(provider: Provider, has_secret: bool, reasons: dict, flows) -> dict:
     return result
 
 
-def client_secret(provider: Provider, client: str, config: Config,
+def client_secret(provider: Provider, client: str, config: Mapping,
                   stored: str | None = None) -> str | None:
     """The secret of the provider's ``client`` ("confidential" or "public")."""
     if client != "confidential":

@@ -3,7 +3,8 @@
 The runner reaches the mounted sandbox on a private loopback port chosen at random on
 each start (``flowlab.serving``). That port answers only on the lab's machine and only
 until the next restart, so screens and exports name the public address instead:
-``FLOWLAB_PUBLIC_URL``, else the address the browser used (``request.host_url``).
+``FLOWLAB_PUBLIC_URL``, else the address the browser used (the web side's
+``flowlab.views.session.addresses`` passes them in).
 """
 
 from __future__ import annotations
@@ -13,10 +14,6 @@ from dataclasses import dataclass
 from dataclasses import replace
 from urllib.parse import quote
 from urllib.parse import urlsplit
-
-from flask import current_app
-from flask import has_request_context
-from flask import request
 
 from .profiles import Provider
 from .redact import each_string
@@ -110,21 +107,16 @@ def private_origins(provider: Provider | None,
     return tuple(sorted(found - {""}))
 
 
-def public_base() -> str:
-    """``FLOWLAB_PUBLIC_URL``, else the address this request's browser used."""
-    return (current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
+def addresses(run=None, public: str | None = None,
+              backchannel: str | None = None) -> Addresses:
+    """The addresses for ``run`` (or for a request alone): ``public``, the address
+    its browser used, and this process's ``backchannel``, as a request knows them.
 
-
-def addresses(run=None) -> Addresses:
-    """The addresses for ``run`` (or for the current request alone).
-
-    Outside a request the public base is where the run's browser went.
+    Without them (outside a request) the public base is where the run's browser
+    went.
     """
     provider = run.provider if run is not None else None
-    if has_request_context():
-        public = public_base()
-        backchannel = current_app.config.get("SANDBOX_BACKCHANNEL_URL")
-    else:
+    if public is None:
         public = origin(provider.authorize_url if provider else "")
         backchannel = None
     private = tuple(p for p in private_origins(provider, backchannel)

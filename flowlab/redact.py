@@ -12,17 +12,16 @@ token alphabet, letters and digits mixed, are what counts as a token.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import tomllib
 from pathlib import Path
 from urllib.parse import quote
 from urllib.parse import quote_plus
-from urllib.parse import unquote_plus
 
 from .exchange import NOT_RECORDED
 from .exchange import Message
+from .exchange import basic_credentials
 
 RULES = tomllib.loads((Path(__file__).resolve().parent.parent / "content"
                        / "redaction.toml").read_text(encoding="utf-8"))
@@ -152,14 +151,8 @@ def _credentials(header: str, value: str) -> list[str]:
     """An Authorization value's credentials (Basic: also the decoded password);
     every cookie's value, or a Set-Cookie's first (RFC 6265 §4.1, §4.2)."""
     if header.endswith("authorization"):
-        scheme, _, credentials = value.partition(" ")
-        found = [credentials or value]
-        if scheme.lower() == "basic":
-            try:
-                pair = base64.b64decode(credentials, validate=True).decode()
-            except ValueError:  # not Base64 (a masked one), or not text
-                return found
-            found.append(unquote_plus(pair.partition(":")[2]))
-        return found
+        found = [value.partition(" ")[2] or value]
+        pair = basic_credentials(value)  # None when masked (not Base64)
+        return found + [pair[1]] if pair else found
     pairs = value.split(";")[:1] if header == "set-cookie" else value.split(";")
     return [pair.partition("=")[2].strip() for pair in pairs]

@@ -1,7 +1,9 @@
 """The room at a glance: how far the attendees' runs have got, counted, never listed.
 
 Reads the runner's table with its own queries through the store's database handle.
-Only counts leave this module: no run id, owner, provider or secret.
+Only counts leave this module: no run id, owner, provider or secret. The presenter
+can clear the counts between two sessions: they then count the runs started since,
+and every run goes on as it was.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete
 from sqlalchemy import func
+from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import update
 
 from .runner.store import db
+from .tables import room
 from .tables import runs
 
 
@@ -40,14 +45,16 @@ class FlowCount:
 
 
 def counts(flows: Iterable, leave_out: str | None) -> list[FlowCount]:
-    """Live runs per flow and per latest step done, leaving out one browser's own.
+    """Live runs started since the room was last cleared, per flow and per latest
+    step done, leaving out one browser's own.
 
     Steps are matched by id, so a run against a provider that skips some steps
     still lands on the right row.
     """
     rows = db.get().execute(
         select(runs.c.flow, runs.c.status, runs.c.step, func.count().label("n"))
-        .where(runs.c.expires >= time.time(), runs.c.owner != (leave_out or ""))
+        .where(runs.c.expires >= time.time(), runs.c.owner != (leave_out or ""),
+               runs.c.created >= cleared_at())
         .group_by(runs.c.flow, runs.c.status, runs.c.step)
     ).mappings()
     found: dict[str, Counter] = {}
@@ -69,6 +76,18 @@ def _flow_count(flow, tally: Counter) -> FlowCount:
 def as_json(flow_counts: list[FlowCount]) -> dict:
     """The counts as JSON for the room page's script."""
     return {"flows": [asdict(count) for count in flow_counts]}
+
+
+def cleared_at() -> float:
+    """When the presenter last cleared the room (0: never)."""
+    return db.get().execute(select(room.c.cleared)).scalar() or 0.0
+
+
+def clear() -> None:
+    """Start the counts again from now; no run is deleted or changed."""
+    conn, now = db.get(), time.time()
+    if conn.execute(update(room).values(cleared=now)).rowcount == 0:
+        conn.execute(insert(room).values(id=1, cleared=now))
 
 
 def held_secrets(owner: str) -> set[str]:

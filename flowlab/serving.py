@@ -24,38 +24,28 @@ from __future__ import annotations
 
 import socket
 import threading
+import weakref
 
 from flask import Flask
 from waitress import create_server
 
+from .backchannel import tagged
 from .db import dispose
+from .views.session import EXTENSION
+from .views.session import services
 
 BACKCHANNEL_THREADS = 8
 # gunicorn reads this module's settings with ``-c python:flowlab.serving``.
 worker_class = "flowlab.worker.WaitressWorker"
-SOCKET = "flowlab.backchannel_socket"  # app.extensions key of the shared socket
-NOTED = "flowlab.backchannel_missing_noted"
-# Set in the WSGI environ of requests that came in on the private listener. A client
-# cannot set it: request headers arrive only as HTTP_* keys.
-BACKCHANNEL_KEY = "flowlab.backchannel"
-
-
-def _tagged(app: Flask):
-    """``app`` with its requests marked as having come in on the private listener."""
-
-    def tagged(environ, start_response):
-        environ[BACKCHANNEL_KEY] = True
-        return app(environ, start_response)
-
-    return tagged
+_SOCKETS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # shared, by app
 
 
 def start_backchannel(app: Flask, threads: int = BACKCHANNEL_THREADS):
     """Serve ``app`` on a free loopback port in a thread, or on the socket opened by
     ``share_backchannel`` before a fork; tell the runner about it."""
-    sock = app.extensions.get(SOCKET)
+    sock = _SOCKETS.get(app)
     where = {"sockets": [sock]} if sock else {"host": "127.0.0.1", "port": 0}
-    server = create_server(_tagged(app), threads=threads, ident="flowlab", **where)
+    server = create_server(tagged(app), threads=threads, ident="flowlab", **where)
     app.config["SANDBOX_BACKCHANNEL_URL"] = f"http://127.0.0.1:{server.effective_port}"
     threading.Thread(target=server.run, name="backchannel", daemon=True).start()
     return server
@@ -64,29 +54,22 @@ def start_backchannel(app: Flask, threads: int = BACKCHANNEL_THREADS):
 def share_backchannel(app: Flask) -> None:
     """Open the back channel's socket in a parent process, for its forked workers."""
     sock = socket.create_server(("127.0.0.1", 0), backlog=1024)
-    app.extensions[SOCKET] = sock
+    _SOCKETS[app] = sock
     app.config["SANDBOX_BACKCHANNEL_URL"] = f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def post_worker_init(worker) -> None:
-    """gunicorn hook: each worker process serves the back channel too, and the
-    attack labs' attacker on 127.0.0.2 (``flowlab.labs.attacker``)."""
+    """gunicorn hook: each worker process serves the back channel too, and what
+    the app serves alongside (the attack labs' attacker on 127.0.0.2)."""
     start_backchannel(worker.wsgi)
-    if "labs" in worker.wsgi.extensions:
-        from .labs import attacker
-
-        attacker.start(worker.wsgi)
+    for server in alongside(worker.wsgi):
+        server.start(worker.wsgi)
 
 
-def note_missing_backchannel(app: Flask) -> None:
-    """Say once per process that the runner will call the sandbox publicly."""
-    if app.config.get("SANDBOX_BACKCHANNEL_URL") or app.extensions.get(NOTED):
-        return
-    app.extensions[NOTED] = True
-    app.logger.warning(
-        "No private back channel in this process (not started by app.py): the "
-        "runner calls the sandbox at its public address, which needs a threaded "
-        "server and can stall when every thread waits on a runner step.")
+def alongside(app: Flask) -> tuple:
+    """The servers the app runs next to itself (``Services.alongside``): each has
+    ``share(app)``, before a fork, and ``start(app)``, in each process."""
+    return services(app).alongside if EXTENSION in app.extensions else ()
 
 
 def serve_processes(app: Flask, host: str, port: int, workers: int, threads: int,
@@ -102,10 +85,8 @@ def serve_processes(app: Flask, host: str, port: int, workers: int, threads: int
     if backchannel:
         share_backchannel(app)
         options["post_worker_init"] = post_worker_init
-    if backchannel and "labs" in app.extensions:
-        from .labs import attacker
-
-        attacker.share(app)  # one address for every worker's attacker
+    for server in alongside(app) if backchannel else ():
+        server.share(app)  # one address for every worker's attacker
     if access_log:  # one line a request, naming the worker's process id
         options.update(accesslog="-", access_log_format='%(p)s "%(r)s" %(s)s')
     dispose(app)  # no pooled connection may cross the fork into two processes

@@ -152,11 +152,19 @@ runs = Table(
     Index("runs_expires", "expires"),
 )
 
+# When the presenter last cleared the room's counts: one row, id 1. The room counts
+# only runs started since (flowlab/room.py); the runs themselves are not touched.
+room = Table(
+    "room", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("cleared", Double, nullable=False),
+)
+
 SANDBOX_TABLES = (clients, grants, codes, tokens, consents, auth_failures,
                   device_codes)
 
 # Each browser's provider choice, shared by every process: the profile as JSON (not
-# secret) and the client secret sealed (flowlab.sealing: nonce + AES-GCM ciphertext
+# secret) and the client secret sealed (flowlab.secretbox: nonce + AES-GCM ciphertext
 # under a key only the browser's cookie holds). Idle an hour: deleted.
 choices = Table(
     "choices", metadata,

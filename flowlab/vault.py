@@ -2,7 +2,7 @@
 
 A narrow interface over the lab's database (``flowlab.tables``: ``choices``,
 ``run_secrets``): put, get, forget and expire. Secrets arrive here already sealed
-(``flowlab.sealing``), so this module never holds one in the clear. A row unused for
+(``flowlab.secretbox``), so this module never holds one in the clear. A row unused for
 an hour is deleted and is not read meanwhile. Reading a row keeps it alive; to spare
 the database a write on every page, at most once a minute.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 
-from flask import current_app
 from sqlalchemy import Table
 from sqlalchemy import delete
 from sqlalchemy import select
@@ -31,7 +30,7 @@ _next_purge = 0.0  # per process: when this process next deletes idle rows
 
 
 def idle_seconds() -> float:
-    return current_app.config.get("SECRETS_IDLE", IDLE_SECONDS)
+    return IDLE_SECONDS
 
 
 def put_choice(browser: str, provider: Provider, secret: bytes | None) -> None:

@@ -3,6 +3,7 @@
 (() => {
   const data = document.getElementById("fragment-data");
   const status = document.getElementById("fragment-status");
+  document.getElementById("fragment-js").hidden = false;
   const fragment = window.location.hash.slice(1);
   history.replaceState(null, "", window.location.pathname);
   fetch(data.dataset.post, {

@@ -112,11 +112,13 @@
     });
   }
 
-  // The presenter view: reload when the followed run moves on.
+  // The presenter view: reload when the step page moves (on, back, another run).
   const follow = document.querySelector("[data-follow]");
   if (follow) {
     poll(follow.dataset.follow, 2000, (data) => {
-      if (data.run !== follow.dataset.run || String(data.done) !== follow.dataset.done) {
+      const { run, done, step } = follow.dataset;
+      const moved = step !== undefined && String(data.step) !== step;  // labs: no step
+      if (data.run !== run || String(data.done) !== done || moved) {
         window.location.reload();
       }
     });

@@ -28,3 +28,20 @@ window.addEventListener("pageshow", () => {
   const button = document.getElementById("next");
   if (button) delete button.dataset.sent;
 });
+
+// A device's wait between polls (RFC 8628 §3.5), counted down. Without this script
+// the page states the seconds left, and Next clicked too soon says so.
+const pollWait = document.getElementById("poll-wait");
+if (pollWait && Number(pollWait.dataset.readyIn) > 0) {
+  let left = Number(pollWait.dataset.readyIn);
+  const timer = window.setInterval(() => {
+    left -= 1;
+    if (left > 0) {
+      pollWait.querySelector("[data-countdown]").textContent = `${left} s`;
+      return;
+    }
+    window.clearInterval(timer);
+    pollWait.querySelector("[data-when]").hidden = true;
+    pollWait.querySelector("[role=status]").textContent = pollWait.dataset.readyText;
+  }, 1000);
+}

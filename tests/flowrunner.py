@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from html import unescape
 from urllib.parse import urljoin
 
@@ -98,6 +99,15 @@ class FlowRunner:
             page = _follow(phone, submit(phone, page, user))
         return submit(phone, page, decision)
 
+    def poll_wait(self) -> int:
+        """The seconds the step page says the device must still wait to poll."""
+        found = re.search(r'id="poll-wait"[^>]*data-ready-in="(\d+)"', self.page.text)
+        return int(found.group(1)) if found else 0
+
+    def wait_to_poll(self) -> None:
+        """Wait as long as the page says, as a learner would (RFC 8628 §3.5)."""
+        time.sleep(self.poll_wait())
+
     def run_all(self, user: str = "alice") -> requests.Response:
         """Click Next until the run is over, logging in and agreeing when asked."""
         for _ in range(40):
@@ -105,12 +115,14 @@ class FlowRunner:
                 self.post_fragment()
             elif 'id="device-link"' in self.page.text:
                 self.approve_device(user)
+                self.wait_to_poll()
                 self.next()
             elif 'id="next"' not in self.page.text:
                 return self.page
             elif "/authorize?" in (self.next_link() or ""):
                 self.authorize(user)
             else:
+                self.wait_to_poll()
                 self.next()
         raise AssertionError("the run did not end")
 

@@ -22,7 +22,7 @@ from tests.forms import submit
 
 def _number(server, flow_id: str, action: str) -> int:
     """The 1-based step of ``flow_id`` that first does ``action``."""
-    steps = server.app.extensions["flows"][flow_id].steps
+    steps = server.app.extensions["flowlab"].runner.flows[flow_id].steps
     return next(i for i, step in enumerate(steps, 1) if step["action"] == action)
 
 

@@ -114,7 +114,7 @@ def test_committed_pygments_css_matches_the_generator():
 
 def test_app_keeps_content_in_extensions(app):
     with app.app_context():
-        assert get_content() is app.extensions["content"]
+        assert get_content() is app.extensions["flowlab"].content
         assert get_content().data("decision-table")["flows"]
 
 

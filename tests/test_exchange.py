@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+
 import requests
 
+from flowlab.exchange import NOT_RECORDED
 from flowlab.exchange import Exchange
 from flowlab.exchange import Message
+from flowlab.exchange import basic_credentials
+from flowlab.exchange import content_type
+from flowlab.exchange import from_wsgi
+from flowlab.exchange import s256
 from flowlab.runner.capture import capture_session
 from flowlab.runner.capture import exchange_of
 
@@ -95,3 +102,49 @@ def test_exchanges_stored_before_bodies_were_bytes_still_read():
     assert exchange.request.body == '{"a": "é"}'.encode()
     assert exchange.request.fields()[-1] == ("json", "a", "é")
     assert exchange.error == "refused" and exchange.url == ""
+
+
+def test_s256_is_rfc_7636_appendix_b():
+    assert s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == (
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+
+
+def test_basic_credentials_are_form_decoded():
+    """RFC 6749 §2.3.1: id and secret are form-urlencoded before Base64."""
+    value = "Basic " + base64.b64encode(b"app%3A1:se+cret%25").decode()
+    assert basic_credentials(value) == ("app:1", "se cret%")
+    assert basic_credentials("basic " + base64.b64encode(b"a:").decode()) == ("a", "")
+    # Not Basic, not Base64 (a masked value), not UTF-8, or no colon: unreadable.
+    assert basic_credentials("Bearer abc") is None
+    assert basic_credentials("Basic abcd…wxyz") is None
+    assert basic_credentials("Basic " + base64.b64encode(b"\xff:x").decode()) is None
+    assert basic_credentials("Basic " + base64.b64encode(b"nocolon").decode()) is None
+
+
+def test_content_type_media_type_and_charset():
+    assert content_type('Application/JSON; Charset="ISO-8859-1"') == (
+        "application/json", "ISO-8859-1")
+    assert content_type("text/plain; charset=") == ("text/plain", None)
+    assert content_type(None) == ("", None)
+    message = Message("HTTP/1.1 200 OK",
+                      [("Content-Type", "text/plain;charset=latin-1")],
+                      "caf\xe9".encode("latin-1"))
+    assert (message.media_type, message.charset, message.text) == (
+        "text/plain", "latin-1", "caf\xe9")
+
+
+def test_from_wsgi_keeps_the_target_as_sent_and_masks_the_cookie():
+    environ = {"REQUEST_METHOD": "GET", "SERVER_PROTOCOL": "HTTP/1.1",
+               "REQUEST_URI": "/cb?code=a%2Bb&state=x", "PATH_INFO": "/cb",
+               "QUERY_STRING": "code=a%2Bb&state=x", "HTTP_HOST": "127.0.0.1:5000",
+               "HTTP_COOKIE": "session=secret", "HTTP_SEC_FETCH_SITE": "cross-site",
+               "CONTENT_TYPE": "", "wsgi.url_scheme": "http"}
+    message = from_wsgi(environ)
+    assert message.start_line == "GET /cb?code=a%2Bb&state=x HTTP/1.1"
+    assert message.headers == [("Host", "127.0.0.1:5000"), ("Cookie", NOT_RECORDED),
+                               ("Sec-Fetch-Site", "cross-site")]
+    assert "secret" not in message.as_http()
+    shown = from_wsgi({**environ, "REQUEST_URI": ""}, b"a=1", cookie="(none)",
+                      shown=("cookie",))
+    assert shown.start_line == "GET /cb?code=a%2Bb&state=x HTTP/1.1"
+    assert (shown.headers, shown.body) == ([("Cookie", "(none)")], b"a=1")

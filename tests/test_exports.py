@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import subprocess
 import threading
@@ -35,6 +36,7 @@ from flowlab.redact import Redactor
 from flowlab.runner import store
 from flowlab.runner.records import StepRecord
 from flowlab.runner.store import Run
+from flowlab.secretbox import SecretBox
 
 CLIENT_ID = "17d37e5af2fd45730e05141eb4bdac55"
 CLIENT_SECRET = "833bb97c1004dcbf590d8ccabb205e26"
@@ -151,10 +153,10 @@ def make_run(base="http://127.0.0.1:5000", kind="sandbox", client_id=CLIENT_ID,
 def export(app, fmt, run=None, reveal=False, secret=CLIENT_SECRET) -> str:
     """One export of ``run`` as the view makes it."""
     run = run or make_run()
-    flow = app.extensions["flows"][run.flow]
+    flow = app.extensions["flowlab"].runner.flows[run.flow]
     redact = Redactor.for_run(run, {secret}, reveal)
-    extra = {"glossary": app.extensions["content"].data("glossary")} if fmt == "md" \
-        else {}
+    content = app.extensions["flowlab"].content
+    extra = {"glossary": content.data("glossary")} if fmt == "md" else {}
     return exports.EXPORTERS[fmt](run, flow, redact, **extra)
 
 
@@ -206,7 +208,7 @@ def test_other_providers_stay_masked_even_when_asked(app, fmt, kind):
 
 def test_markdown_handout_has_steps_messages_and_annotations(app):
     text = export(app, "md")
-    glossary = app.extensions["content"].data("glossary")
+    glossary = app.extensions["flowlab"].content.data("glossary")
     assert text.startswith("# Authorization code")
     assert "## Step 4: Exchange the code for tokens" in text
     assert "```http\nPOST /sandbox/api/token HTTP/1.1\n" in text
@@ -623,7 +625,8 @@ def stored(app, client):
                             client_secret=web.client_secret, owner=owner)
             run = store.create(owner, made.flow, made.provider)
             run.steps, run.secrets, run.status = made.steps, made.secrets, "active"
-            store.save(run)
+            # A real provider's secrets are sealed, here under a key no browser has.
+            store.save(run, SecretBox(owner, os.urandom(32), app.config["SECRET_KEY"]))
         return run
 
     return save
@@ -682,7 +685,7 @@ def test_a_masked_basic_header_never_fails_an_export(app, client, stored, kind):
                 (k, "Basic \u00ff\u00fe…ac55" if v.startswith("Basic ") else v)
                 for k, v in exchange["request"]["headers"]]
     with app.app_context():
-        store.save(run)
+        store.save(run, SecretBox(run.owner, os.urandom(32), app.config["SECRET_KEY"]))
     for fmt in FORMATS:
         assert _get(client, f"/runs/{run.id}/export.{fmt}").status_code == 200, fmt
 

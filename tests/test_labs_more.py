@@ -155,6 +155,10 @@ def test_redirect_uri(lab_server, variant):
     page = victim.get(go)
     crafted = run.entries("crafted")[0].exchange.response.header("Location")
     assert "redirect_uri=http%3A%2F%2F127.0.0.2%3A" in crafted
+    # The lab's own look at the server's answer keeps no session cookie it was set.
+    answer = run.entries("crafted-answer")[0].exchange.response
+    assert all(value.startswith("(") for name, value in answer.headers
+               if name.lower() == "set-cookie")
     if variant == "vulnerable":
         assert "/sandbox/lab-redirect-uri/authorize?" in crafted
         landed = agree_as(victim, lab_server, page, "alice")

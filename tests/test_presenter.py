@@ -54,7 +54,7 @@ def test_join_page_gives_the_command_that_serves_a_room(serve, http):
 
 def test_every_speaker_note_belongs_to_a_step(tmp_path):
     flows = create_app({"TESTING": True, "SECRET_KEY": "k"},
-                       instance_path=str(tmp_path)).extensions["flows"]
+                       instance_path=str(tmp_path)).extensions["flowlab"].runner.flows
     for flow_id, notes in NOTES.items():
         assert flow_id in flows
         ids = {step["id"] for step in flows[flow_id].steps}
@@ -63,7 +63,7 @@ def test_every_speaker_note_belongs_to_a_step(tmp_path):
 
 def test_every_step_of_every_flow_has_a_speaker_note(tmp_path):
     flows = create_app({"TESTING": True, "SECRET_KEY": "k"},
-                       instance_path=str(tmp_path)).extensions["flows"]
+                       instance_path=str(tmp_path)).extensions["flowlab"].runner.flows
     for flow_id, flow in flows.items():
         notes = NOTES.get(flow_id, {})
         missing = [step["id"] for step in flow.steps if not notes.get(step["id"])]
@@ -101,6 +101,34 @@ def test_presenter_view_shows_this_step_its_notes_and_the_next(serve):
     pinned = presenter.get(server("/presenter?step=4")).text
     assert "Now: step 4, Try a user endpoint: refused" in pinned
     assert "that is the line" in pinned.lower()
+
+
+def test_presenter_view_follows_the_step_the_host_looks_at(serve):
+    """Going back a step on the step page takes the presenter view back too."""
+    server = serve()
+    host = FlowRunner(server).start("client-credentials")
+    for _ in range(3):
+        host.next()
+    assert "Now: step 3" in host.get(server("/presenter")).text
+    host.get(host.run_url + "?step=1")  # ← Previous, twice
+    view = host.get(server("/presenter")).text  # a reload, no script
+    assert "Now: step 1, Ask for a token with the client" in view
+    assert 'data-step="1"' in view
+    now = host.session.get(server("/presenter/now.json"), timeout=10).json()
+    assert now == {"run": host.run_url.rsplit("/", 1)[1], "done": 3, "step": 1}
+    host.get(host.run_url + "?step=2")  # Next → (a link: the step is done)
+    assert "Now: step 2" in host.get(server("/presenter")).text
+    host.get(host.run_url + "?step=3")
+    host.next()  # and on to a step not run yet: it runs, the view follows
+    assert "Now: step 4" in host.get(server("/presenter")).text
+    # Another browser's step page moves nothing here.
+    other = FlowRunner(server).start("client-credentials")
+    other.next()
+    assert "Now: step 4" in host.get(server("/presenter")).text
+    # A new run of the host's: the view follows it from its start page.
+    host.start("authorization-code")
+    view = host.get(server("/presenter")).text
+    assert "Authorization code" in view and "Next up: step 1" in view
 
 
 def _room(session, server) -> dict:
@@ -205,3 +233,41 @@ def test_reset_needs_the_form_and_the_presenters_machine(tmp_path):
     remote = {"REMOTE_ADDR": "192.168.1.7"}
     assert client.get("/presenter/reset", environ_base=remote).status_code == 403
     assert client.get("/presenter/room", environ_base=remote).status_code == 200
+
+
+def test_clear_the_room_is_the_presenters_and_needs_the_form(tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "k"},
+                     instance_path=str(tmp_path))
+    client = app.test_client()
+    assert client.post("/presenter/room/clear").status_code == 400  # no CSRF token
+    remote = {"REMOTE_ADDR": "192.168.1.7"}
+    page = client.get("/presenter/room", environ_base=remote)
+    assert page.status_code == 200 and b"Clear the room" not in page.data
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      client.get("/workshop").text).group(1)
+    refused = client.post("/presenter/room/clear", data={"csrf_token": token},
+                          environ_base=remote)
+    assert refused.status_code == 403
+    assert "can clear the room" in refused.text
+
+
+def test_presenter_clears_the_rooms_counts_and_runs_go_on(serve):
+    server = serve()
+    attendee = FlowRunner(server).start("client-credentials")
+    attendee.next()
+    presenter = FlowRunner(server)
+    assert _room(presenter.session, server)["client-credentials"]["runs"] == 1
+    page = presenter.get(server("/presenter/room"))
+    done = presenter.follow(submit(presenter.session, page, "Clear the room"))
+    assert "The room is cleared" in done.text and done.url.endswith("/presenter/room")
+    assert "Counting runs started since the room was cleared at" in done.text
+    room = _room(presenter.session, server)
+    assert all(flow["runs"] == 0 and not any(s["runs"] for s in flow["steps"])
+               for flow in room.values())
+    assert 'data-count="client-credentials/runs">0<' in done.text
+    # The attendee's run goes on; a run started now is counted.
+    assert "Search the catalogue" in attendee.next().text
+    assert attendee.step_count() == 2
+    FlowRunner(server).start("client-credentials").next()
+    cc = _room(presenter.session, server)["client-credentials"]
+    assert cc["runs"] == 1 and cc["steps"][0]["runs"] == 1

@@ -90,6 +90,30 @@ def test_room_updates_without_a_reload(page, serve):
     assert serious_violations(page) == []
 
 
+def test_presenter_view_follows_the_host_back_and_on(page, serve):
+    """Two windows of one browser: the host's step page and the presenter view."""
+    server = serve()
+    page.goto(server("/run/client-credentials"))
+    page.get_by_role("button", name="Start the run").click()
+    for _ in range(3):
+        page.get_by_role("button", name=re.compile("^Next")).click()
+        page.wait_for_load_state()
+    presenter = page.context.new_page()
+    presenter.goto(server("/presenter"))
+    heading = presenter.locator("#now-h")
+    expect(heading).to_have_text(re.compile("^Now: step 3,"))
+    presenter.evaluate("window.__same_view = true")
+    _press(page, "ArrowLeft")  # ← on the step page
+    expect(page.locator("h1#step-h")).to_have_text(re.compile("^Step 2:"))
+    expect(heading).to_have_text(re.compile("^Now: step 2,"), timeout=10000)
+    page.get_by_role("link", name="← Previous").click()
+    expect(heading).to_have_text(re.compile("^Now: step 1,"), timeout=10000)
+    assert presenter.evaluate("window.__same_view") is None  # it reloaded
+    _press(page, "ArrowRight")
+    expect(heading).to_have_text(re.compile("^Now: step 2,"), timeout=10000)
+    assert serious_violations(presenter) == []
+
+
 @pytest.mark.parametrize("path", ["/workshop", "/presenter", "/presenter/room",
                                   "/presenter/reset"])
 def test_presenter_pages_are_accessible_in_large_type(page, live_server, path):

@@ -163,7 +163,7 @@ def test_spotify_code_flow_sends_secret_and_pkce_by_default(lab, fake):
     assert token["headers"]["Authorization"] == f"Basic {basic}"
     fields = dict(p.split("=", 1) for p in token["body"].split("&"))
     assert set(fields) == {"grant_type", "code", "redirect_uri", "code_verifier"}
-    from flowlab.sandbox.pkce import s256  # the challenge is the verifier's hash
+    from flowlab.exchange import s256  # the challenge is the verifier's hash
     assert s256(unquote(fields["code_verifier"])) == query["code_challenge"]
     callback = " ".join(runner.get(f"{runner.run_url}?step=3").text.split())
     assert "No <code>iss</code> came back" in callback

@@ -8,6 +8,7 @@ What the page shows is checked against what went over the wire.
 from __future__ import annotations
 
 import re
+import time
 from html import unescape
 
 import pytest
@@ -56,6 +57,7 @@ def test_the_device_flow_runs_step_by_step(lab):
     assert "It waits 6 seconds between polls" in shown  # 1 + 5 (RFC 8628 §3.5)
     assert 'id="device-link"' in page.text and 'target="_blank"' in page.text
 
+    runner.wait_to_poll()  # the interval since step 2's polls (RFC 8628 §3.5)
     page = runner.next()  # Step 3, first try: nobody has approved yet
     assert "authorization_pending" in _text(page.text)
     assert _status(runner) == ["done", "done"]  # step 3 is still going on
@@ -63,6 +65,7 @@ def test_the_device_flow_runs_step_by_step(lab):
     done = runner.approve_device()
     assert done.status_code == 200 and "Device connected" in done.text
 
+    runner.wait_to_poll()
     runner.next()  # Step 3, second try: the tokens
     page = runner.next()  # Step 4: the Web API with the device's token
     assert _status(runner) == ["done"] * 4
@@ -83,9 +86,46 @@ def test_cancelling_on_the_phone_stops_the_run(lab):
     runner.next()
     runner.next()
     runner.approve_device(decision="Cancel")
+    runner.wait_to_poll()
     page = runner.next()
     assert _status(runner) == ["done", "done", "failed"]
     assert "access_denied" in _text(page.text)
+
+
+def _token_polls(server) -> int:
+    return sum(s["line"] == "POST /sandbox/api/token" for s in server.recorder.seen)
+
+
+def test_next_too_soon_answers_at_once_and_says_how_long_to_wait(serve):
+    """No request is held for the poll interval: the page says why it waits."""
+    server = serve(SANDBOX_DEVICE_INTERVAL=3)
+    server.recorder = server.app.wsgi_app = WireRecorder(server.app.wsgi_app)
+    runner = FlowRunner(server).start(FLOW)
+    runner.next()
+    page = runner.next()  # two polls, the second answered slow_down: 3 + 5 s
+    assert "It waits 8 seconds between polls" in _text(page.text)
+    # The page, as it comes without a script, says the wait, its length and why.
+    assert 6 <= runner.poll_wait() <= 8
+    shown = " ".join(_text(page.text).split())
+    assert re.search(r"The TV may poll again in [678] s \(its interval is 8 s\)", shown)
+    assert "5 seconds more for every slow_down" in shown and "§3.5" in shown
+    polls = _token_polls(server)
+    began = time.monotonic()
+    page = runner.next()  # Next, too soon: measured on the wire, POST and redirect
+    took = time.monotonic() - began
+    assert took < 1.5, f"Next was held {took:.1f} s"
+    assert _token_polls(server) == polls  # nothing was sent to the token endpoint
+    shown = " ".join(_text(page.text).split())
+    assert re.search(r"Too early: the TV may poll again in [5-8] s\. Nothing was sent",
+                     shown)
+    assert _status(runner) == ["done", "done"]
+    runner.approve_device()
+    runner.wait_to_poll()
+    began = time.monotonic()
+    page = runner.next()  # on time: the poll goes out, the tokens come back
+    assert time.monotonic() - began < 2.5
+    assert _token_polls(server) == polls + 1
+    assert _status(runner) == ["done"] * 3 and "Too early" not in page.text
 
 
 def test_run_all_approves_on_the_second_device(lab):

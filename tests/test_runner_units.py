@@ -193,7 +193,7 @@ def test_step_texts_link_only_glossary_concepts_that_exist(app):
     import re
     from pathlib import Path
 
-    glossary = app.extensions["content"].data("glossary")
+    glossary = app.extensions["flowlab"].content.data("glossary")
     concepts = {k for k, v in glossary.items()
                 if isinstance(v, dict) and v.get("kind") == "concept"}
     folder = Path(app.config["CONTENT_DIR"])

@@ -113,8 +113,12 @@ def test_dashboard_device_app_by_its_grants(page, live_server):
     page.get_by_label("Client credentials").check()
     page.get_by_label("Device authorization").check()
     page.get_by_role("button", name="Create app").click()
-    assert page.get_by_text("Only confidential apps may use client credentials"
-                            ).is_visible()
+    error = page.get_by_text("Only confidential apps may use client credentials")
+    assert error.is_visible()
+    # Marked as an error, as the advisor's are: not only by its words.
+    looks = error.evaluate("e => { const s = getComputedStyle(e.closest('ul'));"
+                           " return [s.borderLeftStyle, s.listStyleType]; }")
+    assert looks == ["solid", "none"]
     assert page.get_by_label("Device authorization").is_checked()
     assert page.get_by_label("Refresh token").is_checked()
     assert not page.get_by_label("Authorization code authorization_code").is_checked()

@@ -267,7 +267,7 @@ def _use(runner: FlowRunner, profile: str) -> None:
 @pytest.mark.parametrize("profile", PATHS)
 def test_every_flow_runs_to_its_end_under_both_issuers(live_server, profile):
     """Every flow the runner knows, run by the lab against each issuer."""
-    flows = sorted(live_server.app.extensions["flows"])
+    flows = sorted(live_server.app.extensions["flowlab"].runner.flows)
     assert {"authorization-code", "authorization-code-pkce", "client-credentials",
             "implicit"} <= set(flows)
     for flow_id in flows:

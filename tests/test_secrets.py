@@ -10,7 +10,10 @@ from contextlib import closing
 
 import pytest
 
-from flowlab import sealing
+from flowlab import secretbox
+from flowlab.profiles import Provider
+from flowlab.runner import store
+from flowlab.secretbox import SecretBox
 from tests import standin
 from tests.conftest import PROVIDER_HOST
 from tests.conftest import LiveServer
@@ -43,20 +46,41 @@ def key_of(runner: FlowRunner) -> bytes:
 
 
 def test_a_sealed_value_opens_only_with_its_key_row_and_browser(app):
-    key = os.urandom(32)
-    with app.test_request_context():
-        sealed = sealing.seal(key, {"access_token": "tok"}, "run r1 b1")
-        assert sealing.unseal(key, sealed, "run r1 b1") == {"access_token": "tok"}
-        assert b"tok" not in sealed
-        assert sealing.unseal(os.urandom(32), sealed, "run r1 b1") is None
-        assert sealing.unseal(key, sealed, "run r2 b1") is None  # another row
-        assert sealing.unseal(key, sealed, "run r1 b2") is None  # another browser
-        flipped = sealed[:-1] + bytes([sealed[-1] ^ 1])
-        assert sealing.unseal(key, flipped, "run r1 b1") is None
-        assert sealing.seal(key, "x", "a")[:12] != sealing.seal(key, "x", "a")[:12]
-    with app.test_request_context():  # the server's own key is part of it too
-        app.config["SECRET_KEY"] = "another-server-key"
-        assert sealing.unseal(key, sealed, "run r1 b1") is None
+    key, salt = os.urandom(32), app.config["SECRET_KEY"]
+    sealed = secretbox.seal(key, {"access_token": "tok"}, "run r1 b1", salt)
+    assert secretbox.unseal(key, sealed, "run r1 b1", salt) == {"access_token": "tok"}
+    assert b"tok" not in sealed
+    assert secretbox.unseal(os.urandom(32), sealed, "run r1 b1", salt) is None
+    assert secretbox.unseal(key, sealed, "run r2 b1", salt) is None  # another row
+    assert secretbox.unseal(key, sealed, "run r1 b2", salt) is None  # another browser
+    flipped = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    assert secretbox.unseal(key, flipped, "run r1 b1", salt) is None
+    assert (secretbox.seal(key, "x", "a", salt)[:12]
+            != secretbox.seal(key, "x", "a", salt)[:12])
+    # the server's own key is part of it too
+    assert secretbox.unseal(key, sealed, "run r1 b1", "another-server-key") is None
+
+
+def test_a_run_saved_outside_a_request_keeps_its_secrets_or_says_why(app):
+    """A real provider's run saved with no request about (a worker, the CLI): given
+    its browser's box, its secrets are sealed and load again; without one, the save
+    fails loudly and the database is unchanged (never a silent drop)."""
+    spotify = Provider(kind="spotify", name="Spotify")
+    key, salt = os.urandom(32), app.config["SECRET_KEY"]
+    with app.app_context():
+        run = store.create("b1", "authorization-code", spotify)
+        run.secrets = {"state": "s1", "code_verifier": "v1"}
+        assert store.save(run, SecretBox("b1", key, salt))
+        again = store.load(run.id, "b1", SecretBox("b1", key, salt))
+        assert again.secrets == {"state": "s1", "code_verifier": "v1"}
+        assert store.load(run.id, "b1", SecretBox("b1", os.urandom(32), salt)
+                          ).secrets == {}  # another key opens nothing
+        again.secrets["token"] = {"access_token": "t1"}
+        with pytest.raises(store.SecretsRefused):
+            store.save(again)
+        kept = store.load(run.id, "b1", SecretBox("b1", key, salt))
+        assert kept.secrets == {"state": "s1", "code_verifier": "v1"}
+        assert kept.version == run.version
 
 
 def _choose_spotify(client, base_url: str):
@@ -105,12 +129,13 @@ def test_the_database_holds_only_ciphertext(lab, fake, tmp_path):
     ((run, owner, sealed_run),) = rows(tmp_path,
                                        "SELECT run, browser, sealed FROM run_secrets")
     assert owner == browser
+    SALT = lab.app.config["SECRET_KEY"]  # noqa: N806
     with lab.app.test_request_context():
-        assert sealing.unseal(key, sealed_secret, f"choice {browser}") == SECRET
-        opened = sealing.unseal(key, sealed_run, f"run {run} {browser}")
+        assert secretbox.unseal(key, sealed_secret, f"choice {browser}", SALT) == SECRET
+        opened = secretbox.unseal(key, sealed_run, f"run {run} {browser}", SALT)
         assert opened["token"]["access_token"] == standin.ACCESS
-        assert sealing.unseal(os.urandom(32), sealed_run, f"run {run} {browser}") \
-            is None
+        assert secretbox.unseal(os.urandom(32), sealed_run, f"run {run} {browser}",
+                                SALT) is None
 
 
 def test_forget_deletes_the_choice_and_the_run_secrets(lab, tmp_path):

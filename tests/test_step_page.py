@@ -182,3 +182,31 @@ def test_the_private_port_in_the_exact_bytes_is_explained(code_run, live_server)
     # nor the request your browser sent to the app.
     assert page.count("backchannel-note") == 1
     assert "backchannel-note" not in _step(code_run, "Come back to the app")
+
+
+def _step_list(html: str) -> list[tuple[str, str]]:
+    """Each step of the step list: its ``<li>`` class and inner HTML."""
+    nav = re.search(r'<nav class="run-steps".*?</nav>', html, re.S).group(0)
+    return re.findall(r'<li class="run-step ([^"]+)">(.*?)</li>', nav, re.S)
+
+
+def test_the_step_list_says_each_state_in_words(live_server):
+    """Done, shown, next and later steps differ in words, not in colour alone; only
+    steps already run are links, and the shown one is aria-current="step"."""
+    runner = FlowRunner(live_server).start("authorization-code")
+    runner.next()  # step 1 done: the authorization URL
+    page = runner.get(f"{runner.run_url}?step=1").text
+    steps = _step_list(page)
+    words = [_text(re.search(r'<span class="step-state">(.*?)</span>\s*$', inner,
+                             re.S).group(1)).split() for _, inner in steps]
+    assert [state for state, _ in steps[:3]] == [
+        "run-step-done", "run-step-next", "run-step-todo"]
+    assert words[0][-3:] == ["done,", "shown", "here"]
+    assert words[1][-1] == "next" and words[2][-2:] == ["to", "come"]
+    assert 'aria-current="step"' in steps[0][1] and "<a " in steps[0][1]
+    assert all("<a " not in inner for _, inner in steps[1:])
+    assert page.count('aria-current="step"') == 1
+    runner.authorize()  # on to step 2's page: step 1 is done, no longer shown
+    steps = _step_list(runner.get(f"{runner.run_url}?step=2").text)
+    assert "shown here" not in _text(steps[0][1]) and "done" in _text(steps[0][1])
+    assert "shown here" in _text(steps[1][1])

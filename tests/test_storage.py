@@ -20,9 +20,9 @@ from flowlab.db import LAB
 from flowlab.db import SANDBOX
 from flowlab.db import engine_url
 from flowlab.db import make_engine
+from flowlab.db import migrate
 from flowlab.db import transaction
 from flowlab.migrations import HERE as MIGRATIONS
-from flowlab.migrations import upgrade
 from flowlab.sandbox import grants
 from flowlab.tables import clients
 from tests.conftest import ROOT
@@ -86,7 +86,7 @@ def test_two_processes_migrate_a_new_database_together(sandbox_env, tmp_path):
 
 def test_migrating_again_changes_nothing(app):
     for handle in (SANDBOX, LAB):
-        upgrade(handle.engine(app), handle.name)
+        migrate(handle.engine(app), handle.name)
     with SANDBOX.connection(app) as conn:
         assert conn.execute(select(clients.c.client_id)).scalars().all()  # demo apps
     urls = {SANDBOX.url(app), LAB.url(app)}

@@ -3,12 +3,11 @@ again: fresh state and verifier, a code pasted in, tokens taken from the answers
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 import textwrap
 from urllib.parse import quote_plus
 
+from ..exchange import s256
 from ..publicurl import Addresses
 from ..redact import Redactor
 from ..redact import mask
@@ -90,9 +89,8 @@ def _fresh(pkce: bool) -> dict[str, str]:
     values = {"state": secrets.token_urlsafe(24)}
     if pkce:
         verifier = secrets.token_urlsafe(32)
-        digest = hashlib.sha256(verifier.encode("ascii")).digest()
         values["code_verifier"] = verifier
-        values["code_challenge"] = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+        values["code_challenge"] = s256(verifier)
     return values
 
 

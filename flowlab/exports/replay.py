@@ -3,8 +3,6 @@ with every value that must be fresh (state, verifier, code, tokens) a variable."
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass
 from dataclasses import field
@@ -13,6 +11,7 @@ from urllib.parse import parse_qsl
 from ..exchange import Exchange
 from ..exchange import FormView
 from ..exchange import Message
+from ..exchange import basic_credentials
 from ..runner.registry import ACTIONS
 from ..runner.registry import Action
 from ._common import CLIENT_HEADERS
@@ -171,25 +170,13 @@ def _url_pieces(url: str) -> list:
 def _credentials(message: Message) -> tuple[str | None, str | None]:
     """``(client_id, client_secret)`` the request authenticated with, if readable."""
     value = message.header("Authorization") or ""
-    if value.lower().startswith("basic "):
-        pair = basic_pair(value.partition(" ")[2])
-        if pair:
-            return pair
+    pair = basic_credentials(value)  # None when masked (not Base64)
+    if pair:
+        return pair
     if message.media_type == FORM:
         form = dict(parse_qsl(message.text))
         return form.get("client_id"), form.get("client_secret")
     return None, None
-
-
-def basic_pair(credentials: str) -> tuple[str, str] | None:
-    """``(user, password)`` of a Basic header (RFC 7617 §2); None when it cannot be
-    read, as when it was masked (``abcd…wxyz`` is not Base64)."""
-    try:
-        decoded = base64.b64decode(credentials, validate=True).decode()
-    except (binascii.Error, ValueError):
-        return None
-    user, sep, password = decoded.partition(":")
-    return (user, password) if sep else None
 
 
 def _names(step: Replay) -> set[str]:

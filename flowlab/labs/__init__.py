@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import time
 from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -21,8 +22,9 @@ from flask import Flask
 
 from ..db import transaction
 from ..db import upsert
-from ..sandbox.store import DB
-from ..sandbox.store import digest
+from ..sandbox.public import DB
+from ..sandbox.public import Sandbox
+from ..sandbox.public import digest
 from ..tables import clients
 from . import catalogue
 from . import issuer
@@ -49,13 +51,23 @@ class Labs:
 
 
 def init_app(app: Flask) -> None:
-    labs = catalogue.load(Path(app.config["CONTENT_DIR"]) / "labs")
+    sandbox = Sandbox(app)
+    labs = {lab.id: _issuer_paths(lab, sandbox) for lab in catalogue.load(
+        Path(app.config["CONTENT_DIR"]) / "labs").values()}
     app.extensions["labs"] = Labs(labs, RunStore(app))
     with DB.connection(app) as conn, transaction(conn):
         for lab in labs.values():
             for variant in lab.variants.values():
                 _register(conn, app, lab, variant)
-    app.register_blueprint(issuer.blueprint(labs))
+    issuer.add_issuers(sandbox, labs, app.config)
+
+
+def _issuer_paths(lab: catalogue.Lab, sandbox: Sandbox) -> catalogue.Lab:
+    """The lab with the path of each sandbox profile its variants use."""
+    variants = {name: replace(v, issuer_path=sandbox.issuer_path(v.issuer))
+                if v.issuer not in ("sandbox", "lab") else v
+                for name, v in lab.variants.items()}
+    return replace(lab, variants=variants)
 
 
 def _register(conn, app: Flask, lab: catalogue.Lab, variant: catalogue.Variant):

@@ -9,6 +9,10 @@ It reads the lab runs from the database, so it may run in every process: one
 process (waitress) serves it with ``start``; with several (gunicorn), ``share`` opens
 its socket once before the fork and each worker serves it with ``start``, as the
 private back channel is served (``flowlab.serving``).
+
+This module and ``views.labs`` are the labs' Flask glue: ``incoming`` reads a
+request into plain data for a lab's module, ``respond`` turns its answer into a
+response.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import socket
 import threading
 
 from flask import Flask
+from flask import Response
 from flask import abort
 from flask import redirect
 from flask import render_template
@@ -25,9 +30,30 @@ from waitress import create_server
 
 from .. import ROOT
 from .. import security
+from ..exchange import from_wsgi
+from .page import SHOWN
+from .page import Answer
+from .page import Incoming
 
 HOST = "127.0.0.2"
 SOCKET = "flowlab.labs.attacker_socket"  # app.extensions: shared, or None
+
+
+def incoming() -> Incoming:
+    """This request as a lab reads it: URL, query, form, the headers worth showing."""
+    return Incoming(request.method, request.url, request.base_url, request.host_url,
+                    request.args.to_dict(), request.form.to_dict(),
+                    from_wsgi(request.environ, shown=SHOWN))
+
+
+def respond(answer: Answer) -> Response:
+    """A lab's answer as a Flask response: a redirect, a rendered page, a body."""
+    if answer.location:
+        return redirect(answer.location, answer.status)
+    body = answer.body
+    if answer.template:
+        body = render_template(answer.template, **answer.context)
+    return Response(body, answer.status, answer.headers, mimetype=answer.mimetype)
 
 
 def create(lab_app: Flask) -> Flask:
@@ -63,7 +89,8 @@ def create(lab_app: Flask) -> Flask:
         run = labs.store.find(lab_id, request.args.get("state"))
         if run is None or run.variant != variant:
             abort(404)
-        labs.actions(lab_id).intercept(run, labs.catalogue[lab_id], lab_app.config)
+        labs.actions(lab_id).intercept(run, labs.catalogue[lab_id], lab_app.config,
+                                       incoming())
         labs.store.save(run)
         return redirect(f"/labs/{lab_id}/{run.id}", 303)
 
@@ -74,9 +101,9 @@ def create(lab_app: Flask) -> Flask:
         the lab's module answers its ``endpoint`` (authorize, token)."""
         lab, run = found(lab_id, run_id)
         answer = getattr(labs.actions(lab_id), "serve", None) or abort(404)
-        response = answer(run, lab, endpoint, lab_app.config)
+        response = answer(run, lab, endpoint, lab_app.config, incoming())
         labs.store.save(run)
-        return response
+        return respond(response)
 
     @app.post("/labs/<lab_id>/<run_id>")
     def act(lab_id: str, run_id: str):

@@ -28,6 +28,7 @@ class Variant:
     # issuer path, /sandbox/lab-<id>
     issuer: str = "sandbox"
     server: dict = field(default_factory=dict)  # the lab issuer's settings override
+    issuer_path: str = ""  # a profile issuer's path, set at start-up
     annotations: dict = field(default_factory=dict)
 
 

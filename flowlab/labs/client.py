@@ -8,31 +8,25 @@ is what went over the wire (RFC 6749 §4.1).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 import requests
-from flask import Config
-from flask import current_app
-from flask import request
 
-from ..exchange import NOT_RECORDED
-from ..exchange import Exchange
-from ..exchange import Message
+from ..exchange import s256
 from ..runner.capture import capture_session
 from ..runner.capture import exchange_of
 from .catalogue import Lab
+from .page import Incoming
 from .store import Run
 
 SCOPE = "user-read-private user-read-email"
-# Headers of a request the lab client received worth showing (the cookie is masked).
-SHOWN = ("host", "sec-fetch-site", "sec-fetch-mode", "referer", "cookie")
 
 
-def credentials(config: Config, lab: str, variant: str) -> tuple[str, str]:
+def credentials(config: Mapping, lab: str, variant: str) -> tuple[str, str]:
     """The lab client's id and secret, derived from the app's key (as ``demo``)."""
     key = config["SECRET_KEY"].encode()
 
@@ -55,10 +49,10 @@ def issuer_path(run: Run, lab: Lab) -> str:
     """Where the variant's authorization server lives: the sandbox, one of its
     profiles (``issuer = "best-practice"``), or this lab's own issuer path for a
     vulnerable server (``issuer = "lab"``)."""
-    issuer = lab.variants[run.variant].issuer
-    if issuer in ("sandbox", "lab"):  # no app needed (the attacker's app calls this)
-        return f"/sandbox/lab-{lab.id}" if issuer == "lab" else "/sandbox"
-    return current_app.extensions["sandbox_profiles"].get(issuer).path
+    variant = lab.variants[run.variant]
+    if variant.issuer in ("sandbox", "lab"):
+        return f"/sandbox/lab-{lab.id}" if variant.issuer == "lab" else "/sandbox"
+    return variant.issuer_path  # a profile's, found at start-up (``labs.init_app``)
 
 
 def token_url(run: Run, lab: Lab) -> str:
@@ -77,33 +71,21 @@ def authorize_url(run: Run, lab: Lab) -> str:
     return run.origin + server_path(run, lab) + "/authorize"
 
 
-def authorize_params(run: Run, config: Config, state: str) -> dict:
+def authorize_params(run: Run, config: Mapping, state: str) -> dict:
     client_id, _ = credentials(config, run.lab, run.variant)
     return {"response_type": "code", "client_id": client_id, "scope": SCOPE,
             "redirect_uri": redirect_uri(run), "state": state}
 
 
-def start_login(run: Run, lab: Lab, config: Config) -> str:
+def start_login(run: Run, lab: Lab, config: Mapping) -> str:
     """Step 1: a fresh state (and, with ``pkce``, a verifier) kept in the run, then
     the authorization URL (RFC 6749 §4.1.1, §10.12; RFC 7636 §4.1-4.3)."""
     state = run.client["state"] = secrets.token_urlsafe(24)
     params = authorize_params(run, config, state)
     if lab.variants[run.variant].pkce:
         verifier = run.client["verifier"] = secrets.token_urlsafe(48)
-        digest = hashlib.sha256(verifier.encode()).digest()
-        params.update(code_challenge_method="S256",
-                      code_challenge=base64.urlsafe_b64encode(digest).decode()
-                      .rstrip("="))
+        params.update(code_challenge_method="S256", code_challenge=s256(verifier))
     return authorize_url(run, lab) + "?" + urlencode(params)
-
-
-def received() -> Exchange:
-    """The request this client just received from a browser, as a message."""
-    start = f"{request.method} {request.full_path.rstrip('?')} HTTP/1.1"
-    headers = [(name, NOT_RECORDED if name.lower() == "cookie" else value)
-               for name, value in request.headers.items()
-               if name.lower() in SHOWN]
-    return Exchange(Message(start, headers, ""), url=request.url)
 
 
 def state_ok(run: Run, lab: Lab, sent: str | None) -> bool:
@@ -115,7 +97,7 @@ def state_ok(run: Run, lab: Lab, sent: str | None) -> bool:
     return bool(expected and sent) and hmac.compare_digest(expected, sent)
 
 
-def redeem(run: Run, lab: Lab, config: Config, code: str,
+def redeem(run: Run, lab: Lab, config: Mapping, code: str,
            verifier: str | None = None) -> requests.Response:
     """Step 2: the token request, client secret in HTTP Basic, and the verifier of
     this browser's sign-in if it made one (RFC 6749 §4.1.3, RFC 7636 §4.5)."""
@@ -128,7 +110,7 @@ def redeem(run: Run, lab: Lab, config: Config, code: str,
     return response[1]
 
 
-def token_request(run: Run, lab: Lab, config: Config, form: dict,
+def token_request(run: Run, lab: Lab, config: Mapping, form: dict,
                   url: str | None = None):
     """A token request as this lab's client makes it: its secret in HTTP Basic, or,
     for a public client, only its ``client_id`` (RFC 6749 §2.3.1, §3.2.1).
@@ -144,7 +126,7 @@ def token_request(run: Run, lab: Lab, config: Config, form: dict,
     return session, response
 
 
-def call_me(run: Run, config: Config, access_token: str, key: str = "me",
+def call_me(run: Run, config: Mapping, access_token: str, key: str = "me",
             actor: str = "victim", api: str = "/sandbox") -> dict:
     """The API call that tells the client whose account it got (Spotify /v1/me),
     at the API of the issuer under ``api``."""
@@ -156,9 +138,10 @@ def call_me(run: Run, config: Config, access_token: str, key: str = "me",
     return response.json() if response.ok else {}
 
 
-def finish_login(run: Run, lab: Lab, config: Config, args) -> None:
+def finish_login(run: Run, lab: Lab, config: Mapping, sent: Incoming) -> None:
     """The callback: check state (or not), redeem the code, learn the account."""
-    run.record("callback", "victim", "front", received())
+    args = sent.args
+    run.record("callback", "victim", "front", sent.exchange())
     if not state_ok(run, lab, args.get("state")) or not args.get("code"):
         run.client["refused"] = True
         return

@@ -3,15 +3,13 @@ the attacker's session; PKCE binds the code to its own sign-in (RFC 9700 §4.5).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
+from collections.abc import Mapping
 from urllib.parse import parse_qs
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
-from flask import Config
-
+from ..exchange import s256
 from . import client
 from . import scripted
 from . import wire
@@ -21,20 +19,18 @@ from .store import Run
 VICTIM = "alice"
 
 
-def prepare(run: Run, lab: Lab, config: Config) -> None:
+def prepare(run: Run, lab: Lab, config: Mapping) -> None:
     """Alice signs in on her own computer; the attacker captures her code before
     the redirect reaches the client (RFC 9700 §4.5.1)."""
     params = client.authorize_params(run, config, secrets.token_urlsafe(24))
     if lab.variants[run.variant].pkce:  # Alice's verifier stays in her session
         verifier = secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(
-            hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-        params.update(code_challenge=challenge, code_challenge_method="S256")
+        params.update(code_challenge=s256(verifier), code_challenge_method="S256")
     location = scripted.code_for(run, config, params, VICTIM)
     run.attacker["stolen"] = parse_qs(urlsplit(location).query)["code"][0]
 
 
-def start_login(run: Run, lab: Lab, config: Config) -> str:
+def start_login(run: Run, lab: Lab, config: Mapping) -> str:
     """The attacker's own sign-in, with ``show_dialog=true`` (a Spotify parameter):
     the sandbox asks again even after a sign-in, so there is a page to stop on."""
     return client.start_login(run, lab, config) + "&show_dialog=true"

@@ -3,23 +3,24 @@ the code (RFC 7636 §1, RFC 8252 §8.1)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import requests
-from flask import Config
-from flask import request
 
 from ..runner.capture import capture_session
 from ..runner.capture import exchange_of
 from . import client
 from . import wire
 from .catalogue import Lab
+from .page import Incoming
 from .store import Run
 
 
-def intercept(run: Run, lab: Lab, config: Config) -> None:
+def intercept(run: Run, lab: Lab, config: Mapping, sent: Incoming) -> None:
     """The other app receives the redirect and at once redeems the code with the
     credentials every copy of the real app ships with, but no verifier."""
-    run.record("intercepted", "attacker", "front", client.received())
-    code = request.args.get("code")
+    run.record("intercepted", "attacker", "front", sent.exchange())
+    code = sent.args.get("code")
     if not code or run.entries("attacker-token"):
         return
     client_id, secret = client.credentials(config, run.lab, run.variant)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import requests
-from flask import Config
 
 from ..runner.capture import capture_session
 from ..runner.capture import exchange_of
@@ -28,7 +29,7 @@ def attacker_view(run: Run, lab: Lab) -> dict:
             "button": "Replay the logged token request" if logged else None}
 
 
-def attacker_act(run: Run, lab: Lab, config: Config) -> None:
+def attacker_act(run: Run, lab: Lab, config: Mapping) -> None:
     """Send the logged request again: same URL, credentials and form body."""
     logged = _logged(run)
     if logged is None or run.entries("replay"):
@@ -42,7 +43,7 @@ def attacker_act(run: Run, lab: Lab, config: Config) -> None:
     run.record("replay", "attacker", "back", exchange_of(session, response))
 
 
-def recheck(run: Run, lab: Lab, config: Config) -> None:
+def recheck(run: Run, lab: Lab, config: Mapping) -> None:
     """The victim's client uses its access token again."""
     if run.client.get("access_token"):
         client.call_me(run, config, run.client["access_token"], key="recheck")

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
-
-from flask import Config
 
 from . import client
 from . import scripted
@@ -18,7 +17,7 @@ from .store import Run
 ATTACKER_USER = "bob"
 
 
-def prepare(run: Run, lab: Lab, config: Config) -> None:
+def prepare(run: Run, lab: Lab, config: Mapping) -> None:
     """The attacker starts the client's own linking flow as Bob and keeps the
     redirect back, code and state included, without following it."""
     params = client.authorize_params(run, config, secrets.token_urlsafe(24))

@@ -5,19 +5,18 @@ leaves the page's address empty."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from urllib.parse import parse_qs
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
-from flask import Config
-from flask import Response
-from flask import redirect
-from flask import render_template
-from flask import request
-
 from . import client
 from . import wire
 from .catalogue import Lab
+from .page import NOT_FOUND
+from .page import Answer
+from .page import Incoming
+from .page import redirect
 from .store import Run
 
 PIXEL = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01"
@@ -33,7 +32,7 @@ def _implicit(run: Run, lab: Lab) -> bool:
     return lab.variants[run.variant].response_type == "token"
 
 
-def start_login(run: Run, lab: Lab, config: Config) -> str:
+def start_login(run: Run, lab: Lab, config: Mapping) -> str:
     """The implicit client asks for a token in the fragment (RFC 6749 §4.2.1); the
     defended one is the framework's code flow with PKCE."""
     if not _implicit(run, lab):
@@ -43,43 +42,46 @@ def start_login(run: Run, lab: Lab, config: Config) -> str:
     return client.authorize_url(run, lab) + "?" + urlencode(params)
 
 
-def finish_login(run: Run, lab: Lab, config: Config, args) -> Response:
+def finish_login(run: Run, lab: Lab, config: Mapping, sent: Incoming) -> Answer:
     """The redirect URI is the player page. An implicit response's fragment never
     reaches the server; a code is redeemed first, then the page has a clean URL."""
-    if args.get("code") or args.get("error"):
-        client.finish_login(run, lab, config, args)
-        return redirect(request.base_url, 303)
+    if sent.args.get("code") or sent.args.get("error"):
+        client.finish_login(run, lab, config, sent)
+        return redirect(sent.base_url, 303)
     if _implicit(run, lab):
-        run.record("callback", "victim", "front", client.received())
+        run.record("callback", "victim", "front", sent.exchange())
     attacker = config["LABS_ATTACKER_URL"]
     linked = run.client.get("linked")
-    page = render_template(
-        "labs/player.html", lab=lab, variant=lab.variants[run.variant],
+    context = dict(
+        lab=lab, variant=lab.variants[run.variant],
         analytics=f"{attacker}/labs/{run.lab}/{run.id}/as/analytics.js",
         fragment_tokens=_implicit(run, lab), back=f"/labs/{run.lab}/{run.variant}",
         status=f"Signed in as {linked}." if linked else "Reading the sign-in...")
     policy = (f"default-src 'self'; script-src 'self' {attacker}; img-src 'self' "
               f"{attacker}; style-src 'self'; connect-src 'self'; object-src 'none'; "
               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-    return Response(page, headers={"Content-Security-Policy": policy,
-                                   "Cache-Control": "no-store"})
+    return Answer(template="labs/player.html", context=context,
+                  headers={"Content-Security-Policy": policy,
+                           "Cache-Control": "no-store"})
 
 
-def serve(run: Run, lab: Lab, endpoint: str, config: Config) -> Response:
+def serve(run: Run, lab: Lab, endpoint: str, config: Mapping,
+          sent: Incoming) -> Answer:
     """The attacker's "analytics": a script that reports the page's address, and
     the collector, which tries any token it finds (RFC 6750 §2.1)."""
     if endpoint == "analytics.js":
-        collect = f"{request.host_url}labs/{run.lab}/{run.id}/as/collect"
-        return Response(ANALYTICS % collect, mimetype="application/javascript")
+        collect = f"{sent.host_url}labs/{run.lab}/{run.id}/as/collect"
+        return Answer(body=ANALYTICS % collect, mimetype="application/javascript")
     if endpoint != "collect":
-        return Response("Not found", 404)
-    run.record("leak", "attacker", "front", client.received())
-    fragment = urlsplit(request.args.get("u", "")).fragment
+        return NOT_FOUND
+    run.record("leak", "attacker", "front", sent.exchange())
+    fragment = urlsplit(sent.args.get("u", "")).fragment
     token = parse_qs(fragment).get("access_token", [""])[0]
     if token and not run.entries("attacker-me"):
         run.attacker["token"] = token
         client.call_me(run, config, token, key="attacker-me", actor="attacker")
-    return Response(PIXEL, mimetype="image/gif", headers={"Cache-Control": "no-store"})
+    return Answer(body=PIXEL, mimetype="image/gif",
+                  headers={"Cache-Control": "no-store"})
 
 
 def attacker_view(run: Run, lab: Lab) -> dict:

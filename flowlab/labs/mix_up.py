@@ -7,13 +7,10 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 import requests
-from flask import Config
-from flask import Response
-from flask import redirect
-from flask import request
 
 from ..runner.capture import capture_session
 from ..runner.capture import exchange_of
@@ -21,17 +18,21 @@ from . import client
 from . import wire
 from .attacker import HOST
 from .catalogue import Lab
+from .page import NOT_FOUND
+from .page import Answer
+from .page import Incoming
+from .page import redirect
 from .store import Run
 
 RIVAL_CLIENT_ID = "playlistpal"  # the client's registration at the attacker's AS
 
 
-def rival_issuer(run: Run, config: Config) -> str:
+def rival_issuer(run: Run, config: Mapping) -> str:
     """The attacker's issuer URL, a second authorization server the client uses."""
     return f"{config['LABS_ATTACKER_URL']}/labs/{run.lab}/{run.id}/as"
 
 
-def start_login(run: Run, lab: Lab, config: Config) -> str:
+def start_login(run: Run, lab: Lab, config: Mapping) -> str:
     """The user picks "Sign in with Rival Music": the client remembers which server
     it started with, and uses its one shared callback (RFC 9700 §4.4.1)."""
     state = run.client["state"] = secrets.token_urlsafe(24)
@@ -42,26 +43,28 @@ def start_login(run: Run, lab: Lab, config: Config) -> str:
     return run.client["issuer"] + "/authorize?" + urlencode(params)
 
 
-def serve(run: Run, lab: Lab, endpoint: str, config: Config) -> Response:
+def serve(run: Run, lab: Lab, endpoint: str, config: Mapping,
+          sent: Incoming) -> Answer:
     """The attacker's authorization server: ``authorize`` forwards the browser to
     the honest sandbox with the client's id there; ``token`` keeps the code."""
     if endpoint == "authorize":
-        run.record("rival-authorize", "attacker", "front", client.received())
-        params = {**request.args, **client.authorize_params(
-            run, config, request.args.get("state", ""))}
+        run.record("rival-authorize", "attacker", "front", sent.exchange())
+        params = {**sent.args, **client.authorize_params(
+            run, config, sent.args.get("state", ""))}
         return redirect(run.origin + "/sandbox/authorize?" + urlencode(params), 302)
-    if endpoint == "token" and request.method == "POST":
-        run.attacker["code"] = request.form.get("code")
+    if endpoint == "token" and sent.method == "POST":
+        run.attacker["code"] = sent.form.get("code")
         body = {"error": "invalid_grant", "error_description": "Try again later"}
-        return Response(json.dumps(body), 400, {"Content-Type": "application/json",
-                                               "Cache-Control": "no-store"})
-    return Response("Not found", 404)
+        return Answer(400, json.dumps(body), {"Content-Type": "application/json",
+                                              "Cache-Control": "no-store"})
+    return NOT_FOUND
 
 
-def finish_login(run: Run, lab: Lab, config: Config, args) -> None:
+def finish_login(run: Run, lab: Lab, config: Mapping, sent: Incoming) -> None:
     """The shared callback: state checked; the defended client also checks that
     ``iss`` names the server this sign-in started at (RFC 9207 §2.4)."""
-    run.record("callback", "victim", "front", client.received())
+    args = sent.args
+    run.record("callback", "victim", "front", sent.exchange())
     if not client.state_ok(run, lab, args.get("state")) or not args.get("code"):
         run.client["refused"] = True
         return

@@ -3,38 +3,38 @@ also matches (RFC 9700 §4.1); exact matching refuses it."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
+from collections.abc import Mapping
+from dataclasses import replace
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
 import requests
-from flask import Config
-from flask import Response
-from flask import redirect
-from flask import request
 
 from ..exchange import Exchange
 from ..exchange import Message
+from ..exchange import s256
 from ..runner.capture import capture_session
 from ..runner.capture import exchange_of
 from . import client
 from . import wire
 from .catalogue import Lab
+from .page import NOT_FOUND
+from .page import Answer
+from .page import Incoming
+from .page import redirect
 from .store import Run
 
 
-def _listener(run: Run, config: Config) -> str:
+def _listener(run: Run, config: Mapping) -> str:
     """The attacker's redirect URI: under the pattern, on 127.0.0.2."""
     return f"{config['LABS_ATTACKER_URL']}/labs/{run.lab}/{run.id}/as/callback"
 
 
-def _crafted(run: Run, lab: Lab, config: Config) -> str:
+def _crafted(run: Run, lab: Lab, config: Mapping) -> str:
     """The client's real id, the attacker's redirect URI, state and challenge."""
     verifier = run.attacker.setdefault("verifier", secrets.token_urlsafe(48))
-    challenge = base64.urlsafe_b64encode(
-        hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    challenge = s256(verifier)
     params = {**client.authorize_params(run, config, secrets.token_urlsafe(24)),
               "redirect_uri": _listener(run, config), "code_challenge": challenge,
               "code_challenge_method": "S256"}
@@ -42,7 +42,10 @@ def _crafted(run: Run, lab: Lab, config: Config) -> str:
             + urlencode(params))
 
 
-def _answer_of(run: Run, url: str, config: Config) -> None:
+UNKEPT = "(the session cookie set for the lab's own look: not recorded)"
+
+
+def _answer_of(run: Run, url: str, config: Mapping) -> None:
     """What the authorization server answers to the crafted request, asked once
     more by the lab for a browser not signed in: its sign-in page, or an error page
     that redirects nowhere (RFC 6749 §4.1.2.1)."""
@@ -53,24 +56,31 @@ def _answer_of(run: Run, url: str, config: Config) -> None:
                                timeout=config["HTTP_TIMEOUT"], allow_redirects=False)
     except requests.TooManyRedirects as exc:  # a redirect is the answer
         response = exc.response
-    run.record("crafted-answer", "victim", "front", exchange_of(session, response))
+    exchange = exchange_of(session, response)
+    if exchange.response is not None:  # its sign-in page sets a session: not kept
+        headers = [(name, UNKEPT if name.lower() == "set-cookie" else value)
+                   for name, value in exchange.response.headers]
+        exchange = replace(exchange, response=replace(exchange.response,
+                                                      headers=headers))
+    run.record("crafted-answer", "victim", "front", exchange)
 
 
-def serve(run: Run, lab: Lab, endpoint: str, config: Config) -> Response:
+def serve(run: Run, lab: Lab, endpoint: str, config: Mapping,
+          sent: Incoming) -> Answer:
     """``go``: the bait sends the browser to the crafted request; ``callback``:
     the code arrives, and the attacker redeems it at once (RFC 6749 §4.1.3)."""
     if endpoint == "go":
         url = _crafted(run, lab, config)
         answer = Message("HTTP/1.1 302 Found", [("Location", url)])
         run.record("crafted", "attacker", "front", Exchange(
-            client.received().request, answer, url=request.url))
+            sent.message, answer, url=sent.url))
         if not run.entries("crafted-answer"):
             _answer_of(run, url, config)
         return redirect(url, 302)
     if endpoint != "callback":
-        return Response("Not found", 404)
-    run.record("intercepted", "attacker", "front", client.received())
-    code = request.args.get("code")
+        return NOT_FOUND
+    run.record("intercepted", "attacker", "front", sent.exchange())
+    code = sent.args.get("code")
     if code and not run.entries("attacker-token"):
         form = {"grant_type": "authorization_code", "code": code,
                 "redirect_uri": _listener(run, config),

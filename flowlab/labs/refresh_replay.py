@@ -4,8 +4,7 @@ undetected without rotation, revoking the grant with it (RFC 9700 §4.14)."""
 from __future__ import annotations
 
 import json
-
-from flask import Config
+from collections.abc import Mapping
 
 from ..runner.capture import exchange_of
 from . import client
@@ -45,7 +44,7 @@ def attacker_view(run: Run, lab: Lab) -> dict:
             "button": stolen and "Refresh with the stolen token"}
 
 
-def attacker_act(run: Run, lab: Lab, config: Config) -> None:
+def attacker_act(run: Run, lab: Lab, config: Mapping) -> None:
     """Refresh with the stolen token, then read the account with the new access
     token (RFC 6749 §6)."""
     stolen = _stolen(run)
@@ -60,7 +59,7 @@ def attacker_act(run: Run, lab: Lab, config: Config) -> None:
                        actor="attacker", api=_api(stolen[1]))
 
 
-def recheck(run: Run, lab: Lab, config: Config) -> None:
+def recheck(run: Run, lab: Lab, config: Mapping) -> None:
     """The app refreshes with its own refresh token; then the attacker's access
     token is tried again."""
     if not run.client.get("refresh_token") or not run.attacker.get("access_token"):

@@ -4,11 +4,11 @@ redirect back unfollowed (RFC 6749 §4.1.1, §4.1.2), every message captured."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
 import requests
-from flask import Config
 
 from ..runner.capture import capture_session
 from ..runner.capture import exchange_of
@@ -33,7 +33,7 @@ def _get(session: requests.Session, method: str, url: str, **kwargs):
         return exc.response
 
 
-def code_for(run: Run, config: Config, params: dict, user: str) -> str:
+def code_for(run: Run, config: Mapping, params: dict, user: str) -> str:
     """Sign in to the sandbox as ``user``, agree, and return the ``Location`` the
     sandbox answered with, carrying a fresh code that nobody has redeemed."""
     session = capture_session(requests.Session())

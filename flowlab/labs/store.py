@@ -27,7 +27,6 @@ import time
 from dataclasses import dataclass
 from dataclasses import field
 
-from flask import Flask
 from sqlalchemy import delete
 from sqlalchemy import insert
 from sqlalchemy import or_
@@ -87,8 +86,8 @@ class RunStore:
     """Lab runs by id in the lab's database, reachable from the lab app and the
     attacker's app alike (each call takes its own connection)."""
 
-    def __init__(self, app: Flask) -> None:
-        self.app = app
+    def __init__(self, app) -> None:
+        self.app = app  # what ``db.LAB`` opens this app's connections for
 
     def new(self, **fields) -> Run:
         """A run, stored at once; expired runs and this browser's previous run of

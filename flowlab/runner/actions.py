@@ -6,7 +6,6 @@ exchanges, anything the page should show, and an error when it went wrong.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 
@@ -18,6 +17,7 @@ from oauthlib.oauth2 import TokenExpiredError
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
+from ..exchange import s256
 from ..outbound import segment
 from . import oidc
 from .answers import as_json
@@ -75,11 +75,10 @@ def authorize(run, flow, step, ctx) -> dict:
         return {"data": data, "outcome": "no-pkce", "notes": notes}
     verifier = oauth._code_verifier  # made by requests-oauthlib; kept server-side
     run.secrets["verifier"] = verifier
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
     data["pkce"] = {
         "verifier": verifier,
-        "sha256": digest.hex(),
-        "challenge": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
+        "sha256": hashlib.sha256(verifier.encode("ascii")).hexdigest(),
+        "challenge": s256(verifier),
     }
     return {"data": data, "outcome": "pkce", "notes": notes}
 

@@ -6,7 +6,8 @@ code (§3.4), built by oauthlib's ``DeviceClient``, and reports what the engine'
 polling reads (``poll.py``): ``pending`` and ``slow_down`` repeat the step, tokens
 or an error end it. ``burst = 2`` polls twice without waiting, which is too soon:
 the second answer is ``slow_down``, and the interval grows by 5 seconds (§3.5).
-Before each poll the action waits out the interval since the last one.
+Before each poll the action waits out what is left of the interval since the last
+one; the runner never calls it sooner than ``GRACE`` seconds before (orchestrate).
 """
 
 from __future__ import annotations
@@ -109,6 +110,14 @@ def _record(session, answer) -> dict:
             "status_code": answer.status_code, "error": None}
 
 
+def _ready_at(run) -> float:
+    """When the device may poll again: its last poll plus the interval (§3.5)."""
+    state = run.secrets.get("device") or {}
+    if not state or state.get("done"):
+        return 0.0
+    return state["last_poll"] + state["interval"]
+
+
 def _needs(flow) -> tuple[Requirement, ...]:
     """The grant in the provider's metadata, and a device client of the lab's there."""
     return (Requirement("grant_types", DEVICE_GRANT, "no_device_grant"),
@@ -116,4 +125,4 @@ def _needs(flow) -> tuple[Requirement, ...]:
 
 
 register(Action("device", "poll", device, reads=("device",), issues_token=True,
-                requires=_needs))
+                requires=_needs, ready_at=_ready_at))

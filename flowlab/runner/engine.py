@@ -45,6 +45,17 @@ def pending(run: Run, flow: Flow) -> dict | None:
     return flow.step(poll.index(run.steps)) if run.status == "active" else None
 
 
+def ready_at(run: Run, flow: Flow) -> float:
+    """When the pending step may run: a polling step waits out the interval since
+    the last poll (RFC 8628 §3.5); 0 when it may run now or is no polling step."""
+    step = pending(run, flow)
+    if step is None or action(step["action"]).front:
+        return 0.0
+    own = action(step["action"]).ready_at
+    last = run.steps[-1].poll["next_at"] if poll.tries(run.steps) else 0.0
+    return max(last, own(run) if own else 0.0)
+
+
 def advance(run: Run, flow: Flow, ctx: Context, **timing) -> bool:
     """Run the pending back-channel step and record its outcome; a repeating step
     runs as ``poll.repeat`` says (``timing``: its clock, sleep and budget). False
@@ -73,10 +84,10 @@ def spends(run: Run, flow: Flow) -> bool:
                 and _sign_in(run, flow) is not None)
 
 
-def spent(run: Run, flow: Flow) -> bool:
+def spent(run: Run, flow: Flow, stale_after: float | None = None) -> bool:
     """Whether the pending step spends what works once and an earlier try of it was
     cut off: sending it again would only be refused."""
-    return spends(run, flow) and store.interrupted(run)
+    return spends(run, flow) and store.interrupted(run, stale_after)
 
 
 def sign_in_again(run: Run, flow: Flow) -> bool:

@@ -42,6 +42,8 @@ class Action:
     # is spent (RFC 9700 §4.14.2). A try cut off may have spent it already.
     spends: tuple[str, ...] = ()
     requires: Callable[..., tuple[Requirement, ...]] = lambda flow: ()
+    # ``(run) -> time`` before which the action must not run again (RFC 8628 §3.5)
+    ready_at: Callable | None = None
 
     @property
     def front(self) -> bool:

@@ -2,9 +2,10 @@
 after a day.
 
 Runs against the sandbox are stored whole. Runs against real providers keep their
-secrets (codes, verifiers, tokens) only sealed for their browser
-(``flowlab.credentials.RunSecrets``), and their exchanges reach the disk already
-redacted.
+secrets (codes, verifiers, tokens) only sealed for their browser, in the
+``SecretBox`` the caller passes (``flowlab.secretbox``), and their exchanges reach
+the disk already redacted. Without a box such a run loads without its secrets, and
+saving it raises ``SecretsRefused``: its secrets are never dropped silently.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import time
 from dataclasses import dataclass
 from dataclasses import field
 
-from flask import current_app
 from sqlalchemy import delete
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -26,13 +26,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..db import LAB
 from ..profiles import Provider
 from ..redact import Redactor
+from ..secretbox import SecretBox
 from ..tables import runs
 from . import holder
 from . import poll
 from .records import StepRecord
+from .settings import DEFAULTS
 
 db = LAB
-SAVE_MARGIN = 5  # seconds a step's outcome may take to reach the database
+
+
+class SecretsRefused(RuntimeError):
+    """A real provider's run saved without a box to seal its secrets in."""
 
 
 @dataclass
@@ -62,8 +67,9 @@ class Run:
 
 
 def create(owner: str, flow: str, provider: Provider,
-           options: dict | None = None) -> Run:
-    """Start a run of ``flow`` for ``owner`` and purge runs past their day."""
+           options: dict | None = None, ttl: float = DEFAULTS.ttl) -> Run:
+    """Start a run of ``flow`` for ``owner``, kept ``ttl`` seconds; purge runs past
+    theirs."""
     now = time.time()
     run = Run(secrets.token_urlsafe(12), owner, flow, provider, created=now,
               options=options or {})
@@ -72,27 +78,28 @@ def create(owner: str, flow: str, provider: Provider,
     conn.execute(insert(runs).values(
         id=run.id, owner=owner, flow=flow, provider=json.dumps(provider.to_json()),
         options=json.dumps(run.options), secrets="{}", steps="[]", status=run.status,
-        created=now, expires=now + current_app.config["RUN_TTL"],
+        created=now, expires=now + ttl,
     ))
     return run
 
 
-def load(run_id: str, owner: str) -> Run | None:
-    """The run, if it exists, has not expired and belongs to ``owner``."""
+def load(run_id: str, owner: str, box: SecretBox | None = None) -> Run | None:
+    """The run, if it exists, has not expired and belongs to ``owner``; with its
+    secrets opened from ``box``."""
     row = db.get().execute(
         select(runs).where(runs.c.id == run_id, runs.c.owner == owner,
                            runs.c.expires >= time.time())
     ).mappings().first()
-    return _from_row(row) if row else None
+    return _from_row(row, box) if row else None
 
 
-def owned(owner: str, limit: int = 20) -> list[Run]:
+def owned(owner: str, limit: int = 20, box: SecretBox | None = None) -> list[Run]:
     """The owner's live runs, newest first."""
     rows = db.get().execute(
         select(runs).where(runs.c.owner == owner, runs.c.expires >= time.time())
         .order_by(runs.c.created.desc()).limit(limit)
     ).mappings()
-    return [_from_row(row) for row in rows]
+    return [_from_row(row, box) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -110,9 +117,8 @@ class Claim:
 
 
 def stale_time() -> float:
-    """How long a claim may hold a step: the outbound deadline of its calls plus
-    a little for saving the outcome (``outbound.limits``)."""
-    return current_app.config["HTTP_DEADLINE"] + SAVE_MARGIN
+    """How long a claim may hold a step by default (``RunSettings.stale_after``)."""
+    return DEFAULTS.stale_after
 
 
 def claim(run: Run, stale_after: float | None = None) -> Claim:
@@ -174,11 +180,12 @@ def release(run: Run, taken: Claim, tries: int = 10, pause: float = 0.5) -> bool
     return False
 
 
-def interrupted(run: Run) -> bool:
+def interrupted(run: Run, stale_after: float | None = None) -> bool:
     """Whether an earlier try of the run's next step began and left no outcome (its
     process died, its connection broke, its save failed) and none runs it now."""
     return run.claimed == _number(run) and not _held(
-        run.id, run.claimed_by, run.claimed_at, stale_time())
+        run.id, run.claimed_by, run.claimed_at,
+        stale_time() if stale_after is None else stale_after)
 
 
 def _held(run_id: str, by: str, since: float, stale: float) -> bool:
@@ -193,16 +200,22 @@ def _number(run: Run) -> int:
     return poll.index(run.steps) * 1000 + poll.tries(run.steps) + 1
 
 
-def waiting(owner: str | None) -> list[Run]:
+def waiting(owner: str | None, box: SecretBox | None = None) -> list[Run]:
     """The owner's runs that wait for the authorization server's redirect."""
-    return [run for run in owned(owner) if run.awaiting_browser] if owner else []
+    return ([run for run in owned(owner, box=box) if run.awaiting_browser]
+            if owner else [])
 
 
-def save(run: Run, unclaim: bool = False) -> bool:
+def save(run: Run, box: SecretBox | None = None, unclaim: bool = False) -> bool:
     """Store the run unless another request saved it since it was loaded;
-    ``unclaim`` clears its claim, for a run taken back to an earlier step."""
+    ``unclaim`` clears its claim, for a run taken back to an earlier step. A real
+    provider's run keeps its secrets sealed in ``box``: without one, nothing is
+    saved and ``SecretsRefused`` says why."""
     secrets_, steps = run.secrets, [record.to_json() for record in run.steps]
     if not run.on_disk_whole:
+        if box is None:
+            raise SecretsRefused(f"Run {run.id} of a real provider was saved without "
+                                 "a box for its secrets: nothing was saved.")
         secrets_, steps = {}, Redactor.for_run(run, set(), False).deep(steps)
     latest = run.steps[-1].id if run.steps else None
     cur = db.get().execute(
@@ -213,11 +226,11 @@ def save(run: Run, unclaim: bool = False) -> bool:
                    else {})))
     run.version += 1
     if cur.rowcount == 1 and not run.on_disk_whole:
-        current_app.extensions["run_secrets"].put(run.id, copy.deepcopy(run.secrets))
+        box.put_run(run.id, copy.deepcopy(run.secrets))
     return cur.rowcount == 1
 
 
-def _from_row(row) -> Run:
+def _from_row(row, box: SecretBox | None) -> Run:
     provider = Provider.from_json(json.loads(row["provider"]))
     steps = [StepRecord.from_json(record) for record in json.loads(row["steps"])]
     run = Run(row["id"], row["owner"], row["flow"], provider,
@@ -225,6 +238,5 @@ def _from_row(row) -> Run:
               row["version"], row["created"], json.loads(row["options"]),
               row["claimed"], row["claimed_at"], row["claimed_by"])
     if not run.on_disk_whole:  # a copy: concurrent requests must not share one
-        run.secrets = copy.deepcopy(current_app.extensions["run_secrets"].get(run.id)
-                                    or {})
+        run.secrets = copy.deepcopy((box and box.get_run(run.id)) or {})
     return run

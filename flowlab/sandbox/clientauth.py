@@ -11,11 +11,9 @@ probe cannot learn which ids exist (RFC 6819 §5.1.4.2.2). Spotify words the sec
 
 from __future__ import annotations
 
-import base64
-from urllib.parse import unquote_plus
-
 from oauthlib.oauth2.rfc6749 import errors
 
+from .. import exchange
 from ..security import constant_time_equal
 from . import consents
 from .store import Client
@@ -36,19 +34,13 @@ class TooManyFailures(errors.OAuth2Error):
 
 def basic_credentials(request) -> tuple[str, str] | None:
     """The id and secret of an ``Authorization: Basic`` header (RFC 6749 §2.3.1)."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic":
+    value = request.headers.get("Authorization", "")
+    if value.partition(" ")[0].lower() != "basic":
         return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except ValueError:  # not Base64, not ASCII, or not UTF-8 once decoded
-        raise errors.InvalidClientError(
-            description="Invalid client", request=request
-        ) from None
-    client_id, colon, secret = decoded.partition(":")
-    if not colon:
+    pair = exchange.basic_credentials(value)
+    if pair is None:  # not Base64, not UTF-8 once decoded, or no colon
         raise errors.InvalidClientError(description="Invalid client", request=request)
-    return unquote_plus(client_id), unquote_plus(secret)
+    return pair
 
 
 def presented_credentials(request) -> tuple[str | None, str | None]:

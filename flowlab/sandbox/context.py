@@ -9,14 +9,14 @@ from flask import has_request_context
 from flask import request
 from flask import session
 
-from ..serving import BACKCHANNEL_KEY
+from ..backchannel import KEY as BACKCHANNEL_KEY
 from .catalogue import Catalogue
 from .profiles import Profile
 from .profiles import Profiles
-from .server import RequestBoundValidator
 from .server import SandboxServer
 from .server import Settings
 from .store import DB
+from .validator import RequestValidator
 
 USER_KEY = "sandbox_user"
 
@@ -61,7 +61,7 @@ def oauth_server() -> SandboxServer:
     key = profile().id
     if key not in servers:
         config = settings()
-        validator = RequestBoundValidator(config, DB.get, caller)
+        validator = RequestValidator(config, DB.get, caller)
         servers[key] = SandboxServer(validator, config.token_ttl)
     return servers[key]
 

@@ -2,8 +2,8 @@
 
 oauthlib's ``DeviceAuthorizationEndpoint`` checks the device's request and writes the
 answer but stores nothing, so :func:`save` keeps both codes as digests. Its
-``DeviceCodeGrant`` asks :meth:`DeviceRules.validate_device_code` at each poll where
-the code stands; a poll sooner than the interval after the last one is answered
+``DeviceCodeGrant`` asks the validator at each poll where the code stands
+(:func:`poll`); a poll sooner than the interval after the last one is answered
 ``slow_down`` and raises the interval by 5 seconds, in one UPDATE (RFC 8628 §3.5).
 """
 
@@ -129,46 +129,44 @@ def decide(conn: Connection, device_hash: str, user_id: str, agree: bool) -> boo
     ).values(status="approved" if agree else "denied", user_id=user_id)).rowcount == 1
 
 
-class DeviceRules:
-    """The device grant's question to :class:`SandboxValidator` (RFC 8628 §3.4)."""
+def poll(conn: Connection, settings, code: str, request):
+    """Where this client's code stands; tokens only once (RFC 8628 §3.5).
 
-    def validate_device_code(self, client_id, code, request, *args, **kwargs):
-        """Where this client's code stands; tokens only once (RFC 8628 §3.5).
+    A code already exchanged is unknown from then on (``invalid_grant``); its
+    tokens stay valid, as a device may simply have missed the answer.
+    """
+    key = table.c.device_hash == digest(code)
+    row = conn.execute(select(table).where(key)).mappings().first()
+    if row is None or row["client_id"] != request.client.client_id or (
+            row["issuer_mark"] != settings.token_prefix):
+        return None
+    now = time.time()
+    if row["status"] == "used":
+        return None
+    if row["status"] == "denied":
+        return DeviceCodeGrant.DEVICE_CODE_DENIED
+    if row["expires_at"] <= now:
+        return DeviceCodeGrant.DEVICE_CODE_EXPIRED
+    if row["status"] == "approved":
+        return _claim(conn, key, row, request)
+    too_soon = conn.execute(update(table).where(
+        key, table.c.status == "pending",
+        table.c.last_poll > now - table.c.poll_interval,
+    ).values(poll_interval=table.c.poll_interval + SLOW_DOWN_STEP,
+             last_poll=now)).rowcount == 1
+    if too_soon:
+        return DeviceCodeGrant.DEVICE_CODE_SLOW_DOWN
+    conn.execute(update(table).where(key).values(last_poll=now))
+    return DeviceCodeGrant.DEVICE_CODE_PENDING
 
-        A code already exchanged is unknown from then on (``invalid_grant``); its
-        tokens stay valid, as a device may simply have missed the answer.
-        """
-        key = table.c.device_hash == digest(code)
-        row = self.conn.execute(select(table).where(key)).mappings().first()
-        if row is None or row["client_id"] != request.client.client_id or (
-                row["issuer_mark"] != self.settings.token_prefix):
-            return None
-        now = time.time()
-        if row["status"] == "used":
-            return None
-        if row["status"] == "denied":
-            return DeviceCodeGrant.DEVICE_CODE_DENIED
-        if row["expires_at"] <= now:
-            return DeviceCodeGrant.DEVICE_CODE_EXPIRED
-        if row["status"] == "approved":
-            return self._claim(key, row, request)
-        too_soon = self.conn.execute(update(table).where(
-            key, table.c.status == "pending",
-            table.c.last_poll > now - table.c.poll_interval,
-        ).values(poll_interval=table.c.poll_interval + SLOW_DOWN_STEP,
-                 last_poll=now)).rowcount == 1
-        if too_soon:
-            return DeviceCodeGrant.DEVICE_CODE_SLOW_DOWN
-        self.conn.execute(update(table).where(key).values(last_poll=now))
-        return DeviceCodeGrant.DEVICE_CODE_PENDING
 
-    def _claim(self, key, row, request):
-        """Mark an approved code used; a second request racing for it gets None."""
-        claimed = self.conn.execute(update(table).where(
-            key, table.c.status == "approved").values(status="used")).rowcount == 1
-        if not claimed:
-            return None
-        request.user = row["user_id"]
-        request.scopes = row["scopes"].split()
-        request.grant_id = None  # save_bearer_token starts the grant
-        return DeviceCodeGrant.DEVICE_CODE_AUTHORIZED
+def _claim(conn: Connection, key, row, request):
+    """Mark an approved code used; a second request racing for it gets None."""
+    claimed = conn.execute(update(table).where(
+        key, table.c.status == "approved").values(status="used")).rowcount == 1
+    if not claimed:
+        return None
+    request.user = row["user_id"]
+    request.scopes = row["scopes"].split()
+    request.grant_id = None  # save_bearer_token starts the grant
+    return DeviceCodeGrant.DEVICE_CODE_AUTHORIZED

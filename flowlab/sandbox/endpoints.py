@@ -14,7 +14,6 @@ from urllib.parse import parse_qs
 from flask import Blueprint
 from flask import Response
 from flask import request
-from oauthlib.oauth2.rfc6749 import errors
 
 from ..security import csrf_exempt
 from . import device
@@ -25,6 +24,7 @@ from .context import catalogue
 from .context import issuer
 from .context import oauth_server
 from .context import settings
+from .server import call
 from .server import metadata
 from .server import spotify_token_error
 from .store import DB
@@ -34,7 +34,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 JSON = "application/json"
 
 
-def _form_body() -> str:
+def form_body() -> str:
     """The body if form-encoded; anything else counts as empty (RFC 6749 §3.2)."""
     if request.mimetype != "application/x-www-form-urlencoded":
         return ""
@@ -42,11 +42,8 @@ def _form_body() -> str:
 
 
 def _call(endpoint, form: str) -> tuple[dict, str, int]:
-    """Run an oauthlib endpoint; errors it raises become its usual triple."""
-    try:
-        return endpoint(request.url, "POST", form, dict(request.headers))
-    except errors.OAuth2Error as exc:
-        return dict(exc.headers), exc.json, exc.status_code
+    """Run an oauthlib endpoint on this request's URL, form and headers."""
+    return call(endpoint, request.url, form, dict(request.headers))
 
 
 def _respond(headers: dict, body: str, status: int, basic_realm: bool,
@@ -72,7 +69,7 @@ def token():
             {"error": "invalid_request", "error_description": "Use POST"}
         )
         return _respond({"Allow": "POST"}, body, 405, False)
-    form = _form_body()
+    form = form_body()
     headers, body, status = _call(oauth_server().create_token_response, form)
     invalid_client = False
     if status >= 400:
@@ -89,7 +86,7 @@ def token():
 @csrf_exempt
 def device_authorization():
     """The device asks to start (RFC 8628 §3.1, §3.2; not in Spotify)."""
-    form = _form_body()
+    form = form_body()
     headers, body, status = _call(
         device_page.endpoint().create_device_authorization_response, form)
     if status == 200:  # oauthlib answers a dict and stores nothing
@@ -114,7 +111,7 @@ def introspect():
 
 def _client_call(endpoint):
     """An endpoint that authenticates its caller and answers 401 when that fails."""
-    headers, body, status = _call(endpoint, _form_body())
+    headers, body, status = _call(endpoint, form_body())
     return _respond(headers, body, status, status == 401)
 
 

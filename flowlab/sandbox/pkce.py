@@ -7,12 +7,12 @@ validators close those gaps (RFC 7636 §4.1-§4.4, RFC 9700 §2.1.1, RFC 6749 §
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
 
 from oauthlib.oauth2.rfc6749 import errors
+
+from ..exchange import s256
 
 # RFC 7636 §4.1: 43-128 characters of ALPHA / DIGIT / "-" / "." / "_" / "~".
 PKCE_VALUE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
@@ -22,12 +22,6 @@ TOKEN_SINGLE = ("code", "code_verifier", "refresh_token", "scope", "client_id",
                 "client_secret")
 # Revocation and introspection: RFC 7009 §2.1, RFC 7662 §2.1 over RFC 6749 §3.2.
 TOKEN_CALL_SINGLE = ("token", "token_type_hint", "client_id", "client_secret")
-
-
-def s256(verifier: str) -> str:
-    """The S256 code challenge of ``verifier`` (RFC 7636 §4.2)."""
-    hashed = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(hashed).decode().rstrip("=")
 
 
 def verifier_matches(verifier: str, challenge: str) -> bool:

@@ -24,6 +24,7 @@ from flask import Flask
 from flask import current_app
 from flask import request
 
+from ..exchange import from_wsgi
 from ..security import csrf_exempt
 
 TOKEN_PATH = "/sandbox/api/token"
@@ -63,9 +64,10 @@ class Recorder:
             chunks = [bytes(chunk) for chunk in result]
         finally:
             getattr(result, "close", lambda: None)()
+        sent = from_wsgi(environ, cookie="(a cookie: not recorded)")
         exchange = {
-            "request": {"start_line": _request_line(environ),
-                        "headers": _headers(environ),
+            "request": {"start_line": sent.start_line,
+                        "headers": [list(h) for h in sent.headers],
                         "body": body.decode("utf-8", "replace")},
             "response": {"start_line": f"{environ['SERVER_PROTOCOL']} "
                                        f"{answer.get('status', '')}",
@@ -105,26 +107,6 @@ class Recorder:
 
 def _key(verifier: str) -> str:
     return hashlib.sha256(verifier.encode()).hexdigest()
-
-
-def _request_line(environ) -> str:
-    target = environ.get("REQUEST_URI") or environ.get("RAW_URI")
-    if not target:
-        query = environ.get("QUERY_STRING")
-        target = environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
-    return f"{environ['REQUEST_METHOD']} {target} {environ['SERVER_PROTOCOL']}"
-
-
-def _headers(environ) -> list[list[str]]:
-    """The request's headers in the order the server listed them; a cookie, which
-    would let anyone act as that browser, is left out."""
-    found = []
-    for key, value in environ.items():
-        if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            name = key.removeprefix("HTTP_").replace("_", "-")
-            value = "(a cookie: not recorded)" if name == "COOKIE" else value
-            found.append(["-".join(p.capitalize() for p in name.split("-")), value])
-    return found
 
 
 def init_app(app: Flask) -> None:

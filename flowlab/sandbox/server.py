@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from oauthlib.oauth2.rfc6749 import endpoints
+from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749 import grant_types
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
@@ -21,7 +21,6 @@ from ..demo import DEVICE_GRANT
 from . import device
 from . import pkce
 from . import profiles
-from .validator import SandboxValidator
 
 TOKEN_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 
@@ -75,23 +74,6 @@ def _refresh_fields(token, token_handler, request):
     return token
 
 
-class RequestBoundValidator(device.DeviceRules, SandboxValidator):
-    """A validator made once per app that asks, at each use, for the current
-    request's connection and caller, so the endpoints around it are built once."""
-
-    def __init__(self, settings: Settings, conn: Callable, remote: Callable) -> None:
-        self.settings = settings
-        self._conn, self._remote = conn, remote
-
-    @property
-    def conn(self):
-        return self._conn()
-
-    @property
-    def remote(self) -> str:
-        return self._remote()
-
-
 class SandboxServer(
     endpoints.AuthorizationEndpoint,
     endpoints.TokenEndpoint,
@@ -138,6 +120,15 @@ class SandboxServer(
         """Each parameter once, then oauthlib's checks (RFC 7662 §2.1)."""
         pkce.check_token_call(request)
         endpoints.IntrospectEndpoint.validate_introspect_request(self, request)
+
+
+def call(endpoint, url: str, form: str, headers: dict) -> tuple[dict, str, int]:
+    """Run an oauthlib endpoint on a POST; errors it raises become its usual
+    triple of headers, body and status (RFC 6749 §5.2)."""
+    try:
+        return endpoint(url, "POST", form, headers)
+    except errors.OAuth2Error as exc:
+        return dict(exc.headers), exc.json, exc.status_code
 
 
 def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:

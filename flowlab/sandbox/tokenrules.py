@@ -1,5 +1,6 @@
-"""The token-endpoint half of the validator: codes, PKCE, tokens, refresh.
+"""The token endpoint's checks: codes, PKCE verifiers, saved tokens, refresh tokens.
 
+Plain functions the :class:`~flowlab.sandbox.validator.RequestValidator` calls.
 Refresh works as at Spotify since 2026: the refresh token is not rotated, stays valid
 on reuse, and dies six months after consent (wire spec §3). Rotation with reuse
 detection (RFC 9700 §4.14.2) is a profile setting, on in the best-practice profile.
@@ -23,126 +24,111 @@ from .pkce import verifier_matches
 from .profiles import issued_here
 
 
-def _grant_error(request, text: str) -> errors.InvalidGrantError:
+def grant_error(request, text: str) -> errors.InvalidGrantError:
     return errors.InvalidGrantError(description=text, request=request)
 
 
-class TokenRules:
-    """Token-endpoint methods of :class:`SandboxValidator`, in flow order."""
+def live_code(conn, settings, code: str, client, request):
+    """The code's record if known here, the same client's, with the right verifier,
+    unexpired and for the same redirect URI; used or not (RFC 6749 §4.1.3)."""
+    record = grants.find_code(conn, code)
+    if (record is None or record.client_id != client.client_id
+            or not issued_here(settings, code)):
+        raise grant_error(request, "Invalid authorization code")
+    check_verifier(record, request)
+    if record.expires_at <= time.time():
+        raise grant_error(request, "Authorization code expired")
+    if request.redirect_uri != record.redirect_uri:
+        raise grant_error(request, "Invalid redirect URI")
+    return record
 
-    # -- Authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.6) --------------
 
-    def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        """Known here, same client, PKCE, not expired, same redirect URI, unused."""
-        record = grants.find_code(self.conn, code)
-        if (record is None or record.client_id != client.client_id
-                or not issued_here(self.settings, code)):
-            raise _grant_error(request, "Invalid authorization code")
-        self._check_verifier(record, request)
-        if record.expires_at <= time.time():
-            raise _grant_error(request, "Authorization code expired")
-        if request.redirect_uri != record.redirect_uri:
-            raise _grant_error(request, "Invalid redirect URI")
-        if record.used or not grants.claim_code(self.conn, code):
-            grants.revoke_grant(self.conn, record.grant_id)
-            raise _grant_error(request, "Invalid authorization code")
-        request.code_record = record
-        request.user = record.user_id
-        request.scopes = record.scopes
-        request.grant_id = record.grant_id
-        return True
-
-    def _check_verifier(self, record, request) -> None:
-        """A verifier iff a challenge was stored: no downgrade (RFC 9700 §4.8.2)."""
-        verifier = request.code_verifier
-        if record.challenge is None:
-            if verifier is not None:
-                raise _grant_error(
-                    request, "code_verifier sent but the code was issued without"
-                    " a code_challenge",
-                )
-            return
-        if verifier is None:
-            raise errors.InvalidRequestError(
-                description="code_verifier required", request=request
+def check_verifier(record, request) -> None:
+    """A verifier iff a challenge was stored: no downgrade (RFC 9700 §4.8.2)."""
+    verifier = request.code_verifier
+    if record.challenge is None:
+        if verifier is not None:
+            raise grant_error(
+                request, "code_verifier sent but the code was issued without"
+                " a code_challenge",
             )
-        if not verifier_matches(verifier, record.challenge):
-            raise _grant_error(request, "code_verifier was incorrect")
-
-    def get_code_challenge(self, code, request):
-        """The stored challenge, already checked in validate_code (RFC 7636 §4.6)."""
-        return request.code_record.challenge
-
-    def get_code_challenge_method(self, code, request):
-        """Always S256: nothing else is accepted at authorize (RFC 7636 §4.3)."""
-        return request.code_record.challenge_method
-
-    def confirm_redirect_uri(
-        self, client_id, code, redirect_uri, client, request, *args, **kwargs
-    ):
-        """Same redirect URI as at authorize (RFC 6749 §4.1.3)."""
-        return redirect_uri == request.code_record.redirect_uri
-
-    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
-        """Nothing left to do: validate_code claimed the code atomically."""
-
-    # -- Tokens (RFC 6749 §5.1) --------------------------------------------------
-
-    def save_bearer_token(self, token, request, *args, **kwargs):
-        """Keep token digests in their grant; the refresh token keeps its scope.
-        A grant revoked by a racing replay since the checks issues nothing
-        (RFC 6749 §10.5, RFC 9700 §4.14.2)."""
-        scopes = request.scopes or []
-        refresh_record = getattr(request, "refresh_record", None)
-        saved = grants.save_tokens(
-            self.conn, getattr(request, "grant_id", None), request.client_id,
-            request.user, scopes, token["access_token"], self.settings.token_ttl,
-            token.get("refresh_token"),
-            refresh_scopes=refresh_record.scopes if refresh_record else scopes,
+        return
+    if verifier is None:
+        raise errors.InvalidRequestError(
+            description="code_verifier required", request=request
         )
-        if not saved:
-            raise _grant_error(request, "Refresh token revoked" if refresh_record
-                               else "Invalid authorization code")
+    if not verifier_matches(verifier, record.challenge):
+        raise grant_error(request, "code_verifier was incorrect")
 
-    # -- Refresh token grant (RFC 6749 §6, RFC 9700 §4.14.2) ---------------------
 
-    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
-        """Live, this client's, consent under six months old; with rotation on, a
-        rotated one replayed revokes the whole grant (RFC 9700 §4.14.2)."""
-        record = grants.find_token(self.conn, refresh_token)
-        if (record is None or record.kind != "refresh"
-                or not issued_here(self.settings, refresh_token)):
-            raise _grant_error(request, "Invalid refresh token")
-        if record.client_id != client.client_id:
-            raise _grant_error(request, "Invalid refresh token")
-        if record.revoked == "rotated":
-            grants.revoke_grant(self.conn, record.grant_id)
-        if record.revoked:
-            raise _grant_error(request, "Refresh token revoked")
-        if record.expires_at <= time.time():
-            raise _grant_error(request, "Refresh token expired")
-        asked = scope_to_list(request.scope) or []
-        if not set(asked) <= set(record.scopes):
-            raise errors.InvalidScopeError(description="Illegal scope", request=request)
-        if self.rotate_refresh_token(request) and not grants.rotate_refresh(
-            self.conn, refresh_token
-        ):
-            grants.revoke_grant(self.conn, record.grant_id)
-            raise _grant_error(request, "Refresh token revoked")
-        request.refresh_record = record
-        request.user = record.user_id
-        request.grant_id = record.grant_id
-        return True
+def bind(request, record) -> None:
+    """The request now speaks for the code's or refresh token's grant."""
+    request.user = record.user_id
+    request.scopes = record.scopes
+    request.grant_id = record.grant_id
 
-    def get_original_scopes(self, refresh_token, request, *args, **kwargs):
-        """The scopes of the grant the refresh token belongs to (RFC 6749 §6)."""
-        return request.refresh_record.scopes
 
-    def is_within_original_scope(self, request_scopes, refresh_token, request):
-        """Never wider than the original grant (RFC 6749 §6)."""
-        return False
+def save_tokens(conn, settings, token: dict, request) -> None:
+    """Keep token digests in their grant; the refresh token keeps its scope.
+    A grant revoked by a racing replay since the checks issues nothing
+    (RFC 6749 §10.5, RFC 9700 §4.14.2)."""
+    scopes = request.scopes or []
+    refresh_record = getattr(request, "refresh_record", None)
+    saved = grants.save_tokens(
+        conn, getattr(request, "grant_id", None), request.client_id,
+        request.user, scopes, token["access_token"], settings.token_ttl,
+        token.get("refresh_token"),
+        refresh_scopes=refresh_record.scopes if refresh_record else scopes,
+    )
+    if not saved:
+        raise grant_error(request, "Refresh token revoked" if refresh_record
+                          else "Invalid authorization code")
 
-    def rotate_refresh_token(self, request):
-        """Never at Spotify (2026); if the setting is on, public clients'
-        (RFC 9700 §2.2.2, §4.14.2)."""
-        return self.settings.rotate_refresh_tokens and not request.client.confidential
+
+def live_refresh(conn, settings, refresh_token: str, client, request, rotate: bool):
+    """Live, this client's, consent under six months old; with ``rotate``, a
+    rotated one replayed revokes the whole grant (RFC 6749 §6, RFC 9700 §4.14.2)."""
+    record = grants.find_token(conn, refresh_token)
+    if (record is None or record.kind != "refresh"
+            or not issued_here(settings, refresh_token)):
+        raise grant_error(request, "Invalid refresh token")
+    if record.client_id != client.client_id:
+        raise grant_error(request, "Invalid refresh token")
+    if record.revoked == "rotated":
+        grants.revoke_grant(conn, record.grant_id)
+    if record.revoked:
+        raise grant_error(request, "Refresh token revoked")
+    if record.expires_at <= time.time():
+        raise grant_error(request, "Refresh token expired")
+    asked = scope_to_list(request.scope) or []
+    if not set(asked) <= set(record.scopes):
+        raise errors.InvalidScopeError(description="Illegal scope", request=request)
+    if rotate and not grants.rotate_refresh(conn, refresh_token):
+        grants.revoke_grant(conn, record.grant_id)
+        raise grant_error(request, "Refresh token revoked")
+    return record
+
+
+def own_token(conn, settings, token: str, request):
+    """The caller's own token issued here, or None (RFC 7009 §2.1, RFC 7662 §2.1)."""
+    record = grants.find_token(conn, token)
+    if (record is None or record.client_id != request.client.client_id
+            or not issued_here(settings, token)):
+        return None
+    return record
+
+
+def claims(record) -> dict | None:
+    """Introspection claims of a live token, else None (RFC 7662 §2.2)."""
+    if record is None or record.revoked or record.expires_at <= time.time():
+        return None
+    found = {
+        "scope": " ".join(record.scopes),
+        "client_id": record.client_id,
+        "token_type": "Bearer" if record.kind == "access" else "refresh_token",
+        "exp": int(record.expires_at),
+        "iat": int(record.issued_at),
+    }
+    if record.user_id:
+        found.update(sub=record.user_id, username=record.user_id)
+    return found

@@ -21,14 +21,15 @@ from flask import url_for
 from ..content import get_content
 from ..content import render_markdown
 from ..demo import CALLBACK_PATH
-from ..exchange import NOT_RECORDED
 from ..exchange import Message
+from ..exchange import from_wsgi
 from ..runner import engine
-from ..runner import orchestrate
 from ..runner import store
 from ..runner.callbacks import KEY_LENGTH
 from ..runner.callbacks import arrived_where_sent
-from .providers import browser_id
+from .session import browser_id
+from .session import runner
+from .session import secret_box
 
 bp = Blueprint("callback", __name__)
 
@@ -37,11 +38,11 @@ bp = Blueprint("callback", __name__)
 @bp.get(CALLBACK_PATH + f"/<string(length={KEY_LENGTH}):key>")
 def callback(key: str | None = None):
     """Step: the browser comes back from the authorization server (RFC 6749 §4.1.2)."""
-    waiting = store.waiting(browser_id())
+    waiting = store.waiting(browser_id(), secret_box())
     here = [r for r in waiting if arrived_where_sent(r, request.path)]
     pairs = parse_qsl(request.query_string.decode(), keep_blank_values=True)
     if not pairs:  # the answer may be in the fragment (RFC 6749 §4.2.2)
-        return _fragment_page(orchestrate.awaiting_fragment(here))
+        return _fragment_page(runner().awaiting_fragment(here))
     state = dict(pairs).get("state")
     run = engine.match_state(here, state)
     taken = None if run else _already_taken(state)
@@ -51,7 +52,8 @@ def callback(key: str | None = None):
         elsewhere = engine.match_state(waiting, state) is not None
         return render_template("runner/no_run.html", waiting=waiting,
                                elsewhere=elsewhere), 400
-    orchestrate.receive(run, _received_request(), pairs, request.base_url)
+    runner().receive(run, _received_request(), pairs, request.base_url,
+                     secret_box())
     return redirect(url_for("runner.show", run_id=run.id, _anchor="top"), 303)
 
 
@@ -63,7 +65,7 @@ def _fragment_page(runs: list):
     for run in runs:
         run.secrets["callback_request"] = _received_request().to_json()
         run.secrets["callback_path"] = request.path
-        store.save(run)
+        store.save(run, secret_box())
     return render_template("runner/fragment.html", texts=get_content().data("runner"),
                            md=render_markdown, runs=runs)
 
@@ -79,7 +81,7 @@ def fragment():
     if not isinstance(text, str):
         abort(400, description="Expected JSON with the fragment as a string.")
     pairs = parse_qsl(text, keep_blank_values=True)
-    waiting = [r for r in store.waiting(browser_id())
+    waiting = [r for r in store.waiting(browser_id(), secret_box())
                if arrived_where_sent(r, r.secrets.get("callback_path"))]
     run = engine.match_state(waiting, dict(pairs).get("state"))
     taken = None if run else _already_taken(dict(pairs).get("state"))
@@ -90,7 +92,8 @@ def fragment():
               "(its state is not one they sent), so none of them changed.")
     path = run.secrets.pop("callback_path")
     received = Message.from_json(run.secrets.pop("callback_request"))
-    orchestrate.receive(run, received, pairs, request.url_root.rstrip("/") + path)
+    runner().receive(run, received, pairs, request.url_root.rstrip("/") + path,
+                     secret_box())
     return {"next": url_for("runner.show", run_id=run.id)}
 
 
@@ -98,15 +101,11 @@ def _already_taken(state: str | None):
     """This browser's run that already took a redirect carrying ``state``: the
     worker that took it may have died before answering, and the browser asks
     again. Nothing changes; the browser is led to the run's current step."""
-    return engine.match_state(store.owned(browser_id()), state, key="taken_state")
+    owned = store.owned(browser_id(), box=secret_box())
+    return engine.match_state(owned, state, key="taken_state")
 
 
 def _received_request() -> Message:
     """The callback request as this server received it; the session cookie, which
     would let anyone act as this browser, is left out."""
-    env = request.environ
-    target = env.get("RAW_URI") or env.get("REQUEST_URI") or request.full_path
-    start = f"{request.method} {target.rstrip('?')} {env.get('SERVER_PROTOCOL')}"
-    headers = [(name, NOT_RECORDED if name.lower() == "cookie" else value)
-               for name, value in request.headers.items()]
-    return Message(start, headers)
+    return from_wsgi(request.environ)

@@ -16,22 +16,24 @@ from ..redact import Redactor
 from ..runner import compare
 from ..runner import orchestrate
 from ..runner import store
-from .providers import browser_id
 from .providers import current_choice
 from .providers import redirect_uri
 from .providers import secret_for
+from .session import browser_id
+from .session import runner
+from .session import secret_box
 
 bp = Blueprint("compare", __name__)
 BACK = "compare_back"  # the comparison a run started from this page returns to
 
 
 def _stops(run, actions: dict) -> list[compare.Stop]:
-    return compare.stops(orchestrate.flow_of(run), run.steps, actions)
+    return compare.stops(runner().flow_of(run), run.steps, actions)
 
 
 def _load(run_id: str):
     """This browser's run, or a 404 that says why it may be missing."""
-    run = orchestrate.load(run_id, browser_id())
+    run = runner().load(run_id, browser_id(), secret_box())
     if run is None:
         abort(404, description=orchestrate.MISSING)
     return run
@@ -68,7 +70,7 @@ def page():
         theirs=theirs, sections=compare.sections(left, right) if right else [],
         redact=_redactor([r for r in (run, other) if r], reveal), reveal=reveal,
         moment=_moment_name(config, left.moment), intro=config.get("intro", ""),
-        flows=orchestrate.flows(), md=render_markdown,
+        flows=runner().flows, md=render_markdown,
         choices=_choices(run, left, actions),
     )
 
@@ -87,8 +89,8 @@ def _redactor(runs: list, reveal: bool) -> Redactor:
     """One redactor for both runs: each masks as on its own step page."""
     found: set[str] = set()
     for run in runs:
-        flow = orchestrate.flow_of(run)
-        ctx = orchestrate.context(run, flow, secret_for, redirect_uri)
+        flow = runner().flow_of(run)
+        ctx = runner().context(run, flow, secret_for, redirect_uri)
         found |= set(orchestrate.redactor(run, ctx, reveal).originals)
     return Redactor(found, reveal)
 
@@ -97,8 +99,9 @@ def _choices(run, left: compare.Stop, actions: dict) -> list[dict]:
     """Per flow: this browser's runs that reached the moment, and whether the flow
     has such a step at all with the provider this browser uses now."""
     provider = current_choice().provider
-    flows = orchestrate.flows()
-    owned = [r for r in store.owned(browser_id()) if r.id != run.id and r.flow in flows]
+    flows = runner().flows
+    owned = [r for r in store.owned(browser_id(), box=secret_box())
+             if r.id != run.id and r.flow in flows]
     found = []
     for flow in flows.values():
         runs = [r for r in owned if r.flow == flow.id and any(

@@ -13,6 +13,8 @@ from ..providers import is_sandbox
 from ..runner import orchestrate
 from .runner import context
 from .runner import load_run
+from .session import addresses
+from .session import runner
 
 bp = Blueprint("exports", __name__)
 
@@ -32,14 +34,14 @@ def download(run_id: str, fmt: str):
     if fmt not in exports.EXPORTERS:
         abort(404, description=f"There is no export called “{fmt}”.")
     run = load_run(run_id)
-    flow = orchestrate.flow_of(run)
+    flow = runner().flow_of(run)
     reveal = request.args.get("secrets") == "1"
     if reveal and not is_sandbox(run.provider):
         abort(403, description="Secrets and tokens of a real provider stay masked in "
               "every export. Download it without “secrets=1”.")
     redact = orchestrate.redactor(run, context(run, flow), reveal)
     extra = {"glossary": get_content().data("glossary")} if fmt == "md" else {}
-    text = exports.EXPORTERS[fmt](run, flow, redact, **extra)
+    text = exports.EXPORTERS[fmt](run, flow, redact, where=addresses(run), **extra)
     response = Response(text, content_type=CONTENT_TYPES[fmt])
     filename = f"flowlab-{flow.id}-{run.id}.{fmt}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

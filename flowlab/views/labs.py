@@ -16,11 +16,11 @@ from flask import session
 from ..exchange import Exchange
 from ..exchange import Message
 from ..labs import client
-from ..labs import init_app as init_labs
+from ..labs.attacker import incoming
+from ..labs.attacker import respond
 from ..labs.catalogue import VARIANTS
 
 bp = Blueprint("labs", __name__, url_prefix="/labs")
-bp.record_once(lambda state: init_labs(state.app))
 
 
 def _labs():
@@ -105,7 +105,7 @@ def login(lab_id: str, variant: str):
     url = begin(run, _lab(lab_id), current_app.config)
     answer = Message("HTTP/1.1 302 Found", [("Location", url)])
     run.record("authorize", "victim", "front", Exchange(
-        client.received().request, answer, url=request.url))
+        incoming().message, answer, url=request.url))
     _labs().store.save(run)
     return redirect(url, 302)
 
@@ -118,9 +118,9 @@ def callback(lab_id: str, variant: str):
     if run is None:
         abort(400, description="No lab run in this browser: start one first.")
     finish = getattr(_labs().actions(lab_id), "finish_login", client.finish_login)
-    page = finish(run, lab, current_app.config, request.args)
+    page = finish(run, lab, current_app.config, incoming())
     _labs().store.save(run)
-    return page or _back(lab_id, variant)  # a lab's own page, if it shows one
+    return respond(page) if page else _back(lab_id, variant)  # a lab's own page
 
 
 @bp.post("/<lab_id>/<variant>/recheck")

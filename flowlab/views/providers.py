@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import replace
 
 from flask import Blueprint
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -17,54 +15,45 @@ from flask import url_for
 from .. import discovery
 from .. import outbound
 from .. import providers
-from .. import publicurl
-from .. import sealing
-from .. import serving
 from ..content import get_content
 from ..content import render_markdown
 from ..credentials import Choice
-from ..credentials import Choices
 from ..demo import CALLBACK_PATH
 from ..profiles import Provider
 from ..runner.callbacks import callback_path
 from ..runner.callbacks import for_issuer
 from ..security import is_loopback_host
 from ..security import safe_next
+from .session import addresses
+from .session import app_config
+from .session import browser_id
+from .session import forget_choice
+from .session import get_choice
+from .session import note_missing_backchannel
+from .session import put_choice
+from .session import runner
 
 bp = Blueprint("providers", __name__)
 KINDS = ("sandbox", "spotify", "discovered")
 
 
-@bp.record_once
-def _setup(state) -> None:
-    sealing.init_app(state.app)
-    state.app.extensions["choices"] = Choices()
-
-
 @bp.app_template_filter("public")
 def public(text: str) -> str:
     """``text`` naming the public address where it names the private back channel."""
-    return publicurl.addresses()(text)
-
-
-def browser_id(create: bool = False) -> str | None:
-    """This browser's random id, which its runs and its provider choice hang on."""
-    if create and "browser" not in session:
-        session["browser"] = secrets.token_urlsafe(16)
-    return session.get("browser")
+    return addresses()(text)
 
 
 def current_choice() -> Choice:
     """The browser's provider, else the presenter's (FLOWLAB_PROVIDER), else sandbox."""
-    choice = current_app.extensions["choices"].get(browser_id())
+    choice = get_choice(browser_id())
     if choice is not None:
         return choice
-    config = current_app.config
+    config = app_config()
     if config.get("PROVIDER") == "spotify" and config.get("CLIENT_ID"):
         profile = get_content().data("providers")["spotify"]
         return Choice(providers.spotify(profile, config, config["CLIENT_ID"]),
                       config.get("CLIENT_SECRET"))
-    serving.note_missing_backchannel(current_app)
+    note_missing_backchannel()
     return Choice(providers.sandbox(request.host_url, config))
 
 
@@ -89,7 +78,7 @@ def show():
     choice = current_choice()
     offered = providers.offered(choice.provider, bool(choice.secret),
                                 data["reasons"],
-                                current_app.extensions["flows"].values())
+                                runner().flows.values())
     return render_template("providers/index.html", choice=choice, data=data,
                            offered=offered, redirect_uri=redirect_uri(),
                            own_redirect_uri=redirect_uri(choice.provider),
@@ -113,12 +102,11 @@ def choose():
             own_redirect_uri=redirect_uri(current_choice().provider),
             form=kept, next=safe_next(form.get("next"), ""), md=render_markdown,
         ), 400
-    store = current_app.extensions["choices"]
     if provider is None:
-        store.forget(browser_id())
+        forget_choice(browser_id())
     else:
-        store.put(browser_id(create=True),
-                  Choice(provider, form.get("client_secret", "").strip() or None))
+        put_choice(browser_id(create=True),
+                   Choice(provider, form.get("client_secret", "").strip() or None))
     flash(f"Runs now go to: {provider.name if provider else 'the sandbox'}.",
           "success")
     return redirect(safe_next(form.get("next"), url_for(".show")), 303)
@@ -126,7 +114,7 @@ def choose():
 
 @bp.post("/provider/forget")
 def forget():
-    current_app.extensions["choices"].forget(browser_id())
+    forget_choice(browser_id())
     flash("Forgotten: the provider settings, the client secret and your runs' "
           "tokens are gone from this server. Runs go to the sandbox again.", "success")
     return redirect(url_for(".show"), 303)
@@ -140,7 +128,7 @@ def remote_requester() -> bool:
 def _only_from_this_machine() -> None:
     """Other providers make this server fetch URLs someone typed in: on a shared
     (workshop) lab only the presenter's own machine may add them, unless allowed."""
-    if current_app.config["REMOTE_CUSTOM_PROVIDERS"]:
+    if app_config()["REMOTE_CUSTOM_PROVIDERS"]:
         return
     if remote_requester():
         raise providers.ProviderError(
@@ -156,7 +144,7 @@ def sandbox_issuer(profile_id: str) -> Provider | None:
     if profile_id not in found or profile_id == next(iter(found)):
         return None
     profile = found[profile_id]
-    return providers.sandbox(request.host_url, current_app.config, profile["path"],
+    return providers.sandbox(request.host_url, app_config(), profile["path"],
                              profile["name"])
 
 
@@ -165,11 +153,10 @@ def again(flow_id: str):
     """Repeat a run under another sandbox issuer, with the same options; the new
     run's page then leads back to a comparison of both (views.compare)."""
     provider = sandbox_issuer(request.form.get("profile", ""))
-    store = current_app.extensions["choices"]
     if provider is None:
-        store.forget(browser_id())
+        forget_choice(browser_id())
     else:
-        store.put(browser_id(create=True), Choice(provider))
+        put_choice(browser_id(create=True), Choice(provider))
     session["compare_back"] = {"run": request.form.get("run", ""), "step": None,
                                "flow": flow_id}
     return redirect(url_for("runner.start", flow_id=flow_id), 307)
@@ -184,17 +171,18 @@ def _provider_from(kind: str, form) -> Provider | None:
         if not client_id:
             raise providers.ProviderError("Enter your Spotify app's client id.")
         profile = get_content().data("providers")["spotify"]
-        return providers.spotify(profile, current_app.config, client_id)
+        return providers.spotify(profile, app_config(), client_id)
     if kind == "discovered":
         _only_from_this_machine()
         api_base = form.get("api_base", "").strip()
         scope = form.get("scope", "").strip()
         clients = (client_id, form.get("public_client_id", "").strip())
         if form.get("discovery_url", "").strip():
-            with outbound.limits(current_app.config["HTTP_DEADLINE"],
-                                 remote_requester()):
-                metadata = discovery.discover(form["discovery_url"].strip(),
-                                              current_app.config["HTTP_TIMEOUT"])
+            settings = runner().settings
+            texts = get_content().data("providers")["discovery"]
+            with outbound.limits(settings.deadline, remote_requester()):
+                metadata = discovery.discover(form["discovery_url"].strip(), texts,
+                                              settings.timeout)
             provider = discovery.from_metadata(metadata, clients, api_base, scope)
             return replace(provider, callback_path=for_issuer(provider.issuer))
         return providers.manual(form.get("issuer", "").strip(),

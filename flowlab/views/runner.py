@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
@@ -12,13 +14,13 @@ from flask import get_template_attribute
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import session
 from flask import url_for
 
 from .. import providers
 from ..content import get_content
 from ..content import render_markdown
 from ..highlight import highlight
-from ..publicurl import addresses
 from ..runner import engine
 from ..runner import orchestrate
 from ..runner import registry
@@ -27,11 +29,14 @@ from ..runner.flows import pkce_offered
 from ..runner.present import diagram
 from ..runner.present import kept_step_parts
 from ..runner.present import sequence_html
-from .providers import browser_id
 from .providers import current_choice
 from .providers import redirect_uri
 from .providers import remote_requester
 from .providers import secret_for
+from .session import addresses
+from .session import browser_id
+from .session import runner
+from .session import secret_box
 
 bp = Blueprint("runner", __name__)
 
@@ -52,7 +57,7 @@ def _no_localhost():
 
 
 def _flow(flow_id: str):
-    flow = orchestrate.flows().get(flow_id)
+    flow = runner().flows.get(flow_id)
     if flow is None:
         abort(404, description=f"There is no flow called “{flow_id}”.")
     return flow
@@ -60,7 +65,7 @@ def _flow(flow_id: str):
 
 def load_run(run_id: str):
     """The caller's run, or a 404 that says why it may be missing."""
-    run = orchestrate.load(run_id, browser_id())
+    run = runner().load(run_id, browser_id(), secret_box())
     if run is None:
         abort(404, description=orchestrate.MISSING)
     return run
@@ -68,7 +73,7 @@ def load_run(run_id: str):
 
 def context(run, flow) -> engine.Context:
     """The run's step settings, with what this browser holds (secret, address)."""
-    return orchestrate.context(run, flow, secret_for, redirect_uri)
+    return runner().context(run, flow, secret_for, redirect_uri)
 
 
 def _offered() -> tuple:
@@ -76,15 +81,15 @@ def _offered() -> tuple:
     choice = current_choice()
     reasons = get_content().data("providers")["reasons"]
     return choice, providers.offered(choice.provider, bool(choice.secret), reasons,
-                                     orchestrate.flows().values())
+                                     runner().flows.values())
 
 
 @bp.get("/run/")
 def index():
     owner = browser_id()
     choice, offered = _offered()
-    return render_template("runner/index.html", flows=orchestrate.flows().values(),
-                           runs=store.owned(owner) if owner else [],
+    return render_template("runner/index.html", flows=runner().flows.values(),
+                           runs=store.owned(owner, box=secret_box()) if owner else [],
                            provider=choice.provider, offered=offered)
 
 
@@ -107,7 +112,7 @@ def start(flow_id: str):
     if offered.get(flow.id):
         flash(f"{flow.name} cannot run here: {offered[flow.id]}", "error")
         return redirect(url_for(".start_page", flow_id=flow.id), 303)
-    run = orchestrate.open_run(browser_id(create=True), flow, choice.provider,
+    run = runner().open_run(browser_id(create=True), flow, choice.provider,
                                request.form)
     return redirect(url_for(".show", run_id=run.id), 303)
 
@@ -115,16 +120,19 @@ def start(flow_id: str):
 @bp.post("/runs/<run_id>/next")
 def next_step(run_id: str):
     run = load_run(run_id)
-    flow = orchestrate.flow_of(run)
+    flow = runner().flow_of(run)
     ctx = context(run, flow)
     if orchestrate.lacks_secret(flow, ctx):
         flash("This run needs the client secret, and the server no longer has it (it "
               "forgets it after an idle hour, on Forget, or on restart). Enter it "
               "again on the provider page, then click Next.", "error")
     else:  # another machine's own provider: fetch public addresses only
-        said = orchestrate.next_step(run, flow, ctx, remote_requester(),
-                                     request.form.get("at", type=int))
-        if said:
+        said = runner().next_step(run, flow, ctx, remote_requester(), secret_box(),
+                                  request.form.get("at", type=int))
+        if said and said[0] == "too_early":  # RFC 8628 §3.5: nothing was sent
+            text = get_content().data("runner")["poll"]["too_early"]
+            flash(text.format(**said[1]), "warning")
+        elif said:
             flash(_fault(said[0], **said[1]), "error")
     return redirect(url_for(".show", run_id=run.id), 303)
 
@@ -134,7 +142,7 @@ def sign_in_again(run_id: str):
     """A step cut off after it may have spent the code: back to the authorization
     request, to sign in again from there."""
     run = load_run(run_id)
-    if orchestrate.sign_in_again(run, orchestrate.flow_of(run)):
+    if runner().sign_in_again(run, runner().flow_of(run), secret_box()):
         flash(_fault("signed_in_again"), "success")
     return redirect(url_for(".show", run_id=run.id), 303)
 
@@ -148,9 +156,12 @@ def _fault(name: str, **values) -> str:
 @bp.get("/runs/<run_id>")
 def show(run_id: str):
     run = load_run(run_id)
-    flow = orchestrate.flow_of(run)
+    flow = runner().flow_of(run)
     last = max(len(run.steps) - 1, 0)
     viewing = min(max(request.args.get("step", last + 1, type=int) - 1, 0), last)
+    seen = [run.id, viewing + 1 if run.steps else 0]
+    if session.get("viewing") != seen:  # the presenter view follows this page
+        session["viewing"] = seen
     reveal = request.args.get("reveal") == "1"
     redact = orchestrate.redactor(run, context(run, flow), reveal)
     glossary = get_content().data("glossary")
@@ -163,7 +174,8 @@ def show(run_id: str):
                               registry.received_in(flow), addresses(run)),
         redact=redact,
         reveal=reveal, md=render_markdown, pending=engine.pending(run, flow),
-        spent=engine.spent(run, flow),
+        spent=runner().spent(run, flow),
+        ready_in=math.ceil(max(engine.ready_at(run, flow) - time.time(), 0)),
         texts=get_content().data("runner"),
         diagram=steps, diagram_html=sequence_html(
             steps, label, get_template_attribute("_sequence.html", "sequence")),
