@@ -60,7 +60,7 @@ def submit(session, response, button_text: str, **overrides):
     data += list(overrides.items())
     url = urljoin(response.url, form["action"] or response.url)
     if form["method"] == "post":
-        # 30 s: a device flow's Next waits out the polling interval before it
-        # polls (10 s after slow_down, RFC 8628 §3.5), so 10 s raced it.
+        # 30 s: a Next runs a step whose provider may take up to the outbound
+        # deadline (HTTP_DEADLINE, 20 s) to answer, on a machine busy with the suite.
         return session.post(url, data=data, allow_redirects=False, timeout=30)
     return session.get(url, params=data, allow_redirects=False, timeout=10)
