@@ -58,6 +58,11 @@ def test_csrf_state(lab_server, variant):
     # The attacker's own trip: the sandbox's answer carries a code for Bob, unfollowed.
     consent = run.entries("attacker-consent")[0].exchange.response
     assert "code=" in consent.header("Location")
+    # Its sandbox session is in no message kept: not as it was set, not as it was sent.
+    cookies = [value for entry in run.trace for message in (
+        entry.exchange.request, entry.exchange.response) if message
+        for name, value in message.headers if name.lower() in ("cookie", "set-cookie")]
+    assert cookies and all(value.startswith("(") for value in cookies)
     bait = requests.get(bait_page)
     assert 'id="bait"' in bait.text and "127.0.0.2" in bait.url
     link = bait.text.split('id="bait" href="', 1)[1].split('"', 1)[0]

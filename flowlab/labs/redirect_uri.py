@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import replace
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
@@ -42,9 +41,6 @@ def _crafted(run: Run, lab: Lab, config: Mapping) -> str:
             + urlencode(params))
 
 
-UNKEPT = "(the session cookie set for the lab's own look: not recorded)"
-
-
 def _answer_of(run: Run, url: str, config: Mapping) -> None:
     """What the authorization server answers to the crafted request, asked once
     more by the lab for a browser not signed in: its sign-in page, or an error page
@@ -56,13 +52,7 @@ def _answer_of(run: Run, url: str, config: Mapping) -> None:
                                timeout=config["HTTP_TIMEOUT"], allow_redirects=False)
     except requests.TooManyRedirects as exc:  # a redirect is the answer
         response = exc.response
-    exchange = exchange_of(session, response)
-    if exchange.response is not None:  # its sign-in page sets a session: not kept
-        headers = [(name, UNKEPT if name.lower() == "set-cookie" else value)
-                   for name, value in exchange.response.headers]
-        exchange = replace(exchange, response=replace(exchange.response,
-                                                      headers=headers))
-    run.record("crafted-answer", "victim", "front", exchange)
+    run.record("crafted-answer", "victim", "front", exchange_of(session, response))
 
 
 def serve(run: Run, lab: Lab, endpoint: str, config: Mapping,

@@ -26,6 +26,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 
 from sqlalchemy import delete
 from sqlalchemy import insert
@@ -35,6 +36,7 @@ from sqlalchemy import update
 
 from ..db import LAB
 from ..exchange import Exchange
+from ..exchange import Message
 from ..tables import lab_runs
 
 KEEP_SECONDS = 3600
@@ -76,10 +78,29 @@ class Run:
     base: tuple = field(default=(0, {}, {}), repr=False, compare=False)
 
     def record(self, key: str, actor: str, channel: str, exchange: Exchange) -> None:
-        self.trace.append(Entry(key, actor, channel, exchange))
+        self.trace.append(Entry(key, actor, channel, _without_cookies(exchange)))
 
     def entries(self, key: str) -> list[Entry]:
         return [entry for entry in self.trace if entry.key == key]
+
+
+UNKEPT = "(a session cookie: not recorded)"
+
+
+def _without_cookies(exchange: Exchange) -> Exchange:
+    """``exchange`` with every cookie's value left out: a session cookie, the
+    victim's or the attacker's own, would let anyone reading the trace act as that
+    browser (RFC 6265 §8), and no lab turns on one."""
+    def kept(message: Message | None) -> Message | None:
+        if message is None:
+            return None
+        headers = [(name, UNKEPT if name.lower() in ("cookie", "set-cookie")
+                    and not value.startswith("(") else value)
+                   for name, value in message.headers]
+        return replace(message, headers=headers)
+
+    return replace(exchange, request=kept(exchange.request),
+                   response=kept(exchange.response))
 
 
 class RunStore:
