@@ -67,8 +67,10 @@ def make_engine(url: str) -> Engine:
     """An engine in autocommit mode; on SQLite a private file in WAL mode."""
     parsed = make_url(engine_url(url))
     if parsed.get_backend_name() != "sqlite":
+        # A pooled connection is pinged before use: after the server restarts, the
+        # first request of each connection reconnects instead of failing.
         engine = create_engine(parsed, isolation_level="AUTOCOMMIT", pool_size=10,
-                               max_overflow=30, pool_recycle=3600)
+                               max_overflow=30, pool_recycle=3600, pool_pre_ping=True)
     else:
         path = parsed.database or ""
         engine = create_engine(parsed, isolation_level="AUTOCOMMIT", pool_size=10,

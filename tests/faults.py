@@ -148,12 +148,14 @@ class Killer(threading.Thread):
 class CutAccounts(threading.Thread):
     """A Spotify-shaped accounts server on a raw socket whose first token request
     is read, then left with no answer: the connection closes, as when the process
-    answering it is killed. Later token requests get a token (``standin``)."""
+    answering it is killed; or it gets the raw answer ``first`` (a server error).
+    Later token requests get a token (``standin``)."""
 
-    def __init__(self, host: str = "127.0.0.2") -> None:
+    def __init__(self, host: str = "127.0.0.2", first: bytes | None = None) -> None:
         import socket
 
         super().__init__(daemon=True)
+        self.first = first
         self.sock = socket.create_server((host, 0))
         self.url = f"http://{host}:{self.sock.getsockname()[1]}"
         self.token_requests: list[str] = []
@@ -194,6 +196,8 @@ class CutAccounts(threading.Thread):
             return
         self.token_requests.append(body.decode())
         if len(self.token_requests) == 1:
+            if self.first:
+                conn.sendall(self.first)
             return  # read, never answered: the connection just closes
         answer = json.dumps({"access_token": standin.ACCESS, "token_type": "Bearer",
                              "expires_in": 3600, "refresh_token": standin.REFRESH,

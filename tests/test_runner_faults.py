@@ -262,6 +262,35 @@ def test_a_step_cut_off_is_run_again_by_the_next_click(serve, fake):
         accounts.close()
 
 
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_provider_failing_on_its_side_is_run_again_by_the_next_click(
+        serve, fake, status):
+    """The token endpoint answers a server error (its database restarting, say):
+    the step is interrupted, not failed, and the run does not stop."""
+    body = b"<h1>Server Error</h1>"
+    accounts = CutAccounts(first=b"HTTP/1.1 %d Oops\r\nContent-Type: text/html\r\n"
+                           b"Connection: close\r\nContent-Length: %d\r\n\r\n%s"
+                           % (status, len(body), body))
+    try:
+        lab = serve(SPOTIFY_ACCOUNTS_URL=accounts.url, SPOTIFY_API_URL=fake.url)
+        runner = FlowRunner(lab)
+        runner.use_provider("Use Spotify", client_id=CLIENT_ID, client_secret=SECRET)
+        runner.start("client-credentials")
+        page = runner.next()
+        assert len(accounts.token_requests) == 1
+        assert f"The provider answered with status {status}, a server error" in (
+            _flash(page))
+        assert "Next to run this step again" in _flash(page)
+        assert "run-step-failed" not in page.text and "The run stopped" not in page.text
+        assert runner.step_count() == 0
+        page = runner.next()
+        assert len(accounts.token_requests) == 2
+        assert runner.step_count() == 1 and "run-step-failed" not in page.text
+        assert 'id="next"' in page.text
+    finally:
+        accounts.close()
+
+
 def test_a_step_cut_off_after_sending_the_code_offers_to_sign_in_again(serve, fake):
     """The code went out and no answer came: it may be spent, so the page says so
     and offers to sign in again from the authorization request; the run goes on."""

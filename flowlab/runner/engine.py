@@ -56,24 +56,34 @@ def ready_at(run: Run, flow: Flow) -> float:
     return max(last, own(run) if own else 0.0)
 
 
-def advance(run: Run, flow: Flow, ctx: Context, **timing) -> bool:
+def advance(run: Run, flow: Flow, ctx: Context, **timing) -> dict | None:
     """Run the pending back-channel step and record its outcome; a repeating step
-    runs as ``poll.repeat`` says (``timing``: its clock, sleep and budget). False
-    when the connection broke before the answer: nothing is recorded, the step is
-    interrupted, not failed, and Next runs it again."""
+    runs as ``poll.repeat`` says (``timing``: its clock, sleep and budget).
+
+    The step is interrupted, not failed, when the connection broke before the
+    answer (``cut_off``) or the provider answered with a server error (5xx, RFC 9110
+    §15.6: a fault on its side, not an answer to what was sent): nothing is
+    recorded, the unrecorded outcome is returned, and Next runs the step again."""
     step = pending(run, flow)
     if step is None or action(step["action"]).front:
-        return True
+        return None
     act = action(step["action"]).run
     if "repeat_until" not in step:
         outcome = act(run, flow, step, ctx)
     else:
         outcome = poll.repeat(run, step, lambda: act(run, flow, step, ctx), **timing)
-    if outcome is not None and outcome.get("cut_off"):
-        return False
-    if outcome is not None:
-        _finish(run, flow, step, outcome)
-    return True
+    if outcome is None:
+        return None
+    if outcome.get("cut_off") or _server_failed(step, outcome):
+        return outcome
+    _finish(run, flow, step, outcome)
+    return None
+
+
+def _server_failed(step: dict, outcome: dict) -> bool:
+    """A 5xx answer to a step that does not teach one."""
+    status = outcome.get("status_code") or 0
+    return status >= 500 and step.get("expect") != status
 
 
 def spends(run: Run, flow: Flow) -> bool:

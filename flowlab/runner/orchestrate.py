@@ -110,9 +110,9 @@ class Runner:
                 return None
             typed_in = run.provider.kind == "discovered"
             with outbound.limits(self.settings.deadline, typed_in and remote):
-                answered = engine.advance(run, flow, ctx)
-            saved = answered and store.save(run, box)
-            said = None if saved else ("cut_off" if not answered else "not_saved", {})
+                interrupted = engine.advance(run, flow, ctx)
+            saved = interrupted is None and store.save(run, box)
+            said = None if saved else _interruption(interrupted)
         except SQLAlchemyError:
             log.exception("The outcome of run %s's step was not saved", run.id)
             said = "not_saved", {}
@@ -154,3 +154,13 @@ def _when(taken: store.Claim) -> dict:
     now = time.time()
     return {"since": max(round(now - taken.since), 0),
             "wait": max(math.ceil(taken.free_at - now), 1)}
+
+
+def _interruption(outcome: dict | None) -> tuple[str, dict]:
+    """What the page says of a step that left no outcome: the database did not keep
+    it (``outcome`` None), the connection broke, or the provider failed on its side."""
+    if outcome is None:
+        return "not_saved", {}
+    if outcome.get("cut_off"):
+        return "cut_off", {}
+    return "provider_failed", {"status": outcome["status_code"]}
