@@ -27,7 +27,7 @@ from pyinstrument import Profiler
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flowlab.demo import demo_apps  # noqa: E402
+from flowlab.core.demo import demo_apps  # noqa: E402
 from tests.conftest import LiveServer  # noqa: E402
 from tests.conftest import make_app  # noqa: E402
 from tests.flowrunner import FlowRunner  # noqa: E402
@@ -74,7 +74,7 @@ class NextProfile:
         began = time.thread_time()
         answer = self.app(environ, start_response)
         kind = environ["REQUEST_METHOD"] + " " + ID.sub("<id>", environ["PATH_INFO"])
-        if environ.get("flowlab.backchannel"):
+        if environ.get("flowlab.core.backchannel"):
             kind += " (back channel)"
         with self.lock:
             count, total = self.cpu.get(kind, (0, 0.0))

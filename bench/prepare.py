@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from workshop import Base  # noqa: E402
 
-from flowlab.demo import demo_apps  # noqa: E402
+from flowlab.core.demo import demo_apps  # noqa: E402
 from tests.flowrunner import FlowRunner  # noqa: E402
 from tests.forms import submit  # noqa: E402
 

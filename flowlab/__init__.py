@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
+from flowlab.core import ROOT
 
 
 def create_app(
@@ -28,7 +28,7 @@ def create_app(
         CONTENT_DIR=str(ROOT / "content"),
         # One database for all state (FLOWLAB_DATABASE_URL), e.g. to share it between
         # app servers: postgresql://user@host/flowlab. Unset: the two SQLite files
-        # below, under the instance folder unless set (flowlab/db.py).
+        # below, under the instance folder unless set (flowlab/core/storage/db.py).
         DATABASE_URL=None,
         SANDBOX_DATABASE=os.path.join(app.instance_path, "sandbox.sqlite3"),
         RUNS_DATABASE=os.path.join(app.instance_path, "runs.sqlite3"),
@@ -70,28 +70,28 @@ def create_app(
         app.config.update(test_config)
     _derive_config(app)
 
-    from . import db
-    from . import sandbox
-    from . import security
-    from .views.connections import AppContextScope
+    from flowlab import sandbox
+    from flowlab.core.storage import db
+    from flowlab.web import security
+    from flowlab.web.connections import AppContextScope
 
     db.use_scope(AppContextScope())  # a request's connections, kept on flask.g
     security.init_app(app)
     sandbox.init_app(app)
     if not app.config["SANDBOX_ONLY"]:
-        from . import content
-        from . import labs
-        from . import runner
-        from . import views
-        from .db import LAB
-        from .labs import attacker
-        from .services import Services
-        from .views import session
+        from flowlab import labs
+        from flowlab import web as views
+        from flowlab.core import content
+        from flowlab.core import runner
+        from flowlab.core.services import Services
+        from flowlab.core.storage.db import LAB
+        from flowlab.web import attacker
+        from flowlab.web import session
 
         lab = Services.build(app.config, alongside=(attacker,))
         session.init_app(app, lab)  # the browser's id, sealing key and choice
         content.init_app(app, lab.content)
-        LAB.init_app(app)  # the lab's tables, migrated (flowlab/migrations)
+        LAB.init_app(app)  # the lab's tables, migrated (core/storage/migrations)
         runner.quiet_loggers()
         views.init_app(app)
         labs.init_app(app)  # the attack labs, their clients and issuers

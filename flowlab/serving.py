@@ -29,10 +29,10 @@ import weakref
 from flask import Flask
 from waitress import create_server
 
-from .backchannel import tagged
-from .db import dispose
-from .views.session import EXTENSION
-from .views.session import services
+from flowlab.core.backchannel import tagged
+from flowlab.core.storage.db import dispose
+from flowlab.web.session import EXTENSION
+from flowlab.web.session import services
 
 BACKCHANNEL_THREADS = 8
 # gunicorn reads this module's settings with ``-c python:flowlab.serving``.

@@ -38,7 +38,7 @@ from _pytest.nodeid import NodeId
 from waitress import create_server
 
 from flowlab import create_app
-from flowlab.db import dispose
+from flowlab.core.storage.db import dispose
 from flowlab.serving import start_backchannel
 from flowlab.serving import stop
 from tests import browser as browser_support

@@ -3,7 +3,7 @@ Certified), pinned in ``tests/oidc/package-lock.json`` and configured by
 ``tests/oidc/server.mjs``, started once per session on 127.0.0.2.
 
 Its clients are registered with the callback the lab gives this issuer (one path per
-provider, ``flowlab.runner.callbacks``), as a developer would do.
+provider, ``flowlab.core.runner.callbacks``), as a developer would do.
 Under ``CI=true`` a missing Node or install fails the run; elsewhere the interop
 tests skip with the reason (as ``tests/browser.py`` does for Chromium).
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from flowlab.runner.callbacks import for_issuer
+from flowlab.core.runner.callbacks import for_issuer
 
 HERE = Path(__file__).resolve().parent
 SERVER_DIR = HERE / "oidc"

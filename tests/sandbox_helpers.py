@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from flowlab.demo import demo_apps
+from flowlab.core.demo import demo_apps
 
 FORM = re.compile(r'<form method="post" action="([^"]+)"(.*?)</form>', re.S)
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from flowlab.advisor import InvalidAnswer
-from flowlab.advisor import check_answers
-from flowlab.advisor import recommend
+from flowlab.core.advisor import InvalidAnswer
+from flowlab.core.advisor import check_answers
+from flowlab.core.advisor import recommend
 from tests.a11y import serious_violations
 
 TABLE_FILE = Path(__file__).resolve().parent.parent / "content" / "decision-table.toml"

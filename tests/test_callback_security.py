@@ -21,7 +21,7 @@ from flask import Flask
 from flask import redirect
 from flask import request
 
-from flowlab.demo import demo_apps
+from flowlab.core.demo import demo_apps
 from tests import standin
 from tests.conftest import PROVIDER_HOST
 from tests.conftest import LiveServer

@@ -13,8 +13,8 @@ from urllib.parse import urljoin
 
 import pytest
 
-from flowlab.exchange import Message
-from flowlab.runner import compare
+from flowlab.core.http import Message
+from flowlab.core.runner import compare
 from tests.flowrunner import FlowRunner
 from tests.forms import find_form
 from tests.forms import submit

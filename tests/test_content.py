@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from flowlab.content import Content
-from flowlab.content import get_content
-from flowlab.content import highlight
-from flowlab.content import render_markdown
-from flowlab.content import split_front_matter
-from flowlab.highlight import stylesheet
+from flowlab.core.content import Content
+from flowlab.core.content import get_content
+from flowlab.core.content import highlight
+from flowlab.core.content import render_markdown
+from flowlab.core.content import split_front_matter
+from flowlab.core.highlight import stylesheet
 from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parent.parent

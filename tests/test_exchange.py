@@ -6,15 +6,15 @@ import base64
 
 import requests
 
-from flowlab.exchange import NOT_RECORDED
-from flowlab.exchange import Exchange
-from flowlab.exchange import Message
-from flowlab.exchange import basic_credentials
-from flowlab.exchange import content_type
-from flowlab.exchange import from_wsgi
-from flowlab.exchange import s256
-from flowlab.runner.capture import capture_session
-from flowlab.runner.capture import exchange_of
+from flowlab.core.http import NOT_RECORDED
+from flowlab.core.http import Exchange
+from flowlab.core.http import Message
+from flowlab.core.http import basic_credentials
+from flowlab.core.http import content_type
+from flowlab.core.http import from_wsgi
+from flowlab.core.http import s256
+from flowlab.core.runner.capture import capture_session
+from flowlab.core.runner.capture import exchange_of
 
 
 def test_fields_cover_query_headers_and_form_body():

@@ -25,18 +25,18 @@ from urllib.parse import urlencode
 
 import pytest
 
-from flowlab import exports
-from flowlab.demo import demo_apps
-from flowlab.exchange import Exchange
-from flowlab.exchange import Message
-from flowlab.exports.escape import md_code
-from flowlab.exports.escape import md_fence
-from flowlab.profiles import Provider
-from flowlab.redact import Redactor
-from flowlab.runner import store
-from flowlab.runner.records import StepRecord
-from flowlab.runner.store import Run
-from flowlab.secretbox import SecretBox
+from flowlab.core import exports
+from flowlab.core.demo import demo_apps
+from flowlab.core.exports.escape import md_code
+from flowlab.core.exports.escape import md_fence
+from flowlab.core.http import Exchange
+from flowlab.core.http import Message
+from flowlab.core.provider import Provider
+from flowlab.core.redact import Redactor
+from flowlab.core.runner import store
+from flowlab.core.runner.records import StepRecord
+from flowlab.core.runner.store import Run
+from flowlab.core.secrets import SecretBox
 
 CLIENT_ID = "17d37e5af2fd45730e05141eb4bdac55"
 CLIENT_SECRET = "833bb97c1004dcbf590d8ccabb205e26"
@@ -894,7 +894,7 @@ def _strings(value) -> list[str]:
                                  "https://as.example/\u2028x"])
 def test_providers_refuse_urls_that_are_not_one_clean_line(app, field, bad):
     """Where the values enter: issuer and endpoints must be URLs (RFC 8414 §2)."""
-    from flowlab import providers
+    from flowlab.core import providers
 
     urls = dict.fromkeys(("issuer", "authorize", "token", "api"),
                          "https://as.example/ok")
@@ -905,8 +905,8 @@ def test_providers_refuse_urls_that_are_not_one_clean_line(app, field, bad):
 
 
 def test_discovery_refuses_an_issuer_with_a_line_break(app):
-    from flowlab import discovery
-    from flowlab import providers
+    from flowlab.core import discovery
+    from flowlab.core import providers
 
     issuer = "https://as.example\ntouch PWNED"
     metadata = {"issuer": issuer, "authorization_endpoint": "https://as.example/a",

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from flowlab.demo import device_app
+from flowlab.core.demo import device_app
 from tests.flowrunner import FlowRunner
 from tests.test_exports import FORMATS
 from tests.test_exports import check_har

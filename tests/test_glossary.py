@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flowlab.runner.present import lookup
+from flowlab.core.runner.present import lookup
 from tests.a11y import serious_violations
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from flowlab.runner.callbacks import for_issuer
+from flowlab.core.runner.callbacks import for_issuer
 from tests.flowrunner import FlowRunner
 from tests.forms import submit
 from tests.oidc_harness import CODE_ONLY

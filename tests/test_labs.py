@@ -11,11 +11,11 @@ import re
 import pytest
 import requests
 
-from flowlab.demo import demo_apps
-from flowlab.labs import attacker
+from flowlab.core.demo import demo_apps
 from flowlab.labs.catalogue import load
 from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import list_clients
+from flowlab.web import attacker
 from tests.conftest import ROOT
 from tests.conftest import LiveServer
 from tests.conftest import make_app

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from flowlab.labs import attacker
 from flowlab.serving import stop
+from flowlab.web import attacker
 from tests.a11y import serious_violations
 from tests.conftest import LiveServer
 from tests.conftest import make_app

@@ -11,12 +11,12 @@ import re
 import pytest
 import requests
 
-from flowlab.demo import demo_apps
-from flowlab.labs import attacker
+from flowlab.core.demo import demo_apps
 from flowlab.labs.client import credentials
 from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import get_client
 from flowlab.serving import stop
+from flowlab.web import attacker
 from tests.conftest import LiveServer
 from tests.conftest import make_app
 from tests.labs_helpers import form_token

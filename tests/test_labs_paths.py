@@ -10,8 +10,8 @@ import re
 import pytest
 import requests
 
-from flowlab.labs import attacker
 from flowlab.serving import stop
+from flowlab.web import attacker
 from tests.conftest import LiveServer
 from tests.conftest import make_app
 from tests.labs_helpers import decide

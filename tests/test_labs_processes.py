@@ -13,10 +13,10 @@ from collections import defaultdict
 import pytest
 import requests
 
-from flowlab.exchange import Exchange
-from flowlab.exchange import Message
-from flowlab.labs import attacker
+from flowlab.core.http import Exchange
+from flowlab.core.http import Message
 from flowlab.labs.store import RunStore
+from flowlab.web import attacker
 from tests.conftest import ROOT
 from tests.conftest import database_config
 from tests.conftest import free_port

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from flowlab.exchange import s256
+from flowlab.core.http import s256
 from tests.conftest import make_app
 from tests.lesson_samples import HttpsServer
 from tests.lesson_samples import blocks

@@ -10,12 +10,12 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import insert
 
-from flowlab import providers
-from flowlab import vault
-from flowlab.db import LAB
-from flowlab.profiles import Provider
-from flowlab.runner import store
-from flowlab.tables import runs
+from flowlab.core import providers
+from flowlab.core import vault
+from flowlab.core.provider import Provider
+from flowlab.core.runner import store
+from flowlab.core.storage.db import LAB
+from flowlab.core.storage.tables import runs
 
 # A sandbox profile as the runs table held it before profiles were dataclasses,
 # with a key this version does not know.

@@ -12,16 +12,16 @@ from urllib.parse import urlencode
 
 import pytest
 
-from flowlab import discovery
-from flowlab import providers
-from flowlab import vault
-from flowlab.content import Content
-from flowlab.db import make_engine
-from flowlab.demo import demo_apps
-from flowlab.profiles import Provider
-from flowlab.runner.callbacks import for_issuer
-from flowlab.runner.flows import flow_from
-from flowlab.runner.flows import load_flows
+from flowlab.core import discovery
+from flowlab.core import providers
+from flowlab.core import vault
+from flowlab.core.content import Content
+from flowlab.core.demo import demo_apps
+from flowlab.core.provider import Provider
+from flowlab.core.runner.callbacks import for_issuer
+from flowlab.core.runner.flows import flow_from
+from flowlab.core.runner.flows import load_flows
+from flowlab.core.storage.db import make_engine
 from flowlab.sandbox.store import create_client
 from tests import standin
 from tests.conftest import PROVIDER_HOST
@@ -104,8 +104,8 @@ def test_offered_flows_are_computed_from_each_flows_declared_needs():
 def test_an_idle_hour_deletes_choices_and_run_secrets(app, monkeypatch):
     """Reading keeps a row alive; an hour without use deletes it."""
     clock = [1_000_000.0]
-    monkeypatch.setattr("flowlab.vault.time.time", lambda: clock[0])
-    monkeypatch.setattr("flowlab.vault._next_purge", 0.0)
+    monkeypatch.setattr("flowlab.core.vault.time.time", lambda: clock[0])
+    monkeypatch.setattr("flowlab.core.vault._next_purge", 0.0)
     with app.test_request_context():
         vault.put_choice("browser", Provider(kind="spotify"), b"sealed secret")
         vault.put_sealed("run", "browser", b"sealed tokens")
@@ -163,7 +163,7 @@ def test_spotify_code_flow_sends_secret_and_pkce_by_default(lab, fake):
     assert token["headers"]["Authorization"] == f"Basic {basic}"
     fields = dict(p.split("=", 1) for p in token["body"].split("&"))
     assert set(fields) == {"grant_type", "code", "redirect_uri", "code_verifier"}
-    from flowlab.exchange import s256  # the challenge is the verifier's hash
+    from flowlab.core.http import s256  # the challenge is the verifier's hash
     assert s256(unquote(fields["code_verifier"])) == query["code_challenge"]
     callback = " ".join(runner.get(f"{runner.run_url}?step=3").text.split())
     assert "No <code>iss</code> came back" in callback
@@ -270,8 +270,8 @@ def test_discovered_capabilities_decide_the_flows(lab, fake):
 
 
 def register_lab_apps(lab, sandbox_url: str, database: str):
-    """Register a web and a browser app on a standalone sandbox for the callback the
-    lab at ``lab`` gives that issuer (one per provider, ``flowlab.runner.callbacks``;
+    """Register a web and a browser app on a standalone sandbox for the callback the lab
+    at ``lab`` gives that issuer (one per provider, ``flowlab.core.runner.callbacks``;
     the demo apps know only ``/run/callback``). Returns (web, secret, public)."""
     callback = lab(for_issuer(sandbox_url + "/sandbox"))
     config = {"SECRET_KEY": "standalone-key"}

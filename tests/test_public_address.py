@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from flowlab.exchange import Exchange
-from flowlab.exchange import Message
-from flowlab.profiles import Provider
-from flowlab.publicurl import Addresses
-from flowlab.publicurl import private_origins
-from flowlab.publicurl import sent_privately
+from flowlab.core.http import Exchange
+from flowlab.core.http import Message
+from flowlab.core.provider import Provider
+from flowlab.core.publicurl import Addresses
+from flowlab.core.publicurl import private_origins
+from flowlab.core.publicurl import sent_privately
 from tests.flowrunner import FlowRunner
 from tests.sandbox_helpers import Sandbox
 from tests.test_exports import FORMATS
@@ -94,7 +94,7 @@ def test_step_helper_says_which_messages_went_to_the_private_port(live_server):
     document = runner.session.get(runner.run_url + "/export.json?secrets=1",
                                   timeout=10).json()
     assert _private(live_server) not in json.dumps(document)
-    from flowlab.runner import store
+    from flowlab.core.runner import store
 
     app = live_server.app
     run_id = runner.run_url.rsplit("/", 1)[1]

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy import select
 
-from flowlab.db import LAB
-from flowlab.runner import poll
-from flowlab.runner import store
-from flowlab.runner.records import StepRecord
-from flowlab.tables import runs
+from flowlab.core.runner import poll
+from flowlab.core.runner import store
+from flowlab.core.runner.records import StepRecord
+from flowlab.core.storage.db import LAB
+from flowlab.core.storage.tables import runs
 from tests.test_profiles import OLD as PROFILE
 
 URL = "http://127.0.0.1/sandbox/authorize?response_type=code&client_id=c&state=s1"

@@ -1,5 +1,5 @@
-"""Redaction by allow-list (flowlab/redact.py): the rules as plain functions, then a
-real provider's run whose ID token and unknown tokens must never appear in clear."""
+"""Redaction by allow-list (flowlab/core/redact.py): the rules as plain functions, then
+a real provider's run whose ID token and unknown tokens must never appear in clear."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import request
 
-from flowlab.exchange import Message
-from flowlab.redact import SAFE_FIELDS
-from flowlab.redact import SECRET_FIELDS
-from flowlab.redact import Redactor
-from flowlab.redact import secret_field
-from flowlab.redact import token_shaped
-from flowlab.runner.records import StepRecord
-from flowlab.runner.store import Run
+from flowlab.core.http import Message
+from flowlab.core.redact import SAFE_FIELDS
+from flowlab.core.redact import SECRET_FIELDS
+from flowlab.core.redact import Redactor
+from flowlab.core.redact import secret_field
+from flowlab.core.redact import token_shaped
+from flowlab.core.runner.records import StepRecord
+from flowlab.core.runner.store import Run
 from tests import standin
 from tests.conftest import PROVIDER_HOST
 from tests.conftest import LiveServer

@@ -25,12 +25,12 @@ import requests
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
-from flowlab.db import LAB
-from flowlab.db import dispose
-from flowlab.profiles import Provider
-from flowlab.runner import store
-from flowlab.runner.records import StepRecord
-from flowlab.tables import runs
+from flowlab.core.provider import Provider
+from flowlab.core.runner import store
+from flowlab.core.runner.records import StepRecord
+from flowlab.core.storage.db import LAB
+from flowlab.core.storage.db import dispose
+from flowlab.core.storage.tables import runs
 from tests import standin
 from tests.conftest import PROVIDER_HOST
 from tests.conftest import LiveServer

@@ -57,8 +57,8 @@ def test_a_flow_defined_only_in_a_new_toml_runs_end_to_end(serve, tmp_path, sour
 
 
 def test_an_unknown_action_is_refused_at_start_up(tmp_path):
-    from flowlab.content import Content
-    from flowlab.runner.flows import load_flows
+    from flowlab.core.content import Content
+    from flowlab.core.runner.flows import load_flows
 
     root = _content_with(tmp_path, "client-credentials", "broken")
     path = root / "flows" / "broken.toml"

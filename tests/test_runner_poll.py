@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from flowlab.runner import engine
-from flowlab.runner.flows import Flow
-from flowlab.runner.registry import ACTIONS
-from flowlab.runner.registry import Action
-from flowlab.runner.registry import register
-from flowlab.runner.store import Run
+from flowlab.core.runner import engine
+from flowlab.core.runner.flows import Flow
+from flowlab.core.runner.registry import ACTIONS
+from flowlab.core.runner.registry import Action
+from flowlab.core.runner.registry import register
+from flowlab.core.runner.store import Run
 
 
 class Clock:

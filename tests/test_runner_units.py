@@ -6,15 +6,15 @@ from dataclasses import replace
 
 import pytest
 
-from flowlab.exchange import Message
-from flowlab.profiles import Provider
-from flowlab.redact import Redactor
-from flowlab.runner import engine
-from flowlab.runner.answers import json_path
-from flowlab.runner.flows import Flow
-from flowlab.runner.present import lookup
-from flowlab.runner.records import StepRecord
-from flowlab.runner.store import Run
+from flowlab.core.http import Message
+from flowlab.core.provider import Provider
+from flowlab.core.redact import Redactor
+from flowlab.core.runner import engine
+from flowlab.core.runner.answers import json_path
+from flowlab.core.runner.flows import Flow
+from flowlab.core.runner.present import lookup
+from flowlab.core.runner.records import StepRecord
+from flowlab.core.runner.store import Run
 
 GLOSSARY = {"Content-Type": {"meaning": "type"}, "status": {"meaning": "s"},
             "error.status": {"meaning": "error status"}, "code": {"meaning": "c"}}
@@ -106,7 +106,7 @@ def test_iss_is_compared_whenever_it_comes_back():
 
 
 def test_a_claimed_step_cannot_be_claimed_again(app):
-    from flowlab.runner import store
+    from flowlab.core.runner import store
 
     with app.app_context():
         run = store.create("owner", "client-credentials", Provider(kind="sandbox"))
@@ -161,7 +161,7 @@ def test_explained_picks_the_text_for_the_recorded_outcome():
 
 
 def test_only_a_flow_that_offers_it_runs_without_pkce():
-    from flowlab.runner.flows import options_from
+    from flowlab.core.runner.flows import options_from
 
     optional = Flow("f", "F", "confidential", "s", (), pkce=True, pkce_optional=True)
     fixed = Flow("g", "G", "public", "s", (), pkce=True)
@@ -181,7 +181,7 @@ def test_only_a_flow_that_offers_it_runs_without_pkce():
     ([], {"pkce": False}),
 ])
 def test_the_code_flow_goes_without_pkce_only_where_s256_is_missing(methods, options):
-    from flowlab.runner.flows import options_from
+    from flowlab.core.runner.flows import options_from
 
     optional = Flow("f", "F", "confidential", "s", (), pkce=True, pkce_optional=True)
     provider = Provider(kind="discovered", pkce_methods=methods)

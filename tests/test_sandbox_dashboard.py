@@ -9,7 +9,7 @@ import re
 import pytest
 import requests
 
-from flowlab.demo import device_app
+from flowlab.core.demo import device_app
 from tests.sandbox_helpers import CALLBACK
 from tests.sandbox_helpers import Sandbox
 from tests.sandbox_helpers import basic

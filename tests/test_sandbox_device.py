@@ -14,10 +14,10 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from flowlab.demo import demo_apps
-from flowlab.demo import device_app
+from flowlab.core.demo import demo_apps
+from flowlab.core.demo import device_app
+from flowlab.core.storage.tables import device_codes
 from flowlab.sandbox.store import DB
-from flowlab.tables import device_codes
 from tests.forms import submit
 from tests.sandbox_helpers import basic
 

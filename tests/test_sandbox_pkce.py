@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from flowlab.exchange import s256
+from flowlab.core.http import s256
 from flowlab.sandbox.pkce import verifier_matches
 from tests.sandbox_helpers import CALLBACK
 from tests.sandbox_helpers import Sandbox

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy import text
 
-from flowlab.db import make_engine
+from flowlab.core.storage.db import make_engine
+from flowlab.core.storage.tables import SANDBOX_TABLES
 from flowlab.sandbox import grants
 from flowlab.sandbox import housekeeping
 from flowlab.sandbox.redirects import redirect_matches
 from flowlab.sandbox.redirects import registration_problem
 from flowlab.sandbox.store import DB
-from flowlab.tables import SANDBOX_TABLES
 from tests.sandbox_helpers import Sandbox
 
 PORTLESS = ("http://127.0.0.1/cb", "http://[::1]/cb")

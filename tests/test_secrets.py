@@ -10,10 +10,10 @@ from contextlib import closing
 
 import pytest
 
-from flowlab import secretbox
-from flowlab.profiles import Provider
-from flowlab.runner import store
-from flowlab.secretbox import SecretBox
+from flowlab.core import secrets as secretbox
+from flowlab.core.provider import Provider
+from flowlab.core.runner import store
+from flowlab.core.secrets import SecretBox
 from tests import standin
 from tests.conftest import PROVIDER_HOST
 from tests.conftest import LiveServer

@@ -9,8 +9,8 @@ from html import unescape
 
 import pytest
 
-from flowlab import discovery
-from flowlab import providers
+from flowlab.core import discovery
+from flowlab.core import providers
 from tests import standin
 from tests.conftest import PROVIDER_HOST
 from tests.conftest import LiveServer

@@ -13,7 +13,7 @@ from html import unescape
 
 import pytest
 
-from flowlab.outbound import is_public
+from flowlab.core.outbound import is_public
 from tests import standin
 from tests.conftest import PROVIDER_HOST
 from tests.conftest import LiveServer

@@ -16,15 +16,15 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
 
-from flowlab.db import LAB
-from flowlab.db import SANDBOX
-from flowlab.db import engine_url
-from flowlab.db import make_engine
-from flowlab.db import migrate
-from flowlab.db import transaction
-from flowlab.migrations import HERE as MIGRATIONS
+from flowlab.core.storage.db import LAB
+from flowlab.core.storage.db import SANDBOX
+from flowlab.core.storage.db import engine_url
+from flowlab.core.storage.db import make_engine
+from flowlab.core.storage.db import migrate
+from flowlab.core.storage.db import transaction
+from flowlab.core.storage.migrations import HERE as MIGRATIONS
+from flowlab.core.storage.tables import clients
 from flowlab.sandbox import grants
-from flowlab.tables import clients
 from tests.conftest import ROOT
 from tests.conftest import free_port
 from tests.conftest import make_app
@@ -133,7 +133,7 @@ def test_a_runs_file_from_before_migrations_keeps_its_runs(tmp_path):
                     " '{\"kind\": \"sandbox\"}', '{}', '[{\"id\": \"token\"}]',"
                     " 'active', ?, ?)", (time.time(), time.time() + 3600))
     app = make_app(tmp_path)
-    from flowlab.runner import store
+    from flowlab.core.runner import store
 
     with app.test_request_context():
         run = store.load("r1", "me")

@@ -20,18 +20,18 @@ from types import ModuleType
 
 from flask import Flask
 
-from ..db import transaction
-from ..db import upsert
-from ..sandbox.public import DB
-from ..sandbox.public import Sandbox
-from ..sandbox.public import digest
-from ..tables import clients
-from . import catalogue
-from . import issuer
-from .attacker import HOST as ATTACKER_HOST
-from .client import callback_path
-from .client import credentials
-from .store import RunStore
+from flowlab.core.storage.db import transaction
+from flowlab.core.storage.db import upsert
+from flowlab.core.storage.tables import clients
+from flowlab.labs import catalogue
+from flowlab.labs import issuer
+from flowlab.labs.client import callback_path
+from flowlab.labs.client import credentials
+from flowlab.labs.page import ATTACKER_HOST
+from flowlab.labs.store import RunStore
+from flowlab.sandbox.public import DB
+from flowlab.sandbox.public import Sandbox
+from flowlab.sandbox.public import digest
 
 # The labs' clients belong to no dashboard session, so no dashboard lists them.
 OWNER = "labs"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
-from ..content import render_markdown
+from flowlab.core.content import render_markdown
 
 VARIANTS = ("vulnerable", "defended")
 # The verdict's three states: what the wire shows (succeeded, failed) or not yet.

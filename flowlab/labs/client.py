@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 
 import requests
 
-from ..exchange import s256
-from ..runner.capture import capture_session
-from ..runner.capture import exchange_of
-from .catalogue import Lab
-from .page import Incoming
-from .store import Run
+from flowlab.core.http import s256
+from flowlab.core.runner.capture import capture_session
+from flowlab.core.runner.capture import exchange_of
+from flowlab.labs.catalogue import Lab
+from flowlab.labs.page import Incoming
+from flowlab.labs.store import Run
 
 SCOPE = "user-read-private user-read-email"
 

@@ -9,12 +9,12 @@ from urllib.parse import parse_qs
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
-from ..exchange import s256
-from . import client
-from . import scripted
-from . import wire
-from .catalogue import Lab
-from .store import Run
+from flowlab.core.http import s256
+from flowlab.labs import client
+from flowlab.labs import scripted
+from flowlab.labs import wire
+from flowlab.labs.catalogue import Lab
+from flowlab.labs.store import Run
 
 VICTIM = "alice"
 

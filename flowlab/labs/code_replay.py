@@ -6,12 +6,12 @@ from collections.abc import Mapping
 
 import requests
 
-from ..runner.capture import capture_session
-from ..runner.capture import exchange_of
-from . import client
-from . import wire
-from .catalogue import Lab
-from .store import Run
+from flowlab.core.runner.capture import capture_session
+from flowlab.core.runner.capture import exchange_of
+from flowlab.labs import client
+from flowlab.labs import wire
+from flowlab.labs.catalogue import Lab
+from flowlab.labs.store import Run
 
 
 def _logged(run: Run):

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
-from . import client
-from . import scripted
-from . import wire
-from .catalogue import Lab
-from .store import Run
+from flowlab.labs import client
+from flowlab.labs import scripted
+from flowlab.labs import wire
+from flowlab.labs.catalogue import Lab
+from flowlab.labs.store import Run
 
 ATTACKER_USER = "bob"
 

@@ -10,14 +10,14 @@ from urllib.parse import parse_qs
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
-from . import client
-from . import wire
-from .catalogue import Lab
-from .page import NOT_FOUND
-from .page import Answer
-from .page import Incoming
-from .page import redirect
-from .store import Run
+from flowlab.labs import client
+from flowlab.labs import wire
+from flowlab.labs.catalogue import Lab
+from flowlab.labs.page import NOT_FOUND
+from flowlab.labs.page import Answer
+from flowlab.labs.page import Incoming
+from flowlab.labs.page import redirect
+from flowlab.labs.store import Run
 
 PIXEL = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01"
          b"\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")

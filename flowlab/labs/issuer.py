@@ -19,11 +19,11 @@ from collections.abc import Mapping
 
 from oauthlib.oauth2.rfc6749 import errors
 
-from ..sandbox.public import IssuerProfile
-from ..sandbox.public import RequestValidator
-from ..sandbox.public import Sandbox
-from .catalogue import Lab
-from .client import credentials
+from flowlab.labs.catalogue import Lab
+from flowlab.labs.client import credentials
+from flowlab.sandbox.public import IssuerProfile
+from flowlab.sandbox.public import RequestValidator
+from flowlab.sandbox.public import Sandbox
 
 HEADERS = {"X-Flowlab-Lab": "vulnerable issuer"}
 

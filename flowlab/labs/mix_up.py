@@ -12,17 +12,17 @@ from urllib.parse import urlencode
 
 import requests
 
-from ..runner.capture import capture_session
-from ..runner.capture import exchange_of
-from . import client
-from . import wire
-from .attacker import HOST
-from .catalogue import Lab
-from .page import NOT_FOUND
-from .page import Answer
-from .page import Incoming
-from .page import redirect
-from .store import Run
+from flowlab.core.runner.capture import capture_session
+from flowlab.core.runner.capture import exchange_of
+from flowlab.labs import client
+from flowlab.labs import wire
+from flowlab.labs.catalogue import Lab
+from flowlab.labs.page import ATTACKER_HOST as HOST
+from flowlab.labs.page import NOT_FOUND
+from flowlab.labs.page import Answer
+from flowlab.labs.page import Incoming
+from flowlab.labs.page import redirect
+from flowlab.labs.store import Run
 
 RIVAL_CLIENT_ID = "playlistpal"  # the client's registration at the attacker's AS
 

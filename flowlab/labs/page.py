@@ -1,6 +1,6 @@
 """A lab page's request and answer as plain data, so the labs import no Flask.
 
-The Flask glue (``views.labs`` and the attacker's app, ``attacker``) reads each
+The Flask glue (``web.labs`` and the attacker's app, ``attacker``) reads each
 request into an :class:`Incoming` and turns the :class:`Answer` a lab returns into
 a response.
 """
@@ -10,8 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 
-from ..exchange import Exchange
-from ..exchange import Message
+from flowlab.core.http import Exchange
+from flowlab.core.http import Message
+
+# The attacker's own host: another loopback address, so it gets none of the lab's
+# cookies (a browser sends a host's cookies to all of its ports).
+ATTACKER_HOST = "127.0.0.2"
 
 # Headers of a request a lab received worth showing (the cookie is masked).
 SHOWN = ("host", "sec-fetch-site", "sec-fetch-mode", "referer", "cookie")

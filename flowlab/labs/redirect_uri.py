@@ -10,19 +10,19 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..exchange import Exchange
-from ..exchange import Message
-from ..exchange import s256
-from ..runner.capture import capture_session
-from ..runner.capture import exchange_of
-from . import client
-from . import wire
-from .catalogue import Lab
-from .page import NOT_FOUND
-from .page import Answer
-from .page import Incoming
-from .page import redirect
-from .store import Run
+from flowlab.core.http import Exchange
+from flowlab.core.http import Message
+from flowlab.core.http import s256
+from flowlab.core.runner.capture import capture_session
+from flowlab.core.runner.capture import exchange_of
+from flowlab.labs import client
+from flowlab.labs import wire
+from flowlab.labs.catalogue import Lab
+from flowlab.labs.page import NOT_FOUND
+from flowlab.labs.page import Answer
+from flowlab.labs.page import Incoming
+from flowlab.labs.page import redirect
+from flowlab.labs.store import Run
 
 
 def _listener(run: Run, config: Mapping) -> str:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from ..runner.capture import exchange_of
-from . import client
-from . import wire
-from .catalogue import Lab
-from .store import Run
+from flowlab.core.runner.capture import exchange_of
+from flowlab.labs import client
+from flowlab.labs import wire
+from flowlab.labs.catalogue import Lab
+from flowlab.labs.store import Run
 
 
 def _stolen(run: Run) -> tuple[str, str] | None:

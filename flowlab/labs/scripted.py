@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..runner.capture import capture_session
-from ..runner.capture import exchange_of
-from .store import Run
+from flowlab.core.runner.capture import capture_session
+from flowlab.core.runner.capture import exchange_of
+from flowlab.labs.store import Run
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -1,8 +1,9 @@
 """Lab runs: what one browser did in one lab variant, and every message captured.
 
-Runs live in the lab's database (``flowlab.tables.lab_runs``), so any worker of any
-process may serve any request of a run: the lab page, the lab client's callback,
-the attacker on 127.0.0.2. Five methods: ``new``, ``get``, ``find``, ``latest``
+Runs live in the lab's database (``flowlab.core.storage.tables.lab_runs``), so any
+worker of any process may serve any request of a run: the lab page, the lab client's
+callback, the attacker on 127.0.0.2. Five methods: ``new``, ``get``, ``find``,
+``latest``
 and ``save``.
 A save is an update-where-version; when another request saved the run since this
 one read it, this request's changes (its new messages, the client and attacker
@@ -34,10 +35,10 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
-from ..db import LAB
-from ..exchange import Exchange
-from ..exchange import Message
-from ..tables import lab_runs
+from flowlab.core.http import Exchange
+from flowlab.core.http import Message
+from flowlab.core.storage.db import LAB
+from flowlab.core.storage.tables import lab_runs
 
 KEEP_SECONDS = 3600
 ATTEMPTS = 5  # saves of one run racing another request before giving up

@@ -8,8 +8,8 @@ import json
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
-from .store import Entry
-from .store import Run
+from flowlab.labs.store import Entry
+from flowlab.labs.store import Run
 
 
 def status(entry: Entry) -> int | None:

@@ -17,23 +17,23 @@ from flask import Flask
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..demo import all_demo_apps
-from . import catalogue
-from . import profiles
-from . import store
+from flowlab.core.demo import all_demo_apps
+from flowlab.sandbox import catalogue
+from flowlab.sandbox import issuers as profiles
+from flowlab.sandbox import store
 
 cli = AppGroup("sandbox", help="Manage the sandbox provider's apps.")
 
 
 def init_app(app: Flask) -> None:
-    from . import api
-    from . import cors
-    from . import dashboard
-    from . import device_page
-    from . import endpoints
-    from . import profilepage
-    from . import received
-    from . import views
+    from flowlab.sandbox import api
+    from flowlab.sandbox import cors
+    from flowlab.sandbox import dashboard
+    from flowlab.sandbox import device_page
+    from flowlab.sandbox import endpoints
+    from flowlab.sandbox import profilepage
+    from flowlab.sandbox import received
+    from flowlab.sandbox import views
 
     store.DB.init_app(app)
     # The engine's pool keeps connections open, so SQLite does not checkpoint and
@@ -71,9 +71,9 @@ def add_client(name: str, redirect_uris: tuple[str, ...], public: bool,
                grants: tuple[str, ...]) -> None:
     """Register an app and print it as JSON (id, secret if confidential, grants,
     URIs)."""
-    from .registration import DEFAULT_GRANTS
-    from .registration import AppForm
-    from .registration import check_new_app
+    from flowlab.sandbox.registration import DEFAULT_GRANTS
+    from flowlab.sandbox.registration import AppForm
+    from flowlab.sandbox.registration import check_new_app
 
     form = AppForm(name=name, redirect_uris="\n".join(redirect_uris),
                    kind="public" if public else "confidential",

@@ -13,13 +13,13 @@ from flask import Blueprint
 from flask import jsonify
 from flask import request
 
-from . import grants
-from .context import catalogue
-from .objects import artist_object
-from .objects import paging
-from .objects import playlist_object
-from .objects import user_object
-from .store import DB
+from flowlab.sandbox import grants
+from flowlab.sandbox.context import catalogue
+from flowlab.sandbox.objects import artist_object
+from flowlab.sandbox.objects import paging
+from flowlab.sandbox.objects import playlist_object
+from flowlab.sandbox.objects import user_object
+from flowlab.sandbox.store import DB
 
 bp = Blueprint("sandbox_api", __name__, url_prefix="/sandbox/v1")
 SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "audiobook")

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from oauthlib.oauth2.rfc6749 import errors
 
-from .. import exchange
-from ..security import constant_time_equal
-from . import consents
-from .store import Client
-from .store import digest
-from .store import get_client
+from flowlab.core import http as exchange
+from flowlab.core.hosts import constant_time_equal
+from flowlab.sandbox import consents
+from flowlab.sandbox.store import Client
+from flowlab.sandbox.store import digest
+from flowlab.sandbox.store import get_client
 
 
 class TooManyFailures(errors.OAuth2Error):

@@ -14,10 +14,10 @@ import time
 from sqlalchemy import Connection
 from sqlalchemy import select
 
-from ..db import transaction
-from ..db import upsert
-from ..tables import auth_failures
-from ..tables import consents
+from flowlab.core.storage.db import transaction
+from flowlab.core.storage.db import upsert
+from flowlab.core.storage.tables import auth_failures
+from flowlab.core.storage.tables import consents
 
 
 def granted_scopes(conn: Connection, user_id: str, client_id: str):

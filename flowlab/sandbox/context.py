@@ -9,14 +9,14 @@ from flask import has_request_context
 from flask import request
 from flask import session
 
-from ..backchannel import KEY as BACKCHANNEL_KEY
-from .catalogue import Catalogue
-from .profiles import Profile
-from .profiles import Profiles
-from .server import SandboxServer
-from .server import Settings
-from .store import DB
-from .validator import RequestValidator
+from flowlab.core.backchannel import KEY as BACKCHANNEL_KEY
+from flowlab.sandbox.catalogue import Catalogue
+from flowlab.sandbox.issuers import Profile
+from flowlab.sandbox.issuers import Profiles
+from flowlab.sandbox.server import SandboxServer
+from flowlab.sandbox.server import Settings
+from flowlab.sandbox.store import DB
+from flowlab.sandbox.validator import RequestValidator
 
 USER_KEY = "sandbox_user"
 

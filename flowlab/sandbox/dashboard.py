@@ -19,14 +19,14 @@ from flask import request
 from flask import session
 from flask import url_for
 
-from ..demo import demo_apps
-from . import store
-from .context import catalogue
-from .registration import AppForm
-from .registration import check_new_app
-from .registration import check_uris
-from .registration import needs_redirect
-from .store import DB
+from flowlab.core.demo import demo_apps
+from flowlab.sandbox import store
+from flowlab.sandbox.context import catalogue
+from flowlab.sandbox.registration import AppForm
+from flowlab.sandbox.registration import check_new_app
+from flowlab.sandbox.registration import check_uris
+from flowlab.sandbox.registration import needs_redirect
+from flowlab.sandbox.store import DB
 
 bp = Blueprint("sandbox_dashboard", __name__, url_prefix="/sandbox/dashboard")
 OWNER_KEY = "sandbox_owner"

@@ -22,11 +22,11 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 
-from ..db import transaction
-from ..demo import DEVICE_GRANT
-from ..tables import device_codes as table
-from .clientauth import basic_credentials
-from .store import digest
+from flowlab.core.demo import DEVICE_GRANT
+from flowlab.core.storage.db import transaction
+from flowlab.core.storage.tables import device_codes as table
+from flowlab.sandbox.clientauth import basic_credentials
+from flowlab.sandbox.store import digest
 
 # RFC 8628 §6.1: consonants only (no words), no look-alike pairs; 20^8 is ~34 bits.
 ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"

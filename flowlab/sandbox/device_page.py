@@ -16,21 +16,21 @@ from flask import session
 from flask import url_for
 from oauthlib.common import Request
 
-from . import consents
-from .clientauth import presented_credentials
-from .context import catalogue
-from .context import current_user
-from .context import issuer
-from .context import oauth_server
-from .context import profile
-from .context import settings
-from .device import DeviceEndpoint
-from .device import decide
-from .device import find_pending
-from .device import normalize
-from .store import DB
-from .store import get_client
-from .views import login_page
+from flowlab.sandbox import consents
+from flowlab.sandbox.clientauth import presented_credentials
+from flowlab.sandbox.context import catalogue
+from flowlab.sandbox.context import current_user
+from flowlab.sandbox.context import issuer
+from flowlab.sandbox.context import oauth_server
+from flowlab.sandbox.context import profile
+from flowlab.sandbox.context import settings
+from flowlab.sandbox.device import DeviceEndpoint
+from flowlab.sandbox.device import decide
+from flowlab.sandbox.device import find_pending
+from flowlab.sandbox.device import normalize
+from flowlab.sandbox.store import DB
+from flowlab.sandbox.store import get_client
+from flowlab.sandbox.views import login_page
 
 bp = Blueprint("sandbox_device", __name__, url_prefix="/sandbox")
 PENDING_KEY = "sandbox_device"

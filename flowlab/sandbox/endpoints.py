@@ -15,19 +15,19 @@ from flask import Blueprint
 from flask import Response
 from flask import request
 
-from ..security import csrf_exempt
-from . import device
-from . import device_page
-from . import grants
-from .api import bearer_challenge
-from .context import catalogue
-from .context import issuer
-from .context import oauth_server
-from .context import settings
-from .server import call
-from .server import metadata
-from .server import spotify_token_error
-from .store import DB
+from flowlab.sandbox import device
+from flowlab.sandbox import device_page
+from flowlab.sandbox import grants
+from flowlab.sandbox.api import bearer_challenge
+from flowlab.sandbox.context import catalogue
+from flowlab.sandbox.context import issuer
+from flowlab.sandbox.context import oauth_server
+from flowlab.sandbox.context import settings
+from flowlab.sandbox.server import call
+from flowlab.sandbox.server import metadata
+from flowlab.sandbox.server import spotify_token_error
+from flowlab.sandbox.store import DB
+from flowlab.web.security import csrf_exempt
 
 bp = Blueprint("sandbox_endpoints", __name__, url_prefix="/sandbox")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}

@@ -19,12 +19,12 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 
-from ..db import transaction
-from ..tables import codes
-from ..tables import grants
-from ..tables import tokens
-from .housekeeping import maybe_purge
-from .store import digest
+from flowlab.core.storage.db import transaction
+from flowlab.core.storage.tables import codes
+from flowlab.core.storage.tables import grants
+from flowlab.core.storage.tables import tokens
+from flowlab.sandbox.housekeeping import maybe_purge
+from flowlab.sandbox.store import digest
 
 # Spotify's refresh tokens expire six months after consent (2026); the grant row
 # keeps that moment, and refreshing never moves it.

@@ -13,11 +13,11 @@ import time
 from sqlalchemy import Connection
 from sqlalchemy import delete
 
-from ..db import transaction
-from ..tables import auth_failures
-from ..tables import codes
-from ..tables import grants
-from ..tables import tokens
+from flowlab.core.storage.db import transaction
+from flowlab.core.storage.tables import auth_failures
+from flowlab.core.storage.tables import codes
+from flowlab.core.storage.tables import grants
+from flowlab.core.storage.tables import tokens
 
 PURGE_EVERY = 60.0
 _last_purge = 0.0

@@ -12,7 +12,7 @@ import re
 
 from oauthlib.oauth2.rfc6749 import errors
 
-from ..exchange import s256
+from flowlab.core.http import s256
 
 # RFC 7636 §4.1: 43-128 characters of ALPHA / DIGIT / "-" / "." / "_" / "~".
 PKCE_VALUE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")

@@ -13,7 +13,7 @@ from flask import Blueprint
 from flask import current_app
 from flask import render_template
 
-from ..content import render_markdown
+from flowlab.core.content import render_markdown
 
 bp = Blueprint("sandbox_profiles", __name__, url_prefix="/sandbox")
 

@@ -14,17 +14,17 @@ from flask import Flask
 from flask import Response
 from flask import request
 
-from ..security import csrf_exempt
-from . import views
-from .context import caller
-from .context import settings
-from .endpoints import form_body
-from .profiles import Profile as IssuerProfile
-from .server import SandboxServer
-from .server import call
-from .store import DB
-from .store import digest
-from .validator import RequestValidator
+from flowlab.sandbox import views
+from flowlab.sandbox.context import caller
+from flowlab.sandbox.context import settings
+from flowlab.sandbox.endpoints import form_body
+from flowlab.sandbox.issuers import Profile as IssuerProfile
+from flowlab.sandbox.server import SandboxServer
+from flowlab.sandbox.server import call
+from flowlab.sandbox.store import DB
+from flowlab.sandbox.store import digest
+from flowlab.sandbox.validator import RequestValidator
+from flowlab.web.security import csrf_exempt
 
 __all__ = ["DB", "IssuerProfile", "RequestValidator", "Sandbox", "digest"]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache",

@@ -24,8 +24,8 @@ from flask import Flask
 from flask import current_app
 from flask import request
 
-from ..exchange import from_wsgi
-from ..security import csrf_exempt
+from flowlab.core.http import from_wsgi
+from flowlab.web.security import csrf_exempt
 
 TOKEN_PATH = "/sandbox/api/token"
 KEEP_SECONDS = 300

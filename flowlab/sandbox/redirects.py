@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ..security import allows_plain_http
-from ..security import is_loopback_host
+from flowlab.core.hosts import is_loopback_host
+from flowlab.web.security import allows_plain_http
 
 PORT = re.compile(r"[1-9][0-9]{0,4}")
 DANGEROUS_SCHEMES = {"javascript", "data", "vbscript", "file", "blob", "about"}

@@ -10,8 +10,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from dataclasses import field
 
-from ..demo import DEVICE_GRANT
-from .redirects import registration_problem
+from flowlab.core.demo import DEVICE_GRANT
+from flowlab.sandbox.redirects import registration_problem
 
 MAX_URIS = 20
 MAX_NAME = 64

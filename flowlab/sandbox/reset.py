@@ -15,12 +15,12 @@ from sqlalchemy import Connection
 from sqlalchemy import delete
 from sqlalchemy import select
 
-from ..db import transaction
-from ..tables import codes
-from ..tables import consents
-from ..tables import grants
-from ..tables import tokens
-from .store import digest
+from flowlab.core.storage.db import transaction
+from flowlab.core.storage.tables import codes
+from flowlab.core.storage.tables import consents
+from flowlab.core.storage.tables import grants
+from flowlab.core.storage.tables import tokens
+from flowlab.sandbox.store import digest
 
 
 @dataclass(frozen=True)

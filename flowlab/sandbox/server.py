@@ -17,10 +17,10 @@ from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749 import grant_types
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
-from ..demo import DEVICE_GRANT
-from . import device
-from . import pkce
-from . import profiles
+from flowlab.core.demo import DEVICE_GRANT
+from flowlab.sandbox import device
+from flowlab.sandbox import issuers as profiles
+from flowlab.sandbox import pkce
 
 TOKEN_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 

@@ -21,11 +21,11 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 
-from ..db import SANDBOX
-from ..db import transaction
-from ..db import upsert
-from ..demo import DemoApp
-from ..tables import clients
+from flowlab.core.demo import DemoApp
+from flowlab.core.storage.db import SANDBOX
+from flowlab.core.storage.db import transaction
+from flowlab.core.storage.db import upsert
+from flowlab.core.storage.tables import clients
 
 
 def digest(value: str) -> str:

@@ -19,9 +19,9 @@ import time
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
-from . import grants
-from .pkce import verifier_matches
-from .profiles import issued_here
+from flowlab.sandbox import grants
+from flowlab.sandbox.issuers import issued_here
+from flowlab.sandbox.pkce import verifier_matches
 
 
 def grant_error(request, text: str) -> errors.InvalidGrantError:

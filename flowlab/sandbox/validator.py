@@ -13,13 +13,13 @@ from collections.abc import Callable
 from oauthlib.oauth2 import RequestValidator as OAuthlibValidator
 from oauthlib.oauth2.rfc6749 import errors
 
-from . import clientauth
-from . import device
-from . import grants
-from . import tokenrules
-from .redirects import redirect_matches
-from .redirects import refusal
-from .store import get_client
+from flowlab.sandbox import clientauth
+from flowlab.sandbox import device
+from flowlab.sandbox import grants
+from flowlab.sandbox import tokenrules
+from flowlab.sandbox.redirects import redirect_matches
+from flowlab.sandbox.redirects import refusal
+from flowlab.sandbox.store import get_client
 
 
 class RequestValidator(OAuthlibValidator):

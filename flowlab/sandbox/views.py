@@ -20,18 +20,18 @@ from flask import session
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749 import errors
 
-from ..security import allow_form_action
-from ..security import safe_next
-from . import consents
-from .context import USER_KEY
-from .context import authorize_uri
-from .context import catalogue
-from .context import current_user
-from .context import issuer
-from .context import oauth_server
-from .context import profile
-from .store import DB
-from .store import get_client
+from flowlab.core.hosts import safe_next
+from flowlab.sandbox import consents
+from flowlab.sandbox.context import USER_KEY
+from flowlab.sandbox.context import authorize_uri
+from flowlab.sandbox.context import catalogue
+from flowlab.sandbox.context import current_user
+from flowlab.sandbox.context import issuer
+from flowlab.sandbox.context import oauth_server
+from flowlab.sandbox.context import profile
+from flowlab.sandbox.store import DB
+from flowlab.sandbox.store import get_client
+from flowlab.web.security import allow_form_action
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 

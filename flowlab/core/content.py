@@ -1,0 +1,171 @@
+"""Content: Markdown pages and TOML data files from ``content/``, loaded once.
+
+A page is a ``.md`` file that may open with a TOML front-matter block between two
+``+++`` lines. Files and folders whose names start with ``_`` are skipped. Every
+``.toml`` file is data, read with tomllib and keyed by its path without the suffix.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from urllib.parse import urlsplit
+from xml.etree.ElementTree import Element
+
+import markdown
+from flask import Flask
+from flask import current_app
+from flask import get_template_attribute
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+from markupsafe import Markup
+
+from flowlab.core.highlight import CSS_CLASS
+from flowlab.core.highlight import highlight
+
+__all__ = ["Content", "Page", "get_content", "highlight", "init_app"]
+
+FRONT_MATTER = "+++"
+EXTENSIONS = ["tables", "fenced_code", "toc", "attr_list", "codehilite"]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A rendered page: its path, front-matter ``meta``, HTML and headings."""
+
+    path: str
+    meta: dict
+    html: Markup
+    toc: list = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return self.meta.get("title") or self.path.rsplit("/", 1)[-1]
+
+    def __getitem__(self, key: str):
+        return self.meta[key]
+
+    def __html__(self) -> str:
+        return self.html
+
+
+class Content:
+    """Every page and data file under one folder, parsed and rendered up front."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self._diagrams: dict[str, Markup] = {}
+        self._pages: dict[str, Page] = {}
+        self._data: dict[str, dict] = {}
+        for path in sorted(self.root.rglob("*")):
+            name = path.relative_to(self.root).with_suffix("").as_posix()
+            if any(part.startswith("_") for part in path.relative_to(self.root).parts):
+                continue
+            if path.suffix == ".md":
+                self._pages[name] = load_page(name, path)
+            elif path.suffix == ".toml":
+                self._data[name] = _read_toml(path)
+
+    def page(self, path: str) -> Page | None:
+        """The page at ``path`` (``"lessons/implicit"``), or None."""
+        return self._pages.get(path.strip("/"))
+
+    def pages(self, prefix: str = "") -> list[Page]:
+        """Pages under ``prefix``, ordered by their ``order`` meta, then title."""
+        prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        found = [p for name, p in self._pages.items() if name.startswith(prefix)]
+        return sorted(found, key=lambda p: (p.meta.get("order", 999), p.title))
+
+    def data(self, name: str) -> dict:
+        """The parsed ``content/<name>.toml``; KeyError names a missing file."""
+        try:
+            return self._data[name]
+        except KeyError:
+            raise KeyError(f"no data file content/{name}.toml") from None
+
+
+    def diagram(self, page: Page) -> Markup:
+        """A page's sequence diagram (front matter ``diagram``), rendered by the
+        ``_sequence.html`` macro on first use and kept: it never changes."""
+        html = self._diagrams.get(page.path)
+        if html is None:
+            sequence = get_template_attribute("_sequence.html", "sequence")
+            label = f"Sequence diagram: {page.title}"
+            html = self._diagrams[page.path] = Markup(
+                sequence(page.meta["diagram"], label=label))
+        return html
+
+
+def init_app(app: Flask, content: Content) -> None:
+    """Let templates draw a page's diagram (``Content.diagram``)."""
+    app.jinja_env.globals["page_diagram"] = content.diagram
+
+
+def get_content() -> Content:
+    """The current app's content (``flowlab.core.services``)."""
+    return current_app.extensions["flowlab"].content
+
+
+def load_page(name: str, path: Path) -> Page:
+    """Read one Markdown file, split its front matter and render it."""
+    meta, body = split_front_matter(path.read_text(encoding="utf-8"), str(path))
+    md = _markdown()
+    html = Markup(md.convert(body))
+    return Page(name, meta, html, getattr(md, "toc_tokens", []))
+
+
+def split_front_matter(text: str, source: str = "<text>") -> tuple[dict, str]:
+    """Split a leading ``+++`` TOML block from the Markdown that follows it."""
+    if not text.startswith(FRONT_MATTER + "\n"):
+        return {}, text
+    head, sep, body = text[len(FRONT_MATTER) + 1 :].partition(f"\n{FRONT_MATTER}\n")
+    if not sep:
+        raise ValueError(f"{source}: front matter has no closing {FRONT_MATTER}")
+    try:
+        return tomllib.loads(head), body
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{source}: bad front matter: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=512)
+def render_markdown(text: str) -> Markup:
+    """Render a short Markdown snippet (a step note, a caveat) to HTML.
+
+    Snippets come from ``content/``, a fixed set, so each is rendered once.
+    """
+    return Markup(_markdown().convert(text))
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+
+
+def _markdown() -> markdown.Markdown:
+    config = {"codehilite": {"css_class": CSS_CLASS, "guess_lang": False}}
+    return markdown.Markdown(
+        extensions=[*EXTENSIONS, _MarkdownLinks()], extension_configs=config
+    )
+
+
+class _LinkRewriter(Treeprocessor):
+    """Turn relative links to ``x.md`` into links to the page's route, ``x``."""
+
+    def run(self, root: Element) -> None:
+        for link in root.iter("a"):
+            href = link.get("href", "")
+            parts = urlsplit(href)
+            if parts.scheme or parts.netloc or not parts.path.endswith(".md"):
+                continue
+            fragment = f"#{parts.fragment}" if parts.fragment else ""
+            link.set("href", parts.path[: -len(".md")] + fragment)
+
+
+class _MarkdownLinks(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802
+        md.treeprocessors.register(_LinkRewriter(md), "md_links", 5)

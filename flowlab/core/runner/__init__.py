@@ -1,0 +1,14 @@
+"""The live runner: flows as data, a step engine, runs kept in the lab's database."""
+
+from __future__ import annotations
+
+import logging
+
+from flowlab.core.runner import actions  # noqa: F401  (registers every step action)
+from flowlab.core.runner import device  # noqa: F401  (the device grant's action, RFC 8628)
+
+
+def quiet_loggers() -> None:
+    """requests-oauthlib logs tokens and secrets at DEBUG: keep those loggers quiet."""
+    for name in ("requests_oauthlib", "oauthlib"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,0 +1,32 @@
+"""What the lab is made of, built once from the app's config: its content (prose and
+data) and its live runner (flows, settings). Flask-free: the web side reaches it
+through ``flowlab.web.session.services``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flowlab.core.content import Content
+from flowlab.core.runner.flows import load_flows
+from flowlab.core.runner.orchestrate import Runner
+from flowlab.core.runner.settings import RunSettings
+
+
+@dataclass(frozen=True)
+class Services:
+    """The lab's parts that pages and background work share."""
+
+    content: Content
+    runner: Runner
+    # Servers run next to the app (the attack labs' attacker): each has
+    # ``share(app)``, called before a fork, and ``start(app)`` (``flowlab.serving``).
+    alongside: tuple = ()
+
+    @classmethod
+    def build(cls, config: Mapping, alongside: tuple = ()) -> Services:
+        """Load the content and the flows; the runner keeps ``config`` to find the
+        sandbox at each run (the back channel's address is set once serving)."""
+        content = Content(config["CONTENT_DIR"])
+        runner = Runner(load_flows(content), RunSettings.from_config(config), config)
+        return cls(content, runner, alongside)

@@ -1,0 +1,134 @@
+"""Attack labs: the story, the lab client's routes, and the captured trace
+(RFC 9700 §4); the labs themselves are data in ``content/labs``."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+
+from flowlab.core.http import Exchange
+from flowlab.core.http import Message
+from flowlab.labs import client
+from flowlab.labs.catalogue import VARIANTS
+from flowlab.web.attacker import incoming
+from flowlab.web.attacker import respond
+
+bp = Blueprint("labs", __name__, url_prefix="/labs")
+
+
+def _labs():
+    return current_app.extensions["labs"]
+
+
+def _lab(lab_id: str, variant: str | None = None):
+    lab = _labs().catalogue.get(lab_id)
+    if lab is None or (variant is not None and variant not in VARIANTS):
+        abort(404)
+    return lab
+
+
+def _browser() -> str:
+    """This browser's id for the labs, kept in its session cookie."""
+    if "labs_browser" not in session:
+        session["labs_browser"] = secrets.token_urlsafe(16)
+    return session["labs_browser"]
+
+
+def _run(lab_id: str, variant: str):
+    """This browser's current run of the lab variant, if any."""
+    run_id = session.get("lab_runs", {}).get(f"{lab_id}/{variant}")
+    run = _labs().store.get(run_id)
+    return run if run and run.browser == session.get("labs_browser") else None
+
+
+def _back(lab_id: str, variant: str):
+    return redirect(f"/labs/{lab_id}/{variant}#trace", 303)
+
+
+@bp.get("/")
+def index():
+    """Every lab, in order."""
+    return render_template("labs/index.html", labs=_labs().catalogue.values(),
+                           attacker=current_app.config.get("LABS_ATTACKER_URL"))
+
+
+@bp.get("/<lab_id>")
+def lab(lab_id: str):
+    """One lab: the story and its two runs."""
+    return render_template("labs/lab.html", lab=_lab(lab_id), variants=VARIANTS)
+
+
+@bp.get("/<lab_id>/<variant>")
+def run_page(lab_id: str, variant: str):
+    """A run of the lab under one variant: steps, trace, verdict."""
+    lab = _lab(lab_id, variant)
+    run = _run(lab_id, variant)
+    verdict = _labs().actions(lab_id).succeeded(run) if run else None
+    attacker = current_app.config.get("LABS_ATTACKER_URL")
+    return render_template(
+        "labs/run.html", lab=lab, variant=lab.variants[variant], run=run,
+        verdict=verdict, attacker=attacker and run and
+        f"{attacker}/labs/{lab_id}/{run.id}")
+
+
+@bp.post("/<lab_id>/<variant>/start")
+def start(lab_id: str, variant: str):
+    """A fresh run; the lab's module may let the attacker prepare first."""
+    lab = _lab(lab_id, variant)
+    origin = request.host_url.rstrip("/")
+    run = _labs().store.new(
+        lab=lab_id, variant=variant, browser=_browser(), origin=origin,
+        backchannel=current_app.config.get("SANDBOX_BACKCHANNEL_URL") or origin,
+        redirect_base=current_app.config.get("LABS_ATTACKER_URL", "")
+        if lab.redirect_to == "attacker" else "")
+    prepare = getattr(_labs().actions(lab_id), "prepare", None)
+    if prepare:
+        prepare(run, lab, current_app.config)
+    _labs().store.save(run)
+    session["lab_runs"] = {**session.get("lab_runs", {}), f"{lab_id}/{variant}": run.id}
+    return _back(lab_id, variant)
+
+
+@bp.get("/<lab_id>/<variant>/login")
+def login(lab_id: str, variant: str):
+    """The lab client's "Sign in with the sandbox" (RFC 6749 §4.1.1)."""
+    _lab(lab_id, variant)
+    run = _run(lab_id, variant) or abort(404)
+    begin = getattr(_labs().actions(lab_id), "start_login", client.start_login)
+    url = begin(run, _lab(lab_id), current_app.config)
+    answer = Message("HTTP/1.1 302 Found", [("Location", url)])
+    run.record("authorize", "victim", "front", Exchange(
+        incoming().message, answer, url=request.url))
+    _labs().store.save(run)
+    return redirect(url, 302)
+
+
+@bp.get("/<lab_id>/<variant>/callback")
+def callback(lab_id: str, variant: str):
+    """The lab client's redirect URI: what it does depends on the variant."""
+    lab = _lab(lab_id, variant)
+    run = _run(lab_id, variant)
+    if run is None:
+        abort(400, description="No lab run in this browser: start one first.")
+    finish = getattr(_labs().actions(lab_id), "finish_login", client.finish_login)
+    page = finish(run, lab, current_app.config, incoming())
+    _labs().store.save(run)
+    return respond(page) if page else _back(lab_id, variant)  # a lab's own page
+
+
+@bp.post("/<lab_id>/<variant>/recheck")
+def recheck(lab_id: str, variant: str):
+    """The lab client uses its access token again (a lab's ``recheck`` action)."""
+    lab = _lab(lab_id, variant)
+    run = _run(lab_id, variant) or abort(404)
+    action = getattr(_labs().actions(lab_id), "recheck", None) or abort(404)
+    action(run, lab, current_app.config)
+    _labs().store.save(run)
+    return _back(lab_id, variant)

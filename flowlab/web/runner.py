@@ -1,0 +1,182 @@
+"""The live runner's pages: start a run, step through it, receive the callback."""
+
+from __future__ import annotations
+
+import math
+import time
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
+
+from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import get_template_attribute
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+
+from flowlab.core import providers
+from flowlab.core.content import get_content
+from flowlab.core.content import render_markdown
+from flowlab.core.highlight import highlight
+from flowlab.core.runner import engine
+from flowlab.core.runner import orchestrate
+from flowlab.core.runner import registry
+from flowlab.core.runner import store
+from flowlab.core.runner.flows import pkce_offered
+from flowlab.core.runner.present import diagram
+from flowlab.core.runner.present import kept_step_parts
+from flowlab.core.runner.present import sequence_html
+from flowlab.web.providers import current_choice
+from flowlab.web.providers import redirect_uri
+from flowlab.web.providers import remote_requester
+from flowlab.web.providers import secret_for
+from flowlab.web.session import addresses
+from flowlab.web.session import browser_id
+from flowlab.web.session import runner
+from flowlab.web.session import secret_box
+
+bp = Blueprint("runner", __name__)
+
+
+@bp.app_template_filter("highlight_http")
+def highlight_http(text: str):
+    """An HTTP message highlighted by Pygments' HTTP lexer (body by Content-Type)."""
+    return highlight(text, "http")
+
+
+@bp.before_request
+def _no_localhost():
+    """Spotify refuses ``localhost`` redirect URIs; move to the loopback literal."""
+    parts = urlsplit(request.url)
+    if parts.hostname == "localhost":
+        netloc = parts.netloc.replace("localhost", "127.0.0.1", 1)
+        return redirect(urlunsplit(parts._replace(netloc=netloc)), 307)
+
+
+def _flow(flow_id: str):
+    flow = runner().flows.get(flow_id)
+    if flow is None:
+        abort(404, description=f"There is no flow called “{flow_id}”.")
+    return flow
+
+
+def load_run(run_id: str):
+    """The caller's run, or a 404 that says why it may be missing."""
+    run = runner().load(run_id, browser_id(), secret_box())
+    if run is None:
+        abort(404, description=orchestrate.MISSING)
+    return run
+
+
+def context(run, flow) -> engine.Context:
+    """The run's step settings, with what this browser holds (secret, address)."""
+    return runner().context(run, flow, secret_for, redirect_uri)
+
+
+def _offered() -> tuple:
+    """The browser's provider and, per flow, None or why it cannot run there."""
+    choice = current_choice()
+    reasons = get_content().data("providers")["reasons"]
+    return choice, providers.offered(choice.provider, bool(choice.secret), reasons,
+                                     runner().flows.values())
+
+
+@bp.get("/run/")
+def index():
+    owner = browser_id()
+    choice, offered = _offered()
+    return render_template("runner/index.html", flows=runner().flows.values(),
+                           runs=store.owned(owner, box=secret_box()) if owner else [],
+                           provider=choice.provider, offered=offered)
+
+
+@bp.get("/run/<flow_id>")
+def start_page(flow_id: str):
+    choice, offered = _offered()
+    flow = _flow(flow_id).for_provider(choice.provider)
+    return render_template("runner/start.html", flow=flow, provider=choice.provider,
+                           pkce_offered=pkce_offered(choice.provider),
+                           refused=offered.get(flow.id),
+                           redirect_uri=redirect_uri(choice.provider),
+                           run_as=request.args.get("run_as"),
+                           texts=get_content().data("runner"), md=render_markdown)
+
+
+@bp.post("/run/<flow_id>")
+def start(flow_id: str):
+    flow = _flow(flow_id)
+    choice, offered = _offered()
+    if offered.get(flow.id):
+        flash(f"{flow.name} cannot run here: {offered[flow.id]}", "error")
+        return redirect(url_for(".start_page", flow_id=flow.id), 303)
+    run = runner().open_run(browser_id(create=True), flow, choice.provider,
+                               request.form)
+    return redirect(url_for(".show", run_id=run.id), 303)
+
+
+@bp.post("/runs/<run_id>/next")
+def next_step(run_id: str):
+    run = load_run(run_id)
+    flow = runner().flow_of(run)
+    ctx = context(run, flow)
+    if orchestrate.lacks_secret(flow, ctx):
+        flash("This run needs the client secret, and the server no longer has it (it "
+              "forgets it after an idle hour, on Forget, or on restart). Enter it "
+              "again on the provider page, then click Next.", "error")
+    else:  # another machine's own provider: fetch public addresses only
+        said = runner().next_step(run, flow, ctx, remote_requester(), secret_box(),
+                                  request.form.get("at", type=int))
+        if said and said[0] == "too_early":  # RFC 8628 §3.5: nothing was sent
+            text = get_content().data("runner")["poll"]["too_early"]
+            flash(text.format(**said[1]), "warning")
+        elif said:
+            flash(_fault(said[0], **said[1]), "error")
+    return redirect(url_for(".show", run_id=run.id), 303)
+
+
+@bp.post("/runs/<run_id>/again")
+def sign_in_again(run_id: str):
+    """A step cut off after it may have spent the code: back to the authorization
+    request, to sign in again from there."""
+    run = load_run(run_id)
+    if runner().sign_in_again(run, runner().flow_of(run), secret_box()):
+        flash(_fault("signed_in_again"), "success")
+    return redirect(url_for(".show", run_id=run.id), 303)
+
+
+def _fault(name: str, **values) -> str:
+    """A text of the runner's ``[faults]`` content, on one line, values filled in."""
+    text = get_content().data("runner")["faults"][name]
+    return " ".join(text.split()).format(**values)
+
+
+@bp.get("/runs/<run_id>")
+def show(run_id: str):
+    run = load_run(run_id)
+    flow = runner().flow_of(run)
+    last = max(len(run.steps) - 1, 0)
+    viewing = min(max(request.args.get("step", last + 1, type=int) - 1, 0), last)
+    seen = [run.id, viewing + 1 if run.steps else 0]
+    if session.get("viewing") != seen:  # the presenter view follows this page
+        session["viewing"] = seen
+    reveal = request.args.get("reveal") == "1"
+    redact = orchestrate.redactor(run, context(run, flow), reveal)
+    glossary = get_content().data("glossary")
+    record = run.steps[viewing] if run.steps else None
+    steps = diagram(flow, run, viewing if run.steps else -1)
+    label = f"Sequence diagram of the {flow.name} flow"
+    return render_template(
+        "runner/step.html", run=run, flow=flow, viewing=viewing, record=record,
+        parts=kept_step_parts(run, viewing, glossary, redact,
+                              registry.received_in(flow), addresses(run)),
+        redact=redact,
+        reveal=reveal, md=render_markdown, pending=engine.pending(run, flow),
+        spent=runner().spent(run, flow),
+        ready_in=math.ceil(max(engine.ready_at(run, flow) - time.time(), 0)),
+        texts=get_content().data("runner"),
+        diagram=steps, diagram_html=sequence_html(
+            steps, label, get_template_attribute("_sequence.html", "sequence")),
+    )
