@@ -17,6 +17,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +72,23 @@ class PgServer:
         if done.returncode:
             raise RuntimeError("pg_ctl restart failed:\n" + done.stderr)
 
+    @property
+    def options(self) -> str:
+        """The server's settings: its port, socket folder, and speed over safety."""
+        return (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                " -c max_connections=300")
+
+    @contextmanager
+    def stopped(self) -> Iterator[None]:
+        """The server down for the block (every connection cut), then up again."""
+        for action in (("-m", "fast", "stop"), ("-o", self.options, "start")):
+            if action[-1] == "start":
+                yield
+            done = self.ctl("-w", "-t", "60", "-l", str(self.folder / "log"), *action)
+            if done.returncode:
+                raise RuntimeError(f"pg_ctl {action[-1]} failed:\n" + done.stderr)
+
     def ctl(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [*self.as_user, str(BIN / "pg_ctl"), "-D", str(self.folder / "data"),
@@ -105,11 +124,8 @@ def start() -> PgServer:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = PgServer(folder, port, as_user)
-    options = (f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
-               " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-               " -c max_connections=300")
     started = server.ctl("-w", "-t", "60", "-l", str(folder / "log"), "-o",
-                         options, "start")
+                         server.options, "start")
     if started.returncode:
         log = (folder / "log").read_text(errors="replace") if (
             folder / "log").exists() else ""

@@ -2,8 +2,9 @@
 
 Messages come from the wire (``runner.capture``) or from a request the app itself
 received (``from_wsgi``). Body views pick the fields out of a body by its content
-type, so every parameter, header and field can be annotated. Also the two pieces of
-OAuth arithmetic every part needs: ``s256`` and ``basic_credentials``.
+type (``flowlab.core.fields``), so every parameter, header and field can be
+annotated. Also the two pieces of OAuth arithmetic every part needs: ``s256`` and
+``basic_credentials``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from collections.abc import Container
 from dataclasses import dataclass
 from dataclasses import field
 from functools import lru_cache
-from urllib.parse import parse_qsl
 from urllib.parse import unquote_plus
-from urllib.parse import urlsplit
+
+from flowlab.core.fields import BODY_VIEWS
+from flowlab.core.fields import query_pairs
 
 # What the app records in place of a header value it must not keep (a session cookie).
 NOT_RECORDED = "(this browser's session cookie: not recorded)"
@@ -109,7 +111,7 @@ class Message:
 
     def fields(self) -> list[tuple[str, str, str]]:
         """``(where, name, value)`` for every query parameter, header and body field."""
-        found = [("query", k, v) for k, v in query_pairs(self.start_line)]
+        found = [("query", k, v) for k, v in query_pairs(self.start.target)]
         found += [("header", k, v) for k, v in self.headers]
         view = BODY_VIEWS.get(self.media_type)
         if view and self.body:
@@ -210,52 +212,3 @@ def basic_credentials(value: str) -> tuple[str, str] | None:
         return None
     client_id, colon, secret = decoded.partition(":")
     return (unquote_plus(client_id), unquote_plus(secret)) if colon else None
-
-
-def query_pairs(start_line: str) -> list[tuple[str, str]]:
-    """The query parameters of a request line (``GET /path?a=b HTTP/1.1``)."""
-    target = parse_start_line(start_line).target
-    if "?" not in target:
-        return []
-    return parse_qsl(urlsplit(target).query, keep_blank_values=True)
-
-
-class FormView:
-    """``application/x-www-form-urlencoded`` bodies (RFC 6749 §4.1.3 token requests)."""
-
-    where = "form"
-
-    @staticmethod
-    def pairs(body: str) -> list[tuple[str, str]]:
-        return parse_qsl(body, keep_blank_values=True)
-
-
-class JsonView:
-    """JSON bodies, flattened to dotted paths (``error.status``, ``images[].url``)."""
-
-    where = "json"
-
-    @classmethod
-    def pairs(cls, body: str) -> list[tuple[str, str]]:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return []
-        return list(cls._walk(data, ""))
-
-    @classmethod
-    def _walk(cls, value, path: str):
-        if isinstance(value, dict):
-            for key, item in value.items():
-                yield from cls._walk(item, f"{path}.{key}" if path else key)
-        elif isinstance(value, list):
-            for item in value:
-                yield from cls._walk(item, f"{path}[]")
-        else:
-            yield path, json.dumps(value) if not isinstance(value, str) else value
-
-
-BODY_VIEWS = {
-    "application/x-www-form-urlencoded": FormView,
-    "application/json": JsonView,
-}

@@ -75,7 +75,8 @@ def error_page(error: HTTPException):
         )
         response = make_response(page)
     response.status_code = code
-    allow = dict(error.get_headers()).get("Allow")
-    if allow:
-        response.headers["Allow"] = allow
+    kept = dict(error.get_headers())
+    for name in ("Allow", "Retry-After"):
+        if name in kept:
+            response.headers[name] = kept[name]
     return response

@@ -20,8 +20,10 @@ from flask import current_app
 from flask import g
 from flask import request
 from flask import session
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ServiceUnavailable
 
 from flowlab.core.hosts import constant_time_equal
 from flowlab.core.hosts import is_loopback_host
@@ -41,6 +43,7 @@ def init_app(app: Flask) -> None:
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
     app.before_request(_limit_body)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.register_error_handler(OperationalError, _database_away)
     app.before_request(_check_csrf)
     app.after_request(_set_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
@@ -93,19 +96,36 @@ def _limit_body() -> None:
 
 
 def _too_large(error: RequestEntityTooLarge):
-    """413 in the shape the client expects: OAuth JSON on the token endpoint
-    (RFC 6749 §5.2), Spotify's API error JSON, or the lab's error page."""
+    """413 in the shape the client expects."""
     limit = _body_limit()
     size = f"{limit // 1024} KB" if limit % 1024 == 0 else f"{limit} bytes"
     size = f"{limit // 1048576} MB" if limit % 1048576 == 0 else size
-    text = (f"The request body is larger than {size}, the most this address "
-            "accepts. Send less.")
+    error.description = (f"The request body is larger than {size}, the most this "
+                         "address accepts. Send less.")
+    return _in_shape(error, "invalid_request")
+
+
+def _database_away(error: OperationalError):
+    """The database did not answer (a restart, say): 503 with Retry-After, so a
+    client tries again in a moment (RFC 9110 §15.6.4), not a 500."""
+    current_app.logger.warning("The database did not answer: %s", error.orig)
+    away = ServiceUnavailable("The database did not answer for a moment. Nothing "
+                              "you typed was lost: try again.", retry_after=1)
+    return _in_shape(away, "temporarily_unavailable")
+
+
+def _in_shape(error: HTTPException, oauth_error: str):
+    """An error in the shape the client expects: OAuth JSON on the token endpoint
+    (RFC 6749 §5.2), Spotify's API error JSON, or the lab's error page."""
+    headers = dict(error.get_headers())
+    headers.pop("Content-Type", None)
     if TOKEN_API.match(request.path):
-        return ({"error": "invalid_request", "error_description": text}, 413,
-                {"Cache-Control": "no-store", "Pragma": "no-cache"})
+        return ({"error": oauth_error, "error_description": error.description},
+                error.code, headers | {"Cache-Control": "no-store",
+                                       "Pragma": "no-cache"})
     if request.path.startswith("/sandbox/v1/"):
-        return {"error": {"status": 413, "message": text}}, 413
-    error.description = text
+        body = {"error": {"status": error.code, "message": error.description}}
+        return body, error.code, headers
     generic = current_app.error_handler_spec[None][None].get(HTTPException)
     return generic(error) if generic else error
 

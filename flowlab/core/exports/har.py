@@ -12,10 +12,10 @@ from flowlab.core.exports._common import _iso
 from flowlab.core.exports._common import _steps
 from flowlab.core.exports._common import published
 from flowlab.core.exports._common import secure
+from flowlab.core.fields import FormView
+from flowlab.core.fields import query_pairs
 from flowlab.core.http import Exchange
-from flowlab.core.http import FormView
 from flowlab.core.http import Message
-from flowlab.core.http import query_pairs
 from flowlab.core.publicurl import Addresses
 from flowlab.core.redact import Redactor
 
@@ -96,7 +96,7 @@ def _har_request(exchange: Exchange) -> dict:
     request = {"method": start.method, "url": _url(exchange), "httpVersion": version,
                "cookies": _cookies(message.header("Cookie") or ""),
                "headers": _pairs(message.headers),
-               "queryString": _pairs(query_pairs(message.start_line)),
+               "queryString": _pairs(query_pairs(message.start.target)),
                "headersSize": _head_size(message),
                "bodySize": len(message.body)}
     if message.body:

@@ -12,8 +12,8 @@ from flowlab.core.exports._common import CLIENT_HEADERS
 from flowlab.core.exports._common import FORM
 from flowlab.core.exports._common import _exchanges
 from flowlab.core.exports._common import _steps
+from flowlab.core.fields import FormView
 from flowlab.core.http import Exchange
-from flowlab.core.http import FormView
 from flowlab.core.http import Message
 from flowlab.core.http import basic_credentials
 from flowlab.core.runner.registry import ACTIONS

@@ -61,9 +61,10 @@ def advance(run: Run, flow: Flow, ctx: Context, **timing) -> dict | None:
     runs as ``poll.repeat`` says (``timing``: its clock, sleep and budget).
 
     The step is interrupted, not failed, when the connection broke before the
-    answer (``cut_off``) or the provider answered with a server error (5xx, RFC 9110
-    §15.6: a fault on its side, not an answer to what was sent): nothing is
-    recorded, the unrecorded outcome is returned, and Next runs the step again."""
+    answer (``cut_off``) or the provider said it is down for a moment (503, RFC 9110
+    §15.6.4: not an answer to what was sent): nothing is recorded, the unrecorded
+    outcome is returned, and Next runs the step again. Any other answer, a 500
+    included, is the step's outcome."""
     step = pending(run, flow)
     if step is None or action(step["action"]).front:
         return None
@@ -74,16 +75,15 @@ def advance(run: Run, flow: Flow, ctx: Context, **timing) -> dict | None:
         outcome = poll.repeat(run, step, lambda: act(run, flow, step, ctx), **timing)
     if outcome is None:
         return None
-    if outcome.get("cut_off") or _server_failed(step, outcome):
+    if outcome.get("cut_off") or _unavailable(step, outcome):
         return outcome
     _finish(run, flow, step, outcome)
     return None
 
 
-def _server_failed(step: dict, outcome: dict) -> bool:
-    """A 5xx answer to a step that does not teach one."""
-    status = outcome.get("status_code") or 0
-    return status >= 500 and step.get("expect") != status
+def _unavailable(step: dict, outcome: dict) -> bool:
+    """A 503 answer to a step that does not teach one."""
+    return outcome.get("status_code") == 503 != step.get("expect")
 
 
 def spends(run: Run, flow: Flow) -> bool:

@@ -158,9 +158,9 @@ def _when(taken: store.Claim) -> dict:
 
 def _interruption(outcome: dict | None) -> tuple[str, dict]:
     """What the page says of a step that left no outcome: the database did not keep
-    it (``outcome`` None), the connection broke, or the provider failed on its side."""
+    it (``outcome`` None), the connection broke, or the provider is down a moment."""
     if outcome is None:
         return "not_saved", {}
     if outcome.get("cut_off"):
         return "cut_off", {}
-    return "provider_failed", {"status": outcome["status_code"]}
+    return "unavailable", {}
