@@ -95,8 +95,15 @@ def _workshop(base: str, during) -> list[Attendee]:
     return attendees
 
 
+def _alerts(page) -> list[str]:
+    """What a page's alerts say (a failed step's error), for a failure's message."""
+    found = re.findall(r'role="alert"[^>]*>(.*?)</div>', page.text, re.S)
+    return [" ".join(unescape(re.sub(r"<[^>]+>", " ", f)).split())[:300] for f in found]
+
+
 def _every_run_ended(attendees: list[Attendee]) -> None:
-    stuck = [(a.dead_end, a.trail[-4:]) for a in attendees if a.dead_end]
+    stuck = [(a.dead_end, a.trail[-4:], _alerts(a.page)) for a in attendees
+             if a.dead_end]
     assert not stuck, stuck
     held = sorted(round(a.held, 1) for a in attendees)
     assert held[-1] <= HELD, held
