@@ -6,7 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register every blueprint of the full lab (the sandbox registers its own)."""
+    """Register every blueprint of the full lab (the sandbox registers its own) and
+    the helpers its templates call."""
     from flowlab.web import advisor
     from flowlab.web import callback
     from flowlab.web import compare
@@ -21,3 +22,4 @@ def init_app(app: Flask) -> None:
     for module in (pages, advisor, runner, callback, providers, workshop,
                    exports, presenter, compare, labs):
         app.register_blueprint(module.bp)
+    app.jinja_env.globals["page_diagram"] = pages.page_diagram

@@ -18,7 +18,6 @@ from flask import url_for
 from markupsafe import Markup
 
 from flowlab.core import room
-from flowlab.core.content import get_content
 from flowlab.core.content import render_markdown
 from flowlab.core.demo import all_demo_apps
 from flowlab.core.hosts import is_loopback_host
@@ -29,6 +28,7 @@ from flowlab.sandbox.store import DB
 from flowlab.web import lab_notes
 from flowlab.web.session import app_config
 from flowlab.web.session import browser_id
+from flowlab.web.session import get_content
 from flowlab.web.session import runner
 from flowlab.web.session import secret_box
 
