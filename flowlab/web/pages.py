@@ -68,7 +68,6 @@ def glossary():
     )
 
 
-@bp.app_errorhandler(HTTPException)
 def error_page(error: HTTPException):
     """Every HTTP error as a page with a way back (JSON under ``/api/``)."""
     code = error.code or 500

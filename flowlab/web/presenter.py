@@ -35,7 +35,6 @@ from flowlab.web.session import secret_box
 bp = Blueprint("presenter", __name__)
 
 
-@bp.app_template_global()
 def qr_svg(text: str) -> Markup:
     """``text`` as a QR code, drawn here as inline SVG (no image service)."""
     code = segno.make(text, error="m", micro=False)
@@ -45,7 +44,6 @@ def qr_svg(text: str) -> Markup:
     return Markup(svg.replace("<svg ", '<svg role="img" focusable="false" ', 1))
 
 
-@bp.app_template_global()
 def serve_command(address: str, public: bool) -> str:
     """The command that serves the lab to a room at ``address`` (see app.py)."""
     parts = urlsplit(address)

@@ -38,7 +38,6 @@ bp = Blueprint("providers", __name__)
 KINDS = ("sandbox", "spotify", "discovered")
 
 
-@bp.app_template_filter("public")
 def public(text: str) -> str:
     """``text`` naming the public address where it names the private back channel."""
     return addresses()(text)

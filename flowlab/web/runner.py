@@ -41,7 +41,6 @@ from flowlab.web.session import secret_box
 bp = Blueprint("runner", __name__)
 
 
-@bp.app_template_filter("highlight_http")
 def highlight_http(text: str):
     """An HTTP message highlighted by Pygments' HTTP lexer (body by Content-Type)."""
     return highlight(text, "http")
