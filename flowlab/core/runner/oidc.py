@@ -22,9 +22,10 @@ LEEWAY = 30  # seconds of clock difference tolerated on exp (OIDC Core §3.1.3.7
 
 @dataclass(frozen=True)
 class Notes:
-    """The texts of ``content/interop.toml``, loaded with the flows: notes by key,
-    error codes explained, and the API paths a userinfo endpoint serves. Empty (the
-    default), a run says nothing: unit tests of the engine build flows by hand."""
+    """The texts of ``content/interop.toml``, loaded with the flows (each ``Flow``
+    carries them to its steps): notes by key, error codes explained, and the API
+    paths a userinfo endpoint serves. Empty by default, for flows built by hand in
+    unit tests of the engine."""
 
     notes: Mapping = field(default_factory=dict)
     errors: Mapping = field(default_factory=dict)
