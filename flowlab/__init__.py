@@ -89,7 +89,7 @@ def create_app(
 
         # One services object, built from the config: content, runner, attack labs.
         services = Services.build(app.config, alongside=(attacker,))
-        session.init_app(app, services)  # kept; the browser's id, key and choice
+        session.init_app(app, services)  # kept on the app; browser id, key, choice
         LAB.init_app(app)  # the lab's tables, migrated (core/storage/migrations)
         runner.quiet_loggers()  # no tokens in requests-oauthlib's debug log
         web.init_app(app)  # the lab's pages and their templates' helpers
