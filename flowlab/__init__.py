@@ -80,21 +80,20 @@ def create_app(
     sandbox.init_app(app)
     if not app.config["SANDBOX_ONLY"]:
         from flowlab import labs
-        from flowlab import web as views
-        from flowlab.core import content
+        from flowlab import web
         from flowlab.core import runner
         from flowlab.core.services import Services
         from flowlab.core.storage.db import LAB
         from flowlab.web import attacker
         from flowlab.web import session
 
-        lab = Services.build(app.config, alongside=(attacker,))
-        session.init_app(app, lab)  # the browser's id, sealing key and choice
-        content.init_app(app, lab.content)
+        # One services object, built from the config: content, runner, attack labs.
+        services = Services.build(app.config, alongside=(attacker,))
+        session.init_app(app, services)  # kept on the app; browser id, key, choice
         LAB.init_app(app)  # the lab's tables, migrated (core/storage/migrations)
-        runner.quiet_loggers()
-        views.init_app(app)
-        labs.init_app(app)  # the attack labs, their clients and issuers
+        runner.quiet_loggers()  # no tokens in requests-oauthlib's debug log
+        web.init_app(app)  # the lab's pages and their templates' helpers
+        labs.init_app(app, services)  # the attack labs, their clients and issuers
     return app
 
 

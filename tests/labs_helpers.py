@@ -7,6 +7,8 @@ import re
 
 import requests
 
+from flowlab.web.session import services
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ATTACKER_LINK = re.compile(r'href="(http://127\.0\.0\.2:\d+/labs/[^"]+)"')
 
@@ -39,7 +41,7 @@ class StoredRun:
 
 def run_of(server, attacker_url: str) -> StoredRun:
     """The run behind an attacker URL, from the lab's store (what was captured)."""
-    return StoredRun(server.app.extensions["labs"].store,
+    return StoredRun(services(server.app).labs.store,
                      attacker_url.rsplit("/", 1)[1])
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from flowlab.core.content import Content
-from flowlab.core.content import get_content
 from flowlab.core.content import highlight
 from flowlab.core.content import render_markdown
 from flowlab.core.content import split_front_matter
 from flowlab.core.highlight import stylesheet
+from flowlab.web.session import get_content
 from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -895,24 +895,26 @@ def _strings(value) -> list[str]:
 def test_providers_refuse_urls_that_are_not_one_clean_line(app, field, bad):
     """Where the values enter: issuer and endpoints must be URLs (RFC 8414 §2)."""
     from flowlab.core import providers
+    from flowlab.web.session import lab_hosts
 
     urls = dict.fromkeys(("issuer", "authorize", "token", "api"),
                          "https://as.example/ok")
     urls[field] = bad
     with app.test_request_context(), pytest.raises(providers.ProviderError):
         providers.manual(urls["issuer"], urls["authorize"], urls["token"],
-                         urls["api"], ("id", ""), "")
+                         urls["api"], ("id", ""), "", hosts=lab_hosts())
 
 
 def test_discovery_refuses_an_issuer_with_a_line_break(app):
     from flowlab.core import discovery
     from flowlab.core import providers
+    from flowlab.web.session import lab_hosts
 
     issuer = "https://as.example\ntouch PWNED"
     metadata = {"issuer": issuer, "authorization_endpoint": "https://as.example/a",
                 "token_endpoint": "https://as.example/t"}
     with app.test_request_context(), pytest.raises(providers.ProviderError):
-        discovery.from_metadata(metadata, ("id", ""), "", "")
+        discovery.from_metadata(metadata, ("id", ""), "", "", hosts=lab_hosts())
 
 
 @pytest.mark.parametrize("flow_id", ["authorization-code-pkce", "device-authorization"])

@@ -80,7 +80,7 @@ def test_the_hello_route_exists_only_for_the_bench(tmp_path, flag, status):
 def test_a_lesson_diagram_rendered_once_is_the_macro_s_own(app):
     from flask import get_template_attribute
 
-    from flowlab.core.content import get_content
+    from flowlab.web.session import get_content
 
     client = app.test_client()
     first = client.get("/lessons/authorization-code-pkce").get_data(as_text=True)

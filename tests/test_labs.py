@@ -16,6 +16,7 @@ from flowlab.labs.catalogue import load
 from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import list_clients
 from flowlab.web import attacker
+from flowlab.web.session import services
 from tests.conftest import ROOT
 from tests.conftest import LiveServer
 from tests.conftest import make_app
@@ -182,7 +183,7 @@ def test_lab_speaker_notes_are_for_the_presenter_only(lab_server):
     """Every step of every lab has speaker notes; the presenter view shows those of
     this browser's latest lab run, the lab page the room sees shows none, and the
     presenter view goes back to a flow run started later."""
-    labs = lab_server.app.extensions["labs"].catalogue
+    labs = services(lab_server.app).labs.catalogue
     browser = requests.Session()
     for lab in labs.values():
         assert all(step.get("notes") for step in lab.steps), lab.id

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from flowlab.serving import stop
 from flowlab.web import attacker
+from flowlab.web.session import services
 from tests.a11y import serious_violations
 from tests.conftest import LiveServer
 from tests.conftest import make_app
@@ -206,7 +207,7 @@ def test_every_attacker_page_loads_cleanly(chromium, lab_server):
         f"{msg.text} {msg.location.get('url')}"))
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        for lab in lab_server.app.extensions["labs"].catalogue:
+        for lab in services(lab_server.app).labs.catalogue:
             for variant in ("vulnerable", "defended"):
                 url = start_http(requests.Session(), lab_server, lab, variant)
                 page.goto(url)

@@ -23,6 +23,7 @@ from flowlab.core.runner.flows import flow_from
 from flowlab.core.runner.flows import load_flows
 from flowlab.core.storage.db import make_engine
 from flowlab.sandbox.store import create_client
+from flowlab.web.session import lab_hosts
 from tests import standin
 from tests.conftest import PROVIDER_HOST
 from tests.conftest import LiveServer
@@ -72,7 +73,8 @@ def test_expected_issuer(url, issuer):
                                  "javascript:alert(1)", "http://localhost:5000/t"])
 def test_plain_http_only_on_loopback(url, app):
     with app.test_request_context(), pytest.raises(providers.ProviderError):
-        providers.manual("", "https://as.example/a", url, "", ("id", ""), "")
+        providers.manual("", "https://as.example/a", url, "", ("id", ""), "",
+                         hosts=lab_hosts())
 
 
 def test_offered_flows_follow_capabilities_and_secret():
@@ -359,7 +361,8 @@ def test_odd_metadata_is_refused_or_ignored(metadata, app):
             "authorization_endpoint": "https://as.example/a"}
     with app.test_request_context():
         try:
-            provider = discovery.from_metadata({**base, **metadata}, ("id", ""), "", "")
+            provider = discovery.from_metadata({**base, **metadata}, ("id", ""), "", "",
+                                               hosts=lab_hosts())
         except providers.ProviderError:
             return
     assert provider.expire_url is None and not provider.grant_revocation

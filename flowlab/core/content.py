@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -16,9 +17,6 @@ from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element
 
 import markdown
-from flask import Flask
-from flask import current_app
-from flask import get_template_attribute
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
@@ -26,7 +24,7 @@ from markupsafe import Markup
 from flowlab.core.highlight import CSS_CLASS
 from flowlab.core.highlight import highlight
 
-__all__ = ["Content", "Page", "get_content", "highlight", "init_app"]
+__all__ = ["Content", "Page", "highlight"]
 
 FRONT_MATTER = "+++"
 EXTENSIONS = ["tables", "fenced_code", "toc", "attr_list", "codehilite"]
@@ -86,27 +84,16 @@ class Content:
         except KeyError:
             raise KeyError(f"no data file content/{name}.toml") from None
 
-
-    def diagram(self, page: Page) -> Markup:
-        """A page's sequence diagram (front matter ``diagram``), rendered by the
-        ``_sequence.html`` macro on first use and kept: it never changes."""
+    def diagram(self, page: Page, draw: Callable[..., str]) -> Markup:
+        """A page's sequence diagram (front matter ``diagram``), drawn by ``draw``
+        (the web side's ``_sequence.html`` macro) on first use and kept: it never
+        changes."""
         html = self._diagrams.get(page.path)
         if html is None:
-            sequence = get_template_attribute("_sequence.html", "sequence")
             label = f"Sequence diagram: {page.title}"
             html = self._diagrams[page.path] = Markup(
-                sequence(page.meta["diagram"], label=label))
+                draw(page.meta["diagram"], label=label))
         return html
-
-
-def init_app(app: Flask, content: Content) -> None:
-    """Let templates draw a page's diagram (``Content.diagram``)."""
-    app.jinja_env.globals["page_diagram"] = content.diagram
-
-
-def get_content() -> Content:
-    """The current app's content (``flowlab.core.services``)."""
-    return current_app.extensions["flowlab"].content
 
 
 def load_page(name: str, path: Path) -> Page:

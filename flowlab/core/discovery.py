@@ -19,6 +19,7 @@ from urllib3.exceptions import NameResolutionError
 
 from flowlab.core import outbound
 from flowlab.core.provider import Provider
+from flowlab.core.providers import LabHosts
 from flowlab.core.providers import ProviderError
 from flowlab.core.providers import check_url
 from flowlab.core.providers import manual
@@ -27,14 +28,15 @@ WELL_KNOWN = ("/.well-known/oauth-authorization-server",
               "/.well-known/openid-configuration")
 
 
-def discover(url: str, texts: dict, timeout: float = 5) -> dict:
+def discover(url: str, texts: dict, timeout: float = 5, *,
+             hosts: LabHosts) -> dict:
     """Fetch and check an RFC 8414 / OpenID discovery document.
 
     Only a well-known URL is fetched and redirects are not followed (they could
     lead anywhere). A failure names its kind (content/providers.toml, [discovery])
     with the URL tried, never the server's own words.
     """
-    check_url(url, "The discovery URL")
+    check_url(url, "The discovery URL", hosts)
     expected = expected_issuer(url)
     try:
         with outbound.session() as http:
@@ -121,11 +123,12 @@ def expected_issuer(url: str) -> str:
 
 
 def from_metadata(metadata: dict, clients: tuple[str, str], api_base: str,
-                  scope: str) -> Provider:
-    """A profile from checked discovery metadata."""
+                  scope: str, *, hosts: LabHosts) -> Provider:
+    """A profile from checked discovery metadata; no URL on the lab's ``hosts``."""
     issuer = metadata["issuer"]
     provider = manual(issuer, _text(metadata, "authorization_endpoint"),
-                      _text(metadata, "token_endpoint"), api_base, clients, scope)
+                      _text(metadata, "token_endpoint"), api_base, clients, scope,
+                      hosts=hosts)
     found = {
         "name": f"Provider at {issuer}",
         "iss_supported": metadata.get("authorization_response_iss_parameter_supported")
@@ -137,11 +140,11 @@ def from_metadata(metadata: dict, clients: tuple[str, str], api_base: str,
     }
     for key, name in (("jwks_uri", "jwks_uri"), ("userinfo_endpoint", "userinfo_url")):
         if metadata.get(key) is not None:  # OpenID Connect Discovery §3
-            check_url(_text(metadata, key), f"The metadata's {key}")
+            check_url(_text(metadata, key), f"The metadata's {key}", hosts)
             found[name] = metadata[key]
     expire = metadata.get("flowlab_demo_expire_endpoint")
     if isinstance(expire, str) and expire.startswith(issuer + "/"):
-        check_url(expire, "The sandbox's expire endpoint")
+        check_url(expire, "The sandbox's expire endpoint", hosts)
         found.update(expire_url=expire, grant_revocation=True)
     return replace(provider, **found)
 

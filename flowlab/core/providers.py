@@ -9,19 +9,29 @@ credentials (``flowlab.core.credentials``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from dataclasses import replace
 from urllib.parse import urlsplit
 
 from flowlab.core.demo import DEVICE_GRANT
 from flowlab.core.demo import demo_apps
 from flowlab.core.demo import device_app
+from flowlab.core.hosts import allows_plain_http
 from flowlab.core.provider import Provider
-from flowlab.web.security import allows_plain_http
-from flowlab.web.security import lab_hosts
 
 
 class ProviderError(ValueError):
     """A provider that cannot be used, with the reason in plain words."""
+
+
+@dataclass(frozen=True)
+class LabHosts:
+    """Where this lab is reached: its host names (a browser sends a host's cookies
+    to all its ports, RFC 6265 §8.5) and the presenter's ``PUBLIC_URL``, whose
+    plain http is allowed (``hosts.allows_plain_http``). Views build it."""
+
+    names: frozenset[str] = frozenset()
+    public_url: str | None = None
 
 
 def sandbox(base_url: str, config: Mapping, path: str = "/sandbox",
@@ -84,15 +94,16 @@ def spotify(profile: dict, config: Mapping, client_id: str) -> Provider:
 
 
 def manual(issuer: str, authorize_url: str, token_url: str, api_base: str,
-           clients: tuple[str, str], scope: str) -> Provider:
-    """A profile from endpoints typed in; ``clients`` is (confidential, public) ids."""
+           clients: tuple[str, str], scope: str, *, hosts: LabHosts) -> Provider:
+    """A profile from endpoints typed in; ``clients`` is (confidential, public) ids;
+    no URL may be on one of the lab's ``hosts``."""
     client_id, public_id = clients
     if issuer:
-        check_url(issuer, "The issuer")
-    check_url(authorize_url, "The authorization endpoint")
-    check_url(token_url, "The token endpoint")
+        check_url(issuer, "The issuer", hosts)
+    check_url(authorize_url, "The authorization endpoint", hosts)
+    check_url(token_url, "The token endpoint", hosts)
     if api_base:
-        check_url(api_base, "The API base URL")
+        check_url(api_base, "The API base URL", hosts)
     if not client_id:
         raise ProviderError("A client id is needed.")
     return Provider(
@@ -147,21 +158,22 @@ def client_secret(provider: Provider, client: str, config: Mapping,
     return stored
 
 
-def check_url(url: str, what: str) -> None:
-    """Refuse a provider URL that is not https (or plain http on loopback)."""
+def check_url(url: str, what: str, hosts: LabHosts) -> None:
+    """Refuse a provider URL that is not https (or plain http on loopback), or is
+    on one of the lab's own ``hosts``."""
     if any(ch.isspace() or not ch.isprintable() for ch in url):
         # urlsplit drops line breaks and tabs silently; what is kept must be clean.
         raise ProviderError(f"{what} cannot contain spaces, line breaks or control "
                             "characters.")
     try:
-        allowed = bool(url) and allows_plain_http(url)
+        allowed = bool(url) and allows_plain_http(url, hosts.public_url)
     except ValueError:  # not a URL at all (an unclosed IPv6 bracket, ...)
         allowed = False
     if not allowed:
         raise ProviderError(f"{what} must be an https URL (plain http only on a "
                             f"loopback address such as 127.0.0.1): {url!r}")
     host = urlsplit(url).hostname or ""
-    if host in lab_hosts():
+    if host in hosts.names:
         raise ProviderError(
             f"{what} is on the lab's own host ({host}). A browser sends a host's "
             "cookies to all of its ports, so that provider would get this lab's "

@@ -1,6 +1,6 @@
 """What the lab is made of, built once from the app's config: its content (prose and
-data) and its live runner (flows, settings). Flask-free: the web side reaches it
-through ``flowlab.web.session.services``."""
+data), its live runner (flows, settings), and the attack labs. Flask-free: the web
+side reaches it through ``flowlab.web.session.services``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from flowlab.core.runner.orchestrate import Runner
 from flowlab.core.runner.settings import RunSettings
 
 
-@dataclass(frozen=True)
+@dataclass
 class Services:
     """The lab's parts that pages and background work share."""
 
@@ -22,6 +22,9 @@ class Services:
     # Servers run next to the app (the attack labs' attacker): each has
     # ``share(app)``, called before a fork, and ``start(app)`` (``flowlab.serving``).
     alongside: tuple = ()
+    # The attack labs and their runs (``flowlab.labs.Labs``), added by
+    # ``flowlab.labs.init_app`` once the sandbox can serve their issuers.
+    labs: object | None = None
 
     @classmethod
     def build(cls, config: Mapping, alongside: tuple = ()) -> Services:

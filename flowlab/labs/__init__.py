@@ -20,6 +20,7 @@ from types import ModuleType
 
 from flask import Flask
 
+from flowlab.core.services import Services
 from flowlab.core.storage.db import transaction
 from flowlab.core.storage.db import upsert
 from flowlab.core.storage.tables import clients
@@ -50,11 +51,12 @@ class Labs:
         return importlib.import_module(f"{__name__}.{lab_id.replace('-', '_')}")
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, services: Services) -> None:
+    """Register each lab's clients and issuers; the labs join the ``services``."""
     sandbox = Sandbox(app)
     labs = {lab.id: _issuer_paths(lab, sandbox) for lab in catalogue.load(
         Path(app.config["CONTENT_DIR"]) / "labs").values()}
-    app.extensions["labs"] = Labs(labs, RunStore(app))
+    services.labs = Labs(labs, RunStore(app))
     with DB.connection(app) as conn, transaction(conn):
         for lab in labs.values():
             for variant in lab.variants.values():

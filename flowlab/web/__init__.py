@@ -1,12 +1,16 @@
-"""The lab's pages, as thin blueprints over the domain modules."""
+"""The lab's pages, as thin blueprints over the domain modules, and what every
+page shares: the error pages and the helpers the templates call."""
 
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.exceptions import HTTPException
 
 
 def init_app(app: Flask) -> None:
-    """Register every blueprint of the full lab (the sandbox registers its own)."""
+    """Register every blueprint of the full lab (the sandbox registers its own),
+    then the app-wide parts here, not in a blueprint's hook: a blueprint taken
+    out takes only its own routes with it."""
     from flowlab.web import advisor
     from flowlab.web import callback
     from flowlab.web import compare
@@ -21,3 +25,10 @@ def init_app(app: Flask) -> None:
     for module in (pages, advisor, runner, callback, providers, workshop,
                    exports, presenter, compare, labs):
         app.register_blueprint(module.bp)
+    app.register_error_handler(HTTPException, pages.error_page)
+    app.context_processor(workshop.template_context)
+    app.jinja_env.filters.update(public=providers.public,
+                                 highlight_http=runner.highlight_http)
+    app.jinja_env.globals.update(page_diagram=pages.page_diagram,
+                                 qr_svg=presenter.qr_svg,
+                                 serve_command=presenter.serve_command)

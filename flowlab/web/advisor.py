@@ -17,7 +17,7 @@ from flask import request
 from flowlab.core.advisor import check_answers
 from flowlab.core.advisor import recommend
 from flowlab.core.advisor import ruled_out_at
-from flowlab.core.content import get_content
+from flowlab.web.session import get_content
 
 bp = Blueprint("advisor", __name__)
 QUESTIONS_URL = "/api/advice/questions"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import weakref
 
 from flask import Flask
 from flask import Response
@@ -35,9 +36,11 @@ from flowlab.labs.page import SHOWN
 from flowlab.labs.page import Answer
 from flowlab.labs.page import Incoming
 from flowlab.web import security
+from flowlab.web.session import services
 
 HOST = ATTACKER_HOST
-SOCKET = "flowlab.labs.attacker_socket"  # app.extensions: shared, or None
+_SOCKETS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # by lab app:
+# the socket ``share`` opened, or None where it could not
 
 
 def incoming() -> Incoming:
@@ -67,7 +70,7 @@ def create(lab_app: Flask) -> Flask:
                       HTTP_TIMEOUT=lab_app.config["HTTP_TIMEOUT"],
                       MAX_CONTENT_LENGTH=64 * 1024, OAUTH_MAX_CONTENT_LENGTH=64 * 1024)
     security.init_app(app)
-    labs = lab_app.extensions["labs"]
+    labs = services(lab_app).labs
 
     def found(lab_id: str, run_id: str):
         lab, run = labs.catalogue.get(lab_id), labs.store.get(run_id)
@@ -123,10 +126,10 @@ def share(lab_app: Flask) -> None:
     try:
         sock = socket.create_server((HOST, 0), backlog=1024)
     except OSError as exc:
-        lab_app.extensions[SOCKET] = None
+        _SOCKETS[lab_app] = None
         _missing(lab_app, exc)
         return
-    lab_app.extensions[SOCKET] = sock
+    _SOCKETS[lab_app] = sock
     lab_app.config["LABS_ATTACKER_URL"] = f"http://{HOST}:{sock.getsockname()[1]}"
 
 
@@ -135,7 +138,7 @@ def start(lab_app: Flask, port: int = 0, threads: int = 4):
     opened, else on ``HOST`` (a free port unless given); its URL goes in
     ``LABS_ATTACKER_URL``. None (and a warning) where the address cannot be bound
     (macOS needs ``sudo ifconfig lo0 alias 127.0.0.2``)."""
-    shared = lab_app.extensions.get(SOCKET, False)
+    shared = _SOCKETS.get(lab_app, False)
     if shared is None:  # the parent could not bind it, and said so
         return None
     where = {"sockets": [shared]} if shared else {"host": HOST, "port": port}

@@ -18,7 +18,6 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from flowlab.core.content import get_content
 from flowlab.core.content import render_markdown
 from flowlab.core.demo import CALLBACK_PATH
 from flowlab.core.http import Message
@@ -28,6 +27,7 @@ from flowlab.core.runner import store
 from flowlab.core.runner.callbacks import KEY_LENGTH
 from flowlab.core.runner.callbacks import arrived_where_sent
 from flowlab.web.session import browser_id
+from flowlab.web.session import get_content
 from flowlab.web.session import runner
 from flowlab.web.session import secret_box
 

@@ -10,7 +10,6 @@ from flask import request
 from flask import session
 from flask import url_for
 
-from flowlab.core.content import get_content
 from flowlab.core.content import render_markdown
 from flowlab.core.redact import Redactor
 from flowlab.core.runner import compare
@@ -20,6 +19,7 @@ from flowlab.web.providers import current_choice
 from flowlab.web.providers import redirect_uri
 from flowlab.web.providers import secret_for
 from flowlab.web.session import browser_id
+from flowlab.web.session import get_content
 from flowlab.web.session import runner
 from flowlab.web.session import secret_box
 

@@ -8,12 +8,12 @@ from flask import abort
 from flask import request
 
 from flowlab.core import exports
-from flowlab.core.content import get_content
 from flowlab.core.providers import is_sandbox
 from flowlab.core.runner import orchestrate
 from flowlab.web.runner import context
 from flowlab.web.runner import load_run
 from flowlab.web.session import addresses
+from flowlab.web.session import get_content
 from flowlab.web.session import runner
 
 bp = Blueprint("exports", __name__)

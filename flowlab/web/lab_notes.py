@@ -3,19 +3,19 @@ page the room sees): shown there when this browser's latest run is a lab run."""
 
 from __future__ import annotations
 
-from flask import current_app
 from flask import render_template
 from flask import session
 
 from flowlab.core.content import render_markdown
 from flowlab.labs.store import Run
+from flowlab.web.session import services
 
 
 def latest(flow_run) -> Run | None:
     """This browser's latest lab run, if it started after ``flow_run`` (or there is
     no flow run): the presenter is presenting that lab now."""
     browser = session.get("labs_browser")
-    labs = current_app.extensions.get("labs")
+    labs = services().labs
     run = labs.store.latest(browser) if labs and browser else None
     if run is None or (flow_run is not None and flow_run.created > run.created):
         return None
@@ -29,7 +29,7 @@ def where(run: Run) -> dict:
 
 def page(run: Run) -> str:
     """The lab's notes, step by step, and the verdict the lab page shows now."""
-    labs = current_app.extensions["labs"]
+    labs = services().labs
     lab = labs.catalogue[run.lab]
     verdict = labs.actions(run.lab).succeeded(run)
     outcome = "undecided" if verdict is None else "succeeded" if verdict else "failed"

@@ -7,7 +7,6 @@ import secrets
 
 from flask import Blueprint
 from flask import abort
-from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -19,12 +18,14 @@ from flowlab.labs import client
 from flowlab.labs.catalogue import VARIANTS
 from flowlab.web.attacker import incoming
 from flowlab.web.attacker import respond
+from flowlab.web.session import app_config
+from flowlab.web.session import services
 
 bp = Blueprint("labs", __name__, url_prefix="/labs")
 
 
 def _labs():
-    return current_app.extensions["labs"]
+    return services().labs
 
 
 def _lab(lab_id: str, variant: str | None = None):
@@ -56,7 +57,7 @@ def _back(lab_id: str, variant: str):
 def index():
     """Every lab, in order."""
     return render_template("labs/index.html", labs=_labs().catalogue.values(),
-                           attacker=current_app.config.get("LABS_ATTACKER_URL"))
+                           attacker=app_config().get("LABS_ATTACKER_URL"))
 
 
 @bp.get("/<lab_id>")
@@ -71,7 +72,7 @@ def run_page(lab_id: str, variant: str):
     lab = _lab(lab_id, variant)
     run = _run(lab_id, variant)
     verdict = _labs().actions(lab_id).succeeded(run) if run else None
-    attacker = current_app.config.get("LABS_ATTACKER_URL")
+    attacker = app_config().get("LABS_ATTACKER_URL")
     return render_template(
         "labs/run.html", lab=lab, variant=lab.variants[variant], run=run,
         verdict=verdict, attacker=attacker and run and
@@ -85,12 +86,12 @@ def start(lab_id: str, variant: str):
     origin = request.host_url.rstrip("/")
     run = _labs().store.new(
         lab=lab_id, variant=variant, browser=_browser(), origin=origin,
-        backchannel=current_app.config.get("SANDBOX_BACKCHANNEL_URL") or origin,
-        redirect_base=current_app.config.get("LABS_ATTACKER_URL", "")
+        backchannel=app_config().get("SANDBOX_BACKCHANNEL_URL") or origin,
+        redirect_base=app_config().get("LABS_ATTACKER_URL", "")
         if lab.redirect_to == "attacker" else "")
     prepare = getattr(_labs().actions(lab_id), "prepare", None)
     if prepare:
-        prepare(run, lab, current_app.config)
+        prepare(run, lab, app_config())
     _labs().store.save(run)
     session["lab_runs"] = {**session.get("lab_runs", {}), f"{lab_id}/{variant}": run.id}
     return _back(lab_id, variant)
@@ -102,7 +103,7 @@ def login(lab_id: str, variant: str):
     _lab(lab_id, variant)
     run = _run(lab_id, variant) or abort(404)
     begin = getattr(_labs().actions(lab_id), "start_login", client.start_login)
-    url = begin(run, _lab(lab_id), current_app.config)
+    url = begin(run, _lab(lab_id), app_config())
     answer = Message("HTTP/1.1 302 Found", [("Location", url)])
     run.record("authorize", "victim", "front", Exchange(
         incoming().message, answer, url=request.url))
@@ -118,7 +119,7 @@ def callback(lab_id: str, variant: str):
     if run is None:
         abort(400, description="No lab run in this browser: start one first.")
     finish = getattr(_labs().actions(lab_id), "finish_login", client.finish_login)
-    page = finish(run, lab, current_app.config, incoming())
+    page = finish(run, lab, app_config(), incoming())
     _labs().store.save(run)
     return respond(page) if page else _back(lab_id, variant)  # a lab's own page
 
@@ -129,6 +130,6 @@ def recheck(lab_id: str, variant: str):
     lab = _lab(lab_id, variant)
     run = _run(lab_id, variant) or abort(404)
     action = getattr(_labs().actions(lab_id), "recheck", None) or abort(404)
-    action(run, lab, current_app.config)
+    action(run, lab, app_config())
     _labs().store.save(run)
     return _back(lab_id, variant)

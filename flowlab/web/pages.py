@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import abort
+from flask import get_template_attribute
 from flask import jsonify
 from flask import make_response
 from flask import render_template
 from flask import request
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import SecurityError
 
-from flowlab.core.content import get_content
+from flowlab.core.content import Page
 from flowlab.core.content import render_markdown
+from flowlab.web.session import get_content
 
 bp = Blueprint("pages", __name__)
 
@@ -45,6 +48,15 @@ def lesson(slug: str):
     )
 
 
+def page_diagram(page: Page) -> Markup:
+    """A page's sequence diagram (front matter ``diagram``), drawn by the
+    ``_sequence.html`` macro the first time and kept (``Content.diagram``)."""
+    def draw(steps, label: str) -> str:
+        return get_template_attribute("_sequence.html", "sequence")(steps, label=label)
+
+    return get_content().diagram(page, draw)
+
+
 @bp.get("/glossary")
 def glossary():
     terms = get_content().data("glossary")
@@ -56,7 +68,6 @@ def glossary():
     )
 
 
-@bp.app_errorhandler(HTTPException)
 def error_page(error: HTTPException):
     """Every HTTP error as a page with a way back (JSON under ``/api/``)."""
     code = error.code or 500

@@ -18,7 +18,6 @@ from flask import url_for
 from markupsafe import Markup
 
 from flowlab.core import room
-from flowlab.core.content import get_content
 from flowlab.core.content import render_markdown
 from flowlab.core.demo import all_demo_apps
 from flowlab.core.hosts import is_loopback_host
@@ -29,13 +28,13 @@ from flowlab.sandbox.store import DB
 from flowlab.web import lab_notes
 from flowlab.web.session import app_config
 from flowlab.web.session import browser_id
+from flowlab.web.session import get_content
 from flowlab.web.session import runner
 from flowlab.web.session import secret_box
 
 bp = Blueprint("presenter", __name__)
 
 
-@bp.app_template_global()
 def qr_svg(text: str) -> Markup:
     """``text`` as a QR code, drawn here as inline SVG (no image service)."""
     code = segno.make(text, error="m", micro=False)
@@ -45,7 +44,6 @@ def qr_svg(text: str) -> Markup:
     return Markup(svg.replace("<svg ", '<svg role="img" focusable="false" ', 1))
 
 
-@bp.app_template_global()
 def serve_command(address: str, public: bool) -> str:
     """The command that serves the lab to a room at ``address`` (see app.py)."""
     parts = urlsplit(address)

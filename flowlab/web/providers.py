@@ -15,7 +15,6 @@ from flask import url_for
 from flowlab.core import discovery
 from flowlab.core import outbound
 from flowlab.core import providers
-from flowlab.core.content import get_content
 from flowlab.core.content import render_markdown
 from flowlab.core.credentials import Choice
 from flowlab.core.demo import CALLBACK_PATH
@@ -29,6 +28,8 @@ from flowlab.web.session import app_config
 from flowlab.web.session import browser_id
 from flowlab.web.session import forget_choice
 from flowlab.web.session import get_choice
+from flowlab.web.session import get_content
+from flowlab.web.session import lab_hosts
 from flowlab.web.session import note_missing_backchannel
 from flowlab.web.session import put_choice
 from flowlab.web.session import runner
@@ -37,7 +38,6 @@ bp = Blueprint("providers", __name__)
 KINDS = ("sandbox", "spotify", "discovered")
 
 
-@bp.app_template_filter("public")
 def public(text: str) -> str:
     """``text`` naming the public address where it names the private back channel."""
     return addresses()(text)
@@ -183,11 +183,12 @@ def _provider_from(kind: str, form) -> Provider | None:
             texts = get_content().data("providers")["discovery"]
             with outbound.limits(settings.deadline, remote_requester()):
                 metadata = discovery.discover(form["discovery_url"].strip(), texts,
-                                              settings.timeout)
-            provider = discovery.from_metadata(metadata, clients, api_base, scope)
+                                              settings.timeout, hosts=lab_hosts())
+            provider = discovery.from_metadata(metadata, clients, api_base, scope,
+                                               hosts=lab_hosts())
             return replace(provider, callback_path=for_issuer(provider.issuer))
         return providers.manual(form.get("issuer", "").strip(),
                                 form.get("authorize_url", "").strip(),
                                 form.get("token_url", "").strip(), api_base,
-                                clients, scope)
+                                clients, scope, hosts=lab_hosts())
     raise providers.ProviderError("Choose the sandbox, Spotify or another provider.")

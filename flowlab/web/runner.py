@@ -18,7 +18,6 @@ from flask import session
 from flask import url_for
 
 from flowlab.core import providers
-from flowlab.core.content import get_content
 from flowlab.core.content import render_markdown
 from flowlab.core.highlight import highlight
 from flowlab.core.runner import engine
@@ -35,13 +34,13 @@ from flowlab.web.providers import remote_requester
 from flowlab.web.providers import secret_for
 from flowlab.web.session import addresses
 from flowlab.web.session import browser_id
+from flowlab.web.session import get_content
 from flowlab.web.session import runner
 from flowlab.web.session import secret_box
 
 bp = Blueprint("runner", __name__)
 
 
-@bp.app_template_filter("highlight_http")
 def highlight_http(text: str):
     """An HTTP message highlighted by Pygments' HTTP lexer (body by Content-Type)."""
     return highlight(text, "http")

@@ -130,17 +130,6 @@ def _in_shape(error: HTTPException, oauth_error: str):
     return generic(error) if generic else error
 
 
-def lab_hosts() -> set[str]:
-    """The host names this lab is reached by: its cookies go to all their ports."""
-    hosts = {h.lower() for h in current_app.config.get("TRUSTED_HOSTS") or []}
-    if request:
-        hosts.add((urlsplit(request.host_url).hostname or "").lower())
-    public = current_app.config.get("PUBLIC_URL")
-    if public:
-        hosts.add((urlsplit(public).hostname or "").lower())
-    return hosts - {""}
-
-
 def allow_form_action(origin: str) -> None:
     """Let this response's forms lead to ``origin`` (a consent page's redirect)."""
     g.setdefault("form_action", []).append(origin)

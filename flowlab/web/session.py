@@ -1,8 +1,9 @@
 """What a browser brings with each request: its random id, its sealing key cookie,
-and its provider choice; and the lab's services, from the app.
+and its provider choice; and the lab's services and config, from the app.
 
-Views build the inputs of the Flask-free modules here: ``secret_box()`` is the
-``SecretBox`` a run's secrets are sealed in, for this browser, with its key.
+Views build the inputs of the Flask-free modules here, and read the app nowhere
+else: ``secret_box()`` is the ``SecretBox`` a run's secrets are sealed in, for this
+browser, with its key; ``lab_hosts()`` where the lab is reached.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import base64
 import binascii
 import os
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Config
 from flask import Flask
@@ -22,7 +24,9 @@ from flask import session
 from flowlab.core import backchannel
 from flowlab.core import publicurl
 from flowlab.core import vault
+from flowlab.core.content import Content
 from flowlab.core.credentials import Choice
+from flowlab.core.providers import LabHosts
 from flowlab.core.runner.orchestrate import Runner
 from flowlab.core.secrets import KEY_BYTES
 from flowlab.core.secrets import SecretBox
@@ -55,6 +59,24 @@ def services(app: Flask | None = None) -> Services:
 
 def runner() -> Runner:
     return services().runner
+
+
+def get_content() -> Content:
+    """The lab's content: prose and data (``flowlab.core.content``)."""
+    return services().content
+
+
+def lab_hosts() -> LabHosts:
+    """The host names this lab is reached by, and its public URL: a provider on
+    one of them would get the lab's cookies (``flowlab.core.providers``)."""
+    config = current_app.config
+    names = {h.lower() for h in config.get("TRUSTED_HOSTS") or []}
+    if request:
+        names.add((urlsplit(request.host_url).hostname or "").lower())
+    public = config.get("PUBLIC_URL")
+    if public:
+        names.add((urlsplit(public).hostname or "").lower())
+    return LabHosts(frozenset(names - {""}), public)
 
 
 def addresses(run=None) -> publicurl.Addresses:

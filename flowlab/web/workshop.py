@@ -17,8 +17,8 @@ LARGE_TYPE_COOKIE = "flowlab_large_type"
 SWITCHED = "type-switched"  # the flash category of "Large type is on."
 
 
-@bp.app_context_processor
-def _large_type() -> dict:
+def template_context() -> dict:
+    """Whether this browser asked for large type (``base.html``)."""
     return {"large_type": request.cookies.get(LARGE_TYPE_COOKIE) == "1"}
 
 

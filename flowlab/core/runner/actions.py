@@ -70,7 +70,8 @@ def authorize(run, flow, step, ctx) -> dict:
     run.secrets.update(state=state, authorize_url=url, redirect_uri=ctx.redirect_uri)
     data = {"url": url}
     # Another provider may answer a bad client id or redirect URI with its own page.
-    notes = [] if ctx.provider.is_sandbox else oidc.error_notes("error-page")
+    notes = ([] if ctx.provider.is_sandbox
+             else oidc.error_notes(flow.notes, "error-page"))
     if not flow.pkce:
         return {"data": data, "outcome": "no-pkce", "notes": notes}
     verifier = oauth._code_verifier  # made by requests-oauthlib; kept server-side
@@ -92,18 +93,19 @@ def exchange_code(run, flow, step, ctx) -> dict:
         oauth._code_verifier = run.secrets.get("verifier")
     kwargs = ({"client_secret": ctx.client_secret} if ctx.client_secret
               else {"include_client_id": True})
-    record = _token_call(run, ctx, oauth, lambda: oauth.fetch_token(
+    record = _token_call(run, ctx, flow, oauth, lambda: oauth.fetch_token(
         ctx.provider.token_url, code=run.secrets.get("code"), timeout=ctx.timeout,
         **kwargs))
     if not record["error"] and oauth.last_response.ok:
-        record = id_token_record(run, ctx, record, as_json(oauth.last_response))
+        record = id_token_record(run, ctx, flow.notes, record,
+                                 as_json(oauth.last_response))
     return record | {"outcome": "pkce" if flow.pkce else "no-pkce"}
 
 
 def client_token(run, flow, step, ctx) -> dict:
     """Step: ask for an app-only token with client credentials (RFC 6749 §4.4.2)."""
     oauth = _session(ctx, flow, run, client=BackendApplicationClient(ctx.client_id))
-    return _token_call(run, ctx, oauth, lambda: oauth.fetch_token(
+    return _token_call(run, ctx, flow, oauth, lambda: oauth.fetch_token(
         ctx.provider.token_url, client_secret=ctx.client_secret,
         timeout=ctx.timeout))
 
@@ -117,19 +119,19 @@ def refresh(run, flow, step, ctx) -> dict:
     if token is None:  # none was issued: say why instead of failing (RFC 6749 §5.1)
         granted = oidc.scope_text(run.secrets.get("token", {}).get("scope"))
         return {"skipped": True, "outcome": "none",
-                "notes": [oidc.refresh_absent(ctx.scope, granted)]}
+                "notes": [oidc.refresh_absent(flow.notes, ctx.scope, granted)]}
     oauth = _session(ctx, flow, run, scope=False)
     if ctx.client_secret:
         kwargs = {"auth": HTTPBasicAuth(ctx.client_id, ctx.client_secret)}
     else:
         kwargs = {"client_id": ctx.client_id}
-    record = _token_call(run, ctx, oauth, lambda: oauth.refresh_token(
+    record = _token_call(run, ctx, flow, oauth, lambda: oauth.refresh_token(
         ctx.provider.token_url, refresh_token=token, timeout=ctx.timeout, **kwargs))
     issued = as_json(oauth.last_response).get("refresh_token")
     return record | {"outcome": "rotated" if issued and issued != token else "kept"}
 
 
-def _token_call(run, ctx, oauth, call) -> dict:
+def _token_call(run, ctx, flow, oauth, call) -> dict:
     """Make a token request; on success keep the token and any new refresh token."""
     try:
         token = call()
@@ -139,7 +141,7 @@ def _token_call(run, ctx, oauth, call) -> dict:
             return _record(oauth, error=describe(exc, oauth.last_response))
     except OAuth2Error as exc:
         record = _record(oauth, error=describe(exc, oauth.last_response))
-        return record | {"notes": oidc.error_notes(exc.error)}
+        return record | {"notes": oidc.error_notes(flow.notes, exc.error)}
     except (ValueError, TypeError, AttributeError) as exc:
         # oauthlib trips over malformed JSON (a list, a number for scope): say so.
         return _record(oauth, error=describe(exc, oauth.last_response))
@@ -150,7 +152,7 @@ def _token_call(run, ctx, oauth, call) -> dict:
     kept = run.secrets.setdefault("refresh_tokens", [])
     if issued and issued not in kept[-1:]:  # none back: the client keeps its own
         kept.append(issued)
-    notes = oidc.scope_notes(oidc.scope_text(oauth.scope),
+    notes = oidc.scope_notes(flow.notes, oidc.scope_text(oauth.scope),
                              oidc.scope_text(token.get("scope")))
     return _record(oauth) | {"notes": notes}
 
@@ -160,7 +162,7 @@ def api(run, flow, step, ctx) -> dict:
     remembered = run.secrets.get("remember", {})  # an API's answer: one segment each
     path = step["path"].format(**{k: segment(v) for k, v in remembered.items()})
     oauth = _session(ctx, flow, run)
-    userinfo = oidc.userinfo_serves(ctx.provider, step)
+    userinfo = oidc.userinfo_serves(ctx.provider, step, flow.notes)
     url = ctx.provider.userinfo_url if userinfo else ctx.provider.api_base + path
     try:
         response = oauth.get(url, timeout=ctx.timeout)
@@ -175,7 +177,7 @@ def api(run, flow, step, ctx) -> dict:
         run.secrets.setdefault("remember", {}).update(
             {name: json_path(as_json(response), where)
              for name, where in step.get("remember", {}).items()})
-    return record | {"notes": [oidc.note("userinfo")] if userinfo else []}
+    return record | {"notes": [oidc.note(flow.notes, "userinfo")] if userinfo else []}
 
 
 def expire(run, flow, step, ctx) -> dict:

@@ -58,7 +58,7 @@ def browser_token(run, flow, step, ctx) -> dict:
     record = {"exchanges": exchanges, "outcome": "browser",
               "status_code": parse_start_line(got["start_line"]).status,
               "data": {"browser": _how_sent(sent, got, url)}}
-    return record | _tokens(run, ctx, got["body"])
+    return record | _tokens(run, ctx, flow.notes, got["body"])
 
 
 def _how_sent(sent: dict, got: dict, url: str) -> dict:
@@ -71,7 +71,7 @@ def _how_sent(sent: dict, got: dict, url: str) -> dict:
             "cors": cors}
 
 
-def _tokens(run, ctx, body: str) -> dict:
+def _tokens(run, ctx, notes: oidc.Notes, body: str) -> dict:
     """Keep the tokens the recorded answer carried, as a client would (§5.1)."""
     client = WebApplicationClient(ctx.client_id)
     try:
@@ -82,7 +82,7 @@ def _tokens(run, ctx, body: str) -> dict:
             return {"error": str(exc)}
     except OAuth2Error as exc:
         error = f"{exc.error}: {exc.description}" if exc.description else exc.error
-        return {"error": error, "notes": oidc.error_notes(exc.error)}
+        return {"error": error, "notes": oidc.error_notes(notes, exc.error)}
     except (ValueError, TypeError, AttributeError) as exc:
         return {"error": f"The answer could not be read as a token response ({exc})."}
     run.secrets["token"] = dict(token)
@@ -91,4 +91,4 @@ def _tokens(run, ctx, body: str) -> dict:
     if issued:
         run.secrets.setdefault("refresh_tokens", []).append(issued)
     return {"error": None, "notes": oidc.scope_notes(
-        ctx.scope, oidc.scope_text(token.get("scope")))}
+        notes, ctx.scope, oidc.scope_text(token.get("scope")))}

@@ -153,13 +153,14 @@ def receive_redirect(run: Run, flow: Flow, request: Message,
     while not action(step["action"]).receives:
         _finish(run, flow, step, {"data": {"user_returned": True}})
         step = pending(run, flow)
-    _finish(run, flow, step, _check_redirect(run, pairs) | {
+    _finish(run, flow, step, _check_redirect(run, pairs, flow.notes) | {
         "exchanges": [Exchange(request, url=url, started=time.time()).to_dict()],
         "data": {"params": sorted(pairs)},
     })
 
 
-def _check_redirect(run: Run, pairs: list[tuple[str, str]]) -> dict:
+def _check_redirect(run: Run, pairs: list[tuple[str, str]],
+                    notes: oidc.Notes) -> dict:
     """Compare state (RFC 6749 §10.12) and iss (RFC 9207 §2.4), then read the result."""
     expected = run.secrets.pop("state", None)
     if expected:  # a retry of the same redirect leads back to the run
@@ -179,7 +180,7 @@ def _check_redirect(run: Run, pairs: list[tuple[str, str]]) -> dict:
     if "error" in params:
         return {"error": "denied" if params["error"] == "access_denied"
                 else "provider-error", "outcome": outcome,
-                "notes": oidc.error_notes(params["error"])}
+                "notes": oidc.error_notes(notes, params["error"])}
     if "code" in params:
         run.secrets["code"] = params["code"]
     elif "access_token" in params:

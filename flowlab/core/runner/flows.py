@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flowlab.core.provider import Provider
 from flowlab.core.runner import registry
+from flowlab.core.runner.oidc import Notes
 from flowlab.core.runner.oidc import userinfo_serves
 from flowlab.core.runner.records import StepRecord
 
@@ -29,6 +30,8 @@ class Flow:
     # What the authorization request asks for: "code" (RFC 6749 §4.1.1) or
     # "token", the implicit grant (§4.2.1), whose answer comes in the fragment.
     response_type: str = "code"
+    # What its steps may tell of a real-world provider (content/interop.toml).
+    notes: Notes = field(default_factory=Notes, compare=False, repr=False)
 
     def step(self, index: int) -> dict | None:
         return self.steps[index] if 0 <= index < len(self.steps) else None
@@ -43,7 +46,7 @@ class Flow:
             action = registry.action(step["action"]).profile
             return all(provider.has(need) for need in step.get("needs", ())) and (
                 all(provider.has(need) for need in action)
-                or userinfo_serves(provider, step))
+                or userinfo_serves(provider, step, self.notes))
 
         return replace(self, steps=tuple(s for s in self.steps if possible(s)))
 
@@ -90,17 +93,18 @@ def load_flows(content) -> dict[str, Flow]:
     """Each flow of the decision table with its steps, by flow id, then any other
     ``content/flows/<id>.toml`` that names itself (``name = "..."``): a new flow or
     lab is a data file."""
-    flows = {}
+    flows, notes = {}, Notes.from_content(content)
     for row in content.data("decision-table")["flows"]:
-        flows[row["id"]] = flow_from(row, content.data(f"flows/{row['id']}"))
+        flows[row["id"]] = flow_from(row, content.data(f"flows/{row['id']}"), notes)
     for path in sorted((Path(content.root) / "flows").glob("[!_]*.toml")):
         data = content.data(f"flows/{path.stem}")
         if path.stem not in flows and "name" in data:
-            flows[path.stem] = flow_from({"id": path.stem, "name": data["name"]}, data)
+            flows[path.stem] = flow_from({"id": path.stem, "name": data["name"]}, data,
+                                         notes)
     return flows
 
 
-def flow_from(row: dict, data: dict) -> Flow:
+def flow_from(row: dict, data: dict, notes: Notes | None = None) -> Flow:
     """A flow from its decision-table row and its TOML; an unknown action is an
     error here, at start-up, never in the middle of a run."""
     for step in [*data["step"], *data.get("browser", {}).values()]:
@@ -118,4 +122,5 @@ def flow_from(row: dict, data: dict) -> Flow:
         pkce_optional=data.get("pkce_optional", False),
         browser=data.get("browser", {}),
         response_type=data.get("response_type", "code"),
+        notes=notes or Notes(),
     )

@@ -13,25 +13,27 @@ from flowlab.core.runner.capture import capture_session
 from flowlab.core.runner.capture import exchange_of
 
 
-def id_token_record(run, ctx, record: dict, body: dict) -> dict:
+def id_token_record(run, ctx, notes: oidc.Notes, record: dict,
+                    body: dict) -> dict:
     """``record`` with the decoded, checked ID token added, if the answer has one."""
     token = body.get("id_token")
     if not isinstance(token, str):
         return record
     jwks, exchanges = _key_set(ctx)
-    notes = list(record.get("notes", []))
+    said = list(record.get("notes", []))
     try:
         checked = oidc.verify_id_token(token, jwks, ctx.provider.issuer,
                                        ctx.client_id, run.secrets.get("nonce"))
     except jwt.PyJWTError as exc:
         return record | {"error": f"The id_token is not a readable JWT ({exc}).",
                          "exchanges": record.get("exchanges", []) + exchanges}
-    notes.append(oidc.note("id-token" if jwks is not None else "id-token-no-jwks"))
+    said.append(oidc.note(notes, "id-token" if jwks is not None
+                          else "id-token-no-jwks"))
     data = {**record.get("data", {}), "id_token": checked}
     failed = [c["name"] for c in checked["checks"] if not c["ok"]]
     error = (f"The ID token failed its checks ({', '.join(failed)}): the app must "
              "not trust it (OpenID Connect Core §3.1.3.7).") if failed else None
-    return record | {"data": data, "notes": notes, "error": error,
+    return record | {"data": data, "notes": said, "error": error,
                      "exchanges": record.get("exchanges", []) + exchanges}
 
 

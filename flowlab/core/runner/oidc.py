@@ -9,38 +9,51 @@ where ``facts`` are ``[label, value]`` pairs the page shows escaped.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
 
 import jwt
-from flask import has_app_context
 
-from flowlab.core.content import get_content
 from flowlab.core.hosts import constant_time_equal
 
 LEEWAY = 30  # seconds of clock difference tolerated on exp (OIDC Core §3.1.3.7)
 
 
-def _texts() -> dict:
-    """The content's texts; none outside an app (unit tests of the engine)."""
-    if not has_app_context():
-        return {"notes": {}, "errors": {}, "profile_paths": []}
-    return get_content().data("interop")
+@dataclass(frozen=True)
+class Notes:
+    """The texts of ``content/interop.toml``, loaded with the flows (each ``Flow``
+    carries them to its steps): notes by key, error codes explained, and the API
+    paths a userinfo endpoint serves. Empty by default, for flows built by hand in
+    unit tests of the engine."""
+
+    notes: Mapping = field(default_factory=dict)
+    errors: Mapping = field(default_factory=dict)
+    profile_paths: tuple[str, ...] = ()
+
+    @classmethod
+    def from_content(cls, content) -> Notes:
+        texts = content.data("interop")
+        return cls(texts["notes"], texts["errors"], tuple(texts["profile_paths"]))
 
 
-def note(key: str, facts: list | None = None, why: str | None = None) -> dict:
+def note(notes: Notes, key: str, facts: list | None = None,
+         why: str | None = None) -> dict:
     """The note ``key`` of the content, with its facts and an optional reason."""
-    entry = _texts()["notes"][key]
+    entry = notes.notes[key]
     text = entry["text"] + ("\n" + entry["why"][why] if why else "")
     return {"key": key, "title": entry["title"], "text": text, "facts": facts or []}
 
 
-def error_notes(code: str | None) -> list[dict]:
+def error_notes(notes: Notes, code: str | None) -> list[dict]:
     """The explanation of an OAuth error code, if the content knows it."""
-    entry = _texts()["errors"].get(code or "")
+    entry = notes.errors.get(code or "")
     return [{"key": code, "title": entry["title"], "text": entry["text"],
              "facts": []}] if entry else []
 
 
-def scope_notes(asked: str | None, granted: str | None) -> list[dict]:
+def scope_notes(notes: Notes, asked: str | None,
+                granted: str | None) -> list[dict]:
     """Notes on a granted scope that differs from the asked one (RFC 6749 §3.3);
     an absent ``scope`` in the answer means "as asked" (§5.1)."""
     if not asked or granted is None:
@@ -55,13 +68,13 @@ def scope_notes(asked: str | None, granted: str | None) -> list[dict]:
     facts = [["Asked for", asked], ["Granted", granted or "(nothing)"]]
     facts += [["Dropped", " ".join(dropped)]] if dropped else []
     facts += [["Added", " ".join(added)]] if added else []
-    notes = [note("scope-" + kind, facts)]
+    told = [note(notes, "scope-" + kind, facts)]
     if "offline_access" in dropped:
-        notes.append(note("offline-access-dropped"))
-    return notes
+        told.append(note(notes, "offline-access-dropped"))
+    return told
 
 
-def refresh_absent(asked: str | None, granted: str | None) -> dict:
+def refresh_absent(notes: Notes, asked: str | None, granted: str | None) -> dict:
     """Why no refresh token came back, and what to ask for instead."""
     want = (asked or "").split()
     got = want if granted is None else granted.split()
@@ -69,8 +82,9 @@ def refresh_absent(asked: str | None, granted: str | None) -> dict:
            and "offline_access" not in got
            else "no-offline-access" if "openid" in want
            and "offline_access" not in want else "policy")
-    return note("refresh-none", [["Scope asked for", asked or "(none)"],
-                                 ["Scope granted", " ".join(got) or "(none)"]], why)
+    return note(notes, "refresh-none", [["Scope asked for", asked or "(none)"],
+                                        ["Scope granted", " ".join(got) or "(none)"]],
+                why)
 
 
 def verify_id_token(token: str, jwks: dict | None, issuer: str | None,
@@ -127,12 +141,12 @@ def _signature(token: str, header: dict, jwks: dict | None) -> dict:
                   f"{key.key_id!r} from the jwks_uri")
 
 
-def userinfo_serves(provider, step: dict) -> bool:
+def userinfo_serves(provider, step: dict, notes: Notes) -> bool:
     """Whether an API step reading the user's profile goes to the provider's
     userinfo endpoint (OIDC Core §5.3): an OpenID provider with no API base URL."""
     return (step.get("action") == "api" and not provider.api_base
             and bool(provider.userinfo_url)
-            and step.get("path") in _texts()["profile_paths"])
+            and step.get("path") in notes.profile_paths)
 
 
 def scope_text(value) -> str | None:
