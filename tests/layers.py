@@ -3,7 +3,8 @@
 Every ``.py`` under ``flowlab/`` but ``migrations/versions`` counts; an import anywhere
 in a file counts, lazy ones inside functions too. Prints the modules that import flask
 or werkzeug, those that read ``current_app`` or ``g``, the import cycles between
-modules, and the modules over 250 lines. ``python bench/layers.py``.
+modules, and the modules over 250 lines. ``python -m tests.layers`` prints them;
+``tests/test_layers.py`` holds them.
 """
 
 from __future__ import annotations
