@@ -106,6 +106,9 @@ def test_best_practice_sends_iss_on_every_authorization_response(best, spotify):
 
 def test_pkce_is_required_of_a_confidential_client_under_best_practice(best, spotify):
     """OAuth 2.1 §4.1.1: no code_challenge, no code, even with a client secret."""
+    # Alice approves the app first (with PKCE), so its errors come back at once
+    # rather than after the "Leaving the sandbox" page (RFC 9700 §4.11.2).
+    code, verifier = pkce_code(best, best.web)
     params = {"response_type": "code", "client_id": best.web.client_id,
               "redirect_uri": CALLBACK, "state": "s4"}
     refused = query(best.authorize(params).headers["Location"])
@@ -113,7 +116,6 @@ def test_pkce_is_required_of_a_confidential_client_under_best_practice(best, spo
     assert (refused["state"], refused["iss"]) == ("s4", best.issuer)
     assert "code" not in refused
     assert "code" in query(spotify.authorize(params).headers["Location"])
-    code, verifier = pkce_code(best, best.web)
     without = best.redeem(code)
     assert without.status_code == 400
     assert without.json()["error"] == "invalid_request"
