@@ -30,3 +30,19 @@ def safe_next(value: str | None, default: str = "/") -> str:
 def constant_time_equal(a: str, b: str) -> bool:
     """Compare two secrets without leaking where they differ."""
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def allows_plain_http(url: str, public_url: str | None = None) -> bool:
+    """Whether ``url`` may be used: https anywhere, http only on loopback.
+
+    The one exception is the presenter's own ``public_url`` (``PUBLIC_URL``) in
+    workshop mode, a local-network teaching setup the presenter chose on purpose.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    if parts.scheme != "http":
+        return False
+    if is_loopback_host(parts.hostname):
+        return True
+    return bool(public_url) and urlsplit(public_url).netloc == parts.netloc

@@ -51,7 +51,7 @@ class Labs:
 
 
 def init_app(app: Flask) -> None:
-    sandbox = Sandbox(app)
+    sandbox: Sandbox = app.extensions["sandbox"]  # flowlab.web.sandbox.init_app
     labs = {lab.id: _issuer_paths(lab, sandbox) for lab in catalogue.load(
         Path(app.config["CONTENT_DIR"]) / "labs").values()}
     app.extensions["labs"] = Labs(labs, RunStore(app))

@@ -11,10 +11,10 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flask import Config
 from sqlalchemy import Connection
 from sqlalchemy import delete
 from sqlalchemy import insert
@@ -86,7 +86,7 @@ def list_clients(conn: Connection, owner: str | None) -> list[Client]:
     return [Client.from_row(row) for row in rows]
 
 
-def derive_secret(config: Config, client_id: str, salt: str) -> str:
+def derive_secret(config: Mapping, client_id: str, salt: str) -> str:
     """An app's secret, derived from the app's key, so it can be shown again."""
     label = f"sandbox-client-secret:{client_id}:{salt}".encode()
     key = config["SECRET_KEY"].encode()
@@ -99,7 +99,7 @@ RESPONSE_TYPES = (("authorization_code", "code"), ("implicit", "token"))
 
 def create_client(
     conn: Connection,
-    config: Config,
+    config: Mapping,
     *,
     name: str,
     redirect_uris: list[str],

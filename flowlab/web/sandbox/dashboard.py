@@ -11,7 +11,6 @@ import secrets
 
 from flask import Blueprint
 from flask import abort
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -21,12 +20,13 @@ from flask import url_for
 
 from flowlab.core.demo import demo_apps
 from flowlab.sandbox import store
-from flowlab.sandbox.context import catalogue
 from flowlab.sandbox.registration import AppForm
 from flowlab.sandbox.registration import check_new_app
 from flowlab.sandbox.registration import check_uris
 from flowlab.sandbox.registration import needs_redirect
 from flowlab.sandbox.store import DB
+from flowlab.web.sandbox.context import catalogue
+from flowlab.web.sandbox.context import config
 
 bp = Blueprint("sandbox_dashboard", __name__, url_prefix="/sandbox/dashboard")
 OWNER_KEY = "sandbox_owner"
@@ -55,9 +55,9 @@ def secret_of(client: store.Client) -> str | None:
     if not client.confidential:
         return None
     if client.demo:
-        apps = {app.client_id: app for app in demo_apps(current_app.config)}
+        apps = {app.client_id: app for app in demo_apps(config())}
         return apps[client.client_id].client_secret
-    return store.derive_secret(current_app.config, client.client_id, client.secret_salt)
+    return store.derive_secret(config(), client.client_id, client.secret_salt)
 
 
 @bp.get("")
@@ -75,11 +75,11 @@ def create():
         kind=request.form.get("kind", ""),
         grants=list(dict.fromkeys(request.form.getlist("grant"))),
     )
-    check_new_app(form, catalogue().grants)
+    check_new_app(form, catalogue().grants, config().get("PUBLIC_URL"))
     if form.errors:
         return show_list(form), 400
     client, _ = store.create_client(
-        DB.get(), current_app.config, name=form.name.strip(), redirect_uris=form.uris,
+        DB.get(), config(), name=form.name.strip(), redirect_uris=form.uris,
         confidential=form.kind == "confidential", grant_types=form.grants,
         owner=owner(),
     )
@@ -125,7 +125,7 @@ def rotate_secret(client_id: str):
     if not client.confidential:
         abort(400, description="Public apps have no secret.")
     salt = secrets.token_hex(8)
-    secret = store.derive_secret(current_app.config, client.client_id, salt)
+    secret = store.derive_secret(config(), client.client_id, salt)
     store.update_client(
         DB.get(), client_id, secret_salt=salt, secret_hash=store.digest(secret)
     )
@@ -138,7 +138,8 @@ def edit_redirect_uris(client_id: str):
     """Replace the app's redirect URIs, keeping the typed text on a mistake."""
     client = visible_app(client_id, editable=True)
     form = AppForm(redirect_uris=request.form.get("redirect_uris", ""))
-    check_uris(form, needs_redirect(client.grant_types))
+    check_uris(form, needs_redirect(client.grant_types),
+               config().get("PUBLIC_URL"))
     if form.errors:
         page, _, headers = details(client, form)
         return page, 400, headers

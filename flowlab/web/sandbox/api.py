@@ -14,12 +14,12 @@ from flask import jsonify
 from flask import request
 
 from flowlab.sandbox import grants
-from flowlab.sandbox.context import catalogue
 from flowlab.sandbox.objects import artist_object
 from flowlab.sandbox.objects import paging
 from flowlab.sandbox.objects import playlist_object
 from flowlab.sandbox.objects import user_object
 from flowlab.sandbox.store import DB
+from flowlab.web.sandbox.context import catalogue
 
 bp = Blueprint("sandbox_api", __name__, url_prefix="/sandbox/v1")
 SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "audiobook")
