@@ -17,21 +17,20 @@ from flask import Flask
 from flowlab.core.demo import all_demo_apps
 from flowlab.sandbox import store
 from flowlab.sandbox.public import Sandbox
+from flowlab.web.sandbox import api
+from flowlab.web.sandbox import cli
+from flowlab.web.sandbox import context
+from flowlab.web.sandbox import cors
+from flowlab.web.sandbox import dashboard
+from flowlab.web.sandbox import device_page
+from flowlab.web.sandbox import endpoints
+from flowlab.web.sandbox import issuers
+from flowlab.web.sandbox import profilepage
+from flowlab.web.sandbox import received
+from flowlab.web.sandbox import views
 
 
 def init_app(app: Flask) -> None:
-    from flowlab.web.sandbox import api
-    from flowlab.web.sandbox import cli
-    from flowlab.web.sandbox import context
-    from flowlab.web.sandbox import cors
-    from flowlab.web.sandbox import dashboard
-    from flowlab.web.sandbox import device_page
-    from flowlab.web.sandbox import endpoints
-    from flowlab.web.sandbox import issuers
-    from flowlab.web.sandbox import profilepage
-    from flowlab.web.sandbox import received
-    from flowlab.web.sandbox import views
-
     store.DB.init_app(app)
     # The engine's pool keeps connections open, so SQLite does not checkpoint and
     # remove the WAL each time a request closes the last one.

@@ -18,7 +18,6 @@ from flask import request
 from flask import session
 from flask import url_for
 
-from flowlab.core.demo import demo_apps
 from flowlab.sandbox import store
 from flowlab.sandbox.registration import AppForm
 from flowlab.sandbox.registration import check_new_app
@@ -48,16 +47,6 @@ def visible_app(client_id: str, editable: bool = False) -> store.Client:
         abort(403, description="The demo apps are managed by the lab. "
               "Create your own app to try this.")
     return client
-
-
-def secret_of(client: store.Client) -> str | None:
-    """The app's secret, derived again from the app's key."""
-    if not client.confidential:
-        return None
-    if client.demo:
-        apps = {app.client_id: app for app in demo_apps(config())}
-        return apps[client.client_id].client_secret
-    return store.derive_secret(config(), client.client_id, client.secret_salt)
 
 
 @bp.get("")
@@ -115,7 +104,7 @@ def reveal_secret(client_id: str):
     """Show the secret on request: a POST, so it never sits in a URL or history."""
     client = visible_app(client_id)
     form = AppForm(redirect_uris="\n".join(client.redirect_uris))
-    return details(client, form, secret_of(client))
+    return details(client, form, store.shown_secret(config(), client))
 
 
 @bp.post("/apps/<client_id>/rotate")

@@ -17,12 +17,12 @@ from flask import request
 
 from flowlab.sandbox import device
 from flowlab.sandbox import grants
+from flowlab.sandbox.bearer import bearer_challenge
 from flowlab.sandbox.server import call
 from flowlab.sandbox.server import metadata
 from flowlab.sandbox.server import spotify_token_error
 from flowlab.sandbox.store import DB
 from flowlab.web.sandbox import device_page
-from flowlab.web.sandbox.api import bearer_challenge
 from flowlab.web.sandbox.context import catalogue
 from flowlab.web.sandbox.context import device_endpoint
 from flowlab.web.sandbox.context import issuer
