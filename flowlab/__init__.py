@@ -70,8 +70,8 @@ def create_app(
         app.config.update(test_config)
     _derive_config(app)
 
-    from flowlab import sandbox
     from flowlab.core.storage import db
+    from flowlab.web import sandbox
     from flowlab.web import security
     from flowlab.web.connections import AppContextScope
 

@@ -25,7 +25,7 @@ def client_token(sandbox) -> str:
 
 
 def first_artist(live_server) -> dict:
-    return next(iter(live_server.app.extensions["sandbox"].artists.values()))
+    return next(iter(live_server.app.extensions["sandbox"].catalogue.artists.values()))
 
 
 @pytest.mark.parametrize("headers, status, message", [

@@ -224,7 +224,7 @@ def test_client_credentials_body_and_rules(sandbox, live_server):
     body = response.json()
     assert set(body) == {"access_token", "token_type", "expires_in"}
     assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
-    artist = next(iter(live_server.app.extensions["sandbox"].artists))
+    artist = next(iter(live_server.app.extensions["sandbox"].catalogue.artists))
     assert sandbox.api(f"/artists/{artist}", body["access_token"]).status_code == 200
     public = sandbox.token({"grant_type": "client_credentials",
                             "client_id": sandbox.spa.client_id})

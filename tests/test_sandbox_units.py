@@ -65,8 +65,11 @@ def test_workshop_public_url_may_use_plain_http(tmp_path):
 
     app = make_app(tmp_path, PUBLIC_URL="http://192.168.1.20:5000")
     with app.app_context():
-        assert registration_problem("http://192.168.1.20:5000/run/callback") is None
-        assert registration_problem("http://192.168.1.21:5000/run/callback")
+        public_url = app.config["PUBLIC_URL"]
+        assert registration_problem("http://192.168.1.20:5000/run/callback",
+                                    public_url) is None
+        assert registration_problem("http://192.168.1.21:5000/run/callback",
+                                    public_url)
 
 
 def test_purge_deletes_only_what_expired(app):

@@ -53,7 +53,7 @@ class Labs:
 
 def init_app(app: Flask, services: Services) -> None:
     """Register each lab's clients and issuers; the labs join the ``services``."""
-    sandbox = Sandbox(app)
+    sandbox: Sandbox = app.extensions["sandbox"]  # flowlab.web.sandbox.init_app
     labs = {lab.id: _issuer_paths(lab, sandbox) for lab in catalogue.load(
         Path(app.config["CONTENT_DIR"]) / "labs").values()}
     services.labs = Labs(labs, RunStore(app))

@@ -1,11 +1,12 @@
 """Sandbox profiles: one issuer each, the same app under another path (RFC 8414 §2).
 
 ``content/sandbox/profiles.toml`` lists them; the first is the Spotify-like default at
-``/sandbox``. Each profile gets the sandbox's issuer blueprints under its own path
-and its own RFC 8414 §3.1 metadata URL. The code reads a profile's settings and never
-asks which profile it is. All issuers share one database: a profile's
-``token_prefix`` marks the codes and tokens it makes, so that another issuer refuses
-them (RFC 9207 §1: one client, several servers).
+``/sandbox``. The web side (``flowlab.web.sandbox.issuers``) serves each profile's
+pages and endpoints under its path, with its own RFC 8414 §3.1 metadata URL. The
+code reads a profile's settings and never asks which profile it is. All issuers
+share one database: a profile's ``token_prefix`` marks the codes and tokens it
+makes, so that another issuer refuses them (RFC 9207 §1: one client, several
+servers).
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ import secrets
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-
-from flask import Blueprint
-from flask import Flask
 
 WELL_KNOWN = "/.well-known/oauth-authorization-server"
 
@@ -43,7 +41,8 @@ class Profile:
 
 @dataclass(frozen=True)
 class Profiles:
-    """Every profile, the default first, and which endpoint belongs to which."""
+    """Every profile, the default first, and which of the web side's endpoints
+    belongs to which (filled as it serves them)."""
 
     all: tuple[Profile, ...]
     by_endpoint: dict[str, Profile]
@@ -99,21 +98,8 @@ def issued_here(settings, value: str) -> bool:
         if len(other) > len(own))
 
 
-def register(app: Flask, profiles: Profiles, blueprints: tuple[Blueprint, ...],
-             metadata_view) -> None:
-    """Serve each profile's issuer: the default profile's blueprints are already
-    registered; every other profile gets them again under its own path. Every
-    profile gets its RFC 8414 §3.1 metadata URL (the issuer's path after the
-    well-known segment)."""
-    default = profiles.default
-    for profile in profiles.all:
-        suffix = profile.endpoint_suffix(default)
-        for bp in blueprints:
-            name = bp.name + suffix
-            profiles.by_endpoint[name] = profile
-            if profile is not default:
-                prefix = profile.path + bp.url_prefix.removeprefix(default.path)
-                app.register_blueprint(bp, name=name, url_prefix=prefix)
-        endpoint = "sandbox_rfc8414_metadata" + suffix
-        profiles.by_endpoint[endpoint] = profile
-        app.add_url_rule(WELL_KNOWN + profile.path, endpoint, metadata_view)
+def load_differences(folder: Path) -> dict:
+    """``profile-differences.toml``: ``intro`` and one ``[[difference]]`` per topic,
+    each naming the RFC sections behind it."""
+    with open(folder / "profile-differences.toml", "rb") as f:
+        return tomllib.load(f)

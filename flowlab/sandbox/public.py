@@ -1,72 +1,127 @@
 """What the rest of the app may use of the sandbox: this module, nothing else.
 
-A lab that needs a weak authorization server asks :meth:`Sandbox.add_issuer` for an
-issuer of its own: its profile (path, name) and a :class:`RequestValidator` subclass
-that overrides the one check it weakens. The labs' clients live in the sandbox's
-database (``DB``), their secrets kept as ``digest``s as every client's are.
+:class:`Sandbox` is the authorization server of one app, Flask-free: its demo data,
+its issuers and their oauthlib servers, built from the app's config. A lab that needs
+a weak authorization server asks :meth:`Sandbox.add_issuer` for an issuer of its own:
+its profile (path, name) and a :class:`RequestValidator` subclass that overrides the
+one check it weakens. The web side (``flowlab.web.sandbox``) serves every issuer. The
+labs' clients live in the sandbox's database (``DB``), their secrets kept as
+``digest``s as every client's are.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
-from flask import Flask
-from flask import Response
-from flask import request
-
-from flowlab.sandbox import views
-from flowlab.sandbox.context import caller
-from flowlab.sandbox.context import settings
-from flowlab.sandbox.endpoints import form_body
+from flowlab.sandbox import catalogue
+from flowlab.sandbox import issuers
+from flowlab.sandbox.device import DeviceEndpoint
 from flowlab.sandbox.issuers import Profile as IssuerProfile
 from flowlab.sandbox.server import SandboxServer
-from flowlab.sandbox.server import call
+from flowlab.sandbox.server import Settings
 from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import digest
 from flowlab.sandbox.validator import RequestValidator
-from flowlab.web.security import csrf_exempt
 
-__all__ = ["DB", "IssuerProfile", "RequestValidator", "Sandbox", "digest"]
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache",
-            "Content-Type": "application/json"}
+__all__ = ["DB", "AddedIssuer", "IssuerProfile", "RequestValidator", "Sandbox",
+           "digest"]
+
+
+@dataclass(frozen=True)
+class AddedIssuer:
+    """An issuer added by another part of the app: a token endpoint (RFC 6749 §3.2)
+    whose answers carry ``headers``, and with ``pages`` the authorize pages (§3.1)."""
+
+    profile: IssuerProfile
+    server: SandboxServer
+    pages: bool
+    headers: Mapping[str, str]
 
 
 class Sandbox:
-    """The sandbox of one app, as other parts of it may extend it."""
+    """The sandbox of one app: ``config`` is the app's, ``caller`` names who sends
+    the request being answered (failed authentications are counted per caller)."""
 
-    def __init__(self, app: Flask) -> None:
-        self.app = app
+    def __init__(self, config: Mapping, caller: Callable[[], str]) -> None:
+        folder = Path(config["CONTENT_DIR"]) / "sandbox"
+        self.config, self.caller = config, caller
+        self.catalogue = catalogue.load(folder)
+        self.profiles = issuers.load(folder / "profiles.toml")
+        self.differences = issuers.load_differences(folder)
+        self.added: list[AddedIssuer] = []
+        self._servers: dict[str, SandboxServer] = {}
+        self._devices: dict[str, DeviceEndpoint] = {}
+        self._mounts: list[Callable[[AddedIssuer], None]] = []
+
+    def settings(self, profile: IssuerProfile) -> Settings:
+        """An issuer's settings: its profile's, else the app's config."""
+        config = self.config
+        rotate = profile.rotate_refresh_tokens
+        if rotate is None:  # Not a Spotify behaviour: off unless configured.
+            rotate = bool(config.get("SANDBOX_ROTATE_REFRESH_TOKENS"))
+        return Settings(
+            code_ttl=int(profile.code_ttl or config["SANDBOX_CODE_TTL"]),
+            token_ttl=int(config["SANDBOX_TOKEN_TTL"]),
+            failure_limit=int(config["SANDBOX_AUTH_FAILURES_PER_MINUTE"]),
+            scopes=frozenset(self.catalogue.scopes),
+            rotate_refresh_tokens=rotate,
+            pkce_for_all=profile.pkce_for == "all",
+            invalid_client_status=profile.invalid_client_status,
+            loopback_any_port=profile.loopback_any_port,
+            token_prefix=profile.token_prefix,
+            foreign_prefixes=tuple(p.token_prefix for p in self.profiles.all
+                                   if p is not profile),
+        )
+
+    def server(self, profile: IssuerProfile) -> SandboxServer:
+        """oauthlib's endpoints, built once per issuer; their validator asks for
+        the current connection and caller each time it needs them."""
+        if profile.id not in self._servers:
+            self._servers[profile.id] = self._build(profile, RequestValidator)
+        return self._servers[profile.id]
+
+    def _build(self, profile: IssuerProfile,
+               validator_cls: type[RequestValidator]) -> SandboxServer:
+        settings = self.settings(profile)
+        validator = validator_cls(settings, DB.get, self.caller)
+        return SandboxServer(validator, settings.token_ttl)
+
+    def device_endpoint(self, profile: IssuerProfile,
+                        page: Callable[[], str]) -> DeviceEndpoint:
+        """The device authorization endpoint (RFC 8628 §3.1), built once per
+        issuer; ``page`` gives the verification URI of the request's host."""
+        if profile.id not in self._devices:
+            self._devices[profile.id] = DeviceEndpoint(
+                self.server(profile).request_validator, page,
+                int(self.config["SANDBOX_DEVICE_TTL"]),
+                int(self.config["SANDBOX_DEVICE_INTERVAL"]))
+        return self._devices[profile.id]
 
     def issuer_path(self, profile_id: str) -> str:
         """Where a sandbox profile's issuer lives (``profiles.toml``)."""
-        return self.app.extensions["sandbox_profiles"].get(profile_id).path
+        return self.profiles.get(profile_id).path
 
     def add_issuer(self, profile: IssuerProfile,
                    validator_cls: type[RequestValidator] | None = None, *,
-                   pages: bool = False, headers: dict | None = None) -> None:
+                   pages: bool = False, headers: Mapping | None = None) -> None:
         """Serve another issuer at ``profile.path``: a token endpoint (RFC 6749
         §3.2) whose answers carry ``headers``, and with ``pages`` the authorize
-        pages (§3.1). No metadata, and no sandbox profile lists it."""
-        app = self.app
-        with app.app_context():
-            config = settings()
-        validator = (validator_cls or RequestValidator)(config, DB.get, caller)
-        server = SandboxServer(validator, config.token_ttl)
-        app.extensions.setdefault("sandbox_servers", {})[profile.id] = server
-        name = "sandbox_" + profile.id.replace("-", "_")
-        if pages:
-            app.extensions["sandbox_profiles"].by_endpoint[name] = profile
-            app.register_blueprint(views.bp, name=name, url_prefix=profile.path)
+        pages (§3.1). It has the default profile's settings; no metadata, and no
+        sandbox profile lists it."""
+        server = self._build(self.profiles.default, validator_cls or RequestValidator)
+        self._servers[profile.id] = server
+        added = AddedIssuer(profile, server, pages, dict(headers or {}))
+        self.added.append(added)
+        for mount in self._mounts:
+            mount(added)
 
-        @csrf_exempt
-        def token() -> Response:
-            """The issuer's token endpoint (RFC 6749 §3.2, §4.1.3)."""
-            answer, body, status = call(server.create_token_response, request.url,
-                                        form_body(), dict(request.headers))
-            data = json.loads(body)
-            data.pop("state", None)
-            answer = {**answer, **NO_STORE, **(headers or {})}
-            return Response(json.dumps(data), status, answer)
+    def on_issuer(self, mount: Callable[[AddedIssuer], None]) -> None:
+        """Call ``mount`` for every added issuer, those to come included: how the
+        web side serves them."""
+        self._mounts.append(mount)
+        for added in self.added:
+            mount(added)
 
-        app.add_url_rule(profile.path + "/api/token", name + "_token", token,
-                         methods=["POST"])

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from flowlab.core.hosts import allows_plain_http
 from flowlab.core.hosts import is_loopback_host
-from flowlab.web.security import allows_plain_http
 
 PORT = re.compile(r"[1-9][0-9]{0,4}")
 DANGEROUS_SCHEMES = {"javascript", "data", "vbscript", "file", "blob", "about"}
@@ -53,8 +53,9 @@ def refusal(requested: str) -> str:
     return "INVALID_CLIENT: Invalid redirect URI"
 
 
-def registration_problem(uri: str) -> str | None:
-    """Why ``uri`` cannot be registered, in plain words, or None if it can."""
+def registration_problem(uri: str, public_url: str | None = None) -> str | None:
+    """Why ``uri`` cannot be registered, in plain words, or None if it can; plain
+    http off loopback only on the presenter's ``public_url`` (workshop mode)."""
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     if not scheme or not re.fullmatch(r"[a-z][a-z0-9+.\-]*", scheme):
@@ -72,10 +73,10 @@ def registration_problem(uri: str) -> str | None:
                 " com.example.app:/callback (RFC 8252 §7.1)."
             )
         return None
-    return _web_problem(uri, parts)
+    return _web_problem(uri, parts, public_url)
 
 
-def _web_problem(uri: str, parts) -> str | None:
+def _web_problem(uri: str, parts, public_url: str | None) -> str | None:
     """Problems of an http(s) redirect URI (Spotify's rules, RFC 9700 §2.6)."""
     if not parts.hostname or "@" in parts.netloc:
         return "The URI needs a host name and no user name or password."
@@ -84,7 +85,7 @@ def _web_problem(uri: str, parts) -> str | None:
             "INVALID_CLIENT: Insecure redirect URI. localhost is not allowed: use the"
             " loopback IP literal http://127.0.0.1:PORT or http://[::1]:PORT."
         )
-    if parts.scheme == "http" and not allows_plain_http(uri):
+    if parts.scheme == "http" and not allows_plain_http(uri, public_url):
         return (
             "INVALID_CLIENT: Insecure redirect URI. Plain http is allowed only for"
             " loopback IP literals (127.0.0.1 or [::1]); use https."

@@ -46,8 +46,10 @@ def needs_redirect(grants: Collection[str]) -> bool:
     return any(grant in REDIRECT_GRANTS for grant in grants)
 
 
-def check_uris(form: AppForm, required: bool = True) -> None:
-    """Each redirect URI must be one Spotify would accept (RFC 6749 §3.1.2)."""
+def check_uris(form: AppForm, required: bool = True,
+               public_url: str | None = None) -> None:
+    """Each redirect URI must be one Spotify would accept (RFC 6749 §3.1.2); plain
+    http off loopback only on the presenter's ``public_url``."""
     uris = form.uris
     if required and not uris:
         form.add("redirect_uris", "Add at least one redirect URI, one per line: the"
@@ -55,7 +57,7 @@ def check_uris(form: AppForm, required: bool = True) -> None:
     if len(uris) > MAX_URIS:
         form.add("redirect_uris", f"At most {MAX_URIS} redirect URIs.")
     for uri in uris:
-        problem = registration_problem(uri)
+        problem = registration_problem(uri, public_url)
         if problem:
             form.add("redirect_uris", f"{uri}: {problem}")
 
@@ -79,7 +81,8 @@ def check_grants(form: AppForm, known: Collection[str]) -> None:
                  " device grant: choose one of them too.")
 
 
-def check_new_app(form: AppForm, known: Collection[str]) -> None:
+def check_new_app(form: AppForm, known: Collection[str],
+                  public_url: str | None = None) -> None:
     """A name, a client type, known grants and acceptable redirect URIs (RFC 7591
     §2); no redirect URI needed when no grant uses one."""
     name = form.name.strip()
@@ -90,4 +93,4 @@ def check_new_app(form: AppForm, known: Collection[str]) -> None:
     if form.kind not in ("confidential", "public"):
         form.add("kind", "Choose confidential or public.")
     check_grants(form, known)
-    check_uris(form, needs_redirect(form.grants))
+    check_uris(form, needs_redirect(form.grants), public_url)

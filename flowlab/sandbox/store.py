@@ -11,10 +11,10 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flask import Config
 from sqlalchemy import Connection
 from sqlalchemy import delete
 from sqlalchemy import insert
@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from flowlab.core.demo import DemoApp
+from flowlab.core.demo import demo_apps
 from flowlab.core.storage.db import SANDBOX
 from flowlab.core.storage.db import transaction
 from flowlab.core.storage.db import upsert
@@ -86,11 +87,21 @@ def list_clients(conn: Connection, owner: str | None) -> list[Client]:
     return [Client.from_row(row) for row in rows]
 
 
-def derive_secret(config: Config, client_id: str, salt: str) -> str:
+def derive_secret(config: Mapping, client_id: str, salt: str) -> str:
     """An app's secret, derived from the app's key, so it can be shown again."""
     label = f"sandbox-client-secret:{client_id}:{salt}".encode()
     key = config["SECRET_KEY"].encode()
     return hmac.new(key, label, hashlib.sha256).hexdigest()[:40]
+
+
+def shown_secret(config: Mapping, client: Client) -> str | None:
+    """The app's secret, derived again from the app's key (a demo app's is set)."""
+    if not client.confidential:
+        return None
+    if client.demo:
+        apps = {app.client_id: app for app in demo_apps(config)}
+        return apps[client.client_id].client_secret
+    return derive_secret(config, client.client_id, client.secret_salt)
 
 
 # The response type each grant uses at the authorization endpoint (RFC 7591 §2.1).
@@ -99,7 +110,7 @@ RESPONSE_TYPES = (("authorization_code", "code"), ("implicit", "token"))
 
 def create_client(
     conn: Connection,
-    config: Config,
+    config: Mapping,
     *,
     name: str,
     redirect_uris: list[str],

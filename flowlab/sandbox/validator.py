@@ -1,9 +1,7 @@
 """The sandbox's oauthlib RequestValidator: one class, in oauthlib's skeleton order.
 
-Client authentication, authorization request and response, token request, refresh,
-revocation and introspection, device. The checks live in ``clientauth``,
-``redirects``, ``tokenrules`` and ``device``; where Spotify words an error its own
-way, the method raises it with Spotify's text.
+The checks live in ``clientauth``, ``redirects``, ``tokenrules`` and ``device``;
+where Spotify words an error its own way, the method raises it with Spotify's text.
 """
 
 from __future__ import annotations

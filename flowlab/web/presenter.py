@@ -22,10 +22,10 @@ from flowlab.core.content import render_markdown
 from flowlab.core.demo import all_demo_apps
 from flowlab.core.hosts import is_loopback_host
 from flowlab.core.runner import store
-from flowlab.sandbox.context import USER_KEY
 from flowlab.sandbox.reset import reset_demo
 from flowlab.sandbox.store import DB
 from flowlab.web import lab_notes
+from flowlab.web.sandbox.context import USER_KEY
 from flowlab.web.session import app_config
 from flowlab.web.session import browser_id
 from flowlab.web.session import get_content

@@ -26,7 +26,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.exceptions import ServiceUnavailable
 
 from flowlab.core.hosts import constant_time_equal
-from flowlab.core.hosts import is_loopback_host
 from flowlab.core.redact import mask
 
 CSRF_FIELD = "csrf_token"
@@ -39,7 +38,7 @@ TOKEN_API = re.compile(r"/sandbox(?:/[\w.-]+)*?/api/")
 
 def init_app(app: Flask) -> None:
     # requests-oauthlib and oauthlib refuse http:// unless this is set. The app
-    # decides for itself, in allows_plain_http(), before any URL is used.
+    # decides for itself, in core.hosts.allows_plain_http(), before any URL is used.
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
     app.before_request(_limit_body)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
@@ -160,22 +159,3 @@ def _set_headers(response):
     if request.args.get("reveal") == "1":  # secrets shown in full: keep no copy
         response.headers["Cache-Control"] = "no-store"
     return response
-
-
-
-
-def allows_plain_http(url: str) -> bool:
-    """Whether ``url`` may be used: https anywhere, http only on loopback.
-
-    The one exception is the presenter's own ``PUBLIC_URL`` in workshop mode, a
-    local-network teaching setup the presenter chose on purpose.
-    """
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return bool(parts.hostname)
-    if parts.scheme != "http":
-        return False
-    if is_loopback_host(parts.hostname):
-        return True
-    public = current_app.config.get("PUBLIC_URL") if current_app else None
-    return bool(public) and urlsplit(public).netloc == parts.netloc

@@ -21,7 +21,6 @@ from urllib.parse import parse_qs
 
 from flask import Blueprint
 from flask import Flask
-from flask import current_app
 from flask import request
 
 from flowlab.core.http import from_wsgi
@@ -30,7 +29,6 @@ from flowlab.web.security import csrf_exempt
 TOKEN_PATH = "/sandbox/api/token"
 KEEP_SECONDS = 300
 MAX_KEPT = 256
-bp = Blueprint("sandbox_received", __name__, url_prefix="/sandbox")
 
 
 class Recorder:
@@ -109,21 +107,27 @@ def _key(verifier: str) -> str:
     return hashlib.sha256(verifier.encode()).hexdigest()
 
 
-def init_app(app: Flask) -> None:
-    """Record the token endpoint's browser requests; serve the records."""
+def init_app(app: Flask, token_paths: tuple[str, ...]) -> Blueprint:
+    """Record the token endpoints' browser requests; serve the records from the
+    blueprint returned (each issuer registers it under its own path)."""
     recorder = Recorder(app.wsgi_app, app.config["OAUTH_MAX_CONTENT_LENGTH"],
-                        app.extensions["sandbox_profiles"].token_paths())
+                        token_paths)
     app.wsgi_app = recorder
-    app.extensions["sandbox_received"] = recorder
+    bp = Blueprint("sandbox_received", __name__, url_prefix="/sandbox")
+
+    @bp.post("/demo/received")
+    @csrf_exempt
+    def received():
+        """Demo control, not in Spotify: what the token endpoint received from a
+        page."""
+        return answer(recorder, request.form.get("code_verifier", ""))
+
     app.register_blueprint(bp)
+    return bp
 
 
-@bp.post("/demo/received")
-@csrf_exempt
-def received():
-    """Demo control, not in Spotify: what the token endpoint received from a page."""
-    verifier = request.form.get("code_verifier", "")
-    recorder = current_app.extensions["sandbox_received"]
+def answer(recorder: Recorder, verifier: str):
+    """The record for ``verifier``, once, as JSON; 404 if there is none."""
     found = recorder.take(verifier) if verifier else None
     if found is None:
         return {"error": "not_found"}, 404, {"Cache-Control": "no-store"}

@@ -1,7 +1,9 @@
-"""Per-request helpers shared by the sandbox's views: server, issuer, user, data."""
+"""What the sandbox's pages take from the request and the app: the one module of
+``flowlab.web.sandbox`` that reads ``current_app``. The rest get it from here."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from flask import current_app
@@ -11,23 +13,31 @@ from flask import session
 
 from flowlab.core.backchannel import KEY as BACKCHANNEL_KEY
 from flowlab.sandbox.catalogue import Catalogue
+from flowlab.sandbox.device import DeviceEndpoint
 from flowlab.sandbox.issuers import Profile
-from flowlab.sandbox.issuers import Profiles
+from flowlab.sandbox.public import Sandbox
 from flowlab.sandbox.server import SandboxServer
 from flowlab.sandbox.server import Settings
-from flowlab.sandbox.store import DB
-from flowlab.sandbox.validator import RequestValidator
 
 USER_KEY = "sandbox_user"
 
 
-def catalogue() -> Catalogue:
+def sandbox() -> Sandbox:
+    """The app's sandbox (``app.extensions["sandbox"]``)."""
     return current_app.extensions["sandbox"]
+
+
+def config() -> Mapping:
+    return current_app.config
+
+
+def catalogue() -> Catalogue:
+    return sandbox().catalogue
 
 
 def profile() -> Profile:
     """The profile of the issuer this request came to (``profiles.toml``)."""
-    found: Profiles = current_app.extensions["sandbox_profiles"]
+    found = sandbox().profiles
     if not has_request_context():
         return found.default
     return found.of(request.blueprint, request.endpoint)
@@ -35,35 +45,17 @@ def profile() -> Profile:
 
 def settings() -> Settings:
     """The current issuer's settings: its profile's, else the app's config."""
-    config, own = current_app.config, profile()
-    rotate = own.rotate_refresh_tokens
-    if rotate is None:  # Not a Spotify behaviour: off unless configured.
-        rotate = bool(config.get("SANDBOX_ROTATE_REFRESH_TOKENS"))
-    others = current_app.extensions["sandbox_profiles"].all
-    return Settings(
-        code_ttl=int(own.code_ttl or config["SANDBOX_CODE_TTL"]),
-        token_ttl=int(config["SANDBOX_TOKEN_TTL"]),
-        failure_limit=int(config["SANDBOX_AUTH_FAILURES_PER_MINUTE"]),
-        scopes=frozenset(catalogue().scopes),
-        rotate_refresh_tokens=rotate,
-        pkce_for_all=own.pkce_for == "all",
-        invalid_client_status=own.invalid_client_status,
-        loopback_any_port=own.loopback_any_port,
-        token_prefix=own.token_prefix,
-        foreign_prefixes=tuple(p.token_prefix for p in others if p is not own),
-    )
+    return sandbox().settings(profile())
 
 
 def oauth_server() -> SandboxServer:
-    """oauthlib's endpoints, built once per app and issuer; their validator reads
-    the current request's connection and caller each time it needs them."""
-    servers = current_app.extensions.setdefault("sandbox_servers", {})
-    key = profile().id
-    if key not in servers:
-        config = settings()
-        validator = RequestValidator(config, DB.get, caller)
-        servers[key] = SandboxServer(validator, config.token_ttl)
-    return servers[key]
+    """The current issuer's oauthlib endpoints."""
+    return sandbox().server(profile())
+
+
+def device_endpoint() -> DeviceEndpoint:
+    """The current issuer's device authorization endpoint (RFC 8628 §3.1)."""
+    return sandbox().device_endpoint(profile(), lambda: issuer() + "/device")
 
 
 def caller() -> str:

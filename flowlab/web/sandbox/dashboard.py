@@ -11,7 +11,6 @@ import secrets
 
 from flask import Blueprint
 from flask import abort
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -19,14 +18,14 @@ from flask import request
 from flask import session
 from flask import url_for
 
-from flowlab.core.demo import demo_apps
 from flowlab.sandbox import store
-from flowlab.sandbox.context import catalogue
 from flowlab.sandbox.registration import AppForm
 from flowlab.sandbox.registration import check_new_app
 from flowlab.sandbox.registration import check_uris
 from flowlab.sandbox.registration import needs_redirect
 from flowlab.sandbox.store import DB
+from flowlab.web.sandbox.context import catalogue
+from flowlab.web.sandbox.context import config
 
 bp = Blueprint("sandbox_dashboard", __name__, url_prefix="/sandbox/dashboard")
 OWNER_KEY = "sandbox_owner"
@@ -50,16 +49,6 @@ def visible_app(client_id: str, editable: bool = False) -> store.Client:
     return client
 
 
-def secret_of(client: store.Client) -> str | None:
-    """The app's secret, derived again from the app's key."""
-    if not client.confidential:
-        return None
-    if client.demo:
-        apps = {app.client_id: app for app in demo_apps(current_app.config)}
-        return apps[client.client_id].client_secret
-    return store.derive_secret(current_app.config, client.client_id, client.secret_salt)
-
-
 @bp.get("")
 def index():
     """The app list and the create form."""
@@ -75,11 +64,11 @@ def create():
         kind=request.form.get("kind", ""),
         grants=list(dict.fromkeys(request.form.getlist("grant"))),
     )
-    check_new_app(form, catalogue().grants)
+    check_new_app(form, catalogue().grants, config().get("PUBLIC_URL"))
     if form.errors:
         return show_list(form), 400
     client, _ = store.create_client(
-        DB.get(), current_app.config, name=form.name.strip(), redirect_uris=form.uris,
+        DB.get(), config(), name=form.name.strip(), redirect_uris=form.uris,
         confidential=form.kind == "confidential", grant_types=form.grants,
         owner=owner(),
     )
@@ -115,7 +104,7 @@ def reveal_secret(client_id: str):
     """Show the secret on request: a POST, so it never sits in a URL or history."""
     client = visible_app(client_id)
     form = AppForm(redirect_uris="\n".join(client.redirect_uris))
-    return details(client, form, secret_of(client))
+    return details(client, form, store.shown_secret(config(), client))
 
 
 @bp.post("/apps/<client_id>/rotate")
@@ -125,7 +114,7 @@ def rotate_secret(client_id: str):
     if not client.confidential:
         abort(400, description="Public apps have no secret.")
     salt = secrets.token_hex(8)
-    secret = store.derive_secret(current_app.config, client.client_id, salt)
+    secret = store.derive_secret(config(), client.client_id, salt)
     store.update_client(
         DB.get(), client_id, secret_salt=salt, secret_hash=store.digest(secret)
     )
@@ -138,7 +127,8 @@ def edit_redirect_uris(client_id: str):
     """Replace the app's redirect URIs, keeping the typed text on a mistake."""
     client = visible_app(client_id, editable=True)
     form = AppForm(redirect_uris=request.form.get("redirect_uris", ""))
-    check_uris(form, needs_redirect(client.grant_types))
+    check_uris(form, needs_redirect(client.grant_types),
+               config().get("PUBLIC_URL"))
     if form.errors:
         page, _, headers = details(client, form)
         return page, 400, headers

@@ -1,46 +1,29 @@
 """A small Spotify-like Web API: the resource server the tokens are for.
 
-Tokens are accepted only in the ``Authorization: Bearer`` header (RFC 6750 §2.1).
-Errors use Spotify's object ``{"error": {"status", "message"}}`` (wire spec §4C), and a
-401 also names the problem in ``WWW-Authenticate``, as Spotify does (RFC 6750 §3).
+``flowlab.sandbox.bearer`` checks the token (RFC 6750 §2.1). Errors use Spotify's
+object ``{"error": {"status", "message"}}`` (wire spec §4C), and a 401 also names the
+problem in ``WWW-Authenticate``, as Spotify does (RFC 6750 §3).
 """
 
 from __future__ import annotations
-
-import time
 
 from flask import Blueprint
 from flask import jsonify
 from flask import request
 
+from flowlab.sandbox import bearer
 from flowlab.sandbox import grants
-from flowlab.sandbox.context import catalogue
+from flowlab.sandbox.bearer import ApiError
+from flowlab.sandbox.bearer import bearer_challenge
 from flowlab.sandbox.objects import artist_object
 from flowlab.sandbox.objects import paging
 from flowlab.sandbox.objects import playlist_object
 from flowlab.sandbox.objects import user_object
 from flowlab.sandbox.store import DB
+from flowlab.web.sandbox.context import catalogue
 
 bp = Blueprint("sandbox_api", __name__, url_prefix="/sandbox/v1")
 SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "audiobook")
-
-
-class ApiError(Exception):
-    """A Web API error with Spotify's status and message; ``token_error`` is False
-    for a request that sent no token at all."""
-
-    def __init__(self, status: int, message: str, token_error: bool = True) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-        self.token_error = token_error
-
-
-def bearer_challenge(message: str | None) -> str:
-    """The 401's challenge: no error code when no token came (RFC 6750 §3, §3.1)."""
-    if message is None:
-        return 'Bearer realm="spotify"'
-    return ('Bearer realm="spotify", error="invalid_token", '
-            f'error_description="{message}"')
 
 
 @bp.errorhandler(ApiError)
@@ -62,28 +45,14 @@ def cors(response):
 
 
 def bearer_token() -> grants.TokenRecord:
-    """The live access token of the request's Bearer header (RFC 6750 §2.1, §3.1)."""
-    header = request.headers.get("Authorization")
-    if not header:
-        raise ApiError(401, "No token provided", token_error=False)
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip() or " " in value.strip():
-        raise ApiError(400, "Only valid bearer authentication supported")
-    record = grants.find_token(DB.get(), value.strip())
-    if record is None or record.kind != "access" or record.revoked:
-        raise ApiError(401, "Invalid access token")
-    if record.expires_at <= time.time():
-        raise ApiError(401, "The access token expired")
-    return record
+    """The live access token of this request's Bearer header (RFC 6750 §2.1)."""
+    return bearer.bearer_token(DB.get(), request.headers.get("Authorization"))
 
 
 def user_token() -> tuple[grants.TokenRecord, dict]:
     """A token issued for a user; a client-credentials token is refused."""
-    record = bearer_token()
-    user = catalogue().users.get(record.user_id or "")
-    if user is None:
-        raise ApiError(401, "Unauthorized.")
-    return record, user
+    return bearer.user_token(DB.get(), request.headers.get("Authorization"),
+                             catalogue().users)
 
 
 @bp.get("/me")

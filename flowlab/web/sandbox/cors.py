@@ -10,33 +10,31 @@ every preflight there alike; for other requested headers that is our assumption.
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask
 from flask import Response
-from flask import current_app
 from flask import request
 
 TOKEN_PATH = "/sandbox/api/token"
 
 
-def _token_paths() -> tuple[str, ...]:
-    """The token endpoint of every sandbox issuer (``profiles.toml``)."""
-    return current_app.extensions["sandbox_profiles"].token_paths()
+def init_app(app: Flask, token_paths: tuple[str, ...]) -> None:
+    """``token_paths``: the token endpoint of every sandbox issuer
+    (``profiles.toml``)."""
+    app.before_request(partial(_refuse_preflight, token_paths))
+    app.after_request(partial(_allow_simple, token_paths))
 
 
-def init_app(app: Flask) -> None:
-    app.before_request(_refuse_preflight)
-    app.after_request(_allow_simple)
-
-
-def _refuse_preflight() -> Response | None:
+def _refuse_preflight(token_paths: tuple[str, ...]) -> Response | None:
     """A preflight gets 204 with no CORS headers: the browser sends nothing more."""
-    if request.method == "OPTIONS" and request.path in _token_paths():
+    if request.method == "OPTIONS" and request.path in token_paths:
         return Response(status=204)
     return None
 
 
-def _allow_simple(response: Response) -> Response:
+def _allow_simple(token_paths: tuple[str, ...], response: Response) -> Response:
     """Every other answer of the token endpoint may be read by any origin's page."""
-    if request.path in _token_paths() and request.method != "OPTIONS":
+    if request.path in token_paths and request.method != "OPTIONS":
         response.headers.setdefault("Access-Control-Allow-Origin", "*")
     return response

@@ -22,15 +22,15 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from flowlab.core.hosts import safe_next
 from flowlab.sandbox import consents
-from flowlab.sandbox.context import USER_KEY
-from flowlab.sandbox.context import authorize_uri
-from flowlab.sandbox.context import catalogue
-from flowlab.sandbox.context import current_user
-from flowlab.sandbox.context import issuer
-from flowlab.sandbox.context import oauth_server
-from flowlab.sandbox.context import profile
 from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import get_client
+from flowlab.web.sandbox.context import USER_KEY
+from flowlab.web.sandbox.context import authorize_uri
+from flowlab.web.sandbox.context import catalogue
+from flowlab.web.sandbox.context import current_user
+from flowlab.web.sandbox.context import issuer
+from flowlab.web.sandbox.context import oauth_server
+from flowlab.web.sandbox.context import profile
 from flowlab.web.security import allow_form_action
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")

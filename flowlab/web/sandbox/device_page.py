@@ -8,7 +8,6 @@ past a limit, since a short code can be guessed (RFC 8628 §5.1).
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -18,35 +17,19 @@ from oauthlib.common import Request
 
 from flowlab.sandbox import consents
 from flowlab.sandbox.clientauth import presented_credentials
-from flowlab.sandbox.context import catalogue
-from flowlab.sandbox.context import current_user
-from flowlab.sandbox.context import issuer
-from flowlab.sandbox.context import oauth_server
-from flowlab.sandbox.context import profile
-from flowlab.sandbox.context import settings
-from flowlab.sandbox.device import DeviceEndpoint
 from flowlab.sandbox.device import decide
 from flowlab.sandbox.device import find_pending
 from flowlab.sandbox.device import normalize
 from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import get_client
-from flowlab.sandbox.views import login_page
+from flowlab.web.sandbox.context import catalogue
+from flowlab.web.sandbox.context import config
+from flowlab.web.sandbox.context import current_user
+from flowlab.web.sandbox.context import settings
+from flowlab.web.sandbox.views import login_page
 
 bp = Blueprint("sandbox_device", __name__, url_prefix="/sandbox")
 PENDING_KEY = "sandbox_device"
-
-
-def endpoint() -> DeviceEndpoint:
-    """The device authorization endpoint, built once per app and issuer."""
-    built = current_app.extensions.setdefault("sandbox_device", {})
-    key = profile().id
-    if key not in built:
-        config = current_app.config
-        built[key] = DeviceEndpoint(
-            oauth_server().request_validator, lambda: issuer() + "/device",
-            int(config["SANDBOX_DEVICE_TTL"]), int(config["SANDBOX_DEVICE_INTERVAL"]),
-        )
-    return built[key]
 
 
 def mark() -> str:
@@ -72,7 +55,7 @@ def check():
     typed = request.form.get("user_code", "")
     key = f"user-code|{request.remote_addr}"
     conn = DB.get()
-    limit = int(current_app.config["SANDBOX_USER_CODE_FAILURES_PER_MINUTE"])
+    limit = int(config()["SANDBOX_USER_CODE_FAILURES_PER_MINUTE"])
     if consents.failures(conn, key) >= limit:
         return _entry_page(typed, "Too many wrong codes. Wait a minute, then try"
                            " again with the code your device shows."), 429

@@ -16,17 +16,18 @@ from flask import Response
 from flask import request
 
 from flowlab.sandbox import device
-from flowlab.sandbox import device_page
 from flowlab.sandbox import grants
-from flowlab.sandbox.api import bearer_challenge
-from flowlab.sandbox.context import catalogue
-from flowlab.sandbox.context import issuer
-from flowlab.sandbox.context import oauth_server
-from flowlab.sandbox.context import settings
+from flowlab.sandbox.bearer import bearer_challenge
 from flowlab.sandbox.server import call
 from flowlab.sandbox.server import metadata
 from flowlab.sandbox.server import spotify_token_error
 from flowlab.sandbox.store import DB
+from flowlab.web.sandbox import device_page
+from flowlab.web.sandbox.context import catalogue
+from flowlab.web.sandbox.context import device_endpoint
+from flowlab.web.sandbox.context import issuer
+from flowlab.web.sandbox.context import oauth_server
+from flowlab.web.sandbox.context import settings
 from flowlab.web.security import csrf_exempt
 
 bp = Blueprint("sandbox_endpoints", __name__, url_prefix="/sandbox")
@@ -88,7 +89,7 @@ def device_authorization():
     """The device asks to start (RFC 8628 §3.1, §3.2; not in Spotify)."""
     form = form_body()
     headers, body, status = _call(
-        device_page.endpoint().create_device_authorization_response, form)
+        device_endpoint().create_device_authorization_response, form)
     if status == 200:  # oauthlib answers a dict and stores nothing
         body = json.dumps(device.save(DB.get(), body, device_page.client_of(form),
                                       device_page.mark()))
