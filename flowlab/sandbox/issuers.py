@@ -20,7 +20,7 @@ WELL_KNOWN = "/.well-known/oauth-authorization-server"
 
 
 @dataclass(frozen=True)
-class Profile:
+class IssuerProfile:
     """One issuer's settings; ``None`` means "as the app's config says"."""
 
     id: str
@@ -34,27 +34,27 @@ class Profile:
     loopback_any_port: bool = True  # RFC 8252 §7.3
     token_prefix: str = ""
 
-    def endpoint_suffix(self, default: Profile) -> str:
+    def endpoint_suffix(self, default: IssuerProfile) -> str:
         """What this profile adds to a blueprint's name ("" for the default)."""
         return "" if self is default else "_" + self.id.replace("-", "_")
 
 
 @dataclass(frozen=True)
-class Profiles:
+class IssuerProfiles:
     """Every profile, the default first, and which of the web side's endpoints
     belongs to which (filled as it serves them)."""
 
-    all: tuple[Profile, ...]
-    by_endpoint: dict[str, Profile]
+    all: tuple[IssuerProfile, ...]
+    by_endpoint: dict[str, IssuerProfile]
 
     @property
-    def default(self) -> Profile:
+    def default(self) -> IssuerProfile:
         return self.all[0]
 
-    def get(self, profile_id: str) -> Profile | None:
+    def get(self, profile_id: str) -> IssuerProfile | None:
         return next((p for p in self.all if p.id == profile_id), None)
 
-    def of(self, blueprint: str | None, endpoint: str | None) -> Profile:
+    def of(self, blueprint: str | None, endpoint: str | None) -> IssuerProfile:
         """The profile of a request's blueprint or endpoint; else the default."""
         return (self.by_endpoint.get(blueprint or "")
                 or self.by_endpoint.get(endpoint or "") or self.default)
@@ -64,11 +64,11 @@ class Profiles:
         return tuple(p.path + "/api/token" for p in self.all)
 
 
-def load(path: Path) -> Profiles:
+def load(path: Path) -> IssuerProfiles:
     """Read ``profiles.toml``: a ``[profile.<id>]`` table per issuer."""
     with open(path, "rb") as f:
         tables = tomllib.load(f)["profile"]
-    found = tuple(Profile(id=key, **fields) for key, fields in tables.items())
+    found = tuple(IssuerProfile(id=key, **fields) for key, fields in tables.items())
     prefixes = [p.token_prefix for p in found]
     # A dot never occurs in secrets.token_urlsafe output: no token of one issuer
     # can start with another issuer's mark by chance.
@@ -76,7 +76,7 @@ def load(path: Path) -> Profiles:
             p and not (p.endswith(".") and p[:-1].isalpha()) for p in prefixes):
         raise ValueError("each sandbox profile needs its own token_prefix: empty, "
                          "or letters and a final dot")
-    return Profiles(found, {})
+    return IssuerProfiles(found, {})
 
 
 def secret_maker(prefix: str):

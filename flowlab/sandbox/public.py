@@ -19,7 +19,7 @@ from pathlib import Path
 from flowlab.sandbox import catalogue
 from flowlab.sandbox import issuers
 from flowlab.sandbox.device import DeviceEndpoint
-from flowlab.sandbox.issuers import Profile as IssuerProfile
+from flowlab.sandbox.issuers import IssuerProfile
 from flowlab.sandbox.server import SandboxServer
 from flowlab.sandbox.server import Settings
 from flowlab.sandbox.store import DB

@@ -14,7 +14,7 @@ from flask import session
 from flowlab.core.backchannel import KEY as BACKCHANNEL_KEY
 from flowlab.sandbox.catalogue import Catalogue
 from flowlab.sandbox.device import DeviceEndpoint
-from flowlab.sandbox.issuers import Profile
+from flowlab.sandbox.issuers import IssuerProfile
 from flowlab.sandbox.public import Sandbox
 from flowlab.sandbox.server import SandboxServer
 from flowlab.sandbox.server import Settings
@@ -35,7 +35,7 @@ def catalogue() -> Catalogue:
     return sandbox().catalogue
 
 
-def profile() -> Profile:
+def profile() -> IssuerProfile:
     """The profile of the issuer this request came to (``profiles.toml``)."""
     found = sandbox().profiles
     if not has_request_context():

@@ -15,7 +15,7 @@ from flask import Response
 from flask import request
 
 from flowlab.sandbox.issuers import WELL_KNOWN
-from flowlab.sandbox.issuers import Profiles
+from flowlab.sandbox.issuers import IssuerProfiles
 from flowlab.sandbox.public import AddedIssuer
 from flowlab.sandbox.server import call
 from flowlab.web.sandbox import views
@@ -26,7 +26,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache",
             "Content-Type": "application/json"}
 
 
-def register(app: Flask, profiles: Profiles, blueprints: tuple[Blueprint, ...],
+def register(app: Flask, profiles: IssuerProfiles, blueprints: tuple[Blueprint, ...],
              metadata_view) -> None:
     """Serve each profile's issuer: the default profile's blueprints are already
     registered; every other profile gets them again under its own path. Every
@@ -46,7 +46,7 @@ def register(app: Flask, profiles: Profiles, blueprints: tuple[Blueprint, ...],
         app.add_url_rule(WELL_KNOWN + profile.path, endpoint, metadata_view)
 
 
-def mount(app: Flask, profiles: Profiles, added: AddedIssuer) -> None:
+def mount(app: Flask, profiles: IssuerProfiles, added: AddedIssuer) -> None:
     """Serve an added issuer at its path: its token endpoint, and its authorize
     pages if it has them."""
     profile, server = added.profile, added.server
