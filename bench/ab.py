@@ -85,7 +85,7 @@ def child(tree: str, part: str, seconds: float, step_cookie: str) -> dict:
                 row = run.workshop(app, 300, 30.0 if part == "spread" else 0.0, 80.0)
                 result["workshop"] = {k: row[k] for k in (
                     "finished", "seconds", "p50_ms", "p95_ms", "errors",
-                    "server_cpu_ms_per_request")}
+                    "first_errors", "server_cpu_ms_per_request")}
             elif part == "cold":
                 app.memory.sample()
                 result["cold_cpu_s"] = round(app.memory.cpu_seconds(), 3)
