@@ -120,6 +120,7 @@ def main() -> None:
 
         runner = FlowRunner(server).start("authorization-code-pkce")
         runner.run_all()
+        runner.session.get(runner.run_url + "?step=3")  # as bench/prepare.py does
         cookie = runner.session.cookies.get("session")
         step_url = runner.run_url.replace(server.url, "") + "?step=3"
 

@@ -46,6 +46,9 @@ def finished_step_page(port: int) -> tuple[str, str]:
     page = runner.run_all()
     assert "That is the whole flow" in page.text, page.url
     path = urlsplit(runner.run_url).path + "?step=3"
+    # Opened once, as a browser would: its cookie then names the step it shows (the
+    # presenter view follows it), and every request of the load is a reload of it.
+    runner.session.get(runner.run_url + "?step=3").raise_for_status()
     return path, _cookie_header(runner.session)
 
 

@@ -186,8 +186,10 @@ def from_wsgi(environ: dict, body: bytes = b"", cookie: str = NOT_RECORDED,
                            if shown is None or name.lower() in shown], body)
 
 
+@lru_cache(maxsize=256)
 def content_type(value: str | None) -> tuple[str, str | None]:
-    """A Content-Type's media type, lowercased, and charset (RFC 9110 §8.3)."""
+    """A Content-Type's media type, lowercased, and charset (RFC 9110 §8.3); parsed
+    once per distinct value (a step page reads a few values twenty times)."""
     header = email.message.Message()
     header["Content-Type"] = value or ""
     params = header.get_params() or [("", "")]

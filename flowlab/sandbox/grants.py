@@ -115,14 +115,16 @@ def save_tokens(conn, grant_id: int | None, client_id: str, user_id: str | None,
     maybe_purge(conn)
     now = time.time()
     with transaction(conn):
-        if grant_id is None:
+        started = grant_id is None
+        if started:
             grant_id = new_grant(conn, client_id, user_id)
-        grant = conn.execute(
-            select(grants.c.expires_at, grants.c.revoked_at)
-            .where(grants.c.id == grant_id)
-        ).one()
-        if grant.revoked_at is not None:
-            return False
+        if refresh or not started:  # a grant started in this transaction is live
+            grant = conn.execute(
+                select(grants.c.expires_at, grants.c.revoked_at)
+                .where(grants.c.id == grant_id)
+            ).one()
+            if grant.revoked_at is not None:
+                return False
         rows = [dict(token_hash=digest(access), kind="access", grant_id=grant_id,
                      scopes=" ".join(scopes), issued_at=now, expires_at=now + ttl)]
         if refresh:

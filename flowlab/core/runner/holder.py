@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 _RUNNING: Counter[str] = Counter()  # runs whose step this process's requests run
@@ -46,7 +47,12 @@ MACHINE = _machine()
 
 def me() -> str:
     """This process as a holder (worked out after any fork: the pid is its own)."""
-    pid = os.getpid()
+    return _me(os.getpid())
+
+
+@lru_cache(maxsize=4)
+def _me(pid: int) -> str:
+    """Read once per process: a process's start time does not change."""
     return f"{MACHINE}/{pid}/{_started(pid)}"
 
 

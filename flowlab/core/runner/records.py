@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import fields
+from functools import cache
 
 TUPLES = ("exchanges", "notes")
 
@@ -52,7 +53,7 @@ class StepRecord:
     @classmethod
     def from_json(cls, data: dict) -> StepRecord:
         """A record from ``to_json``'s form or an older one's (see the module)."""
-        known = {f.name for f in fields(cls)} - {"extra"}
+        known = _known(cls)
         values = {k: v for k, v in data.items() if k in known}
         for name in TUPLES:
             values[name] = tuple(values.get(name) or ())
@@ -69,3 +70,9 @@ class StepRecord:
                    data=dict(result.get("data", {})), error=result.get("error"),
                    outcome=result.get("outcome"),
                    notes=tuple(result.get("notes", ())), at=at, poll=poll)
+
+
+@cache
+def _known(cls) -> frozenset[str]:
+    """The stored keys a record class reads (its fields but ``extra``), once."""
+    return frozenset(f.name for f in fields(cls)) - {"extra"}
