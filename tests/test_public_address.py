@@ -212,3 +212,25 @@ def test_code_flow_script_is_valid_bash_when_masked(live_server, tmp_path):
     result = subprocess.run(["bash", "-c", text], capture_output=True, text=True,
                             timeout=20, stdin=subprocess.DEVNULL)
     assert result.returncode == 1 and "Fill in CLIENT_SECRET" in result.stderr
+
+
+def test_kept_step_parts_name_the_address_each_view_asked_for(live_server):
+    """A step's annotated parts are kept between views of an unchanged run; the
+    public address they name for the back channel is the one each view passes."""
+    from flowlab.core.redact import Redactor
+    from flowlab.core.runner import present
+    from flowlab.core.runner import store
+
+    runner = FlowRunner(live_server).start("client-credentials")
+    runner.run_all()
+    run_id = runner.run_url.rsplit("/", 1)[1]
+    private = (f"http://{_private(live_server)}",)
+    with live_server.app.test_request_context("/", base_url=live_server.url):
+        run = store.load(run_id, store_owner(live_server.app, run_id))
+        named = []
+        for public in (live_server.url, PUBLIC, live_server.url):
+            parts = present.kept_step_parts(
+                run, 0, {}, Redactor.for_run(run, {""}, False),
+                where=Addresses(public, private))
+            named.append(parts["views"][0].backchannel[1])
+    assert named == [live_server.url, PUBLIC, live_server.url]

@@ -76,7 +76,8 @@ _PARTS: dict[tuple, dict] = {}
 def kept_step_parts(run, viewing: int, glossary: dict, redact: Redactor,
                     received_in: str = "query", where: Addresses | None = None) -> dict:
     """``step_parts`` of a recorded step, kept while the run is unchanged: keyed by
-    the run's id and version, the step, and a digest of the secrets it masks.
+    the run's id and version, the step, a digest of the secrets it masks, and the
+    addresses the view names (``where``).
     Masked pages only: revealed parts hold secrets and are never kept.
     ``received_in`` is where the flow's redirect answer arrives
     (``registry.received_in``); a run's flow never changes, so it is no key."""
@@ -85,7 +86,7 @@ def kept_step_parts(run, viewing: int, glossary: dict, redact: Redactor,
     if record is None or redact.reveal or masked is None:
         return step_parts(record, received_in, glossary, redact, where)
     digest = hashlib.sha256("\0".join(masked).encode()).hexdigest()
-    key = (run.id, run.version, viewing, digest)
+    key = (run.id, run.version, viewing, digest, where)
     parts = _PARTS.get(key)
     if parts is None:
         if len(_PARTS) >= 512:  # a room's recent pages; older ones are rebuilt
