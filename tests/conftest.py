@@ -125,6 +125,33 @@ def database_config(pg=None) -> dict:
     return {"DATABASE_URL": pg.schema_url()} if pg else {}
 
 
+def _share_content() -> None:
+    """Parse ``content/`` once per test process instead of once per app.
+
+    Rendering every page and reading every data file is two thirds of what
+    ``create_app`` costs, and the suite makes hundreds of apps from one unchanging
+    folder. A ``Content`` is never changed once built (it only keeps the diagrams
+    it rendered, the same for every app), so apps made from the project's own
+    folder share the one real instance; a test that edits a copy of the folder
+    (``CONTENT_DIR``) gets its own, parsed as always."""
+    from flowlab.core import services
+    from flowlab.core.content import Content
+
+    shared: dict[str, Content] = {}
+
+    def content(root) -> Content:
+        if Path(root).resolve() != ROOT / "content":
+            return Content(root)
+        if "own" not in shared:
+            shared["own"] = Content(root)
+        return shared["own"]
+
+    services.Content = content
+
+
+_share_content()
+
+
 def make_app(tmp_path, **config):
     """An app with its own database (SQLite files under ``tmp_path`` or a fresh
     PostgreSQL schema, as the test's ``backend``) and secret key."""

@@ -1,12 +1,13 @@
 """Every GET page of the app, walked from its URL map, in a real Chromium: nothing
 sticks out at 390 px, and axe (colour contrast included) passes in normal and large
-type, light and dark; one server, one browser context per mode. Then what the
-layout review found: focus after the large-type switch, the room's headers in large
-type, the step list's states."""
+type, light and dark; one server, one browser context per part of the walk. Then
+what the layout review found: focus after the large-type switch, the room's headers
+in large type, the step list's states."""
 
 from __future__ import annotations
 
 import re
+import weakref
 from html import unescape
 from typing import NamedTuple
 from urllib.parse import urljoin
@@ -195,9 +196,17 @@ class Pages:
                 for c in self.attendee.cookies]
 
 
-@pytest.fixture(scope="module")
+_built: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@pytest.fixture
 def pages(live_server) -> Pages:
-    return Pages(live_server).build()
+    """The pages, made once per test process on its live server, then only read:
+    the parts of the walk below run in whichever process is free (``make test``
+    runs several), each making the pages there once."""
+    if live_server not in _built:
+        _built[live_server] = Pages(live_server).build()
+    return _built[live_server]
 
 
 def test_every_get_route_is_visited_or_excluded_with_a_reason(pages, live_server):
@@ -281,19 +290,30 @@ def _problems(page, url: str, mode: Mode) -> list[str]:
     return problems
 
 
+# The walk in parts, each in a browser context of its own: the pages of a browser
+# new to the lab, then the attendee's, each in halves (in their order), so that a
+# part takes seconds, not minutes, and the parts share the test processes.
+PARTS = {"fresh-1": (False, 0), "fresh-2": (False, 1), "mine-1": (True, 0),
+         "mine-2": (True, 1)}
+
+
+@pytest.mark.parametrize("part", list(PARTS))
 @pytest.mark.parametrize("mode", list(MODES))
-def test_every_page_fits_and_passes_axe(chromium, pages, live_server, mode):
+def test_every_page_fits_and_passes_axe(chromium, pages, live_server, mode, part):
+    cookies, half = PARTS[part]
+    urls = pages.mine if cookies else pages.fresh
+    urls = urls[len(urls) // 2:] if half else urls[:len(urls) // 2]
     found = {}
-    for cookies, urls in ((False, pages.fresh), (True, pages.mine)):
-        context, page = _context(chromium, MODES[mode], pages, cookies)
-        try:
-            for url in urls:
-                full = live_server(url) if url.startswith("/") else url
-                problems = _problems(page, full, MODES[mode])
-                if problems:
-                    found[url] = problems
-        finally:
-            context.close()
+    context, page = _context(chromium, MODES[mode], pages, cookies)
+    try:
+        for url in urls:
+            full = live_server(url) if url.startswith("/") else url
+            problems = _problems(page, full, MODES[mode])
+            if problems:
+                found[url] = problems
+    finally:
+        context.close()
+    assert urls
     assert found == {}, "\n".join(f"{url}: {found[url]}" for url in found)
 
 
