@@ -773,8 +773,8 @@ def test_one_click_downloads_from_the_run_page(page, live_server):
     page.goto(live_server("/run/client-credentials"))
     page.get_by_role("button", name="Start the run").click()
     while page.locator("#next").count():
-        page.locator("#next").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.locator("#next").click()
     exports_block = page.get_by_role("region", name="Take it away")
     with page.expect_download() as info:
         exports_block.get_by_role("link", name="HAR (dev tools)").click()

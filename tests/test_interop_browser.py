@@ -40,8 +40,8 @@ def test_pkce_flow_in_chromium(live_server, oidc_server, chromium):
         for _ in range(20):
             if page.locator("#next").count() == 0:
                 break
-            page.locator("#next").click()
-            page.wait_for_load_state()
+            with page.expect_navigation():
+                page.locator("#next").click()
             if "/interaction/" in page.url:
                 page.fill('input[name="login"]', "dana")
                 page.fill('input[name="password"]', "pw")

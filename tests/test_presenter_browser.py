@@ -96,8 +96,8 @@ def test_presenter_view_follows_the_host_back_and_on(page, serve):
     page.goto(server("/run/client-credentials"))
     page.get_by_role("button", name="Start the run").click()
     for _ in range(3):
-        page.get_by_role("button", name=re.compile("^Next")).click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name=re.compile("^Next")).click()
     presenter = page.context.new_page()
     presenter.goto(server("/presenter"))
     heading = presenter.locator("#now-h")

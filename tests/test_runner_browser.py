@@ -16,8 +16,10 @@ STEPS = {"authorization-code": 11, "authorization-code-pkce": 10,
 
 
 def _click_next(page) -> None:
-    page.locator("#next").click()
-    page.wait_for_load_state()
+    # Wait for the navigation the click starts, not the load of the page already
+    # shown: otherwise a test can read the old page and end while the new one loads.
+    with page.expect_navigation():
+        page.locator("#next").click()
 
 
 def _through_the_provider(page, agree: bool = True) -> None:
@@ -126,6 +128,7 @@ def test_device_wait_is_counted_down_then_next_polls(page, serve):
     assert not countdown.is_visible()
     assert serious_violations(page) == []
     _click_next(page)  # nobody approved: the poll goes out, the answer is pending
+    expect(countdown).to_be_visible()  # a new page, whose wait starts again
     assert "authorization_pending" in page.content()
     assert page.locator(".flash").count() == 0
 

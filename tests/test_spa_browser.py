@@ -25,8 +25,8 @@ def _spa_run_to_the_token_step(page, lab) -> None:
     page.goto(lab("/run/authorization-code-pkce"))
     page.get_by_label(re.compile("This page, with fetch")).check()
     page.get_by_role("button", name="Start the run").click()
-    page.locator("#next").click()  # the authorization URL
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#next").click()  # the authorization URL
     page.locator("#next").click()  # off to the sandbox, the verifier kept
     _through_the_provider(page)
     kept = page.evaluate("Object.keys(sessionStorage)")
