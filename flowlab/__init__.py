@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -134,8 +135,17 @@ def _instance_secret(instance_path: str) -> str:
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        key = secrets.token_hex(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        pass
+    # Two servers can start at once on a fresh clone: the key is written whole to a
+    # file of this process's own, then linked into place, which fails if the other
+    # got there first; the loser reads the winner's key, never a half-written one.
+    fd, written = tempfile.mkstemp(dir=instance_path, prefix=".secret_key-")
+    try:
         with os.fdopen(fd, "w") as f:
-            f.write(key)
-        return key
+            f.write(secrets.token_hex(32))
+        os.link(written, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(written)
+    return path.read_text().strip()

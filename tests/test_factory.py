@@ -1,5 +1,8 @@
 """The app factory, config layering, and headers every response carries."""
 
+import multiprocessing
+
+from flowlab import _instance_secret
 from flowlab import create_app
 
 
@@ -14,6 +17,34 @@ def test_secret_key_is_made_once_and_kept(tmp_path):
     assert len(first) >= 64
     assert first == second
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def _read_secret(folder, start, answers) -> None:
+    start.wait()
+    try:
+        answers.put(_instance_secret(folder))
+    except OSError as exc:
+        answers.put(repr(exc))
+
+
+def test_processes_starting_together_agree_on_one_secret_key(tmp_path):
+    """`make run` and `make sandbox` on a fresh clone start at the same instant: each
+    gets the one key, whole, and none fails because the other made the file."""
+    context = multiprocessing.get_context("spawn")
+    for attempt in range(8):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        start, answers = context.Barrier(6), context.Queue()
+        starters = [context.Process(target=_read_secret,
+                                    args=(str(folder), start, answers))
+                    for _ in range(6)]
+        for process in starters:
+            process.start()
+        keys = {answers.get(timeout=60) for _ in starters}
+        for process in starters:
+            process.join()
+        assert keys == {(folder / "secret_key").read_text()}
+        assert len(keys.pop()) == 64
 
 
 def test_security_headers_on_every_page(live_server, http):
