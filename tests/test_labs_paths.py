@@ -192,3 +192,38 @@ def test_code_replay_before_any_sign_in(lab_server, variant):
     loot = requests.get(attacker_page)
     assert "Nothing to steal yet" in loot.text and "csrf_token" not in loot.text
     assert verdict(victim, lab_server, "code-replay", variant) == "undecided"
+
+
+
+def _recheck_notice(victim, lab_server, lab: str, variant: str) -> str:
+    page = victim.get(lab_server(f"/labs/{lab}/{variant}"))
+    answer = victim.post(lab_server(f"/labs/{lab}/{variant}/recheck"),
+                         data={"csrf_token": form_token(page)})
+    notice = re.search(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', answer.text, re.S)
+    return html.unescape(notice.group(1)) if notice else ""
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("lab", ["refresh-replay", "code-replay"])
+def test_a_recheck_before_signing_in_says_why_nothing_was_sent(lab_server, lab,
+                                                                variant):
+    """The last step's button pressed first sends nothing, and the page says what
+    is missing instead of coming back unchanged."""
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, lab, variant)
+    notice = _recheck_notice(victim, lab_server, lab, variant)
+    assert "Nothing was sent" in notice and "sign in" in notice.lower()
+    run = run_of(lab_server, attacker_page)
+    assert not run.entries("refresh") and not run.entries("recheck")
+    assert verdict(victim, lab_server, lab, variant) == "undecided"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_refresh_replay_refreshing_before_the_theft_says_why(lab_server, variant):
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "refresh-replay", variant)
+    sign_in(victim, lab_server, "refresh-replay", variant, "alice")
+    notice = _recheck_notice(victim, lab_server, "refresh-replay", variant)
+    assert "Nothing was sent" in notice and "attacker" in notice
+    assert not run_of(lab_server, attacker_page).entries("refresh")
+    assert verdict(victim, lab_server, "refresh-replay", variant) == "undecided"

@@ -43,10 +43,13 @@ def attacker_act(run: Run, lab: Lab, config: Mapping) -> None:
     run.record("replay", "attacker", "back", exchange_of(session, response))
 
 
-def recheck(run: Run, lab: Lab, config: Mapping) -> None:
-    """The victim's client uses its access token again."""
-    if run.client.get("access_token"):
-        client.call_me(run, config, run.client["access_token"], key="recheck")
+def recheck(run: Run, lab: Lab, config: Mapping) -> str | None:
+    """The victim's client uses its access token again; before it has one, nothing
+    is sent and the answer names what is missing."""
+    if not run.client.get("access_token"):
+        return "sign-in"
+    client.call_me(run, config, run.client["access_token"], key="recheck")
+    return None
 
 
 def succeeded(run: Run) -> bool | None:

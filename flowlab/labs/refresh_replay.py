@@ -59,16 +59,20 @@ def attacker_act(run: Run, lab: Lab, config: Mapping) -> None:
                        actor="attacker", api=_api(stolen[1]))
 
 
-def recheck(run: Run, lab: Lab, config: Mapping) -> None:
+def recheck(run: Run, lab: Lab, config: Mapping) -> str | None:
     """The app refreshes with its own refresh token; then the attacker's access
-    token is tried again."""
-    if not run.client.get("refresh_token") or not run.attacker.get("access_token"):
-        return
+    token is tried again. Before both exist nothing is sent, and the answer names
+    what is missing (a key of the step's ``missing`` texts)."""
+    if not run.client.get("refresh_token"):
+        return "sign-in"
+    if not run.attacker.get("access_token"):
+        return "attacker"
     form = {"grant_type": "refresh_token", "refresh_token": run.client["refresh_token"]}
     session, response = client.token_request(run, lab, config, form)
     run.record("refresh", "victim", "back", exchange_of(session, response))
     client.call_me(run, config, run.attacker["access_token"], key="attacker-check",
                    actor="attacker", api=client.server_path(run, lab))
+    return None
 
 
 def succeeded(run: Run) -> bool | None:

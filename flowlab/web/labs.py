@@ -7,6 +7,7 @@ import secrets
 
 from flask import Blueprint
 from flask import abort
+from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -130,6 +131,9 @@ def recheck(lab_id: str, variant: str):
     lab = _lab(lab_id, variant)
     run = _run(lab_id, variant) or abort(404)
     action = getattr(_labs().actions(lab_id), "recheck", None) or abort(404)
-    action(run, lab, app_config())
+    missing = action(run, lab, app_config())
+    if missing:  # nothing sent: say what the step needs first
+        step = next(s for s in lab.steps if s.get("action") == "recheck")
+        flash(step["missing"][missing], "error")
     _labs().store.save(run)
     return _back(lab_id, variant)
