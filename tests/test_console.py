@@ -108,6 +108,7 @@ def test_a_call_to_me_succeeds_and_the_token_never_shows(live_server, code_run):
     assert "GET /sandbox/v1/me HTTP/1.1" in answer
     assert "HTTP/1.1 200 OK" in answer
     assert "display_name" in answer
+    assert 'id="console-request-port"' in page.text  # the back channel, named
     assert "Authorization: Bearer" in answer
     assert token[:4] + "…" + token[-4:] in answer  # masked as the run's secrets are
     for shown in (page, console(code_run), code_run.get(code_run.run_url)):

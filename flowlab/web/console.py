@@ -7,6 +7,7 @@ The views translate only: the run, its settings and this browser's box go to
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from flask import Blueprint
 from flask import abort
@@ -27,6 +28,7 @@ from flowlab.core.runner import orchestrate
 from flowlab.web.providers import remote_requester
 from flowlab.web.runner import context
 from flowlab.web.runner import load_run
+from flowlab.web.session import addresses
 from flowlab.web.session import get_content
 from flowlab.web.session import runner
 from flowlab.web.session import secret_box
@@ -65,15 +67,20 @@ def _state(run_id: str):
     return run, ctx, texts, Where(run, ctx, texts)
 
 
-def _answer(record: dict | None, where: Where, texts: dict, redact) -> dict | None:
-    """The stored call as the page shows it: its messages and their notes."""
+def _answer(run, record: dict | None, where: Where, texts: dict,
+            redact) -> dict | None:
+    """The stored call as the page shows it: its messages and their notes; a
+    request sent to the private back channel says so, as on the step page."""
     if record is None:
         return None
     glossary = get_content().data("glossary")
-    views = [moment.view(kind, Message.from_json(record["exchange"][kind]),
-                         glossary, redact)
-             for kind in ("request", "response")
-             if record.get("exchange") and record["exchange"].get(kind)]
+    exchange = record.get("exchange") or {}
+    views = [moment.view(kind, Message.from_json(exchange[kind]), glossary, redact)
+             for kind in ("request", "response") if exchange.get(kind)]
+    here = addresses(run)
+    if views and here.sent_privately(exchange):
+        views[0].backchannel = (urlsplit(exchange["url"]).netloc,
+                                here.public.rstrip("/"))
     moment.explain_once([*(v.headers for v in views), *(v.notes for v in views),
                          *(v.fields for v in views)])
     return {"record": record, "views": views,
@@ -86,9 +93,10 @@ def _render(run, ctx, texts, where, call, *, error=None, shown=None, status=200)
     past = history.calls(run.id, secret_box())
     record = next((c for c in past if c["id"] == shown), None) if shown else None
     return render_template(
-        "runner/console.html", run=run, flow=runner().flow_of(run), texts=texts,
+        "runner/console.html", run=run, flow=runner().flow_of(run),
+        texts={**texts, "backchannel": get_content().data("runner")["backchannel"]},
         where=where, call=call, error=error, history=past,
-        answer=_answer(record, where, texts, redact), md=render_markdown,
+        answer=_answer(run, record, where, texts, redact), md=render_markdown,
         token=mask(token.get("access_token")), scopes=_granted(run, ctx),
         methods=calls.METHODS, choices=texts["token_choices"]), status
 
