@@ -13,6 +13,9 @@ import requests
 from sqlalchemy import text
 
 from flowlab.core.storage.db import LAB
+from tests import standin
+from tests.conftest import PROVIDER_HOST
+from tests.conftest import LiveServer
 from tests.flowrunner import FlowRunner
 from tests.forms import submit
 from tests.sandbox_helpers import basic
@@ -212,3 +215,70 @@ def test_sending_needs_the_forms_csrf_token(code_run):
                                  data={**FIELDS, "path": "/v1/me"},
                                  allow_redirects=False, timeout=10)
     assert bare.status_code in (400, 403)
+
+
+@pytest.fixture
+def fake():
+    server = LiveServer(standin.make_standin(), backchannel=False, host=PROVIDER_HOST)
+    yield server
+    server.close()
+
+
+def test_a_real_providers_api_takes_any_path_under_its_base(serve, fake):
+    """Spotify's profile pointed at a stand-in: no endpoint list, any path under
+    its API base; the run's token (sealed for this browser) goes in the header."""
+    lab = serve(SPOTIFY_ACCOUNTS_URL=fake.url, SPOTIFY_API_URL=fake.url)
+    flow = FlowRunner(lab)
+    flow.use_provider("Use Spotify", client_id="0123456789abcdef0123456789abcdef",
+                      client_secret="s3cr3t-0123456789")
+    flow.start("authorization-code")
+    while 'id="console-link"' not in flow.page.text:
+        flow.authorize() if "/authorize?" in (flow.next_link() or "") else flow.next()
+    page = console(flow)
+    assert 'id="endpoints"' not in page.text
+    assert "/v1/artists/x" not in [s["path"] for s in fake.app.seen]
+    answer = answer_of(call(flow, "/v1/artists/x", query="market=SE"))
+    assert "HTTP/1.1 200" in answer
+    seen = fake.app.seen[-1]
+    assert seen["path"] == "/v1/artists/x?market=SE"
+    assert seen["headers"]["Authorization"] == f"Bearer {standin.ACCESS}"
+    assert standin.ACCESS not in console(flow).text
+    refused = call(flow, "/v1/../authorize")
+    assert refused.status_code == 400
+    assert f"Only addresses under {fake.url}" in unescape(refused.text)
+
+
+def test_a_429_shows_retry_after_and_a_challenge_names_the_scope():
+    """The sandbox never answers 429 (it does not imitate Spotify's quota); a
+    real provider's 429 and an RFC 6750 §3 ``scope`` attribute are explained."""
+    import tomllib
+    from pathlib import Path
+
+    from flowlab.core.console.explain import explain
+    from flowlab.core.console.explain import parse_challenge
+    from flowlab.core.http import Message
+
+    texts = tomllib.loads((Path(__file__).parent.parent / "content"
+                           / "console.toml").read_text(encoding="utf-8"))
+    call = {"method": "GET", "path": "/v1/me/top/artists", "token": "run"}
+
+    def record(start: str, headers: list) -> dict:
+        response = Message(start, headers, b"{}").to_json()
+        return {"call": call, "scopes": "user-read-email",
+                "exchange": {"request": Message("GET / HTTP/1.1").to_json(),
+                             "response": response}}
+
+    limited = explain(record("HTTP/1.1 429 Too Many Requests",
+                             [("Retry-After", "30")]), [], texts)
+    assert "Retry-After: 30" in limited["rate"][0] and "30 s" in limited["rate"][0]
+    assert "RFC 6585 §4" in limited["status"][0]
+    challenge = ('Bearer realm="api", error="insufficient_scope", '
+                 'scope="user-top-read", error_description="needs \\"top\\""')
+    assert parse_challenge(challenge) == ("Bearer", {
+        "realm": "api", "error": "insufficient_scope", "scope": "user-top-read",
+        "error_description": 'needs "top"'})
+    refused = explain(record("HTTP/1.1 403 Forbidden",
+                             [("WWW-Authenticate", challenge)]), [], texts)
+    assert "`user-top-read`" in refused["scope"][0]
+    assert "Missing: `user-top-read`" in refused["scope"][1]
+    assert any("insufficient_scope" in line for line in refused["challenge"])
