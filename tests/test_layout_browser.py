@@ -129,6 +129,7 @@ class Pages:
                        "/sandbox/lab-redirect-uri/authorize",
                        "/sandbox/authorize?client_id=nobody"]
         self._runs()
+        self._console()
         self._waiting_runs()
         self._labs()
         self._dashboard()
@@ -144,6 +145,18 @@ class Pages:
             self.mine += [f"{runner.run_url}?step={n}"
                           for n in range(1, runner.step_count() + 1)]
         self.mine.append(f"/compare?run={runner.run_url.rsplit('/', 1)[1]}")
+
+    def _console(self) -> None:
+        """The API console of a finished code run: an endpoint picked, and an
+        answer (a 401 explained: the run's last steps revoked its token)."""
+        runner = self.runner("authorization-code")
+        runner.run_all()
+        console = runner.run_url + "/console"
+        page = self.attendee.get(console, timeout=10)
+        sent = submit(self.attendee, page, "Send", method="GET", path="/v1/me",
+                      query="", headers="", body="", token="run")
+        answer = urlsplit(sent.headers["Location"])
+        self.mine += [console + "?use=my-playlists", f"{answer.path}?{answer.query}"]
 
     def _waiting_runs(self) -> None:
         """A run at the provider's door: its login (fresh) and consent pages; a

@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     from flowlab.web import advisor
     from flowlab.web import callback
     from flowlab.web import compare
+    from flowlab.web import console
     from flowlab.web import exports
     from flowlab.web import labs
     from flowlab.web import pages
@@ -23,7 +24,7 @@ def init_app(app: Flask) -> None:
     from flowlab.web import workshop
 
     for module in (pages, advisor, runner, callback, providers, workshop,
-                   exports, presenter, compare, labs):
+                   exports, presenter, compare, console, labs):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, pages.error_page)
     app.context_processor(workshop.template_context)

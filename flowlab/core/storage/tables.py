@@ -209,3 +209,18 @@ lab_runs = Table(
     Index("lab_runs_browser", "browser", "lab", "variant"),
     Index("lab_runs_created", "created"),
 )
+
+# The API console's calls (flowlab/core/console/history.py): the call and its
+# captured exchange as JSON, token masked, sealed for the browser that owns the run
+# (flowlab.core.secrets). They go with the run's lifetime.
+console_calls = Table(
+    "console_calls", metadata,
+    Column("id", Text, primary_key=True),
+    Column("run", Text, nullable=False),
+    Column("browser", Text, nullable=False),
+    Column("created", Double, nullable=False),
+    Column("expires", Double, nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Index("console_calls_run", "run", "created"),
+    Index("console_calls_expires", "expires"),
+)
