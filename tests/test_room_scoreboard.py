@@ -107,6 +107,18 @@ def test_attendees_who_started_and_solved_each_lab_are_counted(lab_server):
         assert browser not in page and browser not in str(room(presenter, server))
 
 
+def test_a_solve_counts_after_its_run_is_replaced(lab_server):
+    """A new run of a variant replaces the last one (and a run lasts an hour): what
+    the wire showed is kept for the room, even if nobody looked at the room."""
+    server, alice = lab_server, requests.Session()
+    solved = play(alice, server, "vulnerable")
+    play(alice, server, "vulnerable", attack=False)  # replaces the solved run
+    assert server.app.extensions["flowlab"].labs.store.get(solved._id) is None
+    play(alice, server, "defended")
+    counts = item(room(requests.Session(), server))
+    assert (counts["started"], counts["solved"]) == (1, 1)
+
+
 def test_a_second_source_counts_its_own_kind(lab_server):
     """Exercises (another part) come in as one more source: any kind works."""
     server = lab_server
