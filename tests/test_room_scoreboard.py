@@ -113,7 +113,7 @@ def test_a_solve_counts_after_its_run_is_replaced(lab_server):
     server, alice = lab_server, requests.Session()
     solved = play(alice, server, "vulnerable")
     play(alice, server, "vulnerable", attack=False)  # replaces the solved run
-    assert server.app.extensions["flowlab"].labs.store.get(solved._id) is None
+    assert services(server.app).labs.store.get(solved._id) is None
     play(alice, server, "defended")
     counts = item(room(requests.Session(), server))
     assert (counts["started"], counts["solved"]) == (1, 1)
@@ -239,6 +239,10 @@ def test_results_as_csv_without_browser_ids_or_formulas(lab_server):
     nickname(alice, server, "=HYPERLINK(\"x\")")
     nickname(bob, server, "@bob")
     ids = [solve(alice, server), play(bob, server, "vulnerable").browser]
+    for name in ("-2+3", "+1"):  # started only
+        other = requests.Session()
+        nickname(other, server, name)
+        ids.append(play(other, server, "vulnerable", attack=False).browser)
     page = presenter.get(server("/presenter/room"), timeout=10).text
     assert 'href="/presenter/room.csv"' in page
     answer = presenter.get(server("/presenter/room.csv"), timeout=10)
@@ -250,14 +254,14 @@ def test_results_as_csv_without_browser_ids_or_formulas(lab_server):
     assert list(rows[0]) == ["attendee", "nickname", "kind", "item", "title",
                              "started_at", "solved_at"]
     mine = {row["nickname"]: row for row in rows if row["item"] == LAB}
-    assert set(mine) == {"'=HYPERLINK(\"x\")", "'@bob"}
+    assert set(mine) == {"'=HYPERLINK(\"x\")", "'@bob", "'-2+3", "'+1"}
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", mine["'@bob"]["started_at"])
     assert mine["'@bob"]["solved_at"] == ""
     assert mine["'=HYPERLINK(\"x\")"]["solved_at"] >= mine[
         "'=HYPERLINK(\"x\")"]["started_at"]
     assert mine["'@bob"]["kind"] == "lab" and mine["'@bob"]["title"]
     attendees = {row["attendee"] for row in rows}
-    assert len(attendees) == 2 and all(re.fullmatch(r"[0-9a-f]{12}", a)
+    assert len(attendees) == 4 and all(re.fullmatch(r"[0-9a-f]{12}", a)
                                        for a in attendees)
     for browser in ids:
         assert browser not in answer.text
