@@ -96,8 +96,8 @@ def results_csv():
     """One row per attendee and item since the last clear: no browser id (a
     pseudonym instead), no secret, no cell a spreadsheet would run."""
     presenter_only("download the room's results")
-    results = services().scoreboard.collect(room.cleared_at(), browser_id())
-    key, cleared = app_config()["SECRET_KEY"], room.cleared_at()
+    cleared, key = room.cleared_at(), app_config()["SECRET_KEY"]
+    results = services().scoreboard.collect(cleared, browser_id())
     key = key.encode() if isinstance(key, str) else key
     text = scoreboard.as_csv(
         results, nicknames.of({r.attendee for r in results}),
