@@ -36,6 +36,7 @@ NOT_PAGES = {
     "/api/advice/questions": "JSON API",
     "/presenter/now.json": "JSON polled by presenter.js",
     "/presenter/room.json": "JSON polled by presenter.js",
+    "/presenter/room.csv": "a download (the room's results as CSV)",
 }
 NOT_PAGE_PREFIXES = (  # the sandbox's machine endpoints: JSON for apps, not people
     "/.well-known/", "/sandbox/.well-known/", "/sandbox/best-practice/.well-known/",
@@ -122,6 +123,7 @@ class Pages:
                        *[f"/run/{flow}" for flow in FLOWS], "/run/callback",
                        "/run/callback/" + "x" * 20, "/workshop", "/presenter",
                        "/presenter/room", "/presenter/reset", "/labs/",
+                       "/presenter/room/leaderboard", "/room/nickname",
                        "/sandbox/", "/sandbox/profiles", "/sandbox/best-practice/",
                        "/sandbox/lab-redirect-uri/", "/sandbox/device",
                        "/sandbox/best-practice/device", "/sandbox/dashboard",
@@ -133,7 +135,11 @@ class Pages:
         self._waiting_runs()
         self._labs()
         self._dashboard()
+        form = self.attendee.get(self.server("/room/nickname"), timeout=10)
+        self.attendee.post(self.server("/room/nickname"), timeout=10, data={
+            "csrf_token": _csrf(form), "nickname": "A nickname to fit"})
         self.mine += ["/presenter", "/presenter/room", "/presenter/reset",
+                      "/presenter/room/leaderboard", "/room/nickname",
                       "/workshop", "/provider", "/"]
         return self
 

@@ -85,9 +85,23 @@ def cleared_at() -> float:
 
 def clear() -> None:
     """Start the counts again from now; no run is deleted or changed."""
-    conn, now = db.get(), time.time()
-    if conn.execute(update(room).values(cleared=now)).rowcount == 0:
-        conn.execute(insert(room).values(id=1, cleared=now))
+    _set(cleared=time.time())
+
+
+def leaderboard_shown() -> bool:
+    """Whether the presenter shows the leaderboard (hidden until they do)."""
+    return bool(db.get().execute(select(room.c.leaderboard)).scalar())
+
+
+def show_leaderboard(shown: bool) -> None:
+    _set(leaderboard=shown)
+
+
+def _set(**values) -> None:
+    """Change the room's one row, made on first use."""
+    conn = db.get()
+    if conn.execute(update(room).values(**values)).rowcount == 0:
+        conn.execute(insert(room).values(**{"id": 1, "cleared": 0.0, **values}))
 
 
 def held_secrets(owner: str) -> set[str]:

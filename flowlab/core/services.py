@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
 
 from flowlab.core.content import Content
 from flowlab.core.runner.flows import load_flows
 from flowlab.core.runner.orchestrate import Runner
 from flowlab.core.runner.settings import RunSettings
+from flowlab.core.scoreboard import Scoreboard
 
 
 @dataclass
@@ -25,6 +27,9 @@ class Services:
     # The attack labs and their runs (``flowlab.labs.Labs``), added by
     # ``flowlab.labs.init_app`` once the sandbox can serve their issuers.
     labs: object | None = None
+    # Where the room's scoreboard reads attendees' progress: one source per kind
+    # of item, registered at start-up (the labs' in ``flowlab.labs.init_app``).
+    scoreboard: Scoreboard = field(default_factory=Scoreboard)
 
     @classmethod
     def build(cls, config: Mapping, alongside: tuple = ()) -> Services:

@@ -29,6 +29,7 @@ from flowlab.labs import issuer
 from flowlab.labs.client import callback_path
 from flowlab.labs.client import credentials
 from flowlab.labs.page import ATTACKER_HOST
+from flowlab.labs.progress import LabProgress
 from flowlab.labs.store import RunStore
 from flowlab.sandbox.public import DB
 from flowlab.sandbox.public import Sandbox
@@ -57,6 +58,7 @@ def init_app(app: Flask, services: Services) -> None:
     labs = {lab.id: _issuer_paths(lab, sandbox) for lab in catalogue.load(
         Path(app.config["CONTENT_DIR"]) / "labs").values()}
     services.labs = Labs(labs, RunStore(app))
+    services.scoreboard.register(LabProgress(services.labs).source())
     with DB.connection(app) as conn, transaction(conn):
         for lab in labs.values():
             for variant in lab.variants.values():

@@ -20,11 +20,12 @@ def init_app(app: Flask) -> None:
     from flowlab.web import pages
     from flowlab.web import presenter
     from flowlab.web import providers
+    from flowlab.web import room
     from flowlab.web import runner
     from flowlab.web import workshop
 
     for module in (pages, advisor, runner, callback, providers, workshop,
-                   exports, presenter, compare, console, labs):
+                   exports, presenter, compare, console, labs, room):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, pages.error_page)
     app.context_processor(workshop.template_context)

@@ -4,17 +4,17 @@ page the room sees): shown there when this browser's latest run is a lab run."""
 from __future__ import annotations
 
 from flask import render_template
-from flask import session
 
 from flowlab.core.content import render_markdown
 from flowlab.labs.store import Run
+from flowlab.web.session import browser_id
 from flowlab.web.session import services
 
 
 def latest(flow_run) -> Run | None:
     """This browser's latest lab run, if it started after ``flow_run`` (or there is
     no flow run): the presenter is presenting that lab now."""
-    browser = session.get("labs_browser")
+    browser = browser_id()
     labs = services().labs
     run = labs.store.latest(browser) if labs and browser else None
     if run is None or (flow_run is not None and flow_run.created > run.created):

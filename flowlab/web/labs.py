@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from flask import Blueprint
 from flask import abort
 from flask import flash
@@ -16,10 +14,12 @@ from flask import session
 from flowlab.core.http import Exchange
 from flowlab.core.http import Message
 from flowlab.labs import client
+from flowlab.labs import progress
 from flowlab.labs.catalogue import VARIANTS
 from flowlab.web.attacker import incoming
 from flowlab.web.attacker import respond
 from flowlab.web.session import app_config
+from flowlab.web.session import browser_id
 from flowlab.web.session import services
 
 bp = Blueprint("labs", __name__, url_prefix="/labs")
@@ -36,18 +36,12 @@ def _lab(lab_id: str, variant: str | None = None):
     return lab
 
 
-def _browser() -> str:
-    """This browser's id for the labs, kept in its session cookie."""
-    if "labs_browser" not in session:
-        session["labs_browser"] = secrets.token_urlsafe(16)
-    return session["labs_browser"]
-
-
 def _run(lab_id: str, variant: str):
-    """This browser's current run of the lab variant, if any."""
+    """This browser's current run of the lab variant, if any: its lab runs hang on
+    its browser id, as its runs and its nickname do (the room's scoreboard)."""
     run_id = session.get("lab_runs", {}).get(f"{lab_id}/{variant}")
     run = _labs().store.get(run_id)
-    return run if run and run.browser == session.get("labs_browser") else None
+    return run if run and run.browser == browser_id() else None
 
 
 def _back(lab_id: str, variant: str):
@@ -73,6 +67,8 @@ def run_page(lab_id: str, variant: str):
     lab = _lab(lab_id, variant)
     run = _run(lab_id, variant)
     verdict = _labs().actions(lab_id).succeeded(run) if run else None
+    if run:
+        progress.observe(run, verdict)
     attacker = app_config().get("LABS_ATTACKER_URL")
     return render_template(
         "labs/run.html", lab=lab, variant=lab.variants[variant], run=run,
@@ -86,7 +82,7 @@ def start(lab_id: str, variant: str):
     lab = _lab(lab_id, variant)
     origin = request.host_url.rstrip("/")
     run = _labs().store.new(
-        lab=lab_id, variant=variant, browser=_browser(), origin=origin,
+        lab=lab_id, variant=variant, browser=browser_id(create=True), origin=origin,
         backchannel=app_config().get("SANDBOX_BACKCHANNEL_URL") or origin,
         redirect_base=app_config().get("LABS_ATTACKER_URL", "")
         if lab.redirect_to == "attacker" else "")

@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 import segno
 from flask import Blueprint
-from flask import abort
 from flask import flash
 from flask import jsonify
 from flask import redirect
@@ -25,6 +24,8 @@ from flowlab.core.runner import store
 from flowlab.sandbox.reset import reset_demo
 from flowlab.sandbox.store import DB
 from flowlab.web import lab_notes
+from flowlab.web.room import presenter_only
+from flowlab.web.room import scores
 from flowlab.web.sandbox.context import USER_KEY
 from flowlab.web.session import app_config
 from flowlab.web.session import browser_id
@@ -51,13 +52,6 @@ def serve_command(address: str, public: bool) -> str:
     url = address if public else f"http://YOUR-IP:{port}"
     return (f"FLOWLAB_PUBLIC_URL={url} .venv/bin/python app.py"
             f" --host 0.0.0.0 --port {port}")
-
-
-def _presenter_only(what: str = "reset it") -> None:
-    """Reset and clear touch shared state: only the presenter's machine may."""
-    if not is_loopback_host(request.remote_addr):
-        abort(403, description="Only the machine that runs the lab (the presenter's) "
-              f"can {what}.")
 
 
 def _followed(owner: str | None):
@@ -118,14 +112,14 @@ def room_page():
     flows = runner().flows.values()
     return render_template("presenter/room.html",
                            counts=room.counts(flows, browser_id()),
-                           cleared=_clock(room.cleared_at()),
+                           scores=scores(), cleared=_clock(room.cleared_at()),
                            presenter=is_loopback_host(request.remote_addr))
 
 
 @bp.post("/presenter/room/clear")
 def clear_room():
     """Start the room's counts from zero for a new session; runs are not touched."""
-    _presenter_only("clear the room")
+    presenter_only("clear the room")
     room.clear()
     flash("The room is cleared: it now counts only runs started from now on. "
           "Attendees' runs were not touched and go on as before.", "success")
@@ -134,14 +128,16 @@ def clear_room():
 
 @bp.get("/presenter/room.json")
 def room_json():
-    """The room's counts, polled by presenter.js: numbers only, no attendee data."""
+    """The room's counts, polled by presenter.js: numbers, and the nicknames on the
+    leaderboard while the presenter shows it; no browser id, no secret."""
     flows = runner().flows.values()
-    return _no_store(jsonify(room.as_json(room.counts(flows, browser_id()))))
+    found = room.as_json(room.counts(flows, browser_id()))
+    return _no_store(jsonify({**found, **scores()}))
 
 
 @bp.get("/presenter/reset")
 def confirm_reset():
-    _presenter_only()
+    presenter_only()
     owner = browser_id()
     mine = len(store.owned(owner, 1000, secret_box())) if owner else 0
     return render_template("presenter/reset.html", mine=mine)
@@ -150,7 +146,7 @@ def confirm_reset():
 @bp.post("/presenter/reset")
 def reset():
     """Clear this browser's runs, the demo apps' consents and this browser's grants."""
-    _presenter_only()
+    presenter_only()
     owner = browser_id()
     held = room.held_secrets(owner) if owner else set()
     apps = [app.client_id for app in all_demo_apps(app_config())]

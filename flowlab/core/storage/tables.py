@@ -21,6 +21,7 @@ from sqlalchemy import MetaData
 from sqlalchemy import PrimaryKeyConstraint
 from sqlalchemy import Table
 from sqlalchemy import Text
+from sqlalchemy import false
 
 metadata = MetaData()
 
@@ -158,6 +159,17 @@ room = Table(
     "room", metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("cleared", Double, nullable=False),
+    # Whether the room page shows the leaderboard (flowlab/core/scoreboard.py).
+    Column("leaderboard", Boolean, nullable=False, server_default=false()),
+)
+
+# The nickname an attendee chose for the room's leaderboard, per browser id
+# (flowlab/core/nicknames.py); a clear of the room keeps them.
+nicknames = Table(
+    "nicknames", metadata,
+    Column("browser", Text, primary_key=True),
+    Column("nickname", Text, nullable=False),
+    Column("updated_at", Double, nullable=False),
 )
 
 SANDBOX_TABLES = (clients, grants, codes, tokens, consents, auth_failures,
@@ -210,6 +222,7 @@ lab_runs = Table(
     Index("lab_runs_created", "created"),
 )
 
+<<<<<<< HEAD
 # The API console's calls (flowlab/core/console/history.py): the call and its
 # captured exchange as JSON, token masked, sealed for the browser that owns the run
 # (flowlab.core.secrets). They go with the run's lifetime.
@@ -223,4 +236,19 @@ console_calls = Table(
     Column("sealed", LargeBinary, nullable=False),
     Index("console_calls_run", "run", "created"),
     Index("console_calls_expires", "expires"),
+=======
+# What the wire showed in each lab run, kept for the room's scoreboard after the
+# run itself is gone (flowlab/labs/progress.py): when it started, its verdict
+# ("succeeded", "failed") and since when. No message, no secret.
+lab_progress = Table(
+    "lab_progress", metadata,
+    Column("run", Text, primary_key=True),
+    Column("browser", Text, nullable=False),
+    Column("lab", Text, nullable=False),
+    Column("variant", Text, nullable=False),
+    Column("started", Double, nullable=False),
+    Column("verdict", Text),
+    Column("decided", Double),
+    Index("lab_progress_started", "started"),
+>>>>>>> h-room
 )
