@@ -222,7 +222,6 @@ lab_runs = Table(
     Index("lab_runs_created", "created"),
 )
 
-<<<<<<< HEAD
 # The API console's calls (flowlab/core/console/history.py): the call and its
 # captured exchange as JSON, token masked, sealed for the browser that owns the run
 # (flowlab.core.secrets). They go with the run's lifetime.
@@ -236,7 +235,8 @@ console_calls = Table(
     Column("sealed", LargeBinary, nullable=False),
     Index("console_calls_run", "run", "created"),
     Index("console_calls_expires", "expires"),
-=======
+)
+
 # What the wire showed in each lab run, kept for the room's scoreboard after the
 # run itself is gone (flowlab/labs/progress.py): when it started, its verdict
 # ("succeeded", "failed") and since when. No message, no secret.
@@ -250,5 +250,4 @@ lab_progress = Table(
     Column("verdict", Text),
     Column("decided", Double),
     Index("lab_progress_started", "started"),
->>>>>>> h-room
 )
