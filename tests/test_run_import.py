@@ -15,6 +15,7 @@ from html import unescape
 import pytest
 import requests
 
+from tests.flowrunner import FlowRunner
 from tests.keep_helpers import finished
 from tests.keep_helpers import leaked
 from tests.keep_helpers import real_secrets
@@ -185,3 +186,25 @@ def test_importing_needs_the_forms_csrf_token(live_server, original):
     answer = upload(session, live_server, original[1], csrf="forged")
     assert answer.status_code == 400
     assert run_count(live_server) == before
+
+
+@pytest.mark.parametrize(("flow_id", "options"), [
+    ("client-credentials", {}), ("implicit", {}), ("device-authorization", {}),
+    ("authorization-code-pkce", {"run_as": "spa"}),
+    ("authorization-code-pkce", {"pkce": "off"}),
+])
+def test_every_flows_export_comes_back_with_its_steps(live_server, flow_id, options):
+    runner = FlowRunner(live_server).start(flow_id, **options)
+    runner.run_all()
+    export = runner.session.get(runner.run_url + "/export.json", timeout=10)
+    other = requests.Session()
+    answer = upload(other, live_server, export.content)
+    assert answer.status_code == 303, _text(answer)
+    run_url = live_server(answer.headers["Location"])
+    steps = json.loads(export.content)["steps"]
+    for n, step in enumerate(steps, 1):
+        page = other.get(f"{run_url}?step={n}", timeout=10)
+        assert page.status_code == 200 and step["title"] in _text(page)
+    again = other.get(run_url + "/export.json", timeout=10).json()
+    assert [s["id"] for s in again["steps"]] == [s["id"] for s in steps]
+    assert again.get("options") == json.loads(export.content).get("options")
