@@ -208,3 +208,71 @@ def test_every_flows_export_comes_back_with_its_steps(live_server, flow_id, opti
     again = other.get(run_url + "/export.json", timeout=10).json()
     assert [s["id"] for s in again["steps"]] == [s["id"] for s in steps]
     assert again.get("options") == json.loads(export.content).get("options")
+
+
+@pytest.mark.parametrize("kind", ["spotify", "discovered"])
+def test_a_real_providers_run_imports_too(live_server, original, kind):
+    """Another provider's run keeps its (masked) steps; its secrets, none, sealed
+    for the importing browser as a real provider's run's are."""
+    runner, export, secrets = original
+    document = json.loads(export)
+    document["provider"]["kind"] = kind
+    other = requests.Session()
+    answer = upload(other, live_server, json.dumps(document).encode())
+    assert answer.status_code == 303, _text(answer)
+    run_url = live_server(answer.headers["Location"])
+    for n in range(1, len(document["steps"]) + 1):
+        page = other.get(f"{run_url}?step={n}", timeout=10)
+        assert page.status_code == 200
+        assert leaked(page.text, secrets) == []
+    row = run_row(live_server, run_url.rsplit("/", 1)[1])
+    assert json.loads(row["provider"])["kind"] == kind
+    assert json.loads(row["secrets"]) == {}
+    assert leaked(json.dumps(row, default=str), secrets) == []
+
+
+def _leaves(value, path=()):
+    """Every leaf's path in a JSON document."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _leaves(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _leaves(v, (*path, i))]
+    return [path]
+
+
+HOSTILE = ("<script>alert(1)</script>", "{{ 7 * 7 }}", "²", "", None, 7, [], {},
+           "HTTP/1.1 ²00 OK", "a" * 300)
+
+
+@pytest.mark.sqlite_only  # the store does not matter here, and it takes a while
+@pytest.mark.parametrize("flow_id", ["client-credentials", "authorization-code-pkce",
+                                     "device-authorization"])
+def test_no_file_makes_the_lab_fail(live_server, flow_id):
+    """Each value of an export, one by one, replaced by something hostile or of
+    another type: the file is refused (400) or imported and readable, never a 500,
+    and no page runs what the file holds."""
+    runner = finished(live_server, flow_id)
+    export = json.loads(runner.session.get(runner.run_url + "/export.json",
+                                           timeout=10).content)
+    other = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      other.get(live_server("/runs/import"), timeout=10).text)[1]
+    answers = []
+    for n, path in enumerate(_leaves(export)):
+        document = json.loads(json.dumps(export))
+        target = document
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = HOSTILE[n % len(HOSTILE)]
+        answer = other.post(live_server("/runs/import"), data={"csrf_token": token},
+                            files={"file": ("run.json", json.dumps(document))},
+                            allow_redirects=False, timeout=30)
+        answers.append(answer.status_code)
+        assert answer.status_code in (303, 400), (path, answer.status_code)
+        if answer.status_code == 303:  # the step it changed (a step's own value)
+            step = path[1] + 1 if path[0] == "steps" and len(path) > 1 else 1
+            page = other.get(live_server(answer.headers["Location"]),
+                             params={"step": step}, timeout=10)
+            assert page.status_code == 200, (path, step)
+            assert "<script>alert" not in page.text
+    assert 303 in answers and 400 in answers

@@ -15,7 +15,10 @@ nothing is imported in clear, and the refusal never repeats the value.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -35,6 +38,9 @@ from flowlab.core.runner.records import StepRecord
 
 FORMAT = "flowlab-run"
 VERSION = 1
+# HTTP/1 start lines (a target may hold a mask, abcd…wxyz).
+REQUEST = re.compile(r"[A-Z]{1,20} [^\s\x00-\x1f\x7f]{1,8000} HTTP/[0-9.]{1,3}")
+RESPONSE = re.compile(r"HTTP/[0-9.]{1,3} [0-9]{3}(?: [^\x00-\x1f\x7f]{0,200})?")
 
 __all__ = ["Imported", "Refused", "TooBig", "read", "size_of"]
 
@@ -108,10 +114,29 @@ def _steps(steps: list[dict], flow) -> list[StepRecord]:
         if step["id"] != known["id"] or step.get("number", n) != n:
             raise Refused(f"Step {n} of the file is “{step['id'][:40]}”, but step "
                           f"{n} of the flow “{flow.name}” is “{known['id']}”.")
+        for exchange in step["exchanges"]:
+            _wire(exchange["request"], REQUEST, n)
+            _wire(exchange.get("response"), RESPONSE, n)
         records.append(StepRecord(
             id=step["id"], status=step["status"], exchanges=tuple(step["exchanges"]),
             data=step.get("data") or {}, error=step.get("error")))
     return records
+
+
+def _wire(message: dict | None, start: re.Pattern, n: int) -> None:
+    """A message as the runner captures it: an HTTP/1 start line (RFC 9112 §3,
+    §4), a body that is text or well-formed base64."""
+    if message is None:
+        return
+    if not start.fullmatch(message["start_line"]):
+        raise Refused(f"Step {n} of the file has a message whose first line is not "
+                      f"HTTP: {message['start_line'][:60]!r}.")
+    try:
+        if message.get("body_encoding") == "base64":
+            base64.b64decode(message.get("body", ""), validate=True)
+    except binascii.Error:
+        raise Refused(f"Step {n} of the file has a message body that says base64 "
+                      "but is not.") from None
 
 
 def _no_clear_secret(records: list[StepRecord]) -> None:
