@@ -73,6 +73,7 @@ def test_anyone_with_the_link_sees_the_steps_with_every_secret_masked(
         assert leaked(answer.text, found) == [], answer.url
         assert answer.headers["Referrer-Policy"] == "no-referrer"
         assert answer.headers["X-Robots-Tag"] == "noindex"
+        assert "Set-Cookie" not in answer.headers  # the viewer gets no identity
     for page in pages:
         words = " ".join(unescape(re.sub(r"<[^>]+>", " ", page.text)).split())
         assert "read-only" in words
