@@ -65,8 +65,8 @@ class Imported:
 def read(raw: bytes, flows: Mapping, limit: int) -> Imported:
     """The run in ``raw``, an export of one of ``flows`` (by id), checked."""
     if len(raw) > limit:
-        raise TooBig(f"The file is too big: {len(raw)} bytes, and an import takes "
-                     f"at most {size_of(limit)}.")
+        raise TooBig(f"The file is too big: an import takes at most "
+                     f"{size_of(limit)}.")
     try:
         document = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -130,7 +130,7 @@ def _wire(message: dict | None, start: re.Pattern, n: int) -> None:
         return
     if not start.fullmatch(message["start_line"]):
         raise Refused(f"Step {n} of the file has a message whose first line is not "
-                      f"HTTP: {message['start_line'][:60]!r}.")
+                      'HTTP/1, such as "GET /path HTTP/1.1" or "HTTP/1.1 200 OK".')
     try:
         if message.get("body_encoding") == "base64":
             base64.b64decode(message.get("body", ""), validate=True)
