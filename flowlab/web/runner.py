@@ -177,10 +177,10 @@ def step_page(run, reveal: bool = False, shared: str | None = None,
     every secret, offers no way to reveal one, and holds none of the run's own."""
     flow = runner().flow_of(run)
     viewing = _viewing(run)
-    redact = orchestrate.redactor(run, context(run, flow), reveal and not shared)
+    read_only = bool(shared or origin)
+    redact = orchestrate.redactor(run, context(run, flow), reveal and not read_only)
     if shared:
         run = replace(run, secrets={})  # the page cannot show what it does not hold
-    read_only = bool(shared or origin)
     glossary = get_content().data("glossary")
     record = run.steps[viewing] if run.steps else None
     steps = diagram(flow, run, viewing if run.steps else -1)

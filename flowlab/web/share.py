@@ -24,6 +24,7 @@ from flowlab.core.runner import shares
 from flowlab.web.exports import send
 from flowlab.web.runner import load_run
 from flowlab.web.runner import step_page
+from flowlab.web.session import addresses
 
 bp = Blueprint("share", __name__)
 NEW = "new_share"  # the link just made, shown once to its owner, then forgotten
@@ -51,8 +52,8 @@ def links(run_id: str):
     """The run's live links; the one just made in full, once."""
     run = load_run(run_id)
     new = session.pop(NEW, None)
-    made = (url_for(".view", token=new[1], _external=True)
-            if new and new[0] == run.id else None)
+    made = (addresses().public.rstrip("/") + url_for(".view", token=new[1])
+            if new and new[0] == run.id else None)  # the address a room can open
     now = time.time()
     links = [{**link, "age": _age(now - link["created_at"])}
              for link in shares.live(run)]
