@@ -37,6 +37,7 @@ class ListOf:
     shape: object
     most: int = 200
     name: str = ""  # its items are called "<name> 1", "<name> 2"... where refused
+    exact: bool = False  # exactly ``most`` items (a pair)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Record:
     lenient: bool = False  # unknown keys dropped rather than refused
 
 
-PAIRS = ListOf(ListOf(str, 2), 500)
+PAIRS = ListOf(ListOf(str, 2, exact=True), 500)
 ANY = object()
 STRINGS = object()  # an object of strings: names to values
 URL = Optional(str)
@@ -111,8 +112,8 @@ def check(value, shape, where: str, longest: int = TEXT, depth: int = 0):
             raise Refused(f"{where} should be a list.")
         if len(value) > shape.most:
             raise Refused(f"{where} has {len(value)} items, more than {shape.most}.")
-        if shape.most == 2 and len(value) != 2:  # a pair
-            raise Refused(f"{where} should be a pair of strings.")
+        if shape.exact and len(value) != shape.most:
+            raise Refused(f"{where} should have {shape.most} items.")
         return [check(item, shape.shape, f"{shape.name} {n}" if shape.name
                       else f"{where} › {n}", longest)
                 for n, item in enumerate(value, 1)]
