@@ -45,6 +45,26 @@ def shoot(page, name: str, full: bool = False) -> None:
     print("wrote", OUT / f"{name}.png")
 
 
+def keep_and_share(chromium, page, base: str, run: str, folder: Path) -> None:
+    """A run shared by its link, as anyone sees it; the same run imported back
+    from its JSON export."""
+    page.goto(f"{base}/runs/{run}?step=4")
+    page.get_by_role("button", name="Create a share link").click()
+    link = page.locator(".share-link a").get_attribute("href")
+    viewer = chromium.new_page(viewport={"width": 1280, "height": 900})
+    viewer.goto(f"{link}?step=4")
+    shoot(viewer, "runner-shared")
+    viewer.close()
+    export = folder / "run.json"
+    export.write_bytes(page.request.get(f"{base}/runs/{run}/export.json").body())
+    page.goto(base + "/runs/import")
+    page.get_by_label("The run's JSON export").set_input_files(str(export))
+    page.get_by_role("button", name="Import the run").click()
+    page.wait_for_url(re.compile(r"/runs/[\w-]+$"))
+    page.goto(page.url + "?step=4")
+    shoot(page, "runner-imported")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
@@ -77,6 +97,7 @@ def main() -> None:
                 code_run = page.url.split("?")[0].rsplit("/", 1)[1]
                 page.goto(f"{base}/compare?run={code_run}&step=4&other={pkce_run}")
                 shoot(page, "compare")
+                keep_and_share(chromium, page, base, code_run, Path(folder))
                 page.goto(f"{base}/run/device-authorization")
                 page.get_by_role("button", name="Start the run").click()
                 page.locator("#next").click()

@@ -32,6 +32,7 @@ FLOWS = ("authorization-code", "authorization-code-pkce", "client-credentials",
 NOT_PAGES = {
     "/static/<path:filename>": "CSS, scripts and images",
     "/runs/<run_id>/export.<fmt>": "downloads (text files, not HTML)",
+    "/shared/<token>/export.<fmt>": "a shared run's downloads (text files)",
     "/api/advice": "JSON API",
     "/api/advice/questions": "JSON API",
     "/presenter/now.json": "JSON polled by presenter.js",
@@ -151,6 +152,26 @@ class Pages:
             self.mine += [f"{runner.run_url}?step={n}"
                           for n in range(1, runner.step_count() + 1)]
         self.mine.append(f"/compare?run={runner.run_url.rsplit('/', 1)[1]}")
+        self._kept(runner)
+
+    def _kept(self, runner: FlowRunner) -> None:
+        """A finished run imported from its JSON export, then read; its share
+        links, and its shared view as anyone with the link sees it (fresh)."""
+        s = self.server
+        export = self.attendee.get(runner.run_url + "/export.json", timeout=10)
+        form = self.attendee.get(s("/runs/import"), timeout=10)
+        done = self.attendee.post(s("/runs/import"), data={"csrf_token": _csrf(form)},
+                                  files={"file": ("run.json", export.content)},
+                                  allow_redirects=False, timeout=30)
+        imported = done.headers["Location"]
+        made = submit(self.attendee, self.attendee.get(runner.run_url, timeout=10),
+                      "Create a share link")
+        links = urlsplit(made.headers["Location"]).path
+        shown = self.attendee.get(s(links), timeout=10)
+        shared = urlsplit(re.search(r'href="([^"]+/shared/[\w-]+)"',
+                                    shown.text).group(1)).path
+        self.fresh += ["/runs/import", shared, shared + "?step=1"]
+        self.mine += [imported, imported + "?step=1", links]
 
     def _console(self) -> None:
         """The API console of a finished code run: an endpoint picked, and an

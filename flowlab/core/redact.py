@@ -36,6 +36,12 @@ SHORTEST = 8  # shorter values are masked only by pattern, never by value
 JWT = re.compile(r"(?<![\w-])eyJ[\w-]*\.[\w-]*\.[\w-]*(?:\.[\w-]*\.[\w-]*)?", re.ASCII)
 CREDENTIAL = re.compile(r"\b(?:Basic|Bearer) +([\w.~+/-]{12,}=*)(?![\w\"=])", re.ASCII)
 TOKEN_SHAPED = re.compile(r"[\w.~+/=-]{24,}", re.ASCII)
+MASKED = re.compile(r"•+|[^…]{4}…[^…]{4}")  # what ``mask`` leaves of a secret
+
+
+def masked(value: str) -> bool:
+    """Whether ``value`` is what ``mask`` made of a secret (no secret has "…")."""
+    return bool(MASKED.fullmatch(value))
 
 
 def mask(secret: str | None) -> str:
@@ -82,7 +88,8 @@ class Redactor:
     percent-encoded and JSON-escaped, as in URLs, forms and exports."""
 
     def __init__(self, secrets: set[str], reveal: bool = False) -> None:
-        self.originals = sorted({s for s in secrets if s and len(s) >= SHORTEST})
+        self.originals = sorted({s for s in secrets if s and len(s) >= SHORTEST
+                                 and not masked(s)})
         forms = {(form, s) for s in self.originals
                  for form in (s, quote(s, safe=""), quote_plus(s), quote(s),
                               json.dumps(s)[1:-1])}

@@ -16,16 +16,19 @@ def init_app(app: Flask) -> None:
     from flowlab.web import compare
     from flowlab.web import console
     from flowlab.web import exports
+    from flowlab.web import keep
     from flowlab.web import labs
     from flowlab.web import pages
     from flowlab.web import presenter
     from flowlab.web import providers
     from flowlab.web import room
     from flowlab.web import runner
+    from flowlab.web import share
     from flowlab.web import workshop
 
     for module in (pages, advisor, runner, callback, providers, workshop,
-                   exports, presenter, compare, console, labs, room):
+                   exports, presenter, compare, console, labs, room, keep,
+                   share):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, pages.error_page)
     app.context_processor(workshop.template_context)

@@ -34,11 +34,16 @@ def download(run_id: str, fmt: str):
     if fmt not in exports.EXPORTERS:
         abort(404, description=f"There is no export called “{fmt}”.")
     run = load_run(run_id)
-    flow = runner().flow_of(run)
     reveal = request.args.get("secrets") == "1"
     if reveal and not is_sandbox(run.provider):
         abort(403, description="Secrets and tokens of a real provider stay masked in "
               "every export. Download it without “secrets=1”.")
+    return send(run, fmt, reveal)
+
+
+def send(run, fmt: str, reveal: bool = False) -> Response:
+    """The run's export in ``fmt`` as a download, masked unless ``reveal``."""
+    flow = runner().flow_of(run)
     redact = orchestrate.redactor(run, context(run, flow), reveal)
     extra = {"glossary": get_content().data("glossary")} if fmt == "md" else {}
     text = exports.EXPORTERS[fmt](run, flow, redact, where=addresses(run), **extra)

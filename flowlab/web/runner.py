@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
@@ -21,6 +22,7 @@ from flowlab.core import providers
 from flowlab.core.content import render_markdown
 from flowlab.core.highlight import highlight
 from flowlab.core.runner import engine
+from flowlab.core.runner import imported
 from flowlab.core.runner import orchestrate
 from flowlab.core.runner import registry
 from flowlab.core.runner import store
@@ -155,14 +157,30 @@ def _fault(name: str, **values) -> str:
 @bp.get("/runs/<run_id>")
 def show(run_id: str):
     run = load_run(run_id)
-    flow = runner().flow_of(run)
-    last = max(len(run.steps) - 1, 0)
-    viewing = min(max(request.args.get("step", last + 1, type=int) - 1, 0), last)
-    seen = [run.id, viewing + 1 if run.steps else 0]
+    seen = [run.id, _viewing(run) + 1 if run.steps else 0]
     if session.get("viewing") != seen:  # the presenter view follows this page
         session["viewing"] = seen
-    reveal = request.args.get("reveal") == "1"
-    redact = orchestrate.redactor(run, context(run, flow), reveal)
+    return step_page(run, reveal=request.args.get("reveal") == "1",
+                     origin=imported.origin(run))
+
+
+def _viewing(run) -> int:
+    """The index of the step the page asks for (``?step=``), else the latest."""
+    last = max(len(run.steps) - 1, 0)
+    return min(max(request.args.get("step", last + 1, type=int) - 1, 0), last)
+
+
+def step_page(run, reveal: bool = False, shared: str | None = None,
+              origin: dict | None = None):
+    """A run's step page. Read only for an imported run (``origin``) or a shared
+    one (``shared``, its link's token): no Next, no action. A shared page masks
+    every secret, offers no way to reveal one, and holds none of the run's own."""
+    flow = runner().flow_of(run)
+    viewing = _viewing(run)
+    read_only = bool(shared or origin)
+    redact = orchestrate.redactor(run, context(run, flow), reveal and not read_only)
+    if shared:
+        run = replace(run, secrets={})  # the page cannot show what it does not hold
     glossary = get_content().data("glossary")
     record = run.steps[viewing] if run.steps else None
     steps = diagram(flow, run, viewing if run.steps else -1)
@@ -171,11 +189,12 @@ def show(run_id: str):
         "runner/step.html", run=run, flow=flow, viewing=viewing, record=record,
         parts=kept_step_parts(run, viewing, glossary, redact,
                               registry.received_in(flow), addresses(run)),
-        redact=redact,
-        reveal=reveal, md=render_markdown, pending=engine.pending(run, flow),
-        spent=runner().spent(run, flow),
+        redact=redact, reveal=redact.reveal, md=render_markdown,
+        pending=None if read_only else engine.pending(run, flow),
+        spent=not read_only and runner().spent(run, flow),
         ready_in=math.ceil(max(engine.ready_at(run, flow) - time.time(), 0)),
-        texts=get_content().data("runner"),
+        texts=get_content().data("runner"), read_only=read_only, shared=shared,
+        origin=origin,
         diagram=steps, diagram_html=sequence_html(
             steps, label, get_template_attribute("_sequence.html", "sequence")),
     )

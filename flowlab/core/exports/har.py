@@ -30,12 +30,16 @@ def to_json(run, flow, redact: Redactor, where: Addresses | None = None) -> str:
     redact = secure(run, redact)
     provider = {k: v for k, v in run.provider.to_json().items()
                 if "secret" not in k.lower()}
+    # How the start page chose to run it (PKCE off, as a single-page app): an
+    # import needs it to find the flow's steps (``importer``).
+    chosen = {k: v for k, v in run.options.items() if k in ("pkce", "spa")}
     document = {
         "format": "flowlab-run", "version": 1,
         "secrets": "included" if redact.reveal else "masked",
         **({"addresses": note + SUBSTITUTED} if note else {}),
         "run": {"id": run.id, "status": run.status, "created": _iso(run.created)},
         "flow": {"id": flow.id, "name": flow.name, "client": flow.client},
+        **({"options": chosen} if chosen else {}),
         "provider": provider,
         "steps": [{"number": n, "id": record.id, "title": step["title"],
                    "status": record.status, "error": record.error,

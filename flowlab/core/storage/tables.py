@@ -172,6 +172,17 @@ nicknames = Table(
     Column("updated_at", Double, nullable=False),
 )
 
+# Read-only links to a run (flowlab/core/runner/shares.py): the link's token only as
+# a SHA-256 digest, the run it opens, and when its owner revoked it (NULL: live).
+shares = Table(
+    "shares", metadata,
+    Column("token_hash", Text, primary_key=True),
+    Column("run_id", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("revoked_at", Double),
+    Index("shares_run", "run_id"),
+)
+
 SANDBOX_TABLES = (clients, grants, codes, tokens, consents, auth_failures,
                   device_codes)
 
