@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from flowlab.core.demo import demo_apps
 from flowlab.core.demo import device_app
-from flowlab.core.storage.tables import device_codes
+from flowlab.core.storage.sandbox_tables import device_codes
 from flowlab.sandbox.store import DB
 from tests.forms import submit
 from tests.sandbox_helpers import basic

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy import text
 
 from flowlab.core.storage.db import make_engine
-from flowlab.core.storage.tables import SANDBOX_TABLES
+from flowlab.core.storage.sandbox_tables import SANDBOX_TABLES
 from flowlab.sandbox import grants
 from flowlab.sandbox import housekeeping
 from flowlab.sandbox.redirects import redirect_matches

@@ -23,7 +23,7 @@ from flowlab.core.storage.db import make_engine
 from flowlab.core.storage.db import migrate
 from flowlab.core.storage.db import transaction
 from flowlab.core.storage.migrations import HERE as MIGRATIONS
-from flowlab.core.storage.tables import clients
+from flowlab.core.storage.sandbox_tables import clients
 from flowlab.sandbox import grants
 from tests.conftest import ROOT
 from tests.conftest import free_port

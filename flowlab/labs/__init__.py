@@ -23,7 +23,7 @@ from flask import Flask
 from flowlab.core.services import Services
 from flowlab.core.storage.db import transaction
 from flowlab.core.storage.db import upsert
-from flowlab.core.storage.tables import clients
+from flowlab.core.storage.sandbox_tables import clients
 from flowlab.labs import catalogue
 from flowlab.labs import issuer
 from flowlab.labs.client import callback_path

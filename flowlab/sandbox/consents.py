@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from flowlab.core.storage.db import transaction
 from flowlab.core.storage.db import upsert
-from flowlab.core.storage.tables import auth_failures
-from flowlab.core.storage.tables import consents
+from flowlab.core.storage.sandbox_tables import auth_failures
+from flowlab.core.storage.sandbox_tables import consents
 
 
 def granted_scopes(conn: Connection, user_id: str, client_id: str):

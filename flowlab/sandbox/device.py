@@ -24,7 +24,7 @@ from sqlalchemy import update
 
 from flowlab.core.demo import DEVICE_GRANT
 from flowlab.core.storage.db import transaction
-from flowlab.core.storage.tables import device_codes as table
+from flowlab.core.storage.sandbox_tables import device_codes as table
 from flowlab.sandbox.clientauth import basic_credentials
 from flowlab.sandbox.store import digest
 

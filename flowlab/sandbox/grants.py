@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from flowlab.core.storage.db import transaction
-from flowlab.core.storage.tables import codes
-from flowlab.core.storage.tables import grants
-from flowlab.core.storage.tables import tokens
+from flowlab.core.storage.sandbox_tables import codes
+from flowlab.core.storage.sandbox_tables import grants
+from flowlab.core.storage.sandbox_tables import tokens
 from flowlab.sandbox.housekeeping import maybe_purge
 from flowlab.sandbox.store import digest
 

@@ -14,10 +14,10 @@ from sqlalchemy import Connection
 from sqlalchemy import delete
 
 from flowlab.core.storage.db import transaction
-from flowlab.core.storage.tables import auth_failures
-from flowlab.core.storage.tables import codes
-from flowlab.core.storage.tables import grants
-from flowlab.core.storage.tables import tokens
+from flowlab.core.storage.sandbox_tables import auth_failures
+from flowlab.core.storage.sandbox_tables import codes
+from flowlab.core.storage.sandbox_tables import grants
+from flowlab.core.storage.sandbox_tables import tokens
 
 PURGE_EVERY = 60.0
 _last_purge = 0.0

@@ -16,10 +16,10 @@ from sqlalchemy import delete
 from sqlalchemy import select
 
 from flowlab.core.storage.db import transaction
-from flowlab.core.storage.tables import codes
-from flowlab.core.storage.tables import consents
-from flowlab.core.storage.tables import grants
-from flowlab.core.storage.tables import tokens
+from flowlab.core.storage.sandbox_tables import codes
+from flowlab.core.storage.sandbox_tables import consents
+from flowlab.core.storage.sandbox_tables import grants
+from flowlab.core.storage.sandbox_tables import tokens
 from flowlab.sandbox.store import digest
 
 

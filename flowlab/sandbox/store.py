@@ -26,7 +26,7 @@ from flowlab.core.demo import demo_apps
 from flowlab.core.storage.db import SANDBOX
 from flowlab.core.storage.db import transaction
 from flowlab.core.storage.db import upsert
-from flowlab.core.storage.tables import clients
+from flowlab.core.storage.sandbox_tables import clients
 
 
 def digest(value: str) -> str:

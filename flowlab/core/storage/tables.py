@@ -1,130 +1,24 @@
-"""Every table the lab keeps, declared once; Alembic revisions create and change them.
+"""The lab's tables, declared once; Alembic revisions create and change them.
 
-The sandbox's tables (RFC 6749 §2, §4.1.2, §10.5): registered apps, grants (one
-consent each), codes and tokens kept as SHA-256 digests, consents, failed client
-authentications per minute, and device authorizations (RFC 8628). The lab's: runs
-of the live runner. Times are Unix seconds as doubles. Change a table here and in a
-new revision together.
+Runs of the live runner and what hangs off them, the room, the labs' runs. The
+sandbox's tables are in ``sandbox_tables`` on the same ``metadata``. Times are Unix
+seconds as doubles. Change a table here and in a new revision together.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Boolean
-from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
 from sqlalchemy import Double
-from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import LargeBinary
 from sqlalchemy import MetaData
-from sqlalchemy import PrimaryKeyConstraint
 from sqlalchemy import Table
 from sqlalchemy import Text
 from sqlalchemy import false
 
 metadata = MetaData()
-
-# -- The sandbox provider (branch "sandbox") -------------------------------------
-
-clients = Table(
-    "clients", metadata,
-    Column("client_id", Text, primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("confidential", Boolean, nullable=False),
-    Column("secret_hash", Text),  # SHA-256 of the secret; NULL for public apps
-    Column("secret_salt", Text),  # input to the secret's derivation (reveal)
-    Column("response_types", Text, nullable=False),  # space-separated
-    Column("grant_types", Text, nullable=False),  # space-separated
-    Column("redirect_uris", Text, nullable=False),  # one per line
-    Column("owner", Text),  # dashboard session that made it; NULL = demo app
-    Column("created_at", Double, nullable=False),
-)
-
-
-def _client_fk() -> ForeignKey:
-    return ForeignKey("clients.client_id", ondelete="CASCADE")
-
-
-# One user's consent to one client: a code, and every token issued from it.
-grants = Table(
-    "grants", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("client_id", Text, _client_fk(), nullable=False),
-    Column("user_id", Text),  # NULL for client credentials
-    Column("created_at", Double, nullable=False),
-    Column("expires_at", Double, nullable=False),  # refresh tokens die with it
-    Column("revoked_at", Double),  # set once; every token of the grant dies with it
-    sqlite_autoincrement=True,
-)
-
-
-def _grant_fk() -> ForeignKey:
-    return ForeignKey("grants.id", ondelete="CASCADE")
-
-
-codes = Table(
-    "codes", metadata,
-    Column("code_hash", Text, primary_key=True),
-    Column("grant_id", Integer, _grant_fk(), nullable=False),
-    Column("redirect_uri", Text, nullable=False),
-    Column("scopes", Text, nullable=False),
-    Column("challenge", Text),
-    Column("challenge_method", Text),
-    Column("expires_at", Double, nullable=False),
-    Column("used_at", Double),  # set once, on redemption; kept to spot reuse
-    Index("codes_expiry", "expires_at"),
-)
-
-tokens = Table(
-    "tokens", metadata,
-    Column("token_hash", Text, primary_key=True),
-    Column("kind", Text, CheckConstraint("kind IN ('access', 'refresh')"),
-           nullable=False),
-    Column("grant_id", Integer, _grant_fk(), nullable=False),
-    Column("scopes", Text, nullable=False),
-    Column("issued_at", Double, nullable=False),
-    Column("expires_at", Double, nullable=False),
-    Column("revoked", Text),  # NULL, 'revoked' or 'rotated'
-    Index("tokens_grant", "grant_id"),
-    Index("tokens_expiry", "expires_at"),
-)
-
-consents = Table(
-    "consents", metadata,
-    Column("user_id", Text, nullable=False),
-    Column("client_id", Text, _client_fk(), nullable=False),
-    Column("scopes", Text, nullable=False),
-    PrimaryKeyConstraint("user_id", "client_id"),
-)
-
-# Failed client authentications per client and caller, counted per minute.
-auth_failures = Table(
-    "auth_failures", metadata,
-    Column("key", Text, nullable=False),
-    Column("minute", Integer, nullable=False),
-    Column("count", Integer, nullable=False),
-    PrimaryKeyConstraint("key", "minute"),
-)
-
-# A device authorization in progress (RFC 8628 §3.2; not in Spotify): both codes as
-# digests, the user's answer, and the polling interval, raised by each slow_down.
-device_codes = Table(
-    "device_codes", metadata,
-    Column("device_hash", Text, primary_key=True),
-    Column("user_hash", Text, nullable=False),
-    Column("client_id", Text, _client_fk(), nullable=False),
-    Column("issuer_mark", Text, nullable=False),  # the issuer's token_prefix
-    Column("scopes", Text, nullable=False),
-    Column("status", Text, CheckConstraint(
-        "status IN ('pending', 'approved', 'denied', 'used')"), nullable=False),
-    Column("user_id", Text),  # who approved or denied
-    Column("poll_interval", Integer, nullable=False),
-    Column("last_poll", Double),
-    Column("expires_at", Double, nullable=False),
-    Index("device_codes_user", "user_hash", unique=True),
-    Index("device_codes_expiry", "expires_at"),
-)
 
 # -- The lab (branch "lab") --------------------------------------------------------
 
@@ -182,9 +76,6 @@ shares = Table(
     Column("revoked_at", Double),
     Index("shares_run", "run_id"),
 )
-
-SANDBOX_TABLES = (clients, grants, codes, tokens, consents, auth_failures,
-                  device_codes)
 
 # Each browser's provider choice, shared by every process: the profile as JSON (not
 # secret) and the client secret sealed (flowlab.core.secrets: nonce + AES-GCM ciphertext

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from flowlab.core.storage import sandbox_tables  # noqa: F401 (its tables, on metadata)
 from flowlab.core.storage.tables import metadata
 
 context.configure(connection=context.config.attributes["connection"],
