@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     from flowlab.web import advisor
     from flowlab.web import callback
     from flowlab.web import compare
+    from flowlab.web import exercises
     from flowlab.web import exports
     from flowlab.web import labs
     from flowlab.web import pages
@@ -25,6 +26,7 @@ def init_app(app: Flask) -> None:
     for module in (pages, advisor, runner, callback, providers, workshop,
                    exports, presenter, compare, labs):
         app.register_blueprint(module.bp)
+    exercises.init_app(app)  # its blueprint, and its apps' traffic recorded
     app.register_error_handler(HTTPException, pages.error_page)
     app.context_processor(workshop.template_context)
     app.jinja_env.filters.update(public=providers.public,
