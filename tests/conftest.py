@@ -53,7 +53,7 @@ def on_both_backends(module: str) -> bool:
     """The storage, runner, sandbox and labs modules (over HTTP, not in a browser)."""
     name = module.rpartition(".")[2]
     return name in ("test_storage", "test_runner", "test_runner_units",
-                    "test_exercises_contract",
+                    "test_exercises_contract", "test_exercises_store",
                     "test_labs", "test_labs_processes") or (
         name.startswith("test_sandbox_") and not name.endswith("_browser"))
 

@@ -37,7 +37,16 @@ def init_app(app: Flask) -> None:
     profiles = {p.id for p in app.extensions["sandbox"].profiles.all}
     app.extensions["exercises"] = domain.load(app.config["CONTENT_DIR"], profiles)
     app.register_blueprint(bp)
+    app.jinja_env.globals["exercises_for"] = exercises_for
     exercises_wire.init_app(app)
+
+
+def exercises_for(page_path: str) -> list[catalogue.Exercise]:
+    """The exercises that practise a lesson (its page path, ``lessons/<id>``)."""
+    slug = page_path.removeprefix("lessons/")
+    if slug == page_path:
+        return []
+    return [e for e in exercise_catalogue().values() if e.lesson == slug]
 
 
 def _exercise(exercise_id: str) -> catalogue.Exercise | None:
