@@ -23,6 +23,7 @@ from urllib.parse import unquote_plus
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
+from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 
@@ -34,6 +35,9 @@ PREFIX = "exercise-"
 SECRET_FIELDS = ("code", "code_verifier", "refresh_token", "client_secret",
                  "device_code", "access_token", "token", "assertion", "password")
 KINDS = {"/authorize": "authorize", "/api/token": "token", "/api/device": "device"}
+# Requests kept per attempt: a looping script cannot fill the database; the checks
+# need far fewer (later ones are not kept, and the page says so).
+MAX_KEPT = 300
 _ATTEMPT_OF: dict[str, str] = {}  # client id -> attempt id, this process's
 
 
@@ -114,10 +118,16 @@ def describe(kind: str, method: str, path: str, headers: Mapping[str, str],
 
 
 def record(conn: Connection, attempt: str, kind: str, status: int,
-           data: dict) -> None:
+           data: dict) -> bool:
+    """Keep one request for ``attempt``; False once it has :data:`MAX_KEPT`."""
+    kept = conn.execute(select(func.count()).where(
+        exercise_traffic.c.attempt == attempt)).scalar()
+    if kept >= MAX_KEPT:
+        return False
     conn.execute(insert(exercise_traffic).values(
         attempt=attempt, at=time.time(), kind=kind, status=status,
         data=json.dumps(data)))
+    return True
 
 
 def received(conn: Connection, attempt: str) -> list[Received]:

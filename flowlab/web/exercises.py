@@ -14,6 +14,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from werkzeug.exceptions import TooManyRequests
 
 from flowlab import exercises as domain
 from flowlab.core.storage.db import LAB
@@ -152,8 +153,10 @@ def start_page(exercise_id: str):
     try:
         attempt, _ = _start(exercise, browser_id(create=True))
     except attempts.TooMany as exc:
-        abort(429, description="Too many attempts from this address this hour. Try"
-              f" again in {exc.retry_after // 60 + 1} minutes.")
+        raise TooManyRequests(
+            description="Too many attempts from this address this hour. Try again"
+            f" in {exc.retry_after // 60 + 1} minutes.",
+            retry_after=exc.retry_after) from None
     return redirect(url_for(".attempt_page", attempt_id=attempt.id), 303)
 
 

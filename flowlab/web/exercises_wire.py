@@ -77,7 +77,8 @@ def _keep(client: str, kind: str, issuer: str, path: str, query, form,
                             response.status_code,
                             response.headers.get("Location", ""), body)
     data["issuer"] = issuer
-    traffic.record(conn, attempt.id, kind, response.status_code, data)
+    if not traffic.record(conn, attempt.id, kind, response.status_code, data):
+        return
     exercise = exercise_catalogue().get(attempt.exercise)
     if exercise is not None and attempt.solved is None:
         values = {"client_id": attempt.client_id, "redirect_uri": exercise.redirect_uri}
