@@ -30,9 +30,15 @@
 
   function poll() {
     fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
-      .then((answer) => (answer.ok ? answer.json() : null))
-      .then((report) => {
-        if (!report || !show(report)) window.setTimeout(poll, 2000);
+      .then((answer) => {
+        if (answer.status === 404) {  // the attempt is over (they last a day)
+          verdict.textContent = "This attempt has expired: start a new one.";
+          return true;
+        }
+        return answer.ok ? answer.json().then(show) : false;
+      })
+      .then((done) => {
+        if (!done) window.setTimeout(poll, 2000);
       })
       .catch(() => window.setTimeout(poll, 5000));
   }

@@ -52,3 +52,15 @@ def test_starting_from_a_page_needs_the_forms_token(live_server):
 def test_unknown_pages_are_404(live_server):
     for path in ("/exercises/nothing", "/exercises/attempts/nothing"):
         assert requests.get(live_server(path), timeout=10).status_code == 404
+
+
+def test_the_secret_is_shown_only_to_the_browser_that_started(live_server):
+    browser = requests.Session()
+    page = browser.get(live_server("/exercises/redeem-with-curl"), timeout=10)
+    started = browser.post(live_server("/exercises/redeem-with-curl/attempts"),
+                           data={"csrf_token": _csrf(page)}, timeout=10)
+    secret = re.search(r'id="client-secret">([^<]+)<', started.text).group(1)
+    assert len(secret) >= 32
+    other = requests.get(started.url, timeout=10).text
+    assert secret not in other and 'id="client-secret"' not in other
+    assert "Shown only in the browser that started this attempt" in other

@@ -33,7 +33,8 @@ from flowlab.sandbox.public import digest
 
 PREFIX = "exercise-"
 SECRET_FIELDS = ("code", "code_verifier", "refresh_token", "client_secret",
-                 "device_code", "access_token", "token", "assertion", "password")
+                 "device_code", "access_token", "token", "assertion", "password",
+                 "csrf_token")
 KINDS = {"/authorize": "authorize", "/api/token": "token", "/api/device": "device"}
 # Requests kept per attempt: a looping script cannot fill the database; the checks
 # need far fewer (later ones are not kept, and the page says so).

@@ -165,11 +165,15 @@ def attempt_page(attempt_id: str):
     attempt, exercise, solved, report = _graded(attempt_id)
     if attempt is None:
         abort(404, description="There is no such attempt (attempts last a day).")
-    secret = client_secret(DB.get(), app_config(), attempt.client_id)
+    # The learner's own throwaway secret, shown (folded) to the browser that
+    # started the attempt, or to anyone holding an attempt started from the API
+    # (whose client had the secret already); never to another browser.
+    own = attempt.browser is None or attempt.browser == browser_id()
+    secret = client_secret(DB.get(), app_config(), attempt.client_id) if own else None
     found = values(attempt, exercise, secret)
     return render_template(
         "exercises/attempt.html", attempt=attempt, exercise=exercise, solved=solved,
-        report=report, values=found,
+        report=report, values=found, own=own,
         instructions=catalogue.fill_html(exercise.instructions_html, found),
         curl=catalogue.fill(exercise.curl, found),
         python=catalogue.fill(exercise.python, found),
