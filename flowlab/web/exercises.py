@@ -7,6 +7,8 @@ the browser and remember them. Everything else is ``flowlab.exercises``.
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint
 from flask import Flask
 from flask import abort
@@ -39,7 +41,13 @@ def init_app(app: Flask) -> None:
     app.extensions["exercises"] = domain.load(app.config["CONTENT_DIR"], profiles)
     app.register_blueprint(bp)
     app.jinja_env.globals["exercises_for"] = exercises_for
+    app.jinja_env.filters["utc_time"] = utc_time
     exercises_wire.init_app(app)
+
+
+def utc_time(when: float) -> str:
+    """When an attempt started, as the list shows it."""
+    return time.strftime("%d %b, %H:%M UTC", time.gmtime(when))
 
 
 def exercises_for(page_path: str) -> list[catalogue.Exercise]:
