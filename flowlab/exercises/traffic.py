@@ -12,7 +12,6 @@ costs a lookup.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import time
 from collections.abc import Mapping
@@ -68,7 +67,7 @@ def client_of(headers: Mapping[str, str], query: Mapping[str, str],
     if scheme.lower() == "basic":
         try:
             user = base64.b64decode(value.strip()).decode().partition(":")[0]
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not Base64, not ASCII, not UTF-8: no client named
             user = ""
         return unquote_plus(user)
     return form.get("client_id") or query.get("client_id") or ""
