@@ -12,6 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import requests
+from playwright.sync_api import expect
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +40,21 @@ def run_to(page, base: str, flow: str, step: int) -> None:
             page.get_by_role("button", name="Agree").click()
             page.wait_for_url(re.compile(r"/runs/"))
     page.goto(page.url.split("?")[0] + f"?step={step}")
+
+
+def exercise(page, base: str) -> None:
+    """An attempt at "Client credentials and a catalogue call", half done from
+    the command line: the token came, the catalogue call has not."""
+    page.goto(f"{base}/exercises/client-credentials")
+    page.get_by_role("button", name="Start an attempt").click()
+    page.get_by_text("Show the client secret").click()
+    client = page.locator("#client-id").inner_text()
+    secret = page.locator("#client-secret").inner_text()
+    requests.post(page.locator("#issuer").inner_text() + "/api/token",
+                  data={"grant_type": "client_credentials"}, auth=(client, secret),
+                  timeout=10)
+    expect(page.locator("#verdict")).to_contain_text("1 of 2", timeout=10_000)
+    page.evaluate("() => window.scrollTo(0, 0)")
 
 
 def shoot(page, name: str, full: bool = False) -> None:
@@ -113,6 +130,8 @@ def main() -> None:
                 shoot(page, "runner-client-credentials")
                 run_to(page, base, "implicit", 3)
                 shoot(page, "runner-implicit")
+                exercise(page, base)
+                shoot(page, "exercise")
                 chromium.close()
         finally:
             server.terminate()

@@ -39,6 +39,10 @@ def create_app(
         SANDBOX_CODE_TTL=600,
         SANDBOX_TOKEN_TTL=3600,
         RUN_TTL=86400,
+        # Exercises: seconds an attempt (and its sandbox app) lives, and attempts one
+        # client address may start an hour (never fewer than 50: a room shares one).
+        EXERCISE_ATTEMPT_TTL=86400,
+        EXERCISE_ATTEMPTS_PER_HOUR=500,
         # Failed client authentications allowed per client and address a minute.
         SANDBOX_AUTH_FAILURES_PER_MINUTE=60,
         # The device grant (RFC 8628): the codes' lifetime and first polling interval

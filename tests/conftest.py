@@ -53,6 +53,7 @@ def on_both_backends(module: str) -> bool:
     """The storage, runner, sandbox and labs modules (over HTTP, not in a browser)."""
     name = module.rpartition(".")[2]
     return name in ("test_storage", "test_runner", "test_runner_units",
+                    "test_exercises_contract", "test_exercises_store",
                     "test_labs", "test_labs_processes",
                     "test_room_scoreboard", "test_run_import",
                     "test_run_share") or (

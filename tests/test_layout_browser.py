@@ -38,6 +38,8 @@ NOT_PAGES = {
     "/presenter/now.json": "JSON polled by presenter.js",
     "/presenter/room.json": "JSON polled by presenter.js",
     "/presenter/room.csv": "a download (the room's results as CSV)",
+    "/api/exercises": "JSON API",
+    "/api/exercises/attempts/<attempt_id>": "JSON polled by exercises.js",
 }
 NOT_PAGE_PREFIXES = (  # the sandbox's machine endpoints: JSON for apps, not people
     "/.well-known/", "/sandbox/.well-known/", "/sandbox/best-practice/.well-known/",
@@ -139,6 +141,7 @@ class Pages:
         form = self.attendee.get(self.server("/room/nickname"), timeout=10)
         self.attendee.post(self.server("/room/nickname"), timeout=10, data={
             "csrf_token": _csrf(form), "nickname": "A nickname to fit"})
+        self._exercises()
         self.mine += ["/presenter", "/presenter/room", "/presenter/reset",
                       "/presenter/room/leaderboard", "/room/nickname",
                       "/workshop", "/provider", "/"]
@@ -230,6 +233,20 @@ class Pages:
             "grant": ["authorization_code", "refresh_token"]})
         app_page = urlsplit(created.headers["Location"]).path
         self.mine += [app_page, app_page + "/delete"]
+
+    def _exercises(self) -> None:
+        """The exercises, one of each client type, and this browser's attempts at
+        them (a public app's page, and a confidential one's with its secret)."""
+        s = self.server
+        self.fresh += ["/exercises", "/exercises/pkce-script",
+                       "/exercises/redeem-with-curl"]
+        for exercise in ("pkce-script", "redeem-with-curl"):
+            page = self.attendee.get(s(f"/exercises/{exercise}"), timeout=10)
+            started = self.attendee.post(
+                s(f"/exercises/{exercise}/attempts"), allow_redirects=False,
+                data={"csrf_token": _csrf(page)}, timeout=10)
+            self.mine.append(urlsplit(started.headers["Location"]).path)
+        self.mine += ["/exercises", "/exercises/pkce-script"]
 
     def cookies(self) -> list[dict]:
         return [{"name": c.name, "value": c.value, "url": self.server.url}

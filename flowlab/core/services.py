@@ -30,6 +30,9 @@ class Services:
     # Where the room's scoreboard reads attendees' progress: one source per kind
     # of item, registered at start-up (the labs' in ``flowlab.labs.init_app``).
     scoreboard: Scoreboard = field(default_factory=Scoreboard)
+    # The exercises graded from the wire (``flowlab.exercises``) by id, loaded by
+    # ``flowlab.web.exercises.init_app``, which registers them on the scoreboard.
+    exercises: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, config: Mapping, alongside: tuple = ()) -> Services:

@@ -16,8 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Connection
+
 from flowlab.sandbox import catalogue
 from flowlab.sandbox import issuers
+from flowlab.sandbox import store
 from flowlab.sandbox.device import DeviceEndpoint
 from flowlab.sandbox.issuers import IssuerProfile
 from flowlab.sandbox.server import SandboxServer
@@ -27,7 +30,7 @@ from flowlab.sandbox.store import digest
 from flowlab.sandbox.validator import RequestValidator
 
 __all__ = ["DB", "AddedIssuer", "IssuerProfile", "RequestValidator", "Sandbox",
-           "digest"]
+           "client_secret", "create_client", "delete_clients", "digest"]
 
 
 @dataclass(frozen=True)
@@ -125,3 +128,28 @@ class Sandbox:
         for added in self.added:
             mount(added)
 
+
+
+def create_client(conn: Connection, config: Mapping, *, client_id: str, name: str,
+                  redirect_uris: list[str], confidential: bool,
+                  grant_types: list[str], owner: str) -> str | None:
+    """Register an app with this ``client_id`` (RFC 6749 §2, RFC 7591 §2); its
+    secret, None for a public app. The secret is derived from the app's key, so
+    :func:`client_secret` gives it again; only its digest is stored."""
+    _, secret = store.create_client(
+        conn, config, name=name, redirect_uris=redirect_uris,
+        confidential=confidential, grant_types=grant_types, owner=owner,
+        client_id=client_id)
+    return secret
+
+
+def client_secret(conn: Connection, config: Mapping, client_id: str) -> str | None:
+    """The secret of a registered app, derived again; None if public or gone."""
+    client = store.get_client(conn, client_id)
+    return store.shown_secret(config, client) if client else None
+
+
+def delete_clients(conn: Connection, client_ids: list[str]) -> None:
+    """Remove apps with their grants, codes, tokens and consents."""
+    for client_id in client_ids:
+        store.delete_client(conn, client_id)

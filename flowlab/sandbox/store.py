@@ -118,13 +118,15 @@ def create_client(
     implicit: bool = False,
     grant_types: Sequence[str] | None = None,
     owner: str | None = "cli",
+    client_id: str | None = None,
 ) -> tuple[Client, str | None]:
     """Register an app (RFC 6749 §2); returns it and its secret (None if public).
 
     ``grant_types`` are RFC 7591 §2 names; without them, every grant the client
     type allows (implicit only if asked). Response types follow (RFC 7591 §2.1).
+    ``client_id`` is random unless given (an exercise's apps share a prefix).
     """
-    client_id = secrets.token_hex(16)
+    client_id = client_id or secrets.token_hex(16)
     salt = secrets.token_hex(8) if confidential else None
     secret = derive_secret(config, client_id, salt) if salt else None
     if grant_types is None:

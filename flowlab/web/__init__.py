@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     from flowlab.web import callback
     from flowlab.web import compare
     from flowlab.web import console
+    from flowlab.web import exercises
     from flowlab.web import exports
     from flowlab.web import keep
     from flowlab.web import labs
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> None:
                    exports, presenter, compare, console, labs, room, keep,
                    share):
         app.register_blueprint(module.bp)
+    exercises.init_app(app)  # its blueprint, and its apps' traffic recorded
     app.register_error_handler(HTTPException, pages.error_page)
     app.context_processor(workshop.template_context)
     app.jinja_env.filters.update(public=providers.public,

@@ -66,6 +66,11 @@ def get_content() -> Content:
     return services().content
 
 
+def exercise_catalogue() -> dict:
+    """The exercises (``flowlab.exercises``), loaded once by ``web.exercises``."""
+    return services().exercises
+
+
 def lab_hosts() -> LabHosts:
     """The host names this lab is reached by, and its public URL: a provider on
     one of them would get the lab's cookies (``flowlab.core.providers``)."""

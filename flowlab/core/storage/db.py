@@ -8,9 +8,10 @@ grants, codes, tokens, consents) and ``LAB`` (runs, and any other state of the l
 ``create_app`` says where a request keeps its connections (``use_scope``; the web
 side's ``flowlab.web.connections``): this module knows nothing of requests.
 
-To keep new state: declare its table on ``flowlab.core.storage.tables.metadata`` (the sandbox's: ``sandbox_tables``), add an
-Alembic revision on the ``lab`` branch (``flowlab/core/storage/migrations/versions/``),
-then use ``LAB.get()`` in a request or ``with LAB.connection(app) as conn`` outside one,
+To keep new state: declare its table on ``flowlab.core.storage.tables.metadata``
+(the sandbox's are in ``sandbox_tables``), add an Alembic revision on the ``lab``
+branch (``flowlab/core/storage/migrations/versions/``), then use ``LAB.get()`` in a
+request or ``with LAB.connection(app) as conn`` outside one,
 and ``with transaction(conn):`` around statements that must commit together.
 
 Connections run in autocommit, so a single statement is atomic on its own (the

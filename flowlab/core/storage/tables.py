@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean
 from sqlalchemy import Column
 from sqlalchemy import Double
+from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import LargeBinary
@@ -152,4 +153,39 @@ lab_progress = Table(
     Column("verdict", Text),
     Column("decided", Double),
     Index("lab_progress_started", "started"),
+)
+
+# Exercises graded from the wire (flowlab/exercises/): one attempt per learner and
+# exercise, each with a sandbox app of its own (client_id), kept a day. ``browser``
+# is the browser that started it from a page (NULL from the JSON API); ``address``
+# a digest of the client address, for the hourly bound.
+exercise_attempts = Table(
+    "exercise_attempts", metadata,
+    Column("id", Text, primary_key=True),
+    Column("exercise", Text, nullable=False),
+    Column("client_id", Text, nullable=False, unique=True),
+    Column("browser", Text),
+    Column("address", Text, nullable=False),
+    Column("created", Double, nullable=False),
+    Column("expires", Double, nullable=False),
+    Column("solved", Double),  # when it was first graded solved
+    Index("exercise_attempts_address", "address", "created"),
+    Index("exercise_attempts_browser", "browser"),
+    Index("exercise_attempts_expires", "expires"),
+)
+
+# What the sandbox received for an attempt's app, in order: the request as received
+# with every secret (code, verifier, token, client secret) kept as a digest only,
+# and the fields of the answer the checks read, as JSON.
+exercise_traffic = Table(
+    "exercise_traffic", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("attempt", Text,
+           ForeignKey("exercise_attempts.id", ondelete="CASCADE"), nullable=False),
+    Column("at", Double, nullable=False),
+    Column("kind", Text, nullable=False),  # authorize, token, device, api
+    Column("status", Integer, nullable=False),
+    Column("data", Text, nullable=False),
+    Index("exercise_traffic_attempt", "attempt", "id"),
+    sqlite_autoincrement=True,
 )

@@ -23,6 +23,9 @@ from flowlab.sandbox.store import DB
 from flowlab.web.sandbox.context import catalogue
 
 bp = Blueprint("sandbox_api", __name__, url_prefix="/sandbox/v1")
+# The client a call's token was issued to, left in the request's environ for the
+# exercises' recorder (flowlab.web.exercises_wire): it costs no lookup of its own.
+TOKEN_CLIENT = "flowlab.token_client"
 SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "audiobook")
 
 
@@ -46,13 +49,18 @@ def cors(response):
 
 def bearer_token() -> grants.TokenRecord:
     """The live access token of this request's Bearer header (RFC 6750 §2.1)."""
-    return bearer.bearer_token(DB.get(), request.headers.get("Authorization"))
+    record = bearer.bearer_token(DB.get(), request.headers.get("Authorization"))
+    request.environ[TOKEN_CLIENT] = record.client_id
+    return record
 
 
 def user_token() -> tuple[grants.TokenRecord, dict]:
     """A token issued for a user; a client-credentials token is refused."""
-    return bearer.user_token(DB.get(), request.headers.get("Authorization"),
-                             catalogue().users)
+    record = bearer_token()
+    user = catalogue().users.get(record.user_id or "")
+    if user is None:
+        raise ApiError(401, "Unauthorized.")
+    return record, user
 
 
 @bp.get("/me")
