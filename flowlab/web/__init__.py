@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     then the app-wide parts here, not in a blueprint's hook: a blueprint taken
     out takes only its own routes with it."""
     from flowlab.web import advisor
+    from flowlab.web import branch
     from flowlab.web import callback
     from flowlab.web import compare
     from flowlab.web import exports
@@ -23,7 +24,7 @@ def init_app(app: Flask) -> None:
     from flowlab.web import workshop
 
     for module in (pages, advisor, runner, callback, providers, workshop,
-                   exports, presenter, compare, labs):
+                   exports, presenter, compare, labs, branch):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, pages.error_page)
     app.context_processor(workshop.template_context)

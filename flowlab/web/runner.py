@@ -20,6 +20,7 @@ from flask import url_for
 from flowlab.core import providers
 from flowlab.core.content import render_markdown
 from flowlab.core.highlight import highlight
+from flowlab.core.runner import branch
 from flowlab.core.runner import engine
 from flowlab.core.runner import orchestrate
 from flowlab.core.runner import registry
@@ -176,6 +177,8 @@ def show(run_id: str):
         spent=runner().spent(run, flow),
         ready_in=math.ceil(max(engine.ready_at(run, flow) - time.time(), 0)),
         texts=get_content().data("runner"),
+        editable=bool(record and branch.sent(run, viewing + 1)),
+        branches=branch.children(run),
         diagram=steps, diagram_html=sequence_html(
             steps, label, get_template_attribute("_sequence.html", "sequence")),
     )
