@@ -53,7 +53,7 @@ def on_both_backends(module: str) -> bool:
     """The storage, runner, sandbox and labs modules (over HTTP, not in a browser)."""
     name = module.rpartition(".")[2]
     return name in ("test_storage", "test_runner", "test_runner_units",
-                    "test_labs", "test_labs_processes") or (
+                    "test_labs", "test_labs_processes", "test_branch") or (
         name.startswith("test_sandbox_") and not name.endswith("_browser"))
 
 

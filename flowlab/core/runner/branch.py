@@ -13,6 +13,7 @@ endpoint the step used, on the provider's own scheme, host and port.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
@@ -41,6 +42,7 @@ from flowlab.core.storage.tables import runs
 
 ENDPOINTS = ("authorize_url", "token_url", "device_authorization_url", "expire_url",
              "userinfo_url")
+ENCODED_DOTS = re.compile(r"%(2e|2f|5c)", re.IGNORECASE)  # no way out of the prefix
 FRONT_SECRETS = ("redirect_uri", "verifier", "nonce")
 
 
@@ -91,7 +93,8 @@ def destination(provider: Provider, used: Sent, path: str) -> str:
     api = urlsplit(provider.api_base or "")
     under_api = api[:2] == origin[:2] and path.startswith(api.path + "/")
     if (not path.startswith("/") or "?" in path or "#" in path or ".." in path
-            or "//" in path or not (path in allowed or under_api)):
+            or "//" in path or ENCODED_DOTS.search(path)
+            or not (path in allowed or under_api)):
         raise EditError(f"“{path}” is not an endpoint of this provider. The request "
                         f"may go to {', '.join(allowed)}"
                         + (f", or a path under {api.path}/" if api.path else "")

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from flowlab.core.http import Message
 from flowlab.core.http import basic_credentials
+from flowlab.core.redact import mask
 from flowlab.core.redact import secret_field
 from flowlab.core.runner import compare
 
@@ -70,6 +71,10 @@ def rows_of(message: Message, names: dict) -> tuple[list[Row], dict]:
     names = dict(names)
     by_value = {value: name for name, value in names.items()
                 if name not in ("client_id", "redirect_uri")}
+    # A real provider's run keeps its requests masked on disk: a masked value is
+    # known by its mask (``redact.mask``) as well.
+    by_value.update({mask(value): name for value, name in list(by_value.items())
+                     if len(value) > 12})
     rows = []
     for where, name, value in message.fields():
         if where not in WHERE or (where == "header" and name.lower() in COMPUTED):
@@ -78,7 +83,7 @@ def rows_of(message: Message, names: dict) -> tuple[list[Row], dict]:
             value = _authorization(value, names, by_value)
         elif value in by_value:
             value = placeholder(by_value[value])
-        elif secret_field(name, value):
+        elif secret_field(name, value) and "…" not in value:
             key = "sent_" + re.sub(r"\W", "_", name)
             names[key], by_value[value] = value, key
             value = placeholder(key)
@@ -91,8 +96,10 @@ def _authorization(value: str, names: dict, by_value: dict) -> str:
     if scheme.lower() == "bearer" and credentials in by_value:
         return f"{scheme} {placeholder(by_value[credentials])}"
     pair = basic_credentials(value) if scheme.lower() == "basic" else None
-    if not pair:
-        return value
+    if not pair:  # masked on disk: this run's own client, as the step sent it
+        known = scheme.lower() == "basic" and names.get("client_secret")
+        credentials = placeholder("client_id") + ":" + placeholder("client_secret")
+        return f"{scheme} {credentials}" if known else value
     user, secret = pair
     user = "{{client_id}}" if user == names.get("client_id") else user
     if secret in by_value:
