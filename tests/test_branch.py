@@ -8,18 +8,27 @@ and the error explained (RFC 6749 §4.1.2.1, §5.2; RFC 7636 §4.6).
 
 from __future__ import annotations
 
+import base64
 import re
+import sqlite3
+from contextlib import closing
 from html import unescape
 from urllib.parse import urljoin
 
+import pytest
 import requests
 
+from tests import standin
+from tests.conftest import PROVIDER_HOST
+from tests.conftest import LiveServer
 from tests.flowrunner import FlowRunner
 from tests.forms import submit
 
 PKCE = "authorization-code-pkce"
 CODE = "authorization-code"
 BEST = "Use the sandbox (best practice)"
+CLIENT_ID = "0123456789abcdef0123456789abcdef"
+SECRET = "sealed-secret-0123456789abcdef"
 
 
 def run_until(runner: FlowRunner, done: int) -> FlowRunner:
@@ -262,3 +271,33 @@ def test_the_front_channel_answer_is_taken_by_the_branch(live_server):
     assert "access_denied" in said(answer) and "RFC 6749 §4.1.2.1" in said(answer)
     assert "changed query scope" in section(answer, "changes")
     assert exports(runner) == before
+
+
+@pytest.mark.sqlite_only
+def test_a_real_providers_branch_keeps_its_secrets_sealed(serve, tmp_path):
+    """Against Spotify (a stand-in): the form names the secrets, the provider gets
+    the real values, the database holds none of them in clear."""
+    fake = LiveServer(standin.make_standin(), backchannel=False, host=PROVIDER_HOST)
+    try:
+        lab = serve(SPOTIFY_ACCOUNTS_URL=fake.url, SPOTIFY_API_URL=fake.url)
+        runner = FlowRunner(lab)
+        runner.use_provider("Use Spotify", client_id=CLIENT_ID, client_secret=SECRET)
+        runner.start(CODE).run_all()
+        page = edit_page(runner, 4)
+        assert "/api/token" in page.text
+        for secret in (SECRET, standin.CODE):
+            assert secret not in page.text
+        assert "{{code}}" in page.text
+        assert "Basic {{client_id}}:{{client_secret}}" in page.text
+        answer = send(runner, page)
+        assert "200" in said(answer) and standin.ACCESS not in answer.text
+        token = [s for s in fake.app.seen if s["path"] == "/api/token"][-1]
+        basic = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+        assert token["headers"]["Authorization"] == f"Basic {basic}"
+        stored = b"".join(p.read_bytes() for p in tmp_path.glob("*.sqlite3*"))
+        for secret in (SECRET, basic, standin.ACCESS, standin.CODE):
+            assert secret.encode() not in stored
+        with closing(sqlite3.connect(tmp_path / "runs.sqlite3")) as conn:
+            assert conn.execute("SELECT count(*) FROM run_secrets").fetchone() == (2,)
+    finally:
+        fake.close()
