@@ -301,3 +301,23 @@ def test_a_real_providers_branch_keeps_its_secrets_sealed(serve, tmp_path):
             assert conn.execute("SELECT count(*) FROM run_secrets").fetchone() == (2,)
     finally:
         fake.close()
+
+
+def test_a_path_under_the_api_base_may_be_asked(live_server):
+    runner = started(live_server, PKCE, 5)
+    page = edit_page(runner, 5)
+    path = re.search(r'id="path" name="path"[^>]*value="([^"]+)"', page.text).group(1)
+    assert path.endswith("/v1/me")
+    answer = send(runner, page, path=path + "/playlists")
+    assert "200" in said(answer)
+    assert "/v1/me/playlists" in answer.text
+
+
+def test_a_branch_is_no_new_run_in_the_rooms_counts(serve):
+    server = serve()
+    runner = started(server, "client-credentials", 1)
+    send(runner, edit_page(runner, 1))
+    room = requests.get(server("/presenter/room.json"), timeout=10).json()
+    counts = {flow["id"]: flow["runs"] for flow in room["flows"]}
+    assert counts["client-credentials"] == 1
+    assert "a branch of run" in runner.get(server("/run/")).text
