@@ -3,6 +3,8 @@ verifier dropped, the refusal explained beside the original (issue 20 part 1).""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.a11y import serious_violations
@@ -65,3 +67,30 @@ def test_edit_and_send_from_the_token_step(page, live_server):
     # The original's step list names its branch.
     page.goto(f"{runner.run_url}?step=4")
     assert page.locator(".run-branch a").first.inner_text() == "Branch 1 from step 4"
+
+
+def test_the_authorization_request_edited_by_keyboard(page, live_server):
+    """The front channel: the edited request goes from the browser, and the
+    redirect back lands beside the original (the forms need no script: see
+    test_branch.py, which sends them as plain HTTP)."""
+    runner = FlowRunner(live_server).start("authorization-code-pkce")
+    run_until(runner, 1)
+    page.context.add_cookies([{"name": c.name, "value": c.value,
+                               "url": live_server()} for c in runner.session.cookies])
+    page.goto(f"{runner.run_url}?step=1")
+    page.locator("#edit-send").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/steps/1/edit")
+    row = page.locator("fieldset.edit-row", has=page.locator("legend",
+                                                              has_text="scope"))
+    value = row.get_by_label("Value")
+    value.fill("user-read-private")
+    page.get_by_role("button", name="Send as a branch").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/authorize?*")
+    page.get_by_role("button", name=re.compile("alice", re.I)).first.click()
+    page.get_by_role("button", name="Cancel").click()
+    page.wait_for_url("**/beside")
+    assert page.locator("#branch-code").inner_text() == "access_denied"
+    assert "changed" in page.locator("#changes").inner_text()
+    assert serious_violations(page) == []
