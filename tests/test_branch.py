@@ -341,3 +341,18 @@ def test_a_branch_is_no_new_run_in_the_rooms_counts(serve):
     counts = {flow["id"]: flow["runs"] for flow in room["flows"]}
     assert counts["client-credentials"] == 1
     assert "a branch of run" in runner.get(server("/run/")).text
+
+
+def test_a_token_the_run_no_longer_keeps_is_named_too(live_server):
+    """Step 5 sent the first access token; the refresh since replaced it. Its row
+    names it (``sent_access_token``) rather than show it, and sends it: the step
+    after expired it, so the API refuses it as expired (RFC 6750 §3.1)."""
+    runner = started(live_server, PKCE, 8)
+    revealed = unescape(runner.get(f"{runner.run_url}?step=5&reveal=1").text)
+    first = re.search(r"Bearer ([A-Za-z0-9._~+/=-]{20,})", revealed).group(1)
+    page = edit_page(runner, 5)
+    assert first not in page.text
+    assert "Bearer {{sent_access_token}}" in unescape(page.text)
+    answer = send(runner, page)
+    assert status(answer).startswith("401") and code(answer) == "invalid_token"
+    assert first not in answer.text

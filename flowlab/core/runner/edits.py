@@ -81,30 +81,37 @@ def rows_of(message: Message, names: dict) -> tuple[list[Row], dict]:
             continue
         if where == "header" and name.lower() == "authorization":
             value = _authorization(value, names, by_value)
-        elif value in by_value:
-            value = placeholder(by_value[value])
-        elif secret_field(name, value) and "…" not in value:
-            key = "sent_" + re.sub(r"\W", "_", name)
-            names[key], by_value[value] = value, key
-            value = placeholder(key)
+        elif value in by_value or secret_field(name, value):
+            value = _named(value, name, names, by_value)
         rows.append(Row(where, name, value))
     return rows, names
 
 
+def _named(value: str, field: str, names: dict, by_value: dict) -> str:
+    """A secret value as its name; one the run no longer keeps (an access token
+    since refreshed) gets a name of its own, ``sent_<field>``. A value already
+    masked (a real provider's run, on disk) stays as it is: it cannot be sent."""
+    if value in by_value:
+        return placeholder(by_value[value])
+    if "…" in value:
+        return value
+    key = "sent_" + re.sub(r"\W", "_", field)
+    names[key], by_value[value] = value, key
+    return placeholder(key)
+
+
 def _authorization(value: str, names: dict, by_value: dict) -> str:
     scheme, _, credentials = value.partition(" ")
-    if scheme.lower() == "bearer" and credentials in by_value:
-        return f"{scheme} {placeholder(by_value[credentials])}"
+    if scheme.lower() == "bearer":
+        return f"{scheme} {_named(credentials, 'access_token', names, by_value)}"
     pair = basic_credentials(value) if scheme.lower() == "basic" else None
     if not pair:  # masked on disk: this run's own client, as the step sent it
         known = scheme.lower() == "basic" and names.get("client_secret")
         credentials = placeholder("client_id") + ":" + placeholder("client_secret")
         return f"{scheme} {credentials}" if known else value
     user, secret = pair
-    user = "{{client_id}}" if user == names.get("client_id") else user
-    if secret in by_value:
-        secret = placeholder(by_value[secret])
-    return f"{scheme} {user}:{secret}"
+    user = placeholder("client_id") if user == names.get("client_id") else user
+    return f"{scheme} {user}:{_named(secret, 'client_secret', names, by_value)}"
 
 
 def from_form(form, count: int) -> list[Row]:
