@@ -54,7 +54,7 @@ def on_both_backends(module: str) -> bool:
     name = module.rpartition(".")[2]
     return name in ("test_storage", "test_runner", "test_runner_units",
                     "test_exercises_contract", "test_exercises_store",
-                    "test_labs", "test_labs_processes",
+                    "test_labs", "test_labs_processes", "test_branch",
                     "test_room_scoreboard", "test_run_import",
                     "test_run_share") or (
         name.startswith("test_sandbox_") and not name.endswith("_browser"))

@@ -154,6 +154,8 @@ class Pages:
             runner.run_all()
             self.mine += [f"{runner.run_url}?step={n}"
                           for n in range(1, runner.step_count() + 1)]
+            if flow == "authorization-code":
+                self._branch(runner)
         self.mine.append(f"/compare?run={runner.run_url.rsplit('/', 1)[1]}")
         self._kept(runner)
 
@@ -187,6 +189,14 @@ class Pages:
                       query="", headers="", body="", token="run")
         answer = urlsplit(sent.headers["Location"])
         self.mine += [console + "?use=my-playlists", f"{answer.path}?{answer.query}"]
+
+    def _branch(self, runner: FlowRunner) -> None:
+        """Edit and send on the token step (the code sent twice): the form, and
+        the branch beside its original."""
+        edit = f"{runner.run_url}/steps/4/edit"
+        form = self.attendee.get(self.server(urlsplit(edit).path), timeout=10)
+        sent = submit(self.attendee, form, "Send")
+        self.mine += [edit, urlsplit(sent.headers["Location"]).path]
 
     def _waiting_runs(self) -> None:
         """A run at the provider's door: its login (fresh) and consent pages; a

@@ -54,7 +54,8 @@ def counts(flows: Iterable, leave_out: str | None) -> list[FlowCount]:
     rows = db.get().execute(
         select(runs.c.flow, runs.c.status, runs.c.step, func.count().label("n"))
         .where(runs.c.expires >= time.time(), runs.c.owner != (leave_out or ""),
-               runs.c.created >= cleared_at())
+               runs.c.created >= cleared_at(),
+               runs.c.parent.is_(None))  # a branch (runner.branch) is no new run
         .group_by(runs.c.flow, runs.c.status, runs.c.step)
     ).mappings()
     found: dict[str, Counter] = {}

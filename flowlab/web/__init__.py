@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     then the app-wide parts here, not in a blueprint's hook: a blueprint taken
     out takes only its own routes with it."""
     from flowlab.web import advisor
+    from flowlab.web import branch
     from flowlab.web import callback
     from flowlab.web import compare
     from flowlab.web import console
@@ -29,7 +30,7 @@ def init_app(app: Flask) -> None:
 
     for module in (pages, advisor, runner, callback, providers, workshop,
                    exports, presenter, compare, console, labs, room, keep,
-                   share):
+                   share, branch):
         app.register_blueprint(module.bp)
     exercises.init_app(app)  # its blueprint, and its apps' traffic recorded
     app.register_error_handler(HTTPException, pages.error_page)

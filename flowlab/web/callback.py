@@ -54,6 +54,8 @@ def callback(key: str | None = None):
                                elsewhere=elsewhere), 400
     runner().receive(run, _received_request(), pairs, request.base_url,
                      secret_box())
+    if run.options.get("branch"):  # an edited request's answer: beside the original
+        return redirect(url_for("branch.beside", run_id=run.id), 303)
     return redirect(url_for("runner.show", run_id=run.id, _anchor="top"), 303)
 
 

@@ -21,6 +21,7 @@ from flask import url_for
 from flowlab.core import providers
 from flowlab.core.content import render_markdown
 from flowlab.core.highlight import highlight
+from flowlab.core.runner import branch
 from flowlab.core.runner import engine
 from flowlab.core.runner import imported
 from flowlab.core.runner import orchestrate
@@ -195,6 +196,8 @@ def step_page(run, reveal: bool = False, shared: str | None = None,
         ready_in=math.ceil(max(engine.ready_at(run, flow) - time.time(), 0)),
         texts=get_content().data("runner"), read_only=read_only, shared=shared,
         origin=origin,
+        editable=not read_only and bool(record and branch.sent(run, viewing + 1)),
+        branches=[] if shared else branch.children(run),
         diagram=steps, diagram_html=sequence_html(
             steps, label, get_template_attribute("_sequence.html", "sequence")),
     )

@@ -192,6 +192,11 @@ def _check_redirect(run: Run, pairs: list[tuple[str, str]],
     return {"error": None, "outcome": outcome}
 
 
+def record(run: Run, flow: Flow, step: dict, outcome: dict) -> None:
+    """Record ``outcome`` as ``step``'s result, as Next would (a branch's step)."""
+    _finish(run, flow, step, outcome)
+
+
 def _finish(run: Run, flow: Flow, step: dict, outcome: dict) -> None:
     poll.drop_pending(run.steps)
     expected, error = step.get("expect"), outcome.get("error")

@@ -44,7 +44,11 @@ runs = Table(
     Column("created", Double, nullable=False),
     Column("expires", Double, nullable=False),
     Column("step", Text),  # the id of the latest step done, for the room's counts
+    # A branch (runner.branch): the run it was made from, and from which step.
+    Column("parent", Text),
+    Column("parent_step", Integer),
     Index("runs_owner", "owner", "created"),
+    Index("runs_parent", "parent"),
     Index("runs_expires", "expires"),
 )
 
