@@ -160,12 +160,9 @@ def test_drop_code_verifier_is_refused_beside_the_original(live_server):
         assert branch.status_code == 200 and verifier not in branch.text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 20 asks invalid_grant; the sandbox's tokenrules.check_verifier answers a "
-    "missing verifier invalid_request on every issuer (a sandbox rule, not this "
-    "part's: the lead decides; strict, so it fails once the sandbox changes)"))
 def test_drop_code_verifier_is_invalid_grant_at_best_practice(live_server):
-    """As issue 20 asks: needs the sandbox to answer so at best practice."""
+    """As issue 20 asks (OAuth 2.1 §4.1.3); the Spotify issuer says
+    invalid_request, as Spotify does."""
     runner = started(live_server, PKCE, 4, provider=BEST)
     answer = send(runner, edit_page(runner, 4), drop=["code_verifier"])
     assert code(answer) == "invalid_grant"

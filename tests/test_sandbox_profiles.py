@@ -118,7 +118,9 @@ def test_pkce_is_required_of_a_confidential_client_under_best_practice(best, spo
     assert "code" in query(spotify.authorize(params).headers["Location"])
     without = best.redeem(code)
     assert without.status_code == 400
-    assert without.json()["error"] == "invalid_request"
+    # Issue 20: a challenged code without its verifier is a failed grant under best
+    # practice (OAuth 2.1 §4.1.3); the Spotify issuer says invalid_request.
+    assert without.json()["error"] == "invalid_grant"
     data = {"grant_type": "authorization_code", "code": code,
             "redirect_uri": CALLBACK, "code_verifier": verifier}
     assert best.token(data, best.web_auth()).status_code == 200

@@ -123,3 +123,19 @@ def test_wrong_secret_with_basic(issuer):
     same = issuer.token(data, basic(issuer.web.client_id, right_length))
     assert (same.status_code, same.json()) == (answer.status_code, answer.json())
 
+
+
+def test_a_challenged_code_without_its_verifier_is_refused_per_issuer(issuer):
+    """RFC 7636 §4.6: the code is not redeemed. Spotify answers invalid_request
+    ("code_verifier required"); best practice invalid_grant (OAuth 2.1 §4.1.3)."""
+    client = issuer.spa
+    _, challenge = pkce_pair()
+    code = issuer.code(client, scope="user-read-email", code_challenge=challenge,
+                       code_challenge_method="S256")
+    answer = issuer.token({"grant_type": "authorization_code", "code": code,
+                           "redirect_uri": CALLBACK, "client_id": client.client_id})
+    expected = ("invalid_grant" if issuer.issuer.endswith("/best-practice")
+                else "invalid_request")
+    assert answer.status_code == 400
+    assert answer.json() == {"error": expected,
+                             "error_description": "code_verifier required"}

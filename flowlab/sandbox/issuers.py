@@ -31,6 +31,7 @@ class IssuerProfile:
     rotate_refresh_tokens: bool | None = None
     pkce_for: str = "public"  # "public" or "all" (OAuth 2.1 §4.1.1)
     invalid_client_status: int = 400  # RFC 6749 §5.2 says 401
+    missing_verifier_error: str = "invalid_request"  # OAuth 2.1: invalid_grant
     loopback_any_port: bool = True  # RFC 8252 §7.3
     token_prefix: str = ""
 

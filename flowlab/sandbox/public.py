@@ -73,6 +73,7 @@ class Sandbox:
             rotate_refresh_tokens=rotate,
             pkce_for_all=profile.pkce_for == "all",
             invalid_client_status=profile.invalid_client_status,
+            missing_verifier_error=profile.missing_verifier_error,
             loopback_any_port=profile.loopback_any_port,
             token_prefix=profile.token_prefix,
             foreign_prefixes=tuple(p.token_prefix for p in self.profiles.all

@@ -40,6 +40,9 @@ class Settings:
     # defaults are the Spotify-like sandbox's.
     pkce_for_all: bool = False  # OAuth 2.1 §4.1.1; Spotify: public clients only
     invalid_client_status: int = 400  # RFC 6749 §5.2 says 401; Spotify sends 400
+    # A challenged code redeemed without a verifier: Spotify says invalid_request
+    # ("code_verifier required"); OAuth 2.1 §4.1.3 treats it as a failed grant.
+    missing_verifier_error: str = "invalid_request"
     loopback_any_port: bool = True  # RFC 8252 §7.3
     token_prefix: str = ""  # marks this issuer's codes and tokens
     foreign_prefixes: tuple[str, ...] = ()  # the other issuers' marks

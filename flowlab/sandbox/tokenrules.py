@@ -35,7 +35,7 @@ def live_code(conn, settings, code: str, client, request):
     if (record is None or record.client_id != client.client_id
             or not issued_here(settings, code)):
         raise grant_error(request, "Invalid authorization code")
-    check_verifier(record, request)
+    check_verifier(record, request, settings.missing_verifier_error)
     if record.expires_at <= time.time():
         raise grant_error(request, "Authorization code expired")
     if request.redirect_uri != record.redirect_uri:
@@ -43,8 +43,10 @@ def live_code(conn, settings, code: str, client, request):
     return record
 
 
-def check_verifier(record, request) -> None:
-    """A verifier iff a challenge was stored: no downgrade (RFC 9700 §4.8.2)."""
+def check_verifier(record, request, missing: str = "invalid_request") -> None:
+    """A verifier iff a challenge was stored: no downgrade (RFC 9700 §4.8.2). A
+    missing one is ``missing`` (the issuer's choice: RFC 7636 §4.6 names no code
+    for it; OAuth 2.1 §4.1.3 makes it ``invalid_grant``)."""
     verifier = request.code_verifier
     if record.challenge is None:
         if verifier is not None:
@@ -54,6 +56,8 @@ def check_verifier(record, request) -> None:
             )
         return
     if verifier is None:
+        if missing == "invalid_grant":
+            raise grant_error(request, "code_verifier required")
         raise errors.InvalidRequestError(
             description="code_verifier required", request=request
         )
