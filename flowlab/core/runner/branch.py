@@ -13,7 +13,6 @@ endpoint the step used, on the provider's own scheme, host and port.
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
@@ -22,6 +21,7 @@ import requests
 from sqlalchemy import select
 from sqlalchemy import update
 
+from flowlab.core import destinations
 from flowlab.core import outbound
 from flowlab.core.http import Message
 from flowlab.core.provider import Provider
@@ -42,7 +42,6 @@ from flowlab.core.storage.tables import runs
 
 ENDPOINTS = ("authorize_url", "token_url", "device_authorization_url", "expire_url",
              "userinfo_url")
-ENCODED_DOTS = re.compile(r"%(2e|2f|5c)", re.IGNORECASE)  # no way out of the prefix
 FRONT_SECRETS = ("redirect_uri", "verifier", "nonce")
 
 
@@ -90,16 +89,18 @@ def destination(provider: Provider, used: Sent, path: str) -> str:
         raise EditError("This step's endpoint is not one of the provider's.")
     origin = urlsplit(base)
     allowed = [urlsplit(u).path for u in here if urlsplit(u)[:2] == origin[:2]]
-    api = urlsplit(provider.api_base or "")
-    under_api = api[:2] == origin[:2] and path.startswith(api.path + "/")
-    if (not path.startswith("/") or "?" in path or "#" in path or ".." in path
-            or "//" in path or ENCODED_DOTS.search(path)
-            or not (path in allowed or under_api)):
+    if path in allowed:
+        return urlunsplit((origin.scheme, origin.netloc, path, "", ""))
+    try:  # a path under the API base, on this endpoint's origin
+        return destinations.join(f"{origin.scheme}://{origin.netloc}", path,
+                                 provider.api_base or "")
+    except destinations.Outside:
+        api = urlsplit(provider.api_base or "")
         raise EditError(f"“{path}” is not an endpoint of this provider. The request "
                         f"may go to {', '.join(allowed)}"
                         + (f", or a path under {api.path}/" if api.path else "")
-                        + f" on {origin.scheme}://{origin.netloc}, nothing else.")
-    return urlunsplit((origin.scheme, origin.netloc, path, "", ""))
+                        + f" on {origin.scheme}://{origin.netloc}, nothing else."
+                        ) from None
 
 
 def open_branch(parent: Run, number: int, ttl: float) -> Run:
