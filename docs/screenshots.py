@@ -57,6 +57,18 @@ def exercise(page, base: str) -> None:
     page.evaluate("() => window.scrollTo(0, 0)")
 
 
+def edit_and_send(page, base: str, run: str) -> None:
+    """The PKCE token request sent again without its code_verifier: the answer
+    beside the original, what changed, and what the server said because of it."""
+    page.goto(f"{base}/runs/{run}?step=4")
+    page.get_by_role("link", name="Edit and send").click()
+    row = page.locator("fieldset.edit-row", has=page.locator(
+        "legend", has_text="code_verifier"))
+    row.get_by_label("Remove").check()
+    page.get_by_role("button", name="Send as a branch").click()
+    expect(page.locator("#server-said")).to_contain_text("code_verifier required")
+
+
 def shoot(page, name: str, full: bool = False) -> None:
     page.screenshot(path=str(OUT / f"{name}.png"), full_page=full)
     print("wrote", OUT / f"{name}.png")
@@ -109,6 +121,8 @@ def main() -> None:
                 page.goto(page.url.split("?")[0] + "?step=4")
                 shoot(page, "runner-pkce")
                 pkce_run = page.url.split("?")[0].rsplit("/", 1)[1]
+                edit_and_send(page, base, pkce_run)
+                shoot(page, "branch")
                 run_to(page, base, "authorization-code", 10)
                 shoot(page, "runner-code-reuse")
                 code_run = page.url.split("?")[0].rsplit("/", 1)[1]
@@ -132,6 +146,8 @@ def main() -> None:
                 shoot(page, "runner-implicit")
                 exercise(page, base)
                 shoot(page, "exercise")
+                page.goto(base + "/presenter/room")
+                shoot(page, "room")
                 chromium.close()
         finally:
             server.terminate()
