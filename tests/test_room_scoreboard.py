@@ -8,6 +8,7 @@ import csv
 import io
 import re
 from html import unescape
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -292,3 +293,31 @@ def test_clearing_the_room_starts_the_scores_again(lab_server):
     after = room(presenter, server)
     assert (item(after)["started"], item(after)["solved"]) == (1, 1)
     assert after["leaderboard"]["entries"] == [{"nickname": "Alice", "solved": 1}]
+
+
+def test_exercises_started_and_solved_are_counted_in_the_room(lab_server):
+    """Issue 20 §4 counts exercises too: an attempt from a page is its browser's;
+    one through the JSON API, with no cookie, is an attendee of its own."""
+    browser, presenter = requests.Session(), requests.Session()
+    page = browser.get(lab_server("/exercises/client-credentials"), timeout=10)
+    started = browser.post(lab_server("/exercises/client-credentials/attempts"),
+                           data={"csrf_token": TOKEN.search(page.text).group(1)},
+                           allow_redirects=False, timeout=10)
+    assert started.status_code == 303
+    counted = item(room(presenter, lab_server), "exercise", "client-credentials")
+    assert (counted["started"], counted["solved"]) == (1, 0)
+
+    attempt = requests.post(
+        lab_server("/api/exercises/client-credentials/attempts"), timeout=10).json()
+    token = requests.post(attempt["issuer"] + "/api/token", timeout=10,
+                          data={"grant_type": "client_credentials"},
+                          auth=(attempt["client_id"], attempt["client_secret"]))
+    assert token.status_code == 200
+    search = requests.get(attempt["issuer"] + "/v1/search?q=a&type=artist",
+                          headers={"Authorization": "Bearer "
+                                   + token.json()["access_token"]}, timeout=10)
+    assert search.status_code == 200
+    status = requests.get(urljoin(lab_server("/"), attempt["status"]), timeout=10)
+    assert status.json()["solved"] is True
+    counted = item(room(presenter, lab_server), "exercise", "client-credentials")
+    assert (counted["started"], counted["solved"]) == (2, 1)
