@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 from flask import Flask
 from flask import request
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
 
 from flowlab.core.storage.db import LAB
 from flowlab.exercises import attempts
@@ -50,7 +51,10 @@ def record(response):
         return response
     form = []
     if request.mimetype == "application/x-www-form-urlencoded":
-        form = parse_qsl(request.get_data(cache=True, as_text=True))
+        try:
+            form = parse_qsl(request.get_data(cache=True, as_text=True))
+        except HTTPException:  # a body the sandbox refused (413): nothing to grade
+            return response
     query = list(request.args.items(multi=True))
     if kind == "api":
         client = request.environ.get(TOKEN_CLIENT, "")
