@@ -121,7 +121,8 @@ def test_a_solve_counts_after_its_run_is_replaced(lab_server):
 
 
 def test_a_second_source_counts_its_own_kind(lab_server):
-    """Exercises (another part) come in as one more source: any kind works."""
+    """Any kind of item comes in as one more source (the exercises are one; a
+    test-only kind here, beside them)."""
     server = lab_server
     alice = requests.Session()
     alice_id = solve(alice, server)
@@ -129,14 +130,14 @@ def test_a_second_source_counts_its_own_kind(lab_server):
     rows = [("ex-a", alice_id, 100.0, 160.0), ("ex-a", "attempt-1", 120.0, None),
             ("ex-b", "attempt-2", 130.0, None)]
     services(server.app).scoreboard.register(Source(
-        "exercise", {"ex-a": "Build a URL", "ex-b": "Read a 403"},
+        "drill", {"ex-a": "Build a URL", "ex-b": "Read a 403"},
         lambda since: [row for row in rows if row[2] >= since]))
     data = room(requests.Session(), server)
     assert {(i["id"], i["started"], i["solved"]) for i in data["items"]
-            if i["kind"] == "exercise"} == {("ex-a", 2, 1), ("ex-b", 1, 0)}
+            if i["kind"] == "drill"} == {("ex-a", 2, 1), ("ex-b", 1, 0)}
     assert item(data)["solved"] == 1  # the labs as before
     page = requests.get(server("/presenter/room"), timeout=10).text
-    assert "Build a URL" in page and 'data-score="exercise/ex-a/solved">1<' in page
+    assert "Build a URL" in page and 'data-score="drill/ex-a/solved">1<' in page
     presenter = requests.Session()
     presenter_post(presenter, server, "Show the leaderboard")
     board = room(presenter, server)["leaderboard"]

@@ -197,7 +197,7 @@ def step_page(run, reveal: bool = False, shared: str | None = None,
         texts=get_content().data("runner"), read_only=read_only, shared=shared,
         origin=origin,
         editable=not read_only and bool(record and branch.sent(run, viewing + 1)),
-        branches=[] if shared else branch.children(run),
+        branches={} if shared else branch.children(run),
         diagram=steps, diagram_html=sequence_html(
             steps, label, get_template_attribute("_sequence.html", "sequence")),
     )
