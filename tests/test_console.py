@@ -129,6 +129,13 @@ def test_query_headers_and_method_go_on_the_wire(code_run):
     assert "HTTP/1.1 4" in posted
 
 
+def test_the_form_keeps_the_call_its_answer_is_shown_for(code_run):
+    """After Send, the form holds what was sent, ready to change and send again."""
+    page = call(code_run, "/v1/search", query="q=daft\ntype=artist")
+    assert re.search(r'<input[^>]*name="path"[^>]*value="/v1/search"', page.text)
+    assert "q=daft\ntype=artist</textarea>" in page.text.replace("\r\n", "\n")
+
+
 def test_a_missing_scope_is_a_403_that_names_the_scope(live_server):
     flow = finished(live_server, "implicit")  # user-read-private user-read-email
     answer = answer_of(call(flow, "/v1/me/playlists"))

@@ -92,6 +92,8 @@ def _render(run, ctx, texts, where, call, *, error=None, shown=None, status=200)
     redact = orchestrate.redactor(run, ctx, False)
     past = history.calls(run.id, secret_box())
     record = next((c for c in past if c["id"] == shown), None) if shown else None
+    if record is not None and call == calls.Call():  # the form holds what was sent
+        call = calls.Call.from_json(record["call"])
     return render_template(
         "runner/console.html", run=run, flow=runner().flow_of(run),
         texts={**texts, "backchannel": get_content().data("runner")["backchannel"]},
