@@ -11,14 +11,12 @@ costs a lookup.
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs
-from urllib.parse import unquote_plus
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
@@ -26,6 +24,7 @@ from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 
+from flowlab.core.http import basic_credentials
 from flowlab.core.storage.tables import exercise_attempts
 from flowlab.core.storage.tables import exercise_traffic
 from flowlab.sandbox.public import digest
@@ -63,13 +62,10 @@ def client_of(headers: Mapping[str, str], query: Mapping[str, str],
               form: Mapping[str, str]) -> str:
     """The client a request names: Basic credentials (RFC 6749 §2.3.1), else its
     ``client_id`` parameter (§2.3.1, §4.1.1)."""
-    scheme, _, value = headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            user = base64.b64decode(value.strip()).decode().partition(":")[0]
-        except ValueError:  # not Base64, not ASCII, not UTF-8: no client named
-            user = ""
-        return unquote_plus(user)
+    authorization = headers.get("Authorization", "")
+    if authorization[:6].lower() == "basic ":
+        named = basic_credentials(authorization)
+        return named[0] if named else ""
     return form.get("client_id") or query.get("client_id") or ""
 
 
