@@ -41,6 +41,7 @@ from flowlab import create_app
 from flowlab.core.storage.db import dispose
 from flowlab.serving import start_backchannel
 from flowlab.serving import stop
+from flowlab.web import attacker
 from tests import browser as browser_support
 from tests.oidc_harness import oidc_server  # noqa: F401
 from tests.pg_harness import pg_server  # noqa: F401
@@ -224,6 +225,17 @@ def serve(tmp_path) -> Iterator:
     yield start
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def lab_server(tmp_path) -> Iterator[LiveServer]:
+    """An app of its own with the attack labs' attacker listening beside it (a
+    module that shares one across its tests defines its own, module-scoped)."""
+    server = LiveServer(make_app(tmp_path))
+    listener = attacker.start(server.app)
+    yield server
+    stop(listener)
+    server.close()
 
 
 # Other providers listen on another loopback address than the lab (127.0.0.1): a

@@ -15,27 +15,14 @@ from flowlab.core.demo import demo_apps
 from flowlab.labs.catalogue import load
 from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import list_clients
-from flowlab.web import attacker
 from flowlab.web.session import services
 from tests.conftest import ROOT
-from tests.conftest import LiveServer
-from tests.conftest import make_app
 from tests.flowrunner import FlowRunner
 from tests.labs_helpers import form_token
 from tests.labs_helpers import run_of
 from tests.labs_helpers import sign_in
 from tests.labs_helpers import start
 from tests.labs_helpers import status
-
-
-@pytest.fixture
-def lab_server(tmp_path):
-    server = LiveServer(make_app(tmp_path))
-    listener = attacker.start(server.app)
-    yield server
-    from flowlab.serving import stop
-    stop(listener)
-    server.close()
 
 
 def keys(run) -> list[str]:

@@ -8,23 +8,12 @@ import json
 
 import pytest
 
-from flowlab.serving import stop
-from flowlab.web import attacker
 from tests.a11y import serious_violations
-from tests.conftest import LiveServer
-from tests.conftest import make_app
 from tests.labs_helpers import run_of
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def lab_server(tmp_path):
-    server = LiveServer(make_app(tmp_path))
-    listener = attacker.start(server.app)
-    yield server
-    stop(listener)
-    server.close()
 
 
 def the_run(server, page):

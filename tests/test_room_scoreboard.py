@@ -10,13 +10,10 @@ import re
 from html import unescape
 from urllib.parse import urljoin
 
-import pytest
 import requests
 
 from flowlab.core.scoreboard import Source
-from flowlab.web import attacker
 from flowlab.web.session import services
-from tests.conftest import LiveServer
 from tests.conftest import make_app
 from tests.forms import submit
 from tests.labs_helpers import run_of
@@ -26,14 +23,6 @@ LAB = "csrf-state"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture
-def lab_server(tmp_path):
-    server = LiveServer(make_app(tmp_path))
-    listener = attacker.start(server.app)
-    yield server
-    from flowlab.serving import stop
-    stop(listener)
-    server.close()
 
 
 def play(victim: requests.Session, server, variant: str, attack: bool = True):
