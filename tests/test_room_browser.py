@@ -12,7 +12,6 @@ from tests.a11y import serious_violations
 from tests.test_layout_browser import STICKING_OUT
 from tests.test_presenter_browser import PROJECTOR
 from tests.test_presenter_browser import _large_type
-from tests.test_room_scoreboard import lab_server  # noqa: F401
 from tests.test_room_scoreboard import nickname
 from tests.test_room_scoreboard import solve
 
