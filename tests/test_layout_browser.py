@@ -40,11 +40,14 @@ NOT_PAGES = {
     "/presenter/room.csv": "a download (the room's results as CSV)",
     "/api/exercises": "JSON API",
     "/api/exercises/attempts/<attempt_id>": "JSON polled by exercises.js",
+    "/sandbox/fapi2/device/approve": "the device approval page of every issuer is one "
+                                     "template, walked under best practice",
 }
 NOT_PAGE_PREFIXES = (  # the sandbox's machine endpoints: JSON for apps, not people
     "/.well-known/", "/sandbox/.well-known/", "/sandbox/best-practice/.well-known/",
     "/sandbox/api/", "/sandbox/best-practice/api/", "/sandbox/v1/",
-    "/sandbox/best-practice/v1/",
+    "/sandbox/best-practice/v1/", "/sandbox/fapi2/.well-known/", "/sandbox/fapi2/api/",
+    "/sandbox/fapi2/v1/",
 )
 
 
@@ -130,7 +133,8 @@ class Pages:
                        "/sandbox/", "/sandbox/profiles", "/sandbox/best-practice/",
                        "/sandbox/lab-redirect-uri/", "/sandbox/device",
                        "/sandbox/best-practice/device", "/sandbox/dashboard",
-                       "/sandbox/best-practice/authorize",
+                       "/sandbox/best-practice/authorize", "/sandbox/fapi2/",
+                       "/sandbox/fapi2/device", "/sandbox/fapi2/authorize",
                        "/sandbox/lab-redirect-uri/authorize",
                        "/sandbox/authorize?client_id=nobody"]
         self._runs()

@@ -227,7 +227,8 @@ def test_differences_are_one_data_file_that_matches_the_profiles():
     """Each row whose profiles differ names a setting they differ in, and every
     setting they differ in (the issuer's own path and names aside) has a row."""
     with open(CONTENT / "profiles.toml", "rb") as f:
-        spotify, best = tomllib.load(f)["profile"].values()
+        profiles = tomllib.load(f)["profile"]
+    spotify, best = profiles["spotify-like"], profiles["best-practice"]
     with open(CONTENT / "profile-differences.toml", "rb") as f:
         rows = tomllib.load(f)["difference"]
     own = {"path", "name", "label", "token_prefix"}

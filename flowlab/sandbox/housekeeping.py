@@ -17,6 +17,7 @@ from flowlab.core.storage.db import transaction
 from flowlab.core.storage.sandbox_tables import auth_failures
 from flowlab.core.storage.sandbox_tables import codes
 from flowlab.core.storage.sandbox_tables import grants
+from flowlab.core.storage.sandbox_tables import once_values
 from flowlab.core.storage.sandbox_tables import tokens
 
 PURGE_EVERY = 60.0
@@ -33,10 +34,12 @@ def maybe_purge(conn: Connection) -> None:
 
 
 def purge(conn: Connection, now: float) -> None:
-    """Delete codes and tokens an hour past expiry, dead grants and old counters."""
+    """Delete codes and tokens an hour past expiry, dead grants, spent single-use
+    values and old counters."""
     with transaction(conn):
         conn.execute(delete(codes).where(codes.c.expires_at < now - 3600))
         conn.execute(delete(tokens).where(tokens.c.expires_at < now - 3600))
         conn.execute(delete(grants).where(grants.c.expires_at < now))
+        conn.execute(delete(once_values).where(once_values.c.expires_at <= now))
         conn.execute(delete(auth_failures)
                      .where(auth_failures.c.minute < now // 60 - 1))

@@ -15,6 +15,7 @@ from sqlalchemy import Double
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
 from sqlalchemy import PrimaryKeyConstraint
 from sqlalchemy import Table
 from sqlalchemy import Text
@@ -122,3 +123,32 @@ device_codes = Table(
 
 SANDBOX_TABLES = (clients, grants, codes, tokens, consents, auth_failures,
                   device_codes)
+
+# The sandbox's own signing keys (RFC 7517): two per algorithm, the newer signs and
+# the older stays published so that what it signed still verifies (OIDC Core §10.1.1).
+# The private key is sealed under the app's secret key; the public JWK is in clear.
+signing_keys = Table(
+    "signing_keys", metadata,
+    Column("alg", Text, nullable=False),
+    Column("slot", Integer, nullable=False),  # 0 or 1
+    Column("kid", Text, nullable=False, unique=True),  # RFC 7638 thumbprint
+    Column("public_jwk", Text, nullable=False),  # JSON
+    Column("sealed", LargeBinary, nullable=False),
+    Column("created_at", Double, nullable=False),
+    PrimaryKeyConstraint("alg", "slot"),
+)
+
+# Values that may be used once, seen by every process: a JWT's jti (RFC 7523 §3,
+# RFC 9449 §11.1), a pushed request's request_uri (RFC 9126 §2.2). ``kind`` names
+# the cache; ``key`` is a SHA-256 digest; ``value`` is JSON or NULL.
+once_values = Table(
+    "once_values", metadata,
+    Column("kind", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("value", Text),
+    Column("expires_at", Double, nullable=False),
+    PrimaryKeyConstraint("kind", "key"),
+    Index("once_values_expiry", "expires_at"),
+)
+
+SANDBOX_TABLES = (*SANDBOX_TABLES, signing_keys, once_values)
