@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 
-from flask import request
 from flask import session
 
 from flowlab.sandbox import consents
@@ -48,9 +47,9 @@ def outcome(info: dict, scopes: list[str], user: dict | None) -> str | None:
         return None
     known = user and consents.granted_scopes(DB.get(), user["id"], info["client_id"])
     state = prompts.SignIn(user is not None, auth_time(), session.get(ASKED_KEY))
-    found = prompts.outcome(request.args.get("prompt"), request.args.get("max_age"),
-                            state, known is not None and set(scopes) <= known,
-                            time.time())
+    asked = info["request"]  # oauthlib's, so a pushed request's too (RFC 9126)
+    found = prompts.outcome(asked.prompt, asked.max_age, state,
+                            known is not None and set(scopes) <= known, time.time())
     if found != prompts.LOGIN:
         session.pop(ASKED_KEY, None)
     return found
