@@ -134,7 +134,8 @@ def test_a_client_registered_for_es256_gets_es256(best, live_server):
         oidc.set_id_token_alg(conn, client.client_id, "ES256")
         with pytest.raises(ValueError):
             oidc.set_id_token_alg(conn, client.client_id, "none")
-    tokens = _sign_in(best, client.client_id, nonce="n-es")
+    # At best practice "openid profile" is valid for any client (issue 21).
+    tokens = _sign_in(best, client.client_id, "openid profile email", nonce="n-es")
     header, claims = oidc_client.validate_id_token(
         tokens["id_token"], best.issuer, client.client_id, "n-es",
         tokens["access_token"], alg="ES256")
@@ -260,6 +261,8 @@ def test_max_age_exceeded_asks_to_sign_in_again(best):
                                                max_age="0")).text
     silent = _get(best, _params(best.spa.client_id, max_age="0", prompt="none"))
     assert query(silent.headers["Location"])["error"] == "login_required"
+    wrong = _get(best, _params(best.spa.client_id, max_age="soon"))
+    assert query(wrong.headers["Location"])["error"] == "invalid_request"
 
 
 def test_the_spotify_like_issuer_has_no_openid_connect(spotify, live_server):
