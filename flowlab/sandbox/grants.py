@@ -42,6 +42,8 @@ class CodeRecord:
     challenge_method: str | None
     expires_at: float
     used: bool
+    nonce: str | None = None  # OIDC Core §3.1.2.1
+    auth_time: float | None = None  # when the user signed in (OIDC Core §2)
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ def save_code(conn: Connection, code: str, ttl: int, **fields) -> None:
             code_hash=digest(code), grant_id=grant_id,
             redirect_uri=fields["redirect_uri"], scopes=" ".join(fields["scopes"]),
             challenge=fields["challenge"], challenge_method=fields["method"],
-            expires_at=time.time() + ttl,
+            expires_at=time.time() + ttl, nonce=fields.get("nonce"),
+            auth_time=fields.get("auth_time"),
         ))
 
 
@@ -91,7 +94,8 @@ def find_code(conn: Connection, code: str) -> CodeRecord | None:
     return CodeRecord(
         row["grant_id"], row["client_id"], row["user_id"], row["redirect_uri"],
         row["scopes"].split(), row["challenge"], row["challenge_method"],
-        row["expires_at"], row["used_at"] is not None,
+        row["expires_at"], row["used_at"] is not None, row["nonce"],
+        row["auth_time"],
     )
 
 

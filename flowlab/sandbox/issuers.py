@@ -34,6 +34,8 @@ class IssuerProfile:
     missing_verifier_error: str = "invalid_request"  # OAuth 2.1: invalid_grant
     loopback_any_port: bool = True  # RFC 8252 §7.3
     token_prefix: str = ""
+    oidc: bool = False  # OpenID Connect (content/sandbox/oidc.toml)
+    id_token_alg: str = "RS256"  # unless the client registered another (OIDC §2)
 
     def endpoint_suffix(self, default: IssuerProfile) -> str:
         """What this profile adds to a blueprint's name ("" for the default)."""

@@ -69,7 +69,8 @@ class Sandbox:
             code_ttl=int(profile.code_ttl or config["SANDBOX_CODE_TTL"]),
             token_ttl=int(config["SANDBOX_TOKEN_TTL"]),
             failure_limit=int(config["SANDBOX_AUTH_FAILURES_PER_MINUTE"]),
-            scopes=frozenset(self.catalogue.scopes),
+            scopes=frozenset(self.catalogue.scopes) | frozenset(
+                self.catalogue.oidc["scopes"] if profile.oidc else ()),
             rotate_refresh_tokens=rotate,
             pkce_for_all=profile.pkce_for == "all",
             invalid_client_status=profile.invalid_client_status,
@@ -78,6 +79,8 @@ class Sandbox:
             token_prefix=profile.token_prefix,
             foreign_prefixes=tuple(p.token_prefix for p in self.profiles.all
                                    if p is not profile),
+            oidc=profile.oidc, id_token_alg=profile.id_token_alg,
+            key_secret=config["SECRET_KEY"], oidc_claims=self.catalogue.oidc_claims(),
         )
 
     def server(self, profile: IssuerProfile) -> SandboxServer:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from dataclasses import field
 
 from oauthlib.oauth2.rfc6749 import endpoints
 from oauthlib.oauth2.rfc6749 import errors
@@ -20,6 +21,7 @@ from oauthlib.oauth2.rfc6749.tokens import BearerToken
 from flowlab.core.demo import DEVICE_GRANT
 from flowlab.sandbox import device
 from flowlab.sandbox import issuers as profiles
+from flowlab.sandbox import oidc
 from flowlab.sandbox import pkce
 
 TOKEN_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
@@ -46,6 +48,10 @@ class Settings:
     loopback_any_port: bool = True  # RFC 8252 §7.3
     token_prefix: str = ""  # marks this issuer's codes and tokens
     foreign_prefixes: tuple[str, ...] = ()  # the other issuers' marks
+    oidc: bool = False  # OpenID Connect (flowlab.sandbox.oidc)
+    id_token_alg: str = "RS256"  # unless the client registered another
+    key_secret: str = field(default="", repr=False)  # opens the signing keys
+    oidc_claims: tuple[str, ...] = ()  # what UserInfo may release (oidc.toml)
 
 
 def new_secret(request=None) -> str:
@@ -91,6 +97,7 @@ class SandboxServer(
             pre_token=[pkce.check_code_request],
         )
         code.register_code_modifier(_fresh_code)
+        code.register_token_modifier(oidc.add_id_token)  # OIDC Core §3.1.3.3
         implicit = grant_types.ImplicitGrant(
             validator, pre_auth=[pkce.check_authorization_request]
         )
@@ -165,6 +172,7 @@ def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
         # expires one access token now. RFC 8414 §2 lets metadata carry extras.
         "flowlab_demo_expire_endpoint": issuer + "/demo/expire-token",
     }
+    claims.update(oidc.metadata(server.request_validator.settings, issuer))
     return endpoints.MetadataEndpoint([server], claims).claims
 
 

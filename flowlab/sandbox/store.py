@@ -47,6 +47,7 @@ class Client:
     grant_types: tuple[str, ...]
     redirect_uris: tuple[str, ...]
     owner: str | None
+    id_token_alg: str | None = None  # OIDC Registration §2; None: the issuer's
 
     @property
     def demo(self) -> bool:
@@ -64,6 +65,7 @@ class Client:
             grant_types=tuple(row["grant_types"].split()),
             redirect_uris=tuple(row["redirect_uris"].splitlines()),
             owner=row["owner"],
+            id_token_alg=row.get("id_token_signed_response_alg"),
         )
 
 

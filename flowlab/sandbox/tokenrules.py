@@ -65,6 +65,17 @@ def check_verifier(record, request, missing: str = "invalid_request") -> None:
         raise grant_error(request, "code_verifier was incorrect")
 
 
+def code_fields(client_id: str, request) -> dict:
+    """What a code is bound to (RFC 6749 §4.1.2, RFC 7636 §4.4), and for OpenID
+    Connect the request's ``nonce`` and the sign-in's ``auth_time`` (OIDC Core
+    §3.1.2.1, §2; ``auth_time`` comes in the credentials of the authorize view)."""
+    return dict(client_id=client_id, user_id=request.user,
+                redirect_uri=request.redirect_uri, scopes=request.scopes,
+                challenge=request.code_challenge,
+                method=request.code_challenge_method, nonce=request.nonce,
+                auth_time=getattr(request, "auth_time", None))
+
+
 def bind(request, record) -> None:
     """The request now speaks for the code's or refresh token's grant."""
     request.user = record.user_id

@@ -34,6 +34,8 @@ clients = Table(
     Column("redirect_uris", Text, nullable=False),  # one per line
     Column("owner", Text),  # dashboard session that made it; NULL = demo app
     Column("created_at", Double, nullable=False),
+    # OIDC Registration §2; NULL: the issuer's default (RS256, OIDC Core §2)
+    Column("id_token_signed_response_alg", Text),
 )
 
 
@@ -68,6 +70,8 @@ codes = Table(
     Column("challenge_method", Text),
     Column("expires_at", Double, nullable=False),
     Column("used_at", Double),  # set once, on redemption; kept to spot reuse
+    Column("nonce", Text),  # OIDC Core §3.1.2.1, echoed in the id_token
+    Column("auth_time", Double),  # when the user signed in (OIDC Core §2)
     Index("codes_expiry", "expires_at"),
 )
 

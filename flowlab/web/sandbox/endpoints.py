@@ -23,7 +23,6 @@ from flowlab.sandbox.server import metadata
 from flowlab.sandbox.server import spotify_token_error
 from flowlab.sandbox.store import DB
 from flowlab.web.sandbox import device_page
-from flowlab.web.sandbox.context import catalogue
 from flowlab.web.sandbox.context import device_endpoint
 from flowlab.web.sandbox.context import issuer
 from flowlab.web.sandbox.context import oauth_server
@@ -131,7 +130,7 @@ def _hello() -> Response:
 @bp.get("/.well-known/oauth-authorization-server")
 def server_metadata():
     """Authorization server metadata (RFC 8414 §3; not in Spotify)."""
-    claims = metadata(oauth_server(), issuer(), sorted(catalogue().scopes))
+    claims = metadata(oauth_server(), issuer(), sorted(settings().scopes))
     headers = {"Access-Control-Allow-Origin": "*", "Content-Type": JSON}
     return Response(json.dumps(claims, indent=2), 200, headers)
 

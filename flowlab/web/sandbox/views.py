@@ -16,21 +16,25 @@ from flask import abort
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import session
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749 import errors
 
 from flowlab.core.hosts import safe_next
 from flowlab.sandbox import consents
+from flowlab.sandbox import prompts
 from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import get_client
-from flowlab.web.sandbox.context import USER_KEY
 from flowlab.web.sandbox.context import authorize_uri
 from flowlab.web.sandbox.context import catalogue
 from flowlab.web.sandbox.context import current_user
 from flowlab.web.sandbox.context import issuer
 from flowlab.web.sandbox.context import oauth_server
 from flowlab.web.sandbox.context import profile
+from flowlab.web.sandbox.signin import auth_time
+from flowlab.web.sandbox.signin import outcome
+from flowlab.web.sandbox.signin import page_shown
+from flowlab.web.sandbox.signin import sign_in
+from flowlab.web.sandbox.signin import sign_out
 from flowlab.web.security import allow_form_action
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
@@ -54,13 +58,14 @@ def index():
 @bp.get("/authorize")
 def authorize():
     """Step 1: the authorization request (RFC 6749 §4.1.1, §4.2.1)."""
-    early, checked = _checked_request(302, login_page)
+    early, checked = _checked_request(302, login_page, prompted=True)
     if early is not None:
         return early
     server, uri, scopes, info, user = checked
     known = consents.granted_scopes(DB.get(), user["id"], info["client_id"])
     returning = known is not None and set(scopes) <= known
-    if returning and request.args.get("show_dialog") != "true":
+    asked = info["prompted"] == prompts.CONSENT  # OIDC Core §3.1.2.1
+    if returning and request.args.get("show_dialog") != "true" and not asked:
         return finish(server, uri, scopes, user, 302)
     allow_form_action(_origin(info["redirect_uri"]))
     return render_template(
@@ -86,13 +91,15 @@ def decide():
     return finish(server, uri, scopes, user, 303)
 
 
-def _checked_request(status: int, anonymous):
+def _checked_request(status: int, anonymous, prompted: bool = False):
     """Validate the authorization request and find the signed-in user.
 
     Returns ``(response, None)`` when the answer is already known: an error page for
     an untrusted client or redirect URI (RFC 6749 §4.1.2.1), ``anonymous(uri)`` for a
     visitor not signed in yet, or an error redirect. Else ``(None, (server, uri,
-    scopes, info, user))``.
+    scopes, info, user))``. With ``prompted``, OpenID Connect's ``prompt`` and
+    ``max_age`` may ask for the sign-in page or answer with their errors (OIDC Core
+    §3.1.2.1, §3.1.2.6); what they ask is in ``info["prompted"]``.
     """
     server, uri = oauth_server(), authorize_uri()
     try:
@@ -104,6 +111,12 @@ def _checked_request(status: int, anonymous):
             return anonymous(exc.redirect_uri), None
         return send_error(exc, status), None
     user = current_user()
+    info["prompted"] = prompted and outcome(info, scopes, user)
+    if info["prompted"] == prompts.LOGIN:
+        return login_page(info["redirect_uri"]), None
+    if info["prompted"] not in (None, False, prompts.CONSENT):
+        exc = errors.CustomOAuth2Error(info["prompted"], request=info["request"])
+        return error_redirect(exc, status), None
     if user is None:
         return anonymous(info["redirect_uri"]), None
     return None, (server, uri, scopes, info, user)
@@ -115,14 +128,14 @@ def login():
     user = request.form.get("user", "")
     if user not in catalogue().users:
         abort(400, description="Pick one of the demo users.")
-    session[USER_KEY] = user
+    sign_in(user)
     return redirect(safe_next(request.form.get("next"), "/sandbox/"), 303)
 
 
 @bp.post("/logout")
 def logout():
     """Sign the demo user out, to pick the other one."""
-    session.pop(USER_KEY, None)
+    sign_out()
     return redirect(safe_next(request.form.get("next"), "/sandbox/"), 303)
 
 
@@ -130,6 +143,7 @@ def login_page(redirect_uri: str | None):
     """The login page, shown at the authorize URL until a demo user is picked."""
     if redirect_uri:
         allow_form_action(_origin(redirect_uri))
+    page_shown()
     return render_template(
         "sandbox/login.html", users=catalogue().users.values(), next=request.full_path
     )
@@ -138,8 +152,8 @@ def login_page(redirect_uri: str | None):
 def finish(server, uri: str, scopes: list[str], user: dict, status: int):
     """Issue the code or token and send the browser back (RFC 6749 §4.1.2, §4.2.2)."""
     headers, _, _ = server.create_authorization_response(
-        uri, "GET", scopes=scopes, credentials={"user": user["id"]}
-    )
+        uri, "GET", scopes=scopes,
+        credentials={"user": user["id"], "auth_time": auth_time()})
     return redirect(with_iss(headers["Location"]), status)
 
 
