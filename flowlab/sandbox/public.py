@@ -78,6 +78,11 @@ class Sandbox:
             token_prefix=profile.token_prefix,
             foreign_prefixes=tuple(p.token_prefix for p in self.profiles.all
                                    if p is not profile),
+            issuer_path=profile.path, access_tokens=profile.access_tokens,
+            resource_indicators=profile.resource_indicators,
+            protected_resource=profile.protected_resource,
+            token_exchange=profile.token_exchange,
+            signing_secret=str(config["SECRET_KEY"]),
         )
 
     def server(self, profile: IssuerProfile) -> SandboxServer:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from dataclasses import field
 
 from oauthlib.oauth2.rfc6749 import endpoints
 from oauthlib.oauth2.rfc6749 import errors
@@ -21,6 +22,7 @@ from flowlab.core.demo import DEVICE_GRANT
 from flowlab.sandbox import device
 from flowlab.sandbox import issuers as profiles
 from flowlab.sandbox import pkce
+from flowlab.sandbox import targeting
 
 TOKEN_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 
@@ -46,6 +48,15 @@ class Settings:
     loopback_any_port: bool = True  # RFC 8252 §7.3
     token_prefix: str = ""  # marks this issuer's codes and tokens
     foreign_prefixes: tuple[str, ...] = ()  # the other issuers' marks
+    issuer_path: str = ""  # the profile's path: a JWT's iss names its issuer
+    # RFC 9068, RFC 8707, RFC 9728, RFC 8693 (flowlab.sandbox.targeting).
+    access_tokens: str = "opaque"  # or "jwt"
+    access_token_alg: str = "RS256"
+    resource_indicators: bool = False
+    protected_resource: bool = False  # the API checks aud, publishes RFC 9728
+    token_exchange: bool = False
+    dpop_signing_alg_values: tuple[str, ...] = ()  # the DPoP part's to fill
+    signing_secret: str = field(default="", repr=False)  # the app's SECRET_KEY
 
 
 def new_secret(request=None) -> str:
@@ -104,12 +115,14 @@ class SandboxServer(
         )
         refresh.register_token_modifier(_refresh_fields)
         make = profiles.secret_maker(validator.settings.token_prefix)
-        bearer = BearerToken(validator, make, token_ttl, make)
+        access = targeting.access_tokens(validator, make)
+        bearer = BearerToken(validator, access, token_ttl, make)
         endpoints.AuthorizationEndpoint.__init__(
             self, "code", bearer, {"code": code, "token": implicit}
         )
         grants = dict(zip(TOKEN_GRANTS, (code, refresh, credentials), strict=True))
         grants[DEVICE_GRANT] = device.grant(validator)  # not in Spotify
+        targeting.install(validator, access, grants, (code, implicit))
         endpoints.TokenEndpoint.__init__(self, "authorization_code", bearer, grants)
         endpoints.RevocationEndpoint.__init__(self, validator)
         endpoints.IntrospectEndpoint.__init__(self, validator)
@@ -165,6 +178,7 @@ def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
         # expires one access token now. RFC 8414 §2 lets metadata carry extras.
         "flowlab_demo_expire_endpoint": issuer + "/demo/expire-token",
     }
+    claims.update(targeting.metadata(server.request_validator.settings, issuer, claims))
     return endpoints.MetadataEndpoint([server], claims).claims
 
 

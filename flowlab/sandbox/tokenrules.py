@@ -20,6 +20,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from flowlab.sandbox import grants
+from flowlab.sandbox import jwtat
 from flowlab.sandbox.issuers import issued_here
 from flowlab.sandbox.pkce import verifier_matches
 
@@ -122,8 +123,9 @@ def own_token(conn, settings, token: str, request):
     return record
 
 
-def claims(record) -> dict | None:
-    """Introspection claims of a live token, else None (RFC 7662 §2.2)."""
+def claims(record, token: str = "") -> dict | None:
+    """Introspection claims of a live token, else None (RFC 7662 §2.2); a JWT's
+    own claims too (``jwtat.introspected``)."""
     if record is None or record.revoked or record.expires_at <= time.time():
         return None
     found = {
@@ -135,4 +137,4 @@ def claims(record) -> dict | None:
     }
     if record.user_id:
         found.update(sub=record.user_id, username=record.user_id)
-    return found
+    return jwtat.introspected(found, token)

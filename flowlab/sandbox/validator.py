@@ -131,7 +131,8 @@ class RequestValidator(OAuthlibValidator):
             self.conn, code["code"], self.settings.code_ttl,
             client_id=client_id, user_id=request.user,
             redirect_uri=request.redirect_uri, scopes=request.scopes,
-            challenge=request.code_challenge, method=request.code_challenge_method)
+            challenge=request.code_challenge, method=request.code_challenge_method,
+            resources=" ".join(getattr(request, "resources", ())) or None)
 
     # -- Token request -----------------------------------------------------------
 
@@ -239,7 +240,7 @@ class RequestValidator(OAuthlibValidator):
         """Claims of the caller's own live token, else None (RFC 7662 §2.2).
         Introspection endpoint."""
         return tokenrules.claims(
-            tokenrules.own_token(self.conn, self.settings, token, request))
+            tokenrules.own_token(self.conn, self.settings, token, request), token)
 
     # -- Device authorization ----------------------------------------------------
 
