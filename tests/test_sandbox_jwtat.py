@@ -162,6 +162,10 @@ def test_resource_narrows_the_audience_and_the_api_checks_its_own(best):
     _, claims = verified(best, tokens["access_token"])
     assert sorted(claims["aud"]) == sorted([api, MCP])
     assert best.api("/me", tokens["access_token"]).status_code == 200
+    # This API's path at another host is another resource.
+    elsewhere = "https://elsewhere.example" + api.removeprefix(best.base)
+    tokens = code_tokens(best, authorize={"resource": elsewhere})
+    assert best.api("/me", tokens["access_token"]).status_code == 401
 
 
 def test_a_token_request_cannot_widen_the_granted_resources(best):

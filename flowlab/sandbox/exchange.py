@@ -65,7 +65,7 @@ class TokenExchangeGrant(GrantTypeBase):
             raise _refuse(request, "subject_token_type must be " + ACCESS_TOKEN)
         if _param(request, "actor_token") or _param(
                 request, "requested_token_type") not in (None, ACCESS_TOKEN):
-            raise _refuse(request, "only an access token is issued, with no actor_token")
+            raise _refuse(request, "only an access token, with no actor_token")
         asked = (resources.asked_at_token(request, "audience")
                  + resources.asked_at_token(request, "resource"))
         subject = self._subject(request)

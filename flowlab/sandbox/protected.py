@@ -48,9 +48,23 @@ def challenge(issuer: str, message: str | None) -> str:
 
 def check_audience(conn, settings, token: str, issuer: str) -> dict:
     """The API's own check of a token whose record is live (RFC 9068 §4): a JWT
-    of this issuer, signed, unexpired, with this API in ``aud``. Returns its
-    claims; DPoP's ``ath`` and ``cnf`` checks belong after this one."""
+    signed here, unexpired, from this profile's issuer, with this API in ``aud``.
+    Returns its claims; DPoP's ``ath`` and ``cnf`` checks belong after this one.
+
+    One app answers at several addresses (the public one, the runner's private
+    back channel; localhost or 127.0.0.1), and an issuer's URL follows the address
+    a client used. So this API is itself at the call's address and at the address
+    of the token's ``iss``: ``aud`` must name one of those. A token for any other
+    resource, one that names this API's path at another host included, is refused.
+    """
     try:
-        return jwtat.verify(conn, settings, token, issuer, api_of(issuer))
+        claims = jwtat.verify(conn, settings, token)
     except jwt.PyJWTError as exc:
         raise ApiError(401, "Invalid access token") from exc
+    iss = claims["iss"] if isinstance(claims["iss"], str) else ""
+    aud = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    if urlsplit(iss).path != settings.issuer_path:
+        raise ApiError(401, "Invalid access token")
+    if not {api_of(issuer), api_of(iss)} & set(aud):
+        raise ApiError(401, "The access token is for another audience")
+    return claims

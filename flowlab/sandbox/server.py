@@ -65,7 +65,8 @@ def new_secret(request=None) -> str:
 
 
 def _fresh_code(grant, token_handler, request):
-    grant["code"] = token_handler.token_generator(request)
+    # The opaque, issuer-marked maker: access tokens may be JWTs (RFC 9068).
+    grant["code"] = token_handler.refresh_token_generator(request)
     return grant
 
 
