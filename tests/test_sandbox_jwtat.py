@@ -335,3 +335,7 @@ def test_only_best_practice_offers_token_exchange(fapi):
     meta = requests.get(fapi.url("/.well-known/oauth-authorization-server"),
                         timeout=5).json()
     assert EXCHANGE not in meta["grant_types_supported"]
+    assert meta["jwks_uri"] == fapi.issuer + "/api/jwks"
+    answer = exchange(fapi, fapi.web_auth(), subject_token="anything")
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "unsupported_grant_type"

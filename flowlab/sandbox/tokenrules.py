@@ -66,6 +66,17 @@ def check_verifier(record, request, missing: str = "invalid_request") -> None:
         raise grant_error(request, "code_verifier was incorrect")
 
 
+def save_code(conn, settings, code: dict, client_id: str, request) -> None:
+    """Keep the code's digest, bound to client, user, redirect URI, PKCE and the
+    resources asked for (RFC 6749 §4.1.2, RFC 7636 §4.4, RFC 8707 §2.1)."""
+    grants.save_code(
+        conn, code["code"], settings.code_ttl,
+        client_id=client_id, user_id=request.user,
+        redirect_uri=request.redirect_uri, scopes=request.scopes,
+        challenge=request.code_challenge, method=request.code_challenge_method,
+        resources=" ".join(getattr(request, "resources", ())) or None)
+
+
 def bind(request, record) -> None:
     """The request now speaks for the code's or refresh token's grant."""
     request.user = record.user_id

@@ -127,12 +127,7 @@ class RequestValidator(OAuthlibValidator):
     def save_authorization_code(self, client_id, code, request, *args, **kwargs):
         """Keep the code's digest, bound to client, user, redirect URI and PKCE
         (RFC 6749 §4.1.2, RFC 7636 §4.4). Grant: authorization code."""
-        grants.save_code(
-            self.conn, code["code"], self.settings.code_ttl,
-            client_id=client_id, user_id=request.user,
-            redirect_uri=request.redirect_uri, scopes=request.scopes,
-            challenge=request.code_challenge, method=request.code_challenge_method,
-            resources=" ".join(getattr(request, "resources", ())) or None)
+        tokenrules.save_code(self.conn, self.settings, code, client_id, request)
 
     # -- Token request -----------------------------------------------------------
 
