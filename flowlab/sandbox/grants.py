@@ -58,12 +58,14 @@ class TokenRecord:
     revoked: str | None
 
 
-def new_grant(conn: Connection, client_id: str, user_id: str | None) -> int:
-    """Start a grant: the user's consent to this client, or the client acting alone."""
+def new_grant(conn: Connection, client_id: str, user_id: str | None,
+              resources: str | None = None) -> int:
+    """Start a grant: the user's consent to this client, or the client acting
+    alone; ``resources`` the RFC 8707 resources the user approved."""
     now = time.time()
     return conn.execute(
         insert(grants).values(client_id=client_id, user_id=user_id, created_at=now,
-                              expires_at=now + REFRESH_LIFETIME)
+                              expires_at=now + REFRESH_LIFETIME, resources=resources)
         .returning(grants.c.id)
     ).scalar_one()
 
@@ -72,7 +74,8 @@ def save_code(conn: Connection, code: str, ttl: int, **fields) -> None:
     """Keep a code's digest with its client, user, redirect URI, scopes and PKCE."""
     maybe_purge(conn)
     with transaction(conn):
-        grant_id = new_grant(conn, fields["client_id"], fields["user_id"])
+        grant_id = new_grant(conn, fields["client_id"], fields["user_id"],
+                             fields.get("resources"))
         conn.execute(insert(codes).values(
             code_hash=digest(code), grant_id=grant_id,
             redirect_uri=fields["redirect_uri"], scopes=" ".join(fields["scopes"]),

@@ -16,6 +16,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from flowlab.sandbox import jwtat
+
 WELL_KNOWN = "/.well-known/oauth-authorization-server"
 
 
@@ -36,6 +38,10 @@ class IssuerProfile:
     token_prefix: str = ""
     oidc: bool = False  # OpenID Connect (content/sandbox/oidc.toml)
     id_token_alg: str = "RS256"  # unless the client registered another (OIDC §2)
+    access_tokens: str = "opaque"  # or "jwt" (RFC 9068)
+    resource_indicators: bool = False  # RFC 8707
+    protected_resource: bool = False  # the API checks aud; RFC 9728 metadata
+    token_exchange: bool = False  # RFC 8693
 
     def endpoint_suffix(self, default: IssuerProfile) -> str:
         """What this profile adds to a blueprint's name ("" for the default)."""
@@ -94,7 +100,11 @@ def secret_maker(prefix: str):
 
 def issued_here(settings, value: str) -> bool:
     """Whether this issuer made ``value``: it starts with this issuer's mark, and
-    not with the longer mark of another issuer (one database, several issuers)."""
+    not with the longer mark of another issuer (one database, several issuers).
+    A JWT carries no mark: its ``iss`` names its issuer (RFC 9068 §2.2)."""
+    path = jwtat.issuer_path(value)
+    if path is not None:
+        return path == settings.issuer_path
     own = settings.token_prefix
     return value.startswith(own) and not any(
         value.startswith(other) for other in settings.foreign_prefixes

@@ -65,7 +65,7 @@ def id_token(conn: Connection, settings, *, issuer: str, client, user_id: str,
         claims["auth_time"] = int(auth_time)
     if nonce is not None:
         claims["nonce"] = nonce
-    kid, private = keys.signing_key(conn, settings.key_secret, alg)
+    kid, private = keys.signing_key(conn, settings.signing_secret, alg)
     return jwt.encode(claims, private, alg, headers={"kid": kid})
 
 

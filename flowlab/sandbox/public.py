@@ -80,7 +80,12 @@ class Sandbox:
             foreign_prefixes=tuple(p.token_prefix for p in self.profiles.all
                                    if p is not profile),
             oidc=profile.oidc, id_token_alg=profile.id_token_alg,
-            key_secret=config["SECRET_KEY"], oidc_claims=self.catalogue.oidc_claims(),
+            oidc_claims=self.catalogue.oidc_claims(),
+            issuer_path=profile.path, access_tokens=profile.access_tokens,
+            resource_indicators=profile.resource_indicators,
+            protected_resource=profile.protected_resource,
+            token_exchange=profile.token_exchange,
+            signing_secret=str(config["SECRET_KEY"]),
         )
 
     def server(self, profile: IssuerProfile) -> SandboxServer:

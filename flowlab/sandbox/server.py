@@ -23,6 +23,7 @@ from flowlab.sandbox import device
 from flowlab.sandbox import issuers as profiles
 from flowlab.sandbox import oidc
 from flowlab.sandbox import pkce
+from flowlab.sandbox import targeting
 
 TOKEN_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 
@@ -50,8 +51,16 @@ class Settings:
     foreign_prefixes: tuple[str, ...] = ()  # the other issuers' marks
     oidc: bool = False  # OpenID Connect (flowlab.sandbox.oidc)
     id_token_alg: str = "RS256"  # unless the client registered another
-    key_secret: str = field(default="", repr=False)  # opens the signing keys
     oidc_claims: tuple[str, ...] = ()  # what UserInfo may release (oidc.toml)
+    issuer_path: str = ""  # the profile's path: a JWT's iss names its issuer
+    # RFC 9068, RFC 8707, RFC 9728, RFC 8693 (flowlab.sandbox.targeting).
+    access_tokens: str = "opaque"  # or "jwt"
+    access_token_alg: str = "RS256"
+    resource_indicators: bool = False
+    protected_resource: bool = False  # the API checks aud, publishes RFC 9728
+    token_exchange: bool = False
+    dpop_signing_alg_values: tuple[str, ...] = ()  # the DPoP part's to fill
+    signing_secret: str = field(default="", repr=False)  # the app's SECRET_KEY
 
 
 def new_secret(request=None) -> str:
@@ -60,7 +69,8 @@ def new_secret(request=None) -> str:
 
 
 def _fresh_code(grant, token_handler, request):
-    grant["code"] = token_handler.token_generator(request)
+    # The opaque, issuer-marked maker: access tokens may be JWTs (RFC 9068).
+    grant["code"] = token_handler.refresh_token_generator(request)
     return grant
 
 
@@ -111,12 +121,14 @@ class SandboxServer(
         )
         refresh.register_token_modifier(_refresh_fields)
         make = profiles.secret_maker(validator.settings.token_prefix)
-        bearer = BearerToken(validator, make, token_ttl, make)
+        access = targeting.access_tokens(validator, make)
+        bearer = BearerToken(validator, access, token_ttl, make)
         endpoints.AuthorizationEndpoint.__init__(
             self, "code", bearer, {"code": code, "token": implicit}
         )
         grants = dict(zip(TOKEN_GRANTS, (code, refresh, credentials), strict=True))
         grants[DEVICE_GRANT] = device.grant(validator)  # not in Spotify
+        targeting.install(validator, access, grants, (code, implicit))
         endpoints.TokenEndpoint.__init__(self, "authorization_code", bearer, grants)
         endpoints.RevocationEndpoint.__init__(self, validator)
         endpoints.IntrospectEndpoint.__init__(self, validator)
@@ -173,6 +185,7 @@ def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
         "flowlab_demo_expire_endpoint": issuer + "/demo/expire-token",
     }
     claims.update(oidc.metadata(server.request_validator.settings, issuer))
+    claims.update(targeting.metadata(server.request_validator.settings, issuer, claims))
     return endpoints.MetadataEndpoint([server], claims).claims
 
 

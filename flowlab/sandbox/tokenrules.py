@@ -20,6 +20,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from flowlab.sandbox import grants
+from flowlab.sandbox import jwtat
 from flowlab.sandbox.issuers import issued_here
 from flowlab.sandbox.pkce import verifier_matches
 
@@ -65,15 +66,18 @@ def check_verifier(record, request, missing: str = "invalid_request") -> None:
         raise grant_error(request, "code_verifier was incorrect")
 
 
-def code_fields(client_id: str, request) -> dict:
-    """What a code is bound to (RFC 6749 §4.1.2, RFC 7636 §4.4), and for OpenID
-    Connect the request's ``nonce`` and the sign-in's ``auth_time`` (OIDC Core
+def save_code(conn, settings, code: dict, client_id: str, request) -> None:
+    """Keep the code's digest, bound to client, user, redirect URI, PKCE and the
+    resources asked for (RFC 6749 §4.1.2, RFC 7636 §4.4, RFC 8707 §2.1); for OpenID
+    Connect, the request's ``nonce`` and the sign-in's ``auth_time`` (OIDC Core
     §3.1.2.1, §2; ``auth_time`` comes in the credentials of the authorize view)."""
-    return dict(client_id=client_id, user_id=request.user,
-                redirect_uri=request.redirect_uri, scopes=request.scopes,
-                challenge=request.code_challenge,
-                method=request.code_challenge_method, nonce=request.nonce,
-                auth_time=getattr(request, "auth_time", None))
+    grants.save_code(
+        conn, code["code"], settings.code_ttl,
+        client_id=client_id, user_id=request.user,
+        redirect_uri=request.redirect_uri, scopes=request.scopes,
+        challenge=request.code_challenge, method=request.code_challenge_method,
+        nonce=request.nonce, auth_time=getattr(request, "auth_time", None),
+        resources=" ".join(getattr(request, "resources", ())) or None)
 
 
 def bind(request, record) -> None:
@@ -133,8 +137,9 @@ def own_token(conn, settings, token: str, request):
     return record
 
 
-def claims(record) -> dict | None:
-    """Introspection claims of a live token, else None (RFC 7662 §2.2)."""
+def claims(record, token: str = "") -> dict | None:
+    """Introspection claims of a live token, else None (RFC 7662 §2.2); a JWT's
+    own claims too (``jwtat.introspected``)."""
     if record is None or record.revoked or record.expires_at <= time.time():
         return None
     found = {
@@ -146,4 +151,4 @@ def claims(record) -> dict | None:
     }
     if record.user_id:
         found.update(sub=record.user_id, username=record.user_id)
-    return found
+    return jwtat.introspected(found, token)

@@ -127,8 +127,7 @@ class RequestValidator(OAuthlibValidator):
     def save_authorization_code(self, client_id, code, request, *args, **kwargs):
         """Keep the code's digest, bound to client, user, redirect URI and PKCE
         (RFC 6749 §4.1.2, RFC 7636 §4.4). Grant: authorization code."""
-        grants.save_code(self.conn, code["code"], self.settings.code_ttl,
-                         **tokenrules.code_fields(client_id, request))
+        tokenrules.save_code(self.conn, self.settings, code, client_id, request)
 
     # -- Token request -----------------------------------------------------------
 
@@ -236,7 +235,7 @@ class RequestValidator(OAuthlibValidator):
         """Claims of the caller's own live token, else None (RFC 7662 §2.2).
         Introspection endpoint."""
         return tokenrules.claims(
-            tokenrules.own_token(self.conn, self.settings, token, request))
+            tokenrules.own_token(self.conn, self.settings, token, request), token)
 
     # -- Device authorization ----------------------------------------------------
 

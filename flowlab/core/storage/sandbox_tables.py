@@ -52,6 +52,7 @@ grants = Table(
     Column("created_at", Double, nullable=False),
     Column("expires_at", Double, nullable=False),  # refresh tokens die with it
     Column("revoked_at", Double),  # set once; every token of the grant dies with it
+    Column("resources", Text),  # RFC 8707 resources approved, space-separated
     sqlite_autoincrement=True,
 )
 

@@ -28,6 +28,7 @@ from flowlab.web.sandbox import issuers
 from flowlab.web.sandbox import oidc
 from flowlab.web.sandbox import profilepage
 from flowlab.web.sandbox import received
+from flowlab.web.sandbox import resource
 from flowlab.web.sandbox import views
 
 
@@ -51,5 +52,6 @@ def init_app(app: Flask) -> None:
                      (views.bp, endpoints.bp, api.bp, received_bp, device_page.bp,
                       oidc.bp),
                      endpoints.server_metadata)
+    resource.register(app, sandbox.profiles)  # RFC 9728 metadata, jwks_uri
     sandbox.on_issuer(lambda added: issuers.mount(app, sandbox.profiles, added))
     app.cli.add_command(cli.cli)

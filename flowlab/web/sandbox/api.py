@@ -14,12 +14,12 @@ from flask import request
 from flowlab.sandbox import bearer
 from flowlab.sandbox import grants
 from flowlab.sandbox.bearer import ApiError
-from flowlab.sandbox.bearer import bearer_challenge
 from flowlab.sandbox.objects import artist_object
 from flowlab.sandbox.objects import paging
 from flowlab.sandbox.objects import playlist_object
 from flowlab.sandbox.objects import user_object
 from flowlab.sandbox.store import DB
+from flowlab.web.sandbox import resource
 from flowlab.web.sandbox.context import catalogue
 
 bp = Blueprint("sandbox_api", __name__, url_prefix="/sandbox/v1")
@@ -33,7 +33,7 @@ SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "audi
 def api_error(exc: ApiError):
     response = jsonify(error={"status": exc.status, "message": exc.message})
     if exc.status == 401:
-        response.headers["WWW-Authenticate"] = bearer_challenge(
+        response.headers["WWW-Authenticate"] = resource.challenge(
             exc.message if exc.token_error else None)
     return response, exc.status
 
@@ -50,6 +50,7 @@ def cors(response):
 def bearer_token() -> grants.TokenRecord:
     """The live access token of this request's Bearer header (RFC 6750 §2.1)."""
     record = bearer.bearer_token(DB.get(), request.headers.get("Authorization"))
+    resource.check()  # its own audience, where the API is a protected resource
     request.environ[TOKEN_CLIENT] = record.client_id
     return record
 

@@ -12,14 +12,12 @@ from flask import Response
 from flask import abort
 from flask import request
 
-from flowlab.sandbox import keys
 from flowlab.sandbox.bearer import ApiError
 from flowlab.sandbox.bearer import bearer_token
 from flowlab.sandbox.issuers import issued_here
 from flowlab.sandbox.server import metadata
 from flowlab.sandbox.store import DB
 from flowlab.web.sandbox.context import catalogue
-from flowlab.web.sandbox.context import config
 from flowlab.web.sandbox.context import issuer
 from flowlab.web.sandbox.context import oauth_server
 from flowlab.web.sandbox.context import settings
@@ -43,14 +41,6 @@ def _only_where_oidc_is_spoken():
 def discovery():
     """OIDC Discovery §4: the same claims as the RFC 8414 metadata."""
     return _json(metadata(oauth_server(), issuer(), sorted(settings().scopes)))
-
-
-@bp.get("/.well-known/jwks.json")
-def jwk_set():
-    """The public keys id_tokens are signed with, the older of each alg kept
-    after a rotation (OIDC Core §10.1.1); never a private member."""
-    return _json(keys.jwks(DB.get(), config()["SECRET_KEY"]),
-                 headers={"Cache-Control": "no-cache"})
 
 
 @bp.route("/api/userinfo", methods=["GET", "POST"])
