@@ -178,12 +178,12 @@ class Client:
     def api_url(self, path: str = "/me") -> str:
         return self.meta["issuer"] + "/v1" + path
 
-    def api(self, token: str, key: Key | None, scheme: str = "DPoP",
+    def api(self, access: str, key: Key | None, scheme: str = "DPoP",
             **changes) -> requests.Response:
-        headers = {"Authorization": f"{scheme} {token}"}
+        headers = {"Authorization": f"{scheme} {access}"}
         if key:
             changes.setdefault("nonce", self.nonce)
-            changes.setdefault("token", token)
+            changes.setdefault("token", access)
             htm = changes.pop("htm", "GET")
             headers["DPoP"] = key.proof(htm, self.api_url(), **changes)
         return requests.get(self.api_url(), headers=headers, timeout=5)

@@ -34,6 +34,8 @@ class IssuerProfile:
     missing_verifier_error: str = "invalid_request"  # OAuth 2.1: invalid_grant
     loopback_any_port: bool = True  # RFC 8252 §7.3
     token_prefix: str = ""
+    par: str = "off"  # "off", "offered" or "required" (RFC 9126 §5)
+    dpop: str = "off"  # "off", "offered" or "required" (RFC 9449)
 
     def endpoint_suffix(self, default: IssuerProfile) -> str:
         """What this profile adds to a blueprint's name ("" for the default)."""

@@ -76,6 +76,8 @@ class Sandbox:
             missing_verifier_error=profile.missing_verifier_error,
             loopback_any_port=profile.loopback_any_port,
             token_prefix=profile.token_prefix,
+            par=profile.par,
+            dpop=profile.dpop,
             foreign_prefixes=tuple(p.token_prefix for p in self.profiles.all
                                    if p is not profile),
         )

@@ -19,7 +19,10 @@ from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
 from flowlab.core.demo import DEVICE_GRANT
 from flowlab.sandbox import device
+from flowlab.sandbox import dpop
+from flowlab.sandbox import dpopbind
 from flowlab.sandbox import issuers as profiles
+from flowlab.sandbox import par
 from flowlab.sandbox import pkce
 
 TOKEN_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
@@ -46,6 +49,10 @@ class Settings:
     loopback_any_port: bool = True  # RFC 8252 §7.3
     token_prefix: str = ""  # marks this issuer's codes and tokens
     foreign_prefixes: tuple[str, ...] = ()  # the other issuers' marks
+    # Pushed authorization requests (RFC 9126) and DPoP (RFC 9449): "off" (as
+    # Spotify), "offered" or "required" (FAPI 2.0 SP §5.3.2.1, §5.3.2.2).
+    par: str = "off"
+    dpop: str = "off"
 
 
 def new_secret(request=None) -> str:
@@ -91,6 +98,7 @@ class SandboxServer(
             pre_token=[pkce.check_code_request],
         )
         code.register_code_modifier(_fresh_code)
+        code.register_code_modifier(dpopbind.bind_code)  # RFC 9449 §10
         implicit = grant_types.ImplicitGrant(
             validator, pre_auth=[pkce.check_authorization_request]
         )
@@ -165,6 +173,8 @@ def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
         # expires one access token now. RFC 8414 §2 lets metadata carry extras.
         "flowlab_demo_expire_endpoint": issuer + "/demo/expire-token",
     }
+    settings = server.request_validator.settings
+    claims.update(par.metadata(settings, issuer) | dpop.metadata(settings))
     return endpoints.MetadataEndpoint([server], claims).claims
 
 

@@ -19,6 +19,7 @@ import time
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
+from flowlab.sandbox import dpopbind
 from flowlab.sandbox import grants
 from flowlab.sandbox.issuers import issued_here
 from flowlab.sandbox.pkce import verifier_matches
@@ -40,6 +41,7 @@ def live_code(conn, settings, code: str, client, request):
         raise grant_error(request, "Authorization code expired")
     if request.redirect_uri != record.redirect_uri:
         raise grant_error(request, "Invalid redirect URI")
+    dpopbind.check_code(conn, code, request)  # RFC 9449 §10, before the claim
     return record
 
 
@@ -87,6 +89,7 @@ def save_tokens(conn, settings, token: dict, request) -> None:
     if not saved:
         raise grant_error(request, "Refresh token revoked" if refresh_record
                           else "Invalid authorization code")
+    dpopbind.bind_tokens(conn, settings, token, request)  # RFC 9449 §5, §6
 
 
 def live_refresh(conn, settings, refresh_token: str, client, request, rotate: bool):
@@ -98,6 +101,7 @@ def live_refresh(conn, settings, refresh_token: str, client, request, rotate: bo
         raise grant_error(request, "Invalid refresh token")
     if record.client_id != client.client_id:
         raise grant_error(request, "Invalid refresh token")
+    dpopbind.check_refresh(conn, refresh_token, request)  # RFC 9449 §5
     if record.revoked == "rotated":
         grants.revoke_grant(conn, record.grant_id)
     if record.revoked:

@@ -22,15 +22,17 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from flowlab.core.hosts import safe_next
 from flowlab.sandbox import consents
+from flowlab.sandbox.par import InvalidRequestUri
 from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import get_client
 from flowlab.web.sandbox.context import USER_KEY
-from flowlab.web.sandbox.context import authorize_uri
 from flowlab.web.sandbox.context import catalogue
 from flowlab.web.sandbox.context import current_user
 from flowlab.web.sandbox.context import issuer
 from flowlab.web.sandbox.context import oauth_server
 from flowlab.web.sandbox.context import profile
+from flowlab.web.sandbox.par import authorize_uri
+from flowlab.web.sandbox.par import spend
 from flowlab.web.security import allow_form_action
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
@@ -94,8 +96,9 @@ def _checked_request(status: int, anonymous):
     visitor not signed in yet, or an error redirect. Else ``(None, (server, uri,
     scopes, info, user))``.
     """
-    server, uri = oauth_server(), authorize_uri()
+    server = oauth_server()
     try:
+        uri = authorize_uri()  # a pushed request's parameters (RFC 9126 §4)
         scopes, info = server.validate_authorization_request(uri, "GET")
     except errors.FatalClientError as exc:
         return error_page(exc), None
@@ -136,7 +139,10 @@ def login_page(redirect_uri: str | None):
 
 
 def finish(server, uri: str, scopes: list[str], user: dict, status: int):
-    """Issue the code or token and send the browser back (RFC 6749 §4.1.2, §4.2.2)."""
+    """Issue the code or token and send the browser back (RFC 6749 §4.1.2, §4.2.2);
+    a pushed request is used up here (RFC 9126 §4)."""
+    if not spend():
+        return error_page(InvalidRequestUri())
     headers, _, _ = server.create_authorization_response(
         uri, "GET", scopes=scopes, credentials={"user": user["id"]}
     )
