@@ -1,5 +1,5 @@
-"""The pushed authorization request endpoint (RFC 9126 §2) and what the authorize
-pages take from a pushed request (§4); the rules are in ``flowlab.sandbox.par``.
+"""The pushed authorization request endpoint (RFC 9126 §2); the rules are in
+``flowlab.sandbox.par``, what the authorize pages take from it in ``pushed``.
 
 Like ``/api/token`` it takes no CSRF token: the client authenticates itself. An
 issuer whose profile has ``par = "off"`` (the Spotify-like one) has no such
@@ -8,15 +8,12 @@ endpoint: 404, and no metadata field.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from flask import Blueprint
 from flask import Response
 from flask import abort
 from flask import request
 
 from flowlab.sandbox import par
-from flowlab.sandbox.store import DB
 from flowlab.web.sandbox.context import issuer
 from flowlab.web.sandbox.context import oauth_server
 from flowlab.web.sandbox.context import settings
@@ -41,18 +38,3 @@ def push():
         headers["WWW-Authenticate"] = 'Basic realm="sandbox"'
     return Response(body, status, headers)
 
-
-def _args() -> list[tuple[str, str]]:
-    return list(request.args.items(multi=True))
-
-
-def authorize_uri() -> str:
-    """This authorization request's URL with the parameters it stands for: its
-    own, or the pushed request's (§4); raises a fatal error for an error page."""
-    params = par.authorization_params(DB.get(), settings(), _args())
-    return request.base_url + ("?" + urlencode(params) if params else "")
-
-
-def spend() -> bool:
-    """Take the pushed request as its code is issued (§4); False if used."""
-    return par.spend(DB.get(), settings(), _args())

@@ -31,8 +31,8 @@ from flowlab.web.sandbox.context import current_user
 from flowlab.web.sandbox.context import issuer
 from flowlab.web.sandbox.context import oauth_server
 from flowlab.web.sandbox.context import profile
-from flowlab.web.sandbox.par import authorize_uri
-from flowlab.web.sandbox.par import spend
+from flowlab.web.sandbox.pushed import authorize_uri
+from flowlab.web.sandbox.pushed import spend
 from flowlab.web.security import allow_form_action
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
