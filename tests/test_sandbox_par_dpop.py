@@ -465,3 +465,28 @@ def test_spotify_like_ignores_dpop(live_server, clients):
                            {**sandbox.web_auth(), "DPoP": Key().proof("POST", url)})
     assert answer.status_code == 200 and answer.json()["token_type"] == "Bearer"
     assert "DPoP-Nonce" not in answer.headers
+
+
+def test_introspection_shows_the_binding(clients):
+    """RFC 9449 §6.2: ``cnf.jkt`` of a DPoP-bound token; RFC 7662 §2.2."""
+    client, key = clients(FAPI), Key()
+    access = tokens_of(client, key)["access_token"]
+    how = auth(client.client_id, client.secret)
+    answer = requests.post(client.meta["introspection_endpoint"],
+                           data={"token": access}, headers=how["headers"], timeout=5)
+    assert answer.status_code == 200, answer.text
+    claims = answer.json()
+    assert claims["active"] is True
+    assert claims["cnf"] == {"jkt": key.jkt}
+    assert claims["token_type"] == "DPoP"
+
+
+def test_fapi2_offers_no_device_grant(live_server, clients):
+    """FAPI 2.0 SP covers the code flow only; its clients are confidential."""
+    fapi = clients(FAPI).meta
+    assert "device_authorization_endpoint" not in fapi
+    assert not any("device_code" in grant for grant in fapi["grant_types_supported"])
+    refused = requests.post(fapi["issuer"] + "/api/device", data={"client_id": "x"},
+                            timeout=5)
+    assert refused.status_code == 404
+    assert "device_authorization_endpoint" in clients(BEST).meta

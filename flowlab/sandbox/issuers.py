@@ -36,6 +36,7 @@ class IssuerProfile:
     token_prefix: str = ""
     par: str = "off"  # "off", "offered" or "required" (RFC 9126 §5)
     dpop: str = "off"  # "off", "offered" or "required" (RFC 9449)
+    device_grant: bool = True  # RFC 8628, not in Spotify; not in FAPI 2.0
 
     def endpoint_suffix(self, default: IssuerProfile) -> str:
         """What this profile adds to a blueprint's name ("" for the default)."""

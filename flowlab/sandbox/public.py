@@ -78,6 +78,7 @@ class Sandbox:
             token_prefix=profile.token_prefix,
             par=profile.par,
             dpop=profile.dpop,
+            device_grant=profile.device_grant,
             foreign_prefixes=tuple(p.token_prefix for p in self.profiles.all
                                    if p is not profile),
         )

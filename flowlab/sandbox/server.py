@@ -53,6 +53,7 @@ class Settings:
     # Spotify), "offered" or "required" (FAPI 2.0 SP §5.3.2.1, §5.3.2.2).
     par: str = "off"
     dpop: str = "off"
+    device_grant: bool = True  # RFC 8628; FAPI 2.0 has the code flow only
 
 
 def new_secret(request=None) -> str:
@@ -117,7 +118,8 @@ class SandboxServer(
             self, "code", bearer, {"code": code, "token": implicit}
         )
         grants = dict(zip(TOKEN_GRANTS, (code, refresh, credentials), strict=True))
-        grants[DEVICE_GRANT] = device.grant(validator)  # not in Spotify
+        if validator.settings.device_grant:  # not in Spotify
+            grants[DEVICE_GRANT] = device.grant(validator)
         endpoints.TokenEndpoint.__init__(self, "authorization_code", bearer, grants)
         endpoints.RevocationEndpoint.__init__(self, validator)
         endpoints.IntrospectEndpoint.__init__(self, validator)
@@ -175,6 +177,9 @@ def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
     }
     settings = server.request_validator.settings
     claims.update(par.metadata(settings, issuer) | dpop.metadata(settings))
+    if not settings.device_grant:
+        del claims["device_authorization_endpoint"]
+        claims["grant_types_supported"].remove(DEVICE_GRANT)
     return endpoints.MetadataEndpoint([server], claims).claims
 
 

@@ -126,6 +126,16 @@ def own_token(conn, settings, token: str, request):
     return record
 
 
+def introspection(conn, settings, token: str, request) -> dict | None:
+    """The caller's own live token's claims, with ``cnf`` if it is DPoP-bound
+    (RFC 7662 §2.2, RFC 9449 §6.2)."""
+    found = claims(own_token(conn, settings, token, request))
+    confirmation = found and dpopbind.confirmation(conn, token)
+    if confirmation:
+        found.update(cnf=confirmation, token_type="DPoP")
+    return found
+
+
 def claims(record) -> dict | None:
     """Introspection claims of a live token, else None (RFC 7662 §2.2)."""
     if record is None or record.revoked or record.expires_at <= time.time():

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 from flask import Blueprint
 from flask import Response
+from flask import abort
 from flask import request
 
 from flowlab.sandbox import device
@@ -100,6 +101,8 @@ def token():
 @csrf_exempt
 def device_authorization():
     """The device asks to start (RFC 8628 §3.1, §3.2; not in Spotify)."""
+    if not settings().device_grant:
+        abort(404)
     form = form_body()
     headers, body, status = _call(
         device_endpoint().create_device_authorization_response, form)
