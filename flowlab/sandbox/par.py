@@ -14,8 +14,9 @@ offered, any other query parameter is ignored (as RFC 9101 §6.3 has it for a
 request object); where it is required (§5), a request without ``request_uri`` and
 one with other parameters beside it are refused. The pushed request is read at
 each page of the authorization (a reload is allowed, §4) and taken, once, when the
-code is issued; a used, expired, unknown or another client's ``request_uri`` is an
-error page (``invalid_request_uri``), never a redirect.
+code is issued; ``expires_in`` counts to the first authorization request, and the
+user then has ten minutes to sign in and agree; a used, expired, unknown or another
+client's ``request_uri`` is an error page (``invalid_request_uri``), never a redirect.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from flowlab.sandbox import once
 KIND = "par"
 URN = "urn:ietf:params:oauth:request_uri:"
 EXPIRES_IN = 60  # seconds (§2.2: short-lived; FAPI 2.0 SP §5.3.2.2 under 600)
+INTERACTION = 600  # once opened in time, the user has this long to sign in and agree
 AUTHENTICATION = ("client_secret", "client_assertion", "client_assertion_type")
 BY_REFERENCE = {"client_id", "request_uri"}
 
@@ -84,9 +86,10 @@ def push(server, url: str, authorize_url: str, form: str,
         body = {"error": exc.error, "error_description": exc.description}
         return dict(exc.headers), json.dumps(body), status
     request_uri = URN + secrets.token_urlsafe(32)
+    now = time.time()
     once.put(validator.conn, KIND, request_uri,
-             {"client_id": client_id, "params": params,
-              "mark": settings.token_prefix}, time.time() + EXPIRES_IN)
+             {"client_id": client_id, "params": params, "use_by": now + EXPIRES_IN,
+              "mark": settings.token_prefix}, now + EXPIRES_IN + INTERACTION)
     body = {"request_uri": request_uri, "expires_in": EXPIRES_IN}
     return {}, json.dumps(body), 201
 
@@ -96,6 +99,12 @@ def _pushed(conn, settings, args: list[tuple[str, str]]) -> dict:
     found = once.peek(conn, KIND, given["request_uri"])
     if (found is None or found["mark"] != settings.token_prefix
             or found["client_id"] != given.get("client_id")):
+        raise InvalidRequestUri()
+    # expires_in counts to the first authorization request; the login and
+    # consent pages after it may take the user longer.
+    first = once.use_once(conn, KIND + "-opened", given["request_uri"],
+                          found["use_by"] + INTERACTION)
+    if first and time.time() > found["use_by"]:
         raise InvalidRequestUri()
     return found
 
