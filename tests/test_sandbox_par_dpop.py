@@ -490,3 +490,28 @@ def test_fapi2_offers_no_device_grant(live_server, clients):
                             timeout=5)
     assert refused.status_code == 404
     assert "device_authorization_endpoint" in clients(BEST).meta
+
+
+def test_rsa_proofs_made_by_another_library_are_checked_too(clients):
+    """RS256 and PS256 (RFC 9449 §5.1's list), signed with PyJWT here."""
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    client = clients(FAPI)
+    url = client.meta["token_endpoint"]
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
+    nonce = client.fresh_nonce()
+    for alg in ("RS256", "PS256"):
+        assert alg in client.meta["dpop_signing_alg_values_supported"]
+        claims = {"jti": secrets.token_urlsafe(8), "htm": "POST", "htu": url,
+                  "iat": int(time.time()), "nonce": nonce}
+        proof = jwt.encode(claims, private, algorithm=alg,
+                           headers={"typ": "dpop+jwt", "jwk": public})
+        # Past every proof check, the grant refuses the made-up refresh token.
+        answer = client.refresh("no-such-token", None, proof=proof)
+        assert error_of(answer) == "invalid_grant", answer.text
+        unsigned = jwt.encode(claims, None, algorithm="none",
+                              headers={"typ": "dpop+jwt", "jwk": public})
+        answer = client.refresh("no-such-token", None, proof=unsigned)
+        assert error_of(answer) == "invalid_dpop_proof"
