@@ -1,7 +1,8 @@
 """PAR (RFC 9126), DPoP (RFC 9449) and the FAPI 2.0 issuer's rules, over HTTP.
 
 The client here is independent: plain ``requests`` and ``cryptography``, with a
-small ES256 JWS signer of its own below; it reads every endpoint from the issuer's
+small ES256 JWS signer of its own below (PyJWT, "another library", signs the RSA
+proofs of one test); it reads every endpoint from the issuer's
 metadata. Only two things come from the harness: the user's browser (log in, agree,
 ``tests.sandbox_helpers.Sandbox``) and the clients' pre-registration (the server's
 operator hands out credentials, ``make_client``). Until private_key_jwt is merged,
@@ -18,10 +19,12 @@ import time
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
+import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from tests.sandbox_helpers import CALLBACK
@@ -494,9 +497,6 @@ def test_fapi2_offers_no_device_grant(live_server, clients):
 
 def test_rsa_proofs_made_by_another_library_are_checked_too(clients):
     """RS256 and PS256 (RFC 9449 §5.1's list), signed with PyJWT here."""
-    import jwt
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     client = clients(FAPI)
     url = client.meta["token_endpoint"]
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
