@@ -515,3 +515,23 @@ def test_rsa_proofs_made_by_another_library_are_checked_too(clients):
                               headers={"typ": "dpop+jwt", "jwk": public})
         answer = client.refresh("no-such-token", None, proof=unsigned)
         assert error_of(answer) == "invalid_dpop_proof"
+
+
+def test_nonces_and_pushed_requests_hold_across_servers(serve):
+    """Two servers on one store and one secret key (as an app's workers, or
+    servers sharing PostgreSQL): a request pushed at one is used at the other,
+    and one's DPoP nonce is good at the other."""
+    one, two = serve(), serve()
+    registered, secret = make_client(one.app)
+    browser = Sandbox(two.url, two.app.config)
+    at_one = Client(one.url, FAPI, registered.client_id, secret, browser)
+    at_two = Client(two.url, FAPI, registered.client_id, secret, browser)
+    params, verifier = at_one.pushed_params()
+    request_uri = at_one.push(**params).json()["request_uri"]
+    answer = at_two.authorize(request_uri)
+    assert answer.status_code in (302, 303), answer.text
+    code = query(answer.headers["Location"])["code"]
+    at_two.nonce = at_one.fresh_nonce()
+    issued = at_two.redeem(code, verifier, Key())
+    assert issued.status_code == 200, issued.text
+    assert issued.json()["token_type"] == "DPoP"
