@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicNumbers
 
+from tests.independent import Client
 from tests.sandbox_helpers import CALLBACK
 from tests.sandbox_helpers import Sandbox
 from tests.sandbox_helpers import basic
@@ -336,6 +337,12 @@ def test_only_best_practice_offers_token_exchange(fapi):
                         timeout=5).json()
     assert EXCHANGE not in meta["grant_types_supported"]
     assert meta["jwks_uri"] == fapi.issuer + "/.well-known/jwks.json"
-    answer = exchange(fapi, fapi.web_auth(), subject_token="anything")
+    client = Client(meta)  # FAPI 2.0 checks a DPoP proof (with its nonce) first
+    data = {"grant_type": EXCHANGE, "subject_token_type": ACCESS_TOKEN_TYPE,
+            "subject_token": "anything"}
+    for _ in range(2):
+        proof = client.proof("POST", meta["token_endpoint"])
+        answer = fapi.token(data, {**fapi.web_auth(), "DPoP": proof})
+        client.remember_nonce(answer)
     assert answer.status_code == 400
     assert answer.json()["error"] == "unsupported_grant_type"

@@ -241,6 +241,21 @@ def test_differences_are_one_data_file_that_matches_the_profiles():
                                   for ref in row["rfc"])
 
 
+def test_every_fapi2_setting_has_a_row_and_every_row_a_fapi2_column():
+    """The FAPI 2.0 column of the table: each setting where the FAPI 2.0 issuer
+    differs from best practice is a row's setting, and each row says FAPI's way."""
+    with open(CONTENT / "profiles.toml", "rb") as f:
+        profiles = tomllib.load(f)["profile"]
+    best, fapi = profiles["best-practice"], profiles["fapi2"]
+    with open(CONTENT / "profile-differences.toml", "rb") as f:
+        rows = tomllib.load(f)["difference"]
+    own = {"path", "name", "label", "token_prefix"}
+    differing = {key for key in {*best, *fapi} - own if best.get(key) != fapi.get(key)}
+    assert differing <= {row["setting"] for row in rows}
+    assert {"par", "dpop"} <= {row["setting"] for row in rows}
+    assert all(row["fapi2"].strip() for row in rows)
+
+
 def test_profiles_page_shows_every_difference(live_server):
     page = requests.get(live_server.url + "/sandbox/profiles", timeout=5)
     assert page.status_code == 200
@@ -251,6 +266,7 @@ def test_profiles_page_shows_every_difference(live_server):
         for ref in row["rfc"]:
             assert ref in page.text
     assert "/.well-known/oauth-authorization-server/sandbox/best-practice" in page.text
+    assert "FAPI 2.0</th>" in page.text
 
 
 # -- The runner under both issuers ----------------------------------------------

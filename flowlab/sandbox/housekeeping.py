@@ -16,6 +16,7 @@ from sqlalchemy import delete
 from flowlab.core.storage.db import transaction
 from flowlab.core.storage.sandbox_tables import auth_failures
 from flowlab.core.storage.sandbox_tables import codes
+from flowlab.core.storage.sandbox_tables import dpop_bindings
 from flowlab.core.storage.sandbox_tables import grants
 from flowlab.core.storage.sandbox_tables import once_values
 from flowlab.core.storage.sandbox_tables import tokens
@@ -41,5 +42,6 @@ def purge(conn: Connection, now: float) -> None:
         conn.execute(delete(tokens).where(tokens.c.expires_at < now - 3600))
         conn.execute(delete(grants).where(grants.c.expires_at < now))
         conn.execute(delete(once_values).where(once_values.c.expires_at <= now))
+        conn.execute(delete(dpop_bindings).where(dpop_bindings.c.expires_at <= now))
         conn.execute(delete(auth_failures)
                      .where(auth_failures.c.minute < now // 60 - 1))

@@ -42,6 +42,9 @@ class IssuerProfile:
     resource_indicators: bool = False  # RFC 8707
     protected_resource: bool = False  # the API checks aud; RFC 9728 metadata
     token_exchange: bool = False  # RFC 8693
+    par: str = "off"  # "off", "offered" or "required" (RFC 9126 §5)
+    dpop: str = "off"  # "off", "offered" or "required" (RFC 9449)
+    device_grant: bool = True  # RFC 8628, not in Spotify; not in FAPI 2.0
 
     def endpoint_suffix(self, default: IssuerProfile) -> str:
         """What this profile adds to a blueprint's name ("" for the default)."""

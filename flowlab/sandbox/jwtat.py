@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from flowlab.sandbox import dpopbind
 from flowlab.sandbox import keys
 from flowlab.sandbox import resources
 
@@ -78,6 +79,9 @@ class AccessTokens:
         }
         if getattr(request, "auth_time", None):
             claims["auth_time"] = int(request.auth_time)
+        jkt = dpopbind.jkt_of(request)  # the key of this request's proof
+        if jkt:
+            claims["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1
         claims.update(getattr(request, "access_token_claims", None) or {})
         return sign(self.validator.conn, self.settings, claims)
 

@@ -64,3 +64,13 @@ def take(conn: Connection, kind: str, key: str):
         return None
     return json.loads(row.value) if row.value is not None else None
 
+
+
+def peek(conn: Connection, kind: str, key: str):
+    """The value kept under ``key``, left in place; None when there is none or it
+    expired. A pushed request is read at each page of the authorization (login,
+    consent, RFC 9126 §4 allows reloads) and taken when the code is issued."""
+    row = conn.execute(select(once_values.c.value)
+                       .where(_key(kind, key),
+                              once_values.c.expires_at > time.time())).first()
+    return json.loads(row.value) if row is not None and row.value else None

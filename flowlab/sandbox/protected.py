@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from flowlab.sandbox import dpop
 from flowlab.sandbox import jwtat
 from flowlab.sandbox.bearer import ApiError
 from flowlab.sandbox.resources import api_of
@@ -25,14 +26,12 @@ def metadata_url(issuer: str) -> str:
 def document(settings, issuer: str, scopes: list[str]) -> dict:
     """RFC 9728 §2: the API's resource identifier, who issues its tokens, its
     scopes, Bearer in the header only (RFC 6750 §2.1); DPoP's algorithms where the
-    issuer offers DPoP (``settings.dpop_signing_alg_values``, RFC 9449 §5.1)."""
+    issuer offers DPoP (RFC 9449 §5.1)."""
     found = {"resource": api_of(issuer), "authorization_servers": [issuer],
              "scopes_supported": scopes, "bearer_methods_supported": ["header"],
              "resource_name": "Sandbox Web API",
              "resource_documentation": issuer + "/"}
-    if settings.dpop_signing_alg_values:
-        found["dpop_signing_alg_values_supported"] = list(
-            settings.dpop_signing_alg_values)
+    found.update(dpop.metadata(settings))  # RFC 9728 §2, where DPoP is offered
     return found
 
 

@@ -77,6 +77,9 @@ class Sandbox:
             missing_verifier_error=profile.missing_verifier_error,
             loopback_any_port=profile.loopback_any_port,
             token_prefix=profile.token_prefix,
+            par=profile.par,
+            dpop=profile.dpop,
+            device_grant=profile.device_grant,
             foreign_prefixes=tuple(p.token_prefix for p in self.profiles.all
                                    if p is not profile),
             oidc=profile.oidc, id_token_alg=profile.id_token_alg,

@@ -20,8 +20,11 @@ from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
 from flowlab.core.demo import DEVICE_GRANT
 from flowlab.sandbox import device
+from flowlab.sandbox import dpop
+from flowlab.sandbox import dpopbind
 from flowlab.sandbox import issuers as profiles
 from flowlab.sandbox import oidc
+from flowlab.sandbox import par
 from flowlab.sandbox import pkce
 from flowlab.sandbox import targeting
 
@@ -59,8 +62,12 @@ class Settings:
     resource_indicators: bool = False
     protected_resource: bool = False  # the API checks aud, publishes RFC 9728
     token_exchange: bool = False
-    dpop_signing_alg_values: tuple[str, ...] = ()  # the DPoP part's to fill
     signing_secret: str = field(default="", repr=False)  # the app's SECRET_KEY
+    # Pushed authorization requests (RFC 9126) and DPoP (RFC 9449): "off" (as
+    # Spotify), "offered" or "required" (FAPI 2.0 SP §5.3.2.1, §5.3.2.2).
+    par: str = "off"
+    dpop: str = "off"
+    device_grant: bool = True  # RFC 8628; FAPI 2.0 has the code flow only
 
 
 def new_secret(request=None) -> str:
@@ -108,6 +115,7 @@ class SandboxServer(
         )
         code.register_code_modifier(_fresh_code)
         code.register_token_modifier(oidc.add_id_token)  # OIDC Core §3.1.3.3
+        code.register_code_modifier(dpopbind.bind_code)  # RFC 9449 §10
         implicit = grant_types.ImplicitGrant(
             validator, pre_auth=[pkce.check_authorization_request]
         )
@@ -127,7 +135,8 @@ class SandboxServer(
             self, "code", bearer, {"code": code, "token": implicit}
         )
         grants = dict(zip(TOKEN_GRANTS, (code, refresh, credentials), strict=True))
-        grants[DEVICE_GRANT] = device.grant(validator)  # not in Spotify
+        if validator.settings.device_grant:  # not in Spotify
+            grants[DEVICE_GRANT] = device.grant(validator)
         targeting.install(validator, access, grants, (code, implicit))
         endpoints.TokenEndpoint.__init__(self, "authorization_code", bearer, grants)
         endpoints.RevocationEndpoint.__init__(self, validator)
@@ -184,8 +193,13 @@ def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
         # expires one access token now. RFC 8414 §2 lets metadata carry extras.
         "flowlab_demo_expire_endpoint": issuer + "/demo/expire-token",
     }
-    claims.update(oidc.metadata(server.request_validator.settings, issuer))
-    claims.update(targeting.metadata(server.request_validator.settings, issuer, claims))
+    settings = server.request_validator.settings
+    claims.update(par.metadata(settings, issuer) | dpop.metadata(settings))
+    claims.update(oidc.metadata(settings, issuer))
+    claims.update(targeting.metadata(settings, issuer, claims))
+    if not settings.device_grant:
+        del claims["device_authorization_endpoint"]
+        claims["grant_types_supported"].remove(DEVICE_GRANT)
     return endpoints.MetadataEndpoint([server], claims).claims
 
 

@@ -19,6 +19,7 @@ import time
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
+from flowlab.sandbox import dpopbind
 from flowlab.sandbox import grants
 from flowlab.sandbox import jwtat
 from flowlab.sandbox.issuers import issued_here
@@ -41,6 +42,7 @@ def live_code(conn, settings, code: str, client, request):
         raise grant_error(request, "Authorization code expired")
     if request.redirect_uri != record.redirect_uri:
         raise grant_error(request, "Invalid redirect URI")
+    dpopbind.check_code(conn, code, request)  # RFC 9449 §10, before the claim
     return record
 
 
@@ -102,6 +104,7 @@ def save_tokens(conn, settings, token: dict, request) -> None:
     if not saved:
         raise grant_error(request, "Refresh token revoked" if refresh_record
                           else "Invalid authorization code")
+    dpopbind.bind_tokens(conn, settings, token, request)  # RFC 9449 §5, §6
 
 
 def live_refresh(conn, settings, refresh_token: str, client, request, rotate: bool):
@@ -113,6 +116,7 @@ def live_refresh(conn, settings, refresh_token: str, client, request, rotate: bo
         raise grant_error(request, "Invalid refresh token")
     if record.client_id != client.client_id:
         raise grant_error(request, "Invalid refresh token")
+    dpopbind.check_refresh(conn, refresh_token, request)  # RFC 9449 §5
     if record.revoked == "rotated":
         grants.revoke_grant(conn, record.grant_id)
     if record.revoked:
@@ -137,9 +141,20 @@ def own_token(conn, settings, token: str, request):
     return record
 
 
+def introspection(conn, settings, token: str, request) -> dict | None:
+    """The caller's own live token's claims, with ``cnf`` if it is DPoP-bound
+    (RFC 7662 §2.2, RFC 9449 §6.2)."""
+    found = claims(own_token(conn, settings, token, request), token)
+    confirmation = found and dpopbind.confirmation(conn, token)
+    if confirmation:
+        found.update(cnf=confirmation, token_type="DPoP")
+    return found
+
+
 def claims(record, token: str = "") -> dict | None:
     """Introspection claims of a live token, else None (RFC 7662 §2.2); a JWT's
     own claims too (``jwtat.introspected``)."""
+
     if record is None or record.revoked or record.expires_at <= time.time():
         return None
     found = {

@@ -234,8 +234,7 @@ class RequestValidator(OAuthlibValidator):
     def introspect_token(self, token, token_type_hint, request, *args, **kwargs):
         """Claims of the caller's own live token, else None (RFC 7662 §2.2).
         Introspection endpoint."""
-        return tokenrules.claims(
-            tokenrules.own_token(self.conn, self.settings, token, request), token)
+        return tokenrules.introspection(self.conn, self.settings, token, request)
 
     # -- Device authorization ----------------------------------------------------
 

@@ -157,3 +157,15 @@ once_values = Table(
 )
 
 SANDBOX_TABLES = (*SANDBOX_TABLES, signing_keys, once_values)
+
+# DPoP bindings (RFC 9449 §6, §10): the key thumbprint (``jkt``) a code, an access
+# token or a public client's refresh token is bound to, by the value's digest.
+dpop_bindings = Table(
+    "dpop_bindings", metadata,
+    Column("value_hash", Text, primary_key=True),
+    Column("jkt", Text, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Index("dpop_bindings_expiry", "expires_at"),
+)
+
+SANDBOX_TABLES = (*SANDBOX_TABLES, dpop_bindings)

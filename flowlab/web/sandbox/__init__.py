@@ -26,6 +26,7 @@ from flowlab.web.sandbox import device_page
 from flowlab.web.sandbox import endpoints
 from flowlab.web.sandbox import issuers
 from flowlab.web.sandbox import oidc
+from flowlab.web.sandbox import par
 from flowlab.web.sandbox import profilepage
 from flowlab.web.sandbox import received
 from flowlab.web.sandbox import resource
@@ -41,7 +42,8 @@ def init_app(app: Flask) -> None:
     sandbox = app.extensions["sandbox"] = Sandbox(app.config, context.caller)
     # oauthlib logs codes and tokens at DEBUG: keep its records above that.
     logging.getLogger("oauthlib").setLevel(logging.INFO)
-    for module in (views, endpoints, api, dashboard, device_page, profilepage, oidc):
+    for module in (views, endpoints, api, dashboard, device_page, profilepage, oidc,
+                   par):
         app.register_blueprint(module.bp)
     token_paths = sandbox.profiles.token_paths()
     cors.init_app(app, token_paths)  # a browser app's own token request
@@ -50,7 +52,7 @@ def init_app(app: Flask) -> None:
     # metadata where RFC 8414 §3.1 puts it (the issuer's path after the segment).
     issuers.register(app, sandbox.profiles,
                      (views.bp, endpoints.bp, api.bp, received_bp, device_page.bp,
-                      oidc.bp),
+                      oidc.bp, par.bp),
                      endpoints.server_metadata)
     resource.register(app, sandbox.profiles)  # RFC 9728 metadata, jwks_uri
     sandbox.on_issuer(lambda added: issuers.mount(app, sandbox.profiles, added))

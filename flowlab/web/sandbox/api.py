@@ -11,14 +11,13 @@ from flask import Blueprint
 from flask import jsonify
 from flask import request
 
-from flowlab.sandbox import bearer
 from flowlab.sandbox import grants
 from flowlab.sandbox.bearer import ApiError
 from flowlab.sandbox.objects import artist_object
 from flowlab.sandbox.objects import paging
 from flowlab.sandbox.objects import playlist_object
 from flowlab.sandbox.objects import user_object
-from flowlab.sandbox.store import DB
+from flowlab.web.sandbox import proofs
 from flowlab.web.sandbox import resource
 from flowlab.web.sandbox.context import catalogue
 
@@ -33,8 +32,10 @@ SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "audi
 def api_error(exc: ApiError):
     response = jsonify(error={"status": exc.status, "message": exc.message})
     if exc.status == 401:
-        response.headers["WWW-Authenticate"] = resource.challenge(
+        response.headers["WWW-Authenticate"] = getattr(
+            exc, "challenge", None) or resource.challenge(
             exc.message if exc.token_error else None)
+    response.headers.update(getattr(exc, "headers", {}))
     return response, exc.status
 
 
@@ -49,7 +50,7 @@ def cors(response):
 
 def bearer_token() -> grants.TokenRecord:
     """The live access token of this request's Bearer header (RFC 6750 §2.1)."""
-    record = bearer.bearer_token(DB.get(), request.headers.get("Authorization"))
+    record = proofs.api_token()  # Bearer, or DPoP with a proof (RFC 9449 §7)
     resource.check()  # its own audience, where the API is a protected resource
     request.environ[TOKEN_CLIENT] = record.client_id
     return record

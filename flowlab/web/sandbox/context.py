@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import urlencode
 
 from flask import current_app
 from flask import has_request_context
@@ -80,8 +79,3 @@ def current_user() -> dict | None:
     """The demo user signed in to the sandbox in this browser, if any."""
     return catalogue().users.get(session.get(USER_KEY, ""))
 
-
-def authorize_uri() -> str:
-    """This authorization request's URL, its query re-encoded, duplicates kept."""
-    query = urlencode(list(request.args.items(multi=True)))
-    return request.base_url + ("?" + query if query else "")

@@ -9,20 +9,24 @@ Revocation and introspection are not in Spotify; they follow RFC 7009 and RFC 76
 from __future__ import annotations
 
 import json
+from functools import partial
 from urllib.parse import parse_qs
 
 from flask import Blueprint
 from flask import Response
+from flask import abort
 from flask import request
 
 from flowlab.sandbox import device
 from flowlab.sandbox import grants
 from flowlab.sandbox.bearer import bearer_challenge
+from flowlab.sandbox.dpop import ProofError
 from flowlab.sandbox.server import call
 from flowlab.sandbox.server import metadata
 from flowlab.sandbox.server import spotify_token_error
 from flowlab.sandbox.store import DB
 from flowlab.web.sandbox import device_page
+from flowlab.web.sandbox import proofs
 from flowlab.web.sandbox.context import device_endpoint
 from flowlab.web.sandbox.context import issuer
 from flowlab.web.sandbox.context import oauth_server
@@ -70,7 +74,17 @@ def token():
         )
         return _respond({"Allow": "POST"}, body, 405, False)
     form = form_body()
-    headers, body, status = _call(oauth_server().create_token_response, form)
+    try:  # the proof first: a refusal consumes nothing (RFC 9449 §4.3, §8)
+        jkt = proofs.token_jkt()
+    except ProofError as exc:
+        body = json.dumps({"error": exc.error, "error_description": exc.description})
+        return _respond({**proofs.nonce_header(), "Access-Control-Allow-Origin": "*"},
+                        body, 400, False)
+    endpoint = oauth_server().create_token_response
+    if jkt:
+        endpoint = partial(endpoint, credentials={"dpop_jkt": jkt})
+    headers, body, status = _call(endpoint, form)
+    headers.update(proofs.nonce_header())
     invalid_client = False
     if status >= 400:
         grant_type = parse_qs(form).get("grant_type", [None])[0]
@@ -86,6 +100,8 @@ def token():
 @csrf_exempt
 def device_authorization():
     """The device asks to start (RFC 8628 §3.1, §3.2; not in Spotify)."""
+    if not settings().device_grant:
+        abort(404)
     form = form_body()
     headers, body, status = _call(
         device_endpoint().create_device_authorization_response, form)

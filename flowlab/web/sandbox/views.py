@@ -22,14 +22,16 @@ from oauthlib.oauth2.rfc6749 import errors
 from flowlab.core.hosts import safe_next
 from flowlab.sandbox import consents
 from flowlab.sandbox import prompts
+from flowlab.sandbox.par import InvalidRequestUri
 from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import get_client
-from flowlab.web.sandbox.context import authorize_uri
 from flowlab.web.sandbox.context import catalogue
 from flowlab.web.sandbox.context import current_user
 from flowlab.web.sandbox.context import issuer
 from flowlab.web.sandbox.context import oauth_server
 from flowlab.web.sandbox.context import profile
+from flowlab.web.sandbox.pushed import authorize_uri
+from flowlab.web.sandbox.pushed import spend
 from flowlab.web.sandbox.signin import auth_time
 from flowlab.web.sandbox.signin import outcome
 from flowlab.web.sandbox.signin import page_shown
@@ -101,8 +103,9 @@ def _checked_request(status: int, anonymous, prompted: bool = False):
     ``max_age`` may ask for the sign-in page or answer with their errors (OIDC Core
     §3.1.2.1, §3.1.2.6); what they ask is in ``info["prompted"]``.
     """
-    server, uri = oauth_server(), authorize_uri()
+    server = oauth_server()
     try:
+        uri = authorize_uri()  # a pushed request's parameters (RFC 9126 §4)
         scopes, info = server.validate_authorization_request(uri, "GET")
     except errors.FatalClientError as exc:
         return error_page(exc), None
@@ -150,7 +153,10 @@ def login_page(redirect_uri: str | None):
 
 
 def finish(server, uri: str, scopes: list[str], user: dict, status: int):
-    """Issue the code or token and send the browser back (RFC 6749 §4.1.2, §4.2.2)."""
+    """Issue the code or token and send the browser back (RFC 6749 §4.1.2, §4.2.2);
+    a pushed request is used up here (RFC 9126 §4)."""
+    if not spend():
+        return error_page(InvalidRequestUri())
     headers, _, _ = server.create_authorization_response(
         uri, "GET", scopes=scopes,
         credentials={"user": user["id"], "auth_time": auth_time()})
