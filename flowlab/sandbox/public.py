@@ -78,6 +78,11 @@ class Sandbox:
             token_prefix=profile.token_prefix,
             foreign_prefixes=tuple(p.token_prefix for p in self.profiles.all
                                    if p is not profile),
+            issuer_path=profile.path, registration=profile.registration,
+            registrations_per_minute=int(
+                config.get("SANDBOX_REGISTRATIONS_PER_MINUTE", 30)),
+            auth_methods=profile.auth_methods,
+            assertion_aud_array=profile.assertion_aud_array,
         )
 
     def server(self, profile: IssuerProfile) -> SandboxServer:

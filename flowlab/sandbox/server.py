@@ -18,6 +18,7 @@ from oauthlib.oauth2.rfc6749 import grant_types
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
 from flowlab.core.demo import DEVICE_GRANT
+from flowlab.sandbox import clientreg
 from flowlab.sandbox import device
 from flowlab.sandbox import issuers as profiles
 from flowlab.sandbox import pkce
@@ -46,6 +47,12 @@ class Settings:
     loopback_any_port: bool = True  # RFC 8252 §7.3
     token_prefix: str = ""  # marks this issuer's codes and tokens
     foreign_prefixes: tuple[str, ...] = ()  # the other issuers' marks
+    issuer_path: str = ""  # the issuer identifier is the request's origin + this
+    registration: bool = False  # RFC 7591, RFC 7592 (clientreg.py)
+    registrations_per_minute: int = 30  # open registrations per address
+    auth_methods: tuple[str, ...] = ("client_secret_basic", "client_secret_post",
+                                     "none")
+    assertion_aud_array: bool = False  # private_key_jwt (assertion.py)
 
 
 def new_secret(request=None) -> str:
@@ -165,6 +172,7 @@ def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
         # expires one access token now. RFC 8414 §2 lets metadata carry extras.
         "flowlab_demo_expire_endpoint": issuer + "/demo/expire-token",
     }
+    claims.update(clientreg.metadata(server.request_validator.settings, issuer))
     return endpoints.MetadataEndpoint([server], claims).claims
 
 

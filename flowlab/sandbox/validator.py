@@ -41,7 +41,7 @@ class RequestValidator(OAuthlibValidator):
     def client_authentication_required(self, request, *args, **kwargs):
         """Secret sent, or a confidential or unknown client (RFC 6749 §3.2.1).
         Grants: authorization code, refresh token; revocation, introspection."""
-        if clientauth.basic_credentials(request) or request.client_secret is not None:
+        if clientauth.presents_credentials(request):
             return True
         client = get_client(self.conn, request.client_id)
         return client is None or client.confidential
@@ -50,7 +50,7 @@ class RequestValidator(OAuthlibValidator):
         """Basic or body credentials, compared in constant time (RFC 6749 §2.3.1).
         Grants: authorization code, client credentials, refresh token, device code."""
         request.client = clientauth.authenticate(
-            self.conn, request, self.remote, self.settings.failure_limit)
+            self.conn, request, self.remote, self.settings)
         request.client_id = request.client.client_id
         return True
 
@@ -58,7 +58,7 @@ class RequestValidator(OAuthlibValidator):
         """A public client is known by its id alone (RFC 6749 §3.2.1).
         Grants: authorization code, refresh token, device code."""
         request.client = clientauth.identify_public(
-            self.conn, request, self.remote, self.settings.failure_limit)
+            self.conn, request, self.remote, self.settings)
         return True
 
     # -- Authorization request ---------------------------------------------------

@@ -27,6 +27,7 @@ from flowlab.web.sandbox import endpoints
 from flowlab.web.sandbox import issuers
 from flowlab.web.sandbox import profilepage
 from flowlab.web.sandbox import received
+from flowlab.web.sandbox import registration
 from flowlab.web.sandbox import views
 
 
@@ -39,7 +40,8 @@ def init_app(app: Flask) -> None:
     sandbox = app.extensions["sandbox"] = Sandbox(app.config, context.caller)
     # oauthlib logs codes and tokens at DEBUG: keep its records above that.
     logging.getLogger("oauthlib").setLevel(logging.INFO)
-    for module in (views, endpoints, api, dashboard, device_page, profilepage):
+    for module in (views, endpoints, api, dashboard, device_page, profilepage,
+                   registration):
         app.register_blueprint(module.bp)
     token_paths = sandbox.profiles.token_paths()
     cors.init_app(app, token_paths)  # a browser app's own token request
@@ -47,7 +49,8 @@ def init_app(app: Flask) -> None:
     # Each profile's issuer: the same blueprints under its own path, and its
     # metadata where RFC 8414 §3.1 puts it (the issuer's path after the segment).
     issuers.register(app, sandbox.profiles,
-                     (views.bp, endpoints.bp, api.bp, received_bp, device_page.bp),
+                     (views.bp, endpoints.bp, api.bp, received_bp, device_page.bp,
+                      registration.bp),
                      endpoints.server_metadata)
     sandbox.on_issuer(lambda added: issuers.mount(app, sandbox.profiles, added))
     app.cli.add_command(cli.cli)
