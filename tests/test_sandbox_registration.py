@@ -193,6 +193,19 @@ def test_a_client_registered_without_scope_may_ask_for_any_sandbox_scope(
     assert token.status_code == 200, token.text
 
 
+def test_a_client_registered_with_a_scope_may_ask_for_that_scope_only(
+        live_server):
+    iss, key = issuer(live_server, "best-practice"), Key()
+    first, second = iss.meta["scopes_supported"][:2]
+    client = jwt_client(iss, key, scope=first)
+    assert client["scope"] == first
+    for scope, status in ((first, 200), (f"{first} {second}", 400)):
+        token = iss.post("token_endpoint", iss.assertion(client["client_id"], key),
+                         grant_type="client_credentials", scope=scope)
+        assert token.status_code == status, token.text
+    assert token.json()["error"] == "invalid_scope"
+
+
 BAD_METADATA = [
     ({"redirect_uris": ["javascript:alert(1)//"]}, "invalid_redirect_uri"),
     ({"redirect_uris": ["data:text/html,hi"]}, "invalid_redirect_uri"),

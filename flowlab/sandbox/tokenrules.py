@@ -24,6 +24,14 @@ from flowlab.sandbox.issuers import issued_here
 from flowlab.sandbox.pkce import verifier_matches
 
 
+def allowed_scopes(client, settings) -> set[str]:
+    """The scopes a client may ask for: the sandbox's, narrowed to the ``scope`` it
+    registered if it registered one (RFC 7591 §2, RFC 6749 §3.3)."""
+    registered = getattr(client, "scope", None)
+    offered = set(settings.scopes)
+    return offered if registered is None else offered & set(registered.split())
+
+
 def grant_error(request, text: str) -> errors.InvalidGrantError:
     return errors.InvalidGrantError(description=text, request=request)
 

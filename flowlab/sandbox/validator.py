@@ -88,10 +88,10 @@ class RequestValidator(OAuthlibValidator):
         return None
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
-        """Only Spotify's published scopes (RFC 6749 §3.3, §4.1.2.1).
+        """Spotify's published scopes, or those registered (RFC 6749 §3.3, RFC 7591).
         Grants: authorization code, implicit, client credentials, device code."""
         request.scopes = [scope for scope in scopes if scope]
-        if all(scope in self.settings.scopes for scope in request.scopes):
+        if set(request.scopes) <= tokenrules.allowed_scopes(client, self.settings):
             return True
         raise errors.InvalidScopeError(description="Illegal scope", request=request)
 
