@@ -309,6 +309,24 @@ def test_a_loopback_jwks_uri_is_fetched_and_its_key_authenticates(
     assert token.status_code == 200, token.text
 
 
+def test_a_key_rotated_at_the_jwks_uri_is_fetched_again(live_server, jwks_host):
+    server, handler = jwks_host
+    iss, old, new = issuer(live_server, "best-practice"), Key(), Key("RS256")
+    handler.document = json.dumps({"keys": [old.jwk]}).encode()
+    answer = iss.register(grant_types=["client_credentials"],
+                          token_endpoint_auth_method="private_key_jwt",
+                          jwks_uri=f"http://127.0.0.1:{server.server_port}/k")
+    cid = answer.json()["client_id"]
+    handler.document = json.dumps({"keys": [new.jwk]}).encode()
+    token = iss.post("token_endpoint", iss.assertion(cid, new),
+                     grant_type="client_credentials")
+    assert token.status_code == 200, token.text
+    assert handler.hits == ["/k", "/k"]
+    refused_client(iss.post("token_endpoint", iss.assertion(cid, Key()),
+                            grant_type="client_credentials"))
+    assert len(handler.hits) == 3  # looked again, and found no such key
+
+
 def test_a_remote_requester_s_jwks_uri_is_never_fetched(app, jwks_host):
     server, handler = jwks_host
     key = Key()
@@ -344,6 +362,26 @@ def test_open_registration_is_rate_limited_per_address_across_servers(serve):
     assert made >= 10
     assert int(answer.headers["Retry-After"]) > 0
     assert answer.json()["error"]
+
+
+def test_a_registration_and_its_jti_hold_across_servers_sharing_the_store(serve):
+    one, two = serve(), serve()  # one database, two servers
+    at_one, at_two = Issuer(one.url, "best-practice"), Issuer(two.url, "fapi2")
+    key = Key()
+    client = jwt_client(at_one, key)
+    cid, token = client["client_id"], client["registration_access_token"]
+    read = requests.get(f"{at_two.meta['registration_endpoint']}/{cid}", timeout=10,
+                        headers={"Authorization": "Bearer " + token})
+    assert read.status_code == 200 and read.json()["client_id"] == cid
+    jti = uuid.uuid4().hex
+    assert at_two.post("introspection_endpoint", at_two.assertion(cid, key, jti=jti),
+                       token="x").status_code == 200
+    # The same jti for the other server's origin (its own issuer identifier).
+    other = Issuer(one.url, "fapi2")
+    answer = other.post("introspection_endpoint", other.assertion(cid, key, jti=jti),
+                        token="x")
+    refused_client(answer)
+    assert "jti" in answer.json()["error_description"]
 
 
 # -- Management (RFC 7592) ----------------------------------------------------------

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import jwt
 from oauthlib.oauth2.rfc6749 import errors
 
+from flowlab.sandbox import registrations
 from flowlab.sandbox.clientreg import ASSERTION_ALGS
 from flowlab.sandbox.once import use_once
 from flowlab.sandbox.store import Client
@@ -107,10 +108,11 @@ def _check_claims(claims: dict, issuer: str, settings, request) -> None:
         raise _refuse(request, "Invalid client assertion: jti must be a string")
 
 
-def verify(conn, request, settings) -> Client:
+def verify(conn, request, settings, local: bool = False) -> Client:
     """The client a ``client_assertion`` authenticates, else ``invalid_client``
     (RFC 7523 §3, RFC 7521 §4.2). The PAR endpoint calls this too, through
-    ``clientauth.authenticate``."""
+    ``clientauth.authenticate``. A key not known yet is looked for again at the
+    client's ``jwks_uri``, only for a ``local`` requester (RFC 7591 §5)."""
     if {"client_assertion", "client_assertion_type"} & set(
             getattr(request, "duplicate_params", ())):
         raise errors.InvalidRequestError(description="Send each parameter once",
@@ -137,6 +139,8 @@ def verify(conn, request, settings) -> Client:
     client = get_client(conn, cid)
     if client is None or client.auth_method != "private_key_jwt":
         raise _refuse(request)
+    if client.jwks_uri and local and not _keys(client, header, alg):
+        client = registrations.refresh_keys(conn, client)
     claims = _signed_claims(token, client, header, alg, request)
     _check_claims(claims, issuer_of(request, settings), settings, request)
     if not use_once(conn, "client-assertion", f"{cid}|{claims['jti']}",

@@ -17,6 +17,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from flowlab.core import http as exchange
 from flowlab.core.hosts import constant_time_equal
+from flowlab.core.hosts import is_loopback_host
 from flowlab.sandbox import assertion
 from flowlab.sandbox import consents
 from flowlab.sandbox.store import Client
@@ -90,7 +91,8 @@ def authenticate(conn, request, remote: str, settings) -> Client:
         if "private_key_jwt" not in settings.auth_methods:
             raise _refuse(conn, key, request)
         try:
-            return assertion.verify(conn, request, settings)
+            return assertion.verify(conn, request, settings,
+                                    is_loopback_host(remote))
         except errors.InvalidClientError as exc:
             raise _refuse(conn, key, request, exc.description) from None
     method = ("client_secret_basic" if basic_credentials(request)

@@ -25,6 +25,7 @@ from flowlab.sandbox import store
 from flowlab.sandbox.clientreg import SECRET_METHODS
 from flowlab.sandbox.clientreg import RegistrationError
 from flowlab.sandbox.clientreg import check
+from flowlab.sandbox.clientreg import public_jwks
 from flowlab.sandbox.store import Client
 from flowlab.sandbox.store import digest
 
@@ -96,3 +97,14 @@ def managed(conn, client_id: str, token: str | None) -> Client | None:
     expected = client.registration_hash if known else digest("")
     matches = bool(token) and constant_time_equal(digest(token), expected)
     return client if known and matches else None
+
+
+def refresh_keys(conn, client: Client) -> Client:
+    """Fetch a client's loopback ``jwks_uri`` again: it may have rotated its keys
+    (RFC 7517 §5). Unchanged if the document cannot be read."""
+    try:
+        keys = public_jwks(fetch_jwks(client.jwks_uri))
+    except RegistrationError:
+        return client
+    store.update_client(conn, client.client_id, jwks=json.dumps(keys))
+    return store.get_client(conn, client.client_id)
