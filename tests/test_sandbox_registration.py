@@ -1,7 +1,8 @@
 """Dynamic registration (RFC 7591, RFC 7592) and private_key_jwt (RFC 7523 §2.2,
 §3; OIDC Core §9) at the best-practice and FAPI 2.0 issuers, by an independent
 client: plain requests, keys and signatures made with cryptography by hand (the
-JWS compact serialization, RFC 7515 §7.1), nothing imported from flowlab. It reads
+JWS compact serialization, RFC 7515 §7.1), nothing imported from flowlab (the
+suite's browser helper only plays the user at /authorize). It reads
 the metadata, registers, authenticates with a signed assertion at the token,
 introspection and revocation endpoints, and sees each misuse refused."""
 
@@ -13,6 +14,7 @@ import json
 import threading
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -21,6 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from tests.sandbox_helpers import CALLBACK
+from tests.sandbox_helpers import Sandbox
+from tests.sandbox_helpers import pkce_pair
 
 ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 PATHS = {"spotify-like": "/sandbox", "best-practice": "/sandbox/best-practice",
@@ -406,6 +412,9 @@ def test_read_and_delete_need_the_registration_access_token(live_server):
     assert read.status_code == 200
     assert read.json()["client_id"] == client["client_id"]
     assert read.json()["jwks"] == {"keys": [key.jwk]}
+    assert read.json()["registration_access_token"] == token
+    assert read.json()["registration_client_uri"] == uri
+    assert requests.put(uri, headers=bearer, json={}, timeout=10).status_code == 405
     assert read.headers["Cache-Control"] == "no-store"
     assert requests.delete(uri, headers=bearer, timeout=10).status_code == 204
     assert requests.get(uri, headers=bearer, timeout=10).status_code == 401
@@ -431,6 +440,32 @@ def test_private_key_jwt_at_token_introspection_and_revocation(live_server):
     assert gone.status_code == 200, gone.text
     seen = iss.post("introspection_endpoint", iss.assertion(cid, key), token=access)
     assert seen.json() == {"active": False}
+
+
+def test_the_code_grant_and_refresh_with_private_key_jwt(live_server):
+    """The front channel as a browser (the suite's helper); every back-channel
+    request authenticated by a fresh assertion (RFC 7523 §2.2)."""
+    iss, key = issuer(live_server, "best-practice"), Key()
+    answer = iss.register(redirect_uris=[CALLBACK], jwks={"keys": [key.jwk]},
+                          grant_types=["authorization_code", "refresh_token"],
+                          token_endpoint_auth_method="private_key_jwt")
+    assert answer.status_code == 201, answer.text
+    cid = answer.json()["client_id"]
+    browser = Sandbox(live_server.url, live_server.app.config)
+    browser.issuer = iss.id
+    verifier, challenge = pkce_pair()
+    code = browser.code(SimpleNamespace(client_id=cid), scope="user-read-email",
+                        code_challenge=challenge, code_challenge_method="S256")
+    redeem = {"grant_type": "authorization_code", "code": code,
+              "redirect_uri": CALLBACK, "code_verifier": verifier}
+    refused_client(iss.post("token_endpoint", iss.assertion(cid, Key()), **redeem))
+    tokens = iss.post("token_endpoint", iss.assertion(cid, key), **redeem)
+    assert tokens.status_code == 200, tokens.text
+    refresh = iss.post("token_endpoint", iss.assertion(cid, key),
+                       grant_type="refresh_token",
+                       refresh_token=tokens.json()["refresh_token"])
+    assert refresh.status_code == 200, refresh.text
+    assert refresh.json()["access_token"] != tokens.json()["access_token"]
 
 
 @pytest.mark.parametrize("typ", ["JWT", "client-authentication+jwt", None])

@@ -65,7 +65,8 @@ def register():
 @csrf_exempt
 def manage(client_id: str):
     """Read or delete a registration with its registration access token, a Bearer
-    token (RFC 7592 §2.1, §2.3); anything else is 401 (RFC 6750 §3.1)."""
+    token (RFC 7592 §2.1, §2.3); anything else is 401 (RFC 6750 §3.1). No update
+    (§2.2 is optional): PUT is 405."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     client = registrations.managed(DB.get(), client_id, token.strip()
                                    if scheme.lower() == "bearer" else None)
@@ -77,4 +78,6 @@ def manage(client_id: str):
     if request.method == "DELETE":
         delete_client(DB.get(), client_id)
         return _json(None, 204)
-    return _json(registrations.answer(config(), client, issuer()), 200)
+    # RFC 7592 §3: the response carries the token; the one presented stays valid.
+    answer = registrations.answer(config(), client, issuer())
+    return _json({**answer, "registration_access_token": token.strip()}, 200)
