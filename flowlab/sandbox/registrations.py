@@ -71,7 +71,7 @@ def register(conn, config: Mapping, settings, body, remote: str, local: bool,
     client, _ = store.create_client(
         conn, config, name=found["client_name"], redirect_uris=found["redirect_uris"],
         confidential=method != "none", grant_types=found["grant_types"],
-        owner=OWNER, secret=method in SECRET_METHODS, registered=dict(
+        owner=OWNER, has_secret=method in SECRET_METHODS, registered=dict(
             auth_method=method, jwks=json.dumps(keys) if keys else None,
             jwks_uri=found.get("jwks_uri"), registration_hash=digest(token),
             id_token_alg=found.get("id_token_signed_response_alg"),

@@ -132,7 +132,7 @@ def create_client(
     grant_types: Sequence[str] | None = None,
     owner: str | None = "cli",
     client_id: str | None = None,
-    secret: bool | None = None,
+    has_secret: bool | None = None,
     registered: Mapping | None = None,
 ) -> tuple[Client, str | None]:
     """Register an app (RFC 6749 §2); returns it and its secret (None if public).
@@ -140,12 +140,13 @@ def create_client(
     ``grant_types`` are RFC 7591 §2 names; without them, every grant the client
     type allows (implicit only if asked). Response types follow (RFC 7591 §2.1).
     ``client_id`` is random unless given (an exercise's apps share a prefix).
-    A confidential app has a secret unless ``secret`` is False (private_key_jwt);
+    A confidential app has a secret unless ``has_secret`` is False (private_key_jwt);
     ``registered`` sets the dynamic registration's columns (``REGISTERED_FIELDS``).
     """
     client_id = client_id or secrets.token_hex(16)
-    with_secret = confidential if secret is None else secret
-    salt = secrets.token_hex(8) if with_secret else None
+    if has_secret is None:
+        has_secret = confidential
+    salt = secrets.token_hex(8) if has_secret else None
     secret = derive_secret(config, client_id, salt) if salt else None
     if grant_types is None:
         grant_types = ["authorization_code", "refresh_token"]
