@@ -245,11 +245,14 @@ def test_bad_metadata_is_refused_with_its_rfc_7591_error(live_server, body, erro
     assert answer.json()["error_description"]
 
 
-def test_a_jwks_with_a_private_key_or_beside_a_jwks_uri_is_refused(live_server):
+def test_a_jwks_with_a_private_or_weak_key_or_beside_a_jwks_uri_is_refused(live_server):
     iss, key = issuer(live_server, "best-practice"), Key()
     private = {**key.jwk, "d": b64u(key.private.private_numbers()
                                     .private_value.to_bytes(32, "big"))}
-    for extra in ({"jwks": {"keys": [private]}},
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    small = {"kty": "RSA", "n": _int(weak.public_key().public_numbers().n),
+             "e": "AQAB"}
+    for extra in ({"jwks": {"keys": [private]}}, {"jwks": {"keys": [small]}},
                   {"jwks": {"keys": [key.jwk]},
                    "jwks_uri": "http://127.0.0.1:9/jwks.json"},
                   {"jwks": [key.jwk]}):

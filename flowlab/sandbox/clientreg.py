@@ -106,9 +106,11 @@ def public_jwks(value) -> dict:
             raise _bad("jwks holds a private key: register public keys only, and "
                        "keep the private key to yourself (RFC 7517 §5).")
         try:
-            jwt.PyJWK(key)
+            parsed = jwt.PyJWK(key).key
         except (jwt.PyJWTError, KeyError, ValueError, TypeError):
             raise _bad("A key of jwks cannot be read (RFC 7517 §4).") from None
+        if key["kty"] == "RSA" and parsed.key_size < 2048:
+            raise _bad("An RSA key must have 2048 bits at least (RFC 7518 §3.3).")
     return {"keys": keys}
 
 
