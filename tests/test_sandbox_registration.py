@@ -557,6 +557,24 @@ def test_a_one_element_aud_array_passes_at_best_practice_not_at_fapi2(live_serve
         assert answer.status_code == status, (profile, answer.text)
 
 
+def test_the_runner_s_back_channel_takes_the_public_issuer_as_aud(live_server):
+    """The runner signs for the issuer the browser saw and posts to the private
+    listener (another origin): the issuer's path is what must match there."""
+    iss, key = issuer(live_server, "best-practice"), Key()
+    cid = jwt_client(iss, key)["client_id"]
+    inside = (live_server.app.config["SANDBOX_BACKCHANNEL_URL"]
+              + PATHS["best-practice"] + "/api/introspect")
+    for aud, status in ((iss.id, 200), (iss.meta["token_endpoint"], 401),
+                        ([iss.id, "https://other.example"], 401)):
+        answer = requests.post(inside, timeout=10, data={
+            "client_assertion_type": ASSERTION, "token": "x",
+            "client_assertion": iss.assertion(cid, key, aud=aud)})
+        assert answer.status_code == status, (aud, answer.text)
+    elsewhere = "http://192.0.2.1:8080" + PATHS["best-practice"]
+    refused_client(iss.post("introspection_endpoint",
+                            iss.assertion(cid, key, aud=elsewhere), token="x"))
+
+
 def test_an_assertion_with_a_secret_or_another_client_id_is_refused(live_server):
     iss, key = issuer(live_server, "best-practice"), Key()
     cid = jwt_client(iss, key)["client_id"]

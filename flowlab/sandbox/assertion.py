@@ -92,9 +92,24 @@ def _signed_claims(token: str, client: Client, header: dict, alg: str, request):
     raise _refuse(request)
 
 
-def _check_claims(claims: dict, issuer: str, settings, request) -> None:
+def _audience_ok(aud, issuer: str, settings, inside: bool) -> bool:
+    """``aud`` is the issuer, or (``assertion_aud_array``) a list of it alone. On
+    the runner's back channel (``inside``) the request came to an internal origin,
+    so the issuer's path on any origin stands for the run's issuer."""
+    if settings.assertion_aud_array and isinstance(aud, list) and len(aud) == 1:
+        aud = aud[0]
+    if aud == issuer:
+        return True
+    parts = urlsplit(aud) if isinstance(aud, str) else None
+    return bool(inside and parts and parts.scheme in ("http", "https")
+                and parts.netloc and parts.path == settings.issuer_path
+                and not parts.query and "#" not in aud)
+
+
+def _check_claims(claims: dict, issuer: str, settings, request,
+                  inside: bool) -> None:
     aud, now = claims["aud"], time.time()
-    if not (aud == issuer or (settings.assertion_aud_array and aud == [issuer])):
+    if not _audience_ok(aud, issuer, settings, inside):
         raise _refuse(request, "Invalid client assertion: aud must be the issuer "
                       f"identifier {issuer} alone, not the token endpoint's URL or "
                       "a list of audiences (RFC 7523 §3, FAPI 2.0 SP §5.3.2.1)")
@@ -108,11 +123,13 @@ def _check_claims(claims: dict, issuer: str, settings, request) -> None:
         raise _refuse(request, "Invalid client assertion: jti must be a string")
 
 
-def verify(conn, request, settings, local: bool = False) -> Client:
+def verify(conn, request, settings, local: bool = False,
+           inside: bool = False) -> Client:
     """The client a ``client_assertion`` authenticates, else ``invalid_client``
     (RFC 7523 §3, RFC 7521 §4.2). The PAR endpoint calls this too, through
     ``clientauth.authenticate``. A key not known yet is looked for again at the
-    client's ``jwks_uri``, only for a ``local`` requester (RFC 7591 §5)."""
+    client's ``jwks_uri``, only for a ``local`` requester (RFC 7591 §5);
+    ``inside``: the runner's back channel (``_audience_ok``)."""
     if {"client_assertion", "client_assertion_type"} & set(
             getattr(request, "duplicate_params", ())):
         raise errors.InvalidRequestError(description="Send each parameter once",
@@ -142,7 +159,7 @@ def verify(conn, request, settings, local: bool = False) -> Client:
     if client.jwks_uri and local and not _keys(client, header, alg):
         client = registrations.refresh_keys(conn, client)
     claims = _signed_claims(token, client, header, alg, request)
-    _check_claims(claims, issuer_of(request, settings), settings, request)
+    _check_claims(claims, issuer_of(request, settings), settings, request, inside)
     if not use_once(conn, "client-assertion", f"{cid}|{claims['jti']}",
                     claims["exp"] + LEEWAY):
         raise _refuse(request, "Invalid client assertion: this jti was used "

@@ -24,6 +24,10 @@ from flowlab.sandbox.store import Client
 from flowlab.sandbox.store import digest
 from flowlab.sandbox.store import get_client
 
+# The caller name of the runner's calls on the private back-channel listener
+# (``web/sandbox/context.caller``): this machine, at an internal origin.
+BACKCHANNEL = "back-channel"
+
 
 class TooManyFailures(errors.OAuth2Error):
     """Too many failed client authentications from one address (RFC 6749 §10.10)."""
@@ -91,8 +95,9 @@ def authenticate(conn, request, remote: str, settings) -> Client:
         if "private_key_jwt" not in settings.auth_methods:
             raise _refuse(conn, key, request)
         try:
+            inside = remote == BACKCHANNEL
             return assertion.verify(conn, request, settings,
-                                    is_loopback_host(remote))
+                                    inside or is_loopback_host(remote), inside)
         except errors.InvalidClientError as exc:
             raise _refuse(conn, key, request, exc.description) from None
     method = ("client_secret_basic" if basic_credentials(request)
