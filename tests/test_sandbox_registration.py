@@ -587,3 +587,6 @@ def test_an_assertion_with_a_secret_or_another_client_id_is_refused(live_server)
     refused_client(iss.post("token_endpoint", iss.assertion(cid, key),
                             grant_type="client_credentials",
                             client_assertion_type="urn:other"))
+    alone = requests.post(iss.meta["token_endpoint"], timeout=10, data={
+        "grant_type": "client_credentials", "client_assertion_type": ASSERTION})
+    refused_client(alone)

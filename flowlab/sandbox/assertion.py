@@ -48,9 +48,9 @@ def presented(request) -> bool:
 def claimed_client(request) -> str:
     """The client id the assertion claims, unverified: for counting failures."""
     try:
-        iss = jwt.decode(request.client_assertion or "",
+        iss = jwt.decode(getattr(request, "client_assertion", None) or "",
                          options={"verify_signature": False}).get("iss")
-    except (jwt.PyJWTError, AttributeError):
+    except jwt.PyJWTError:
         iss = None
     return iss if isinstance(iss, str) else (request.client_id or "")
 
@@ -134,8 +134,8 @@ def verify(conn, request, settings, local: bool = False,
             getattr(request, "duplicate_params", ())):
         raise errors.InvalidRequestError(description="Send each parameter once",
                                          request=request)
-    token = request.client_assertion
-    if request.client_assertion_type != TYPE or not token:
+    token = getattr(request, "client_assertion", None)
+    if getattr(request, "client_assertion_type", None) != TYPE or not token:
         raise _refuse(request, f"client_assertion_type must be {TYPE}, with a "
                       "client_assertion (RFC 7521 §4.2)")
     try:
