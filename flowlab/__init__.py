@@ -45,6 +45,8 @@ def create_app(
         EXERCISE_ATTEMPTS_PER_HOUR=500,
         # Failed client authentications allowed per client and address a minute.
         SANDBOX_AUTH_FAILURES_PER_MINUTE=60,
+        # Open dynamic registrations (RFC 7591) allowed per address a minute (>= 10).
+        SANDBOX_REGISTRATIONS_PER_MINUTE=30,
         # The device grant (RFC 8628): the codes' lifetime and first polling interval
         # in seconds, and wrong user codes allowed per address a minute (§5.1).
         SANDBOX_DEVICE_TTL=600,

@@ -159,7 +159,11 @@ _share_content()
 def make_app(tmp_path, **config):
     """An app with its own database (SQLite files under ``tmp_path`` or a fresh
     PostgreSQL schema, as the test's ``backend``) and secret key."""
+    # Open registration (RFC 7591) is limited per address a minute; every test
+    # registers from 127.0.0.1 on the shared servers, so the limit is lifted here
+    # and tested on servers of its own (test_sandbox_registration.py).
     settings = {"TESTING": True, "SECRET_KEY": "test-secret-key",
+                "SANDBOX_REGISTRATIONS_PER_MINUTE": 10_000,
                 **database_config(), **config}
     return create_app(settings, instance_path=str(tmp_path))
 

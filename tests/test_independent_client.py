@@ -188,13 +188,16 @@ def test_a_replayed_proof_is_refused(fapi):
 def test_client_assertions_are_single_use_and_for_the_issuer_only(fapi):
     url = fapi.meta["token_endpoint"]
     form = {"grant_type": "refresh_token", "refresh_token": "whatever"}
+    fapi.learn_nonce()
     used = fapi.assertion()
-    requests.post(url, data={**form, **used}, timeout=10)
+    requests.post(url, data={**form, **used}, timeout=10,
+                  headers={"DPoP": fapi.proof("POST", url)})
     for fields in (used, fapi.assertion(aud=url),
                    fapi.assertion(aud=[fapi.issuer, url]),
                    fapi.assertion(iss="someone-else"),
                    fapi.assertion(exp=int(time.time()) - 60)):
-        answer = requests.post(url, data={**form, **fields}, timeout=10)
+        answer = requests.post(url, data={**form, **fields}, timeout=10,
+                               headers={"DPoP": fapi.proof("POST", url)})
         assert answer.status_code == 401, (fields, answer.text)
         assert answer.json()["error"] == "invalid_client"
 

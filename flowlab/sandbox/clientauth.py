@@ -1,8 +1,10 @@
 """Client authentication at the token, revocation and introspection endpoints.
 
 HTTP Basic with the id and secret form-urlencoded before Base64 (RFC 6749 §2.3.1), or
-``client_id``/``client_secret`` in the body; never both (RFC 6749 §2.3). Failures are
-counted per client and caller and refused with 429 past the limit.
+``client_id``/``client_secret`` in the body, or a signed assertion (private_key_jwt,
+``assertion.py``); never two (RFC 6749 §2.3). Only the methods of the issuer's
+profile count (``settings.auth_methods``). Failures are counted per client and
+caller and refused with 429 past the limit.
 
 An unknown client id and a wrong secret get the same answer, ``Invalid client``, so a
 probe cannot learn which ids exist (RFC 6819 §5.1.4.2.2). Spotify words the second
@@ -15,10 +17,16 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from flowlab.core import http as exchange
 from flowlab.core.hosts import constant_time_equal
+from flowlab.core.hosts import is_loopback_host
+from flowlab.sandbox import assertion
 from flowlab.sandbox import consents
 from flowlab.sandbox.store import Client
 from flowlab.sandbox.store import digest
 from flowlab.sandbox.store import get_client
+
+# The caller name of the runner's calls on the private back-channel listener
+# (``web/sandbox/context.caller``): this machine, at an internal origin.
+BACKCHANNEL = "back-channel"
 
 
 class TooManyFailures(errors.OAuth2Error):
@@ -43,9 +51,19 @@ def basic_credentials(request) -> tuple[str, str] | None:
     return pair
 
 
+def presents_credentials(request) -> bool:
+    """Whether the request authenticates its client by any method (RFC 6749 §2.3)."""
+    return bool(basic_credentials(request) or request.client_secret is not None
+                or assertion.presented(request))
+
+
 def presented_credentials(request) -> tuple[str | None, str | None]:
     """The credentials sent, by exactly one method (RFC 6749 §2.3)."""
     basic = basic_credentials(request)
+    if assertion.presented(request) and (basic or request.client_secret is not None):
+        raise errors.InvalidRequestError(
+            description="Use one client authentication method, not two",
+            request=request)
     if basic is None:
         return request.client_id, request.client_secret
     if request.client_secret is not None or (
@@ -58,12 +76,35 @@ def presented_credentials(request) -> tuple[str | None, str | None]:
     return basic
 
 
-def authenticate(conn, request, remote: str, limit: int) -> Client:
-    """Check a confidential client's secret, counting failures (RFC 6749 §3.2.1)."""
+def _refuse(conn, key: str, request, description: str = "Invalid client"):
+    consents.record_failure(conn, key)
+    return errors.InvalidClientError(description=description, request=request)
+
+
+def authenticate(conn, request, remote: str, settings) -> Client:
+    """Check a confidential client's secret or assertion, counting failures (RFC
+    6749 §3.2.1, RFC 7523 §3). Also the seam for the PAR endpoint (RFC 9126 §2.1):
+    any oauthlib request whose ``uri`` is at this issuer."""
     client_id, secret = presented_credentials(request)
+    if assertion.presented(request):
+        client_id = assertion.claimed_client(request)
     key = f"{client_id}|{remote}"
-    if consents.failures(conn, key) >= limit:
+    if consents.failures(conn, key) >= settings.failure_limit:
         raise TooManyFailures(request=request)
+    if assertion.presented(request):
+        if "private_key_jwt" not in settings.auth_methods:
+            raise _refuse(conn, key, request)
+        try:
+            inside = remote == BACKCHANNEL
+            return assertion.verify(conn, request, settings,
+                                    inside or is_loopback_host(remote), inside)
+        except errors.InvalidClientError as exc:
+            raise _refuse(conn, key, request, exc.description) from None
+    method = ("client_secret_basic" if basic_credentials(request)
+              else "client_secret_post")
+    if secret is not None and method not in settings.auth_methods:
+        raise _refuse(conn, key, request, "This issuer accepts only: "
+                      + ", ".join(settings.auth_methods) + " (RFC 8414 §2)")
     client = get_client(conn, client_id)
     if client is not None and not client.confidential and secret is None:
         if request.grant_type == "client_credentials":
@@ -72,22 +113,21 @@ def authenticate(conn, request, remote: str, limit: int) -> Client:
                 request=request,
             )
     # One comparison whatever the id: the timing says no more than the text.
-    known = client is not None and client.confidential
+    known = client is not None and client.secret_hash is not None
     expected = client.secret_hash if known else digest("")
     matches = secret is not None and constant_time_equal(digest(secret), expected)
     if not (known and matches):
-        consents.record_failure(conn, key)
-        raise errors.InvalidClientError(description="Invalid client", request=request)
+        raise _refuse(conn, key, request)
     return client
 
 
-def identify_public(conn, request, remote: str, limit: int) -> Client:
-    """A public client names itself with ``client_id`` alone (RFC 6749 §3.2.1)."""
+def identify_public(conn, request, remote: str, settings) -> Client:
+    """A public client names itself with ``client_id`` alone (RFC 6749 §3.2.1),
+    where the profile accepts ``none`` (FAPI 2.0: confidential clients only)."""
     key = f"{request.client_id}|{remote}"
-    if consents.failures(conn, key) >= limit:
+    if consents.failures(conn, key) >= settings.failure_limit:
         raise TooManyFailures(request=request)
     client = get_client(conn, request.client_id)
-    if client is None or client.confidential:
-        consents.record_failure(conn, key)
-        raise errors.InvalidClientError(description="Invalid client", request=request)
+    if client is None or client.confidential or "none" not in settings.auth_methods:
+        raise _refuse(conn, key, request)
     return client

@@ -45,6 +45,16 @@ class IssuerProfile:
     par: str = "off"  # "off", "offered" or "required" (RFC 9126 §5)
     dpop: str = "off"  # "off", "offered" or "required" (RFC 9449)
     device_grant: bool = True  # RFC 8628, not in Spotify; not in FAPI 2.0
+    registration: bool = False  # RFC 7591 open registration, RFC 7592 management
+    # Client authentication methods (RFC 8414 §2, RFC 7591 §2); FAPI 2.0: one.
+    auth_methods: tuple[str, ...] = ("client_secret_basic", "client_secret_post",
+                                     "none")
+    # private_key_jwt: a one-element ``aud`` array naming the issuer is accepted
+    # (draft-ietf-oauth-rfc7523bis); FAPI 2.0 SP §5.3.2.1 wants the bare string.
+    assertion_aud_array: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "auth_methods", tuple(self.auth_methods))
 
     def endpoint_suffix(self, default: IssuerProfile) -> str:
         """What this profile adds to a blueprint's name ("" for the default)."""

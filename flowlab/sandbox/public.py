@@ -89,6 +89,11 @@ class Sandbox:
             protected_resource=profile.protected_resource,
             token_exchange=profile.token_exchange,
             signing_secret=str(config["SECRET_KEY"]),
+            registration=profile.registration,
+            registrations_per_minute=int(
+                config.get("SANDBOX_REGISTRATIONS_PER_MINUTE", 30)),
+            auth_methods=profile.auth_methods,
+            assertion_aud_array=profile.assertion_aud_array,
         )
 
     def server(self, profile: IssuerProfile) -> SandboxServer:

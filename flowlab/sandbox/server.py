@@ -19,6 +19,7 @@ from oauthlib.oauth2.rfc6749 import grant_types
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
 from flowlab.core.demo import DEVICE_GRANT
+from flowlab.sandbox import clientreg
 from flowlab.sandbox import device
 from flowlab.sandbox import dpop
 from flowlab.sandbox import dpopbind
@@ -68,6 +69,11 @@ class Settings:
     par: str = "off"
     dpop: str = "off"
     device_grant: bool = True  # RFC 8628; FAPI 2.0 has the code flow only
+    registration: bool = False  # RFC 7591, RFC 7592 (clientreg.py)
+    registrations_per_minute: int = 30  # open registrations per address
+    auth_methods: tuple[str, ...] = ("client_secret_basic", "client_secret_post",
+                                     "none")
+    assertion_aud_array: bool = False  # private_key_jwt (assertion.py)
 
 
 def new_secret(request=None) -> str:
@@ -200,6 +206,7 @@ def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
     if not settings.device_grant:
         del claims["device_authorization_endpoint"]
         claims["grant_types_supported"].remove(DEVICE_GRANT)
+    claims.update(clientreg.metadata(settings, issuer))
     return endpoints.MetadataEndpoint([server], claims).claims
 
 

@@ -34,6 +34,10 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+REGISTERED_FIELDS = ("auth_method", "jwks", "jwks_uri", "registration_hash",
+                     "scope", "registered")
+
+
 @dataclass(frozen=True)
 class Client:
     """A registered app (RFC 6749 §2): oauthlib reads ``client_id`` from it."""
@@ -47,7 +51,14 @@ class Client:
     grant_types: tuple[str, ...]
     redirect_uris: tuple[str, ...]
     owner: str | None
+    # Dynamic registration (RFC 7591 §2); None for the dashboard's and CLI's apps.
+    auth_method: str | None = None
+    jwks: str | None = None  # JSON JWK Set
+    jwks_uri: str | None = None
+    registration_hash: str | None = None
     id_token_alg: str | None = None  # OIDC Registration §2; None: the issuer's
+    scope: str | None = None
+    registered: str | None = None  # JSON
 
     @property
     def demo(self) -> bool:
@@ -66,6 +77,7 @@ class Client:
             redirect_uris=tuple(row["redirect_uris"].splitlines()),
             owner=row["owner"],
             id_token_alg=row.get("id_token_signed_response_alg"),
+            **{name: row.get(name) for name in REGISTERED_FIELDS},
         )
 
 
@@ -98,8 +110,8 @@ def derive_secret(config: Mapping, client_id: str, salt: str) -> str:
 
 def shown_secret(config: Mapping, client: Client) -> str | None:
     """The app's secret, derived again from the app's key (a demo app's is set)."""
-    if not client.confidential:
-        return None
+    if not client.confidential or (client.secret_hash is None and not client.demo):
+        return None  # public, or private_key_jwt (RFC 7523): no secret at all
     if client.demo:
         apps = {app.client_id: app for app in demo_apps(config)}
         return apps[client.client_id].client_secret
@@ -121,15 +133,21 @@ def create_client(
     grant_types: Sequence[str] | None = None,
     owner: str | None = "cli",
     client_id: str | None = None,
+    has_secret: bool | None = None,
+    registered: Mapping | None = None,
 ) -> tuple[Client, str | None]:
     """Register an app (RFC 6749 §2); returns it and its secret (None if public).
 
     ``grant_types`` are RFC 7591 §2 names; without them, every grant the client
     type allows (implicit only if asked). Response types follow (RFC 7591 §2.1).
     ``client_id`` is random unless given (an exercise's apps share a prefix).
+    A confidential app has a secret unless ``has_secret`` is False (private_key_jwt);
+    ``registered`` sets the dynamic registration's columns (``REGISTERED_FIELDS``).
     """
     client_id = client_id or secrets.token_hex(16)
-    salt = secrets.token_hex(8) if confidential else None
+    if has_secret is None:
+        has_secret = confidential
+    salt = secrets.token_hex(8) if has_secret else None
     secret = derive_secret(config, client_id, salt) if salt else None
     if grant_types is None:
         grant_types = ["authorization_code", "refresh_token"]
@@ -143,6 +161,7 @@ def create_client(
         secret_hash=secret and digest(secret), secret_salt=salt,
         response_types=" ".join(responses), grant_types=" ".join(grant_types),
         redirect_uris="\n".join(redirect_uris), owner=owner, created_at=time.time(),
+        **(registered or {}),
     ))
     return get_client(conn, client_id), secret
 

@@ -41,7 +41,7 @@ class RequestValidator(OAuthlibValidator):
     def client_authentication_required(self, request, *args, **kwargs):
         """Secret sent, or a confidential or unknown client (RFC 6749 §3.2.1).
         Grants: authorization code, refresh token; revocation, introspection."""
-        if clientauth.basic_credentials(request) or request.client_secret is not None:
+        if clientauth.presents_credentials(request):
             return True
         client = get_client(self.conn, request.client_id)
         return client is None or client.confidential
@@ -50,7 +50,7 @@ class RequestValidator(OAuthlibValidator):
         """Basic or body credentials, compared in constant time (RFC 6749 §2.3.1).
         Grants: authorization code, client credentials, refresh token, device code."""
         request.client = clientauth.authenticate(
-            self.conn, request, self.remote, self.settings.failure_limit)
+            self.conn, request, self.remote, self.settings)
         request.client_id = request.client.client_id
         return True
 
@@ -58,7 +58,7 @@ class RequestValidator(OAuthlibValidator):
         """A public client is known by its id alone (RFC 6749 §3.2.1).
         Grants: authorization code, refresh token, device code."""
         request.client = clientauth.identify_public(
-            self.conn, request, self.remote, self.settings.failure_limit)
+            self.conn, request, self.remote, self.settings)
         return True
 
     # -- Authorization request ---------------------------------------------------
@@ -88,10 +88,10 @@ class RequestValidator(OAuthlibValidator):
         return None
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
-        """Only Spotify's published scopes (RFC 6749 §3.3, §4.1.2.1).
+        """Spotify's published scopes, or those registered (RFC 6749 §3.3, RFC 7591).
         Grants: authorization code, implicit, client credentials, device code."""
         request.scopes = [scope for scope in scopes if scope]
-        if all(scope in self.settings.scopes for scope in request.scopes):
+        if set(request.scopes) <= tokenrules.allowed_scopes(client, self.settings):
             return True
         raise errors.InvalidScopeError(description="Illegal scope", request=request)
 

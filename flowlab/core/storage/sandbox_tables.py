@@ -36,6 +36,13 @@ clients = Table(
     Column("created_at", Double, nullable=False),
     # OIDC Registration §2; NULL: the issuer's default (RS256, OIDC Core §2)
     Column("id_token_signed_response_alg", Text),
+    # Set by dynamic registration (RFC 7591 §2, RFC 7592 §3); NULL otherwise.
+    Column("auth_method", Text),  # token_endpoint_auth_method
+    Column("jwks", Text),  # JSON JWK Set of public keys (private_key_jwt)
+    Column("jwks_uri", Text),  # loopback only; its keys are kept in ``jwks``
+    Column("registration_hash", Text),  # SHA-256 of the registration access token
+    Column("scope", Text),  # space-separated; NULL: any of the sandbox's scopes
+    Column("registered", Text),  # JSON: the metadata as registered, for reads
 )
 
 

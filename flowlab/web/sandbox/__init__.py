@@ -29,6 +29,7 @@ from flowlab.web.sandbox import oidc
 from flowlab.web.sandbox import par
 from flowlab.web.sandbox import profilepage
 from flowlab.web.sandbox import received
+from flowlab.web.sandbox import registration
 from flowlab.web.sandbox import resource
 from flowlab.web.sandbox import views
 
@@ -43,7 +44,7 @@ def init_app(app: Flask) -> None:
     # oauthlib logs codes and tokens at DEBUG: keep its records above that.
     logging.getLogger("oauthlib").setLevel(logging.INFO)
     for module in (views, endpoints, api, dashboard, device_page, profilepage, oidc,
-                   par):
+                   par, registration):
         app.register_blueprint(module.bp)
     token_paths = sandbox.profiles.token_paths()
     cors.init_app(app, token_paths)  # a browser app's own token request
@@ -52,7 +53,7 @@ def init_app(app: Flask) -> None:
     # metadata where RFC 8414 §3.1 puts it (the issuer's path after the segment).
     issuers.register(app, sandbox.profiles,
                      (views.bp, endpoints.bp, api.bp, received_bp, device_page.bp,
-                      oidc.bp, par.bp),
+                      oidc.bp, par.bp, registration.bp),
                      endpoints.server_metadata)
     resource.register(app, sandbox.profiles)  # RFC 9728 metadata, jwks_uri
     sandbox.on_issuer(lambda added: issuers.mount(app, sandbox.profiles, added))

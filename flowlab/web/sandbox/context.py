@@ -12,6 +12,7 @@ from flask import session
 
 from flowlab.core.backchannel import KEY as BACKCHANNEL_KEY
 from flowlab.sandbox.catalogue import Catalogue
+from flowlab.sandbox.clientauth import BACKCHANNEL
 from flowlab.sandbox.device import DeviceEndpoint
 from flowlab.sandbox.issuers import IssuerProfile
 from flowlab.sandbox.public import Sandbox
@@ -65,7 +66,7 @@ def caller() -> str:
     get a count of their own that calls to the public port cannot use up.
     """
     if request.environ.get(BACKCHANNEL_KEY):
-        return "back-channel"
+        return BACKCHANNEL
     return request.remote_addr or ""
 
 
