@@ -137,6 +137,9 @@ def from_metadata(metadata: dict, clients: tuple[str, str], api_base: str,
                               ("authorization_code", "implicit")),
         "response_types": _names(metadata, "response_types_supported", ()),
         "pkce_methods": _names(metadata, "code_challenge_methods_supported", None),
+        # OpenID Connect Discovery §3: an OpenID provider's required fields.
+        "openid": isinstance(metadata.get("jwks_uri"), str) and bool(
+            metadata.get("id_token_signing_alg_values_supported")),
     }
     for key, name in (("jwks_uri", "jwks_uri"), ("userinfo_endpoint", "userinfo_url")):
         if metadata.get(key) is not None:  # OpenID Connect Discovery §3

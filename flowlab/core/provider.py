@@ -39,6 +39,9 @@ class Provider:
     scope: str | None = None  # None: each flow's own scope
     refused: dict[str, str] = field(default_factory=dict)  # flow id: why not
     jwks_uri: str | None = None
+    # An OpenID provider: its configuration at {issuer}/.well-known/openid-
+    # configuration (OpenID Connect Discovery §4), read by a flow's discover step.
+    openid: bool = False
     userinfo_url: str | None = None
     callback_path: str | None = None  # runner.callbacks: its own redirect path
     extra: dict = field(default_factory=dict)  # stored keys this version ignores
