@@ -145,3 +145,22 @@ def test_sign_in_with_openid_connect_against_oidc_provider(live_server, oidc_ser
     userinfo = text_of(step(runner, 6))
     assert "GET /me HTTP/1.1" in userinfo and "HTTP/1.1 200" in userinfo
     assert "alice@example.test" in userinfo
+
+
+def test_offered_only_where_the_provider_profile_is_an_openid_provider():
+    from pathlib import Path
+
+    from flowlab.core import providers
+    from flowlab.core.content import Content
+    from flowlab.core.runner.flows import load_flows
+
+    flows = load_flows(Content(Path(__file__).resolve().parents[1] / "content"))
+    flow = [flows["sign-in-oidc"]]
+    spotify_like = providers.sandbox("http://127.0.0.1:5000/", {})
+    oidc_issuer = providers.sandbox("http://127.0.0.1:5000/", {},
+                                    "/sandbox/best-practice", "BP", openid=True)
+    reasons = {"no_openid": "not an OpenID provider"}
+    assert providers.offered(spotify_like, False, reasons, flow) == {
+        "sign-in-oidc": "not an OpenID provider"}
+    assert providers.offered(oidc_issuer, False, reasons, flow) == {
+        "sign-in-oidc": None}
