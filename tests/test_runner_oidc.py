@@ -63,6 +63,7 @@ def checked(token: str, nonce="n-1", access=ACCESS) -> dict:
     return {c["name"]: c for c in result["checks"]}
 
 
+CONFIG = {"SECRET_KEY": "test-only"}
 ORDER = ["header", "kid", "signature", "iss", "aud", "exp", "nonce", "at_hash"]
 
 
@@ -156,8 +157,8 @@ def test_offered_only_where_the_provider_profile_is_an_openid_provider():
 
     flows = load_flows(Content(Path(__file__).resolve().parents[1] / "content"))
     flow = [flows["sign-in-oidc"]]
-    spotify_like = providers.sandbox("http://127.0.0.1:5000/", {})
-    oidc_issuer = providers.sandbox("http://127.0.0.1:5000/", {},
+    spotify_like = providers.sandbox("http://127.0.0.1:5000/", CONFIG)
+    oidc_issuer = providers.sandbox("http://127.0.0.1:5000/", CONFIG,
                                     "/sandbox/best-practice", "BP", openid=True)
     reasons = {"no_openid": "not an OpenID provider"}
     assert providers.offered(spotify_like, False, reasons, flow) == {
