@@ -27,7 +27,7 @@ from tests.test_browser_pages import OWN_PAGES
 pytestmark = pytest.mark.browser
 
 FLOWS = ("authorization-code", "authorization-code-pkce", "client-credentials",
-         "implicit", "device-authorization")
+         "implicit", "device-authorization", "sign-in-oidc")
 # GET rules that answer no page a person reads, with why.
 NOT_PAGES = {
     "/static/<path:filename>": "CSS, scripts and images",

@@ -80,11 +80,4 @@ def test_the_glossary_page_shows_them(client):
         assert f'id="concept-{key}"' in html, key
     assert 'id="parameter-nonce"' in html and 'id="header-dpop"' in html
 
-
-@pytest.mark.browser
-@pytest.mark.parametrize("slug", list(MODERN_LESSONS))
-def test_modern_lessons_pass_axe(page, live_server, slug):
-    from tests.a11y import serious_violations
-
-    page.goto(live_server(f"/lessons/{slug}"))
-    assert serious_violations(page) == []
+# Their axe audits: tests/test_browser_pages.py (OWN_PAGES), and the layout walk.
