@@ -27,7 +27,7 @@ from tests.test_browser_pages import OWN_PAGES
 pytestmark = pytest.mark.browser
 
 FLOWS = ("authorization-code", "authorization-code-pkce", "client-credentials",
-         "implicit", "device-authorization", "sign-in-oidc")
+         "implicit", "device-authorization")
 # GET rules that answer no page a person reads, with why.
 NOT_PAGES = {
     "/static/<path:filename>": "CSS, scripts and images",
@@ -124,6 +124,7 @@ class Pages:
     def build(self) -> Pages:
         self.fresh += [*OWN_PAGES, "/compare", "/glossary", "/provider", "/run/",
                        *[f"/run/{flow}" for flow in FLOWS], "/run/callback",
+                       "/run/sign-in-oidc",  # not offered at the Spotify-like issuer
                        "/run/callback/" + "x" * 20, "/workshop", "/presenter",
                        "/presenter/room", "/presenter/reset", "/labs/",
                        "/presenter/room/leaderboard", "/room/nickname",

@@ -33,6 +33,8 @@ class Provider:
     expire_url: str | None = None  # the sandbox's "expire this token" endpoint
     device_authorization_url: str | None = None  # RFC 8628 §3.1
     grant_revocation: bool = False
+    introspection_url: str | None = None  # RFC 7662 §2, from its metadata
+    revocation_url: str | None = None  # RFC 7009 §2, from its metadata
     grant_types: tuple[str, ...] | None = None
     response_types: tuple[str, ...] | None = None
     pkce_methods: tuple[str, ...] | None = None

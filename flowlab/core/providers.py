@@ -54,7 +54,8 @@ def sandbox(base_url: str, config: Mapping, path: str = "/sandbox",
         token_url=back + "/api/token", api_base=back,
         expire_url=back + "/demo/expire-token",
         device_authorization_url=back + "/api/device",  # RFC 8628; not in Spotify
-        grant_revocation=True,
+        grant_revocation=True,  # and RFC 7662, RFC 7009, as its metadata says:
+        introspection_url=back + "/api/introspect", revocation_url=back + "/api/revoke",
         # What its metadata lists (sandbox/metadata): every flow of the lab runs here.
         grant_types=("authorization_code", "client_credentials", "refresh_token",
                      "implicit", DEVICE_GRANT),
@@ -78,7 +79,9 @@ def here(provider: Provider, config: Mapping) -> Provider:
     fresh = sandbox(provider.issuer.removesuffix(path), config, path)
     return replace(provider, token_url=fresh.token_url, api_base=fresh.api_base,
                    expire_url=fresh.expire_url,
-                   device_authorization_url=fresh.device_authorization_url)
+                   device_authorization_url=fresh.device_authorization_url,
+                   introspection_url=fresh.introspection_url,
+                   revocation_url=fresh.revocation_url)
 
 
 def spotify(profile: dict, config: Mapping, client_id: str) -> Provider:
