@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from flowlab.core.runner import oidc
+from tests.forms import submit
 from tests.oidc_harness import SPA
 from tests.oidc_harness import WEB
 from tests.test_interop import run_all
@@ -146,6 +147,17 @@ def test_sign_in_with_openid_connect_against_oidc_provider(live_server, oidc_ser
     userinfo = text_of(step(runner, 6))
     assert "GET /me HTTP/1.1" in userinfo and "HTTP/1.1 200" in userinfo
     assert "alice@example.test" in userinfo
+    # Its metadata names introspection and revocation endpoints: the run's end
+    # offers them (RFC 7662, RFC 7009), and userinfo then refuses the token.
+    runner.follow(submit(runner.session, page, "Introspect and revoke"))
+    page = run_all(runner)
+    assert "run-step-failed" not in page.text, text_of(page.text)[-2000:]
+    introspect = text_of(step(runner, 7))
+    assert "POST /token/introspection HTTP/1.1" in introspect
+    assert '"active": true' in introspect and "Authorization: Basic" in introspect
+    assert "POST /token/revocation HTTP/1.1" in text_of(step(runner, 8))
+    refused = text_of(step(runner, 9))
+    assert "GET /me HTTP/1.1" in refused and "HTTP/1.1 401" in refused
 
 
 def test_offered_only_where_the_provider_profile_is_an_openid_provider():
