@@ -106,3 +106,17 @@ def test_a_wrapped_up_run_exports_and_imports(live_server):
     assert done.status_code == 303, done.text[-800:]
     shown = runner.get(live_server(done.headers["Location"]) + "?step=6").text
     assert "POST /sandbox/api/revoke HTTP/1.1" in text(shown)
+
+
+def test_the_offer_needs_the_csrf_token_and_the_runs_own_browser(live_server):
+    import requests
+
+    runner = FlowRunner(live_server).start("client-credentials")
+    runner.run_all()
+    forged = runner.session.post(f"{runner.run_url}/wrap-up", data={},
+                                 allow_redirects=False, timeout=10)
+    assert forged.status_code in (400, 403)
+    stranger = requests.post(f"{runner.run_url}/wrap-up", allow_redirects=False,
+                             timeout=10)
+    assert stranger.status_code in (400, 403, 404)
+    assert OFFER in runner.get(runner.run_url).text  # still only offered
