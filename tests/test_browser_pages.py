@@ -6,6 +6,7 @@ import pytest
 
 from tests.a11y import serious_violations
 from tests.test_content import LESSONS
+from tests.test_lessons_modern import MODERN_LESSONS
 
 pytestmark = pytest.mark.browser
 
@@ -16,8 +17,11 @@ OWN_PAGES = [
     "/advisor?acts_for_user=yes&runs_on=nowhere",
     RESULT,
     "/advisor?acts_for_user=no&runs_on=native&needs_refresh=yes",
+    RESULT + "&goal=agent",  # beyond the table: a flow the runner has not yet
+    RESULT + "&goal=sign-in",
     "/lessons/",
     *[f"/lessons/{slug}" for slug in LESSONS],
+    *[f"/lessons/{slug}" for slug in MODERN_LESSONS],
     "/glossary",
     "/no-such-page",
 ]

@@ -127,6 +127,7 @@ class Pages:
     def build(self) -> Pages:
         self.fresh += [*OWN_PAGES, "/compare", "/glossary", "/provider", "/run/",
                        *[f"/run/{flow}" for flow in FLOWS], "/run/callback",
+                       "/run/sign-in-oidc",  # not offered at the Spotify-like issuer
                        "/run/callback/" + "x" * 20, "/workshop", "/presenter",
                        "/presenter/room", "/presenter/reset", "/labs/",
                        "/presenter/room/leaderboard", "/room/nickname",

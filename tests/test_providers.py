@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FLOWS = load_flows(Content(ROOT / "content"))
 REASONS = {k: k for k in ("no_secret", "no_code_grant", "no_s256",
                           "no_client_credentials", "no_implicit", "no_device_grant",
-                          "no_device_client")}
+                          "no_device_client", "no_openid")}
 
 
 @pytest.fixture
@@ -85,7 +85,8 @@ def test_offered_flows_follow_capabilities_and_secret():
                        "authorization-code-pkce": "no_s256",
                        "client-credentials": "no_client_credentials",
                        "implicit": "no_implicit",
-                       "device-authorization": "no_device_grant"}
+                       "device-authorization": "no_device_grant",
+                       "sign-in-oidc": "no_openid"}
 
 
 def test_offered_flows_are_computed_from_each_flows_declared_needs():
@@ -93,7 +94,8 @@ def test_offered_flows_are_computed_from_each_flows_declared_needs():
     so a new flow is judged by its data alone."""
     sandbox = Provider(kind="sandbox", grant_types=("authorization_code",))
     assert set(providers.offered(sandbox, False, REASONS, FLOWS.values()).values()) \
-        == {None, "no_client_credentials", "no_device_grant"}  # own secret counts
+        == {None, "no_client_credentials", "no_device_grant",
+            "no_openid"}  # own secret counts; no OpenID provider
     data = Content(ROOT / "content").data("flows/implicit")
     token_only = flow_from({"id": "x", "name": "X"}, {**data, "client": "public"})
     needs = [(n.field, n.value) for n in token_only.requirements()]

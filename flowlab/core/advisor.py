@@ -176,3 +176,18 @@ def ruled_out_at(result: Recommendation) -> dict[str, int]:
         for flow in step.ruled_out:
             found.setdefault(flow, number)
     return found
+
+
+def goal(answers, table: dict, runnable) -> dict | None:
+    """What the table's ``[goal]`` question says beyond Spotify's table (signing the
+    user in, a high-security API, an agent): the chosen option, with ``run`` the
+    runner's page for its flow when ``runnable`` (the runner's flow ids) holds it,
+    else None, so a flow not built yet is explained and never linked. None when
+    the answer is absent, unknown, or leaves the decision to the table."""
+    value = (answers.get("goal") or "").strip()
+    option = next((o for o in table.get("goal", {}).get("options", [])
+                   if o["value"] == value), None)
+    if option is None or "title" not in option:
+        return None
+    flow = option.get("flow")
+    return {**option, "run": f"/run/{flow}" if flow in runnable else None}

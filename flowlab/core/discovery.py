@@ -137,8 +137,13 @@ def from_metadata(metadata: dict, clients: tuple[str, str], api_base: str,
                               ("authorization_code", "implicit")),
         "response_types": _names(metadata, "response_types_supported", ()),
         "pkce_methods": _names(metadata, "code_challenge_methods_supported", None),
+        # OpenID Connect Discovery §3: an OpenID provider's required fields.
+        "openid": isinstance(metadata.get("jwks_uri"), str) and bool(
+            metadata.get("id_token_signing_alg_values_supported")),
     }
-    for key, name in (("jwks_uri", "jwks_uri"), ("userinfo_endpoint", "userinfo_url")):
+    for key, name in (("jwks_uri", "jwks_uri"), ("userinfo_endpoint", "userinfo_url"),
+                      ("introspection_endpoint", "introspection_url"),  # RFC 7662
+                      ("revocation_endpoint", "revocation_url")):  # RFC 7009
         if metadata.get(key) is not None:  # OpenID Connect Discovery §3
             check_url(_text(metadata, key), f"The metadata's {key}", hosts)
             found[name] = metadata[key]

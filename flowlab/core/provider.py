@@ -33,12 +33,17 @@ class Provider:
     expire_url: str | None = None  # the sandbox's "expire this token" endpoint
     device_authorization_url: str | None = None  # RFC 8628 §3.1
     grant_revocation: bool = False
+    introspection_url: str | None = None  # RFC 7662 §2, from its metadata
+    revocation_url: str | None = None  # RFC 7009 §2, from its metadata
     grant_types: tuple[str, ...] | None = None
     response_types: tuple[str, ...] | None = None
     pkce_methods: tuple[str, ...] | None = None
     scope: str | None = None  # None: each flow's own scope
     refused: dict[str, str] = field(default_factory=dict)  # flow id: why not
     jwks_uri: str | None = None
+    # An OpenID provider: its configuration at {issuer}/.well-known/openid-
+    # configuration (OpenID Connect Discovery §4), read by a flow's discover step.
+    openid: bool = False
     userinfo_url: str | None = None
     callback_path: str | None = None  # runner.callbacks: its own redirect path
     extra: dict = field(default_factory=dict)  # stored keys this version ignores

@@ -35,9 +35,10 @@ class LabHosts:
 
 
 def sandbox(base_url: str, config: Mapping, path: str = "/sandbox",
-            name: str = "Sandbox provider") -> Provider:
+            name: str = "Sandbox provider", openid: bool = False) -> Provider:
     """The embedded sandbox, reached over HTTP at ``base_url`` (or SANDBOX_URL);
-    ``path`` and ``name`` pick one of its issuers (content/sandbox/profiles.toml).
+    ``path`` and ``name`` pick one of its issuers (content/sandbox/profiles.toml);
+    ``openid`` says the issuer is an OpenID provider (its ``oidc`` setting).
 
     The browser goes to the public address; the app's own calls go to the private
     back-channel listener when one runs (see ``flowlab.serving``).
@@ -48,12 +49,13 @@ def sandbox(base_url: str, config: Mapping, path: str = "/sandbox",
     back = private.rstrip("/") + path if mounted else base
     web, public = demo_apps(config)
     return Provider(
-        kind="sandbox", name=name, sandbox_path=path, issuer=base,
+        kind="sandbox", name=name, sandbox_path=path, issuer=base, openid=openid,
         iss_supported=True, authorize_url=base + "/authorize",
         token_url=back + "/api/token", api_base=back,
         expire_url=back + "/demo/expire-token",
         device_authorization_url=back + "/api/device",  # RFC 8628; not in Spotify
-        grant_revocation=True,
+        grant_revocation=True,  # and RFC 7662, RFC 7009, as its metadata says:
+        introspection_url=back + "/api/introspect", revocation_url=back + "/api/revoke",
         # What its metadata lists (sandbox/metadata): every flow of the lab runs here.
         grant_types=("authorization_code", "client_credentials", "refresh_token",
                      "implicit", DEVICE_GRANT),
@@ -77,7 +79,9 @@ def here(provider: Provider, config: Mapping) -> Provider:
     fresh = sandbox(provider.issuer.removesuffix(path), config, path)
     return replace(provider, token_url=fresh.token_url, api_base=fresh.api_base,
                    expire_url=fresh.expire_url,
-                   device_authorization_url=fresh.device_authorization_url)
+                   device_authorization_url=fresh.device_authorization_url,
+                   introspection_url=fresh.introspection_url,
+                   revocation_url=fresh.revocation_url)
 
 
 def spotify(profile: dict, config: Mapping, client_id: str) -> Provider:
@@ -117,7 +121,8 @@ def manual(issuer: str, authorize_url: str, token_url: str, api_base: str,
 # What a profile that lists nothing is taken to support: RFC 8414 §2's default
 # grants plus the client credentials grant; any response type; any PKCE method.
 DEFAULTS = {"grant_types": ("authorization_code", "client_credentials")}
-ORDER = ("grant_types", "response_types", "pkce_methods", "clients", "secret")
+ORDER = ("profile", "grant_types", "response_types", "pkce_methods", "clients",
+         "secret")
 
 
 def is_sandbox(provider: Provider) -> bool:
@@ -129,6 +134,8 @@ def supports(provider: Provider, need, has_secret: bool) -> bool:
     """Whether the provider meets one of a flow's requirements (``Requirement``)."""
     if need.field == "secret":
         return has_secret or is_sandbox(provider)  # the sandbox's come from demo
+    if need.field == "profile":  # the profile names it: ``openid``...
+        return provider.has(need.value)
     listed = getattr(provider, need.field)
     listed = DEFAULTS.get(need.field) if listed is None else listed
     return listed is None or need.value in listed

@@ -15,9 +15,11 @@ from flask import render_template
 from flask import request
 
 from flowlab.core.advisor import check_answers
+from flowlab.core.advisor import goal
 from flowlab.core.advisor import recommend
 from flowlab.core.advisor import ruled_out_at
 from flowlab.web.session import get_content
+from flowlab.web.session import runner
 
 bp = Blueprint("advisor", __name__)
 QUESTIONS_URL = "/api/advice/questions"
@@ -49,6 +51,7 @@ def advisor():
         columns={column["key"]: column["label"] for column in table["columns"]},
         questions={question["id"]: question for question in table["questions"]},
         lessons=_lesson_titles(result.lessons),
+        goal=goal(request.args, table, runner().flows),
     )
 
 
@@ -107,7 +110,11 @@ def api_advice():
             allowed=first.allowed,
             questions=QUESTIONS_URL,
         ), 400
-    return jsonify(recommend(answers, table).to_dict())
+    data = recommend(answers, table).to_dict()
+    beyond = goal(request.args, table, runner().flows)
+    if beyond:  # only when asked: without it the answer keeps its shape
+        data["goal"] = beyond
+    return jsonify(data)
 
 
 @bp.get(QUESTIONS_URL)

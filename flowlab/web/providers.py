@@ -146,7 +146,7 @@ def sandbox_issuer(profile_id: str) -> Provider | None:
         return None
     profile = found[profile_id]
     return providers.sandbox(request.host_url, app_config(), profile["path"],
-                             profile["name"])
+                             profile["name"], profile.get("oidc", False))
 
 
 @bp.post("/provider/again/<flow_id>")

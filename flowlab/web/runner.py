@@ -27,6 +27,7 @@ from flowlab.core.runner import imported
 from flowlab.core.runner import orchestrate
 from flowlab.core.runner import registry
 from flowlab.core.runner import store
+from flowlab.core.runner import tokenlife
 from flowlab.core.runner.flows import pkce_offered
 from flowlab.core.runner.present import diagram
 from flowlab.core.runner.present import kept_step_parts
@@ -149,6 +150,15 @@ def sign_in_again(run_id: str):
     return redirect(url_for(".show", run_id=run.id), 303)
 
 
+@bp.post("/runs/<run_id>/wrap-up")
+def wrap_up(run_id: str):
+    """Introspect and revoke the run's token, as steps after its own (RFC 7662,
+    RFC 7009); a run that cannot take them is left as it was."""
+    run = load_run(run_id)
+    runner().wrap_up(run, runner().flow_of(run), secret_box())
+    return redirect(url_for(".show", run_id=run.id), 303)
+
+
 def _fault(name: str, **values) -> str:
     """A text of the runner's ``[faults]`` content, on one line, values filled in."""
     text = get_content().data("runner")["faults"][name]
@@ -198,6 +208,7 @@ def step_page(run, reveal: bool = False, shared: str | None = None,
         origin=origin,
         editable=not read_only and bool(record and branch.sent(run, viewing + 1)),
         branches={} if shared else branch.children(run),
+        wrap_up=not read_only and tokenlife.offered(run, flow),
         diagram=steps, diagram_html=sequence_html(
             steps, label, get_template_attribute("_sequence.html", "sequence")),
     )

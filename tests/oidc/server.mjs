@@ -52,6 +52,10 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: true }, // the built-in login and consent forms
     clientCredentials: { enabled: true },
     revocation: { enabled: true },
+    introspection: { // the runner's "Introspect and revoke": a client asks of its own
+      enabled: true,
+      allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId,
+    },
   },
   async findAccount(ctx, id) {
     return {

@@ -30,9 +30,11 @@ def to_json(run, flow, redact: Redactor, where: Addresses | None = None) -> str:
     redact = secure(run, redact)
     provider = {k: v for k, v in run.provider.to_json().items()
                 if "secret" not in k.lower()}
-    # How the start page chose to run it (PKCE off, as a single-page app): an
-    # import needs it to find the flow's steps (``importer``).
-    chosen = {k: v for k, v in run.options.items() if k in ("pkce", "spa")}
+    # How the start page chose to run it (PKCE off, as a single-page app), and
+    # whether its end added the introspect-and-revoke steps: an import needs it
+    # to find the flow's steps (``importer``).
+    chosen = {k: v for k, v in run.options.items()
+              if k in ("pkce", "spa", "wrap_up")}
     document = {
         "format": "flowlab-run", "version": 1,
         "secrets": "included" if redact.reveal else "masked",

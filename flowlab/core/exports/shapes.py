@@ -70,7 +70,8 @@ DATA = Record({"url": str, "params": PAIRS,
                                   "cors": PAIRS}),
                "id_token": Record({"header": ANY, "claims": ANY, "valid": bool,
                                    "checks": ListOf(Record({
-                                       "name": str, "ok": bool, "detail": str}))}),
+                                       "name": str, "ok": bool, "detail": str,
+                                       "section": str, "skipped": bool}))}),
                "tries": int,
                "user_returned": bool}, lenient=True)
 STEP = Record({"number": int, "id": str, "title": str,
@@ -85,7 +86,8 @@ PROVIDER = Record({
     "device_authorization_url": URL, "grant_revocation": bool,
     "grant_types": Optional(ListOf(str)), "response_types": Optional(ListOf(str)),
     "pkce_methods": Optional(ListOf(str)), "scope": Optional(str), "refused": STRINGS,
-    "jwks_uri": URL, "userinfo_url": URL, "callback_path": URL,
+    "jwks_uri": URL, "userinfo_url": URL, "callback_path": URL, "openid": bool,
+    "introspection_url": URL, "revocation_url": URL,
 }, required=("kind",), longest={"name": NAME})
 EXPORT = Record({
     "format": str, "version": int, "secrets": ("masked", "included"),
@@ -95,7 +97,7 @@ EXPORT = Record({
     "flow": Record({"id": str, "name": str, "client": str}, required=("id",),
                    longest={"id": NAME, "name": NAME}),
     "provider": PROVIDER,
-    "options": Record({"spa": bool, "pkce": bool}),
+    "options": Record({"spa": bool, "pkce": bool, "wrap_up": bool}),
     "steps": ListOf(STEP, 100, "step"),
 }, required=("format", "version", "run", "flow", "provider", "steps"))
 

@@ -160,10 +160,14 @@ def _token_call(run, ctx, flow, oauth, call) -> dict:
 def api(run, flow, step, ctx) -> dict:
     """Step: call the Web API with the access token in the header (RFC 6750 §2.1)."""
     remembered = run.secrets.get("remember", {})  # an API's answer: one segment each
-    path = step["path"].format(**{k: segment(v) for k, v in remembered.items()})
+    path = step.get("path", "").format(**{k: segment(v)
+                                          for k, v in remembered.items()})
     oauth = _session(ctx, flow, run)
-    userinfo = oidc.userinfo_serves(ctx.provider, step, flow.notes)
-    url = ctx.provider.userinfo_url if userinfo else ctx.provider.api_base + path
+    # The note says why userinfo stands in for an API; a step naming it needs none.
+    userinfo = (oidc.userinfo_serves(ctx.provider, step, flow.notes)
+                and not step.get("endpoint"))
+    url = oidc.api_url(ctx.provider, step, flow.notes,
+                       run.secrets.get("discovered", {}), path)
     try:
         response = oauth.get(url, timeout=ctx.timeout)
     except TokenExpiredError:

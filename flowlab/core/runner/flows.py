@@ -32,6 +32,9 @@ class Flow:
     response_type: str = "code"
     # What its steps may tell of a real-world provider (content/interop.toml).
     notes: Notes = field(default_factory=Notes, compare=False, repr=False)
+    # Steps offered once the run holds a token (content/token-wrap-up.toml):
+    # introspect, revoke, then the flow's own API call again (``wrap_up_steps``).
+    wrap_up: dict = field(default_factory=dict, compare=False, repr=False)
 
     def step(self, index: int) -> dict | None:
         return self.steps[index] if 0 <= index < len(self.steps) else None
@@ -51,13 +54,29 @@ class Flow:
         return replace(self, steps=tuple(s for s in self.steps if possible(s)))
 
     def with_options(self, options: dict) -> Flow:
-        """This flow as the learner chose to run it on the start page."""
+        """This flow as the learner chose to run it on the start page, and with the
+        wrap-up steps once the learner asked for them at its end."""
+        flow = self
         if self.pkce_optional and options.get("pkce") is False:
-            return replace(self, pkce=False)
-        if self.browser and options.get("spa"):
+            flow = replace(self, pkce=False)
+        elif self.browser and options.get("spa"):
             steps = tuple({**s, **self.browser.get(s["id"], {})} for s in self.steps)
-            return replace(self, steps=steps)
-        return self
+            flow = replace(self, steps=steps)
+        if options.get("wrap_up"):
+            flow = replace(flow, steps=flow.steps + flow.wrap_up_steps())
+        return flow
+
+    def wrap_up_steps(self) -> tuple[dict, ...]:
+        """Introspect and revoke the access token (RFC 7662, RFC 7009), then this
+        flow's last API call that worked, again, now refused (RFC 6750 §3.1); none
+        without such a call to repeat."""
+        calls = [s for s in self.steps
+                 if s["action"] == "api" and s.get("expect", 200) < 400]
+        if not self.wrap_up or not calls:
+            return ()
+        again = {k: v for k, v in calls[-1].items()
+                 if k in ("action", "path", "endpoint")} | self.wrap_up["api"]
+        return (*self.wrap_up["step"], again)
 
     def explained(self, records: list[StepRecord]) -> Flow:
         """Each finished step told as it went: a step's ``explain_when`` holds the
@@ -101,7 +120,12 @@ def load_flows(content) -> dict[str, Flow]:
         if path.stem not in flows and "name" in data:
             flows[path.stem] = flow_from({"id": path.stem, "name": data["name"]}, data,
                                          notes)
-    return flows
+    if not (Path(content.root) / "token-wrap-up.toml").is_file():
+        return flows
+    wrap_up = content.data("token-wrap-up")
+    for step in wrap_up["step"]:  # as flow_from checks: at start-up, not mid-run
+        registry.action(step["action"])
+    return {key: replace(flow, wrap_up=wrap_up) for key, flow in flows.items()}
 
 
 def flow_from(row: dict, data: dict, notes: Notes | None = None) -> Flow:

@@ -19,11 +19,13 @@ def id_token_record(run, ctx, notes: oidc.Notes, record: dict,
     token = body.get("id_token")
     if not isinstance(token, str):
         return record
-    jwks, exchanges = _key_set(ctx)
+    found = run.secrets.get("discovered", {})  # a discovery step's, if any
+    jwks, exchanges = _key_set(ctx, found.get("jwks_uri") or ctx.provider.jwks_uri)
     said = list(record.get("notes", []))
     try:
-        checked = oidc.verify_id_token(token, jwks, ctx.provider.issuer,
-                                       ctx.client_id, run.secrets.get("nonce"))
+        checked = oidc.verify_id_token(
+            token, jwks, found.get("issuer") or ctx.provider.issuer, ctx.client_id,
+            run.secrets.get("nonce"), access_token=body.get("access_token"))
     except jwt.PyJWTError as exc:
         return record | {"error": f"The id_token is not a readable JWT ({exc}).",
                          "exchanges": record.get("exchanges", []) + exchanges}
@@ -37,9 +39,8 @@ def id_token_record(run, ctx, notes: oidc.Notes, record: dict,
                      "exchanges": record.get("exchanges", []) + exchanges}
 
 
-def _key_set(ctx) -> tuple[dict | None, list[dict]]:
+def _key_set(ctx, uri: str | None) -> tuple[dict | None, list[dict]]:
     """The provider's JWK set from its ``jwks_uri`` and the captured exchange."""
-    uri = ctx.provider.jwks_uri
     if not uri:
         return None, []
     session = capture_session(requests.Session())

@@ -8,6 +8,8 @@ where ``facts`` are ``[label, value]`` pairs the page shows escaped.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -88,65 +90,124 @@ def refresh_absent(notes: Notes, asked: str | None, granted: str | None) -> dict
 
 
 def verify_id_token(token: str, jwks: dict | None, issuer: str | None,
-                    client_id: str, nonce: str | None) -> dict:
-    """Decode an ID token and check it (OIDC Core §3.1.3.7): signature against the
-    provider's JWK set, then ``iss``, ``aud``, ``exp`` and ``nonce``."""
+                    client_id: str, nonce: str | None,
+                    access_token: str | None = None) -> dict:
+    """Decode an ID token and check it in the order of OpenID Connect Core 1.0
+    (errata set 2) §3.1.3.7: the header's ``alg``, the key its ``kid`` names in the
+    provider's JWK set, the signature, then ``iss``, ``aud``, ``exp``, ``nonce``, and
+    ``at_hash`` against the access token that came with it (§3.1.3.8)."""
     header = jwt.get_unverified_header(token)
     claims = jwt.decode(token, options={"verify_signature": False})
-    checks = [_signature(token, header, jwks)]
+    alg = header.get("alg")
+    key, key_check = _key(header, jwks)
     aud = claims.get("aud")
     audiences = aud if isinstance(aud, list) else [aud]
     exp = claims.get("exp")
     sent = claims.get("nonce")
-    checks += [
+    same = bool(nonce) and isinstance(sent, str) and constant_time_equal(sent, nonce)
+    checks = [
+        _check("header", alg in ASYMMETRIC, f"alg {alg!r}: " + (
+            "signed with a public key pair" if alg in ASYMMETRIC else
+            "not a public-key signature the app can check"), "§3.1.3.7, §2"),
+        key_check,
+        _signature(token, key),
         _check("iss", claims.get("iss") == issuer and issuer is not None,
-               f"{claims.get('iss')!r}, expected {issuer!r}"),
-        _check("aud", client_id in audiences, f"{aud!r}, expected to hold "
-               f"{client_id!r}"),
+               f"{claims.get('iss')!r}, expected {issuer!r}", "§3.1.3.7"),
+        _check("aud", audiences == [client_id], f"{aud!r}, expected "
+               f"{client_id!r} and no audience the app does not trust", "§3.1.3.7"),
         _check("exp", isinstance(exp, int | float) and exp > time.time() - LEEWAY,
-               f"{exp!r}, now {int(time.time())}"),
-        _check("nonce", bool(nonce) and isinstance(sent, str)
-               and constant_time_equal(sent, nonce),
-               "matches the one sent" if sent and nonce and sent == nonce
-               else f"{sent!r} does not match the one sent"),
+               f"{exp!r}, now {int(time.time())}", "§3.1.3.7"),
+        _check("nonce", same, "matches the one sent" if same
+               else f"{sent!r} does not match the one sent", "§3.1.3.7, §15.5.2"),
+        _at_hash(claims.get("at_hash"), alg, access_token),
     ]
     return {"header": header, "claims": claims, "checks": checks,
             "valid": all(c["ok"] for c in checks)}
 
 
-def _check(name: str, ok: bool, detail: str) -> dict:
-    return {"name": name, "ok": bool(ok), "detail": detail}
+# JWS algorithms with a public key (RFC 7518 §3.1); never "none", never a MAC here.
+ASYMMETRIC = {"RS256": "sha256", "RS384": "sha384", "RS512": "sha512",
+              "PS256": "sha256", "PS384": "sha384", "PS512": "sha512",
+              "ES256": "sha256", "ES384": "sha384", "ES512": "sha512"}
 
 
-def _signature(token: str, header: dict, jwks: dict | None) -> dict:
-    """The signature, checked with the key the header's ``kid`` names; only the
-    key's own algorithm is accepted (never ``none`` or a MAC with a public key)."""
+def _check(name: str, ok: bool, detail: str, section: str,
+           skipped: bool = False) -> dict:
+    return {"name": name, "ok": bool(ok), "detail": detail,
+            "section": "OpenID Connect Core " + section, "skipped": skipped}
+
+
+def _key(header: dict, jwks: dict | None) -> tuple:
+    """The key of the provider's set that the header's ``kid`` names (§10.1.1: a
+    ``kid`` picks among several keys, so a rotated-in key just works)."""
+    kid = header.get("kid")
     try:
         keys = jwt.PyJWKSet.from_dict(jwks or {}).keys
     except jwt.PyJWTError as exc:
-        return _check("signature", False, f"no usable key set: {exc}")
-    matching = [k for k in keys if k.key_id == header.get("kid")] or (
-        keys if len(keys) == 1 and not header.get("kid") else [])
+        return None, _check("kid", False, f"no usable key set: {exc}", "§10.1.1")
+    matching = [k for k in keys if k.key_id == kid] or (
+        keys if len(keys) == 1 and not kid else [])
     if not matching:
-        return _check("signature", False, f"no key with kid {header.get('kid')!r}")
+        return None, _check("kid", False, f"no key with kid {kid!r} in the "
+                            "jwks_uri's set", "§10.1.1")
     key = matching[0]
+    return key, _check("kid", True, f"{kid!r}: a {key.key_type} key of the "
+                       f"jwks_uri's {len(keys)}", "§10.1.1")
+
+
+def _signature(token: str, key) -> dict:
+    """The signature, checked with the named key; only that key's own algorithm is
+    accepted (never ``none`` or a MAC with a public key)."""
+    if key is None:
+        return _check("signature", False, "no key to check it with", "§3.1.3.7")
     try:
         jwt.decode(token, key.key, algorithms=[key.algorithm_name],
                    options={"verify_aud": False, "verify_iss": False,
                             "verify_exp": False, "verify_iat": False,
                             "verify_nbf": False})
     except jwt.PyJWTError as exc:
-        return _check("signature", False, f"{type(exc).__name__}: {exc}")
+        return _check("signature", False, f"{type(exc).__name__}: {exc}",
+                      "§3.1.3.7")
     return _check("signature", True, f"{key.algorithm_name} with key "
-                  f"{key.key_id!r} from the jwks_uri")
+                  f"{key.key_id!r} from the jwks_uri", "§3.1.3.7")
+
+
+def _at_hash(claimed, alg: str | None, access_token: str | None) -> dict:
+    """``at_hash``: base64url of the left half of the access token's hash, by the
+    header's alg (§3.1.3.6, checked as §3.1.3.8 says); optional in the code flow."""
+    if claimed is None:
+        return _check("at_hash", True, "not in the token: optional when the ID "
+                      "token comes from the token endpoint", "§3.1.3.8", True)
+    name = ASYMMETRIC.get(alg or "")
+    if not name or not access_token:
+        return _check("at_hash", False, "no access token or hash to compare with",
+                      "§3.1.3.8")
+    digest = hashlib.new(name, access_token.encode("ascii")).digest()
+    half = base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=")
+    ok = isinstance(claimed, str) and constant_time_equal(claimed, half.decode())
+    return _check("at_hash", ok, f"{name.upper()} of the access token, left half, "
+                  f"base64url: {half.decode()}" + ("" if ok else
+                                                   f", not {claimed!r}"), "§3.1.3.8")
 
 
 def userinfo_serves(provider, step: dict, notes: Notes) -> bool:
-    """Whether an API step reading the user's profile goes to the provider's
-    userinfo endpoint (OIDC Core §5.3): an OpenID provider with no API base URL."""
-    return (step.get("action") == "api" and not provider.api_base
-            and bool(provider.userinfo_url)
-            and step.get("path") in notes.profile_paths)
+    """Whether an API step goes to the provider's userinfo endpoint (OIDC Core
+    §5.3): it names that endpoint of the discovered configuration, or it reads the
+    user's profile at an OpenID provider with no API base URL."""
+    return step.get("action") == "api" and (
+        step.get("endpoint") == "userinfo_endpoint"
+        or (not provider.api_base and bool(provider.userinfo_url)
+            and step.get("path") in notes.profile_paths))
+
+
+def api_url(provider, step: dict, notes: Notes, discovered: dict, path: str) -> str:
+    """Where an API step goes: the endpoint it names (a discovery step found it),
+    the userinfo endpoint standing in for the API, or the API base and ``path``."""
+    if step.get("endpoint"):
+        return discovered.get(step["endpoint"]) or provider.userinfo_url or ""
+    if userinfo_serves(provider, step, notes):
+        return provider.userinfo_url
+    return provider.api_base + path
 
 
 def scope_text(value) -> str | None:

@@ -25,6 +25,7 @@ from flowlab.core.provider import Provider
 from flowlab.core.redact import Redactor
 from flowlab.core.runner import engine
 from flowlab.core.runner import store
+from flowlab.core.runner import tokenlife
 from flowlab.core.runner.flows import Flow
 from flowlab.core.runner.flows import options_from
 from flowlab.core.runner.settings import RunSettings
@@ -127,6 +128,15 @@ class Runner:
         if not self.spent(run, flow) or not engine.sign_in_again(run, flow):
             return False
         return store.save(run, box, unclaim=True)
+
+    def wrap_up(self, run: Run, flow: Flow, box: SecretBox | None) -> bool:
+        """Open a finished run again with the introspect-and-revoke steps after its
+        own (``tokenlife.offered``): Next runs them as any other step."""
+        if not tokenlife.offered(run, flow):
+            return False
+        run.options["wrap_up"] = True
+        run.status = "active"
+        return store.save(run, box)
 
     def receive(self, run: Run, received: Message, pairs: list[tuple[str, str]],
                 url: str, box: SecretBox | None) -> None:

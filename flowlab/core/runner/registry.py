@@ -22,7 +22,8 @@ class Requirement:
     §2: ``grant_types_supported``...), or a client secret; ``reason`` names the
     sentence in ``content/providers.toml`` that says why a flow is not offered."""
 
-    field: str  # "grant_types", "response_types", "pkce_methods" or "secret"
+    field: str  # "grant_types", "response_types", "pkce_methods", "secret", or
+    # "profile": the provider profile names ``value`` (``Provider.has``)
     value: str
     reason: str
 

@@ -221,7 +221,8 @@ def save(run: Run, box: SecretBox | None = None, unclaim: bool = False) -> bool:
     cur = db.get().execute(
         update(runs).where(runs.c.id == run.id, runs.c.version == run.version)
         .values(secrets=json.dumps(secrets_), steps=json.dumps(steps),
-                status=run.status, step=latest, version=runs.c.version + 1,
+                options=json.dumps(run.options), status=run.status, step=latest,
+                version=runs.c.version + 1,
                 **({"claimed": 0, "claimed_at": 0, "claimed_by": ""} if unclaim
                    else {})))
     run.version += 1
