@@ -177,3 +177,26 @@ def test_offered_only_where_the_provider_profile_is_an_openid_provider():
         "sign-in-oidc": "not an OpenID provider"}
     assert providers.offered(oidc_issuer, False, reasons, flow) == {
         "sign-in-oidc": None}
+
+
+def test_sign_in_with_openid_connect_at_the_best_practice_sandbox(live_server):
+    """The same flow against the sandbox's own OpenID provider: discovery, the
+    id_token checked in Core §3.1.3.7's order with every check passing, UserInfo."""
+    from tests.flowrunner import FlowRunner
+    from tests.test_sandbox_profiles import _use
+
+    runner = FlowRunner(live_server)
+    _use(runner, "best-practice")
+    page = runner.start("sign-in-oidc").run_all()
+    assert "run-step-failed" not in page.text, text_of(page.text)[-2000:]
+    assert "That is the whole flow." in page.text
+    discovery = text_of(step(runner, 1))
+    assert ("GET /sandbox/best-practice/.well-known/openid-configuration HTTP/1.1"
+            in discovery)
+    token = step(runner, 5)
+    for name in ORDER:
+        assert re.search(rf'check-ok"><th scope="row">{name}</th>', token), name
+    assert "check-fail" not in token
+    userinfo = text_of(step(runner, 6))
+    assert "GET /sandbox/best-practice/api/userinfo HTTP/1.1" in userinfo
+    assert "HTTP/1.1 200" in userinfo

@@ -35,10 +35,13 @@ class LabHosts:
 
 
 def sandbox(base_url: str, config: Mapping, path: str = "/sandbox",
-            name: str = "Sandbox provider", openid: bool = False) -> Provider:
+            name: str = "Sandbox provider", openid: bool = False,
+            secrets_accepted: bool = True) -> Provider:
     """The embedded sandbox, reached over HTTP at ``base_url`` (or SANDBOX_URL);
     ``path`` and ``name`` pick one of its issuers (content/sandbox/profiles.toml);
     ``openid`` says the issuer is an OpenID provider (its ``oidc`` setting).
+    Where it takes no client secret (``auth_methods``, FAPI 2.0), the lab's demo
+    apps cannot introspect or revoke there: no such endpoints are offered.
 
     The browser goes to the public address; the app's own calls go to the private
     back-channel listener when one runs (see ``flowlab.serving``).
@@ -55,7 +58,8 @@ def sandbox(base_url: str, config: Mapping, path: str = "/sandbox",
         expire_url=back + "/demo/expire-token",
         device_authorization_url=back + "/api/device",  # RFC 8628; not in Spotify
         grant_revocation=True,  # and RFC 7662, RFC 7009, as its metadata says:
-        introspection_url=back + "/api/introspect", revocation_url=back + "/api/revoke",
+        introspection_url=back + "/api/introspect" if secrets_accepted else None,
+        revocation_url=back + "/api/revoke" if secrets_accepted else None,
         # What its metadata lists (sandbox/metadata): every flow of the lab runs here.
         grant_types=("authorization_code", "client_credentials", "refresh_token",
                      "implicit", DEVICE_GRANT),
@@ -80,8 +84,9 @@ def here(provider: Provider, config: Mapping) -> Provider:
     return replace(provider, token_url=fresh.token_url, api_base=fresh.api_base,
                    expire_url=fresh.expire_url,
                    device_authorization_url=fresh.device_authorization_url,
-                   introspection_url=fresh.introspection_url,
-                   revocation_url=fresh.revocation_url)
+                   introspection_url=provider.introspection_url
+                   and fresh.introspection_url,
+                   revocation_url=provider.revocation_url and fresh.revocation_url)
 
 
 def spotify(profile: dict, config: Mapping, client_id: str) -> Provider:

@@ -145,8 +145,10 @@ def sandbox_issuer(profile_id: str) -> Provider | None:
     if profile_id not in found or profile_id == next(iter(found)):
         return None
     profile = found[profile_id]
+    methods = set(profile.get("auth_methods", ["client_secret_basic"]))
     return providers.sandbox(request.host_url, app_config(), profile["path"],
-                             profile["name"], profile.get("oidc", False))
+                             profile["name"], profile.get("oidc", False),
+                             secrets_accepted=bool(methods - {"private_key_jwt"}))
 
 
 @bp.post("/provider/again/<flow_id>")
