@@ -101,7 +101,8 @@ class Issuer:
         response and the verifier."""
         verifier, challenge = pkce_pair()
         params = {"response_type": "code", "client_id": client_id,
-                  "redirect_uri": redirect_uri, "state": "s1", "scope": "user-read-email",
+                  "redirect_uri": redirect_uri, "state": "s1",
+                  "scope": "user-read-email",
                   "code_challenge": challenge, "code_challenge_method": "S256"}
         response = self.browser.get(self.issuer + "/authorize", params=params,
                                     allow_redirects=False, timeout=30)

@@ -36,6 +36,7 @@ class IssuerProfile:
     token_prefix: str = ""
     oidc: bool = False  # OpenID Connect (content/sandbox/oidc.toml)
     id_token_alg: str = "RS256"  # unless the client registered another (OIDC §2)
+    client_id_metadata_documents: bool = False  # a URL client_id names its document
 
     def endpoint_suffix(self, default: IssuerProfile) -> str:
         """What this profile adds to a blueprint's name ("" for the default)."""

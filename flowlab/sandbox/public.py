@@ -80,6 +80,7 @@ class Sandbox:
             foreign_prefixes=tuple(p.token_prefix for p in self.profiles.all
                                    if p is not profile),
             oidc=profile.oidc, id_token_alg=profile.id_token_alg,
+            client_id_metadata_documents=profile.client_id_metadata_documents,
             key_secret=config["SECRET_KEY"], oidc_claims=self.catalogue.oidc_claims(),
         )
 

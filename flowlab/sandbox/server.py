@@ -19,6 +19,7 @@ from oauthlib.oauth2.rfc6749 import grant_types
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
 from flowlab.core.demo import DEVICE_GRANT
+from flowlab.sandbox import client_documents
 from flowlab.sandbox import device
 from flowlab.sandbox import issuers as profiles
 from flowlab.sandbox import oidc
@@ -50,6 +51,9 @@ class Settings:
     foreign_prefixes: tuple[str, ...] = ()  # the other issuers' marks
     oidc: bool = False  # OpenID Connect (flowlab.sandbox.oidc)
     id_token_alg: str = "RS256"  # unless the client registered another
+    # Client ID metadata documents: a URL client_id names the client's own
+    # document (flowlab.sandbox.client_documents); off, as at Spotify.
+    client_id_metadata_documents: bool = False
     key_secret: str = field(default="", repr=False)  # opens the signing keys
     oidc_claims: tuple[str, ...] = ()  # what UserInfo may release (oidc.toml)
 
@@ -173,6 +177,7 @@ def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
         "flowlab_demo_expire_endpoint": issuer + "/demo/expire-token",
     }
     claims.update(oidc.metadata(server.request_validator.settings, issuer))
+    claims.update(client_documents.metadata(server.request_validator.settings, issuer))
     return endpoints.MetadataEndpoint([server], claims).claims
 
 
