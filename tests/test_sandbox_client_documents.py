@@ -96,14 +96,15 @@ class Issuer:
         self.base, self.issuer = base, base + path
         self.browser = requests.Session()
 
-    def authorize(self, client_id: str, redirect_uri: str = CALLBACK):
+    def authorize(self, client_id: str, redirect_uri: str = CALLBACK, **extra):
         """GET the authorization endpoint with a fresh S256 challenge; the
         response and the verifier."""
         verifier, challenge = pkce_pair()
         params = {"response_type": "code", "client_id": client_id,
                   "redirect_uri": redirect_uri, "state": "s1",
                   "scope": "user-read-email",
-                  "code_challenge": challenge, "code_challenge_method": "S256"}
+                  "code_challenge": challenge, "code_challenge_method": "S256",
+                  **extra}
         response = self.browser.get(self.issuer + "/authorize", params=params,
                                     allow_redirects=False, timeout=30)
         return response, verifier
@@ -313,3 +314,38 @@ def test_the_spotify_like_issuer_treats_a_url_client_id_as_unknown(
     assert token.json() == {"error": "invalid_client",
                             "error_description": "Invalid client"}
     assert len(documents.seen) == fetched
+
+
+def _age_cached_copy(app, client_id: str, seconds: float) -> None:
+    """Make the kept copy of a document ``seconds`` older (instead of waiting)."""
+    from sqlalchemy import update
+
+    from flowlab.core.storage.sandbox_tables import clients
+    from flowlab.sandbox import store
+
+    with app.app_context(), store.DB.connection(app) as conn:
+        conn.execute(update(clients).where(clients.c.client_id == client_id)
+                     .values(created_at=clients.c.created_at - seconds))
+
+
+def test_a_changed_document_is_fetched_again_after_a_minute(
+        live_server, best, documents):
+    """The kept copy serves for a minute; after that the document is fetched
+    again, and what it says now counts (draft §4.2: caching)."""
+    url = documents.put(public_document())
+    path = url.removeprefix(documents.origin)
+    sign_in(best, url)
+    documents.put(public_document(client_name="Renamed agent"), path=path)
+    page, _ = best.authorize(url, show_dialog="true")  # the kept copy
+    assert "Agent Smith's MCP client" in text_of(page)
+    assert documents.requests_for(url) == [path]
+    _age_cached_copy(live_server.app, url, 61)
+    page, _ = best.authorize(url, show_dialog="true")
+    assert "Renamed agent" in text_of(page)
+    assert documents.requests_for(url) == [path, path]
+    documents.put(public_document(redirect_uris=["http://127.0.0.1:8765/other"]),
+                  path=path)
+    _age_cached_copy(live_server.app, url, 61)
+    moved, _ = best.authorize(url)  # the old redirect URI is gone now
+    assert moved.status_code == 400
+    assert "Invalid redirect URI" in text_of(moved)
