@@ -148,7 +148,7 @@ def text_of(page: requests.Response) -> str:
 
 
 def test_metadata_says_documents_are_supported_at_best_practice_only(best, spotify):
-    """draft-ietf-oauth-client-id-metadata-document §5: the RFC 8414 field."""
+    """draft-ietf-oauth-client-id-metadata-document: the RFC 8414 field."""
     meta = requests.get(best.base + "/.well-known/oauth-authorization-server"
                         "/sandbox/best-practice", timeout=10).json()
     assert meta["client_id_metadata_document_supported"] is True
@@ -221,9 +221,9 @@ BAD_DOCUMENTS = {
 
 @pytest.mark.parametrize("case", list(BAD_DOCUMENTS))
 def test_a_bad_document_is_an_error_page_and_invalid_client(best, documents, case):
-    """draft §4.1: a document that fails a check is no client. At authorize an
-    error page, never a redirect to its untrusted URI (RFC 6749 §4.1.2.1); at the
-    token endpoint ``invalid_client`` (RFC 6749 §5.2)."""
+    """A document that fails a check of the draft's "Client Metadata" is no
+    client. At authorize an error page, never a redirect to its untrusted URI
+    (RFC 6749 §4.1.2.1); at the token endpoint ``invalid_client`` (§5.2)."""
     document, reason = BAD_DOCUMENTS[case]
     url = documents.put(document)
     page, _ = best.authorize(url)
@@ -238,7 +238,7 @@ def test_a_bad_document_is_an_error_page_and_invalid_client(best, documents, cas
 
 
 def test_a_redirect_uri_not_in_the_document_is_refused(best, documents):
-    """Exact matching against the document's ``redirect_uris`` (draft §4.1, RFC
+    """Exact matching against the document's ``redirect_uris`` (the draft, RFC
     9700 §4.1.3): an error page, no redirect."""
     url = documents.put(public_document())
     page, _ = best.authorize(url, redirect_uri="http://127.0.0.1:8765/elsewhere")
@@ -260,8 +260,8 @@ def test_a_slow_document_is_given_up_at_the_deadline(best, documents):
 @pytest.mark.parametrize("template", [
     "http://localhost:{port}/clients/named.json",  # a name, not a loopback literal
     "https://client.example/clients/agent.json",  # not loopback at all
-    "http://127.0.0.1:{port}/clients/../agent.json",  # dot segments (draft §3)
-    "http://127.0.0.1:{port}/clients/agent.json#frag",  # a fragment (draft §3)
+    "http://127.0.0.1:{port}/clients/../agent.json",  # dot segments
+    "http://127.0.0.1:{port}/clients/agent.json#frag",  # a fragment
 ])
 def test_a_url_off_loopback_is_never_fetched(best, documents, template):
     """The sandbox fetches a client's document only on a loopback IP literal."""
@@ -331,7 +331,7 @@ def _age_cached_copy(app, client_id: str, seconds: float) -> None:
 def test_a_changed_document_is_fetched_again_after_a_minute(
         live_server, best, documents):
     """The kept copy serves for a minute; after that the document is fetched
-    again, and what it says now counts (draft §4.2: caching)."""
+    again, and what it says now counts (the draft leaves caching to the server)."""
     url = documents.put(public_document())
     path = url.removeprefix(documents.origin)
     sign_in(best, url)

@@ -1,6 +1,6 @@
 """A client known by its metadata document, in a real Chromium: the consent page
 marks the document's name as the app's own claim, and passes the axe audit
-(draft-ietf-oauth-client-id-metadata-document §4.1, §6.3)."""
+(draft-ietf-oauth-client-id-metadata-document)."""
 
 from __future__ import annotations
 

@@ -5,10 +5,10 @@ A ``client_id`` that is a URL names the client's own JSON metadata document (RFC
 An issuer with ``client_id_metadata_documents`` fetches the document through the
 outbound rules (deadline, size cap, no redirects) — only from a loopback IP literal
 and only for a requester on this machine, so the sandbox never fetches for another
-machine — checks it (draft §4.1), and keeps the client as a row of ``clients`` marked
-``DOCUMENT_OWNER``, its ``created_at`` the time of the fetch: codes, grants and tokens
-refer to that row as to any client's, and every process sees the same copy, fetched
-again once it is ``CACHE_SECONDS`` old.
+machine — checks it (the draft's "Client Metadata"), and keeps the client as a
+row of ``clients`` marked ``DOCUMENT_OWNER``, its ``created_at`` the time of the
+fetch: codes, grants and tokens refer to that row as to any client's, and every
+process sees the same copy, fetched again once it is ``CACHE_SECONDS`` old.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from flowlab.sandbox.store import Client
 from flowlab.sandbox.store import digest
 from flowlab.sandbox.store import get_client
 
-DEADLINE = 2  # seconds for the whole document (draft §6.5: fetch with a timeout)
-MAX_BYTES = 5 * 1024  # draft §6.5's example limit
+DEADLINE = 2  # seconds for the whole document (the draft's security considerations)
+MAX_BYTES = 5 * 1024  # the draft's example limit for a document
 CACHE_SECONDS = 60  # a changed document is seen within a minute
 GRANTS = ("authorization_code", "refresh_token")
-METHODS = ("none", "private_key_jwt")  # draft §4.1: no shared secrets
+METHODS = ("none", "private_key_jwt")  # no shared secrets in a document
 DRAFT = "draft-ietf-oauth-client-id-metadata-document"
 
 
@@ -44,12 +44,14 @@ class Refused(Exception):
 
 
 def names_document(client_id: str | None) -> bool:
-    """Whether ``client_id`` is a URL, so names a metadata document (draft §3)."""
+    """Whether ``client_id`` is a URL, so names a metadata document (the
+    draft's "Client Identifier")."""
     return bool(client_id) and client_id.startswith(("https://", "http://"))
 
 
 def metadata(settings, issuer: str) -> dict:
-    """RFC 8414 §2 field of an issuer that takes documents (draft §5)."""
+    """The RFC 8414 §2 field of an issuer that takes documents (the draft's
+    "Authorization Server Metadata")."""
     if not settings.client_id_metadata_documents:
         return {}
     return {"client_id_metadata_document_supported": True}
@@ -78,13 +80,14 @@ def client(conn: Connection, settings, request, remote: str, refused) -> Client 
 
 
 def check_url(url: str, remote: str) -> None:
-    """The URL's form (draft §3) and the sandbox's fetching rule (issue 21)."""
+    """The URL's form (the draft's "Client Identifier") and the sandbox's
+    fetching rule (issue 21)."""
     parts = urlsplit(url)
     segments = parts.path.split("/")
     if parts.fragment or "#" in url or "@" in parts.netloc or parts.path in ("", "/") \
             or "." in segments or ".." in segments:
         raise Refused(f"A client ID that is a URL needs a path, and no fragment, "
-                      f"user name or dot segments ({DRAFT} §3).")
+                      f"user name or dot segments ({DRAFT}, 'Client Identifier').")
     if not is_loopback_host(parts.hostname):
         raise Refused("This sandbox fetches client metadata documents only from a "
                       "loopback IP literal (http://127.0.0.1:PORT/…), not from "
@@ -120,20 +123,21 @@ def fetch(url: str) -> dict:
         document = None
     if not isinstance(document, dict):
         raise Refused(f"What {url} sent is not a JSON object, so not a client "
-                      f"metadata document ({DRAFT} §4).")
+                      f"metadata document ({DRAFT}, 'Client Metadata').")
     return document
 
 
 def fields(document: dict, url: str) -> dict:
-    """The client a valid document describes, as a row of ``clients`` (draft §4.1)."""
+    """The client a valid document describes, as a row of ``clients`` (the
+    draft's "Client Metadata")."""
     if document.get("client_id") != url:
         raise Refused(f"The document at {url} does not name this URL as its "
-                      f"client_id ({DRAFT} §4.1: exactly the URL it came from).")
+                      f"client_id ({DRAFT}: exactly the URL it came from).")
     method = document.get("token_endpoint_auth_method", "none")
     if str(method).startswith("client_secret") or "client_secret" in document:
         raise Refused("A client metadata document carries no shared secret: "
                       "token_endpoint_auth_method must be none or private_key_jwt, "
-                      f"and client_secret is not allowed ({DRAFT} §4.1).")
+                      f"and client_secret is not allowed ({DRAFT}, 'Client Metadata').")
     if method not in METHODS:
         raise Refused("token_endpoint_auth_method must be none or private_key_jwt.")
     if method == "private_key_jwt" and not (document.get("jwks")
