@@ -155,6 +155,9 @@ def test_metadata_says_documents_are_supported_at_best_practice_only(best, spoti
     plain = requests.get(spotify.base + "/.well-known/oauth-authorization-server"
                          "/sandbox", timeout=10).json()
     assert "client_id_metadata_document_supported" not in plain
+    fapi = requests.get(spotify.base + "/.well-known/oauth-authorization-server"
+                        "/sandbox/fapi2", timeout=10).json()
+    assert "client_id_metadata_document_supported" not in fapi
 
 
 def test_a_document_client_signs_in_with_pkce_and_calls_the_api(best, documents):
