@@ -217,11 +217,11 @@ def _depth(body: bytes) -> int:
     return deepest
 
 
-def session() -> requests.Session:
+def session(max_bytes: int = MAX_BYTES) -> requests.Session:
     """A session whose every request is guarded; it follows no redirect."""
     http = requests.Session()
     http.max_redirects = 0
-    adapter = GuardedAdapter()
+    adapter = GuardedAdapter(max_bytes)
     http.mount("http://", adapter)
     http.mount("https://", adapter)
     return http

@@ -52,6 +52,7 @@ class IssuerProfile:
     # private_key_jwt: a one-element ``aud`` array naming the issuer is accepted
     # (draft-ietf-oauth-rfc7523bis); FAPI 2.0 SP §5.3.2.1 wants the bare string.
     assertion_aud_array: bool = False
+    client_id_metadata_documents: bool = False  # a URL client_id names its document
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "auth_methods", tuple(self.auth_methods))

@@ -94,6 +94,7 @@ class Sandbox:
                 config.get("SANDBOX_REGISTRATIONS_PER_MINUTE", 30)),
             auth_methods=profile.auth_methods,
             assertion_aud_array=profile.assertion_aud_array,
+            client_id_metadata_documents=profile.client_id_metadata_documents,
         )
 
     def server(self, profile: IssuerProfile) -> SandboxServer:

@@ -19,6 +19,7 @@ from oauthlib.oauth2.rfc6749 import grant_types
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
 from flowlab.core.demo import DEVICE_GRANT
+from flowlab.sandbox import client_documents
 from flowlab.sandbox import clientreg
 from flowlab.sandbox import device
 from flowlab.sandbox import dpop
@@ -55,6 +56,9 @@ class Settings:
     foreign_prefixes: tuple[str, ...] = ()  # the other issuers' marks
     oidc: bool = False  # OpenID Connect (flowlab.sandbox.oidc)
     id_token_alg: str = "RS256"  # unless the client registered another
+    # Client ID metadata documents: a URL client_id names the client's own
+    # document (flowlab.sandbox.client_documents); off, as at Spotify.
+    client_id_metadata_documents: bool = False
     oidc_claims: tuple[str, ...] = ()  # what UserInfo may release (oidc.toml)
     issuer_path: str = ""  # the profile's path: a JWT's iss names its issuer
     # RFC 9068, RFC 8707, RFC 9728, RFC 8693 (flowlab.sandbox.targeting).
@@ -207,6 +211,7 @@ def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
         del claims["device_authorization_endpoint"]
         claims["grant_types_supported"].remove(DEVICE_GRANT)
     claims.update(clientreg.metadata(settings, issuer))
+    claims.update(client_documents.metadata(settings, issuer))
     return endpoints.MetadataEndpoint([server], claims).claims
 
 

@@ -28,6 +28,10 @@ from flowlab.core.storage.db import transaction
 from flowlab.core.storage.db import upsert
 from flowlab.core.storage.sandbox_tables import clients
 
+# The owner of a client that a client ID metadata document describes
+# (flowlab.sandbox.client_documents): no dashboard session lists it.
+DOCUMENT_OWNER = "client-id-metadata-document"
+
 
 def digest(value: str) -> str:
     """SHA-256 hex digest, how secrets, codes, tokens are kept (RFC 6819 §5.1.4.1.3)."""
@@ -63,6 +67,11 @@ class Client:
     @property
     def demo(self) -> bool:
         return self.owner is None
+
+    @property
+    def from_document(self) -> bool:
+        """Described by its own metadata document, its id that document's URL."""
+        return self.owner == DOCUMENT_OWNER
 
     @classmethod
     def from_row(cls, row) -> Client:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from oauthlib.oauth2 import RequestValidator as OAuthlibValidator
 from oauthlib.oauth2.rfc6749 import errors
 
+from flowlab.sandbox import client_documents
 from flowlab.sandbox import clientauth
 from flowlab.sandbox import device
 from flowlab.sandbox import grants
@@ -43,7 +44,8 @@ class RequestValidator(OAuthlibValidator):
         Grants: authorization code, refresh token; revocation, introspection."""
         if clientauth.presents_credentials(request):
             return True
-        client = get_client(self.conn, request.client_id)
+        client = client_documents.client(self.conn, self.settings, request,
+                                         self.remote, errors.InvalidClientError)
         return client is None or client.confidential
 
     def authenticate_client(self, request, *args, **kwargs):
@@ -66,7 +68,8 @@ class RequestValidator(OAuthlibValidator):
     def validate_client_id(self, client_id, request, *args, **kwargs):
         """The client must be registered, else an error page (RFC 6749 §4.1.2.1).
         Grants: authorization code, implicit; device authorization (RFC 8628 §3.1)."""
-        request.client = get_client(self.conn, client_id)
+        request.client = client_documents.client(
+            self.conn, self.settings, request, self.remote, errors.InvalidClientIdError)
         if request.client is None:
             raise errors.InvalidClientIdError(
                 description="INVALID_CLIENT: Invalid client", request=request)
