@@ -184,6 +184,7 @@ def test_implicit_leak_in_chromium(page, lab_server, variant):
                            else "Attack failed")
 
 
+@pytest.mark.only_reads
 def test_new_lab_pages_pass_axe(page, lab_server):
     for lab in ("code-injection", "redirect-uri", "implicit-leak", "refresh-replay",
                 "mix-up"):
