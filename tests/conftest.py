@@ -378,7 +378,7 @@ def _watched(context):
         own_status = ("the server responded with a status of" in msg.text
                       and msg.location.get("url") == page.url)
         if msg.type == "error" and not own_status:
-            page.console_errors.append(msg.text)
+            page.console_errors.append(f"{msg.text} ({msg.location.get('url')})")
 
     page.on("console", on_console)
     page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
