@@ -356,6 +356,7 @@ def page(chromium, request):
     request leaving 127.0.0.1 (which the browser refuses: ``browser.OFFLINE``).
     A test marked ``only_reads`` gets the test process's shared page instead."""
     if request.node.get_closest_marker("only_reads"):
+        assert not request.node.get_closest_marker("no_javascript"), "a new context"
         yield from _reading_page(request.getfixturevalue("_reading_context"))
         return
     java_script = not request.node.get_closest_marker("no_javascript")
