@@ -63,6 +63,8 @@ def on_both_backends(module: str) -> bool:
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "sqlite_only: runs on the SQLite backend only")
+    config.addinivalue_line("markers", "only_reads: the page fixture gives the "
+                            "test process's shared page (conftest.py)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -334,6 +336,14 @@ class NoRedirects(requests.Session):
         return super().request(method, url, **kwargs)
 
 
+def outside_loopback(url: str) -> list[str]:
+    """``[url]`` if a browser's request for it would leave the lab's addresses."""
+    if url.startswith(("data:", "blob:", "about:")):
+        return []
+    local = urlsplit(url).hostname in ("127.0.0.1", PROVIDER_HOST, "::1")
+    return [] if local else [url]
+
+
 @pytest.fixture(scope="session")
 def chromium():
     from playwright.sync_api import sync_playwright
@@ -346,10 +356,24 @@ def chromium():
 
 @pytest.fixture
 def page(chromium, request):
-    """A fresh browser context and page that records console errors and
-    blocks and records any request leaving 127.0.0.1."""
+    """A fresh browser context and page that records console errors and any
+    request leaving 127.0.0.1 (which the browser refuses: ``browser.OFFLINE``).
+    A test marked ``only_reads`` gets the test process's shared page instead."""
+    if request.node.get_closest_marker("only_reads"):
+        assert not request.node.get_closest_marker("no_javascript"), "a new context"
+        yield from _reading_page(request.getfixturevalue("_reading_context"))
+        return
     java_script = not request.node.get_closest_marker("no_javascript")
     context = chromium.new_context(java_script_enabled=java_script)
+    page = _watched(context)
+    yield page
+    context.close()
+    assert page.external_requests == [], "pages must not reach outside 127.0.0.1"
+    assert page.console_errors == [], "pages must not log console errors"
+
+
+def _watched(context):
+    """A new page in ``context`` recording console errors and outside requests."""
     page = context.new_page()
     page.console_errors = []
     page.external_requests = []
@@ -359,22 +383,42 @@ def page(chromium, request):
         own_status = ("the server responded with a status of" in msg.text
                       and msg.location.get("url") == page.url)
         if msg.type == "error" and not own_status:
-            page.console_errors.append(msg.text)
+            page.console_errors.append(f"{msg.text} ({msg.location.get('url')})")
 
     page.on("console", on_console)
     page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+    context.on("request", lambda request: page.external_requests.extend(
+        outside_loopback(request.url)))
+    return page
 
-    def guard(route):
-        host = urlsplit(route.request.url).hostname
-        local = host in ("127.0.0.1", PROVIDER_HOST, "::1")
-        if route.request.url.startswith("data:") or local:
-            route.continue_()
-        else:
-            page.external_requests.append(route.request.url)
-            route.abort()
 
-    context.route("**/*", guard)
-    yield page
+@pytest.fixture(scope="session")
+def _reading_context(chromium):
+    context = chromium.new_context()
+    yield _watched(context)
     context.close()
-    assert page.external_requests == [], "pages must not reach outside 127.0.0.1"
-    assert page.console_errors == [], "pages must not log console errors"
+
+
+READING_VIEWPORT = {"width": 1280, "height": 720}  # a new context's, Playwright's
+
+
+def _reading_page(page) -> Iterator:
+    """The shared page for a test marked ``only_reads``: one that opens pages and
+    reads them (sets the viewport, colour scheme or cookies, goes to URLs,
+    evaluates scripts; no listeners, routes, other pages or JavaScript switched
+    off). One context per test process instead of a new one per test, about half
+    a second of CPU each. After the test: the same checks as a new context's page,
+    then its cookies, storage, viewport and emulated media are put back as new."""
+    page.console_errors.clear()
+    page.external_requests.clear()
+    yield page
+    page.evaluate("() => { try { sessionStorage.clear(); localStorage.clear(); }"
+                  " catch (e) {} }")
+    page.goto("about:blank")  # the test's pages are gone, their events are in
+    errors, outside = list(page.console_errors), list(page.external_requests)
+    page.context.clear_cookies()
+    page.set_viewport_size(READING_VIEWPORT)
+    page.emulate_media(media="null", color_scheme="light",
+                       reduced_motion="no-preference")
+    assert outside == [], "pages must not reach outside 127.0.0.1"
+    assert errors == [], "pages must not log console errors"

@@ -528,6 +528,7 @@ def test_home_table_notes_what_spotify_leaves_out(client):
 # --- In a real browser: the new results read well on a phone -----------------------
 
 
+@pytest.mark.only_reads
 @pytest.mark.browser
 @pytest.mark.parametrize(
     "path",

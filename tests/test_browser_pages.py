@@ -69,6 +69,7 @@ def test_missing_answer_shows_the_message_beside_the_field(page, live_server):
     assert page.locator("#error-acts_for_user").count() == 0
 
 
+@pytest.mark.only_reads
 @pytest.mark.parametrize("path", OWN_PAGES)
 def test_pages_pass_axe_in_light_mode(page, live_server, path):
     page.emulate_media(color_scheme="light")
@@ -76,6 +77,7 @@ def test_pages_pass_axe_in_light_mode(page, live_server, path):
     assert serious_violations(page) == []
 
 
+@pytest.mark.only_reads
 @pytest.mark.parametrize(
     "path", ["/", RESULT, "/lessons/authorization-code-pkce", "/glossary"]
 )
@@ -87,6 +89,7 @@ def test_pages_pass_axe_in_dark_mode(page, live_server, path):
     assert serious_violations(page) == []
 
 
+@pytest.mark.only_reads
 @pytest.mark.parametrize("width", [360, 640, 1280])  # phone, 200% zoom, laptop
 @pytest.mark.parametrize(
     "path", ["/", RESULT, "/lessons/authorization-code", "/glossary", "/advisor"]

@@ -119,6 +119,7 @@ def test_new_lessons_are_listed_and_render(live_server, http):
         assert "<h1>" in html and 'href="/glossary#concept-' in html, slug
 
 
+@pytest.mark.only_reads
 @pytest.mark.browser
 @pytest.mark.parametrize("slug", NEW_LESSONS)
 def test_new_lessons_pass_axe(page, live_server, slug):

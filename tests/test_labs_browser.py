@@ -36,6 +36,7 @@ def status(entry) -> int:
     return int(entry.exchange.response.start_line.split(" ")[1])
 
 
+@pytest.mark.only_reads
 def test_lab_pages_pass_axe(page, lab_server):
     for path in ("/labs/", "/labs/csrf-state", "/labs/code-interception",
                  "/labs/code-replay"):

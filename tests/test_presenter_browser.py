@@ -114,6 +114,7 @@ def test_presenter_view_follows_the_host_back_and_on(page, serve):
     assert serious_violations(presenter) == []
 
 
+@pytest.mark.only_reads
 @pytest.mark.parametrize("path", ["/workshop", "/presenter", "/presenter/room",
                                   "/presenter/reset"])
 def test_presenter_pages_are_accessible_in_large_type(page, live_server, path):

@@ -102,6 +102,7 @@ def test_the_nickname_form_with_the_keyboard_on_a_phone(page, lab_server):  # no
     assert serious_violations(page) == []
 
 
+@pytest.mark.only_reads
 @pytest.mark.parametrize("size", ["phone", "projector"])
 def test_room_pages_fit_in_every_size(page, lab_server, size):  # noqa: F811
     server = lab_server

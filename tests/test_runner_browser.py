@@ -99,6 +99,7 @@ def test_step_page_passes_audit_in_dark_mode(page, live_server):
     assert serious_violations(page) == []
 
 
+@pytest.mark.only_reads
 @pytest.mark.parametrize("path", ["/run/", "/run/implicit", "/provider",
                                   "/run/callback"])
 def test_runner_and_provider_pages_pass_the_audit(page, live_server, path):

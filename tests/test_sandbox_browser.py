@@ -61,6 +61,7 @@ def test_login_and_cancel(page, live_server, landing_client):
                             "iss": live_server("/sandbox")}
 
 
+@pytest.mark.only_reads
 def test_error_page(page, live_server, landing_client):
     url = authorize_url(live_server, landing_client, redirect_uri="https://evil.example/")
     response = page.goto(url)
@@ -69,6 +70,7 @@ def test_error_page(page, live_server, landing_client):
     assert serious_violations(page) == []
 
 
+@pytest.mark.only_reads
 def test_landing_page(page, live_server):
     page.goto(live_server("/sandbox/"))
     assert page.locator("h1").inner_text() == "The sandbox provider"

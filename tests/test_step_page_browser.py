@@ -79,6 +79,7 @@ def _steps(runner: FlowRunner):
         yield number, f"{runner.run_url}?step={number}"
 
 
+@pytest.mark.only_reads
 @pytest.mark.parametrize("size", ["desktop", "large-type"])
 @pytest.mark.parametrize("flow_id", FLOWS)
 def test_the_moment_comes_first_and_pages_stay_short(page, finished, flow_id, size):
@@ -99,6 +100,7 @@ def test_the_moment_comes_first_and_pages_stay_short(page, finished, flow_id, si
     assert token_steps >= 1 or flow_id == "implicit"  # its token is in a fragment
 
 
+@pytest.mark.only_reads
 @pytest.mark.parametrize("flow_id", FLOWS)
 def test_on_a_phone_nothing_is_cut_off_and_the_step_comes_first(page, finished,
                                                                  flow_id):
@@ -123,6 +125,7 @@ def test_on_a_phone_nothing_is_cut_off_and_the_step_comes_first(page, finished,
             assert page.locator(".seq-narrow li").first.is_visible(), where
 
 
+@pytest.mark.only_reads
 @pytest.mark.parametrize("flow_id", FLOWS)
 def test_every_step_passes_axe(page, finished, flow_id):
     page.set_viewport_size({"width": 1440, "height": 900})
@@ -132,6 +135,7 @@ def test_every_step_passes_axe(page, finished, flow_id):
         assert serious_violations(page) == [], f"{flow_id} step {number}"
 
 
+@pytest.mark.only_reads
 def test_large_type_and_phone_pass_axe(page, finished):
     runner = finished["authorization-code-pkce"]
     _open_as(page, runner, large=True)
