@@ -6,6 +6,7 @@ import logging
 
 from flowlab.core.runner import actions  # noqa: F401  (registers every step action)
 from flowlab.core.runner import device  # noqa: F401  (the device grant's action, RFC 8628)
+from flowlab.core.runner import mcp  # noqa: F401  (the MCP flow's actions)
 
 
 def quiet_loggers() -> None:
