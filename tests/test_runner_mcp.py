@@ -169,11 +169,18 @@ def test_every_part_is_annotated_and_cited(live_server):
     assert "profile" in shown
 
 
-def test_under_the_spotify_like_sandbox_the_first_step_says_why(live_server):
-    """Spotify's API names no resource metadata: the run stops and says where to
-    run it instead."""
-    runner = FlowRunner(live_server).start(FLOW)
-    page = runner.next()
-    assert _status(runner) == ["failed"]
-    shown = _text(page.text)
-    assert "resource_metadata" in shown and "best practice" in shown
+def test_the_server_names_its_issuer_whichever_sandbox_issuer_was_chosen(lab):
+    """In MCP the server names its authorization server: with the Spotify-like
+    issuer chosen, the agent still finds and uses the best-practice one, and checks
+    the iss of the redirect against it (RFC 9207 §2.4)."""
+    runner = FlowRunner(lab).start(FLOW)
+    page = runner.run_all()
+    assert _status(runner) == ["done"] * STEPS
+    assert "That is the whole flow." in page.text
+    lines = [s["line"].split("?")[0] for s in lab.recorder.seen]
+    assert f"GET {BEST}/authorize" in lines and f"POST {BEST}/api/token" in lines
+    assert not any(line.startswith("GET /sandbox/authorize") for line in lines)
+    # The callback step is done: the iss that came back, the best-practice issuer,
+    # is the one the run expected (else it stops with iss-mismatch).
+    callback = runner.get(f"{runner.run_url}?step=7")
+    assert "The iss parameter did not name" not in callback.text

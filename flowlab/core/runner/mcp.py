@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import secrets
 from urllib.parse import urlencode
-from urllib.parse import urlsplit
 
 import jwt
 import requests
@@ -29,19 +27,12 @@ from flowlab.core.runner.capture import exchange_of
 from flowlab.core.runner.registry import Action
 from flowlab.core.runner.registry import Requirement
 from flowlab.core.runner.registry import register
-
-PRM = "/.well-known/oauth-protected-resource"  # RFC 9728 §3.1
-ASM = "/.well-known/oauth-authorization-server"  # RFC 8414 §3.1
-PARAM = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]+)')
-
-
-def challenge(value: str) -> list[list[str]]:
-    """A ``WWW-Authenticate`` value as [name, value] pairs, the scheme first
-    (RFC 9110 §11.6.1: auth-params, quoted or not)."""
-    scheme, _, rest = value.strip().partition(" ")
-    return [["scheme", scheme]] + [
-        [name, raw[1:-1].replace('\\"', '"') if raw.startswith('"') else raw]
-        for name, raw in PARAM.findall(rest)]
+from flowlab.core.runner.wellknown import ASM
+from flowlab.core.runner.wellknown import PRM
+from flowlab.core.runner.wellknown import challenge
+from flowlab.core.runner.wellknown import identifier_of
+from flowlab.core.runner.wellknown import origin
+from flowlab.core.runner.wellknown import well_known
 
 
 def _note(step: dict, facts: list) -> list[dict]:
@@ -69,23 +60,16 @@ def discover(run, flow, step, ctx) -> dict:
     """Step: one link of the discovery chain (see the module)."""
     state = run.secrets.setdefault("mcp", {})
     how = step["request"]
-    url = (ctx.provider.api_base + step.get("path", "") if how == "probe"
+    url = (_server(ctx, step) if how == "probe"
            else state["resource_metadata"] if how == "resource"
-           else _well_known(ASM, state["issuer"]))
+           else well_known(ASM, state["issuer"]))
     record, answer = _send(ctx, "GET", url, headers={"Accept": "application/json"})
-    if answer is None:
-        return record
-    if how == "probe":
-        pairs = challenge(answer.headers.get("WWW-Authenticate", ""))
-        found = dict(pairs).get("resource_metadata")
-        if answer.status_code != 401 or not found:  # not the answer taught here
-            return _refused(step, record, "no-resource-metadata") | {
-                "status_code": None}
-        state.update(server=url, resource_metadata=found)
-        return record | {"notes": _note(step, pairs)}
+    if answer is None or how == "probe":
+        return record if answer is None else _challenged(step, state, url, record,
+                                                         answer)
     body = as_json(answer)
     if how == "resource":  # §3.3: the resource named where the metadata was asked
-        expected = _unwell(found := state["resource_metadata"], PRM)
+        expected = identifier_of(found := state["resource_metadata"], PRM)
         if body.get("resource") != expected or not body.get("authorization_servers"):
             return _refused(step, record, "resource-mismatch", expected=expected)
         state.update(resource=body["resource"],
@@ -102,23 +86,22 @@ def discover(run, flow, step, ctx) -> dict:
         [k, str(v)] for k, v in state["server_metadata"].items() if v is not None])}
 
 
-def _well_known(suffix: str, identifier: str) -> str:
-    """RFC 8414 §3.1, RFC 9728 §3.1: the well-known path before the id's path."""
-    parts = urlsplit(identifier)
-    return f"{parts.scheme}://{parts.netloc}{suffix}{parts.path.rstrip('/')}"
+def _challenged(step, state, url, record, answer) -> dict:
+    """The 401's challenge read (RFC 9728 §5.1): where the metadata is."""
+    pairs = challenge(answer.headers.get("WWW-Authenticate", ""))
+    found = dict(pairs).get("resource_metadata")
+    if answer.status_code != 401 or not found:  # not the answer taught here
+        return _refused(step, record, "no-resource-metadata") | {"status_code": None}
+    state.update(server=url, resource_metadata=found)
+    return record | {"notes": _note(step, pairs)}
 
 
-def _unwell(url: str, suffix: str) -> str:
-    """The identifier a well-known URL was made from (§3.3's comparison); with
-    ``suffix`` "/", a URL's origin."""
-    parts = urlsplit(url)
-    path = "" if suffix == "/" else parts.path.removeprefix(suffix)
-    return f"{parts.scheme}://{parts.netloc}{path}"
-
-
-def client(run, flow, step, ctx) -> dict:
-    """Step: make the client known to the authorization server, as ``how`` says."""
-    return HOW[step["how"]](run, step, ctx)
+def _server(ctx, step: dict) -> str:
+    """The MCP server the agent is given: at the sandbox, ``server`` on its origin
+    (whichever issuer was chosen: the server names its own); else the API's."""
+    if ctx.provider.is_sandbox and step.get("server"):
+        return origin(ctx.provider.api_base or "") + step["server"]
+    return (ctx.provider.api_base or "") + step.get("path", "")
 
 
 def _register(run, step, ctx) -> dict:
@@ -163,7 +146,8 @@ def authorize(run, flow, step, ctx) -> dict:
     endpoint = _for_browser(state["server_metadata"]["authorization_endpoint"], ctx)
     url = endpoint + "?" + urlencode(params)
     run.secrets.update(state=params[4][1], authorize_url=url, verifier=verifier,
-                       redirect_uri=ctx.redirect_uri)
+                       redirect_uri=ctx.redirect_uri,  # iss to expect, RFC 9207
+                       issuer=_for_browser(state["issuer"], ctx))
     digest = hashlib.sha256(verifier.encode("ascii")).hexdigest()
     return {"data": {"url": url, "pkce": {"verifier": verifier, "sha256": digest,
                                           "challenge": s256(verifier)}},
@@ -171,10 +155,9 @@ def authorize(run, flow, step, ctx) -> dict:
 
 
 def _for_browser(url: str, ctx) -> str:
-    """The endpoint at the address your browser reaches: the lab's calls go to the
-    sandbox's private back channel (``providers.sandbox``), so the metadata read
-    there names that address; the browser is sent to the public one instead."""
-    back, public, here = (_unwell(u or "", "/") for u in (
+    """At the address your browser reaches: the metadata the lab read on the
+    sandbox's private back channel (``providers.sandbox``) names that one."""
+    back, public, here = (origin(u or "") for u in (
         ctx.provider.api_base, ctx.provider.issuer, url))
     if ctx.provider.is_sandbox and back != public and here == back:
         return public + url.removeprefix(back)
@@ -236,8 +219,10 @@ def call(run, flow, step, ctx) -> dict:
 NEEDS = (Requirement("grant_types", "authorization_code", "no_code_grant"),
          Requirement("pkce_methods", "S256", "no_s256"))
 for _action in (
-    Action("mcp_discover", "back", discover, profile=("api_base",)),
-    Action("mcp_client", "back", client, reads=("mcp",)),
+    Action("mcp_discover", "back", discover),
+    # Make the client known to the authorization server, as ``how`` says.
+    Action("mcp_client", "back", lambda run, flow, step, ctx: HOW[step["how"]](
+        run, step, ctx), reads=("mcp",)),
     Action("mcp_authorize", "back", authorize, reads=("mcp",),
            requires=lambda flow: NEEDS),
     Action("mcp_token", "back", token, reads=("mcp", "code", "verifier"),
