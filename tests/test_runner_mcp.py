@@ -161,6 +161,11 @@ def test_every_part_is_annotated_and_cited(live_server):
                              page.text, re.S)
         every += missing
     assert every == [], f"parts without annotation {every}"
+    # The curl export replays the chain, the authorization URL included, with no
+    # address masked (the issuer is public, RFC 8414 §2).
+    script = runner.get(runner.run_url + "/export.sh").text
+    assert "/api/register" in script and "http…" not in script
+    assert "resource=" in script and "code_challenge_method=S256" in script
     start = runner.get(live_server("/run/mcp"))
     shown = _text(start.text)
     for cited in ("RFC 9728", "RFC 8414", "RFC 7591", "RFC 7636", "RFC 8707",
