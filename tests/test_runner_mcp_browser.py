@@ -1,6 +1,7 @@
 """The MCP flow in a real Chromium on a phone's width: the best-practice issuer
 chosen on the provider page, every step by Next alone, Continue as Alice and
-Agree at the sandbox; each page audited with axe and nothing wider than 390 px."""
+Agree at the sandbox; each page audited with axe and nothing wider than 390 px,
+then the widest steps at 1440 px and in large type at 1280 px."""
 
 from __future__ import annotations
 
@@ -49,4 +50,14 @@ def test_the_mcp_run_on_a_phone(page, live_server):
         page.goto(f"{run_url}?step={number}")
         _fits(page, f"step {number}")
         assert page.locator("tr.unannotated").count() == 0, f"step {number}"
+    # The widest pages (the metadata, the decoded token) on a desktop and, in
+    # large type, on a projector.
+    for width, height, large in ((1440, 900, False), (1280, 720, True)):
+        page.set_viewport_size({"width": width, "height": height})
+        if large:
+            page.context.add_cookies([{"name": "flowlab_large_type", "value": "1",
+                                       "url": live_server.url}])
+        for number in (3, 8):
+            page.goto(f"{run_url}?step={number}")
+            _fits(page, f"step {number} at {width} px")
     assert page.console_errors == []
