@@ -18,6 +18,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from flowlab.core.runner.wellknown import ASM
+from flowlab.core.runner.wellknown import PRM as PRM_SUFFIX
+from flowlab.core.runner.wellknown import challenge
+from flowlab.core.runner.wellknown import identifier_of
+from flowlab.core.runner.wellknown import well_known
 from tests.flowrunner import FlowRunner
 from tests.test_runner import WireRecorder
 
@@ -189,3 +194,26 @@ def test_the_server_names_its_issuer_whichever_sandbox_issuer_was_chosen(lab):
     # is the one the run expected (else it stops with iss-mismatch).
     callback = runner.get(f"{runner.run_url}?step=7")
     assert "The iss parameter did not name" not in callback.text
+
+
+def test_a_challenge_reads_quoted_and_plain_parameters():
+    """RFC 9110 §11.6.1: auth-params are tokens or quoted strings, with escapes."""
+    value = ('Bearer error="invalid_token", error_description="a \\"quoted\\" word",'
+             ' resource_metadata="https://mcp.example/.well-known/oauth-protected-'
+             'resource/tools", realm=plain')
+    assert challenge(value) == [
+        ["scheme", "Bearer"], ["error", "invalid_token"],
+        ["error_description", 'a "quoted" word'],
+        ["resource_metadata",
+         "https://mcp.example/.well-known/oauth-protected-resource/tools"],
+        ["realm", "plain"]]
+
+
+def test_well_known_urls_go_between_host_and_path():
+    """RFC 8414 §3.1 and RFC 9728 §3.1; §3.3 compares with what the URL came from."""
+    issuer = "https://as.example/tenant/"
+    url = well_known(ASM, issuer)
+    assert url == "https://as.example/.well-known/oauth-authorization-server/tenant"
+    assert identifier_of(url, ASM) == "https://as.example/tenant"
+    resource = well_known(PRM_SUFFIX, "https://mcp.example/tools")
+    assert identifier_of(resource, PRM_SUFFIX) == "https://mcp.example/tools"
