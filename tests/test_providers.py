@@ -86,7 +86,8 @@ def test_offered_flows_follow_capabilities_and_secret():
                        "client-credentials": "no_client_credentials",
                        "implicit": "no_implicit",
                        "device-authorization": "no_device_grant",
-                       "sign-in-oidc": "no_openid"}
+                       "sign-in-oidc": "no_openid",
+                       "mcp": "no_s256"}
 
 
 def test_offered_flows_are_computed_from_each_flows_declared_needs():

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from tests import independent
 from tests.sandbox_helpers import CALLBACK
 from tests.sandbox_helpers import Sandbox
 from tests.sandbox_helpers import make_client
@@ -105,17 +106,28 @@ def query(location: str) -> dict:
 class Client:
     """One registered client of one issuer, found from the metadata alone."""
 
-    def __init__(self, base: str, path: str, client_id: str, secret: str | None,
-                 browser: Sandbox) -> None:
-        well_known = base + "/.well-known/oauth-authorization-server" + path
-        self.meta = requests.get(well_known, timeout=5).json()
-        self.client_id, self.secret = client_id, secret
+    def __init__(self, meta: dict, client_id: str, secret: str | None,
+                 browser: Sandbox, signer: independent.Key | None = None) -> None:
+        self.meta = meta
+        self.client_id, self.secret, self.signer = client_id, secret, signer
         self.browser = browser
         browser.issuer = self.meta["issuer"]
         self.nonce: str | None = None
 
+    def auth(self) -> dict:
+        """Basic, a bare client_id, or (``signer``) a fresh private_key_jwt
+        assertion for this issuer (RFC 7523 §2.2)."""
+        if self.signer is None:
+            return auth(self.client_id, self.secret)
+        now = int(time.time())
+        assertion = self.signer.sign({"kid": self.signer.kid, "typ": "JWT"}, {
+            "iss": self.client_id, "sub": self.client_id, "aud": self.meta["issuer"],
+            "iat": now, "exp": now + 60, "jti": secrets.token_urlsafe(16)})
+        return {"data": {"client_assertion_type": independent.ASSERTION_TYPE,
+                         "client_assertion": assertion}, "headers": {}}
+
     def push(self, **params) -> requests.Response:
-        how = auth(self.client_id, self.secret)
+        how = self.auth()
         return requests.post(self.meta["pushed_authorization_request_endpoint"],
                              data={**how["data"], **params},
                              headers=how["headers"], timeout=5)
@@ -145,7 +157,7 @@ class Client:
             {"client_id": self.client_id, "request_uri": request_uri, **extra})
 
     def token(self, data: dict, proof: str | None = None) -> requests.Response:
-        how = auth(self.client_id, self.secret)
+        how = self.auth()
         headers = dict(how["headers"])
         if proof:
             headers["DPoP"] = proof
@@ -192,13 +204,35 @@ class Client:
         return requests.get(self.api_url(), headers=headers, timeout=5)
 
 
+def metadata_of(base: str, path: str) -> dict:
+    well_known = base + "/.well-known/oauth-authorization-server" + path
+    return requests.get(well_known, timeout=5).json()
+
+
+def register(meta: dict) -> tuple[str, independent.Key]:
+    """A private_key_jwt client registered with a key of its own (RFC 7591)."""
+    signer = independent.Key()
+    registered = requests.post(meta["registration_endpoint"], timeout=5, json={
+        "redirect_uris": [CALLBACK], "token_endpoint_auth_method": "private_key_jwt",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "jwks": {"keys": [{**signer.jwk, "kid": signer.kid}]}})
+    assert registered.status_code == 201, registered.text
+    return registered.json()["client_id"], signer
+
+
 @pytest.fixture
 def clients(live_server):
-    """``make(path, confidential)``: a client pre-registered at the issuer at path."""
+    """``make(path, confidential)``: a client of the issuer at path: made in the
+    store, or where the issuer takes private_key_jwt only (FAPI 2.0), registered
+    there with a key of its own."""
     def make(path: str, confidential: bool = True) -> Client:
-        client, secret = make_client(live_server.app, confidential=confidential)
+        meta = metadata_of(live_server.url, path)
         browser = Sandbox(live_server.url, live_server.app.config)
-        return Client(live_server.url, path, client.client_id, secret, browser)
+        if meta.get("token_endpoint_auth_methods_supported") == ["private_key_jwt"]:
+            client_id, signer = register(meta)
+            return Client(meta, client_id, None, browser, signer)
+        client, secret = make_client(live_server.app, confidential=confidential)
+        return Client(meta, client.client_id, secret, browser)
     return make
 
 
@@ -277,7 +311,8 @@ def test_push_is_checked_like_an_authorization_request(clients):
     client = clients(FAPI)
     params, _ = client.pushed_params()
     wrong = Client.__new__(Client)
-    wrong.__dict__.update(client.__dict__, secret="not-the-secret")
+    wrong.__dict__.update(client.__dict__, secret="not-the-secret",
+                          signer=client.signer and independent.Key())
     refused = wrong.push(**params)
     assert refused.status_code == 401 and error_of(refused) == "invalid_client"
     for change, error in ((
@@ -474,9 +509,10 @@ def test_introspection_shows_the_binding(clients):
     """RFC 9449 §6.2: ``cnf.jkt`` of a DPoP-bound token; RFC 7662 §2.2."""
     client, key = clients(FAPI), Key()
     access = tokens_of(client, key)["access_token"]
-    how = auth(client.client_id, client.secret)
-    answer = requests.post(client.meta["introspection_endpoint"],
-                           data={"token": access}, headers=how["headers"], timeout=5)
+    how = client.auth()
+    answer = requests.post(client.meta["introspection_endpoint"], timeout=5,
+                           data={"token": access, **how["data"]},
+                           headers=how["headers"])
     assert answer.status_code == 200, answer.text
     claims = answer.json()
     assert claims["active"] is True
@@ -522,10 +558,10 @@ def test_nonces_and_pushed_requests_hold_across_servers(serve):
     servers sharing PostgreSQL): a request pushed at one is used at the other,
     and one's DPoP nonce is good at the other."""
     one, two = serve(), serve()
-    registered, secret = make_client(one.app)
+    client_id, signer = register(metadata_of(one.url, FAPI))
     browser = Sandbox(two.url, two.app.config)
-    at_one = Client(one.url, FAPI, registered.client_id, secret, browser)
-    at_two = Client(two.url, FAPI, registered.client_id, secret, browser)
+    at_one = Client(metadata_of(one.url, FAPI), client_id, None, browser, signer)
+    at_two = Client(metadata_of(two.url, FAPI), client_id, None, browser, signer)
     params, verifier = at_one.pushed_params()
     request_uri = at_one.push(**params).json()["request_uri"]
     answer = at_two.authorize(request_uri)

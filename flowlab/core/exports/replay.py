@@ -78,9 +78,9 @@ def plan(run, flow) -> Plan:
     for number, step, record in _steps(run, flow):
         title = f"Step {number}: {step['title']}"
         action = step.get("action", "")
-        if action == "authorize":
+        if action == "authorize" or record.data.get("url"):  # mcp_authorize too
             url = record.data.get("url", "")
-            steps.append(Replay(number, title, action, url=_url_pieces(url)))
+            steps.append(Replay(number, title, "authorize", url=_url_pieces(url)))
         elif ACTIONS.get(action, NO_ACTION).receives:
             params = dict(record.data.get("params", []))
             iss = params.get("iss") or iss

@@ -174,7 +174,9 @@ def _check_redirect(run: Run, pairs: list[tuple[str, str]],
     # An iss is compared whenever one comes back: one the run did not expect (no
     # issuer known) is a mismatch too, as a mix-up would produce (RFC 9700 §4.4.2.1).
     checks_iss = run.provider.iss_supported or "iss" in params
-    if checks_iss and params.get("iss") != run.provider.issuer:
+    # The server the request went to: one the run found by discovery, or its own.
+    if checks_iss and params.get("iss") != (run.secrets.get("issuer")
+                                            or run.provider.issuer):
         return {"error": "iss-mismatch"}
     outcome = "iss-checked" if checks_iss else "no-iss"
     if "error" in params:
