@@ -29,7 +29,7 @@ def test_the_mcp_run_on_a_phone(page, live_server):
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(live_server("/provider"))
     page.get_by_role("button", name="Use the sandbox (best practice)").click()
-    page.goto(live_server("/lessons/mcp"))
+    page.goto(live_server("/lessons/mcp-authorization"))
     _fits(page, "lesson")
     page.goto(live_server("/run/mcp"))
     _fits(page, "start page")
