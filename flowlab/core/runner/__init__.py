@@ -6,6 +6,7 @@ import logging
 
 from flowlab.core.runner import actions  # noqa: F401  (registers every step action)
 from flowlab.core.runner import device  # noqa: F401  (the device grant's action, RFC 8628)
+from flowlab.core.runner import fapi  # noqa: F401  (FAPI 2.0: PAR, DPoP, private_key_jwt)
 
 
 def quiet_loggers() -> None:
