@@ -85,7 +85,8 @@ def test_offered_flows_follow_capabilities_and_secret():
                        "authorization-code-pkce": "no_s256",
                        "client-credentials": "no_client_credentials",
                        "implicit": "no_implicit",
-                       "device-authorization": "no_device_grant"}
+                       "device-authorization": "no_device_grant",
+                       "fapi2": "no_s256"}
 
 
 def test_offered_flows_are_computed_from_each_flows_declared_needs():

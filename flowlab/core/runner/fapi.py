@@ -21,6 +21,7 @@ from flowlab.core.runner.answers import as_json
 from flowlab.core.runner.answers import transport_error
 from flowlab.core.runner.capture import capture_session
 from flowlab.core.runner.registry import Action
+from flowlab.core.runner.registry import Requirement
 from flowlab.core.runner.registry import register
 
 
@@ -176,11 +177,18 @@ def dpop_api(run, flow, step, ctx) -> dict:
     return record | {"notes": [_note(step, "ath", facts)]}
 
 
+def _needs(field: str, value: str, reason: str):
+    return lambda flow: (Requirement(field, value, reason),)
+
+
 for _action in (
     Action("register_client", "back", register_client),
-    Action("push_request", "back", push_request, reads=("client_id",)),
+    # FAPI 2.0 SP §5.3.2.2: PKCE with S256 only
+    Action("push_request", "back", push_request, reads=("client_id",),
+           requires=_needs("pkce_methods", "S256", "no_s256")),
     Action("dpop_token", "back", dpop_token, reads=("code", "verifier"),
-           issues_token=True, spends=("code",)),
+           issues_token=True, spends=("code",),
+           requires=_needs("grant_types", "authorization_code", "no_code_grant")),
     Action("dpop_refresh", "back", dpop_token, reads=("refresh_tokens",),
            issues_token=True),
     Action("dpop_api", "back", dpop_api, reads=("token",), profile=("api_base",)),
