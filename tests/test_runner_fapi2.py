@@ -94,6 +94,9 @@ def test_every_jwt_of_the_run_is_decoded_and_the_binding_explained(live_server):
     assert "yes: the token is bound to the key" in token_page
     api_page = unescape(runner.get(f"{runner.run_url}?step=6").text)
     assert '"ath": "' in api_page and "SHA-256 of the access token" in api_page
+    for number in range(1, len(STEPS) + 1):  # every part of every message
+        page = runner.get(f"{runner.run_url}?step={number}").text
+        assert 'class="unannotated"' not in page, number
 
 
 def test_no_private_key_or_assertion_is_left_unmasked(live_server):
