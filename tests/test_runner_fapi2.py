@@ -11,9 +11,11 @@ import json
 import re
 from html import unescape
 from urllib.parse import parse_qs
+from urllib.parse import urljoin
 from urllib.parse import urlsplit
 
 from tests.flowrunner import FlowRunner
+from tests.forms import find_form
 
 FAPI = "Use the sandbox (FAPI 2.0)"
 STEPS = ["register", "par", "consent", "callback", "token", "call-api", "refresh"]
@@ -112,3 +114,23 @@ def test_no_private_key_or_assertion_is_left_unmasked(live_server):
     for text in texts:
         assert not key.search(text)
         assert not assertion.search(unescape(text))
+
+
+def test_run_again_under_best_practice_and_compare(live_server):
+    runner = _fapi_run(live_server)
+    first = runner.run_url
+    form, _ = find_form(runner.page.text, "Run this again under best practice")
+    runner.follow(runner.session.post(  # a browser re-posts after the 307
+        urljoin(runner.page.url, unescape(form["action"])), data=form["fields"],
+        timeout=10))
+    assert runner.page.url.split("?")[0] != first
+    runner.run_url = runner.page.url.split("?")[0]
+    runner.run_all()
+    assert "That is the whole flow." in runner.page.text
+    back = re.search(r'href="([^"]*/compare\?[^"]+)"[^>]*>Back to the comparison',
+                     runner.page.text)
+    assert back, "the second run's page leads back to a comparison"
+    compared = runner.get(live_server(unescape(back.group(1))))
+    assert compared.status_code == 200
+    assert "/sandbox/fapi2" in compared.text and "/sandbox/best-practice" in (
+        compared.text)
