@@ -52,6 +52,9 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: true }, // the built-in login and consent forms
     clientCredentials: { enabled: true },
     revocation: { enabled: true },
+    // Open dynamic registration (RFC 7591) for the FAPI 2.0 flow's own client;
+    // PAR and DPoP are on by default in oidc-provider 9.
+    registration: { enabled: true },
   },
   async findAccount(ctx, id) {
     return {

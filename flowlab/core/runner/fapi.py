@@ -17,6 +17,7 @@ import requests
 from flowlab.core.http import s256
 from flowlab.core.runner import fapiwire as wire
 from flowlab.core.runner import jose
+from flowlab.core.runner import oidc
 from flowlab.core.runner.answers import as_json
 from flowlab.core.runner.answers import transport_error
 from flowlab.core.runner.capture import capture_session
@@ -85,6 +86,9 @@ def push_request(run, flow, step, ctx) -> dict:
             "redirect_uri": ctx.redirect_uri, "scope": ctx.scope or "",
             "state": state, "code_challenge": s256(verifier),
             "code_challenge_method": "S256", "dpop_jkt": jose.thumbprint(dpop_key),
+            # OIDC Core §11: offline_access needs prompt=consent for a refresh token
+            **({"prompt": "consent"} if "offline_access" in (ctx.scope or "").split()
+               else {}),
             "client_assertion_type": jose.ASSERTION_TYPE, "client_assertion": signed}
     session = capture_session(requests.Session())
     try:
@@ -111,8 +115,12 @@ def dpop_token(run, flow, step, ctx) -> dict:
     again with the server's nonce when it answers ``use_dpop_nonce`` (§8)."""
     ends, client_id = run.secrets["endpoints"], run.secrets["client_id"]
     if step["action"] == "dpop_refresh":
-        form = {"grant_type": "refresh_token",
-                "refresh_token": (run.secrets.get("refresh_tokens") or [""])[-1]}
+        kept = run.secrets.get("refresh_tokens")
+        if not kept:  # none was issued: say why instead of failing (RFC 6749 §5.1)
+            granted = oidc.scope_text(run.secrets.get("token", {}).get("scope"))
+            return {"skipped": True, "outcome": "none",
+                    "notes": [oidc.refresh_absent(flow.notes, ctx.scope, granted)]}
+        form = {"grant_type": "refresh_token", "refresh_token": kept[-1]}
     else:
         form = {"grant_type": "authorization_code", "code": run.secrets.get("code"),
                 "redirect_uri": ctx.redirect_uri,
