@@ -7,6 +7,8 @@ wire, on the page, and for secrets left unmasked on the page or in exports.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from html import unescape
@@ -94,6 +96,19 @@ def test_every_jwt_of_the_run_is_decoded_and_the_binding_explained(live_server):
     assert "SHA-256 of those bytes, in hex" in token_page
     assert '"aud": "' + live_server.url + '/sandbox/fapi2"' in token_page
     assert "yes: the token is bound to the key" in token_page
+    # The thumbprint on the page, worked out again here from the proof's jwk.
+    facts = dict(re.findall(r"<dt>(.*?)</dt><dd class=\"mono\">(.*?)</dd>",
+                            token_page))
+    header = json.loads(facts["Header"])  # the last Header shown: the token's
+    proofs = [json.loads(v) for k, v in re.findall(
+        r"<dt>(Header)</dt><dd class=\"mono\">(.*?)</dd>", token_page)]
+    jwk = next(p["jwk"] for p in proofs if p.get("typ") == "dpop+jwt")
+    members = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")},
+                         separators=(",", ":"), sort_keys=True)
+    jkt = base64.urlsafe_b64encode(hashlib.sha256(members.encode()).digest())
+    assert facts["3. base64url without padding: the thumbprint"] == (
+        jkt.rstrip(b"=").decode())
+    assert header["typ"] == "at+jwt"
     api_page = unescape(runner.get(f"{runner.run_url}?step=6").text)
     assert '"ath": "' in api_page and "SHA-256 of the access token" in api_page
     for number in range(1, len(STEPS) + 1):  # every part of every message
