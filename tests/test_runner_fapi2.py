@@ -131,6 +131,15 @@ def test_no_private_key_or_assertion_is_left_unmasked(live_server):
         assert not assertion.search(unescape(text))
 
 
+def test_not_offered_where_the_issuer_lacks_registration_par_or_dpop(live_server):
+    runner = FlowRunner(live_server)
+    runner.use_provider("Use the sandbox")  # Spotify-like: none of RFC 7591/9126/9449
+    text = unescape(runner.get(live_server("/run/fapi2")).text)
+    assert "FAPI 2.0 cannot run against Sandbox provider:" in text
+    assert "Start the run" not in text
+    assert "does not offer dynamic client registration (RFC 7591)" in text
+
+
 def test_run_again_under_best_practice_and_compare(live_server):
     runner = _fapi_run(live_server)
     first = runner.run_url

@@ -294,6 +294,11 @@ def test_every_flow_runs_to_its_end_under_both_issuers(live_server, profile):
     for flow_id in flows:
         runner = FlowRunner(live_server)
         _use(runner, profile)
+        if "cannot run against" in runner.get(live_server(f"/run/{flow_id}")).text:
+            # Only a flow built on what Spotify lacks (FAPI 2.0: RFC 7591, 9126,
+            # 9449) is refused, and only by the Spotify-like issuer.
+            assert (profile, flow_id) == ("spotify-like", "fapi2"), flow_id
+            continue
         _finished(runner.start(flow_id).run_all())
         assert issuer_name(profile) in runner.page.text
 

@@ -35,9 +35,11 @@ class LabHosts:
 
 
 def sandbox(base_url: str, config: Mapping, path: str = "/sandbox",
-            name: str = "Sandbox provider") -> Provider:
+            name: str = "Sandbox provider", extensions: tuple[str, ...] = ()
+            ) -> Provider:
     """The embedded sandbox, reached over HTTP at ``base_url`` (or SANDBOX_URL);
-    ``path`` and ``name`` pick one of its issuers (content/sandbox/profiles.toml).
+    ``path`` and ``name`` pick one of its issuers (content/sandbox/profiles.toml),
+    ``extensions`` what that issuer offers beyond RFC 6749 (``Provider``).
 
     The browser goes to the public address; the app's own calls go to the private
     back-channel listener when one runs (see ``flowlab.serving``).
@@ -57,7 +59,7 @@ def sandbox(base_url: str, config: Mapping, path: str = "/sandbox",
         # What its metadata lists (sandbox/metadata): every flow of the lab runs here.
         grant_types=("authorization_code", "client_credentials", "refresh_token",
                      "implicit", DEVICE_GRANT),
-        response_types=("code", "token"),
+        response_types=("code", "token"), extensions=extensions,
         clients={"confidential": web.client_id, "public": public.client_id,
                  "device": device_app(config).client_id},
     )
@@ -117,7 +119,8 @@ def manual(issuer: str, authorize_url: str, token_url: str, api_base: str,
 # What a profile that lists nothing is taken to support: RFC 8414 §2's default
 # grants plus the client credentials grant; any response type; any PKCE method.
 DEFAULTS = {"grant_types": ("authorization_code", "client_credentials")}
-ORDER = ("grant_types", "response_types", "pkce_methods", "clients", "secret")
+ORDER = ("grant_types", "response_types", "pkce_methods", "extensions", "clients",
+         "secret")
 
 
 def is_sandbox(provider: Provider) -> bool:

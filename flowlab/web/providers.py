@@ -145,8 +145,10 @@ def sandbox_issuer(profile_id: str) -> Provider | None:
     if profile_id not in found or profile_id == next(iter(found)):
         return None
     profile = found[profile_id]
+    offers = tuple(name for name in ("registration", "par", "dpop")
+                   if profile.get(name, "off") not in (False, "off"))
     return providers.sandbox(request.host_url, app_config(), profile["path"],
-                             profile["name"])
+                             profile["name"], offers)
 
 
 @bp.post("/provider/again/<flow_id>")

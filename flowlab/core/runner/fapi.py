@@ -190,13 +190,17 @@ def _needs(field: str, value: str, reason: str):
 
 
 for _action in (
-    Action("register_client", "back", register_client),
+    Action("register_client", "back", register_client,
+           requires=_needs("extensions", "registration", "no_registration")),
     # FAPI 2.0 SP §5.3.2.2: PKCE with S256 only
     Action("push_request", "back", push_request, reads=("client_id",),
-           requires=_needs("pkce_methods", "S256", "no_s256")),
+           requires=lambda flow: (Requirement("pkce_methods", "S256", "no_s256"),
+                                  Requirement("extensions", "par", "no_par"))),
     Action("dpop_token", "back", dpop_token, reads=("code", "verifier"),
            issues_token=True, spends=("code",),
-           requires=_needs("grant_types", "authorization_code", "no_code_grant")),
+           requires=lambda flow: (
+               Requirement("grant_types", "authorization_code", "no_code_grant"),
+               Requirement("extensions", "dpop", "no_dpop"))),
     Action("dpop_refresh", "back", dpop_token, reads=("refresh_tokens",),
            issues_token=True),
     Action("dpop_api", "back", dpop_api, reads=("token",), profile=("api_base",)),
