@@ -52,25 +52,28 @@ def test_sign_in_leads_to_openid_connect_with_a_run(client):
     assert 'href="/lessons/openid-connect"' in section
 
 
-@pytest.mark.parametrize(("answer", "name", "lesson", "missing"), [
-    ("high-security", "FAPI 2.0", "fapi-2", "/run/fapi"),
+@pytest.mark.parametrize(("answer", "name", "lesson", "run"), [
+    ("high-security", "FAPI 2.0", "fapi-2", "/run/fapi2"),
     ("agent", "MCP", "mcp-authorization", "/run/mcp"),
 ])
-def test_flows_not_in_the_runner_are_explained_with_their_lesson(
-        client, answer, name, lesson, missing):
+def test_fapi_and_mcp_lead_to_their_lesson_and_their_run(
+        client, answer, name, lesson, run):
+    """Both flows are in the runner: the goal links to them ("Run it live"); a
+    goal whose flow the runner lacks gets none (the unit test above)."""
     html = client.get(BASE + f"&goal={answer}").get_data(as_text=True)
     section = html[html.index('id="goal-title"'):]
     section = section[:section.index("</section>")]
     assert name in text(section)
     assert f'href="/lessons/{lesson}"' in section
-    assert missing not in section and "Run it live" not in section
+    assert f'href="{run}"' in section and "Run it live" in section
     assert client.get(f"/lessons/{lesson}").status_code == 200
 
 
 def test_the_json_api_carries_the_goal(client):
     data = client.get("/api/advice?acts_for_user=yes&runs_on=server&needs_refresh=no"
                       "&goal=agent").get_json()
-    assert data["goal"]["lesson"] == "mcp-authorization" and data["goal"]["run"] is None
+    assert data["goal"]["lesson"] == "mcp-authorization"
+    assert data["goal"]["run"] == "/run/mcp"
     plain = client.get("/api/advice?acts_for_user=yes&runs_on=server"
                        "&needs_refresh=no").get_json()
     assert "goal" not in plain  # the answer's shape is unchanged without one

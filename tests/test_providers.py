@@ -87,7 +87,8 @@ def test_offered_flows_follow_capabilities_and_secret():
                        "implicit": "no_implicit",
                        "device-authorization": "no_device_grant",
                        "sign-in-oidc": "no_openid",
-                       "mcp": "no_s256"}
+                       "mcp": "no_s256",
+                       "fapi2": "no_s256"}
 
 
 def test_offered_flows_are_computed_from_each_flows_declared_needs():

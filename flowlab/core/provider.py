@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import fields
 
-LISTS = ("grant_types", "response_types", "pkce_methods")
+LISTS = ("grant_types", "response_types", "pkce_methods", "extensions")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,10 @@ class Provider:
     grant_types: tuple[str, ...] | None = None
     response_types: tuple[str, ...] | None = None
     pkce_methods: tuple[str, ...] | None = None
+    # What it offers beyond RFC 6749 that a flow may need: "registration" (RFC 7591),
+    # "par" (RFC 9126), "dpop" (RFC 9449); None: not known before a run reads its
+    # metadata.
+    extensions: tuple[str, ...] | None = None
     scope: str | None = None  # None: each flow's own scope
     refused: dict[str, str] = field(default_factory=dict)  # flow id: why not
     jwks_uri: str | None = None

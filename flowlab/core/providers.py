@@ -36,10 +36,12 @@ class LabHosts:
 
 def sandbox(base_url: str, config: Mapping, path: str = "/sandbox",
             name: str = "Sandbox provider", openid: bool = False,
-            secrets_accepted: bool = True) -> Provider:
+            secrets_accepted: bool = True, extensions: tuple[str, ...] = ()
+            ) -> Provider:
     """The embedded sandbox, reached over HTTP at ``base_url`` (or SANDBOX_URL);
     ``path`` and ``name`` pick one of its issuers (content/sandbox/profiles.toml);
-    ``openid`` says the issuer is an OpenID provider (its ``oidc`` setting).
+    ``openid`` says the issuer is an OpenID provider (its ``oidc`` setting), and
+    ``extensions`` what else it offers beyond RFC 6749 (``Provider``).
     Where it takes no client secret (``auth_methods``, FAPI 2.0), the lab's demo
     apps cannot introspect or revoke there: no such endpoints are offered.
 
@@ -63,7 +65,7 @@ def sandbox(base_url: str, config: Mapping, path: str = "/sandbox",
         # What its metadata lists (sandbox/metadata): every flow of the lab runs here.
         grant_types=("authorization_code", "client_credentials", "refresh_token",
                      "implicit", DEVICE_GRANT),
-        response_types=("code", "token"),
+        response_types=("code", "token"), extensions=extensions,
         clients={"confidential": web.client_id, "public": public.client_id,
                  "device": device_app(config).client_id},
     )
@@ -126,8 +128,8 @@ def manual(issuer: str, authorize_url: str, token_url: str, api_base: str,
 # What a profile that lists nothing is taken to support: RFC 8414 §2's default
 # grants plus the client credentials grant; any response type; any PKCE method.
 DEFAULTS = {"grant_types": ("authorization_code", "client_credentials")}
-ORDER = ("profile", "grant_types", "response_types", "pkce_methods", "clients",
-         "secret")
+ORDER = ("profile", "grant_types", "response_types", "pkce_methods", "extensions",
+         "clients", "secret")
 
 
 def is_sandbox(provider: Provider) -> bool:

@@ -146,9 +146,12 @@ def sandbox_issuer(profile_id: str) -> Provider | None:
         return None
     profile = found[profile_id]
     methods = set(profile.get("auth_methods", ["client_secret_basic"]))
+    offers = tuple(name for name in ("registration", "par", "dpop")
+                   if profile.get(name, "off") not in (False, "off"))
     return providers.sandbox(request.host_url, app_config(), profile["path"],
                              profile["name"], profile.get("oidc", False),
-                             secrets_accepted=bool(methods - {"private_key_jwt"}))
+                             secrets_accepted=bool(methods - {"private_key_jwt"}),
+                             extensions=offers)
 
 
 @bp.post("/provider/again/<flow_id>")

@@ -56,6 +56,9 @@ const provider = new Provider(issuer, {
       enabled: true,
       allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId,
     },
+    // Open dynamic registration (RFC 7591) for the FAPI 2.0 flow's own client;
+    // PAR and DPoP are on by default in oidc-provider 9.
+    registration: { enabled: true },
   },
   async findAccount(ctx, id) {
     return {
