@@ -85,7 +85,8 @@ PROVIDER = Record({
     "clients": STRINGS, "sandbox_path": URL, "expire_url": URL,
     "device_authorization_url": URL, "grant_revocation": bool,
     "grant_types": Optional(ListOf(str)), "response_types": Optional(ListOf(str)),
-    "pkce_methods": Optional(ListOf(str)), "scope": Optional(str), "refused": STRINGS,
+    "pkce_methods": Optional(ListOf(str)), "extensions": Optional(ListOf(str)),
+    "scope": Optional(str), "refused": STRINGS,
     "jwks_uri": URL, "userinfo_url": URL, "callback_path": URL, "openid": bool,
     "introspection_url": URL, "revocation_url": URL,
 }, required=("kind",), longest={"name": NAME})
