@@ -37,7 +37,8 @@ def test_fapi2_flow_in_chromium_against_oidc_provider(live_server, oidc_server,
         form.locator("#d-public").fill(SPA[0])
         form.get_by_role("button", name="Use this provider").click()
         page.goto(live_server("/run/fapi2"))
-        page.get_by_role("button", name="Start the run").click()
+        with page.expect_navigation():  # read the run page, not the start page
+            page.get_by_role("button", name="Start the run").click()
         for _ in range(20):
             if page.locator("#next").count() == 0:
                 break

@@ -32,7 +32,8 @@ def _through_the_provider(page, agree: bool = True) -> None:
 
 def _run_flow(page, live_server, flow_id: str) -> None:
     page.goto(live_server(f"/run/{flow_id}"))
-    page.get_by_role("button", name="Start the run").click()
+    with page.expect_navigation():  # read the run page, not the start page
+        page.get_by_role("button", name="Start the run").click()
     while page.locator("#next").count():
         href = page.locator("#next").get_attribute("href") or ""
         _click_next(page)

@@ -26,7 +26,8 @@ def test_the_fapi2_run_in_chromium(page, live_server):
     page.goto(live_server("/provider"))
     page.get_by_role("button", name="Use the sandbox (FAPI 2.0)").click()
     page.goto(live_server("/run/fapi2"))
-    page.get_by_role("button", name="Start the run").click()
+    with page.expect_navigation():  # read the run page, not the start page
+        page.get_by_role("button", name="Start the run").click()
     while page.locator("#next").count():
         href = page.locator("#next").get_attribute("href") or ""
         with page.expect_navigation():

@@ -33,7 +33,8 @@ def test_the_mcp_run_on_a_phone(page, live_server):
     _fits(page, "lesson")
     page.goto(live_server("/run/mcp"))
     _fits(page, "start page")
-    page.get_by_role("button", name="Start the run").click()
+    with page.expect_navigation():  # read the run page, not the start page
+        page.get_by_role("button", name="Start the run").click()
     while page.locator("#next").count():
         href = page.locator("#next").get_attribute("href") or ""
         with page.expect_navigation():

@@ -38,7 +38,8 @@ def test_sign_in_with_openid_connect_in_chromium(live_server, oidc_server, chrom
         form.locator("#d-public").fill(SPA[0])
         form.get_by_role("button", name="Use this provider").click()
         page.goto(live_server("/run/sign-in-oidc"))
-        page.get_by_role("button", name="Start the run").click()
+        with page.expect_navigation():  # read the run page, not the start page
+            page.get_by_role("button", name="Start the run").click()
         for _ in range(20):
             if page.locator("#next").count() == 0:
                 break
