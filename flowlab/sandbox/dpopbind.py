@@ -21,9 +21,8 @@ from urllib.parse import urlsplit
 from oauthlib.oauth2.rfc6749 import errors
 from sqlalchemy import Connection
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 
+from flowlab.core.storage.db import insert_new
 from flowlab.core.storage.sandbox_tables import dpop_bindings
 from flowlab.sandbox import dpop
 from flowlab.sandbox.bearer import ApiError
@@ -42,10 +41,8 @@ class InvalidDpopProof(errors.OAuth2Error):
 
 
 def _bind(conn: Connection, value: str, jkt: str, expires_at: float) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(dpop_bindings).values(
-        value_hash=digest(value), jkt=jkt, expires_at=expires_at)
-        .on_conflict_do_nothing())
+    insert_new(conn, dpop_bindings,
+               dict(value_hash=digest(value), jkt=jkt, expires_at=expires_at))
 
 
 def bound_key(conn: Connection, value: str) -> str | None:

@@ -23,11 +23,11 @@ from jwt.algorithms import ECAlgorithm
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import Connection
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 
 from flowlab.core.secrets import seal
 from flowlab.core.secrets import unseal
+from flowlab.core.storage.db import insert_new
+from flowlab.core.storage.db import upsert
 from flowlab.core.storage.sandbox_tables import signing_keys
 
 ALGS = ("RS256", "ES256")
@@ -73,20 +73,6 @@ def _row(secret: str, alg: str, slot: int, created_at: float) -> dict:
             "created_at": created_at}
 
 
-def _insert(conn: Connection, row: dict, replace: bool) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(signing_keys).values(**row)
-    keys = ["alg", "slot"]
-    if replace:
-        statement = statement.on_conflict_do_update(
-            index_elements=keys, set_={name: statement.excluded[name]
-                                       for name in ("kid", "public_jwk", "sealed",
-                                                    "created_at")})
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=keys)
-    conn.execute(statement)
-
-
 def _rows(conn: Connection, secret: str) -> list:
     """Every key, the newest first; missing ones made now. Processes starting
     together may each make one: the first insert of a slot wins, the others read it."""
@@ -97,8 +83,8 @@ def _rows(conn: Connection, secret: str) -> list:
         for alg in ALGS:
             for slot in SLOTS:
                 if (alg, slot) not in have:  # slot 1 is the newer from the start
-                    _insert(conn, _row(secret, alg, slot, now - 1 + slot),
-                            replace=False)
+                    insert_new(conn, signing_keys,
+                               _row(secret, alg, slot, now - 1 + slot))
         rows = conn.execute(select(signing_keys)).all()
     return sorted(rows, key=lambda row: row.created_at, reverse=True)
 
@@ -131,5 +117,6 @@ def rotate(conn: Connection, secret: str, alg: str) -> str:
     older = min((row for row in _rows(conn, secret) if row.alg == alg),
                 key=lambda row: row.created_at)
     row = _row(secret, alg, older.slot, time.time())
-    _insert(conn, row, replace=True)
+    upsert(conn, signing_keys, row, ("alg", "slot"), lambda new: {
+        name: new[name] for name in ("kid", "public_jwk", "sealed", "created_at")})
     return row["kid"]

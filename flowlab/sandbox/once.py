@@ -17,9 +17,8 @@ from sqlalchemy import Connection
 from sqlalchemy import and_
 from sqlalchemy import delete
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 
+from flowlab.core.storage.db import insert_new
 from flowlab.core.storage.sandbox_tables import once_values
 from flowlab.sandbox.store import digest
 
@@ -31,13 +30,9 @@ def _key(kind: str, key: str):
 def _insert(conn: Connection, kind: str, key: str, value, expires_at: float) -> bool:
     conn.execute(delete(once_values).where(
         _key(kind, key), once_values.c.expires_at <= time.time()))
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(once_values).values(
+    return insert_new(conn, once_values, dict(
         kind=kind, key=digest(key), expires_at=expires_at,
-        value=None if value is None else json.dumps(value))
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT.
-    statement = statement.on_conflict_do_nothing().returning(once_values.c.key)
-    return conn.execute(statement).first() is not None
+        value=None if value is None else json.dumps(value)))
 
 
 def use_once(conn: Connection, kind: str, key: str, expires_at: float) -> bool:

@@ -154,6 +154,15 @@ def migrate(engine: Engine, branch: str) -> None:
         upgrade(conn, branch)
 
 
+def insert_new(conn: Connection, table: Table, values: dict) -> bool:
+    """INSERT unless a row with the same key is there; whether this one went in.
+    RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
+    first = next(iter(table.primary_key.columns))
+    return conn.execute(statement.returning(first)).first() is not None
+
+
 def upsert(conn: Connection, table: Table, values: dict, keys: tuple[str, ...],
            changes: Callable) -> None:
     """INSERT, or on a clash of ``keys`` UPDATE with ``changes(excluded)``."""
