@@ -78,6 +78,16 @@ class Sandbox:
             response = self.submit(response, {"decision": decision})
         return response
 
+    def approve(self, client, **extra) -> None:
+        """The signed-in user agrees to ``client`` once, as on its first run, so
+        that later errors for it come back at once rather than after the "Leave
+        the sandbox?" page (RFC 9700 §4.11.2)."""
+        challenge = {"code_challenge": pkce_pair()[1], "code_challenge_method": "S256"}
+        done = self.authorize({"response_type": "code", "client_id": client.client_id,
+                               "redirect_uri": CALLBACK, "state": "approve",
+                               "show_dialog": "true", **challenge, **extra})
+        assert done.status_code == 303 and "code=" in done.headers["Location"]
+
     def submit(self, page: requests.Response, fields: dict) -> requests.Response:
         """Post the page's first form: its hidden inputs (CSRF...) and ``fields``."""
         form = FORM.search(page.text)

@@ -11,7 +11,6 @@ from tests.sandbox_helpers import CALLBACK
 from tests.sandbox_helpers import Sandbox
 from tests.sandbox_helpers import fragment
 from tests.sandbox_helpers import make_client
-from tests.sandbox_helpers import pkce_pair
 from tests.sandbox_helpers import query
 
 DESCRIPTION = re.compile(r"[\x20-\x21\x23-\x5B\x5D-\x7E]*")
@@ -120,7 +119,7 @@ def test_duplicate_client_id_or_redirect_uri_is_an_error_page(sandbox, name):
 
 
 def test_duplicate_code_challenge_is_invalid_request(sandbox):
-    approve(sandbox, sandbox.spa)
+    sandbox.approve(sandbox.spa)
     pairs = list(params(sandbox.spa).items()) + [
         ("code_challenge", "a" * 43), ("code_challenge", "b" * 43),
         ("code_challenge_method", "S256")]
@@ -168,13 +167,6 @@ def test_state_is_echoed_byte_for_byte(sandbox):
     assert query(response.headers["Location"])["state"] == state
 
 
-def approve(sandbox, client) -> None:
-    """The signed-in user agrees to ``client`` once, as on its first run."""
-    challenge = {"code_challenge": pkce_pair()[1], "code_challenge_method": "S256"}
-    done = sandbox.authorize(params(client, show_dialog="true", **challenge))
-    assert done.status_code == 303 and "code=" in done.headers["Location"]
-
-
 ERRORS = [
     ({"response_type": "foo"}, "unsupported_response_type",
      "response_type must be code or token"),
@@ -193,7 +185,7 @@ def test_errors_after_the_redirect_uri_is_trusted_are_redirected(
     first = sandbox.browser.get(sandbox.url("/authorize"), params=values,
                                 allow_redirects=False)
     assert first.status_code == 200 and "Continue as" in first.text
-    approve(sandbox, client)
+    sandbox.approve(client)
     response = sandbox.authorize(values)
     assert response.status_code == 302
     assert query(response.headers["Location"]) == {
@@ -271,7 +263,7 @@ def test_user_input_is_escaped_on_every_page(sandbox):
                                    params={**params(sandbox.web), **change})
         assert page.status_code == 400
         assert "<script>alert" not in page.text and "<svg" not in page.text
-    approve(sandbox, sandbox.web)
+    sandbox.approve(sandbox.web)
     scoped = sandbox.authorize(params(sandbox.web, scope=XSS))
     assert query(scoped.headers["Location"])["error"] == "invalid_scope"
 
@@ -300,7 +292,7 @@ def test_implicit_denial_comes_back_in_the_query(sandbox):
 
 
 def test_implicit_refused_for_clients_not_registered_for_it(sandbox):
-    approve(sandbox, sandbox.web)
+    sandbox.approve(sandbox.web)
     response = sandbox.authorize(params(sandbox.web, response_type="token"))
     location = response.headers["Location"]
     assert "access_token" not in location

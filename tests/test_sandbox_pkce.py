@@ -92,6 +92,7 @@ def test_downgrade_verifier_without_challenge_is_refused(sandbox):
 
 
 def authorize_error(sandbox, client, **params) -> dict:
+    sandbox.approve(client)  # errors for an approved app come back at once
     base = {"response_type": "code", "client_id": client.client_id,
             "redirect_uri": CALLBACK, "state": "st"}
     response = sandbox.authorize({**base, **params})
