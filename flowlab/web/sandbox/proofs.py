@@ -1,6 +1,6 @@
-"""What the sandbox's token, PAR and API endpoints take from a DPoP request (RFC 9449):
-the ``DPoP`` headers, the URL, the app's secret for nonces. The checks are in
-``flowlab.sandbox.dpop`` and ``dpopbind``."""
+"""What the sandbox's token, PAR and API endpoints take from a DPoP request (RFC
+9449): the ``DPoP`` headers, the URL, the app's secret for nonces. The checks are in
+``flowlab.sandbox.dpop``, ``dpopbind`` and ``dpoppar``."""
 
 from __future__ import annotations
 
