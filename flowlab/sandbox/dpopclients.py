@@ -1,14 +1,14 @@
 """The ``dpop_bound_access_tokens`` client metadata (RFC 9449 §5.2).
 
-A client registers ``true`` to say it always uses DPoP for token requests, and
-the authorization server must then reject its token requests that come without
-a ``DPoP`` header (§5.2). The refusal is ``invalid_dpop_proof``, as a token
-request without a proof is answered where the issuer itself requires DPoP (FAPI
+A client registers ``true`` to say it always uses DPoP for token requests; "If
+the value is true, the authorization server MUST reject token requests from the
+client that do not contain the DPoP header" (§5.2). §5.2 names no error code: the
+refusal is ``invalid_dpop_proof``, as where the issuer itself requires DPoP (FAPI
 2.0). It comes right after client authentication (the validator's
 ``validate_grant_type``, which every grant calls before it looks at a code or
-refresh token), so it consumes nothing.
-The value is checked at registration (``clientreg``) and kept with the rest of
-the registered metadata (``clients.registered``).
+refresh token), so it consumes nothing. The value is checked at registration
+(``clientreg``) and kept with the rest of the registered metadata
+(``clients.registered``).
 """
 
 from __future__ import annotations
