@@ -647,6 +647,7 @@ def test_a_bad_proof_at_par_is_refused(clients):
         "wrong htm": key.proof("GET", par_url, client.nonce),
         "stale iat": client.par_proof(key, iat=int(time.time()) - 3600),
         "wrong typ": client.par_proof(key, typ="JWT"),
+        "symmetric alg": client.par_proof(key, alg="HS256"),
         "private jwk": client.par_proof(key, jwk={**key.jwk, "d": b64u(b"x" * 32)}),
         "replayed jti": replayed,
         "not a JWS": "not.a.jws",
