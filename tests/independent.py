@@ -88,6 +88,7 @@ class Client:
         self.key = Key()  # authenticates the client (private_key_jwt)
         self.dpop_key = Key()  # binds its tokens (DPoP)
         self.client_id: str | None = None
+        self.management: tuple[str, str] = ("", "")  # RFC 7592 §3 URI, token
         self.nonces: dict[str, str] = {}  # the last DPoP-Nonce per server
         self.browser = requests.Session()
 
@@ -99,19 +100,35 @@ class Client:
 
     # -- registration (RFC 7591) ----------------------------------------------
 
-    def register(self, **metadata) -> requests.Response:
+    def metadata(self, **metadata) -> dict:
+        """The client's metadata (RFC 7591 §2) with its current key; a field
+        given as None is left out."""
         body = {"redirect_uris": [REDIRECT], "client_name": "Independent client",
                 "token_endpoint_auth_method": "private_key_jwt",
                 "grant_types": ["authorization_code", "refresh_token"],
                 "response_types": ["code"],
                 "jwks": {"keys": [{**self.key.jwk, "kid": self.key.kid,
                                    "alg": "ES256", "use": "sig"}]}, **metadata}
-        body = {name: value for name, value in body.items() if value is not None}
-        answer = requests.post(self.meta["registration_endpoint"], json=body,
-                               timeout=10)
+        return {name: value for name, value in body.items() if value is not None}
+
+    def register(self, **metadata) -> requests.Response:
+        answer = requests.post(self.meta["registration_endpoint"],
+                               json=self.metadata(**metadata), timeout=10)
         if answer.status_code == 201:
-            self.client_id = answer.json()["client_id"]
+            body = answer.json()
+            self.client_id = body["client_id"]
+            self.management = (body["registration_client_uri"],
+                               body["registration_access_token"])
         return answer
+
+    def update(self, token: str | None = None, **metadata) -> requests.Response:
+        """Replace the registration (RFC 7592 §2.2): every field again, with
+        ``client_id``, and the registration access token as a Bearer token."""
+        uri, own = self.management
+        return requests.put(uri, json=self.metadata(client_id=self.client_id,
+                                                    **metadata),
+                            headers={"Authorization": f"Bearer {token or own}"},
+                            timeout=10)
 
     # -- signed JWTs ----------------------------------------------------------
 

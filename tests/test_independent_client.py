@@ -16,6 +16,7 @@ from joserfc.jwk import KeySet
 
 from tests.independent import REDIRECT
 from tests.independent import Client
+from tests.independent import Key
 from tests.independent import back
 from tests.independent import claims_of
 from tests.independent import header_of
@@ -248,3 +249,53 @@ def test_sign_in_with_openid_connect_verified_by_another_jose_library(live_serve
     userinfo = requests.get(config["userinfo_endpoint"], timeout=10, headers={
         "Authorization": "Bearer " + tokens["access_token"]})
     assert userinfo.status_code == 200 and userinfo.json()["sub"] == claims["sub"]
+
+
+def test_a_proof_at_par_binds_the_code_to_that_key(fapi):
+    """RFC 9449 §10.1: a DPoP header at the PAR endpoint instead of
+    ``dpop_jkt``; the token request must then come with a proof by that key."""
+    verifier, challenge = pkce()
+    pushed = fapi.post_with_nonce("pushed_authorization_request_endpoint", {
+        "response_type": "code", "client_id": fapi.client_id,
+        "redirect_uri": REDIRECT, "scope": "user-read-private", "state": "s-2",
+        "code_challenge": challenge, "code_challenge_method": "S256"})
+    assert pushed[-1].status_code == 201, pushed[-1].text
+    params = back(fapi.authorize({"client_id": fapi.client_id,
+                                  "request_uri": pushed[-1].json()["request_uri"]}))
+    bound, fapi.dpop_key = fapi.dpop_key, Key()
+    wrong = _redeem(fapi, params["code"], verifier)[-1]
+    assert wrong.status_code == 400, wrong.text
+    assert wrong.json()["error"] in ("invalid_dpop_proof", "invalid_grant")
+    fapi.dpop_key = bound
+    tokens = _redeem(fapi, params["code"], verifier)[-1]
+    assert tokens.status_code == 200, tokens.text
+    if tokens.json()["access_token"].count(".") == 2:
+        assert claims_of(tokens.json()["access_token"])["cnf"] == {
+            "jkt": bound.thumbprint()}
+
+
+def test_the_registration_is_replaced_with_its_access_token(fapi):
+    """RFC 7592 §2.2: PUT the whole metadata to the registration client URI;
+    the new key authenticates from then on; a wrong token or a bad redirect URI
+    changes nothing."""
+    assert fapi.update("not-the-token", client_name="Taken").status_code == 401
+    bad = fapi.update(redirect_uris=["javascript:alert(1)"])
+    assert bad.status_code == 400
+    assert bad.json()["error"] == "invalid_redirect_uri"
+    old, fapi.key = fapi.key, Key()
+    answer = fapi.update(client_name="Independent client, new key")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["client_id"] == fapi.client_id
+    assert body["client_name"] == "Independent client, new key"
+    assert [key["kid"] for key in body["jwks"]["keys"]] == [fapi.key.kid]
+    read = requests.get(fapi.management[0], timeout=10, headers={
+        "Authorization": "Bearer " + fapi.management[1]})
+    assert read.status_code == 200 and read.json()["client_name"] == body[
+        "client_name"]
+    assert _pushed(fapi)[0]  # signed with the new key: accepted
+    fapi.key = old
+    refused = fapi.post("pushed_authorization_request_endpoint", {
+        "response_type": "code", "client_id": fapi.client_id}, dpop=False)
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "invalid_client"

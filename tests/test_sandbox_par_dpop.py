@@ -126,11 +126,20 @@ class Client:
         return {"data": {"client_assertion_type": independent.ASSERTION_TYPE,
                          "client_assertion": assertion}, "headers": {}}
 
-    def push(self, **params) -> requests.Response:
+    def push(self, proof: str | None = None, **params) -> requests.Response:
+        """Push ``params``; with ``proof``, a DPoP header too (RFC 9449 §10.1)."""
         how = self.auth()
-        return requests.post(self.meta["pushed_authorization_request_endpoint"],
-                             data={**how["data"], **params},
-                             headers=how["headers"], timeout=5)
+        headers = {**how["headers"], **({"DPoP": proof} if proof else {})}
+        response = requests.post(self.meta["pushed_authorization_request_endpoint"],
+                                 data={**how["data"], **params}, headers=headers,
+                                 timeout=5)
+        self.nonce = response.headers.get("DPoP-Nonce", self.nonce)
+        return response
+
+    def par_proof(self, key: Key, **changes) -> str:
+        """A proof for the PAR endpoint with the last nonce (RFC 9449 §10.1)."""
+        return key.proof("POST", self.meta["pushed_authorization_request_endpoint"],
+                         self.nonce, **changes)
 
     def pushed_params(self, **extra) -> tuple[dict, str]:
         verifier, challenge = pkce()
@@ -571,3 +580,87 @@ def test_nonces_and_pushed_requests_hold_across_servers(serve):
     issued = at_two.redeem(code, verifier, Key())
     assert issued.status_code == 200, issued.text
     assert issued.json()["token_type"] == "DPoP"
+
+
+# -- DPoP at the PAR endpoint (RFC 9449 §10.1) ----------------------------------------
+
+def _pushed_with_proof(client: Client, key: Key, **extra) -> tuple[str, str]:
+    """Push with a DPoP proof after the PAR endpoint's own nonce challenge;
+    authorize as Alice; (code, verifier)."""
+    params, verifier = client.pushed_params(**extra)
+    challenged = client.push(proof=key.proof(
+        "POST", client.meta["pushed_authorization_request_endpoint"]), **params)
+    assert challenged.status_code == 400, challenged.text
+    assert error_of(challenged) == "use_dpop_nonce"
+    assert challenged.headers["DPoP-Nonce"]
+    assert challenged.headers["Cache-Control"] == "no-store"
+    pushed = client.push(proof=client.par_proof(key), **params)
+    assert pushed.status_code == 201, pushed.text
+    answer = client.authorize(pushed.json()["request_uri"])
+    assert answer.status_code in (302, 303), answer.text
+    return query(answer.headers["Location"])["code"], verifier
+
+
+@pytest.mark.parametrize("path", [FAPI, BEST])
+def test_a_proof_at_par_binds_the_code_to_its_key(clients, path):
+    """RFC 9449 §10.1: the proof's key binds the code as ``dpop_jkt`` would;
+    a token request with a proof by another key is refused and consumes nothing."""
+    client, key = clients(path), Key()
+    code, verifier = _pushed_with_proof(client, key)
+    client.fresh_nonce()
+    refused = client.redeem(code, verifier, Key())
+    assert refused.status_code == 400, refused.text
+    assert error_of(refused) == "invalid_dpop_proof"
+    if path == BEST:  # DPoP offered: a bound code wants a proof, not Bearer
+        bare = client.redeem(code, verifier, None)
+        assert bare.status_code == 400 and error_of(bare) == "invalid_dpop_proof"
+    issued = client.redeem(code, verifier, key)
+    assert issued.status_code == 200, issued.text
+    assert issued.json()["token_type"] == "DPoP"
+    assert client.api(issued.json()["access_token"], key).status_code == 200
+
+
+def test_dpop_jkt_and_a_proof_by_another_key_at_par_are_refused(clients):
+    """RFC 9449 §10.1: both at once must name the same key."""
+    client, key = clients(FAPI), Key()
+    client.fresh_nonce()
+    params, _ = client.pushed_params(dpop_jkt=Key().jkt)
+    refused = client.push(proof=client.par_proof(key), **params)
+    assert refused.status_code == 400, refused.text
+    assert error_of(refused) == "invalid_dpop_proof"
+    assert refused.headers["Content-Type"].startswith("application/json")
+    params["dpop_jkt"] = key.jkt
+    assert client.push(proof=client.par_proof(key), **params).status_code == 201
+
+
+def test_a_bad_proof_at_par_is_refused(clients):
+    """RFC 9449 §4.3 at the PAR endpoint: htu is the PAR endpoint, htm POST."""
+    client, key = clients(FAPI), Key()
+    client.fresh_nonce()
+    params, _ = client.pushed_params()
+    par_url = client.meta["pushed_authorization_request_endpoint"]
+    replayed = client.par_proof(key)
+    assert client.push(proof=replayed, **params).status_code == 201
+    bad = {
+        "htu of the token endpoint": key.proof(
+            "POST", client.meta["token_endpoint"], client.nonce),
+        "wrong htm": key.proof("GET", par_url, client.nonce),
+        "stale iat": client.par_proof(key, iat=int(time.time()) - 3600),
+        "wrong typ": client.par_proof(key, typ="JWT"),
+        "symmetric alg": client.par_proof(key, alg="HS256"),
+        "private jwk": client.par_proof(key, jwk={**key.jwk, "d": b64u(b"x" * 32)}),
+        "replayed jti": replayed,
+        "not a JWS": "not.a.jws",
+    }
+    for what, proof in bad.items():
+        answer = client.push(proof=proof, **params)
+        assert answer.status_code == 400, (what, answer.text)
+        assert error_of(answer) == "invalid_dpop_proof", (what, answer.text)
+
+
+def test_spotify_like_has_no_par_and_ignores_proofs_elsewhere(live_server):
+    """Unchanged: the Spotify-like issuer has no PAR endpoint, proof or not."""
+    url = live_server.url + SPOTIFY + "/api/par"
+    answer = requests.post(url, headers={"DPoP": Key().proof("POST", url)},
+                           data={"client_id": "x"}, timeout=5)
+    assert answer.status_code == 404

@@ -247,6 +247,8 @@ BAD_METADATA = [
      "invalid_client_metadata"),
     ({"redirect_uris": [REDIRECT], "scope": "openid not-a-scope"},
      "invalid_client_metadata"),
+    ({"redirect_uris": [REDIRECT], "dpop_bound_access_tokens": "yes"},
+     "invalid_client_metadata"),
 ]
 
 
@@ -430,7 +432,10 @@ def test_read_and_delete_need_the_registration_access_token(live_server):
     assert read.json()["jwks"] == {"keys": [key.jwk]}
     assert read.json()["registration_access_token"] == token
     assert read.json()["registration_client_uri"] == uri
-    assert requests.put(uri, headers=bearer, json={}, timeout=10).status_code == 405
+    # An update (RFC 7592 §2.2) must name the client: an empty one changes nothing.
+    empty = requests.put(uri, headers=bearer, json={}, timeout=10)
+    assert empty.status_code == 400
+    assert empty.json()["error"] == "invalid_client_metadata"
     assert read.headers["Cache-Control"] == "no-store"
     assert requests.delete(uri, headers=bearer, timeout=10).status_code == 204
     assert requests.get(uri, headers=bearer, timeout=10).status_code == 401
@@ -607,3 +612,195 @@ def test_an_assertion_with_a_secret_or_another_client_id_is_refused(live_server)
     alone = requests.post(iss.meta["token_endpoint"], timeout=10, data={
         "grant_type": "client_credentials", "client_assertion_type": ASSERTION})
     refused_client(alone)
+
+
+# -- Update (RFC 7592 §2.2) ---------------------------------------------------------
+
+
+def _put(client: dict, token: str | None = None, **body) -> requests.Response:
+    headers = {"Authorization": "Bearer " + (
+        client["registration_access_token"] if token is None else token)}
+    return requests.put(client["registration_client_uri"], json=body,
+                        headers=headers, timeout=10)
+
+
+def _read(client: dict) -> dict:
+    answer = requests.get(client["registration_client_uri"], timeout=10, headers={
+        "Authorization": "Bearer " + client["registration_access_token"]})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+@pytest.mark.parametrize("profile", ["best-practice", "fapi2"])
+def test_an_update_replaces_the_metadata_and_the_keys(live_server, profile):
+    """RFC 7592 §2.2: the body replaces every field; what is left out is gone
+    (the scope here); the new keys authenticate, the old ones no longer."""
+    iss, old, new = issuer(live_server, profile), Key(), Key("RS256")
+    first, second = [scope for scope in iss.meta["scopes_supported"]
+                     if scope not in ("openid", "profile")][:2]
+    client = jwt_client(iss, old, scope=first)
+    cid = client["client_id"]
+    answer = _put(client, client_id=cid, client_name="Renamed",
+                  token_endpoint_auth_method="private_key_jwt",
+                  grant_types=["client_credentials"], jwks={"keys": [new.jwk]},
+                  dpop_bound_access_tokens=True)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Cache-Control"] == "no-store"
+    body = answer.json()
+    assert body["client_id"] == cid and body["client_name"] == "Renamed"
+    assert body["jwks"] == {"keys": [new.jwk]} and "scope" not in body
+    assert body["dpop_bound_access_tokens"] is True
+    assert body["client_id_issued_at"] == client["client_id_issued_at"]
+    assert body["registration_client_uri"] == client["registration_client_uri"]
+    assert body["registration_access_token"] == client["registration_access_token"]
+    assert _read(client) == body
+    refused_client(iss.post("introspection_endpoint", iss.assertion(cid, old),
+                            token="x"))
+    assert iss.post("introspection_endpoint", iss.assertion(cid, new),
+                    token="x").status_code == 200
+    if profile == "best-practice":  # no scope registered now: any sandbox scope
+        prover = Client(iss.meta)
+        prover.learn_nonce()
+        url = iss.meta["token_endpoint"]
+        token = requests.post(url, timeout=10, headers={
+            "DPoP": prover.proof("POST", url)}, data={
+            "grant_type": "client_credentials", "scope": f"{first} {second}",
+            "client_assertion_type": ASSERTION,
+            "client_assertion": iss.assertion(cid, new)})
+        assert token.status_code == 200, token.text
+
+
+def test_an_update_is_checked_as_a_registration_is(live_server):
+    """RFC 7592 §2.2, §2.3: the same checks and errors as RFC 7591 §3.2.2; the
+    body names the client; a refused update leaves the registration as it was."""
+    iss, key = issuer(live_server, "best-practice"), Key()
+    client = jwt_client(iss, key)
+    before = _read(client)
+    cid = client["client_id"]
+    base = {"token_endpoint_auth_method": "private_key_jwt",
+            "grant_types": ["client_credentials"], "jwks": {"keys": [key.jwk]}}
+    for change, error in (
+            ({"client_id": cid, "redirect_uris": ["javascript:alert(1)//"],
+              "grant_types": ["authorization_code"]}, "invalid_redirect_uri"),
+            ({"client_id": cid, "grant_types": ["password"]},
+             "invalid_client_metadata"),
+            ({"client_id": cid, "jwks": None}, "invalid_client_metadata"),
+            ({"client_id": cid, "dpop_bound_access_tokens": 1},
+             "invalid_client_metadata"),
+            ({"client_id": None}, "invalid_client_metadata"),
+            ({"client_id": "someone-else"}, "invalid_client_metadata"),
+            ({"client_id": cid, "client_secret": "guess"},
+             "invalid_client_metadata"),
+            ({"client_id": cid, "token_endpoint_auth_method": "none"},
+             "invalid_client_metadata")):
+        body = {k: v for k, v in {**base, **change}.items() if v is not None}
+        answer = _put(client, **body)
+        assert answer.status_code == 400, (change, answer.text)
+        assert answer.json()["error"] == error, (change, answer.text)
+        assert answer.json()["error_description"]
+    assert _read(client) == before
+
+
+def test_an_update_needs_the_registration_access_token(live_server):
+    iss, key = issuer(live_server, "best-practice"), Key()
+    client, other = jwt_client(iss, key), jwt_client(iss, Key())
+    body = {"client_id": client["client_id"], "client_name": "Taken over",
+            "token_endpoint_auth_method": "private_key_jwt",
+            "grant_types": ["client_credentials"], "jwks": {"keys": [key.jwk]}}
+    for token in ("", "wrong", other["registration_access_token"]):
+        answer = _put(client, token, **body)
+        assert answer.status_code == 401, (token, answer.text)
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+    assert _read(client)["client_name"] == "Signed"
+
+
+def test_a_secret_client_s_update_keeps_its_secret_and_checks_it(live_server):
+    """RFC 7592 §2.2: a ``client_secret`` in the body must be the current one."""
+    iss = issuer(live_server, "best-practice")
+    client = iss.register(grant_types=["client_credentials"],
+                          token_endpoint_auth_method="client_secret_basic").json()
+    body = {"client_id": client["client_id"], "client_name": "Updated",
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "client_secret_basic"}
+    wrong = _put(client, **body, client_secret="not-it")
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == "invalid_client_metadata"
+    answer = _put(client, **body, client_secret=client["client_secret"])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["client_secret"] == client["client_secret"]
+    assert answer.json()["client_name"] == "Updated"
+    token = requests.post(iss.meta["token_endpoint"], timeout=10,
+                          data={"grant_type": "client_credentials"},
+                          auth=(client["client_id"], client["client_secret"]))
+    assert token.status_code == 200, token.text
+
+
+def test_an_update_holds_across_servers_sharing_the_store(serve):
+    one, two = serve(), serve()
+    key = Key()
+    client = jwt_client(Issuer(one.url, "best-practice"), key)
+    at_two = {**client, "registration_client_uri": client[
+        "registration_client_uri"].replace(one.url, two.url)}
+    answer = _put(at_two, client_id=client["client_id"], client_name="Moved",
+                  token_endpoint_auth_method="private_key_jwt",
+                  grant_types=["client_credentials"], jwks={"keys": [key.jwk]})
+    assert answer.status_code == 200, answer.text
+    assert _read(client)["client_name"] == "Moved"
+
+
+# -- dpop_bound_access_tokens (RFC 9449 §5.2) ---------------------------------------
+
+
+def test_dpop_bound_access_tokens_is_kept_and_enforced(live_server):
+    """RFC 9449 §5.2: a client registered with ``true`` gets no token without a
+    proof (``invalid_dpop_proof``, as FAPI 2.0 answers one); with a proof, a DPoP
+    token. A client without it may still ask for a Bearer token."""
+    iss, key = issuer(live_server, "best-practice"), Key()
+    bound = jwt_client(iss, key, dpop_bound_access_tokens=True)
+    assert bound["dpop_bound_access_tokens"] is True
+    assert _read(bound)["dpop_bound_access_tokens"] is True
+    cid = bound["client_id"]
+    bare = iss.post("token_endpoint", iss.assertion(cid, key),
+                    grant_type="client_credentials")
+    assert bare.status_code == 400, bare.text
+    assert bare.json()["error"] == "invalid_dpop_proof"
+    prover = Client(iss.meta)
+    prover.learn_nonce()
+    url = iss.meta["token_endpoint"]
+    token = requests.post(url, timeout=10, headers={
+        "DPoP": prover.proof("POST", url)}, data={
+        "grant_type": "client_credentials", "client_assertion_type": ASSERTION,
+        "client_assertion": iss.assertion(cid, key)})
+    assert token.status_code == 200, token.text
+    assert token.json()["token_type"] == "DPoP"
+    free = jwt_client(iss, key, dpop_bound_access_tokens=False)
+    assert free["dpop_bound_access_tokens"] is False
+    assert "dpop_bound_access_tokens" not in jwt_client(iss, key)
+    answer = iss.post("token_endpoint", iss.assertion(free["client_id"], key),
+                      grant_type="client_credentials")
+    assert answer.status_code == 200 and answer.json()["token_type"] == "Bearer"
+
+
+def test_a_dpop_bound_public_client_s_code_waits_for_a_proof(live_server):
+    """RFC 9449 §5.2 with the code grant: the refusal consumes nothing."""
+    iss = issuer(live_server, "best-practice")
+    answer = iss.register(redirect_uris=[CALLBACK], token_endpoint_auth_method="none",
+                          dpop_bound_access_tokens=True)
+    assert answer.status_code == 201, answer.text
+    cid = answer.json()["client_id"]
+    browser = Sandbox(live_server.url, live_server.app.config)
+    browser.issuer = iss.id
+    verifier, challenge = pkce_pair()
+    code = browser.code(SimpleNamespace(client_id=cid), scope="user-read-email",
+                        code_challenge=challenge, code_challenge_method="S256")
+    form = {"grant_type": "authorization_code", "code": code, "client_id": cid,
+            "redirect_uri": CALLBACK, "code_verifier": verifier}
+    url = iss.meta["token_endpoint"]
+    bare = requests.post(url, data=form, timeout=10)
+    assert bare.status_code == 400 and bare.json()["error"] == "invalid_dpop_proof"
+    prover = Client(iss.meta)
+    prover.learn_nonce()
+    tokens = requests.post(url, data=form, timeout=10,
+                           headers={"DPoP": prover.proof("POST", url)})
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.json()["token_type"] == "DPoP"

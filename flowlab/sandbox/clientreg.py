@@ -171,8 +171,20 @@ def check(body, settings, local: bool, fetch) -> dict:
                    "never offered (OIDC Core §2).")
     if alg:
         found["id_token_signed_response_alg"] = alg
+    found.update(_dpop_bound(body, settings))
     _keys(body, found, local, fetch)
     return found
+
+
+def _dpop_bound(body: dict, settings) -> dict:
+    """``dpop_bound_access_tokens``, a boolean (RFC 9449 §5.2), where DPoP is
+    offered (``dpopclients`` holds a client to it); {} when not sent."""
+    value = body.get("dpop_bound_access_tokens")
+    if value is None or settings.dpop == "off":
+        return {}
+    if not isinstance(value, bool):
+        raise _bad("dpop_bound_access_tokens must be true or false (RFC 9449 §5.2).")
+    return {"dpop_bound_access_tokens": value}
 
 
 def _keys(body: dict, found: dict, local: bool, fetch) -> None:

@@ -18,6 +18,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
+from flowlab.sandbox import dpopclients
 from flowlab.sandbox import grants
 from flowlab.sandbox import resources
 from flowlab.sandbox.issuers import issued_here
@@ -58,6 +59,7 @@ class TokenExchangeGrant(GrantTypeBase):
         if twice:
             raise _refuse(request, f"Duplicate {twice[0]} parameter.")
         self.request_validator.authenticate_client(request)
+        dpopclients.require_proof(request.client, request)  # RFC 9449 §5.2
         kind = _param(request, "subject_token_type")
         if not _param(request, "subject_token") or not kind:
             raise _refuse(request, "subject_token and subject_token_type required")

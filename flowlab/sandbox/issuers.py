@@ -86,6 +86,10 @@ class IssuerProfiles:
         """Every issuer's token endpoint path (RFC 6749 §3.2)."""
         return tuple(p.path + "/api/token" for p in self.all)
 
+    def par_paths(self) -> tuple[str, ...]:
+        """The PAR endpoint path of every issuer that offers it (RFC 9126 §2)."""
+        return tuple(p.path + "/api/par" for p in self.all if p.par != "off")
+
 
 def load(path: Path) -> IssuerProfiles:
     """Read ``profiles.toml``: a ``[profile.<id>]`` table per issuer."""

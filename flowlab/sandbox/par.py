@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
+from flowlab.sandbox import dpoppar
 from flowlab.sandbox import once
 
 KIND = "par"
@@ -60,9 +61,10 @@ def _authenticate(validator, request) -> None:
         validator.authenticate_client_id(request.client_id, request)
 
 
-def push(server, url: str, authorize_url: str, form: str,
-         headers: dict) -> tuple[dict, str, int]:
-    """The pushed authorization request endpoint (§2): oauthlib's triple."""
+def push(server, url: str, authorize_url: str, form: str, headers: dict,
+         jkt: str | None = None) -> tuple[dict, str, int]:
+    """The pushed authorization request endpoint (§2): oauthlib's triple.
+    ``jkt``: the key of a DPoP proof sent with it (RFC 9449 §10.1)."""
     validator = server.request_validator
     settings = validator.settings
     request = Request(url, "POST", form, headers)
@@ -77,6 +79,7 @@ def push(server, url: str, authorize_url: str, form: str,
             raise _refuse("client_id is not the authenticated client", request)
         if "client_id" not in dict(params):
             params.append(("client_id", client_id))
+        params = dpoppar.bind(params, jkt, request)
         server.validate_authorization_request(
             authorize_url + "?" + urlencode(params), "GET")
     except errors.OAuth2Error as exc:

@@ -14,6 +14,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from flowlab.sandbox import client_documents
 from flowlab.sandbox import clientauth
 from flowlab.sandbox import device
+from flowlab.sandbox import dpopclients
 from flowlab.sandbox import grants
 from flowlab.sandbox import tokenrules
 from flowlab.sandbox.redirects import redirect_matches
@@ -139,6 +140,7 @@ class RequestValidator(OAuthlibValidator):
     ):
         """The client must be registered for the grant (RFC 6749 §5.2).
         Grants: authorization code, client credentials, refresh token, device code."""
+        dpopclients.require_proof(client, request)  # RFC 9449 §5.2, nothing used
         if grant_type in client.grant_types:
             return True
         raise errors.UnauthorizedClientError(

@@ -47,7 +47,8 @@ def init_app(app: Flask) -> None:
                    par, registration):
         app.register_blueprint(module.bp)
     token_paths = sandbox.profiles.token_paths()
-    cors.init_app(app, token_paths)  # a browser app's own token request
+    # A browser app's own token (and pushed, RFC 9126) request.
+    cors.init_app(app, token_paths + sandbox.profiles.par_paths())
     received_bp = received.init_app(app, token_paths)
     # Each profile's issuer: the same blueprints under its own path, and its
     # metadata where RFC 8414 §3.1 puts it (the issuer's path after the segment).

@@ -20,6 +20,8 @@ from flowlab.sandbox.objects import user_object
 from flowlab.web.sandbox import proofs
 from flowlab.web.sandbox import resource
 from flowlab.web.sandbox.context import catalogue
+from flowlab.web.sandbox.context import settings
+from flowlab.web.sandbox.cors import EXPOSED
 
 bp = Blueprint("sandbox_api", __name__, url_prefix="/sandbox/v1")
 # The client a call's token was issued to, left in the request's environ for the
@@ -41,10 +43,16 @@ def api_error(exc: ApiError):
 
 @bp.after_request
 def cors(response):
-    """Browser apps on other origins may call the API, as Spotify's allows."""
+    """Browser apps on other origins may call the API, as Spotify's allows; where
+    DPoP is offered, with a ``DPoP`` header, and the page may read the nonce and
+    challenge of a 401 (RFC 9449 §7.1, §9)."""
+    dpop = settings().dpop != "off"
     response.headers["Access-Control-Allow-Origin"] = "*"
     if request.method == "OPTIONS":  # the preflight of a call with a Bearer header
-        response.headers["Access-Control-Allow-Headers"] = "Authorization"
+        response.headers["Access-Control-Allow-Headers"] = (
+            "Authorization, DPoP" if dpop else "Authorization")
+    elif dpop:
+        response.headers.update(EXPOSED)
     return response
 
 

@@ -37,6 +37,18 @@ def _only_where_oidc_is_spoken():
         abort(404)
 
 
+@bp.after_request
+def _cors(response: Response) -> Response:
+    """A page may call UserInfo with its Bearer header (a preflight grants it)
+    and read a 401's challenge (OIDC Core §5.3.3, RFC 6750 §3)."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Headers"] = "Authorization"
+    else:
+        response.headers["Access-Control-Expose-Headers"] = "WWW-Authenticate"
+    return response
+
+
 @bp.get("/.well-known/openid-configuration")
 def discovery():
     """OIDC Discovery §4: the same claims as the RFC 8414 metadata."""

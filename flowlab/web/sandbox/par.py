@@ -3,10 +3,13 @@
 
 Like ``/api/token`` it takes no CSRF token: the client authenticates itself. An
 issuer whose profile has ``par = "off"`` (the Spotify-like one) has no such
-endpoint: 404, and no metadata field.
+endpoint: 404, and no metadata field. A DPoP proof may come with the request
+(RFC 9449 §10.1): checked first, as at the token endpoint.
 """
 
 from __future__ import annotations
+
+import json
 
 from flask import Blueprint
 from flask import Response
@@ -14,6 +17,8 @@ from flask import abort
 from flask import request
 
 from flowlab.sandbox import par
+from flowlab.sandbox.dpop import ProofError
+from flowlab.web.sandbox import proofs
 from flowlab.web.sandbox.context import issuer
 from flowlab.web.sandbox.context import oauth_server
 from flowlab.web.sandbox.context import settings
@@ -30,10 +35,17 @@ def push():
     """Push an authorization request; 201 with its ``request_uri`` (§2.1, §2.2)."""
     if settings().par == "off":
         abort(404)
+    try:  # the proof first, as at the token endpoint (RFC 9449 §10.1, §8)
+        jkt = proofs.par_jkt()
+    except ProofError as exc:
+        body = json.dumps({"error": exc.error, "error_description": exc.description})
+        return Response(body, 400, {**NO_STORE, "Content-Type": "application/json",
+                                    **proofs.nonce_header()})
     server = oauth_server()
     headers, body, status = par.push(server, request.url, issuer() + "/authorize",
-                                     form_body(), dict(request.headers))
-    headers = {**headers, **NO_STORE, "Content-Type": "application/json"}
+                                     form_body(), dict(request.headers), jkt)
+    headers = {**headers, **NO_STORE, "Content-Type": "application/json",
+               **proofs.nonce_header()}
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="sandbox"'
     return Response(body, status, headers)

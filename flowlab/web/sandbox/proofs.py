@@ -1,6 +1,6 @@
-"""What the sandbox's token endpoint and API take from a DPoP request (RFC 9449):
-the ``DPoP`` headers, the URL, the app's secret for nonces. The checks are in
-``flowlab.sandbox.dpop`` and ``dpopbind``."""
+"""What the sandbox's token, PAR and API endpoints take from a DPoP request (RFC
+9449): the ``DPoP`` headers, the URL, the app's secret for nonces. The checks are in
+``flowlab.sandbox.dpop``, ``dpopbind`` and ``dpoppar``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import request
 
 from flowlab.sandbox import dpop
 from flowlab.sandbox import dpopbind
+from flowlab.sandbox import dpoppar
 from flowlab.sandbox.store import DB
 from flowlab.web.sandbox.context import config
 from flowlab.web.sandbox.context import settings
@@ -22,6 +23,13 @@ def token_jkt() -> str | None:
     §5); None without one. Raises :class:`dpop.ProofError`."""
     return dpopbind.token_gate(DB.get(), settings(), _secret(),
                                request.headers.getlist("DPoP"), request.base_url)
+
+
+def par_jkt() -> str | None:
+    """The key of a pushed request's proof, if one came (RFC 9449 §10.1).
+    Raises :class:`dpop.ProofError`."""
+    return dpoppar.gate(DB.get(), settings(), _secret(),
+                        request.headers.getlist("DPoP"), request.base_url)
 
 
 def nonce_header() -> dict:

@@ -16,6 +16,7 @@ from flask import abort
 from flask import request
 
 from flowlab.core.hosts import is_loopback_host
+from flowlab.sandbox import clientupdate
 from flowlab.sandbox import registrations
 from flowlab.sandbox.clientreg import RegistrationError
 from flowlab.sandbox.store import DB
@@ -61,12 +62,12 @@ def register():
     return _json(answer, 201, Location=location)
 
 
-@bp.route("/api/register/<client_id>", methods=["GET", "DELETE"])
+@bp.route("/api/register/<client_id>", methods=["GET", "PUT", "DELETE"])
 @csrf_exempt
 def manage(client_id: str):
-    """Read or delete a registration with its registration access token, a Bearer
-    token (RFC 7592 §2.1, §2.3); anything else is 401 (RFC 6750 §3.1). No update
-    (§2.2 is optional): PUT is 405."""
+    """Read, update or delete a registration with its registration access token,
+    a Bearer token (RFC 7592 §2.1, §2.2, §2.3); anything else is 401 (RFC 6750
+    §3.1)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     client = registrations.managed(DB.get(), client_id, token.strip()
                                    if scheme.lower() == "bearer" else None)
@@ -78,6 +79,16 @@ def manage(client_id: str):
     if request.method == "DELETE":
         delete_client(DB.get(), client_id)
         return _json(None, 204)
+    if request.method == "PUT":
+        body = request.get_json(silent=True) if request.is_json else None
+        try:
+            answer = clientupdate.update(
+                DB.get(), config(), settings(), client, body,
+                is_loopback_host(request.remote_addr), issuer())
+        except RegistrationError as exc:
+            return _json({"error": exc.error,
+                          "error_description": exc.description}, 400)
+    else:
+        answer = registrations.answer(config(), client, issuer())
     # RFC 7592 §3: the response carries the token; the one presented stays valid.
-    answer = registrations.answer(config(), client, issuer())
     return _json({**answer, "registration_access_token": token.strip()}, 200)
