@@ -204,6 +204,7 @@ def test_addresses_outside_the_api_base_are_refused(code_run, path):
 
 
 def test_the_history_keeps_this_runs_calls_for_this_browser(live_server, code_run):
+    call(code_run, "/v1/me")
     call(code_run, "/v1/artists/kQz7kFsGTSXgIamAi6Io3e")
     page = console(code_run)
     history = re.search(r'<section[^>]*id="history".*?</section>', page.text,
