@@ -167,7 +167,7 @@ def test_without_the_servers_word_the_agent_falls_back_to_registration(serve,
     lines = _lines(lab.recorder.seen)
     assert lines[-1] == f"POST {BEST}/api/register"
     assert f"GET {DOCUMENT}" not in lines
-    shown = _text(page.text)
+    shown = " ".join(_text(page.text).split())
     assert "does not say client_id_metadata_document_supported" in shown
     assert "201" in shown
     page = runner.run_all()
