@@ -170,6 +170,8 @@ def test_without_the_servers_word_the_agent_falls_back_to_registration(serve,
     shown = " ".join(_text(page.text).split())
     assert "does not say client_id_metadata_document_supported" in shown
     assert "201" in shown
+    # The diagram shows the registration that happened, not the document.
+    assert "4. POST /api/register" in shown and "its own client_id URL" not in shown
     page = runner.run_all()
     assert _status(runner) == ["done"] * STEPS
     assert "That is the whole flow." in page.text

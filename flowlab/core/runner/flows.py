@@ -91,11 +91,13 @@ class Flow:
 
     def explained(self, records: list[StepRecord]) -> Flow:
         """Each finished step told as it went: a step's ``explain_when`` holds the
-        text for an outcome the engine recorded (``iss`` checked or absent, ...)."""
+        text for an outcome the engine recorded (``iss`` checked or absent, ...),
+        and ``arrows_when`` the arrows, where they differ too."""
         def told(step: dict, record: StepRecord | None) -> dict:
-            texts = step.get("explain_when", {})
             outcome = record.outcome if record else None
-            return {**step, "explain": texts[outcome]} if outcome in texts else step
+            return {**step, **{key: step[f"{key}_when"][outcome]
+                               for key in ("explain", "arrows")
+                               if outcome in step.get(f"{key}_when", {})}}
 
         steps = [told(step, records[i] if i < len(records) else None)
                  for i, step in enumerate(self.steps)]
