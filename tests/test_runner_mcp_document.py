@@ -126,6 +126,9 @@ def test_the_agent_is_known_by_its_metadata_document(serve, backend):
     for number in range(1, STEPS + 1):
         step = runner.get(f"{runner.run_url}?step={number}")
         assert 'class="unannotated"' not in step.text, number
+    # The JSON export says which way was run, so an import finds its steps.
+    export = runner.get(runner.run_url + "/export.json").json()
+    assert export["options"] == VARIANT
 
 
 def test_the_document_route_serves_the_agents_metadata(live_server):
