@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from flowlab.core.runner.clientdoc import url_beside
 from tests.conftest import BACKENDS
 from tests.flowrunner import FlowRunner
 from tests.forms import submit
@@ -122,6 +123,8 @@ def test_the_agent_is_known_by_its_metadata_document(serve, backend):
     page = runner.run_all()  # 10, 11: the other audience, refused
     assert _status(runner) == ["done"] * STEPS
     assert "That is the whole flow." in page.text
+    # "Run this again under …" runs the same way.
+    assert '<input type="hidden" name="variant" value="metadata-document">' in page.text
     # Every part of every step annotated, as in the registration run.
     for number in range(1, STEPS + 1):
         step = runner.get(f"{runner.run_url}?step={number}")
@@ -179,3 +182,16 @@ def test_without_the_servers_word_the_agent_falls_back_to_registration(serve,
     assert _status(runner) == ["done"] * STEPS
     assert "That is the whole flow." in page.text
     assert f"GET {DOCUMENT}" not in _lines(lab.recorder.seen)
+
+
+@pytest.mark.parametrize(("callback", "document"), [
+    ("http://127.0.0.1:5000/run/callback", "http://127.0.0.1:5000" + DOCUMENT),
+    ("http://[::1]:8080/run/callback", "http://[::1]:8080" + DOCUMENT),
+    ("http://localhost:5000/run/callback", None),  # a name, not an IP literal
+    ("http://192.168.1.20:5000/run/callback", None),  # not fetched off loopback
+    ("http://127.0.0.1:5000/run/callback/0123456789abcdef0123", None),  # not listed
+])
+def test_the_document_url_stands_beside_a_loopback_callback(callback, document):
+    """Where the sandbox can fetch it and its redirect_uris list the run's
+    callback; elsewhere the agent registers (clientdoc.url_beside)."""
+    assert url_beside(callback) == document
