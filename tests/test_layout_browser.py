@@ -39,6 +39,8 @@ NOT_PAGES = {
     "/presenter/room.json": "JSON polled by presenter.js",
     "/presenter/room.csv": "a download (the room's results as CSV)",
     "/api/exercises": "JSON API",
+    "/run/mcp/client-metadata.json": "JSON a server fetches (the MCP agent's client "
+                                     "ID metadata document)",
     "/api/exercises/attempts/<attempt_id>": "JSON polled by exercises.js",
     "/sandbox/fapi2/device/approve": "the device approval page of every issuer is one "
                                      "template, walked under best practice",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import replace
@@ -9,6 +10,7 @@ from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
 from flask import Blueprint
+from flask import Response
 from flask import abort
 from flask import flash
 from flask import get_template_attribute
@@ -22,6 +24,7 @@ from flowlab.core import providers
 from flowlab.core.content import render_markdown
 from flowlab.core.highlight import highlight
 from flowlab.core.runner import branch
+from flowlab.core.runner import clientdoc
 from flowlab.core.runner import engine
 from flowlab.core.runner import imported
 from flowlab.core.runner import orchestrate
@@ -94,6 +97,14 @@ def index():
     return render_template("runner/index.html", flows=runner().flows.values(),
                            runs=store.owned(owner, box=secret_box()) if owner else [],
                            provider=choice.provider, offered=offered)
+
+
+@bp.get(clientdoc.PATH)
+def client_document():
+    """The MCP agent's client ID metadata document, which a server fetches when it
+    meets this URL as a ``client_id`` (draft-ietf-oauth-client-id-metadata-document)."""
+    body = json.dumps(clientdoc.document(request.host_url, get_content()), indent=2)
+    return Response(body, mimetype="application/json")
 
 
 @bp.get("/run/<flow_id>")

@@ -30,11 +30,12 @@ def to_json(run, flow, redact: Redactor, where: Addresses | None = None) -> str:
     redact = secure(run, redact)
     provider = {k: v for k, v in run.provider.to_json().items()
                 if "secret" not in k.lower()}
-    # How the start page chose to run it (PKCE off, as a single-page app), and
+    # How the start page chose to run it (PKCE off, as a single-page app, a
+    # variant such as the MCP agent's metadata document), and
     # whether its end added the introspect-and-revoke steps: an import needs it
     # to find the flow's steps (``importer``).
     chosen = {k: v for k, v in run.options.items()
-              if k in ("pkce", "spa", "wrap_up")}
+              if k in ("pkce", "spa", "wrap_up", "variant")}
     document = {
         "format": "flowlab-run", "version": 1,
         "secrets": "included" if redact.reveal else "masked",

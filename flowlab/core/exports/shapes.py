@@ -98,7 +98,8 @@ EXPORT = Record({
     "flow": Record({"id": str, "name": str, "client": str}, required=("id",),
                    longest={"id": NAME, "name": NAME}),
     "provider": PROVIDER,
-    "options": Record({"spa": bool, "pkce": bool, "wrap_up": bool}),
+    "options": Record({"spa": bool, "pkce": bool, "wrap_up": bool,
+                       "variant": str}),
     "steps": ListOf(STEP, 100, "step"),
 }, required=("format", "version", "run", "flow", "provider", "steps"))
 

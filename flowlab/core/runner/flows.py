@@ -35,6 +35,11 @@ class Flow:
     # Steps offered once the run holds a token (content/token-wrap-up.toml):
     # introspect, revoke, then the flow's own API call again (``wrap_up_steps``).
     wrap_up: dict = field(default_factory=dict, compare=False, repr=False)
+    # Other ways to run it, picked on the start page: ``[variants]`` has the
+    # ``legend``, ``help`` and ``default`` label, and ``[variants.way.<id>]`` a
+    # ``label`` and whole steps (``[variants.way.<id>.step.<step-id>]``) that take
+    # the place of the flow's steps of that id.
+    variants: dict = field(default_factory=dict, compare=False, repr=False)
 
     def step(self, index: int) -> dict | None:
         return self.steps[index] if 0 <= index < len(self.steps) else None
@@ -62,6 +67,12 @@ class Flow:
         elif self.browser and options.get("spa"):
             steps = tuple({**s, **self.browser.get(s["id"], {})} for s in self.steps)
             flow = replace(self, steps=steps)
+        way = self.variants.get("way", {}).get(options.get("variant"))
+        if way:
+            steps = way.get("step", {})
+            flow = replace(flow, steps=tuple(
+                {"id": s["id"], **steps[s["id"]]} if s["id"] in steps else s
+                for s in flow.steps))
         if options.get("wrap_up"):
             flow = replace(flow, steps=flow.steps + flow.wrap_up_steps())
         return flow
@@ -80,11 +91,13 @@ class Flow:
 
     def explained(self, records: list[StepRecord]) -> Flow:
         """Each finished step told as it went: a step's ``explain_when`` holds the
-        text for an outcome the engine recorded (``iss`` checked or absent, ...)."""
+        text for an outcome the engine recorded (``iss`` checked or absent, ...),
+        and ``arrows_when`` the arrows, where they differ too."""
         def told(step: dict, record: StepRecord | None) -> dict:
-            texts = step.get("explain_when", {})
             outcome = record.outcome if record else None
-            return {**step, "explain": texts[outcome]} if outcome in texts else step
+            return {**step, **{key: step[f"{key}_when"][outcome]
+                               for key in ("explain", "arrows")
+                               if outcome in step.get(f"{key}_when", {})}}
 
         steps = [told(step, records[i] if i < len(records) else None)
                  for i, step in enumerate(self.steps)]
@@ -99,6 +112,8 @@ def pkce_offered(provider: Provider) -> bool:
 
 def options_from(flow: Flow, form, provider: Provider) -> dict:
     """The run options a start form chose; only what this flow and provider offer."""
+    if form.get("variant") in flow.variants.get("way", {}):
+        return {"variant": form["variant"]}
     # Only the sandbox records what a page sends it.
     if flow.browser and provider.is_sandbox and form.get("run_as") == "spa":
         return {"spa": True}
@@ -131,7 +146,9 @@ def load_flows(content) -> dict[str, Flow]:
 def flow_from(row: dict, data: dict, notes: Notes | None = None) -> Flow:
     """A flow from its decision-table row and its TOML; an unknown action is an
     error here, at start-up, never in the middle of a run."""
-    for step in [*data["step"], *data.get("browser", {}).values()]:
+    ways = data.get("variants", {}).get("way", {}).values()
+    for step in [*data["step"], *data.get("browser", {}).values(),
+                 *[step for way in ways for step in way.get("step", {}).values()]]:
         if "action" in step and step["action"] not in registry.ACTIONS:
             raise ValueError(f"flow {row['id']!r}, step {step.get('id')!r}: no "
                              f"action called {step['action']!r}")
@@ -146,5 +163,6 @@ def flow_from(row: dict, data: dict, notes: Notes | None = None) -> Flow:
         pkce_optional=data.get("pkce_optional", False),
         browser=data.get("browser", {}),
         response_type=data.get("response_type", "code"),
+        variants=data.get("variants", {}),
         notes=notes or Notes(),
     )

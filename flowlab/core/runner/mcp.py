@@ -20,6 +20,7 @@ import jwt
 import requests
 
 from flowlab.core.http import s256
+from flowlab.core.runner import clientdoc
 from flowlab.core.runner.answers import as_json
 from flowlab.core.runner.answers import transport_error
 from flowlab.core.runner.capture import capture_session
@@ -129,7 +130,9 @@ def _register(run, step, ctx) -> dict:
 # How a client makes itself known (MCP 2025-11-25, "Client Registration"): a
 # client ID metadata document (draft-ietf-oauth-client-id-metadata-document) is
 # the first choice, dynamic registration the fallback. Each way is one entry.
-HOW = {"registration": _register}
+HOW = {"registration": _register,
+       "metadata-document": lambda run, step, ctx: clientdoc.make_known(
+           run, step, ctx, _send, _note, _register)}
 
 
 def authorize(run, flow, step, ctx) -> dict:
