@@ -11,6 +11,7 @@ tests skip with the reason (as ``tests/browser.py`` does for Chromium).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -39,6 +40,7 @@ class OidcServer:
     issuer: str
     process: subprocess.Popen
     log: Path
+    resource: str = ""  # the MCP server beside it (tests/oidc/mcp-server.mjs)
 
     @property
     def discovery_url(self) -> str:
@@ -90,6 +92,7 @@ def start(redirect_uri: str | Callable[[str], str], timeout: float = 20
             process.kill()
             unavailable("server.mjs did not start:\n" + server.output())
         time.sleep(0.05)
+    server.resource = re.search(r"^mcp-server (\S+)$", server.output(), re.M)[1]
     return server
 
 

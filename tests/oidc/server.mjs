@@ -2,15 +2,21 @@
 // oidc-provider (OpenID Certified), configured here and nothing else.
 //
 // Environment: PORT (required), HOST (default 127.0.0.1), REDIRECT_URIS
-// (comma-separated; the lab's callback). Prints "listening <issuer>" when ready.
+// (comma-separated; the lab's callback). Prints "mcp-server <resource>" (the MCP
+// server beside it, mcp-server.mjs, on a free port), then "listening <issuer>"
+// when ready.
 import { generateKeyPairSync } from "node:crypto";
 
-import Provider from "oidc-provider";
+import Provider, { errors } from "oidc-provider";
+
+import { resourceServerInfo, startMcpServer } from "./mcp-server.mjs";
 
 const host = process.env.HOST || "127.0.0.1";
 const port = Number(process.env.PORT);
 const issuer = `http://${host}:${port}`;
 const redirectUris = (process.env.REDIRECT_URIS || "").split(",").filter(Boolean);
+const mcpResource = await startMcpServer(host, issuer);
+console.log(`mcp-server ${mcpResource}`);
 
 // One fresh RS256 key per run: the lab must fetch it from jwks_uri to verify.
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -56,9 +62,21 @@ const provider = new Provider(issuer, {
       enabled: true,
       allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId,
     },
-    // Open dynamic registration (RFC 7591) for the FAPI 2.0 flow's own client;
+    // Open dynamic registration (RFC 7591) for the FAPI 2.0 flow's own client and
+    // the MCP flow's agent (a public client: PKCE is then required, S256 only);
     // PAR and DPoP are on by default in oidc-provider 9.
     registration: { enabled: true },
+    // RFC 8707: a `resource` names the MCP server (or the flow's other one), and
+    // its access token is then a JWT (RFC 9068) whose aud is that resource.
+    resourceIndicators: { enabled: true,
+      getResourceServerInfo: resourceServerInfo(mcpResource, errors.InvalidTarget) },
+  },
+  // offline_access is OpenID Connect's way to ask for a refresh token (Core §11);
+  // an OAuth request made for a resource (RFC 8707), as an MCP client's is, gets
+  // one too when its client may use the refresh_token grant.
+  async issueRefreshToken(ctx, client, code) {
+    return client.grantTypeAllowed("refresh_token")
+      && (code.scopes.has("offline_access") || [].concat(code.resource ?? []).length > 0);
   },
   async findAccount(ctx, id) {
     return {
