@@ -41,6 +41,8 @@ class OidcServer:
     process: subprocess.Popen
     log: Path
     resource: str = ""  # the MCP server beside it (tests/oidc/mcp-server.mjs)
+    tenant_issuer: str = ""  # a second oidc-provider, mounted under /tenant
+    tenant_resource: str = ""  # the MCP server whose issuer that one is
 
     @property
     def discovery_url(self) -> str:
@@ -92,7 +94,11 @@ def start(redirect_uri: str | Callable[[str], str], timeout: float = 20
             process.kill()
             unavailable("server.mjs did not start:\n" + server.output())
         time.sleep(0.05)
-    server.resource = re.search(r"^mcp-server (\S+)$", server.output(), re.M)[1]
+    beside = dict(re.findall(r"^(mcp-server|tenant-issuer|tenant-mcp-server) (\S+)$",
+                             server.output(), re.M))
+    server.resource = beside["mcp-server"]
+    server.tenant_issuer = beside["tenant-issuer"]
+    server.tenant_resource = beside["tenant-mcp-server"]
     return server
 
 

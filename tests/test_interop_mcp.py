@@ -23,6 +23,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from flowlab.core.runner.wellknown import server_metadata_urls
 from tests.flowrunner import FlowRunner
 from tests.oidc_harness import SPA
 from tests.oidc_harness import WEB
@@ -37,19 +38,21 @@ OTHER = "https://mcp.example.com/tools"  # the flow's second MCP server
 PRM = "/.well-known/oauth-protected-resource"
 
 
-def use_mcp(runner, oidc) -> None:
+def use_mcp(runner, issuer: str, resource: str) -> None:
     """The provider by its discovery URL, the MCP server as the API base URL."""
-    page = runner.use_provider("Use this provider", discovery_url=oidc.discovery_url,
-                               api_base=oidc.resource, client_id=WEB[0],
-                               client_secret=WEB[1], public_client_id=SPA[0],
-                               scope=SCOPE)
-    assert f"Now: Provider at {oidc.issuer}" in text_of(page.text), page.text[-2000:]
+    page = runner.use_provider(
+        "Use this provider", discovery_url=issuer + "/.well-known/openid-configuration",
+        api_base=resource, client_id=WEB[0], client_secret=WEB[1],
+        public_client_id=SPA[0], scope=SCOPE)
+    assert f"Now: Provider at {issuer}" in text_of(page.text), page.text[-2000:]
 
 
-def mcp_log(oidc, since: int) -> list[str]:
-    """What the MCP server answered since ``since`` characters of the log."""
-    return [line.removeprefix("mcp ") for line in oidc.output()[since:].splitlines()
-            if line.startswith("mcp ")]
+def mcp_log(oidc, resource: str, since: int) -> list[str]:
+    """What the MCP server of ``resource`` answered since ``since`` characters of
+    the log."""
+    mark = f"mcp {resource.removesuffix('/mcp')} "
+    return [line.removeprefix(mark) for line in oidc.output()[since:].splitlines()
+            if line.startswith(mark)]
 
 
 def status(exchange: dict) -> int:
@@ -58,8 +61,8 @@ def status(exchange: dict) -> int:
 
 def test_the_mcp_flow_against_oidc_provider(live_server, oidc_server):
     runner = FlowRunner(live_server)
-    use_mcp(runner, oidc_server)
     resource = oidc_server.resource
+    use_mcp(runner, oidc_server.issuer, resource)
     metadata_url = resource.replace("/mcp", PRM + "/mcp", 1)
     since = len(oidc_server.output())
     runner.start("mcp")
@@ -110,13 +113,53 @@ def test_the_mcp_flow_against_oidc_provider(live_server, oidc_server):
         "WWW-Authenticate"]
 
     # The MCP server's side: what it answered, and why.
-    assert mcp_log(oidc_server, since) == [
+    assert mcp_log(oidc_server, resource, since) == [
         "GET /mcp/v1/me 401 no token",
         f"GET {PRM}/mcp 200",
         f"GET /mcp/v1/me 200 aud={resource}",
         f"GET /mcp/v1/me 401 invalid_token aud={OTHER}",
     ]
     check_exports(runner)
+
+
+def test_the_agent_falls_back_to_openid_discovery(live_server, oidc_server):
+    """An issuer with a path (oidc-provider mounted under /tenant) serves its
+    metadata at {issuer}/.well-known/…, not at RFC 8414's path-inserted URL: the
+    agent tries the URLs in the MCP spec's order (2025-11-25, "Authorization
+    Server Metadata Discovery"), each on the wire, and uses the first found."""
+    runner = FlowRunner(live_server)
+    issuer, resource = oidc_server.tenant_issuer, oidc_server.tenant_resource
+    use_mcp(runner, issuer, resource)
+    since = len(oidc_server.output())
+    page = run_all(runner.start("mcp"))
+    assert "That is the whole flow." in page.text, text_of(page.text)[-3000:]
+    assert "run-step-failed" not in page.text, text_of(page.text)[-3000:]
+    data = runner.session.get(runner.run_url + "/export.json", timeout=10).json()
+    wire = {s["id"]: s.get("exchanges", []) for s in data["steps"]}
+    assert [(e["request"]["start_line"], status(e))
+            for e in wire["server-metadata"]] == [
+        ("GET /.well-known/oauth-authorization-server/tenant HTTP/1.1", 404),
+        ("GET /.well-known/openid-configuration/tenant HTTP/1.1", 404),
+        ("GET /tenant/.well-known/openid-configuration HTTP/1.1", 200)]
+    shown = text_of(step(runner, 3))
+    assert f"{issuer}/.well-known/openid-configuration" in shown
+    assert f"{issuer}/auth" in shown  # the endpoints it found there
+    assert wire["register"][-1]["request"]["start_line"] == "POST /tenant/reg HTTP/1.1"
+    assert mcp_log(oidc_server, resource, since)[-2:] == [
+        f"GET /mcp/v1/me 200 aud={resource}",
+        f"GET /mcp/v1/me 401 invalid_token aud={OTHER}"]
+
+
+def test_metadata_urls_in_the_mcp_order():
+    """RFC 8414 §3.1 first, then OpenID Connect Discovery with the path inserted
+    and, for an issuer with a path, appended (OpenID Connect Discovery §4.1)."""
+    assert server_metadata_urls("https://as.example") == [
+        "https://as.example/.well-known/oauth-authorization-server",
+        "https://as.example/.well-known/openid-configuration"]
+    assert server_metadata_urls("https://as.example/tenant/") == [
+        "https://as.example/.well-known/oauth-authorization-server/tenant",
+        "https://as.example/.well-known/openid-configuration/tenant",
+        "https://as.example/tenant/.well-known/openid-configuration"]
 
 
 def test_the_mcp_server_checks_signature_and_audience(oidc_server):

@@ -7,11 +7,12 @@
 //   oidc-provider in `authorization_servers`.
 // - It checks a token as RFC 9068 §4 says, with jose (oidc-provider's own JOSE
 //   library): the signature against the keys at the issuer's jwks_uri (found in
-//   its RFC 8414 metadata), `typ` at+jwt, `iss`, `exp`, and `aud` naming this
-//   resource; then 200 with a small JSON, else 401 `invalid_token`.
+//   its OpenID configuration, {issuer}/.well-known/openid-configuration), `typ`
+//   at+jwt, `iss`, `exp`, and `aud` naming this resource; then 200 with a small
+//   JSON, else 401 `invalid_token`.
 //
-// Each answer is logged as "mcp <method> <path> <status> <why>", which the tests
-// read as the server's side of the wire.
+// Each answer is logged as "mcp <origin> <method> <path> <status> <why>", which
+// the tests read as the server's side of the wire.
 import { createServer } from "node:http";
 
 import { createRemoteJWKSet, jwtVerify } from "jose";
@@ -29,7 +30,7 @@ export function startMcpServer(host, issuer) {
   let keys; // the issuer's JWK Set, found through its metadata on first use
   async function jwks() {
     if (!keys) {
-      const metadata = await fetch(`${issuer}/.well-known/oauth-authorization-server`);
+      const metadata = await fetch(`${issuer}/.well-known/openid-configuration`);
       keys = createRemoteJWKSet(new URL((await metadata.json()).jwks_uri));
     }
     return keys;
@@ -40,7 +41,7 @@ export function startMcpServer(host, issuer) {
     const resource = origin + PATH;
     const path = new URL(req.url, origin).pathname;
     const answer = (status, body, why = "", headers = {}) => {
-      console.log(`mcp ${req.method} ${path} ${status}${why ? ` ${why}` : ""}`);
+      console.log(`mcp ${origin} ${req.method} ${path} ${status}${why ? ` ${why}` : ""}`);
       res.writeHead(status, { "Content-Type": "application/json",
         "Cache-Control": "no-store", ...headers });
       res.end(JSON.stringify(body));

@@ -2,10 +2,16 @@
 // oidc-provider (OpenID Certified), configured here and nothing else.
 //
 // Environment: PORT (required), HOST (default 127.0.0.1), REDIRECT_URIS
-// (comma-separated; the lab's callback). Prints "mcp-server <resource>" (the MCP
-// server beside it, mcp-server.mjs, on a free port), then "listening <issuer>"
-// when ready.
+// (comma-separated; the lab's callback). Prints "listening <issuer>" when ready,
+// after the lines naming what runs beside it on free ports of HOST:
+// - "mcp-server <resource>": a small MCP server (mcp-server.mjs) whose
+//   authorization server is this issuer;
+// - "tenant-issuer <issuer>" and "tenant-mcp-server <resource>": a second
+//   oidc-provider mounted under a path (/tenant), as its documentation shows, so
+//   its metadata is at {issuer}/.well-known/…, not at RFC 8414's path-inserted
+//   URL; and an MCP server of its own.
 import { generateKeyPairSync } from "node:crypto";
+import { createServer } from "node:http";
 
 import Provider, { errors } from "oidc-provider";
 
@@ -15,8 +21,6 @@ const host = process.env.HOST || "127.0.0.1";
 const port = Number(process.env.PORT);
 const issuer = `http://${host}:${port}`;
 const redirectUris = (process.env.REDIRECT_URIS || "").split(",").filter(Boolean);
-const mcpResource = await startMcpServer(host, issuer);
-console.log(`mcp-server ${mcpResource}`);
 
 // One fresh RS256 key per run: the lab must fetch it from jwks_uri to verify.
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -47,7 +51,7 @@ const clients = [
 ].map((client) => ({ response_types: ["code"], redirect_uris: redirectUris,
   ...client }));
 
-const provider = new Provider(issuer, {
+const configuration = (mcpResource) => ({
   clients,
   jwks: { keys: [signingKey] },
   cookies: { keys: ["interop-cookie-key-not-secret"] },
@@ -89,4 +93,23 @@ const provider = new Provider(issuer, {
   },
 });
 
+const tenantServer = createServer();
+await new Promise((resolve) => tenantServer.listen(0, host, resolve));
+const tenantIssuer = `http://${host}:${tenantServer.address().port}/tenant`;
+const tenantResource = await startMcpServer(host, tenantIssuer);
+const tenant = new Provider(tenantIssuer, configuration(tenantResource)).callback();
+tenantServer.on("request", (req, res) => {
+  if (!/^\/tenant(\/|\?|$)/.test(req.url)) {
+    return res.writeHead(404).end();
+  }
+  req.originalUrl = req.url; // where oidc-provider reads its mount path
+  req.url = req.url.slice("/tenant".length) || "/";
+  return tenant(req, res);
+});
+console.log(`tenant-issuer ${tenantIssuer}`);
+console.log(`tenant-mcp-server ${tenantResource}`);
+
+const mcpResource = await startMcpServer(host, issuer);
+console.log(`mcp-server ${mcpResource}`);
+const provider = new Provider(issuer, configuration(mcpResource));
 provider.listen(port, host, () => console.log(`listening ${issuer}`));

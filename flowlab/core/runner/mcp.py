@@ -27,12 +27,12 @@ from flowlab.core.runner.capture import exchange_of
 from flowlab.core.runner.registry import Action
 from flowlab.core.runner.registry import Requirement
 from flowlab.core.runner.registry import register
-from flowlab.core.runner.wellknown import ASM
 from flowlab.core.runner.wellknown import PRM
 from flowlab.core.runner.wellknown import challenge
+from flowlab.core.runner.wellknown import first_found
 from flowlab.core.runner.wellknown import identifier_of
 from flowlab.core.runner.wellknown import origin
-from flowlab.core.runner.wellknown import well_known
+from flowlab.core.runner.wellknown import server_metadata_urls
 
 
 def _note(step: dict, facts: list) -> list[dict]:
@@ -60,10 +60,11 @@ def discover(run, flow, step, ctx) -> dict:
     """Step: one link of the discovery chain (see the module)."""
     state = run.secrets.setdefault("mcp", {})
     how = step["request"]
-    url = (_server(ctx, step) if how == "probe"
-           else state["resource_metadata"] if how == "resource"
-           else well_known(ASM, state["issuer"]))
-    record, answer = _send(ctx, "GET", url, headers={"Accept": "application/json"})
+    urls = ([_server(ctx, step)] if how == "probe"
+            else [state["resource_metadata"]] if how == "resource"
+            else server_metadata_urls(state["issuer"]))
+    record, answer, url = first_found(urls, lambda url: _send(
+        ctx, "GET", url, headers={"Accept": "application/json"}))
     if answer is None or how == "probe":
         return record if answer is None else _challenged(step, state, url, record,
                                                          answer)
@@ -82,7 +83,7 @@ def discover(run, flow, step, ctx) -> dict:
     state["server_metadata"] = {k: body.get(k) for k in (
         "authorization_endpoint", "token_endpoint", "registration_endpoint",
         "client_id_metadata_document_supported")}
-    return record | {"notes": _note(step, [
+    return record | {"notes": _note(step, [["metadata URL", url]] + [
         [k, str(v)] for k, v in state["server_metadata"].items() if v is not None])}
 
 
