@@ -4,6 +4,7 @@ provider page, signed in on oidc-provider's own pages, each step page axe clean.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,7 +12,10 @@ import pytest
 from tests.a11y import serious_violations
 from tests.oidc_harness import SPA
 from tests.oidc_harness import WEB
+from tests.test_interop_mcp import OTHER
+from tests.test_interop_mcp import PRM
 from tests.test_interop_mcp import SCOPE
+from tests.test_interop_mcp import mcp_log
 
 pytestmark = [pytest.mark.interop, pytest.mark.browser]
 STEPS = 11
@@ -42,12 +46,18 @@ def test_the_mcp_flow_in_chromium_against_oidc_provider(live_server, oidc_server
         form.locator("#d-secret").fill(WEB[1])
         form.locator("#d-public").fill(SPA[0])
         form.get_by_role("button", name="Use this provider").click()
+        resource, since = oidc_server.resource, len(oidc_server.output())
         page.goto(live_server("/run/mcp"))
         with page.expect_navigation():  # read the run page, not the start page
             page.get_by_role("button", name="Start the run").click()
         for _ in range(20):
             if page.locator("#next").count() == 0:
                 break
+            href = page.locator("#next").get_attribute("href") or ""
+            if "/auth?" in href:  # PKCE and both resources (RFC 8707 §2.1)
+                query = parse_qs(urlsplit(href).query)
+                assert query["resource"] == [resource, OTHER]
+                assert query["code_challenge_method"] == ["S256"]
             with page.expect_navigation():
                 page.locator("#next").click()
             if "/interaction/" in page.url:
@@ -67,5 +77,11 @@ def test_the_mcp_flow_in_chromium_against_oidc_provider(live_server, oidc_server
             assert serious_violations(page) == [], f"step {number}"
         assert "invalid_token" in page.content()
         assert errors == []
+        # The MCP server's side of the wire: the challenge, its metadata, the
+        # call with a token for it, the refusal of the other server's token.
+        assert mcp_log(oidc_server, resource, since) == [
+            "GET /mcp/v1/me 401 no token", f"GET {PRM}/mcp 200",
+            f"GET /mcp/v1/me 200 aud={resource}",
+            f"GET /mcp/v1/me 401 invalid_token aud={OTHER}"]
     finally:
         context.close()
