@@ -150,6 +150,18 @@ def test_the_agent_falls_back_to_openid_discovery(live_server, oidc_server):
         f"GET /mcp/v1/me 401 invalid_token aud={OTHER}"]
 
 
+def test_without_the_mcp_servers_url_the_run_says_where_to_give_it(live_server,
+                                                                   oidc_server):
+    """At "any provider" the MCP server is the API base URL; without one the first
+    step says so, instead of calling a URL with no host."""
+    runner = FlowRunner(live_server)
+    use_mcp(runner, oidc_server.issuer, "")
+    page = runner.start("mcp").next()
+    shown = text_of(page.text)
+    assert "API base URL" in shown and "No scheme supplied" not in shown
+    assert "run-step-failed" in page.text
+
+
 def test_metadata_urls_in_the_mcp_order():
     """RFC 8414 §3.1 first, then OpenID Connect Discovery with the path inserted
     and, for an issuer with a path, appended (OpenID Connect Discovery §4.1)."""

@@ -63,6 +63,8 @@ def discover(run, flow, step, ctx) -> dict:
     urls = ([_server(ctx, step)] if how == "probe"
             else [state["resource_metadata"]] if how == "resource"
             else server_metadata_urls(state["issuer"]))
+    if None in urls:  # another provider, and no MCP server's URL given
+        return _refused(step, {}, "no-server")
     record, answer, url = first_found(urls, lambda url: _send(
         ctx, "GET", url, headers={"Accept": "application/json"}))
     if answer is None or how == "probe":
@@ -97,12 +99,14 @@ def _challenged(step, state, url, record, answer) -> dict:
     return record | {"notes": _note(step, pairs)}
 
 
-def _server(ctx, step: dict) -> str:
+def _server(ctx, step: dict) -> str | None:
     """The MCP server the agent is given: at the sandbox, ``server`` on its origin
-    (whichever issuer was chosen: the server names its own); else the API's."""
+    (whichever issuer was chosen: the server names its own); else the API's
+    (None without an API base URL)."""
+    base = ctx.provider.api_base
     if ctx.provider.is_sandbox and step.get("server"):
-        return origin(ctx.provider.api_base or "") + step["server"]
-    return (ctx.provider.api_base or "") + step.get("path", "")
+        return origin(base or "") + step["server"]
+    return base and base + step.get("path", "")
 
 
 def _register(run, step, ctx) -> dict:
