@@ -150,6 +150,25 @@ def test_the_agent_falls_back_to_openid_discovery(live_server, oidc_server):
         f"GET /mcp/v1/me 401 invalid_token aud={OTHER}"]
 
 
+def test_an_issuer_without_metadata_stops_the_agent(live_server, oidc_server):
+    """Every URL the MCP spec has a client try answers 404: the step says so,
+    each try on the wire, and the run goes no further."""
+    runner = FlowRunner(live_server)
+    use_mcp(runner, oidc_server.issuer, oidc_server.orphan_resource)
+    runner.start("mcp").next()
+    runner.next()
+    page = runner.next()
+    data = runner.session.get(runner.run_url + "/export.json", timeout=10).json()
+    tries = data["steps"][2]["exchanges"]
+    assert [(e["request"]["start_line"], status(e)) for e in tries] == [
+        ("GET /.well-known/oauth-authorization-server/nowhere HTTP/1.1", 404),
+        ("GET /.well-known/openid-configuration/nowhere HTTP/1.1", 404),
+        ("GET /nowhere/.well-known/openid-configuration HTTP/1.1", 404)]
+    shown = text_of(page.text)
+    assert "None of the URLs an MCP client tries" in shown
+    assert "mix-up" not in shown and 'id="next"' not in page.text
+
+
 def test_without_the_mcp_servers_url_the_run_says_where_to_give_it(live_server,
                                                                    oidc_server):
     """At "any provider" the MCP server is the API base URL; without one the first

@@ -9,7 +9,9 @@
 // - "tenant-issuer <issuer>" and "tenant-mcp-server <resource>": a second
 //   oidc-provider mounted under a path (/tenant), as its documentation shows, so
 //   its metadata is at {issuer}/.well-known/…, not at RFC 8414's path-inserted
-//   URL; and an MCP server of its own.
+//   URL; and an MCP server of its own;
+// - "orphan-mcp-server <resource>": an MCP server whose authorization server
+//   (on the tenant's port, outside /tenant) publishes no metadata at all.
 import { generateKeyPairSync } from "node:crypto";
 import { createServer } from "node:http";
 
@@ -79,8 +81,9 @@ const configuration = (mcpResource) => ({
   // an OAuth request made for a resource (RFC 8707), as an MCP client's is, gets
   // one too when its client may use the refresh_token grant.
   async issueRefreshToken(ctx, client, code) {
+    const resources = [].concat(code.resource ?? []);
     return client.grantTypeAllowed("refresh_token")
-      && (code.scopes.has("offline_access") || [].concat(code.resource ?? []).length > 0);
+      && (code.scopes.has("offline_access") || resources.length > 0);
   },
   async findAccount(ctx, id) {
     return {
@@ -108,6 +111,9 @@ tenantServer.on("request", (req, res) => {
 });
 console.log(`tenant-issuer ${tenantIssuer}`);
 console.log(`tenant-mcp-server ${tenantResource}`);
+// An MCP server naming an authorization server that publishes no metadata.
+const nowhere = tenantIssuer.replace(/\/tenant$/, "/nowhere");
+console.log(`orphan-mcp-server ${await startMcpServer(host, nowhere)}`);
 
 const mcpResource = await startMcpServer(host, issuer);
 console.log(`mcp-server ${mcpResource}`);

@@ -70,6 +70,8 @@ def discover(run, flow, step, ctx) -> dict:
     if answer is None or how == "probe":
         return record if answer is None else _challenged(step, state, url, record,
                                                          answer)
+    if how == "server" and answer.status_code != 200:
+        return _refused(step, record, "no-metadata")
     body = as_json(answer)
     if how == "resource":  # §3.3: the resource named where the metadata was asked
         expected = identifier_of(found := state["resource_metadata"], PRM)
