@@ -11,6 +11,7 @@ tests skip with the reason (as ``tests/browser.py`` does for Chromium).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -39,6 +40,10 @@ class OidcServer:
     issuer: str
     process: subprocess.Popen
     log: Path
+    resource: str = ""  # the MCP server beside it (tests/oidc/mcp-server.mjs)
+    tenant_issuer: str = ""  # a second oidc-provider, mounted under /tenant
+    tenant_resource: str = ""  # the MCP server whose issuer that one is
+    orphan_resource: str = ""  # an MCP server naming an issuer with no metadata
 
     @property
     def discovery_url(self) -> str:
@@ -90,6 +95,11 @@ def start(redirect_uri: str | Callable[[str], str], timeout: float = 20
             process.kill()
             unavailable("server.mjs did not start:\n" + server.output())
         time.sleep(0.05)
+    beside = dict(re.findall(r"^([a-z-]+) (http\S+)$", server.output(), re.M))
+    server.resource = beside["mcp-server"]
+    server.tenant_issuer = beside["tenant-issuer"]
+    server.tenant_resource = beside["tenant-mcp-server"]
+    server.orphan_resource = beside["orphan-mcp-server"]
     return server
 
 

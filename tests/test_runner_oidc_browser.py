@@ -1,8 +1,11 @@
-"""Sign in with OpenID Connect in a real Chromium, against oidc-provider: the
-provider's own sign-in pages, the id_token checks on the step page, axe clean."""
+"""Sign in with OpenID Connect in a real Chromium, against oidc-provider (the
+provider's own sign-in pages) and against the sandbox's best-practice issuer
+("Continue as Alice", "Agree"): the id_token checks on the step page, UserInfo's
+answer, axe clean."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,9 +14,11 @@ from tests.a11y import serious_violations
 from tests.oidc_harness import SPA
 from tests.oidc_harness import WEB
 
-pytestmark = [pytest.mark.interop, pytest.mark.browser]
+pytestmark = pytest.mark.browser
+ORDER = ("header", "kid", "signature", "iss", "aud", "exp", "nonce", "at_hash")
 
 
+@pytest.mark.interop
 def test_sign_in_with_openid_connect_in_chromium(live_server, oidc_server, chromium):
     context = chromium.new_context()
     errors = []
@@ -66,3 +71,46 @@ def test_sign_in_with_openid_connect_in_chromium(live_server, oidc_server, chrom
         assert errors == []
     finally:
         context.close()
+
+
+def test_sign_in_with_openid_connect_in_chromium_at_the_sandbox(page, live_server):
+    """The best-practice issuer as its own OpenID provider: discovery, the sandbox's
+    sign-in and consent, every id_token check of Core §3.1.3.7 passing on the page,
+    and UserInfo answering with who signed in."""
+    page.goto(live_server("/provider"))
+    page.get_by_role("button", name="Use the sandbox (best practice)").click()
+    page.goto(live_server("/run/sign-in-oidc"))
+    assert serious_violations(page) == []
+    with page.expect_navigation():  # read the run page, not the start page
+        page.get_by_role("button", name="Start the run").click()
+    while page.locator("#next").count():
+        href = page.locator("#next").get_attribute("href") or ""
+        with page.expect_navigation():
+            page.locator("#next").click()
+        if "/authorize?" in href:
+            assert "/sandbox/best-practice/authorize?" in href
+            page.get_by_role("button", name=re.compile("Continue as Alice")).click()
+            assert serious_violations(page) == []  # the consent page
+            page.get_by_role("button", name="Agree").click()
+            page.wait_for_url(re.compile(r"/runs/"))
+    assert "That is the whole flow." in page.content()
+    assert page.locator(".run-step-failed").count() == 0
+    run_url = page.url.split("?")[0].split("#")[0]
+    page.goto(run_url + "?step=1")
+    assert "/sandbox/best-practice/.well-known/openid-configuration" in (
+        page.content())
+    assert serious_violations(page) == []
+    page.goto(run_url + "?step=5")
+    table = page.get_by_role("table", name="The checks of OpenID Connect Core")
+    for name in ORDER:
+        row = table.get_by_role("row").filter(
+            has=page.get_by_role("rowheader", name=name, exact=True))
+        assert row.count() == 1, name
+        assert "check-ok" in (row.get_attribute("class") or ""), name
+    assert table.locator("tr.check-failed").count() == 0
+    assert serious_violations(page) == []
+    page.goto(run_url + "?step=6")
+    userinfo = page.locator("main").inner_text()
+    assert "GET /sandbox/best-practice/api/userinfo" in userinfo
+    assert "HTTP/1.1 200" in userinfo and '"sub"' in userinfo
+    assert serious_violations(page) == []

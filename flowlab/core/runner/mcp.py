@@ -28,12 +28,12 @@ from flowlab.core.runner.capture import exchange_of
 from flowlab.core.runner.registry import Action
 from flowlab.core.runner.registry import Requirement
 from flowlab.core.runner.registry import register
-from flowlab.core.runner.wellknown import ASM
 from flowlab.core.runner.wellknown import PRM
 from flowlab.core.runner.wellknown import challenge
+from flowlab.core.runner.wellknown import first_found
 from flowlab.core.runner.wellknown import identifier_of
 from flowlab.core.runner.wellknown import origin
-from flowlab.core.runner.wellknown import well_known
+from flowlab.core.runner.wellknown import server_metadata_urls
 
 
 def _note(step: dict, facts: list) -> list[dict]:
@@ -61,13 +61,18 @@ def discover(run, flow, step, ctx) -> dict:
     """Step: one link of the discovery chain (see the module)."""
     state = run.secrets.setdefault("mcp", {})
     how = step["request"]
-    url = (_server(ctx, step) if how == "probe"
-           else state["resource_metadata"] if how == "resource"
-           else well_known(ASM, state["issuer"]))
-    record, answer = _send(ctx, "GET", url, headers={"Accept": "application/json"})
+    urls = ([_server(ctx, step)] if how == "probe"
+            else [state["resource_metadata"]] if how == "resource"
+            else server_metadata_urls(state["issuer"]))
+    if None in urls:  # another provider, and no MCP server's URL given
+        return _refused(step, {}, "no-server")
+    record, answer, url = first_found(urls, lambda url: _send(
+        ctx, "GET", url, headers={"Accept": "application/json"}))
     if answer is None or how == "probe":
         return record if answer is None else _challenged(step, state, url, record,
                                                          answer)
+    if how == "server" and answer.status_code != 200:
+        return _refused(step, record, "no-metadata")
     body = as_json(answer)
     if how == "resource":  # §3.3: the resource named where the metadata was asked
         expected = identifier_of(found := state["resource_metadata"], PRM)
@@ -83,7 +88,7 @@ def discover(run, flow, step, ctx) -> dict:
     state["server_metadata"] = {k: body.get(k) for k in (
         "authorization_endpoint", "token_endpoint", "registration_endpoint",
         "client_id_metadata_document_supported")}
-    return record | {"notes": _note(step, [
+    return record | {"notes": _note(step, [["metadata URL", url]] + [
         [k, str(v)] for k, v in state["server_metadata"].items() if v is not None])}
 
 
@@ -97,12 +102,14 @@ def _challenged(step, state, url, record, answer) -> dict:
     return record | {"notes": _note(step, pairs)}
 
 
-def _server(ctx, step: dict) -> str:
+def _server(ctx, step: dict) -> str | None:
     """The MCP server the agent is given: at the sandbox, ``server`` on its origin
-    (whichever issuer was chosen: the server names its own); else the API's."""
+    (whichever issuer was chosen: the server names its own); else the API's
+    (None without an API base URL)."""
+    base = ctx.provider.api_base
     if ctx.provider.is_sandbox and step.get("server"):
-        return origin(ctx.provider.api_base or "") + step["server"]
-    return (ctx.provider.api_base or "") + step.get("path", "")
+        return origin(base or "") + step["server"]
+    return base and base + step.get("path", "")
 
 
 def _register(run, step, ctx) -> dict:

@@ -1,6 +1,7 @@
 """Reading what a protected resource and an authorization server publish: the
 challenge of a 401 (RFC 9110 §11.6.1, RFC 9728 §5.1) and the well-known URLs of
-their metadata (RFC 9728 §3.1, RFC 8414 §3.1), for the MCP flow (``mcp.py``)."""
+their metadata (RFC 9728 §3.1, RFC 8414 §3.1, OpenID Connect Discovery 1.0 §4),
+for the MCP flow (``mcp.py``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from urllib.parse import urlsplit
 
 PRM = "/.well-known/oauth-protected-resource"  # RFC 9728 §3.1
 ASM = "/.well-known/oauth-authorization-server"  # RFC 8414 §3.1
+OIDC = "/.well-known/openid-configuration"  # OpenID Connect Discovery 1.0 §4
 PARAM = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]+)')
 
 
@@ -37,3 +39,27 @@ def identifier_of(url: str, suffix: str) -> str:
     """The identifier a well-known URL was made from, which the document inside
     must name exactly (RFC 9728 §3.3, RFC 8414 §3.3)."""
     return origin(url) + urlsplit(url).path.removeprefix(suffix)
+
+
+def server_metadata_urls(issuer: str) -> list[str]:
+    """Where an authorization server's metadata may be, in the order an MCP client
+    tries them (MCP 2025-11-25, "Authorization Server Metadata Discovery"):
+    RFC 8414 §3.1, then OpenID Connect discovery with the issuer's path inserted
+    (RFC 8414 §5) and, for an issuer with a path, appended (Discovery §4.1)."""
+    urls = [well_known(ASM, issuer), well_known(OIDC, issuer)]
+    if path := urlsplit(issuer).path.rstrip("/"):
+        urls.append(origin(issuer) + path + OIDC)
+    return urls
+
+
+def first_found(urls: list[str], get) -> tuple[dict, object, str]:
+    """``get`` each URL in turn until one answers 200, every try kept on the wire:
+    the record, the last response (None if the call failed) and its URL.
+    ``get(url)`` returns a step record and the response, as ``mcp._send``."""
+    exchanges = []
+    for url in urls:
+        record, answer = get(url)
+        exchanges += record.get("exchanges", [])
+        if answer is None or answer.status_code == 200:
+            break
+    return record | ({"exchanges": exchanges} if exchanges else {}), answer, url
