@@ -210,6 +210,25 @@ def test_every_flows_export_comes_back_with_its_steps(live_server, flow_id, opti
     assert again.get("options") == json.loads(export.content).get("options")
 
 
+@pytest.mark.parametrize(("issuer", "flow_id", "options"), [
+    ("Use the sandbox (best practice)", "sign-in-oidc", {}),
+    ("Use the sandbox (FAPI 2.0)", "fapi2", {}),
+    ("Use the sandbox (best practice)", "mcp", {}),
+    ("Use the sandbox (best practice)", "mcp", {"variant": "metadata-document"}),
+])
+def test_the_modern_flows_exports_come_back_too(live_server, issuer, flow_id,
+                                               options):
+    """Their steps hold ID tokens, DPoP proofs, client assertions and challenges
+    such as ``Bearer resource_metadata=…``: masked on export, they import."""
+    runner = FlowRunner(live_server)
+    runner.use_provider(issuer)
+    page = runner.start(flow_id, **options).run_all()
+    assert "That is the whole flow." in page.text
+    export = runner.session.get(runner.run_url + "/export.json", timeout=10)
+    answer = upload(requests.Session(), live_server, export.content)
+    assert answer.status_code == 303, _text(answer)
+
+
 @pytest.mark.parametrize("kind", ["spotify", "discovered"])
 def test_a_real_providers_run_imports_too(live_server, original, kind):
     """Another provider's run keeps its (masked) steps; its secrets, none, sealed

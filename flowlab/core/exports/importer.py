@@ -147,7 +147,7 @@ def _no_clear_secret(records: list[StepRecord]) -> None:
         for exchange in record.exchanges:
             for message in (exchange["request"], exchange.get("response")):
                 found += message_secrets(message) if message else []
-        found += _shaped(json.dumps(record.to_json(), ensure_ascii=False))
+        found += [v for text in _strings(record.to_json()) for v in _shaped(text)]
         if any(len(v) >= SHORTEST and not masked(v) for v in found):
             raise Refused(f"Step {n} of the file holds a secret or token in clear, "
                           "where an export masks it (abcd…wxyz). Nothing is imported "
@@ -167,6 +167,16 @@ def _data_secrets(value, name: str = "") -> list[str]:
             leaf in SECRET_FIELDS or leaf.endswith(SECRET_ENDINGS)):
         return [value]
     return []
+
+
+def _strings(value) -> list[str]:
+    """Every string in a step, keys included, as it reads (not JSON-escaped: a
+    challenge's ``resource_metadata="…"`` is a parameter, not a credential)."""
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (k, *_strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
 
 
 def _shaped(text: str) -> list[str]:
