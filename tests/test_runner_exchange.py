@@ -191,3 +191,22 @@ def test_the_advisor_leads_a_delegating_service_here(live_server):
     assert "token exchange" in _text(section).lower()
     assert 'href="/run/token-exchange"' in section
     assert 'href="/lessons/token-exchange"' in section
+
+
+def test_the_wrap_up_introspects_and_revokes_the_exchanged_token(live_server):
+    """The token the run ends with is the exchanged one: introspected (RFC 7662
+    §2.2: active, its audience the one API), revoked (RFC 7009), then refused."""
+    from tests.forms import submit
+
+    runner = _best_practice(live_server)
+    page = runner.run_all()
+    runner.follow(submit(runner.session, page, "Introspect and revoke"))
+    page = runner.run_all()
+    assert _status(runner) == ["done"] * (STEPS + 3), _text(page.text)[-1500:]
+    introspected = _plain(runner.get(f"{runner.run_url}?step={STEPS + 1}").text)
+    assert '"active": true' in introspected
+    assert re.search(r'"aud": "[^"]*/sandbox/best-practice/v1"', introspected)
+    assert "reports.example.com" not in introspected
+    refused = _plain(runner.get(f"{runner.run_url}?step={STEPS + 3}").text)
+    assert "GET /sandbox/best-practice/v1/me" in refused
+    assert re.search(r"HTTP/1\.1\s*401", refused)
