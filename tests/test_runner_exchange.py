@@ -130,9 +130,16 @@ def test_every_part_is_annotated_cited_and_exported(live_server):
     exchange = _plain(runner.get(f"{runner.run_url}?step=5").text)
     assert "subject_token" in exchange and '"access_token": "eyJh…' in exchange
     assert not re.search(r"eyJ[\w-]{10,}\.[\w-]{10,}\.", exchange)
+    # The replays send the token held at that moment as the subject token, and
+    # call with the one the exchange gave (RFC 8693 §2.1, §2.2.1).
     script = runner.get(runner.run_url + "/export.sh").text
-    assert GRANT.replace(":", "%3A") in script or GRANT in script
-    assert "subject_token_type=" in script
+    assert f"grant_type={GRANT}" in script
+    assert 'subject_token="${ACCESS_TOKEN}"' in script
+    assert f"subject_token_type={ACCESS_TOKEN}" in script
+    assert "resource%3D" not in script and "&resource=https%3A%2F%2Freports" in script
+    http = runner.get(runner.run_url + "/export.http").text
+    assert "&subject_token={{step_4.response.body.$.access_token}}&" in http
+    assert "Bearer {{step_5.response.body.$.access_token}}" in http
     start = _text(runner.get(live_server("/run/token-exchange")).text)
     for cited in ("RFC 8693", "RFC 8707", "act"):
         assert cited in start, cited
