@@ -217,3 +217,26 @@ def test_the_wrap_up_introspects_and_revokes_the_exchanged_token(live_server):
     refused = _plain(runner.get(f"{runner.run_url}?step={STEPS + 3}").text)
     assert "GET /sandbox/best-practice/v1/me" in refused
     assert re.search(r"HTTP/1\.1\s*401", refused)
+
+
+@pytest.mark.parametrize(("label", "name"), [("Spotify today", "Sandbox provider"),
+                                             ("FAPI 2.0", "Sandbox (FAPI 2.0)")])
+def test_run_again_under_an_issuer_without_it_says_why(live_server, label, name):
+    """"Run this again under …" offers every issuer; under one that lists no token
+    exchange grant, the flow's page says so and starts nothing."""
+    from urllib.parse import urljoin
+
+    from tests.forms import submit
+
+    runner = _best_practice(live_server)
+    page = runner.run_all()
+    again = submit(runner.session, page, f"Run this again under {label}")
+    assert again.status_code == 307  # the browser posts the same form to start
+    page = runner.follow(runner.session.post(
+        urljoin(again.url, again.headers["Location"]), data=again.request.body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        allow_redirects=False, timeout=10))
+    shown = _text(page.text)
+    assert f"cannot run against {name}" in shown, shown[-1500:]
+    assert "token exchange (RFC 8693)" in shown
+    assert "Traceback" not in page.text and "/runs/" not in page.url
