@@ -79,19 +79,22 @@ def exchange(run, flow, step, ctx) -> dict:
     if not answer.ok or "access_token" not in body:
         return wire.record([sent], answer, error=told.get(body.get("error")))
     run.secrets.update(subject=held, token=body)
-    notes = [_note(step, "subject", _claims(held.get("access_token", "")))]
-    header, claims = jose.decoded(body["access_token"])
-    notes.append(_note(step, "issued", [
-        ["Header", json.dumps(header)], ["Claims", json.dumps(claims)]]
-        if claims else [["Token", "opaque: not a JWT, nothing to decode"]]))
+    claims = jose.decoded(body["access_token"])[1]
+    notes = [_note(step, "subject", _facts(held.get("access_token", ""))),
+             _note(step, "issued", _facts(body["access_token"], header=True))]
     return wire.record([sent], answer, error=_wrong(told, body, claims, resource,
                                                     ctx.client_id), notes=notes)
 
 
-def _claims(token: str) -> list:
-    claims = jose.decoded(token)[1]
-    return [["Claims", json.dumps(claims)]] if claims else [
-        ["Token", "opaque: not a JWT, nothing to decode"]]
+def _facts(token: str, header: bool = False) -> list:
+    """A JWT's claims (and header), decoded unverified to show them (RFC 9068 §2);
+    an opaque token has nothing to show (RFC 6749 §1.4)."""
+    head, claims = jose.decoded(token)
+    if not claims:
+        return [["Token", "opaque: not a JWT, nothing to decode"]]
+    shown = [["Header", head]] if header else []
+    return [[name, json.dumps(value, indent=2)]
+            for name, value in [*shown, ["Claims", claims]]]
 
 
 def _wrong(told: dict, body: dict, claims: dict, resource: str,
