@@ -240,3 +240,22 @@ def test_run_again_under_an_issuer_without_it_says_why(live_server, label, name)
     assert f"cannot run against {name}" in shown, shown[-1500:]
     assert "token exchange (RFC 8693)" in shown
     assert "Traceback" not in page.text and "/runs/" not in page.url
+
+
+def test_its_authorization_url_compares_with_another_flows(live_server):
+    """Compare with…: the first step shows the authorization URL moment, so beside
+    a PKCE run's it shows the two resource parameters only this flow sends."""
+    from tests.test_compare import _compare
+    from tests.test_compare import _rows
+
+    runner = _best_practice(live_server)
+    runner.run_all()
+    mine = runner.run_url.rsplit("/", 1)[1]
+    other = runner.start("authorization-code-pkce")
+    other.run_all()
+    theirs = other.run_url.rsplit("/", 1)[1]
+    html = _compare(runner.session, live_server, run=mine, step=1, other=theirs)
+    assert "the authorization URL" in _text(html)
+    rows = _rows(html)
+    resource = next(row for key, row in rows.items() if key.endswith(" resource"))
+    assert resource[0].startswith("only")
