@@ -57,7 +57,8 @@ def on_both_backends(module: str) -> bool:
                     "test_exercises_contract", "test_exercises_store",
                     "test_labs", "test_labs_processes", "test_branch",
                     "test_room_scoreboard", "test_run_import",
-                    "test_run_share", "test_runner_wrap_up") or (
+                    "test_run_share", "test_runner_wrap_up",
+                    "test_runner_exchange") or (
         name.startswith("test_sandbox_") and not name.endswith("_browser"))
 
 

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FLOWS = load_flows(Content(ROOT / "content"))
 REASONS = {k: k for k in ("no_secret", "no_code_grant", "no_s256",
                           "no_client_credentials", "no_implicit", "no_device_grant",
-                          "no_device_client", "no_openid")}
+                          "no_device_client", "no_openid", "no_token_exchange")}
 
 
 @pytest.fixture
@@ -88,7 +88,8 @@ def test_offered_flows_follow_capabilities_and_secret():
                        "device-authorization": "no_device_grant",
                        "sign-in-oidc": "no_openid",
                        "mcp": "no_s256",
-                       "fapi2": "no_s256"}
+                       "fapi2": "no_s256",
+                       "token-exchange": "no_token_exchange"}
 
 
 def test_offered_flows_are_computed_from_each_flows_declared_needs():
@@ -97,7 +98,7 @@ def test_offered_flows_are_computed_from_each_flows_declared_needs():
     sandbox = Provider(kind="sandbox", grant_types=("authorization_code",))
     assert set(providers.offered(sandbox, False, REASONS, FLOWS.values()).values()) \
         == {None, "no_client_credentials", "no_device_grant",
-            "no_openid"}  # own secret counts; no OpenID provider
+            "no_openid", "no_token_exchange"}  # own secret counts; no OpenID provider
     data = Content(ROOT / "content").data("flows/implicit")
     token_only = flow_from({"id": "x", "name": "X"}, {**data, "client": "public"})
     needs = [(n.field, n.value) for n in token_only.requirements()]

@@ -287,7 +287,8 @@ def _use(runner: FlowRunner, profile: str) -> None:
 
 # Flows an issuer does not offer, and the reason the flow's page gives.
 NOT_OFFERED = {"spotify-like": {"sign-in-oidc": "is no OpenID provider",
-                                 "fapi2": "does not offer dynamic client registration"}}
+                                 "fapi2": "does not offer dynamic client registration",
+                                 "token-exchange": "does not offer token exchange"}}
 
 
 @pytest.mark.parametrize("profile", PATHS)

@@ -36,12 +36,14 @@ class LabHosts:
 
 def sandbox(base_url: str, config: Mapping, path: str = "/sandbox",
             name: str = "Sandbox provider", openid: bool = False,
-            secrets_accepted: bool = True, extensions: tuple[str, ...] = ()
-            ) -> Provider:
+            secrets_accepted: bool = True, extensions: tuple[str, ...] = (),
+            grants: tuple[str, ...] = ()) -> Provider:
     """The embedded sandbox, reached over HTTP at ``base_url`` (or SANDBOX_URL);
     ``path`` and ``name`` pick one of its issuers (content/sandbox/profiles.toml);
     ``openid`` says the issuer is an OpenID provider (its ``oidc`` setting), and
-    ``extensions`` what else it offers beyond RFC 6749 (``Provider``).
+    ``extensions`` what else it offers beyond RFC 6749 (``Provider``), and
+    ``grants`` the extension grants its metadata lists besides the lab's usual
+    ones (token exchange, RFC 8693).
     Where it takes no client secret (``auth_methods``, FAPI 2.0), the lab's demo
     apps cannot introspect or revoke there: no such endpoints are offered.
 
@@ -64,7 +66,7 @@ def sandbox(base_url: str, config: Mapping, path: str = "/sandbox",
         revocation_url=back + "/api/revoke" if secrets_accepted else None,
         # What its metadata lists (sandbox/metadata): every flow of the lab runs here.
         grant_types=("authorization_code", "client_credentials", "refresh_token",
-                     "implicit", DEVICE_GRANT),
+                     "implicit", DEVICE_GRANT, *grants),
         response_types=("code", "token"), extensions=extensions,
         clients={"confidential": web.client_id, "public": public.client_id,
                  "device": device_app(config).client_id},

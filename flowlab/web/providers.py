@@ -23,6 +23,7 @@ from flowlab.core.hosts import safe_next
 from flowlab.core.provider import Provider
 from flowlab.core.runner.callbacks import callback_path
 from flowlab.core.runner.callbacks import for_issuer
+from flowlab.core.runner.exchange import GRANT as TOKEN_EXCHANGE
 from flowlab.web.session import addresses
 from flowlab.web.session import app_config
 from flowlab.web.session import browser_id
@@ -148,10 +149,11 @@ def sandbox_issuer(profile_id: str) -> Provider | None:
     methods = set(profile.get("auth_methods", ["client_secret_basic"]))
     offers = tuple(name for name in ("registration", "par", "dpop")
                    if profile.get(name, "off") not in (False, "off"))
+    grants = (TOKEN_EXCHANGE,) if profile.get("token_exchange") else ()  # RFC 8693
     return providers.sandbox(request.host_url, app_config(), profile["path"],
                              profile["name"], profile.get("oidc", False),
                              secrets_accepted=bool(methods - {"private_key_jwt"}),
-                             extensions=offers)
+                             extensions=offers, grants=grants)
 
 
 @bp.post("/provider/again/<flow_id>")

@@ -23,7 +23,9 @@ from flowlab.core.runner.registry import Action
 FRESH = {"code": "CODE", "code_verifier": "CODE_VERIFIER",
          "refresh_token": "REFRESH_TOKEN", "client_secret": "CLIENT_SECRET",
          "state": "STATE", "code_challenge": "CODE_CHALLENGE",
-         "access_token": "ACCESS_TOKEN", "device_code": "DEVICE_CODE"}
+         "access_token": "ACCESS_TOKEN", "device_code": "DEVICE_CODE",
+         # RFC 8693 §2.1: the token the client holds then is the one exchanged
+         "subject_token": "ACCESS_TOKEN"}
 NO_ACTION = Action("", "front")  # a step whose action this lab no longer has
 
 
