@@ -124,6 +124,7 @@ def test_presenter_pages_are_accessible_in_large_type(page, live_server, path):
     assert serious_violations(page) == []
 
 
+@pytest.mark.only_reads
 def test_revealed_secrets_are_blurred_in_large_type(page, live_server):
     """Revealing in front of a room still keeps tokens unreadable from the seats."""
     runner = FlowRunner(live_server).start("authorization-code-pkce")
