@@ -12,7 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from html import unescape
 
 import pytest
+from sqlalchemy import event
 
+from flowlab.core.storage.db import LAB
 from tests.flowrunner import FlowRunner
 from tests.forms import submit
 
@@ -211,6 +213,40 @@ def test_a_double_click_runs_a_step_once(live_server):
     assert _done(runner) == ["done"] * 4
     page = runner.next()  # the API call works: the code was redeemed once
     assert _done(runner) == ["done"] * 5, _wire_text(page.text)[-1][:200]
+
+
+def test_a_click_landing_just_after_a_claim_does_not_run_the_step(recorded):
+    """The second click reads the step's claim the moment the first has written
+    it, before the first goes on: it must see the step running, not free."""
+    runner = FlowRunner(recorded).start("authorization-code")
+    runner.next()
+    runner.authorize()  # now at step 3; Next exchanges the code
+    form_page, run_id = runner.page, runner.run_url.rpartition("/")[2]
+    second: list = []
+
+    def click_again(conn, cursor, statement, parameters, context, many):
+        if (not second and statement.startswith("UPDATE runs SET version")
+                and "claimed=" in statement and run_id in str(parameters)):
+            second.append(None)  # once: the first click's claim, just written
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                second[0] = pool.submit(
+                    submit, runner.session, form_page, "Next").result(timeout=20)
+
+    engine = LAB.engine(recorded.app)
+    event.listen(engine, "after_cursor_execute", click_again)
+    try:
+        submit(runner.session, form_page, "Next")
+    finally:
+        event.remove(engine, "after_cursor_execute", click_again)
+    assert second and second[0].status_code == 303
+    codes = [s for s in recorded.recorder.seen
+             if s["line"] == "POST /sandbox/api/token"
+             and "grant_type=authorization_code" in s["body"]]
+    assert len(codes) == 1  # the code was redeemed once
+    runner.get(runner.run_url)
+    assert _done(runner) == ["done"] * 4
+    runner.next()
+    assert _done(runner) == ["done"] * 5
 
 
 def test_a_second_click_on_a_spent_next_changes_nothing(live_server):

@@ -124,8 +124,9 @@ def stale_time() -> float:
 def claim(run: Run, stale_after: float | None = None) -> Claim:
     """Take the run's next step before any network call. Not taken while another
     request (a double click, a second tab) runs it: unless that request's process
-    is gone (``holder``) or its claim is older than ``stale_time``. A claim taken
-    counts as running in this process until ``let_go``."""
+    is gone (``holder``) or its claim is older than ``stale_time``. A claim counts
+    as running in this process from before it is written until it is let go of
+    (``let_go``), so no other thread here ever reads it as free while it runs."""
     step = _number(run)
     now = time.time()
     stale = stale_time() if stale_after is None else stale_after
@@ -137,26 +138,31 @@ def claim(run: Run, stale_after: float | None = None) -> Claim:
     if row.claimed >= step and _held(run.id, row.claimed_by, row.claimed_at, stale):
         return Claim(step, False, since=row.claimed_at,
                      free_at=row.claimed_at + stale)
-    cur = conn.execute(
-        update(runs).where(runs.c.id == run.id, runs.c.version == run.version,
-                           runs.c.claimed == row.claimed,
-                           runs.c.claimed_at == row.claimed_at,
-                           runs.c.claimed_by == row.claimed_by)
-        .values(version=runs.c.version + 1, claimed=step, claimed_at=now,
-                claimed_by=holder.me()))
+    holder.mark(run.id)  # first: a thread here reading the claim finds it running
+    taken = False
+    try:
+        taken = conn.execute(
+            update(runs).where(runs.c.id == run.id, runs.c.version == run.version,
+                               runs.c.claimed == row.claimed,
+                               runs.c.claimed_at == row.claimed_at,
+                               runs.c.claimed_by == row.claimed_by)
+            .values(version=runs.c.version + 1, claimed=step, claimed_at=now,
+                    claimed_by=holder.me())).rowcount == 1
+    finally:
+        if not taken:
+            holder.unmark(run.id)
     run.version += 1
-    if cur.rowcount != 1:
-        return Claim(step, False)
-    holder.mark(run.id)
-    return Claim(step, True, interrupted=row.claimed == step)
+    return Claim(step, taken, interrupted=taken and row.claimed == step)
 
 
 def let_go(run: Run, taken: Claim, saved: bool) -> None:
     """The request that took ``taken`` is done with it; unless its outcome was
     saved (the next step has a claim number of its own), the claim is released."""
-    holder.unmark(run.id)
-    if not saved:
-        release(run, taken)
+    try:
+        if not saved:  # released first: till then the claim is running here
+            release(run, taken)
+    finally:
+        holder.unmark(run.id)
 
 
 def release(run: Run, taken: Claim, tries: int = 10, pause: float = 0.5) -> bool:
