@@ -110,7 +110,7 @@ def jwt_use(header: dict, claims: dict) -> str:
         return "dpop_proof"
     if typ == "at+jwt":
         return "access_token"
-    if "aud" in claims and {"nonce", "at_hash", "c_hash", "auth_time"} & claims.keys():
+    if {"nonce", "at_hash", "c_hash", "auth_time"} & claims.keys():
         return "id_token"
     if (claims.get("iss") and claims.get("iss") == claims.get("sub")
             and {"aud", "jti"} <= claims.keys() and "scope" not in claims):
