@@ -291,3 +291,40 @@ def test_a_body_over_the_site_limit_is_refused_as_json(live_server):
                            json={"input": "a" * (2 * 1024 * 1024)}, timeout=10)
     assert answer.status_code == 413
     assert answer.json()["error"]
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("GET /cb?code=SplxlOBeZQQYbYS6WxSbIA&state=xyz HTTP/1.1\nHost: app.example.com",
+     "authorization_response"),
+    ("com.example.app:/oauth2redirect?code=SplxlOBeZQQYbYS6WxSbIA&state=xyz",
+     "authorization_response"),
+    ("https://as.example.com/authorize?client_id=app-1&request_uri=urn%3Aietf%3A"
+     "params%3Aoauth%3Arequest_uri%3Abwc4JK", "authorization_request"),
+    ("POST /token HTTP/1.1\nHost: as.example.com\n\n"
+     "grant_type=client_credentials&scope=a", "token_request"),
+    ("curl -X POST https://as.example.com/token \\\r\n  -d grant_type=refresh_token"
+     " \\\r\n  -d refresh_token=tGzv3JOkF0XG5Qx2TlKWIA", "token_request"),
+    ("HTTP/1.1 200 OK\nContent-Type: application/json\nCache-Control: no-store\n\n"
+     '{"access_token": "2YotnFZFEjr1zCsicMWpAA", "token_type": "Bearer"}',
+     "token_response"),
+    ('HTTP/1.1 401 Unauthorized\nWWW-Authenticate: Bearer error="invalid_token"',
+     "www_authenticate"),
+    ('DPoP algs="ES256 PS256", error="use_dpop_nonce", Bearer realm="api"',
+     "www_authenticate"),
+    ('{"error": "invalid_request", "error_description": "Missing code"}',
+     "error_response"),
+    ('{"resource": "https://api.example.com", "authorization_servers": '
+     '["https://as.example.com"]}', "discovery"),
+    ("Basic YWJjOmRlZg==", "unknown"),
+    ("Bearer 2YotnFZFEjr1zCsicMWpAA", "unknown"),
+    ('{"active": true, "scope": "a"}', "unknown"),
+])
+def test_more_shapes_of_each_kind(live_server, text, kind):
+    assert inspect(live_server, text)["kind"] == kind
+
+
+def test_the_answer_is_not_cached(live_server):
+    answer = requests.post(live_server.url + "/api/inspect",
+                           json={"input": "https://as.example.com/cb?code=x"},
+                           timeout=10)
+    assert answer.headers["Cache-Control"] == "no-store"

@@ -27,14 +27,17 @@ def _inspect(text: str) -> dict:
     return answer(text, get_content().data("glossary"), time.time())
 
 
+NO_STORE = {"Cache-Control": "no-store"}  # what was pasted is kept nowhere
+
+
 def _error(status: int, error: str, message: str):
-    return {"error": error, "message": message}, status
+    return {"error": error, "message": message}, status, NO_STORE
 
 
 def _page(text: str = "", result: dict | None = None, error: str = "",
           status: int = 200):
     return render_template("inspect/index.html", text=text, result=result,
-                           error=error, limit=LIMIT // 1024), status
+                           error=error, limit=LIMIT // 1024), status, NO_STORE
 
 
 @bp.get("/inspect")
@@ -61,7 +64,7 @@ def api():
     if not isinstance(body, dict) or not isinstance(body.get("input"), str):
         return _error(400, "invalid_request", NOT_JSON)
     try:
-        return _inspect(body["input"])
+        return _inspect(body["input"]), 200, NO_STORE
     except TooBig as refused:
         return _error(413, "too_large", str(refused))
 

@@ -21,9 +21,12 @@ from flowlab.core.inspect.wire import http_message
 JWS = re.compile(r"(?:(?:Authorization:\s*)?(?:Bearer|DPoP)\s+|DPoP:\s*)?"
                  r"(eyJ[\w-]*\.eyJ[\w-]*\.[\w-]*)", re.ASCII)
 URL = re.compile(r"[A-Za-z][\w+.-]*:\S+")
-SCHEME = re.compile(r"(?:WWW-Authenticate:\s*)?([A-Za-z][\w-]*)((?:\s+[\s\S]*)?)",
-                    re.IGNORECASE)
-AUTH_PARAM = re.compile(r'([\w-]+)=("(?:[^"\\]|\\.)*"|[^\s,"]+)')
+# A challenge (RFC 9110 §11.6.1): a scheme, auth-params; more challenges after commas.
+PARAM = r'[\w-]+\s*=\s*(?:"(?:[^"\\]|\\.)*"|[\w!#$%&\'*+.^`|~/:-]+)'
+CHALLENGE = re.compile(rf"(?:WWW-Authenticate:\s*)?([A-Za-z][\w-]*)"
+                       rf"((?:\s+{PARAM}(?:\s*,\s*(?:[A-Za-z][\w-]*\s+)?{PARAM})*)?)",
+                       re.IGNORECASE)
+AUTH_PARAM = re.compile(r'([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,"]+)')
 KNOWN_SCHEMES = {"bearer", "dpop", "basic"}
 # A callback carries one of these (RFC 6749 §4.1.2, §4.1.2.1, §4.2.2).
 ANSWERS = {"code", "error", "access_token", "id_token"}
@@ -165,6 +168,8 @@ def _message(text: str) -> Pasted | None:
     if message.start.is_response:
         return _response(message)
     fields = message.fields()
+    if message.body and not message.header("Content-Type"):  # a form, if anything
+        fields += [("form", k, v) for k, v in parse_qsl(message.text)]
     host = message.header("Host") or ""
     if any(name == "grant_type" for where, name, _ in fields if where != "header"):
         body = [f for f in fields if f[0] != "header"]
@@ -191,7 +196,7 @@ def _response(message: Message) -> Pasted | None:
 def _challenge(text: str) -> Pasted | None:
     """A WWW-Authenticate value (RFC 9110 §11.6.1): a known scheme and its
     auth-params, or the header line with any scheme."""
-    match = SCHEME.fullmatch(text)
+    match = CHALLENGE.fullmatch(text)
     if not match:
         return None
     named = text[:17].lower() == "www-authenticate:"

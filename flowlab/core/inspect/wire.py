@@ -45,7 +45,7 @@ def curl_message(text: str) -> Message | None:
     if not text.startswith("curl "):
         return None
     try:
-        words = shlex.split(text.replace("\\\n", " "))[1:]
+        words = shlex.split(text.replace("\r\n", "\n").replace("\\\n", " "))[1:]
     except ValueError:
         return None
     method, url, headers, data = "", "", [], []
