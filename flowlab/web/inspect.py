@@ -34,9 +34,9 @@ def _error(status: int, error: str, message: str):
     return {"error": error, "message": message}, status, NO_STORE
 
 
-def _page(text: str = "", result: dict | None = None, error: str = "",
-          status: int = 200):
-    return render_template("inspect/index.html", text=text, result=result,
+def _page(result: dict | None = None, error: str = "", status: int = 200):
+    """The form, empty (what was pasted is not echoed back), and the answer."""
+    return render_template("inspect/index.html", result=result,
                            error=error, limit=LIMIT // 1024), status, NO_STORE
 
 
@@ -49,9 +49,9 @@ def page():
 def inspect_form():
     text = request.form.get("input", "")
     try:
-        return _page(text, _inspect(text))
+        return _page(_inspect(text))
     except TooBig as refused:
-        return _page("", error=str(refused), status=413)
+        return _page(error=str(refused), status=413)
 
 
 @bp.post("/api/inspect")
