@@ -7,7 +7,9 @@ malformed JSON (400) and input over 64 KB (413) as JSON."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
+from pathlib import Path
 
 import pytest
 import requests
@@ -328,3 +330,16 @@ def test_the_answer_is_not_cached(live_server):
                            json={"input": "https://as.example.com/cb?code=x"},
                            timeout=10)
     assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_the_readme_example_answers_as_the_readme_says(live_server):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    example = re.search(r"api/inspect .*?\n\s+-d '(\{.*?\})'", readme, re.S)
+    answer = requests.post(live_server.url + "/api/inspect", data=example[1],
+                           headers={"Content-Type": "application/json"}, timeout=10)
+    body = answer.json()
+    assert body["kind"] == "authorization_request"
+    assert {"severity": "high", "ref": "RFC 9700 §2.1.2"} in [
+        {k: f[k] for k in ("severity", "ref")} for f in body["findings"]]
+    assert any(f["message"].startswith("The implicit grant")
+               for f in body["findings"])
