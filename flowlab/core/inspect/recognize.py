@@ -1,6 +1,6 @@
 """What a pasted text is, told apart by its shape only: a URL's parameters, a JSON
 document's members, a compact JWS (RFC 7515 §7.1), an HTTP message or curl command,
-a WWW-Authenticate challenge (RFC 9110 §11.6.1). Nothing is fetched. Text that fits
+a WWW-Authenticate challenge (``wire``). Nothing is fetched. Text that fits
 none of them, or fits loosely, is "unknown": never a confident guess."""
 
 from __future__ import annotations
@@ -15,19 +15,13 @@ from urllib.parse import parse_qsl
 from urllib.parse import urlsplit
 
 from flowlab.core.http import Message
+from flowlab.core.inspect.wire import challenge
 from flowlab.core.inspect.wire import curl_message
 from flowlab.core.inspect.wire import http_message
 
 JWS = re.compile(r"(?:(?:Authorization:\s*)?(?:Bearer|DPoP)\s+|DPoP:\s*)?"
                  r"(eyJ[\w-]*\.eyJ[\w-]*\.[\w-]*)", re.ASCII)
 URL = re.compile(r"[A-Za-z][\w+.-]*:\S+")
-# A challenge (RFC 9110 §11.6.1): a scheme, auth-params; more challenges after commas.
-PARAM = r'[\w-]+\s*=\s*(?:"(?:[^"\\]|\\.)*"|[\w!#$%&\'*+.^`|~/:-]+)'
-CHALLENGE = re.compile(rf"(?:WWW-Authenticate:\s*)?([A-Za-z][\w-]*)"
-                       rf"((?:\s+{PARAM}(?:\s*,\s*(?:[A-Za-z][\w-]*\s+)?{PARAM})*)?)",
-                       re.IGNORECASE)
-AUTH_PARAM = re.compile(r'([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,"]+)')
-KNOWN_SCHEMES = {"bearer", "dpop", "basic"}
 # A callback carries one of these (RFC 6749 §4.1.2, §4.1.2.1, §4.2.2).
 ANSWERS = {"code", "error", "access_token", "id_token"}
 METADATA = {"authorization_endpoint", "token_endpoint", "jwks_uri",
@@ -47,9 +41,6 @@ class Pasted:
     use: str = ""
 
 
-UNKNOWN = Pasted("unknown")
-
-
 def recognize(text: str) -> Pasted:
     """The first reading that fits the whole text, or ``unknown``."""
     text = text.strip()
@@ -57,7 +48,7 @@ def recognize(text: str) -> Pasted:
         found = read(text)
         if found is not None:
             return found
-    return UNKNOWN
+    return Pasted("unknown")
 
 
 def _text(value) -> str:
@@ -194,17 +185,9 @@ def _response(message: Message) -> Pasted | None:
 
 
 def _challenge(text: str) -> Pasted | None:
-    """A WWW-Authenticate value (RFC 9110 §11.6.1): a known scheme and its
-    auth-params, or the header line with any scheme."""
-    match = CHALLENGE.fullmatch(text)
-    if not match:
+    found = challenge(text)
+    if found is None:
         return None
-    named = text[:17].lower() == "www-authenticate:"
-    params = AUTH_PARAM.findall(match[2])
-    if not named and (match[1].lower() not in KNOWN_SCHEMES or not params):
-        return None
-    value = text.split(":", 1)[1].strip() if named else text
-    fields = [("header", "WWW-Authenticate", value)]
-    fields += [("param", name, raw.strip('"').replace('\\"', '"'))
-               for name, raw in params]
+    fields = [("header", "WWW-Authenticate", found[0])]
+    fields += [("param", name, value) for name, value in found[1]]
     return Pasted("www_authenticate", fields, fields)

@@ -1,5 +1,6 @@
-"""Pasted HTTP read back into a message: raw HTTP/1.1 text (RFC 9112 §2.1) or a
-curl command line, as a log, a proxy or a colleague shows a request."""
+"""Pasted HTTP read back: raw HTTP/1.1 text (RFC 9112 §2.1) or a curl command line
+as a message, as a log, a proxy or a colleague shows a request; a WWW-Authenticate
+value as its challenges' parameters (RFC 9110 §11.6.1)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ from flowlab.core.http import Message
 
 REQUEST_LINE = re.compile(r"[A-Z]+ \S+ HTTP/\d(?:\.\d)?")
 STATUS_LINE = re.compile(r"HTTP/\d(?:\.\d)? \d{3}(?: .*)?")
+# A challenge (RFC 9110 §11.6.1): a scheme, auth-params; more challenges after commas.
+PARAM = r'[\w-]+\s*=\s*(?:"(?:[^"\\]|\\.)*"|[\w!#$%&\'*+.^`|~/:-]+)'
+CHALLENGE = re.compile(rf"(?:WWW-Authenticate:\s*)?([A-Za-z][\w-]*)"
+                       rf"((?:\s+{PARAM}(?:\s*,\s*(?:[A-Za-z][\w-]*\s+)?{PARAM})*)?)",
+                       re.IGNORECASE)
+AUTH_PARAM = re.compile(r'([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,"]+)')
+KNOWN_SCHEMES = {"bearer", "dpop", "basic"}
 FORM = "application/x-www-form-urlencoded"
 # curl's options that carry the request, by what they set; options with an argument
 # that does not (output, timeouts, certificates) are skipped with their argument.
@@ -81,3 +89,18 @@ def curl_message(text: str) -> Message | None:
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     start = f"{method or ('POST' if data else 'GET')} {target} HTTP/1.1"
     return Message(start, [("Host", parts.netloc), *headers], "&".join(data))
+
+
+def challenge(text: str) -> tuple[str, list[tuple[str, str]]] | None:
+    """A WWW-Authenticate value and its auth-params: a known scheme with
+    parameters, or the whole header line with any scheme."""
+    match = CHALLENGE.fullmatch(text)
+    if not match:
+        return None
+    named = text[:17].lower() == "www-authenticate:"
+    params = AUTH_PARAM.findall(match[2])
+    if not named and (match[1].lower() not in KNOWN_SCHEMES or not params):
+        return None
+    value = text.split(":", 1)[1].strip() if named else text
+    return value, [(name, raw.strip('"').replace('\\"', '"'))
+                   for name, raw in params]
