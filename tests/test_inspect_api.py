@@ -317,6 +317,8 @@ def test_a_body_over_the_site_limit_is_refused_as_json(live_server):
      "error_response"),
     ('{"resource": "https://api.example.com", "authorization_servers": '
      '["https://as.example.com"]}', "discovery"),
+    ("https://as.example.com/authorize?client_id=app-1&redirect_uri=https%3A%2F%2F"
+     "app.example.com%2Fcb&scope=a", "authorization_request"),
     ("Basic YWJjOmRlZg==", "unknown"),
     ("Bearer 2YotnFZFEjr1zCsicMWpAA", "unknown"),
     ('{"active": true, "scope": "a"}', "unknown"),

@@ -144,7 +144,8 @@ def _url(text: str) -> Pasted | None:
                 for k, v in parse_qsl(parts.fragment, keep_blank_values=True)]
     found = {name for _, name, _ in query + fragment}
     host = parts.hostname or ""
-    if "response_type" in found or {"client_id", "request_uri"} <= found:
+    if "response_type" in found or {"client_id", "request_uri"} <= found or (
+            {"client_id", "redirect_uri"} <= found and not ANSWERS & found):
         return Pasted("authorization_request", query, query, host)
     if ANSWERS & found:
         return Pasted("authorization_response", query + fragment,
