@@ -24,6 +24,7 @@ JWS = re.compile(r"(?:(?:Authorization:\s*)?(?:Bearer|DPoP)\s+|DPoP:\s*)?"
 URL = re.compile(r"[A-Za-z][\w+.-]*:\S+")
 # A callback carries one of these (RFC 6749 §4.1.2, §4.1.2.1, §4.2.2).
 ANSWERS = {"code", "error", "access_token", "id_token"}
+ID_TOKEN = {"iss", "sub", "aud", "exp", "iat"}  # OpenID Connect Core §2
 METADATA = {"authorization_endpoint", "token_endpoint", "jwks_uri",
             "registration_endpoint", "pushed_authorization_request_endpoint"}
 
@@ -111,6 +112,10 @@ def jwt_use(header: dict, claims: dict) -> str:
         return "client_assertion"
     if {"scope", "client_id", "cnf"} & claims.keys():
         return "access_token"
+    # An id_token's required claims, without an access token's jti (RFC 9068 §2.2).
+    if (ID_TOKEN <= claims.keys() and claims["iss"] != claims["sub"]
+            and "jti" not in claims):
+        return "id_token"
     return ""
 
 
