@@ -77,6 +77,8 @@ CASES = [
     ("no-state", url(drop=("state",)), "medium", "state"),
     ("no-pkce", url(drop=("code_challenge", "code_challenge_method")), "high",
      "PKCE"),
+    ("no-pkce-verifier", token_request().replace("&code_verifier=" + "v" * 43, ""),
+     "high", "code_verifier"),
     ("pkce-plain", url(code_challenge_method="plain"), "high", "plain"),
     ("pkce-plain-by-default", url(drop=("code_challenge_method",)), "high", "plain"),
     ("localhost-redirect", url(redirect_uri="http://localhost:8888/callback"),
