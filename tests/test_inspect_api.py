@@ -7,7 +7,9 @@ malformed JSON (400) and input over 64 KB (413) as JSON."""
 from __future__ import annotations
 
 import json
+import logging
 import re
+import secrets
 import shlex
 from pathlib import Path
 
@@ -345,3 +347,27 @@ def test_the_readme_example_answers_as_the_readme_says(live_server):
         {k: f[k] for k in ("severity", "ref")} for f in body["findings"]]
     assert any(f["message"].startswith("The implicit grant")
                for f in body["findings"])
+
+
+def test_nothing_pasted_is_kept_or_logged(live_server, caplog):
+    """Neither the API nor the page writes what was pasted to the app's files
+    (its SQLite databases) or to any log."""
+    caplog.set_level(logging.DEBUG)
+    marker = "inspected-" + secrets.token_hex(8)
+    text = url_with(marker)
+    assert inspect(live_server, text)["kind"] == "authorization_request"
+    browser = requests.Session()
+    form = browser.get(live_server.url + "/inspect", timeout=10)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)[1]
+    page = browser.post(live_server.url + "/inspect", timeout=10,
+                        data={"csrf_token": token, "input": text})
+    assert page.status_code == 200 and "authorization_request" in page.text
+    assert marker not in caplog.text
+    for path in Path(live_server.app.instance_path).rglob("*"):
+        if path.is_file():
+            assert marker.encode() not in path.read_bytes(), path
+
+
+def url_with(state: str) -> str:
+    return ("https://as.example.com/authorize?response_type=code&client_id=app-1"
+            f"&state={state}&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb")
