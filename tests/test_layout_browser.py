@@ -127,7 +127,8 @@ class Pages:
         return runner.start(flow_id)
 
     def build(self) -> Pages:
-        self.fresh += [*OWN_PAGES, "/compare", "/glossary", "/provider", "/run/",
+        self.fresh += [*OWN_PAGES, "/compare", "/glossary", "/inspect", "/provider",
+                       "/run/",
                        *[f"/run/{flow}" for flow in FLOWS], "/run/callback",
                        "/run/sign-in-oidc",  # not offered at the Spotify-like issuer
                        "/run/callback/" + "x" * 20, "/workshop", "/presenter",

@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     from flowlab.web import console
     from flowlab.web import exercises
     from flowlab.web import exports
+    from flowlab.web import inspect
     from flowlab.web import keep
     from flowlab.web import labs
     from flowlab.web import pages
@@ -30,7 +31,7 @@ def init_app(app: Flask) -> None:
 
     for module in (pages, advisor, runner, callback, providers, workshop,
                    exports, presenter, compare, console, labs, room, keep,
-                   share, branch):
+                   share, branch, inspect):
         app.register_blueprint(module.bp)
     exercises.init_app(app)  # its blueprint, and its apps' traffic recorded
     app.register_error_handler(HTTPException, pages.error_page)
