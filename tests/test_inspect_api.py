@@ -371,3 +371,9 @@ def test_nothing_pasted_is_kept_or_logged(live_server, caplog):
 def url_with(state: str) -> str:
     return ("https://as.example.com/authorize?response_type=code&client_id=app-1"
             f"&state={state}&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb")
+
+
+def test_the_home_page_leads_to_the_inspector(live_server):
+    home = requests.get(live_server.url + "/", timeout=10)
+    assert re.search(r'<a href="/inspect">inspector</a>', home.text)
+    assert requests.get(live_server.url + "/inspect", timeout=10).status_code == 200
