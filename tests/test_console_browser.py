@@ -27,13 +27,16 @@ def test_pick_an_endpoint_send_and_read_the_answer(page, live_server):
     runner = as_attendee(page, live_server, "implicit")
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(runner.run_url)
-    page.get_by_role("link", name="Call the API").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Call the API").click()
     assert page.locator("h1").inner_text() == "Call the API"
     assert serious_violations(page) == []
 
-    page.get_by_role("link", name="Use GET /v1/me/playlists").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Use GET /v1/me/playlists").click()
     assert page.get_by_label("Path").input_value() == "/v1/me/playlists"
-    page.get_by_role("button", name="Send").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send").click()
     answer = page.locator("#answer")
     answer.wait_for()
     text = answer.inner_text()
@@ -44,9 +47,11 @@ def test_pick_an_endpoint_send_and_read_the_answer(page, live_server):
     assert "GET /v1/me/playlists" in history.first.inner_text()
     assert serious_violations(page) == []
 
-    page.get_by_role("link", name="Use GET /v1/me").first.click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Use GET /v1/me").first.click()
     page.get_by_label("No token at all").check()
-    page.get_by_role("button", name="Send").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send").click()
     notes = page.locator("#answer .console-notes").inner_text()
     assert "401 Unauthorized" in notes and "RFC 6750 §3.1" in notes
     assert page.locator("#history li").count() == 2
@@ -56,7 +61,8 @@ def test_a_refused_address_is_said_next_to_the_form(page, live_server):
     runner = as_attendee(page, live_server, "authorization-code")
     page.goto(runner.run_url + "/console")
     page.get_by_label("Path").fill("/api/token")
-    page.get_by_role("button", name="Send").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send").click()
     alert = page.get_by_role("alert")
     assert "Only addresses under" in alert.inner_text()
     assert page.get_by_label("Path").input_value() == "/api/token"
@@ -68,7 +74,8 @@ def test_the_console_fits_a_phone_and_large_type(page, live_server):
     runner = as_attendee(page, live_server, "authorization-code")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(runner.run_url + "/console?use=search")
-    page.get_by_role("button", name="Send").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send").click()
     page.locator("#answer").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth - innerWidth") <= 0
     assert page.evaluate(STICKING_OUT) == []
