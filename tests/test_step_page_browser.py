@@ -43,6 +43,16 @@ CUT_OFF = """() => [...document.querySelectorAll(
   .map((el) => el.tagName + '.' + el.className)"""
 
 # The diagram's labels as rendered: font size times the drawing's scale.
+# Buttons of one form that stack on a phone: the gap between each and the next
+# below it (a touch target needs its own space, WCAG 2.5.8).
+STACKED_GAPS = """() => [...document.querySelectorAll('main form')].flatMap((form) => {
+  const boxes = [...form.querySelectorAll('.button')].map(
+    (b) => b.getBoundingClientRect()).filter((r) => r.height > 0);
+  return boxes.slice(1).map((r, i) => [boxes[i], r])
+    .filter(([above, below]) => below.top >= above.bottom - 1)
+    .map(([above, below]) => below.top - above.bottom);
+})"""
+
 LABELS = """() => [...document.querySelectorAll('.sequence svg')]
   .filter((svg) => svg.getBoundingClientRect().width > 0)
   .flatMap((svg) => {
@@ -118,6 +128,7 @@ def test_on_a_phone_nothing_is_cut_off_and_the_step_comes_first(page, finished,
                                  " - document.documentElement.clientWidth")
         assert overflow <= 0, where
         assert page.evaluate(CUT_OFF) == [], where
+        assert all(gap >= 4 for gap in page.evaluate(STACKED_GAPS)), where
         labels = page.evaluate(LABELS)
         if labels:
             assert min(labels) >= 11, where
