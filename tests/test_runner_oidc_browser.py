@@ -18,6 +18,27 @@ pytestmark = pytest.mark.browser
 ORDER = ("header", "kid", "signature", "iss", "aud", "exp", "nonce", "at_hash")
 
 
+def introspect_and_revoke(page, run_url: str, api: str) -> None:
+    """Introspect and revoke, as offered at the end of the run (RFC 7662, RFC
+    7009): three more steps, and the API then refuses the token."""
+    page.goto(run_url)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Introspect and revoke").click()
+    while page.locator("#next").count():
+        with page.expect_navigation():
+            page.locator("#next").click()
+    assert "That is the whole flow." in page.content()
+    assert page.locator(".run-step-failed").count() == 0
+    seen = []
+    for number in (7, 8, 9):
+        page.goto(f"{run_url}?step={number}")
+        seen.append(page.locator("main").inner_text())
+    assert "introspection" in seen[0] and '"active": true' in seen[0]
+    assert "revocation" in seen[1] and "HTTP/1.1 200" in seen[1]
+    assert f"GET {api}" in seen[2] and "HTTP/1.1 401" in seen[2]
+    assert serious_violations(page) == []
+
+
 @pytest.mark.interop
 def test_sign_in_with_openid_connect_in_chromium(live_server, oidc_server, chromium):
     context = chromium.new_context()
@@ -65,9 +86,11 @@ def test_sign_in_with_openid_connect_in_chromium(live_server, oidc_server, chrom
             assert table.get_by_role("rowheader", name=name, exact=True).count() == 1
         assert table.locator("tr.check-failed").count() == 0
         assert serious_violations(page) == []
-        page.goto(page.url.split("?")[0] + "?step=1")
+        run_url = page.url.split("?")[0]
+        page.goto(run_url + "?step=1")
         assert "openid-configuration" in page.content()
         assert serious_violations(page) == []
+        introspect_and_revoke(page, run_url, "/me")
         assert errors == []
     finally:
         context.close()
@@ -114,3 +137,4 @@ def test_sign_in_with_openid_connect_in_chromium_at_the_sandbox(page, live_serve
     assert "GET /sandbox/best-practice/api/userinfo" in userinfo
     assert "HTTP/1.1 200" in userinfo and '"sub"' in userinfo
     assert serious_violations(page) == []
+    introspect_and_revoke(page, run_url, "/sandbox/best-practice/api/userinfo")
