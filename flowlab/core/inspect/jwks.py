@@ -1,0 +1,234 @@
+"""The JWT workbench: a JWS's signature checked against a pasted JWK Set, JWK or
+PEM, a pasted HMAC secret, or the issuer's ``jwks_uri`` found by discovery, with
+PyJWT and ``cryptography`` only.
+
+The key decides, never the token (RFC 8725 §2.1, §3.1): ``alg: none`` is refused,
+each key is used only with an algorithm of its own type (an RSA key never as an
+HMAC secret), and a key's own ``alg``, when it has one, must be the token's. The
+header's ``kid`` picks the key (RFC 7515 §4.1.4); without one, each key of the
+right type is tried, and the answer says which was picked and why each other key
+was not. Nothing pasted is kept, and a secret is shown only masked.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from dataclasses import field
+
+import jwt
+import requests
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ed448
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from jwt.algorithms import ECAlgorithm
+from jwt.algorithms import OKPAlgorithm
+from jwt.algorithms import RSAAlgorithm
+
+from flowlab.core import outbound
+from flowlab.core.redact import mask
+
+MAX_BYTES = 256 * 1024  # a discovery document or a JWK Set; far more than either
+
+# The key type each JWS algorithm needs (RFC 7518 §3.1, RFC 8037 §3.1).
+KTY = {**dict.fromkeys(("HS256", "HS384", "HS512"), "oct"),
+       **dict.fromkeys(("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"), "RSA"),
+       **dict.fromkeys(("ES256", "ES384", "ES512", "ES256K"), "EC"),
+       "EdDSA": "OKP", "Ed25519": "OKP"}
+PRIVATE = ("d", "p", "q", "dp", "dq", "qi", "oth")  # RFC 7518 §6.2.2, §6.3.2
+CONFUSION = "RFC 8725 §2.1, §3.1"
+CHECK_ONLY_THE_SIGNATURE = {"verify_exp": False, "verify_nbf": False,
+                            "verify_iat": False, "verify_aud": False,
+                            "verify_iss": False}
+
+
+@dataclass
+class Verdict:
+    """What the workbench found: the header and claims, one line per key tried
+    (``tried``: ``{kid, kty, alg, outcome, why}``), how the key was chosen, and
+    whether a key verified the signature."""
+
+    header: dict = field(default_factory=dict)
+    claims: dict = field(default_factory=dict)
+    tried: list[dict] = field(default_factory=list)
+    choice: str = ""
+    valid: bool = False
+    problem: str = ""
+    source: str = ""
+
+
+def keys_from_text(text: str) -> list[dict]:
+    """JWKs from a pasted JWK Set, one JWK, or a PEM public key (or certificate's
+    key); private members dropped. ValueError says what could not be read."""
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        return [pem_jwk(text)]
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ValueError("The key is neither a JWK Set, a JWK nor a PEM public "
+                         "key.") from None
+    found = data.get("keys") if isinstance(data, dict) and "keys" in data else [data]
+    if not isinstance(found, list) or not all(isinstance(k, dict) and "kty" in k
+                                              for k in found):
+        raise ValueError("A JWK Set is {\"keys\": [...]}, each key with its kty "
+                         "(RFC 7517 §5).")
+    return [{k: v for k, v in key.items() if key["kty"] == "oct" or k not in PRIVATE}
+            for key in found]
+
+
+def pem_jwk(text: str) -> dict:
+    """A PEM public key as a JWK (RSA, EC or OKP)."""
+    try:
+        public = load_pem_public_key(text.encode("ascii"))
+    except ValueError:
+        raise ValueError("The PEM is not a public key (paste the -----BEGIN "
+                         "PUBLIC KEY----- block).") from None
+    for kind, algorithm in ((rsa.RSAPublicKey, RSAAlgorithm),
+                            (ec.EllipticCurvePublicKey, ECAlgorithm),
+                            ((ed25519.Ed25519PublicKey, ed448.Ed448PublicKey),
+                             OKPAlgorithm)):
+        if isinstance(public, kind):
+            return algorithm.to_jwk(public, as_dict=True)
+    raise ValueError("The PEM holds a key of a type JWS does not sign with.")
+
+
+def secret_jwk(secret: str) -> dict:
+    """A pasted HMAC secret as an oct JWK; a public key pasted as the secret is
+    refused (the algorithm confusion of RFC 8725 §2.1)."""
+    if "-----BEGIN" in secret or secret.lstrip().startswith(("ssh-", "{")):
+        raise ValueError(f"This secret is a public key. A public key is public: "
+                         f"an HS token \"signed\" with it proves nothing, and a "
+                         f"verifier that lets the token's alg decide how to use a "
+                         f"key can be fooled this way ({CONFUSION}). Refused.")
+    return {"kty": "oct", "k": jwt.utils.base64url_encode(secret.encode()).decode(),
+            "kid": None, "masked": mask(secret)}
+
+
+def verify(token: str, keys: list[dict], source: str) -> Verdict:
+    """Check ``token``'s signature with ``keys`` (from ``source``, said in the
+    answer), as the module docstring says."""
+    verdict = Verdict(source=source)
+    try:
+        verdict.header = jwt.get_unverified_header(token)
+        verdict.claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        verdict.problem = ("This is not a JWS in compact form: three base64url "
+                           "parts, a JSON header and a JSON payload (RFC 7515 §7.1).")
+        return verdict
+    alg, kid = verdict.header.get("alg"), verdict.header.get("kid")
+    if not isinstance(alg, str) or alg.lower() == "none" or alg not in KTY:
+        verdict.problem = (f"alg {json.dumps(alg)}: an unsigned or unknown "
+                           "algorithm is never accepted (RFC 8725 §3.1).")
+        return verdict
+    if not keys:
+        verdict.problem = "No key to check the signature with: paste one, or ask " \
+                          "for the issuer's keys."
+        return verdict
+    candidates = _choose(verdict, keys, alg, kid)
+    for key in candidates:
+        line = _try(token, key, alg)
+        verdict.tried.append(line)
+        if line["outcome"] == "valid":
+            verdict.valid = True
+            break
+    return verdict
+
+
+def _choose(verdict: Verdict, keys: list[dict], alg: str, kid) -> list[dict]:
+    """The keys to try: the one the ``kid`` names, else each of the right type."""
+    need = KTY[alg]
+    if kid is not None:
+        named = [k for k in keys if k.get("kid") == kid]
+        if named:
+            verdict.choice = (f"The header's kid {json.dumps(kid)} names one key of "
+                              f"the {len(keys)} (RFC 7515 §4.1.4).")
+            return named
+        if any(k.get("kid") for k in keys):
+            others = ", ".join(json.dumps(k.get("kid")) for k in keys)
+            verdict.choice = (f"There is no key with kid {json.dumps(kid)}; the "
+                              f"keys are {others}. A rotated key, or another "
+                              "issuer's set?")
+            verdict.tried = [_line(k, "not tried", "another kid") for k in keys]
+            return []
+    right = [k for k in keys if k["kty"] == need]
+    verdict.choice = (f"The header has no kid matching a named key, so the workbench "
+                      f"tried each {need} key of the {len(keys)} ({len(right)}).")
+    if kid is None:
+        verdict.choice = ("The header has no kid: the workbench tried each "
+                          f"{need} key of the {len(keys)} ({len(right)}).")
+    verdict.tried = [_line(k, "kty mismatch", f"a {k['kty']} key; {alg} needs "
+                           f"{need} ({CONFUSION})") for k in keys
+                     if k["kty"] != need]
+    return right or []
+
+
+def _line(key: dict, outcome: str, why: str) -> dict:
+    return {"kid": key.get("kid"), "kty": key.get("kty"), "alg": key.get("alg"),
+            "outcome": outcome, "why": why, "masked": key.get("masked")}
+
+
+def _try(token: str, key: dict, alg: str) -> dict:
+    """One key against the signature, only with an algorithm of its own type."""
+    need = KTY[alg]
+    if key["kty"] != need:
+        return _line(key, "kty mismatch", f"a {key['kty']} key; {alg} needs a "
+                     f"{need} key. Using it anyway is the algorithm confusion "
+                     f"attack ({CONFUSION}). Refused.")
+    if key.get("alg") and key["alg"] != alg:
+        return _line(key, "alg mismatch", f"this key is for {key['alg']}, the "
+                     f"token says {alg} (RFC 7517 §4.4, {CONFUSION}).")
+    jwk = {k: v for k, v in key.items() if k != "masked" and v is not None}
+    try:
+        prepared = jwt.PyJWK(jwk, algorithm=alg).key
+        jwt.decode(token, prepared, algorithms=[alg],
+                   options=CHECK_ONLY_THE_SIGNATURE)
+    except jwt.InvalidSignatureError:
+        return _line(key, "signature invalid", "the right kind of key, but the "
+                     "signature does not match: another key, or a changed token.")
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        return _line(key, "unusable", f"{type(exc).__name__}: {exc}")
+    return _line(key, "valid", f"{alg} with this key.")
+
+
+def issuer_keys(issuer, timeout: float) -> tuple[list[dict], str]:
+    """The keys at the ``jwks_uri`` of ``issuer``'s metadata (OpenID Discovery
+    §4, then RFC 8414 §3.1), fetched through ``outbound`` (the caller sets its
+    limits: deadline, public addresses for remote requesters); no redirect
+    followed. ValueError says what failed."""
+    if not isinstance(issuer, str) or not issuer.startswith(("https://", "http://")):
+        raise ValueError("The token has no http(s) iss to find its issuer's keys by.")
+    scheme, _, rest = issuer.partition("://")
+    host, _, path = rest.partition("/")
+    tried = [issuer.rstrip("/") + "/.well-known/openid-configuration",
+             f"{scheme}://{host}/.well-known/oauth-authorization-server/{path}"
+             .rstrip("/")]
+    try:
+        with outbound.session(MAX_BYTES) as http:
+            metadata, where = _metadata(http, tried, issuer, timeout)
+            uri = metadata.get("jwks_uri")
+            if not isinstance(uri, str) or not uri.startswith(("https://",
+                                                               "http://")):
+                raise ValueError(f"The metadata at {where} names no jwks_uri.")
+            answer = http.get(uri, timeout=timeout, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise ValueError(f"The issuer's keys could not be fetched: {exc}") from None
+    if answer.status_code != 200:
+        raise ValueError(f"The jwks_uri {uri} answered {answer.status_code}.")
+    return keys_from_text(answer.text), f"the jwks_uri {uri}, named by {where}"
+
+
+def _metadata(http, urls: list[str], issuer: str, timeout: float) -> tuple:
+    for url in urls:
+        answer = http.get(url, timeout=timeout, allow_redirects=False,
+                          headers={"Accept": "application/json"})
+        try:
+            metadata = answer.json() if answer.status_code == 200 else None
+        except ValueError:
+            metadata = None
+        if isinstance(metadata, dict) and metadata.get("issuer") == issuer:
+            return metadata, url
+    raise ValueError("No metadata for this issuer at " + " or ".join(urls)
+                     + " (its issuer must be the token's iss).")
