@@ -189,7 +189,8 @@ def test_thumbprint_of_an_ec_key_leaves_private_members_out(live_server):
     ("at_hash", "RS256", "sha256"), ("c_hash", "ES384", "sha384"),
     ("at_hash", "PS512", "sha512")])
 def test_at_hash_and_c_hash_are_the_left_half(live_server, what, alg, name):
-    value = "SlAV32hkKG" if what == "at_hash" else "Qcb0Orv1zh30vL1MPRsbm-diHiMwcLyZvn1arpZv-Jxf_11jnpEX3Tgfvk"
+    value = ("SlAV32hkKG" if what == "at_hash"
+             else "Qcb0Orv1zh30vL1MPRsbm-diHiMwcLyZvn1arpZv-Jxf_11jnpEX3Tgfvk")
     digest = hashlib.new(name, value.encode()).digest()
     half = b64u(digest[: len(digest) // 2])
     text = text_of(post(live_server, "/inspect/value", what=what, value=value,
@@ -252,7 +253,8 @@ def test_hs256_with_a_pasted_secret_never_echoes_it(live_server):
     page, text = verify(live_server, token, secret=secret)
     assert "Signature valid" in text
     assert secret not in page.text
-    page, text = verify(live_server, token, secret="another-secret-of-enough-length-0000000")
+    page, text = verify(live_server, token,
+                        secret="another-secret-of-enough-length-0000000")
     assert "Signature invalid" in text and "signature does not match" in text
 
 
