@@ -336,3 +336,20 @@ def test_not_a_jwt_is_said_so(live_server):
     page, text = verify(live_server, "hello", key="{}")
     assert page.status_code == 200
     assert "not a JWS" in text
+
+
+def test_nothing_pasted_is_logged_or_kept(live_server, caplog):
+    """The token and the secret reach no log record and no cookie."""
+    secret = "a-shared-secret-nobody-else-should-see-42"
+    token = sign("HS256", secret.encode(), CLAIMS)
+    with caplog.at_level("DEBUG"):
+        page, text = verify(live_server, token, secret=secret)
+        basic_page = post(live_server, "/inspect/value", what="basic",
+                          header="Basic " + base64.b64encode(
+                              f"app:{secret}".encode()).decode())
+    assert "Signature valid" in text
+    for answer in (page, basic_page):
+        assert secret not in answer.text
+        assert secret not in answer.headers.get("Set-Cookie", "")
+        assert token not in answer.text
+    assert secret not in caplog.text and token not in caplog.text

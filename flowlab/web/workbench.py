@@ -49,7 +49,7 @@ def _verify(form) -> tuple:
     try:
         if form.get("key", "").strip():
             keys += jwks.keys_from_text(form["key"])
-            sources.append("the pasted key")
+            sources.append("the pasted keys")
         if form.get("secret", ""):
             keys.append(jwks.secret_jwk(form["secret"]))
             sources.append("the pasted secret")
@@ -76,7 +76,8 @@ def _shown(name: str, value) -> str:
 @bp.route("/inspect/value", methods=["GET", "POST"])
 def value_page():
     texts = get_content().data("inspect/workbench")
-    what = request.form.get("what") or request.args.get("what") or "s256"
+    what = request.form.get("what") or request.args.get("what", "")
+    what = what if what in texts["values"] else "s256"
     worked = None
     if request.method == "POST":
         worked = workbench.work_out(what, request.form, texts)

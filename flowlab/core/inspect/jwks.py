@@ -154,11 +154,10 @@ def _choose(verdict: Verdict, keys: list[dict], alg: str, kid) -> list[dict]:
             verdict.tried = [_line(k, "not tried", "another kid") for k in keys]
             return []
     right = [k for k in keys if k["kty"] == need]
-    verdict.choice = (f"The header has no kid matching a named key, so the workbench "
-                      f"tried each {need} key of the {len(keys)} ({len(right)}).")
-    if kid is None:
-        verdict.choice = ("The header has no kid: the workbench tried each "
-                          f"{need} key of the {len(keys)} ({len(right)}).")
+    why = ("The header has no kid" if kid is None else
+           "The header's kid names none of these keys, which have no kid")
+    verdict.choice = (f"{why}: the workbench tried each {need} key, {len(right)} "
+                      f"of the {len(keys)}.")
     verdict.tried = [_line(k, "kty mismatch", f"a {k['kty']} key; {alg} needs "
                            f"{need} ({CONFUSION})") for k in keys
                      if k["kty"] != need]
