@@ -318,14 +318,12 @@ def test_alg_none_is_refused(live_server):
 
 
 def test_a_token_of_the_sandbox_verifies_with_its_jwks_uri(live_server):
-    best = Sandbox(live_server.url, live_server.app.config)
-    best.issuer = live_server.url + "/sandbox/best-practice"
-    answer = best.token({"grant_type": "client_credentials"}, best.web_auth())
-    assert answer.status_code == 200, answer.text
-    token = answer.json()["access_token"]
+    token = sandbox_token(live_server)
     _, text = verify(live_server, token, fetch=True)
     assert "Signature valid" in text, text
-    assert best.issuer + "/.well-known/" in text or "jwks_uri" in text
+    issuer = live_server.url + "/sandbox/best-practice"
+    assert f"named by {issuer}/.well-known/openid-configuration" in text
+    assert "jwks_uri" in text
     assert token not in text  # an access token is a credential: masked
     # Without the box ticked, nothing is fetched and the page says there is no key.
     _, text = verify(live_server, token)
@@ -353,3 +351,27 @@ def test_nothing_pasted_is_logged_or_kept(live_server, caplog):
         assert secret not in answer.headers.get("Set-Cookie", "")
         assert token not in answer.text
     assert secret not in caplog.text and token not in caplog.text
+
+
+def sandbox_token(server) -> str:
+    """A JWT access token of the best-practice issuer (RFC 9068)."""
+    best = Sandbox(server.url, server.app.config)
+    best.issuer = server.url + "/sandbox/best-practice"
+    answer = best.token({"grant_type": "client_credentials"}, best.web_auth())
+    return answer.json()["access_token"]
+
+
+def test_a_remote_requester_cannot_make_it_fetch_loopback(live_server):
+    """Outbound rules (``core/outbound.py``): for a browser on another machine the
+    issuer's keys are fetched from public addresses only; the sandbox's loopback
+    issuer is refused before any connection."""
+    client = live_server.app.test_client()
+    remote = {"base_url": "http://127.0.0.1",
+              "environ_base": {"REMOTE_ADDR": "192.0.2.7"}}
+    form = client.get("/inspect/jwt", **remote)
+    token = CSRF.search(form.text).group(1)
+    answer = client.post("/inspect/jwt", **remote, data={
+        "csrf_token": token, "token": sandbox_token(live_server), "fetch": "on"})
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", answer.text)).split())
+    assert "not a public address" in text
+    assert "Signature valid" not in text

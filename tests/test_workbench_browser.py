@@ -7,23 +7,15 @@ from __future__ import annotations
 import pytest
 
 from tests.a11y import serious_violations
-from tests.sandbox_helpers import Sandbox
 from tests.test_layout_browser import STICKING_OUT
 from tests.test_workbench import CHALLENGE
 from tests.test_workbench import DIGEST_HEX
 from tests.test_workbench import VERIFIER
+from tests.test_workbench import sandbox_token
 
 pytestmark = pytest.mark.browser
 
 FITS = "document.documentElement.scrollWidth - innerWidth"
-
-
-def sandbox_token(live_server) -> str:
-    """A JWT access token of the best-practice issuer (RFC 9068)."""
-    best = Sandbox(live_server.url, live_server.app.config)
-    best.issuer = live_server.url + "/sandbox/best-practice"
-    answer = best.token({"grant_type": "client_credentials"}, best.web_auth())
-    return answer.json()["access_token"]
 
 
 def audited(page) -> None:
