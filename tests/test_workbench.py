@@ -375,3 +375,67 @@ def test_a_remote_requester_cannot_make_it_fetch_loopback(live_server):
     text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", answer.text)).split())
     assert "not a public address" in text
     assert "Signature valid" not in text
+
+
+# --- the JSON API: no cookie, no CSRF token --------------------------------------
+
+def api(server, what: str, body) -> requests.Response:
+    data = body if isinstance(body, str) else json.dumps(body)
+    return requests.post(server("/api/inspect/" + what), data=data, timeout=30,
+                         headers={"Content-Type": "application/json"})
+
+
+def test_api_verifies_a_jwt_and_names_the_key(live_server):
+    keys = {"keys": [jwk(OTHER_RSA, "old"), jwk(RSA_KEY, "new")]}
+    answer = api(live_server, "jwt", {"token": sign("ES256", EC_KEY, CLAIMS,
+                                                    {"kid": "new"}),
+                                      "key": json.dumps(keys)})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["valid"] is False
+    assert body["keys"][0]["kid"] == "new"
+    assert body["keys"][0]["outcome"] == "kty mismatch"
+    token = sign("PS256", RSA_KEY, CLAIMS, {"kid": "new"})
+    body = api(live_server, "jwt", {"token": token, "key": json.dumps(keys)}).json()
+    assert body["valid"] is True and body["alg"] == "PS256"
+    assert body["keys"] == [{"kid": "new", "kty": "RSA", "alg": None,
+                             "outcome": "valid", "why": "PS256 with this key."}]
+    parts = {p["name"]: p for p in body["parts"]}
+    assert parts["sub"]["value"] == "alice"
+    assert parts["exp"]["explain"].startswith("When the token expires")
+    assert parts["exp"]["ref"] == "RFC 7662 §2.2"
+
+
+def test_api_refuses_alg_none_and_never_echoes_a_secret(live_server):
+    head = b64u(json.dumps({"alg": "none"}).encode())
+    body = api(live_server, "jwt", {"token": f"{head}.{b64u(b'{}')}.",
+                                    "secret": "x" * 40}).json()
+    assert body["valid"] is False and "never accepted" in body["problem"]
+    secret = "the-api-secret-that-stays-hidden-1234"
+    answer = api(live_server, "jwt", {"token": sign("HS256", secret.encode(), CLAIMS),
+                                      "secret": secret})
+    assert answer.json()["valid"] is True
+    assert secret not in answer.text and "Set-Cookie" not in answer.headers
+
+
+def test_api_works_a_value_out(live_server):
+    body = api(live_server, "value", {"what": "s256", "verifier": VERIFIER,
+                                      "challenge": b64u(DIGEST_HEX.encode())}).json()
+    assert [s["value"] for s in body["steps"]][1:] == [DIGEST_HEX, CHALLENGE]
+    assert body["verdict"]["ok"] is False
+    assert "base64url of the hex digest" in body["verdict"]["message"]
+    body = api(live_server, "value", {"what": "thumbprint",
+                                      "jwk": json.dumps(RFC7638_KEY)}).json()
+    assert body["steps"][-1]["value"] == RFC7638_THUMBPRINT
+    answer = api(live_server, "value", {"what": "nothing"})
+    assert answer.status_code == 400 and "error" in answer.json()
+
+
+def test_api_answers_400_to_malformed_json_and_413_over_64_kb(live_server):
+    for what in ("jwt", "value"):
+        bad = api(live_server, what, "{not json")
+        assert bad.status_code == 400 and "error" in bad.json()
+        listed = api(live_server, what, "[1, 2]")
+        assert listed.status_code == 400 and "error" in listed.json()
+        big = api(live_server, what, {"token": "x" * (65 * 1024)})
+        assert big.status_code == 413 and "error" in big.json()
