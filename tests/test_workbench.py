@@ -286,6 +286,14 @@ def test_a_key_that_does_not_match_says_which(live_server):
                      key=json.dumps({"keys": [{**jwk(RSA_KEY, "k1"),
                                                "alg": "PS256"}]}))
     assert "alg mismatch" in text and "PS256" in text
+    # An EC key on another curve than the token's alg names.
+    p384 = ec.generate_private_key(ec.SECP384R1()).public_key().public_numbers()
+    on_p384 = {"kty": "EC", "kid": "k1", "crv": "P-384",
+               "x": b64u(p384.x.to_bytes(48, "big")),
+               "y": b64u(p384.y.to_bytes(48, "big"))}
+    _, text = verify(live_server, sign("ES256", EC_KEY, CLAIMS, {"kid": "k1"}),
+                     key=json.dumps(on_p384))
+    assert "crv mismatch" in text and "P-256" in text
     # Right kid, right type, wrong key.
     _, text = verify(live_server, token,
                      key=json.dumps({"keys": [jwk(OTHER_RSA, "k1")]}))

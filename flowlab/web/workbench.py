@@ -14,6 +14,7 @@ from flask import render_template
 from flask import request
 
 from flowlab.core import outbound
+from flowlab.core.inspect import issuer_keys
 from flowlab.core.inspect import jwks
 from flowlab.core.inspect import workbench
 from flowlab.core.redact import JWT
@@ -65,7 +66,7 @@ def _verify(form) -> tuple:
             iss = unchecked.claims.get("iss")
             settings = runner().settings
             with outbound.limits(settings.deadline, remote_requester()):
-                found, where = jwks.issuer_keys(iss, settings.timeout)
+                found, where = issuer_keys.issuer_keys(iss, settings.timeout)
             keys += found
             sources.append(where)
     except ValueError as exc:

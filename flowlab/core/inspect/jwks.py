@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from dataclasses import field
 
 import jwt
-import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric import ed448
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -27,16 +26,15 @@ from jwt.algorithms import ECAlgorithm
 from jwt.algorithms import OKPAlgorithm
 from jwt.algorithms import RSAAlgorithm
 
-from flowlab.core import outbound
 from flowlab.core.redact import mask
-
-MAX_BYTES = 256 * 1024  # a discovery document or a JWK Set; far more than either
 
 # The key type each JWS algorithm needs (RFC 7518 §3.1, RFC 8037 §3.1).
 KTY = {**dict.fromkeys(("HS256", "HS384", "HS512"), "oct"),
        **dict.fromkeys(("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"), "RSA"),
        **dict.fromkeys(("ES256", "ES384", "ES512", "ES256K"), "EC"),
        "EdDSA": "OKP", "Ed25519": "OKP"}
+CURVE = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521",
+         "ES256K": "secp256k1"}  # RFC 7518 §3.4, RFC 8812 §3.2
 PRIVATE = ("d", "p", "q", "dp", "dq", "qi", "oth")  # RFC 7518 §6.2.2, §6.3.2
 CONFUSION = "RFC 8725 §2.1, §3.1"
 CHECK_ONLY_THE_SIGNATURE = {"verify_exp": False, "verify_nbf": False,
@@ -176,6 +174,10 @@ def _try(token: str, key: dict, alg: str) -> dict:
         return _line(key, "kty mismatch", f"a {key['kty']} key; {alg} needs a "
                      f"{need} key. Using it anyway is the algorithm confusion "
                      f"attack ({CONFUSION}). Refused.")
+    curve = CURVE.get(alg)
+    if curve and key.get("crv") != curve:
+        return _line(key, "crv mismatch", f"a key on {key.get('crv')}; {alg} "
+                     f"signs on {curve} (RFC 7518 §3.4).")
     if key.get("alg") and key["alg"] != alg:
         return _line(key, "alg mismatch", f"this key is for {key['alg']}, the "
                      f"token says {alg} (RFC 7517 §4.4, {CONFUSION}).")
@@ -191,43 +193,3 @@ def _try(token: str, key: dict, alg: str) -> dict:
         return _line(key, "unusable", f"{type(exc).__name__}: {exc}")
     return _line(key, "valid", f"{alg} with this key.")
 
-
-def issuer_keys(issuer, timeout: float) -> tuple[list[dict], str]:
-    """The keys at the ``jwks_uri`` of ``issuer``'s metadata (OpenID Discovery
-    §4, then RFC 8414 §3.1), fetched through ``outbound`` (the caller sets its
-    limits: deadline, public addresses for remote requesters); no redirect
-    followed. ValueError says what failed."""
-    if not isinstance(issuer, str) or not issuer.startswith(("https://", "http://")):
-        raise ValueError("The token has no http(s) iss to find its issuer's keys by.")
-    scheme, _, rest = issuer.partition("://")
-    host, _, path = rest.partition("/")
-    tried = [issuer.rstrip("/") + "/.well-known/openid-configuration",
-             f"{scheme}://{host}/.well-known/oauth-authorization-server/{path}"
-             .rstrip("/")]
-    try:
-        with outbound.session(MAX_BYTES) as http:
-            metadata, where = _metadata(http, tried, issuer, timeout)
-            uri = metadata.get("jwks_uri")
-            if not isinstance(uri, str) or not uri.startswith(("https://",
-                                                               "http://")):
-                raise ValueError(f"The metadata at {where} names no jwks_uri.")
-            answer = http.get(uri, timeout=timeout, allow_redirects=False)
-    except requests.RequestException as exc:
-        raise ValueError(f"The issuer's keys could not be fetched: {exc}") from None
-    if answer.status_code != 200:
-        raise ValueError(f"The jwks_uri {uri} answered {answer.status_code}.")
-    return keys_from_text(answer.text), f"the jwks_uri {uri}, named by {where}"
-
-
-def _metadata(http, urls: list[str], issuer: str, timeout: float) -> tuple:
-    for url in urls:
-        answer = http.get(url, timeout=timeout, allow_redirects=False,
-                          headers={"Accept": "application/json"})
-        try:
-            metadata = answer.json() if answer.status_code == 200 else None
-        except ValueError:
-            metadata = None
-        if isinstance(metadata, dict) and metadata.get("issuer") == issuer:
-            return metadata, url
-    raise ValueError("No metadata for this issuer at " + " or ".join(urls)
-                     + " (its issuer must be the token's iss).")
