@@ -101,12 +101,16 @@ def _body() -> dict:
     """The call's JSON object, its string members (``fetch`` as a flag); 400 for
     malformed JSON, 413 over ``API_LIMIT``, as JSON errors."""
     if (request.content_length or 0) > API_LIMIT:
-        abort(_error(413, f"The body is larger than {API_LIMIT // 1024} KB."))
+        abort(_error(413, _texts()["too_large"].format(size=API_LIMIT // 1024)))
     body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict):
-        abort(_error(400, "The body is not a JSON object."))
+        abort(_error(400, _texts()["not_an_object"]))
     fields = {k: v for k, v in body.items() if isinstance(v, str)}
     return fields | ({"fetch": "on"} if body.get("fetch") is True else {})
+
+
+def _texts() -> dict:
+    return get_content().data("inspect/workbench")["api"]
 
 
 def _error(status: int, message: str):
@@ -142,8 +146,8 @@ def value_api():
     worked = workbench.work_out(body.get("what", ""), body,
                                 get_content().data("inspect/workbench"))
     if worked is None:
-        return _error(400, "what is one of s256, thumbprint, at_hash, c_hash, "
-                      "basic.")
+        names = ", ".join(workbench.WORKERS)
+        return _error(400, _texts()["unknown_value"].format(names=names))
     if worked.error:
         return _error(400, worked.error)
     verdict = worked.verdict and {"ok": worked.verdict[0],

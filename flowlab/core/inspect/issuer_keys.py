@@ -9,6 +9,7 @@ from __future__ import annotations
 import requests
 
 from flowlab.core import outbound
+from flowlab.core.inspect.jwks import TEXTS
 from flowlab.core.inspect.jwks import keys_from_text
 
 MAX_BYTES = 256 * 1024  # a discovery document or a JWK Set; far more than either
@@ -20,7 +21,7 @@ def issuer_keys(issuer, timeout: float) -> tuple[list[dict], str]:
     limits: deadline, public addresses for remote requesters); no redirect
     followed. ValueError says what failed."""
     if not isinstance(issuer, str) or not issuer.startswith(("https://", "http://")):
-        raise ValueError("The token has no http(s) iss to find its issuer's keys by.")
+        raise ValueError(TEXTS["no_iss"])
     scheme, _, rest = issuer.partition("://")
     host, _, path = rest.partition("/")
     tried = [issuer.rstrip("/") + "/.well-known/openid-configuration",
@@ -32,13 +33,14 @@ def issuer_keys(issuer, timeout: float) -> tuple[list[dict], str]:
             uri = metadata.get("jwks_uri")
             if not isinstance(uri, str) or not uri.startswith(("https://",
                                                                "http://")):
-                raise ValueError(f"The metadata at {where} names no jwks_uri.")
+                raise ValueError(TEXTS["no_jwks_uri"].format(where=where))
             answer = http.get(uri, timeout=timeout, allow_redirects=False)
     except requests.RequestException as exc:
-        raise ValueError(f"The issuer's keys could not be fetched: {exc}") from None
+        raise ValueError(TEXTS["not_fetched"].format(detail=exc)) from None
     if answer.status_code != 200:
-        raise ValueError(f"The jwks_uri {uri} answered {answer.status_code}.")
-    return keys_from_text(answer.text), f"the jwks_uri {uri}, named by {where}"
+        raise ValueError(TEXTS["jwks_status"].format(uri=uri,
+                                                     status=answer.status_code))
+    return keys_from_text(answer.text), TEXTS["source"].format(uri=uri, where=where)
 
 
 def _metadata(http, urls: list[str], issuer: str, timeout: float) -> tuple:
@@ -51,5 +53,4 @@ def _metadata(http, urls: list[str], issuer: str, timeout: float) -> tuple:
             metadata = None
         if isinstance(metadata, dict) and metadata.get("issuer") == issuer:
             return metadata, url
-    raise ValueError("No metadata for this issuer at " + " or ".join(urls)
-                     + " (its issuer must be the token's iss).")
+    raise ValueError(TEXTS["no_metadata"].format(urls=" or ".join(urls)))

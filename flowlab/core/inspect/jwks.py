@@ -13,6 +13,7 @@ was not. Nothing pasted is kept, and a secret is shown only masked.
 from __future__ import annotations
 
 import json
+import tomllib
 from dataclasses import dataclass
 from dataclasses import field
 
@@ -26,7 +27,11 @@ from jwt.algorithms import ECAlgorithm
 from jwt.algorithms import OKPAlgorithm
 from jwt.algorithms import RSAAlgorithm
 
+from flowlab.core import ROOT
 from flowlab.core.redact import mask
+
+TEXTS = tomllib.loads((ROOT / "content" / "inspect" / "workbench.toml")
+                      .read_text(encoding="utf-8"))["jwt"]
 
 # The key type each JWS algorithm needs (RFC 7518 §3.1, RFC 8037 §3.1).
 KTY = {**dict.fromkeys(("HS256", "HS384", "HS512"), "oct"),
@@ -36,7 +41,6 @@ KTY = {**dict.fromkeys(("HS256", "HS384", "HS512"), "oct"),
 CURVE = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521",
          "ES256K": "secp256k1"}  # RFC 7518 §3.4, RFC 8812 §3.2
 PRIVATE = ("d", "p", "q", "dp", "dq", "qi", "oth")  # RFC 7518 §6.2.2, §6.3.2
-CONFUSION = "RFC 8725 §2.1, §3.1"
 CHECK_ONLY_THE_SIGNATURE = {"verify_exp": False, "verify_nbf": False,
                             "verify_iat": False, "verify_aud": False,
                             "verify_iss": False}
@@ -66,13 +70,11 @@ def keys_from_text(text: str) -> list[dict]:
     try:
         data = json.loads(text)
     except ValueError:
-        raise ValueError("The key is neither a JWK Set, a JWK nor a PEM public "
-                         "key.") from None
+        raise ValueError(TEXTS["not_a_key"]) from None
     found = data.get("keys") if isinstance(data, dict) and "keys" in data else [data]
     if not isinstance(found, list) or not all(isinstance(k, dict) and "kty" in k
                                               for k in found):
-        raise ValueError("A JWK Set is {\"keys\": [...]}, each key with its kty "
-                         "(RFC 7517 §5).")
+        raise ValueError(TEXTS["not_a_set"].format())
     return [{k: v for k, v in key.items() if key["kty"] == "oct" or k not in PRIVATE}
             for key in found]
 
@@ -82,25 +84,21 @@ def pem_jwk(text: str) -> dict:
     try:
         public = load_pem_public_key(text.encode("ascii"))
     except ValueError:
-        raise ValueError("The PEM is not a public key (paste the -----BEGIN "
-                         "PUBLIC KEY----- block).") from None
+        raise ValueError(TEXTS["not_public_pem"]) from None
     for kind, algorithm in ((rsa.RSAPublicKey, RSAAlgorithm),
                             (ec.EllipticCurvePublicKey, ECAlgorithm),
                             ((ed25519.Ed25519PublicKey, ed448.Ed448PublicKey),
                              OKPAlgorithm)):
         if isinstance(public, kind):
             return algorithm.to_jwk(public, as_dict=True)
-    raise ValueError("The PEM holds a key of a type JWS does not sign with.")
+    raise ValueError(TEXTS["pem_type"])
 
 
 def secret_jwk(secret: str) -> dict:
     """A pasted HMAC secret as an oct JWK; a public key pasted as the secret is
     refused (the algorithm confusion of RFC 8725 §2.1)."""
     if "-----BEGIN" in secret or secret.lstrip().startswith(("ssh-", "{")):
-        raise ValueError(f"This secret is a public key. A public key is public: "
-                         f"an HS token \"signed\" with it proves nothing, and a "
-                         f"verifier that lets the token's alg decide how to use a "
-                         f"key can be fooled this way ({CONFUSION}). Refused.")
+        raise ValueError(TEXTS["secret_is_public"])
     return {"kty": "oct", "k": jwt.utils.base64url_encode(secret.encode()).decode(),
             "kid": None, "masked": mask(secret)}
 
@@ -113,17 +111,14 @@ def verify(token: str, keys: list[dict], source: str) -> Verdict:
         verdict.header = jwt.get_unverified_header(token)
         verdict.claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
-        verdict.problem = ("This is not a JWS in compact form: three base64url "
-                           "parts, a JSON header and a JSON payload (RFC 7515 §7.1).")
+        verdict.problem = TEXTS["not_jws"]
         return verdict
     alg, kid = verdict.header.get("alg"), verdict.header.get("kid")
     if not isinstance(alg, str) or alg.lower() == "none" or alg not in KTY:
-        verdict.problem = (f"alg {json.dumps(alg)}: an unsigned or unknown "
-                           "algorithm is never accepted (RFC 8725 §3.1).")
+        verdict.problem = TEXTS["alg_refused"].format(alg=json.dumps(alg))
         return verdict
     if not keys:
-        verdict.problem = "No key to check the signature with: paste one, or ask " \
-                          "for the issuer's keys."
+        verdict.problem = TEXTS["no_key"]
         return verdict
     candidates = _choose(verdict, keys, alg, kid)
     for key in candidates:
@@ -141,25 +136,20 @@ def _choose(verdict: Verdict, keys: list[dict], alg: str, kid) -> list[dict]:
     if kid is not None:
         named = [k for k in keys if k.get("kid") == kid]
         if named:
-            verdict.choice = (f"The header's kid {json.dumps(kid)} names one key of "
-                              f"the {len(keys)} (RFC 7515 §4.1.4).")
+            verdict.choice = TEXTS["kid_named"].format(kid=json.dumps(kid),
+                                                       count=len(keys))
             return named
         if any(k.get("kid") for k in keys):
             others = ", ".join(json.dumps(k.get("kid")) for k in keys)
-            verdict.choice = (f"There is no key with kid {json.dumps(kid)}; the "
-                              f"keys are {others}. A rotated key, or another "
-                              "issuer's set?")
-            verdict.tried = [_line(k, "not tried", "another kid") for k in keys]
+            verdict.choice = TEXTS["no_such_kid"].format(kid=json.dumps(kid),
+                                                         others=others)
+            verdict.tried = [_line(k, "not tried", TEXTS["other_kid"]) for k in keys]
             return []
     right = [k for k in keys if k["kty"] == need]
-    why = ("The header has no kid" if kid is None else
-           "The header's kid names none of these keys, which have no kid")
-    verdict.choice = (f"{why}: the workbench tried each {need} key, {len(right)} "
-                      f"of the {len(keys)}.")
-    verdict.tried = [_line(k, "kty mismatch", f"a {k['kty']} key; {alg} needs "
-                           f"{need} ({CONFUSION})") for k in keys
-                     if k["kty"] != need]
-    return right or []
+    verdict.choice = TEXTS["no_kid" if kid is None else "kid_unnamed"].format(
+        need=need, right=len(right), count=len(keys))
+    verdict.tried = [_try("", k, alg) for k in keys if k["kty"] != need]
+    return right
 
 
 def _line(key: dict, outcome: str, why: str) -> dict:
@@ -168,28 +158,25 @@ def _line(key: dict, outcome: str, why: str) -> dict:
 
 
 def _try(token: str, key: dict, alg: str) -> dict:
-    """One key against the signature, only with an algorithm of its own type."""
-    need = KTY[alg]
+    """One key against the signature, only with an algorithm of its own type
+    (so a key of another type is refused before ``token`` is read)."""
+    need, curve = KTY[alg], CURVE.get(alg)
     if key["kty"] != need:
-        return _line(key, "kty mismatch", f"a {key['kty']} key; {alg} needs a "
-                     f"{need} key. Using it anyway is the algorithm confusion "
-                     f"attack ({CONFUSION}). Refused.")
-    curve = CURVE.get(alg)
+        return _line(key, "kty mismatch", TEXTS["kty_mismatch"].format(
+            kty=key["kty"], alg=alg, need=need))
     if curve and key.get("crv") != curve:
-        return _line(key, "crv mismatch", f"a key on {key.get('crv')}; {alg} "
-                     f"signs on {curve} (RFC 7518 §3.4).")
+        return _line(key, "crv mismatch", TEXTS["crv_mismatch"].format(
+            crv=key.get("crv"), alg=alg, curve=curve))
     if key.get("alg") and key["alg"] != alg:
-        return _line(key, "alg mismatch", f"this key is for {key['alg']}, the "
-                     f"token says {alg} (RFC 7517 §4.4, {CONFUSION}).")
+        return _line(key, "alg mismatch", TEXTS["alg_mismatch"].format(
+            key_alg=key["alg"], alg=alg))
     jwk = {k: v for k, v in key.items() if k != "masked" and v is not None}
     try:
         prepared = jwt.PyJWK(jwk, algorithm=alg).key
         jwt.decode(token, prepared, algorithms=[alg],
                    options=CHECK_ONLY_THE_SIGNATURE)
     except jwt.InvalidSignatureError:
-        return _line(key, "signature invalid", "the right kind of key, but the "
-                     "signature does not match: another key, or a changed token.")
+        return _line(key, "signature invalid", TEXTS["signature_invalid"])
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         return _line(key, "unusable", f"{type(exc).__name__}: {exc}")
-    return _line(key, "valid", f"{alg} with this key.")
-
+    return _line(key, "valid", TEXTS["valid"].format(alg=alg))
