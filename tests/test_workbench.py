@@ -286,6 +286,10 @@ def test_a_key_that_does_not_match_says_which(live_server):
                      key=json.dumps({"keys": [{**jwk(RSA_KEY, "k1"),
                                                "alg": "PS256"}]}))
     assert "alg mismatch" in text and "PS256" in text
+    # The kid names a key for encryption, not signatures.
+    _, text = verify(live_server, token,
+                     key=json.dumps({"keys": [{**jwk(RSA_KEY, "k1"), "use": "enc"}]}))
+    assert "use mismatch" in text and "Signature valid" not in text
     # An EC key on another curve than the token's alg names.
     p384 = ec.generate_private_key(ec.SECP384R1()).public_key().public_numbers()
     on_p384 = {"kty": "EC", "kid": "k1", "crv": "P-384",

@@ -167,6 +167,9 @@ def _try(token: str, key: dict, alg: str) -> dict:
     if curve and key.get("crv") != curve:
         return _line(key, "crv mismatch", TEXTS["crv_mismatch"].format(
             crv=key.get("crv"), alg=alg, curve=curve))
+    if key.get("use", "sig") != "sig":
+        return _line(key, "use mismatch", TEXTS["use_mismatch"].format(
+            use=key["use"]))
     if key.get("alg") and key["alg"] != alg:
         return _line(key, "alg mismatch", TEXTS["alg_mismatch"].format(
             key_alg=key["alg"], alg=alg))
