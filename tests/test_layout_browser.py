@@ -141,6 +141,7 @@ class Pages:
                        "/sandbox/fapi2/device", "/sandbox/fapi2/authorize",
                        "/sandbox/lab-redirect-uri/authorize",
                        "/sandbox/authorize?client_id=nobody"]
+        self.fresh += ["/inspect/jwt", "/inspect/value", "/inspect/value?what=at_hash"]
         self._runs()
         self._console()
         self._waiting_runs()

@@ -20,6 +20,9 @@ from jwt.algorithms import ECAlgorithm
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 PUBLIC = ("kty", "crv", "x", "y")  # RFC 7518 §6.2.1; also RFC 7638 §3.2's members
+# RFC 7638 §3.2: the required members of each key type, in lexicographic order.
+REQUIRED = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"),
+            "OKP": ("crv", "kty", "x"), "oct": ("k", "kty")}
 
 
 def b64u(raw: bytes) -> str:
@@ -40,8 +43,9 @@ def public(key: dict) -> dict:
 def thumbprint_steps(key: dict) -> list[list[str]]:
     """RFC 7638 §3: the required members in lexicographic order, no whitespace,
     their UTF-8 hashed with SHA-256, base64url-encoded; each step with its value.
-    The last value is the thumbprint (DPoP's ``jkt``, RFC 9449 §6.1)."""
-    members = json.dumps({name: key[name] for name in sorted(PUBLIC)},
+    The last value is the thumbprint (DPoP's ``jkt``, RFC 9449 §6.1). A key
+    without its type's required members raises ``KeyError``."""
+    members = json.dumps({name: key[name] for name in REQUIRED[key["kty"]]},
                          separators=(",", ":"), sort_keys=True)
     digest = hashlib.sha256(members.encode("utf-8")).digest()
     return [["1. Required members, sorted, no whitespace (RFC 7638 §3.2, §3.3)",
@@ -53,6 +57,22 @@ def thumbprint_steps(key: dict) -> list[list[str]]:
 def thumbprint(key: dict) -> str:
     """The RFC 7638 SHA-256 thumbprint of ``key``."""
     return thumbprint_steps(key)[-1][1]
+
+
+def half_hash_steps(value: str, alg: str) -> list[list[str]] | None:
+    """``at_hash`` / ``c_hash`` (OpenID Connect Core §3.1.3.6, §3.3.2.11): the hash
+    of the value's ASCII by the size in the JWS alg's name (SHA-256 for RS256,
+    ES256, PS256, HS256), its left half, base64url; each step with its value.
+    None for an alg whose hash the spec does not name (``none``, EdDSA)."""
+    name = {"256": "sha256", "384": "sha384", "512": "sha512"}.get(alg[-3:])
+    if not name or alg[:2] not in ("RS", "PS", "ES", "HS"):
+        return None
+    digest = hashlib.new(name, value.encode("ascii")).digest()
+    half = digest[: len(digest) // 2]
+    return [[f"1. {name.upper()} of the value's ASCII bytes, in hex", digest.hex()],
+            [f"2. The left half: the first {len(half)} of {len(digest)} bytes",
+             half.hex()],
+            ["3. base64url without padding: the hash claim", b64u(half)]]
 
 
 def ath(access_token: str) -> str:

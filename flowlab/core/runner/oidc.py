@@ -8,8 +8,6 @@ where ``facts`` are ``[label, value]`` pairs the page shows escaped.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from dataclasses import field
 import jwt
 
 from flowlab.core.hosts import constant_time_equal
+from flowlab.core.runner import jose
 
 LEEWAY = 30  # seconds of clock difference tolerated on exp (OIDC Core §3.1.3.7)
 
@@ -182,12 +181,11 @@ def _at_hash(claimed, alg: str | None, access_token: str | None) -> dict:
     if not name or not access_token:
         return _check("at_hash", False, "no access token or hash to compare with",
                       "§3.1.3.8")
-    digest = hashlib.new(name, access_token.encode("ascii")).digest()
-    half = base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=")
-    ok = isinstance(claimed, str) and constant_time_equal(claimed, half.decode())
+    half = jose.half_hash_steps(access_token, alg)[-1][1]
+    ok = isinstance(claimed, str) and constant_time_equal(claimed, half)
     return _check("at_hash", ok, f"{name.upper()} of the access token, left half, "
-                  f"base64url: {half.decode()}" + ("" if ok else
-                                                   f", not {claimed!r}"), "§3.1.3.8")
+                  f"base64url: {half}" + ("" if ok else
+                                          f", not {claimed!r}"), "§3.1.3.8")
 
 
 def userinfo_serves(provider, step: dict, notes: Notes) -> bool:
