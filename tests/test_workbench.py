@@ -415,7 +415,7 @@ def test_api_verifies_a_jwt_and_names_the_key(live_server):
     parts = {p["name"]: p for p in body["parts"]}
     assert parts["sub"]["value"] == "alice"
     assert parts["exp"]["explain"].startswith("When the token expires")
-    assert parts["exp"]["ref"] == "RFC 7662 §2.2"
+    assert parts["exp"]["ref"] == "RFC 7662 §2.2; RFC 7519 §4.1.4"
 
 
 def test_api_refuses_alg_none_and_never_echoes_a_secret(live_server):
