@@ -98,7 +98,7 @@ def test_the_sandbox_issuers_cards(live_server, http, path, expected):
     assert list(lines) == list(LINES)
     assert lines == expected
     assert f"Report card for {live_server(path)}" in text
-    assert "the lab's own sandbox, read without a fetch" in text
+    assert "Read from the lab's own sandbox, without a fetch" in text
 
 
 def test_each_line_says_its_section_why_it_matters_and_how_to_find_out(
