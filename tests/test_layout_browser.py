@@ -10,6 +10,7 @@ import re
 import weakref
 from html import unescape
 from typing import NamedTuple
+from urllib.parse import urlencode
 from urllib.parse import urljoin
 from urllib.parse import urlsplit
 
@@ -140,7 +141,9 @@ class Pages:
                        "/sandbox/best-practice/authorize", "/sandbox/fapi2/",
                        "/sandbox/fapi2/device", "/sandbox/fapi2/authorize",
                        "/sandbox/lab-redirect-uri/authorize",
-                       "/sandbox/authorize?client_id=nobody"]
+                       "/sandbox/authorize?client_id=nobody", "/inspect/report",
+                       "/inspect/report?" + urlencode(
+                           {"issuer": self.server("/sandbox/fapi2")})]
         self.fresh += ["/inspect/jwt", "/inspect/value", "/inspect/value?what=at_hash"]
         self._runs()
         self._console()

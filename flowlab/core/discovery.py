@@ -28,6 +28,16 @@ WELL_KNOWN = ("/.well-known/oauth-authorization-server",
               "/.well-known/openid-configuration")
 
 
+class DiscoveryFailed(ProviderError):
+    """A discovery URL that gave no usable metadata; ``kind`` names why (a key of
+    the ``[discovery]`` texts), so a caller trying several URLs knows whether to go
+    on (the report card, ``flowlab.core.inspect.report``)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 def discover(url: str, texts: dict, timeout: float = 5, *,
              hosts: LabHosts) -> dict:
     """Fetch and check an RFC 8414 / OpenID discovery document.
@@ -66,14 +76,14 @@ def discover(url: str, texts: dict, timeout: float = 5, *,
     return metadata
 
 
-def _failed(texts: dict, kind: str, url: str, **details) -> ProviderError:
+def _failed(texts: dict, kind: str, url: str, **details) -> DiscoveryFailed:
     """The error for one kind of failure, in the words of ``texts`` (the
     ``[discovery]`` table of content/providers.toml)."""
     parts = urlsplit(url)
     text = texts[kind]
-    return ProviderError(text.format(url=url, host=parts.hostname,
-                                     origin=f"{parts.scheme}://{parts.netloc}",
-                                     **details))
+    return DiscoveryFailed(text.format(url=url, host=parts.hostname,
+                                       origin=f"{parts.scheme}://{parts.netloc}",
+                                       **details), kind)
 
 
 def _failure(exc: BaseException) -> tuple[str, str]:

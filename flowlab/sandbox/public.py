@@ -25,6 +25,7 @@ from flowlab.sandbox.device import DeviceEndpoint
 from flowlab.sandbox.issuers import IssuerProfile
 from flowlab.sandbox.server import SandboxServer
 from flowlab.sandbox.server import Settings
+from flowlab.sandbox.server import metadata as server_metadata
 from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import digest
 from flowlab.sandbox.validator import RequestValidator
@@ -120,6 +121,12 @@ class Sandbox:
                 int(self.config["SANDBOX_DEVICE_TTL"]),
                 int(self.config["SANDBOX_DEVICE_INTERVAL"]))
         return self._devices[profile.id]
+
+    def metadata(self, profile: IssuerProfile, issuer: str) -> dict:
+        """The RFC 8414 §2 metadata of ``profile``'s issuer at ``issuer``: what its
+        well-known URL serves, and what the report card reads without a fetch."""
+        scopes = sorted(self.settings(profile).scopes)
+        return server_metadata(self.server(profile), issuer, scopes)
 
     def issuer_path(self, profile_id: str) -> str:
         """Where a sandbox profile's issuer lives (``profiles.toml``)."""

@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     from flowlab.web import pages
     from flowlab.web import presenter
     from flowlab.web import providers
+    from flowlab.web import report_card
     from flowlab.web import room
     from flowlab.web import runner
     from flowlab.web import share
@@ -32,7 +33,7 @@ def init_app(app: Flask) -> None:
 
     for module in (pages, advisor, runner, callback, providers, workshop,
                    exports, presenter, compare, console, labs, room, keep,
-                   share, branch, inspect, workbench):
+                   share, branch, inspect, workbench, report_card):
         app.register_blueprint(module.bp)
     exercises.init_app(app)  # its blueprint, and its apps' traffic recorded
     app.register_error_handler(HTTPException, pages.error_page)

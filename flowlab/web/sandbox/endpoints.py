@@ -22,7 +22,6 @@ from flowlab.sandbox import grants
 from flowlab.sandbox.bearer import bearer_challenge
 from flowlab.sandbox.dpop import ProofError
 from flowlab.sandbox.server import call
-from flowlab.sandbox.server import metadata
 from flowlab.sandbox.server import spotify_token_error
 from flowlab.sandbox.store import DB
 from flowlab.web.sandbox import device_page
@@ -30,6 +29,8 @@ from flowlab.web.sandbox import proofs
 from flowlab.web.sandbox.context import device_endpoint
 from flowlab.web.sandbox.context import issuer
 from flowlab.web.sandbox.context import oauth_server
+from flowlab.web.sandbox.context import profile
+from flowlab.web.sandbox.context import sandbox
 from flowlab.web.sandbox.context import settings
 from flowlab.web.security import csrf_exempt
 
@@ -146,7 +147,7 @@ def _hello() -> Response:
 @bp.get("/.well-known/oauth-authorization-server")
 def server_metadata():
     """Authorization server metadata (RFC 8414 §3; not in Spotify)."""
-    claims = metadata(oauth_server(), issuer(), sorted(settings().scopes))
+    claims = sandbox().metadata(profile(), issuer())
     headers = {"Access-Control-Allow-Origin": "*", "Content-Type": JSON}
     return Response(json.dumps(claims, indent=2), 200, headers)
 

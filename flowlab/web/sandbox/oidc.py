@@ -15,11 +15,11 @@ from flask import request
 from flowlab.sandbox.bearer import ApiError
 from flowlab.sandbox.bearer import bearer_token
 from flowlab.sandbox.issuers import issued_here
-from flowlab.sandbox.server import metadata
 from flowlab.sandbox.store import DB
 from flowlab.web.sandbox.context import catalogue
 from flowlab.web.sandbox.context import issuer
-from flowlab.web.sandbox.context import oauth_server
+from flowlab.web.sandbox.context import profile
+from flowlab.web.sandbox.context import sandbox
 from flowlab.web.sandbox.context import settings
 from flowlab.web.security import csrf_exempt
 
@@ -52,7 +52,7 @@ def _cors(response: Response) -> Response:
 @bp.get("/.well-known/openid-configuration")
 def discovery():
     """OIDC Discovery §4: the same claims as the RFC 8414 metadata."""
-    return _json(metadata(oauth_server(), issuer(), sorted(settings().scopes)))
+    return _json(sandbox().metadata(profile(), issuer()))
 
 
 @bp.route("/api/userinfo", methods=["GET", "POST"])
