@@ -373,6 +373,17 @@ def page(chromium, request):
     assert page.console_errors == [], "pages must not log console errors"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item) -> None:
+    """Close a test's own browser context before its fixtures are torn down. A
+    server fixture set up after ``page`` (``lab_server``, ``serve``) stops before
+    it; a request the page still had in flight then (its favicon, after the last
+    click) was refused and counted as the page's console error."""
+    page = getattr(item, "funcargs", {}).get("page")
+    if page is not None and not item.get_closest_marker("only_reads"):
+        page.context.close()
+
+
 def _watched(context):
     """A new page in ``context`` recording console errors and outside requests."""
     page = context.new_page()
