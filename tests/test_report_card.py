@@ -46,7 +46,9 @@ BEST_PRACTICE = SPOTIFY_LIKE | {
     "par": ("pass", "offered"), "dpop": ("pass", "dpop"),
     "client_auth": ("pass", "asymmetric"), "registration": ("unknown", "open"),
 }
-FAPI2 = BEST_PRACTICE | {"par": ("pass", "required")}
+FAPI2 = BEST_PRACTICE | {"par": ("pass", "required"),
+                         "implicit": ("pass", "otherwise"),  # code only
+                         "response_modes": ("pass", "otherwise")}
 OIDC_PROVIDER = BEST_PRACTICE | {"implicit": ("warn", "id_token")}
 
 

@@ -540,6 +540,19 @@ def test_fapi2_offers_no_device_grant(live_server, clients):
     assert "device_authorization_endpoint" in clients(BEST).meta
 
 
+def test_fapi2_metadata_offers_the_code_flow_only(clients):
+    """FAPI 2.0 SP §5.3.2.2: response_type code only; no implicit grant, so no
+    fragment response mode either. Best practice still offers them (the lab's
+    implicit flow runs there, to be compared)."""
+    fapi = clients(FAPI).meta
+    assert fapi["response_types_supported"] == ["code"]
+    assert "implicit" not in fapi["grant_types_supported"]
+    assert fapi["response_modes_supported"] == ["query"]
+    best = clients(BEST).meta
+    assert "token" in best["response_types_supported"]
+    assert "implicit" in best["grant_types_supported"]
+
+
 def test_rsa_proofs_made_by_another_library_are_checked_too(clients):
     """RS256 and PS256 (RFC 9449 §5.1's list), signed with PyJWT here."""
     client = clients(FAPI)

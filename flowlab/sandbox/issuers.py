@@ -45,6 +45,7 @@ class IssuerProfile:
     par: str = "off"  # "off", "offered" or "required" (RFC 9126 §5)
     dpop: str = "off"  # "off", "offered" or "required" (RFC 9449)
     device_grant: bool = True  # RFC 8628, not in Spotify; not in FAPI 2.0
+    implicit_grant: bool = True  # RFC 6749 §4.2; not in FAPI 2.0 (code only)
     registration: bool = False  # RFC 7591 open registration, RFC 7592 management
     # Client authentication methods (RFC 8414 §2, RFC 7591 §2); FAPI 2.0: one.
     auth_methods: tuple[str, ...] = ("client_secret_basic", "client_secret_post",

@@ -81,6 +81,7 @@ class Sandbox:
             par=profile.par,
             dpop=profile.dpop,
             device_grant=profile.device_grant,
+            implicit_grant=profile.implicit_grant,
             foreign_prefixes=tuple(p.token_prefix for p in self.profiles.all
                                    if p is not profile),
             oidc=profile.oidc, id_token_alg=profile.id_token_alg,

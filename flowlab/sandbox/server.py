@@ -73,6 +73,7 @@ class Settings:
     par: str = "off"
     dpop: str = "off"
     device_grant: bool = True  # RFC 8628; FAPI 2.0 has the code flow only
+    implicit_grant: bool = True  # RFC 6749 §4.2; FAPI 2.0 SP §5.3.2.2: code only
     registration: bool = False  # RFC 7591, RFC 7592 (clientreg.py)
     registrations_per_minute: int = 30  # open registrations per address
     auth_methods: tuple[str, ...] = ("client_secret_basic", "client_secret_post",
@@ -210,6 +211,10 @@ def metadata(server: SandboxServer, issuer: str, scopes: list[str]) -> dict:
     if not settings.device_grant:
         del claims["device_authorization_endpoint"]
         claims["grant_types_supported"].remove(DEVICE_GRANT)
+    if not settings.implicit_grant:  # no client here may register for it
+        claims["response_types_supported"].remove("token")
+        claims["response_modes_supported"].remove("fragment")
+        claims["grant_types_supported"].remove("implicit")
     claims.update(clientreg.metadata(settings, issuer))
     claims.update(client_documents.metadata(settings, issuer))
     return endpoints.MetadataEndpoint([server], claims).claims
