@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.a11y import serious_violations
+from tests.learner import at_oidc_provider
+from tests.learner import run_to_the_end
 from tests.oidc_harness import SPA
 from tests.oidc_harness import WEB
 
@@ -37,23 +39,12 @@ def test_fapi2_flow_in_chromium_against_oidc_provider(live_server, oidc_server,
         form.locator("#d-public").fill(SPA[0])
         form.get_by_role("button", name="Use this provider").click()
         page.goto(live_server("/run/fapi2"))
-        with page.expect_navigation():  # read the run page, not the start page
-            page.get_by_role("button", name="Start the run").click()
-        for _ in range(20):
-            if page.locator("#next").count() == 0:
-                break
-            href = page.locator("#next").get_attribute("href") or ""
+        def pushed(href: str) -> None:
             if "/auth?" in href:
                 assert set(dict(p.split("=", 1) for p in urlsplit(
                     href).query.split("&"))) == {"client_id", "request_uri"}
-            with page.expect_navigation():
-                page.locator("#next").click()
-            if "/interaction/" in page.url:
-                page.fill('input[name="login"]', "dana")
-                page.fill('input[name="password"]', "pw")
-                page.get_by_role("button", name="Sign-in").click()
-                page.get_by_role("button", name="Continue").click()
-                page.wait_for_url("**/runs/**")
+
+        run_to_the_end(page, at_oidc_provider("dana"), pushed)
         body = page.content()
         assert "That is the whole flow." in body
         assert "run-step-failed" not in body

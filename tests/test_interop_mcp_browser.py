@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.a11y import serious_violations
+from tests.learner import at_oidc_provider
+from tests.learner import run_to_the_end
 from tests.oidc_harness import SPA
 from tests.oidc_harness import WEB
 from tests.test_interop_mcp import OTHER
@@ -48,28 +50,16 @@ def test_the_mcp_flow_in_chromium_against_oidc_provider(live_server, oidc_server
         form.get_by_role("button", name="Use this provider").click()
         resource, since = oidc_server.resource, len(oidc_server.output())
         page.goto(live_server("/run/mcp"))
-        with page.expect_navigation():  # read the run page, not the start page
-            page.get_by_role("button", name="Start the run").click()
-        for _ in range(20):
-            if page.locator("#next").count() == 0:
-                break
-            href = page.locator("#next").get_attribute("href") or ""
+        def with_resources(href: str) -> None:
             if "/auth?" in href:  # PKCE and both resources (RFC 8707 §2.1)
                 query = parse_qs(urlsplit(href).query)
                 assert query["resource"] == [resource, OTHER]
                 assert query["code_challenge_method"] == ["S256"]
-            with page.expect_navigation():
-                page.locator("#next").click()
-            if "/interaction/" in page.url:
-                page.fill('input[name="login"]', "frank")
-                page.fill('input[name="password"]', "pw")
-                page.get_by_role("button", name="Sign-in").click()
-                page.get_by_role("button", name="Continue").click()
-                page.wait_for_url("**/runs/**")
+
+        run_url = run_to_the_end(page, at_oidc_provider("frank"), with_resources)
         assert "That is the whole flow." in page.content()
         assert page.locator(".run-step-done").count() == STEPS
         assert page.locator(".run-step-failed").count() == 0
-        run_url = page.url.split("?")[0].split("#")[0]
         # The challenge, both metadata documents, the registration, the decoded
         # token and the refusal: the pages this provider fills differently.
         for number in (1, 2, 3, 4, 8, 11):

@@ -8,6 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.a11y import serious_violations
+from tests.learner import at_the_sandbox
+from tests.learner import run_to_the_end
 
 pytestmark = pytest.mark.browser
 
@@ -32,13 +34,7 @@ def _through_the_provider(page, agree: bool = True) -> None:
 
 def _run_flow(page, live_server, flow_id: str) -> None:
     page.goto(live_server(f"/run/{flow_id}"))
-    with page.expect_navigation():  # read the run page, not the start page
-        page.get_by_role("button", name="Start the run").click()
-    while page.locator("#next").count():
-        href = page.locator("#next").get_attribute("href") or ""
-        _click_next(page)
-        if "/authorize?" in href:
-            _through_the_provider(page)
+    run_to_the_end(page, at_the_sandbox)
 
 
 @pytest.mark.parametrize("flow_id", sorted(STEPS))

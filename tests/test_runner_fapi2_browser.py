@@ -5,11 +5,11 @@ horizontal overflow at 390 px or in large type."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.a11y import serious_violations
+from tests.learner import at_the_sandbox
+from tests.learner import run_to_the_end
 
 pytestmark = pytest.mark.browser
 
@@ -26,22 +26,14 @@ def test_the_fapi2_run_in_chromium(page, live_server):
     page.goto(live_server("/provider"))
     page.get_by_role("button", name="Use the sandbox (FAPI 2.0)").click()
     page.goto(live_server("/run/fapi2"))
-    with page.expect_navigation():  # read the run page, not the start page
-        page.get_by_role("button", name="Start the run").click()
-    while page.locator("#next").count():
-        href = page.locator("#next").get_attribute("href") or ""
-        with page.expect_navigation():
-            page.locator("#next").click()
+    def pushed(href: str) -> None:
         if "/authorize?" in href:
             assert "request_uri=" in href and "scope=" not in href  # RFC 9126 §4
-            if page.get_by_role("button", name=re.compile("Agree")).count() == 0:
-                page.get_by_role("button", name=re.compile("alice", re.I)).first.click()
-            page.get_by_role("button", name="Agree").click()
-            page.wait_for_url(re.compile(r"/runs/"))
+
+    run_url = run_to_the_end(page, at_the_sandbox, pushed)
     assert page.locator(".run-step-done").count() == STEPS
     assert page.locator(".run-step-failed").count() == 0
     assert "That is the whole flow." in page.content()
-    run_url = page.url.split("?")[0]
     pages = [f"{run_url}?step={n}" for n in range(1, STEPS + 1)]
     pages += [live_server("/run/fapi2"), live_server("/lessons/fapi-2")]
     for width, height, large in ((1440, 900, False), (390, 844, False),

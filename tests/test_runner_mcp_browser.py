@@ -5,11 +5,11 @@ then the widest steps at 1440 px and in large type at 1280 px."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.a11y import serious_violations
+from tests.learner import at_the_sandbox
+from tests.learner import run_to_the_end
 from tests.test_step_page_browser import CUT_OFF
 
 pytestmark = pytest.mark.browser
@@ -33,20 +33,10 @@ def test_the_mcp_run_on_a_phone(page, live_server):
     _fits(page, "lesson")
     page.goto(live_server("/run/mcp"))
     _fits(page, "start page")
-    with page.expect_navigation():  # read the run page, not the start page
-        page.get_by_role("button", name="Start the run").click()
-    while page.locator("#next").count():
-        href = page.locator("#next").get_attribute("href") or ""
-        with page.expect_navigation():
-            page.locator("#next").click()
-        if "/authorize?" in href:
-            page.get_by_role("button", name=re.compile("Continue as Alice")).click()
-            page.get_by_role("button", name="Agree").click()
-            page.wait_for_url(re.compile(r"/runs/"))
+    run_url = run_to_the_end(page, at_the_sandbox)
     assert page.locator(".run-step-done").count() == STEPS
     assert page.locator(".run-step-failed").count() == 0
     assert "That is the whole flow." in page.content()
-    run_url = page.url.split("?")[0]
     for number in range(1, STEPS + 1):
         page.goto(f"{run_url}?step={number}")
         _fits(page, f"step {number}")

@@ -5,12 +5,14 @@ answer, axe clean."""
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.a11y import serious_violations
+from tests.learner import at_oidc_provider
+from tests.learner import at_the_sandbox
+from tests.learner import run_to_the_end
 from tests.oidc_harness import SPA
 from tests.oidc_harness import WEB
 
@@ -64,29 +66,16 @@ def test_sign_in_with_openid_connect_in_chromium(live_server, oidc_server, chrom
         form.locator("#d-public").fill(SPA[0])
         form.get_by_role("button", name="Use this provider").click()
         page.goto(live_server("/run/sign-in-oidc"))
-        with page.expect_navigation():  # read the run page, not the start page
-            page.get_by_role("button", name="Start the run").click()
-        for _ in range(20):
-            if page.locator("#next").count() == 0:
-                break
-            with page.expect_navigation():
-                page.locator("#next").click()
-            if "/interaction/" in page.url:
-                page.fill('input[name="login"]', "erin")
-                page.fill('input[name="password"]', "pw")
-                page.get_by_role("button", name="Sign-in").click()
-                page.get_by_role("button", name="Continue").click()
-                page.wait_for_url("**/runs/**")
+        run_url = run_to_the_end(page, at_oidc_provider("erin"))
         assert "That is the whole flow." in page.content()
         assert "run-step-failed" not in page.content()
-        page.goto(page.url.split("?")[0].split("#")[0] + "?step=5")
+        page.goto(run_url + "?step=5")
         table = page.get_by_role("table", name="The checks of OpenID Connect Core")
         for name in ("header", "kid", "signature", "iss", "aud", "exp", "nonce",
                      "at_hash"):
             assert table.get_by_role("rowheader", name=name, exact=True).count() == 1
         assert table.locator("tr.check-failed").count() == 0
         assert serious_violations(page) == []
-        run_url = page.url.split("?")[0]
         page.goto(run_url + "?step=1")
         assert "openid-configuration" in page.content()
         assert serious_violations(page) == []
@@ -104,26 +93,19 @@ def test_sign_in_with_openid_connect_in_chromium_at_the_sandbox(page, live_serve
     page.get_by_role("button", name="Use the sandbox (best practice)").click()
     page.goto(live_server("/run/sign-in-oidc"))
     assert serious_violations(page) == []
-    with page.expect_navigation():  # read the run page, not the start page
-        page.get_by_role("button", name="Start the run").click()
-    while page.locator("#next").count():
-        href = page.locator("#next").get_attribute("href") or ""
-        with page.expect_navigation():
-            page.locator("#next").click()
+    def at_best_practice(href: str) -> None:
         if "/authorize?" in href:
             assert "/sandbox/best-practice/authorize?" in href
-            page.get_by_role("button", name=re.compile("Continue as Alice")).click()
-            # Consent is asked once per app: another test on this server may
-            # have had Alice approve it already (the sandbox remembers).
-            agree = page.get_by_role("button", name="Agree")
-            agree.or_(page.locator("#next")).first.wait_for()
-            if agree.count():
-                assert serious_violations(page) == []  # the consent page
-                agree.click()
-            page.wait_for_url(re.compile(r"/runs/"))
+
+    def audited(page) -> None:
+        assert serious_violations(page) == []
+
+    # Consent is asked once per app: an earlier test on this server may have had
+    # Alice approve it already (the sandbox remembers), so it is audited if shown.
+    run_url = run_to_the_end(page, lambda page: at_the_sandbox(page, audited),
+                             at_best_practice)
     assert "That is the whole flow." in page.content()
     assert page.locator(".run-step-failed").count() == 0
-    run_url = page.url.split("?")[0].split("#")[0]
     page.goto(run_url + "?step=1")
     assert "/sandbox/best-practice/.well-known/openid-configuration" in (
         page.content())
