@@ -16,7 +16,6 @@ import json
 from urllib.parse import urlencode
 
 import requests
-from requests.auth import HTTPBasicAuth
 
 from flowlab.core.runner import actions
 from flowlab.core.runner import fapiwire as wire
@@ -28,6 +27,7 @@ from flowlab.core.runner.registry import Action
 from flowlab.core.runner.registry import Requirement
 from flowlab.core.runner.registry import action
 from flowlab.core.runner.registry import register
+from flowlab.core.runner.tokenlife import client_authentication
 
 GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693 §2.1
 ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"  # RFC 8693 §3
@@ -63,11 +63,7 @@ def exchange(run, flow, step, ctx) -> dict:
     form = {"grant_type": GRANT, "subject_token": held.get("access_token", ""),
             "subject_token_type": ACCESS_TOKEN, "resource": resource,
             "scope": step["scope"]}
-    auth = None
-    if ctx.client_secret:
-        auth = HTTPBasicAuth(ctx.client_id, ctx.client_secret)
-    else:
-        form["client_id"] = ctx.client_id
+    auth = client_authentication(ctx, form)
     session = capture_session(requests.Session())
     try:
         answer, sent = wire.send(session, "POST", ctx.provider.token_url, ctx,

@@ -17,6 +17,16 @@ from flowlab.core.runner.registry import Action
 from flowlab.core.runner.registry import register
 
 
+def client_authentication(ctx, form: dict) -> HTTPBasicAuth | None:
+    """The client's authentication at an endpoint beside the token endpoint, as
+    there: its secret in Basic (RFC 6749 §2.3.1), or, for a public client, its
+    ``client_id`` added to ``form``."""
+    if ctx.client_secret:
+        return HTTPBasicAuth(ctx.client_id, ctx.client_secret)
+    form["client_id"] = ctx.client_id
+    return None
+
+
 def offered(run, flow) -> bool:
     """Whether the end of ``run`` offers to introspect and revoke its token: it
     finished holding an access token, has not done so yet, its provider's metadata
@@ -35,11 +45,7 @@ def token_call(run, flow, step, ctx) -> dict:
     endpoint: its secret in Basic, or a public client's ``client_id`` alone."""
     form = {"token": run.secrets.get("token", {}).get("access_token", ""),
             "token_type_hint": "access_token"}
-    auth = None
-    if ctx.client_secret:
-        auth = HTTPBasicAuth(ctx.client_id, ctx.client_secret)
-    else:
-        form["client_id"] = ctx.client_id
+    auth = client_authentication(ctx, form)
     session = capture_session(requests.Session())
     try:
         response = session.post(getattr(ctx.provider, step["url"]), data=form,
