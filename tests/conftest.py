@@ -373,6 +373,30 @@ def page(chromium, request):
     assert page.console_errors == [], "pages must not log console errors"
 
 
+@pytest.fixture
+def provider_page(chromium):
+    """A page for runs at oidc-provider, whose own pages load a web font from the
+    internet: requests off loopback are aborted (and listed in ``page.outside``),
+    and a console error on one of the lab's pages fails the test."""
+    context = chromium.new_context()
+    page = context.new_page()
+    page.outside, page.lab_errors = [], []
+
+    def guard(route) -> None:
+        if urlsplit(route.request.url).hostname in ("127.0.0.1", "127.0.0.2"):
+            route.continue_()
+        else:
+            page.outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page.on("console", lambda m: m.type == "error" and "127.0.0.1" in page.url
+            and page.lab_errors.append(m.text))
+    yield page
+    context.close()
+    assert page.lab_errors == [], "the lab's pages must not log console errors"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_teardown(item) -> None:
     """Close a test's own browser context before its fixtures are torn down. A

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from tests.oidc_harness import SPA
+from tests.oidc_harness import WEB
+
 RUN_PAGE = re.compile(r"/runs/")
 
 
@@ -36,6 +39,22 @@ def run_to_the_end(page, sign_in: Callable, check_link: Callable | None = None,
             sign_in(page)
             page.wait_for_url(RUN_PAGE)
     return page.url.split("?")[0].split("#")[0]
+
+
+def use_oidc_provider(page, live_server, oidc_server, scope: str,
+                      api: str = "") -> None:
+    """Point the lab at the suite's oidc-provider by its discovery URL, with the
+    demo apps registered there, as a learner does on /provider."""
+    page.goto(live_server("/provider"))
+    form = page.locator("form", has=page.locator("#d-url"))
+    form.locator("#d-url").fill(oidc_server.discovery_url)
+    if api:
+        form.locator("#d-api").fill(api)
+    form.locator("#d-scope").fill(scope)
+    form.locator("#d-id").fill(WEB[0])
+    form.locator("#d-secret").fill(WEB[1])
+    form.locator("#d-public").fill(SPA[0])
+    form.get_by_role("button", name="Use this provider").click()
 
 
 def at_the_sandbox(page, on_consent: Callable | None = None) -> None:

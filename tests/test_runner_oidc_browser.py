@@ -5,16 +5,13 @@ answer, axe clean."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
 
 from tests.a11y import serious_violations
 from tests.learner import at_oidc_provider
 from tests.learner import at_the_sandbox
 from tests.learner import run_to_the_end
-from tests.oidc_harness import SPA
-from tests.oidc_harness import WEB
+from tests.learner import use_oidc_provider
 
 pytestmark = pytest.mark.browser
 ORDER = ("header", "kid", "signature", "iss", "aud", "exp", "nonce", "at_hash")
@@ -42,47 +39,24 @@ def introspect_and_revoke(page, run_url: str, api: str) -> None:
 
 
 @pytest.mark.interop
-def test_sign_in_with_openid_connect_in_chromium(live_server, oidc_server, chromium):
-    context = chromium.new_context()
-    errors = []
-
-    def guard(route):  # the provider's pages import a web font: keep it offline
-        if urlsplit(route.request.url).hostname in ("127.0.0.1", "127.0.0.2"):
-            route.continue_()
-        else:
-            route.abort()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.on("console", lambda m: m.type == "error" and "127.0.0.1" in page.url
-            and errors.append(m.text))
-    try:
-        page.goto(live_server("/provider"))
-        form = page.locator("form", has=page.locator("#d-url"))
-        form.locator("#d-url").fill(oidc_server.discovery_url)
-        form.locator("#d-scope").fill("openid profile email")
-        form.locator("#d-id").fill(WEB[0])
-        form.locator("#d-secret").fill(WEB[1])
-        form.locator("#d-public").fill(SPA[0])
-        form.get_by_role("button", name="Use this provider").click()
-        page.goto(live_server("/run/sign-in-oidc"))
-        run_url = run_to_the_end(page, at_oidc_provider("erin"))
-        assert "That is the whole flow." in page.content()
-        assert "run-step-failed" not in page.content()
-        page.goto(run_url + "?step=5")
-        table = page.get_by_role("table", name="The checks of OpenID Connect Core")
-        for name in ("header", "kid", "signature", "iss", "aud", "exp", "nonce",
-                     "at_hash"):
-            assert table.get_by_role("rowheader", name=name, exact=True).count() == 1
-        assert table.locator("tr.check-failed").count() == 0
-        assert serious_violations(page) == []
-        page.goto(run_url + "?step=1")
-        assert "openid-configuration" in page.content()
-        assert serious_violations(page) == []
-        introspect_and_revoke(page, run_url, "/me")
-        assert errors == []
-    finally:
-        context.close()
+def test_sign_in_with_openid_connect_in_chromium(live_server, oidc_server,
+                                                 provider_page):
+    page = provider_page
+    use_oidc_provider(page, live_server, oidc_server, "openid profile email")
+    page.goto(live_server("/run/sign-in-oidc"))
+    run_url = run_to_the_end(page, at_oidc_provider("erin"))
+    assert "That is the whole flow." in page.content()
+    assert "run-step-failed" not in page.content()
+    page.goto(run_url + "?step=5")
+    table = page.get_by_role("table", name="The checks of OpenID Connect Core")
+    for name in ORDER:
+        assert table.get_by_role("rowheader", name=name, exact=True).count() == 1
+    assert table.locator("tr.check-failed").count() == 0
+    assert serious_violations(page) == []
+    page.goto(run_url + "?step=1")
+    assert "openid-configuration" in page.content()
+    assert serious_violations(page) == []
+    introspect_and_revoke(page, run_url, "/me")
 
 
 def test_sign_in_with_openid_connect_in_chromium_at_the_sandbox(page, live_server):
