@@ -82,6 +82,10 @@ class FlowRunner:
         page = self.get(self.server("/provider"))
         return self.follow(submit(self.session, page, button, **fields))
 
+    def statuses(self) -> list[str]:
+        """The step list's marks on the current page: "done" or "failed" each."""
+        return re.findall(r'class="run-step run-step-(done|failed)"', self.page.text)
+
     def step_count(self) -> int:
         return len(re.findall(r'class="run-step run-step-(?:done|failed)"',
                               self.page.text))
@@ -133,3 +137,9 @@ def _follow(session: requests.Session, response: requests.Response):
         response = session.get(urljoin(response.url, response.headers["Location"]),
                                allow_redirects=False, timeout=10)
     return response
+
+
+def wire_text(html: str) -> str:
+    """A page's text with its tags dropped in place, so that highlighted JSON
+    reads as it went over the wire."""
+    return unescape(re.sub(r"<[^>]+>", "", html))

@@ -28,9 +28,6 @@ def lab(serve):
     return server
 
 
-def _status(runner: FlowRunner) -> list[str]:
-    return re.findall(r'class="run-step run-step-(done|failed)"', runner.page.text)
-
 
 def _text(html: str) -> str:
     return unescape(re.sub(r"<[^>]+>", " ", html))
@@ -60,7 +57,7 @@ def test_the_device_flow_runs_step_by_step(lab):
     runner.wait_to_poll()  # the interval since step 2's polls (RFC 8628 §3.5)
     page = runner.next()  # Step 3, first try: nobody has approved yet
     assert "authorization_pending" in _text(page.text)
-    assert _status(runner) == ["done", "done"]  # step 3 is still going on
+    assert runner.statuses() == ["done", "done"]  # step 3 is still going on
     assert 'id="device-link"' in page.text
     done = runner.approve_device()
     assert done.status_code == 200 and "Device connected" in done.text
@@ -68,7 +65,7 @@ def test_the_device_flow_runs_step_by_step(lab):
     runner.wait_to_poll()
     runner.next()  # Step 3, second try: the tokens
     page = runner.next()  # Step 4: the Web API with the device's token
-    assert _status(runner) == ["done"] * 4
+    assert runner.statuses() == ["done"] * 4
     assert "That is the whole flow" in page.text
     assert any(s["line"] == "GET /sandbox/v1/me" for s in lab.recorder.seen)
     polls = [s for s in lab.recorder.seen if s["line"] == "POST /sandbox/api/token"]
@@ -88,7 +85,7 @@ def test_cancelling_on_the_phone_stops_the_run(lab):
     runner.approve_device(decision="Cancel")
     runner.wait_to_poll()
     page = runner.next()
-    assert _status(runner) == ["done", "done", "failed"]
+    assert runner.statuses() == ["done", "done", "failed"]
     assert "access_denied" in _text(page.text)
 
 
@@ -118,14 +115,14 @@ def test_next_too_soon_answers_at_once_and_says_how_long_to_wait(serve):
     shown = " ".join(_text(page.text).split())
     assert re.search(r"Too early: the TV may poll again in [5-8] s\. Nothing was sent",
                      shown)
-    assert _status(runner) == ["done", "done"]
+    assert runner.statuses() == ["done", "done"]
     runner.approve_device()
     runner.wait_to_poll()
     began = time.monotonic()
     page = runner.next()  # on time: the poll goes out, the tokens come back
     assert time.monotonic() - began < 2.5
     assert _token_polls(server) == polls + 1
-    assert _status(runner) == ["done"] * 3 and "Too early" not in page.text
+    assert runner.statuses() == ["done"] * 3 and "Too early" not in page.text
 
 
 def test_run_all_approves_on_the_second_device(lab):

@@ -10,8 +10,6 @@ wire is checked on the sandbox's side (``WireRecorder``), and the page against i
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from html import unescape
 from urllib.parse import parse_qs
@@ -21,6 +19,8 @@ import pytest
 
 from flowlab.core.demo import demo_apps
 from tests.flowrunner import FlowRunner
+from tests.flowrunner import wire_text
+from tests.independent import claims_of
 from tests.test_runner_mcp import Recorder
 
 FLOW = "token-exchange"
@@ -48,18 +48,7 @@ def _text(html: str) -> str:
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
-def _plain(html: str) -> str:
-    """The page's text with tags dropped in place (highlighted JSON reads whole)."""
-    return unescape(re.sub(r"<[^>]+>", "", html))
 
-
-def _claims(token: str) -> dict:
-    body = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-
-
-def _status(runner: FlowRunner) -> list[str]:
-    return re.findall(r'class="run-step run-step-(done|failed)"', runner.page.text)
 
 
 def test_the_app_exchanges_its_token_for_a_narrower_one(lab):
@@ -87,10 +76,10 @@ def test_the_app_exchanges_its_token_for_a_narrower_one(lab):
     assert form["resource"] == [api]
     assert form["scope"] == ["user-read-private user-read-email"]
     assert sent["headers"]["authorization"].startswith("Basic ")  # §2.1
-    subject = _claims(form["subject_token"][0])
+    subject = claims_of(form["subject_token"][0])
     assert sorted(subject["aud"]) == sorted([api, OTHER])
     assert "playlist-read-private" in subject["scope"]
-    shown = _plain(page.text)
+    shown = wire_text(page.text)
     assert f'"issued_token_type": "{ACCESS_TOKEN}"' in shown
     assert f'"aud": "{api}"' in shown
     assert '"act": {' in shown and f'"sub": "{client_id}"' in shown
@@ -100,18 +89,18 @@ def test_the_app_exchanges_its_token_for_a_narrower_one(lab):
     page = runner.next()  # 6: the API with the exchanged token
     call = seen[-1]
     assert call["line"] == f"GET {BEST}/v1/me"
-    issued = _claims(call["headers"]["authorization"].removeprefix("Bearer "))
+    issued = claims_of(call["headers"]["authorization"].removeprefix("Bearer "))
     assert issued["aud"] == api and issued["act"] == {"sub": client_id}
     assert issued["sub"] == subject["sub"]
     assert issued["scope"] == "user-read-private user-read-email"
-    assert re.search(r"HTTP/1\.1\s*200", _plain(page.text))
+    assert re.search(r"HTTP/1\.1\s*200", wire_text(page.text))
 
     page = runner.next()  # 7: a call the narrower token is not good for
     refused = seen[-1]
     assert refused["line"] == f"GET {BEST}/v1/me/playlists"
     assert refused["headers"]["authorization"] == call["headers"]["authorization"]
-    assert re.search(r"HTTP/1\.1\s*403", _plain(page.text))
-    assert _status(runner) == ["done"] * STEPS
+    assert re.search(r"HTTP/1\.1\s*403", wire_text(page.text))
+    assert runner.statuses() == ["done"] * STEPS
     assert "That is the whole flow." in page.text
     assert "Traceback" not in page.text
 
@@ -119,7 +108,7 @@ def test_the_app_exchanges_its_token_for_a_narrower_one(lab):
 def test_every_part_is_annotated_cited_and_exported(live_server):
     runner = _best_practice(live_server)
     page = runner.run_all()
-    assert _status(runner) == ["done"] * STEPS, _text(page.text)[-2000:]
+    assert runner.statuses() == ["done"] * STEPS, _text(page.text)[-2000:]
     missing = []
     for number in range(1, STEPS + 1):
         page = runner.get(f"{runner.run_url}?step={number}")
@@ -127,7 +116,7 @@ def test_every_part_is_annotated_cited_and_exported(live_server):
                               page.text, re.S)
     assert missing == [], f"parts without annotation {missing}"
     # Both tokens are secrets: masked on the page, however they are sent.
-    exchange = _plain(runner.get(f"{runner.run_url}?step=5").text)
+    exchange = wire_text(runner.get(f"{runner.run_url}?step=5").text)
     assert "subject_token" in exchange and '"access_token": "eyJh…' in exchange
     assert not re.search(r"eyJ[\w-]{10,}\.[\w-]{10,}\.", exchange)
     # The replays send the token held at that moment as the subject token, and
@@ -209,12 +198,12 @@ def test_the_wrap_up_introspects_and_revokes_the_exchanged_token(live_server):
     page = runner.run_all()
     runner.follow(submit(runner.session, page, "Introspect and revoke"))
     page = runner.run_all()
-    assert _status(runner) == ["done"] * (STEPS + 3), _text(page.text)[-1500:]
-    introspected = _plain(runner.get(f"{runner.run_url}?step={STEPS + 1}").text)
+    assert runner.statuses() == ["done"] * (STEPS + 3), _text(page.text)[-1500:]
+    introspected = wire_text(runner.get(f"{runner.run_url}?step={STEPS + 1}").text)
     assert '"active": true' in introspected
     assert re.search(r'"aud": "[^"]*/sandbox/best-practice/v1"', introspected)
     assert "reports.example.com" not in introspected
-    refused = _plain(runner.get(f"{runner.run_url}?step={STEPS + 3}").text)
+    refused = wire_text(runner.get(f"{runner.run_url}?step={STEPS + 3}").text)
     assert "GET /sandbox/best-practice/v1/me" in refused
     assert re.search(r"HTTP/1\.1\s*401", refused)
 

@@ -9,7 +9,6 @@ what the page shows against it.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from html import unescape
@@ -24,6 +23,8 @@ from flowlab.core.runner.wellknown import challenge
 from flowlab.core.runner.wellknown import identifier_of
 from flowlab.core.runner.wellknown import well_known
 from tests.flowrunner import FlowRunner
+from tests.flowrunner import wire_text
+from tests.independent import claims_of
 from tests.test_runner import WireRecorder
 
 FLOW = "mcp"
@@ -62,19 +63,7 @@ def _text(html: str) -> str:
     return unescape(re.sub(r"<[^>]+>", " ", html))
 
 
-def _plain(html: str) -> str:
-    """The page's text with tags dropped in place, so highlighted JSON reads as
-    it went over the wire."""
-    return unescape(re.sub(r"<[^>]+>", "", html))
 
-
-def _claims(token: str) -> dict:
-    body = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-
-
-def _status(runner: FlowRunner) -> list[str]:
-    return re.findall(r'class="run-step run-step-(done|failed)"', runner.page.text)
 
 
 def test_the_agent_walks_the_mcp_discovery_chain(lab):
@@ -95,11 +84,11 @@ def test_the_agent_walks_the_mcp_discovery_chain(lab):
 
     page = runner.next()  # 2: RFC 9728 metadata
     assert seen[-1]["line"] == f"GET {PRM}{BEST}/v1"
-    assert f'"resource": "{api}"' in _plain(page.text)
+    assert f'"resource": "{api}"' in wire_text(page.text)
 
     page = runner.next()  # 3: RFC 8414 metadata of the server it names
     assert seen[-1]["line"] == "GET /.well-known/oauth-authorization-server" + BEST
-    assert '"registration_endpoint"' in _plain(page.text)
+    assert '"registration_endpoint"' in wire_text(page.text)
 
     page = runner.next()  # 4: dynamic registration (RFC 7591), a public client
     sent = seen[-1]
@@ -110,7 +99,7 @@ def test_the_agent_walks_the_mcp_discovery_chain(lab):
     assert "client_secret" not in _text(page.text)
     assert "201" in _text(page.text)
     assert "client ID metadata document" in _text(page.text)
-    client_id = re.search(r'"client_id": "([^"]+)"', _plain(page.text)).group(1)
+    client_id = re.search(r'"client_id": "([^"]+)"', wire_text(page.text)).group(1)
 
     page = runner.next()  # 5: the authorization URL with PKCE and resource
     url = runner.next_link()
@@ -120,7 +109,7 @@ def test_the_agent_walks_the_mcp_discovery_chain(lab):
     assert query["code_challenge_method"] == ["S256"]
     assert query["resource"] == [api, OTHER]
     page = runner.authorize()  # 6, 7: Continue as Alice, Agree, back with a code
-    assert _status(runner) == ["done"] * 7
+    assert runner.statuses() == ["done"] * 7
 
     page = runner.next()  # 8: the token, aud = the resource
     token_post = [s for s in seen if s["line"] == f"POST {BEST}/api/token"][-1]
@@ -135,7 +124,7 @@ def test_the_agent_walks_the_mcp_discovery_chain(lab):
     call = seen[-1]
     assert call["line"] == f"GET {BEST}/v1/me"
     token = call["headers"]["authorization"].removeprefix("Bearer ")
-    assert _claims(token)["aud"] == api
+    assert claims_of(token)["aud"] == api
     assert "200" in _text(page.text)
 
     page = runner.next()  # 10: a token for another audience
@@ -147,10 +136,10 @@ def test_the_agent_walks_the_mcp_discovery_chain(lab):
     refused = seen[-1]
     assert refused["line"] == f"GET {BEST}/v1/me"
     other = refused["headers"]["authorization"].removeprefix("Bearer ")
-    assert _claims(other)["aud"] == OTHER
+    assert claims_of(other)["aud"] == OTHER
     shown = _text(page.text)
     assert "401" in shown and 'error="invalid_token"' in shown
-    assert _status(runner) == ["done"] * STEPS
+    assert runner.statuses() == ["done"] * STEPS
     assert "That is the whole flow." in page.text
     assert "Traceback" not in page.text
 
@@ -158,7 +147,7 @@ def test_the_agent_walks_the_mcp_discovery_chain(lab):
 def test_every_part_is_annotated_and_cited(live_server):
     runner = _best_practice(live_server)
     runner.run_all()
-    assert _status(runner) == ["done"] * STEPS
+    assert runner.statuses() == ["done"] * STEPS
     every = []
     for number in range(1, STEPS + 1):
         page = runner.get(f"{runner.run_url}?step={number}")
@@ -185,7 +174,7 @@ def test_the_server_names_its_issuer_whichever_sandbox_issuer_was_chosen(lab):
     the iss of the redirect against it (RFC 9207 §2.4)."""
     runner = FlowRunner(lab).start(FLOW)
     page = runner.run_all()
-    assert _status(runner) == ["done"] * STEPS
+    assert runner.statuses() == ["done"] * STEPS
     assert "That is the whole flow." in page.text
     lines = [s["line"].split("?")[0] for s in lab.recorder.seen]
     assert f"GET {BEST}/authorize" in lines and f"POST {BEST}/api/token" in lines
