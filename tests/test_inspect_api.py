@@ -376,4 +376,6 @@ def url_with(state: str) -> str:
 def test_the_home_page_leads_to_the_inspector(live_server):
     home = requests.get(live_server.url + "/", timeout=10)
     assert re.search(r'<a href="/inspect">inspector</a>', home.text)
-    assert requests.get(live_server.url + "/inspect", timeout=10).status_code == 200
+    page = requests.get(live_server.url + "/inspect", timeout=10)
+    for tool in ("/inspect/jwt", "/inspect/value", "/inspect/report"):
+        assert f'href="{tool}"' in page.text, tool
