@@ -22,15 +22,14 @@ import requests
 from flowlab.core.runner.clientdoc import url_beside
 from tests.conftest import BACKENDS
 from tests.flowrunner import FlowRunner
+from tests.flowrunner import wire_text
 from tests.forms import submit
+from tests.independent import claims_of
 from tests.test_runner_mcp import BEST
 from tests.test_runner_mcp import FLOW
 from tests.test_runner_mcp import OTHER
 from tests.test_runner_mcp import STEPS
 from tests.test_runner_mcp import Recorder
-from tests.test_runner_mcp import _claims
-from tests.test_runner_mcp import _plain
-from tests.test_runner_mcp import _status
 from tests.test_runner_mcp import _text
 
 DOCUMENT = "/run/mcp/client-metadata.json"
@@ -76,12 +75,12 @@ def test_the_agent_is_known_by_its_metadata_document(serve, backend):
     runner.next()  # 1: the API without a token
     runner.next()  # 2: RFC 9728 metadata
     page = runner.next()  # 3: RFC 8414 metadata: the server takes documents
-    assert '"client_id_metadata_document_supported": true' in _plain(page.text)
+    assert '"client_id_metadata_document_supported": true' in wire_text(page.text)
 
     page = runner.next()  # 4: the agent's own document, as the server will fetch it
     assert _lines(seen)[-1] == f"GET {DOCUMENT}"
     assert not any(line.endswith("/api/register") for line in _lines(seen))
-    shown = _plain(page.text)
+    shown = wire_text(page.text)
     assert f'"client_id": "{document_url}"' in shown
     assert '"token_endpoint_auth_method": "none"' in shown
     assert DRAFT in shown and "client_id_metadata_document_supported" in shown
@@ -103,7 +102,7 @@ def test_the_agent_is_known_by_its_metadata_document(serve, backend):
     assert "Flow Lab agent" in consent
     assert "named by its own metadata document" in consent and document_url in consent
     runner.follow(submit(runner.session, page, "Agree"))  # 7: back with a code
-    assert _status(runner) == ["done"] * 7
+    assert runner.statuses() == ["done"] * 7
 
     page = runner.next()  # 8: the token, for the document client, aud = resource
     token_post = [s for s in seen if s["line"] == f"POST {BEST}/api/token"][-1]
@@ -116,12 +115,12 @@ def test_the_agent_is_known_by_its_metadata_document(serve, backend):
     page = runner.next()  # 9: the call succeeds
     call = seen[-1]
     assert call["line"] == f"GET {BEST}/v1/me"
-    assert _claims(call["headers"]["authorization"].removeprefix("Bearer "))[
+    assert claims_of(call["headers"]["authorization"].removeprefix("Bearer "))[
         "aud"] == api
     assert "200" in _text(page.text)
 
     page = runner.run_all()  # 10, 11: the other audience, refused
-    assert _status(runner) == ["done"] * STEPS
+    assert runner.statuses() == ["done"] * STEPS
     assert "That is the whole flow." in page.text
     # "Run this again under …" runs the same way.
     assert '<input type="hidden" name="variant" value="metadata-document">' in page.text
@@ -179,7 +178,7 @@ def test_without_the_servers_word_the_agent_falls_back_to_registration(serve,
     # The diagram shows the registration that happened, not the document.
     assert "4. POST /api/register" in shown and "its own client_id URL" not in shown
     page = runner.run_all()
-    assert _status(runner) == ["done"] * STEPS
+    assert runner.statuses() == ["done"] * STEPS
     assert "That is the whole flow." in page.text
     assert f"GET {DOCUMENT}" not in _lines(lab.recorder.seen)
 
