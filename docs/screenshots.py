@@ -155,6 +155,15 @@ def main() -> None:
                 shoot(page, "exercise")
                 page.goto(base + "/presenter/room")
                 shoot(page, "room")
+                page.goto(base + "/inspect")
+                page.get_by_label("What to inspect").fill(
+                    base + "/sandbox/authorize?response_type=token&client_id=abc"
+                    "&redirect_uri=http://localhost:8888/cb&scope=user-read-email")
+                with page.expect_navigation():
+                    page.get_by_role("button", name="Inspect").click()
+                page.locator("h2", has_text="It is").evaluate(
+                    "(e) => e.scrollIntoView({behavior: 'instant'})")
+                shoot(page, "inspector")
                 chromium.close()
         finally:
             server.terminate()
