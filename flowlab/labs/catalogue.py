@@ -10,6 +10,8 @@ from pathlib import Path
 from flowlab.core.content import render_markdown
 
 VARIANTS = ("vulnerable", "defended")
+# How much a lab asks of the learner, easiest first (the labs page filters on it).
+LEVELS = ("apprentice", "practitioner", "expert")
 # The verdict's three states: what the wire shows (succeeded, failed) or not yet.
 OUTCOMES = ("succeeded", "failed", "undecided")
 
@@ -47,6 +49,7 @@ class Lab:
     variants: dict[str, Variant]
     outcome: dict[str, str]
     annotations: dict[str, str]
+    level: str = "apprentice"  # one of LEVELS
     redirect_to: str = "client"  # "attacker": the redirect URI is the attacker's
     public: bool = False  # a public client: no secret, PKCE (RFC 6749 §2.1)
 
@@ -54,6 +57,11 @@ class Lab:
         """The annotation of a message ``key``, the variant's own first."""
         own = self.variants[variant].annotations
         return own.get(key) or self.annotations.get(key, "")
+
+    def sections(self) -> tuple[str, ...]:
+        """The RFC 9700 sections the lab cites ("4.1", "2.1.1"), for the filter."""
+        prefix = "RFC 9700 §"
+        return tuple(r.removeprefix(prefix) for r in self.rfc if r.startswith(prefix))
 
     def uses_lab_issuer(self) -> bool:
         return any(v.issuer == "lab" for v in self.variants.values())
@@ -70,6 +78,8 @@ def load_lab(path: Path) -> Lab:
     """Read one lab; a missing variant or field fails at start-up, not mid-run."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     outcome = {name: data["outcome"][name] for name in OUTCOMES}
+    if data["level"] not in LEVELS:
+        raise ValueError(f"{path.name}: level must be one of {', '.join(LEVELS)}")
     variants = {name: _variant(name, data["variants"][name]) for name in VARIANTS}
     return Lab(
         id=path.stem, title=data["title"], summary=data["summary"],
@@ -77,9 +87,27 @@ def load_lab(path: Path) -> Lab:
         client_name=data["client_name"], story_html=render_markdown(data["story"]),
         steps=tuple(data.get("steps", ())), variants=variants,
         outcome=outcome, annotations=dict(data.get("annotations", {})),
-        redirect_to=data.get("redirect_to", "client"),
+        level=data["level"], redirect_to=data.get("redirect_to", "client"),
         public=bool(data.get("public", False)),
     )
+
+
+def _section_key(section: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in section.split(".") if n.isdigit())
+
+
+def sections_of(labs: list[Lab]) -> list[str]:
+    """Every RFC 9700 section the labs cite, in the RFC's order."""
+    return sorted({s for lab in labs for s in lab.sections()}, key=_section_key)
+
+
+def matching(labs: list[Lab], level: str = "", section: str = "") -> list[Lab]:
+    """The labs of ``level`` citing RFC 9700 ``section`` or one of its subsections
+    ("4.1" matches §4.1 and §4.1.1); an empty filter matches every lab."""
+    return [lab for lab in labs
+            if (not level or lab.level == level)
+            and (not section or any(s == section or s.startswith(section + ".")
+                                    for s in lab.sections()))]
 
 
 def load(folder: Path) -> dict[str, Lab]:

@@ -13,6 +13,7 @@ from flask import session
 
 from flowlab.core.http import Exchange
 from flowlab.core.http import Message
+from flowlab.labs import catalogue
 from flowlab.labs import client
 from flowlab.labs import progress
 from flowlab.labs.catalogue import VARIANTS
@@ -50,8 +51,14 @@ def _back(lab_id: str, variant: str):
 
 @bp.get("/")
 def index():
-    """Every lab, in order."""
-    return render_template("labs/index.html", labs=_labs().catalogue.values(),
+    """Every lab in order, or those of one level and one RFC 9700 section."""
+    every = list(_labs().catalogue.values())
+    level = request.args.get("level", "")
+    section = request.args.get("section", "")
+    shown = catalogue.matching(every, level, section)
+    return render_template("labs/index.html", labs=shown, total=len(every),
+                           levels=catalogue.LEVELS, level=level, section=section,
+                           sections=catalogue.sections_of(every),
                            attacker=app_config().get("LABS_ATTACKER_URL"))
 
 
