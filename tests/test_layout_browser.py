@@ -168,6 +168,8 @@ class Pages:
                           for n in range(1, runner.step_count() + 1)]
             if flow == "authorization-code":
                 self._branch(runner)
+                inspect = "/inspect/run/" + runner.run_url.rsplit("/", 1)[1]
+                self.mine += [inspect + "/1/0", inspect + "/4/2"]  # URL, answer
         self.mine.append(f"/compare?run={runner.run_url.rsplit('/', 1)[1]}")
         self._kept(runner)
 

@@ -3,9 +3,10 @@ pasted text, the same for the JSON API and the page. Nothing is kept or fetched.
 
 from __future__ import annotations
 
-from flowlab.core.inspect.findings import findings
+from flowlab.core.inspect.findings import fired
 from flowlab.core.inspect.parts import parts
 from flowlab.core.inspect.parts import redactor
+from flowlab.core.inspect.recognize import Pasted
 from flowlab.core.inspect.recognize import recognize
 
 LIMIT = 64 * 1024  # the most a pasted text may be, in UTF-8 bytes
@@ -17,10 +18,18 @@ class TooBig(ValueError):
 
 def answer(text: str, glossary: dict, now: float) -> dict:
     """What the text is, its parts explained and masked, and what is wrong."""
+    return explain(text, glossary, now)[0]
+
+
+def explain(text: str, glossary: dict, now: float) -> tuple[dict, Pasted, list]:
+    """The answer, with the text as read and the rules that fired (for the page's
+    way into the lab, ``flowlab.core.inspect.lab``)."""
     if len(text.encode("utf-8", "replace")) > LIMIT:
         raise TooBig(f"The text is over {LIMIT // 1024} KB, the most the inspector "
                      "reads. Paste one message at a time.")
     pasted = recognize(text)
     redact = redactor(pasted)
-    return {"kind": pasted.kind, "parts": parts(pasted, glossary, redact),
-            "findings": findings(pasted, redact, now) if pasted.fields else []}
+    found = fired(pasted, redact, now) if pasted.fields else []
+    return ({"kind": pasted.kind, "parts": parts(pasted, glossary, redact),
+             "findings": [finding for _, finding in found]},
+            pasted, [rule for rule, _ in found])

@@ -57,7 +57,7 @@ MATCHERS = {"present": _present, "absent": _absent, "before": _before,
             "after": _after, "more_than": _more_than}
 
 
-def _holds(conditions: dict, pasted: Pasted) -> list[bool]:
+def holds(conditions: dict, pasted: Pasted) -> list[bool]:
     """For each ``name = pattern`` condition, whether a field so named (any case)
     matches."""
     return [any(re.search(pattern, v) for _, n, v in pasted.fields
@@ -65,7 +65,7 @@ def _holds(conditions: dict, pasted: Pasted) -> list[bool]:
             for name, pattern in conditions.items()]
 
 
-def _applies(rule: dict, pasted: Pasted) -> bool:
+def applies(rule: dict, pasted: Pasted) -> bool:
     if pasted.kind not in rule["kinds"]:
         return False
     if "uses" in rule and pasted.use not in rule["uses"]:
@@ -73,15 +73,14 @@ def _applies(rule: dict, pasted: Pasted) -> bool:
     return rule.get("applies", "any") == "any" or pasted.host.endswith(SPOTIFY)
 
 
-def findings(pasted: Pasted, redact, now: float) -> list[dict]:
-    """Every rule that fires, most severe first: ``{"severity", "message", "ref"}``.
-    A message may name the matched value (masked) as ``{value}``."""
+def fired(pasted: Pasted, redact, now: float) -> list[tuple[dict, dict]]:
+    """Each rule that fires with its finding, most severe first."""
     found = []
     for rule in RULES:
-        if not _applies(rule, pasted):
+        if not applies(rule, pasted):
             continue
-        if not all(_holds(rule.get("when", {}), pasted)) or any(
-                _holds(rule.get("unless", {}), pasted)):
+        if not all(holds(rule.get("when", {}), pasted)) or any(
+                holds(rule.get("unless", {}), pasted)):
             continue
         wanted = set(rule.get("where", [])) or None
         values = [v for where, name, v in pasted.fields if name in rule.get(
@@ -90,6 +89,6 @@ def findings(pasted: Pasted, redact, now: float) -> list[dict]:
         if matched is None and rule.get("names"):
             continue
         message = rule["message"].replace("{value}", redact(matched or ""))
-        found.append({"severity": rule["severity"], "message": message,
-                      "ref": rule["ref"]})
-    return sorted(found, key=lambda f: ORDER[f["severity"]])
+        found.append((rule, {"severity": rule["severity"], "message": message,
+                             "ref": rule["ref"]}))
+    return sorted(found, key=lambda pair: ORDER[pair[1]["severity"]])
