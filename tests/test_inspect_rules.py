@@ -69,6 +69,17 @@ def token_request(*extra_headers: str, **form) -> str:
                       *extra_headers, "", body])
 
 
+def metadata(**changes) -> str:
+    """A sound issuer's metadata (RFC 8414 §2), with ``changes`` (None drops)."""
+    body = {"issuer": "https://as.example.com",
+            "authorization_endpoint": "https://as.example.com/authorize",
+            "token_endpoint": "https://as.example.com/token",
+            "response_types_supported": ["code"],
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": True, **changes}
+    return json.dumps({k: v for k, v in body.items() if v is not None})
+
+
 # (rule id, pasted text, severity, a word of the message)
 CASES = [
     ("implicit-grant", url(response_type="token", drop=("code_challenge",
@@ -130,6 +141,27 @@ CASES = [
     ("dpop-stale", proof(iat=NOW - 3600), "medium", "stale"),
     ("dpop-htu-query", proof(htu="https://api.example.com/v1/me?x=1"), "medium",
      "query"),
+    ("token-response-cacheable", "HTTP/1.1 200 OK\nContent-Type: application/json"
+     '\n\n{"access_token": "at-1", "token_type": "Bearer"}', "medium", "no-store"),
+    ("token-response-no-type", '{"access_token": "at-1", "expires_in": 3600}', "low",
+     "token_type"),
+    ("unregistered-error", '{"error": "token_expired"}', "low", "token_expired"),
+    ("metadata-plain-pkce", metadata(code_challenge_methods_supported=[
+        "plain", "S256"]), "medium", "plain"),
+    ("metadata-no-pkce", metadata(code_challenge_methods_supported=None), "low",
+     "PKCE"),
+    ("metadata-implicit", metadata(response_types_supported=["code", "id_token token"]),
+     "medium", "implicit"),
+    ("metadata-http-issuer", metadata(issuer="http://as.example.com"), "medium",
+     "https"),
+    ("metadata-no-iss-parameter", metadata(
+        authorization_response_iss_parameter_supported=None), "info", "mix-up"),
+    ("challenge-invalid-token", 'Bearer error="invalid_token", error_description='
+     '"The access token expired"', "info", "refused"),
+    ("challenge-insufficient-scope", 'Bearer error="insufficient_scope", scope='
+     '"playlist-modify-private"', "info", "scope"),
+    ("challenge-dpop-nonce", 'DPoP error="use_dpop_nonce", algs="ES256"', "info",
+     "nonce"),
 ]
 
 
@@ -200,6 +232,10 @@ def test_the_implicit_grant_note_for_spotify_only_at_spotify(live_server):
                 request_uri="urn:ietf:params:oauth:request_uri:abc"),
     token_request, id_token, proof,
     lambda: proof(ath=None, htm="POST", htu="https://as.example.com/token"),
+    metadata, lambda: metadata(issuer="http://127.0.0.1:5000/sandbox"),
+    lambda: "HTTP/1.1 200 OK\nContent-Type: application/json\nCache-Control: "
+            'no-store\n\n{"access_token": "at-1", "token_type": "Bearer"}',
+    lambda: '{"error": "invalid_grant", "error_description": "The code was used"}',
 ])
 def test_a_sound_message_gets_no_high_or_medium_finding(live_server, make):
     """Made when the test runs: a JWT or proof made at collection is stale by the
