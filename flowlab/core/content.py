@@ -32,12 +32,28 @@ EXTENSIONS = ["tables", "fenced_code", "toc", "attr_list", "codehilite"]
 
 @dataclass(frozen=True)
 class Page:
-    """A rendered page: its path, front-matter ``meta``, HTML and headings."""
+    """A page: its path and front-matter ``meta``, read at start-up; its HTML and
+    headings, rendered from ``body`` on first use and kept (start-up renders none)."""
 
     path: str
     meta: dict
-    html: Markup
-    toc: list = field(default_factory=list)
+    body: str = field(default="", repr=False, compare=False)
+    _rendered: list = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def html(self) -> Markup:
+        return self._render()[0]
+
+    @property
+    def toc(self) -> list:
+        return self._render()[1]
+
+    def _render(self) -> tuple[Markup, list]:
+        if not self._rendered:  # a race renders twice, the same HTML both times
+            md = _markdown()
+            html = Markup(md.convert(self.body))
+            self._rendered[:] = [(html, getattr(md, "toc_tokens", []))]
+        return self._rendered[0]
 
     @property
     def title(self) -> str:
@@ -97,11 +113,9 @@ class Content:
 
 
 def load_page(name: str, path: Path) -> Page:
-    """Read one Markdown file, split its front matter and render it."""
+    """Read one Markdown file and split its front matter (rendered when first shown)."""
     meta, body = split_front_matter(path.read_text(encoding="utf-8"), str(path))
-    md = _markdown()
-    html = Markup(md.convert(body))
-    return Page(name, meta, html, getattr(md, "toc_tokens", []))
+    return Page(name, meta, body)
 
 
 def split_front_matter(text: str, source: str = "<text>") -> tuple[dict, str]:
