@@ -29,13 +29,15 @@ import base64
 import json
 import re
 import time
+from dataclasses import dataclass
+from dataclasses import field
 from urllib.parse import quote
-from dataclasses import dataclass, field
 
 import jwt as pyjwt
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 NOW = int(time.time())
 KINDS = {"authorization_request", "authorization_response", "token_request",
@@ -353,14 +355,16 @@ TOKEN_REQUESTS = [
          "User-Agent: node-fetch/3.3\n"
          "\n"
          "grant_type=client_credentials&client_id=Q1w2E3r4T5y6U7i8O9p0AsDfGhJk"
-         "LzXc&client_secret=" + AUTH0_SECRET + "&audience=https%3A%2F%2Fapi.acme.io%2F",
+         "LzXc&client_secret=" + AUTH0_SECRET
+         + "&audience=https%3A%2F%2Fapi.acme.io%2F",
          "token_request",
          names=("grant_type", "client_id", "client_secret", "audience"),
          headers=("Content-Type",),
          secrets=(AUTH0_SECRET,)),
     case("curl-entra-data-urlencode-continuations",
          "curl --request POST \\\n"
-         "  --url 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token' \\\n"
+         "  --url 'https://login.microsoftonline.com/contoso.onmicrosoft.com"
+         "/oauth2/v2.0/token' \\\n"
          "  --header 'Content-Type: application/x-www-form-urlencoded' \\\n"
          "  --data-urlencode 'client_id=6731de76-14a6-49ae-97bc-6eba6914391e' \\\n"
          "  --data-urlencode 'scope=https://graph.microsoft.com/.default' \\\n"
