@@ -324,6 +324,13 @@ def test_a_body_over_the_site_limit_is_refused_as_json(live_server):
     ("Basic YWJjOmRlZg==", "unknown"),
     ("Bearer 2YotnFZFEjr1zCsicMWpAA", "unknown"),
     ('{"active": true, "scope": "a"}', "unknown"),
+    # A form_post callback (code and state posted, no client): not a token request.
+    ("POST /cb HTTP/1.1\nHost: app.example.com\nContent-Type: application/x-www-"
+     "form-urlencoded\n\ncode=SplxlOBeZQQYbYS6WxSbIA&state=xyz",
+     "authorization_response"),
+    ('{"error": {"status": 401, "message": "Invalid access token"}}',
+     "error_response"),  # Spotify's Web API; another object under error is unknown
+    ('{"error": {"status": "401", "detail": "x"}}', "unknown"),
 ])
 def test_more_shapes_of_each_kind(live_server, text, kind):
     assert inspect(live_server, text)["kind"] == kind

@@ -128,7 +128,7 @@ def _json(text: str) -> Pasted | None:
         return None
     if "access_token" in data:
         kind = "token_response"
-    elif "error" in data:
+    elif isinstance(data.get("error"), str) or _web_api_error(data.get("error")):
         kind = "error_response"
     elif ("issuer" in data and METADATA & data.keys()) or {
             "resource", "authorization_servers"} <= data.keys():
@@ -138,6 +138,13 @@ def _json(text: str) -> Pasted | None:
     parts, leaves = _members("json", data)
     where = _text(data.get("issuer") or data.get("resource") or "")
     return Pasted(kind, parts, leaves, urlsplit(where).hostname or "")
+
+
+def _web_api_error(error) -> bool:
+    """Spotify's Web API error object, ``{"status": 401, "message": "…"}``
+    (spotify-wire); any other object under ``error`` is no OAuth error."""
+    return (isinstance(error, dict) and set(error) == {"status", "message"}
+            and isinstance(error["status"], int))
 
 
 def _url(text: str) -> Pasted | None:
@@ -168,7 +175,7 @@ def _message(text: str) -> Pasted | None:
     if message.body and not message.header("Content-Type"):  # a form, if anything
         fields += [("form", k, v) for k, v in parse_qsl(message.text)]
     host = message.header("Host") or ""
-    if any(name == "grant_type" for where, name, _ in fields if where != "header"):
+    if _redeems(message.start.method, {n for w, n, _ in fields if w != "header"}):
         body = [f for f in fields if f[0] != "header"]
         ordered = body + [f for f in fields if f[0] == "header"]
         return Pasted("token_request", ordered, ordered,
@@ -177,6 +184,14 @@ def _message(text: str) -> Pasted | None:
     if found is not None and not host:
         found.host = ""
     return found
+
+
+def _redeems(method: str, names: set[str]) -> bool:
+    """A token request: a grant_type (RFC 6749 §4.1.3, §4.4.2, §6), or a POST
+    of a code with the client's identity but no grant_type, as GitHub takes one.
+    (A form_post callback, OAuth 2.0 Form Post Response Mode §2, has no client.)"""
+    return "grant_type" in names or (method == "POST" and "code" in names and bool(
+        names & {"client_id", "client_secret", "redirect_uri", "code_verifier"}))
 
 
 def _response(message: Message) -> Pasted | None:
@@ -191,6 +206,12 @@ def _response(message: Message) -> Pasted | None:
 
 
 def _challenge(text: str) -> Pasted | None:
+    """One challenge header, or several lines of it as a 401 shows them (their
+    challenges are one list, RFC 9110 §11.6.1, §5.3)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > 1 and all(line[:17].lower() == "www-authenticate:"
+                              for line in lines):
+        text = "WWW-Authenticate: " + ", ".join(line[17:].strip() for line in lines)
     found = challenge(text)
     if found is None:
         return None
