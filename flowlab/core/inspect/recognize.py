@@ -180,6 +180,10 @@ def _message(text: str) -> Pasted | None:
         ordered = body + [f for f in fields if f[0] == "header"]
         return Pasted("token_request", ordered, ordered,
                       (urlsplit(f"//{host}").hostname or ""))
+    posted = [f for f in fields if f[0] == "form"]
+    if ANSWERS & {name for _, name, _ in posted}:  # a form_post callback (§2)
+        return Pasted("authorization_response", posted, posted,
+                      urlsplit(f"//{host}").hostname or "")
     found = _url(f"https://{host or 'host.invalid'}{message.start.target}")
     if found is not None and not host:
         found.host = ""
