@@ -10,6 +10,18 @@ use it: the sandbox's endpoints, metadata and apps are left as they are. Overrid
 - ``redirect_pattern = "<glob>"``: the issuer also serves the sandbox's authorize
   pages at its path, and accepts any redirect URI matching the pattern, as a server
   that lets clients register wildcards would (RFC 9700 §4.1.1; lab "redirect-uri").
+- ``pkce_optional = true``: PKCE is not required, even of a public client, and a
+  code issued with a challenge is redeemed without a verifier (RFC 9700 §4.8,
+  §2.1.1; lab "pkce-downgrade").
+- ``pkce_plain = true``: ``code_challenge_method=plain`` is accepted, so anyone
+  who read the authorization request knows the verifier (RFC 9700 §2.1.1, RFC
+  7636 §7.2; lab "pkce-downgrade").
+- ``scope_check = false``: a token or refresh request may ask for more scope
+  than the user granted, up to every scope the server has (RFC 6749 §3.3, §6;
+  lab "scope-upgrade").
+
+The PKCE and redirect switches act at authorize, so those issuers serve the
+sandbox's authorize pages at their own path too.
 """
 
 from __future__ import annotations
@@ -18,7 +30,9 @@ import fnmatch
 from collections.abc import Mapping
 
 from oauthlib.oauth2.rfc6749 import errors
+from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
+from flowlab.core.hosts import constant_time_equal
 from flowlab.labs.catalogue import Lab
 from flowlab.labs.client import credentials
 from flowlab.sandbox.public import IssuerProfile
@@ -26,6 +40,8 @@ from flowlab.sandbox.public import RequestValidator
 from flowlab.sandbox.public import Sandbox
 
 HEADERS = {"X-Flowlab-Lab": "vulnerable issuer"}
+# Switches that act at authorize: their issuer serves the authorize pages too.
+AT_AUTHORIZE = ("redirect_pattern", "pkce_optional", "pkce_plain")
 
 
 class LabValidator(RequestValidator):
@@ -69,6 +85,74 @@ class LabValidator(RequestValidator):
         if self.overrides.get("single_use_codes", True):
             super().refuse_used_code(record, request)
 
+    @property
+    def challenge_methods(self) -> tuple[str, ...]:
+        """With ``pkce_plain``, ``plain`` beside S256, which RFC 9700 §2.1.1 asks
+        servers to refuse: the challenge is then the verifier itself."""
+        return ("S256", "plain") if self.overrides.get("pkce_plain") else ("S256",)
+
+    def is_pkce_required(self, client_id, request):
+        """With ``pkce_optional``, never: a request without a challenge gets a
+        code, a public client's too (RFC 9700 §4.8, §2.1.1; RFC 7636 §4.4.1)."""
+        if self.overrides.get("pkce_optional"):
+            return False
+        return super().is_pkce_required(client_id, request)
+
+    def check_verifier(self, record, request) -> None:
+        """With ``pkce_optional``, no verifier passes whatever was stored (the
+        downgrade RFC 9700 §4.8 describes); with ``pkce_plain``, a ``plain``
+        challenge is matched by the verifier equal to it (RFC 7636 §4.6)."""
+        verifier = request.code_verifier
+        if verifier is None and self.overrides.get("pkce_optional"):
+            return
+        if verifier is not None and record.challenge_method == "plain":
+            if not constant_time_equal(verifier, record.challenge or ""):
+                raise errors.InvalidGrantError(
+                    description="code_verifier was incorrect", request=request)
+            return
+        super().check_verifier(record, request)
+
+    def get_code_challenge(self, code, request):
+        """With ``pkce_optional`` and no verifier sent, no challenge is reported,
+        so oauthlib asks for none (RFC 9700 §4.8)."""
+        if request.code_verifier is None and self.overrides.get("pkce_optional"):
+            return None
+        return super().get_code_challenge(code, request)
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        """As the sandbox; with ``scope_check = false``, the token request's
+        ``scope`` replaces the granted one (RFC 6749 §3.3 forbids it)."""
+        super().validate_code(client_id, code, client, request, *args, **kwargs)
+        if not self.overrides.get("scope_check", True) and request.scope:
+            request.scopes = self._offered(scope_to_list(request.scope), request)
+        return True
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        """As the sandbox, but with ``scope_check = false`` its own scope check
+        does not see the asked ``scope`` (RFC 6749 §6 forbids widening)."""
+        if self.overrides.get("scope_check", True):
+            return super().validate_refresh_token(refresh_token, client, request)
+        asked, request.scope = request.scope, None
+        try:
+            return super().validate_refresh_token(refresh_token, client, request)
+        finally:
+            request.scope = asked
+
+    def is_within_original_scope(self, request_scopes, refresh_token, request):
+        """With ``scope_check = false``, any scope the server has is "within"
+        the grant (RFC 6749 §6 says: only those originally granted)."""
+        if self.overrides.get("scope_check", True):
+            return super().is_within_original_scope(request_scopes, refresh_token,
+                                                    request)
+        return bool(self._offered(request_scopes, request))
+
+    def _offered(self, scopes: list[str], request) -> list[str]:
+        """The scopes asked for, if the server has them all (RFC 6749 §3.3)."""
+        if not set(scopes) <= self.settings.scopes:
+            raise errors.InvalidScopeError(description="Illegal scope",
+                                           request=request)
+        return scopes
+
 
 def add_issuers(sandbox: Sandbox, labs: dict[str, Lab], config: Mapping) -> None:
     """An issuer for each lab that has one; authorize pages too for those whose
@@ -82,5 +166,6 @@ def add_issuers(sandbox: Sandbox, labs: dict[str, Lab], config: Mapping) -> None
         profile = IssuerProfile(id=f"lab-{lab.id}", path=f"/sandbox/lab-{lab.id}",
                                 name=f"Lab issuer: {lab.title}",
                                 label="lab only, vulnerable")
-        paged = any("redirect_pattern" in v.server for v in lab.variants.values())
+        paged = any(key in v.server for v in lab.variants.values()
+                    for key in AT_AUTHORIZE)
         sandbox.add_issuer(profile, validator, pages=paged, headers=HEADERS)

@@ -43,14 +43,15 @@ def grant_error(request, text: str) -> errors.InvalidGrantError:
     return errors.InvalidGrantError(description=text, request=request)
 
 
-def live_code(conn, settings, code: str, client, request):
-    """The code's record if known here, the same client's, with the right verifier,
-    unexpired and for the same redirect URI; used or not (RFC 6749 §4.1.3)."""
+def live_code(conn, settings, code: str, client, request, verify):
+    """The code's record if known here, the same client's, with the right verifier
+    (``verify``: the validator's :func:`check_verifier`), unexpired and for the
+    same redirect URI; used or not (RFC 6749 §4.1.3)."""
     record = grants.find_code(conn, code)
     if (record is None or record.client_id != client.client_id
             or not issued_here(settings, code)):
         raise grant_error(request, "Invalid authorization code")
-    check_verifier(record, request, settings.missing_verifier_error)
+    verify(record, request)
     if record.expires_at <= time.time():
         raise grant_error(request, "Authorization code expired")
     if request.redirect_uri != record.redirect_uri:

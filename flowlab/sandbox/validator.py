@@ -26,6 +26,10 @@ class RequestValidator(OAuthlibValidator):
     """Made once per issuer; asks at each use for the request's connection and
     caller. A lab's weak issuer overrides the one check it weakens."""
 
+    # The code_challenge_method values authorize accepts: S256 only (RFC 7636
+    # §4.2, RFC 9700 §2.1.1); a lab's weak issuer may add "plain".
+    challenge_methods: tuple[str, ...] = ("S256",)
+
     def __init__(self, settings, conn: Callable, remote: Callable) -> None:
         self.settings = settings
         self._conn, self._remote = conn, remote
@@ -149,12 +153,18 @@ class RequestValidator(OAuthlibValidator):
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         """Known here, same client, PKCE, not expired, same redirect URI, unused
         (RFC 6749 §4.1.3, RFC 7636 §4.6). Grant: authorization code."""
-        record = tokenrules.live_code(self.conn, self.settings, code, client, request)
+        record = tokenrules.live_code(self.conn, self.settings, code, client, request,
+                                      self.check_verifier)
         if record.used or not grants.claim_code(self.conn, code):
             self.refuse_used_code(record, request)
         request.code_record = record
         tokenrules.bind(request, record)
         return True
+
+    def check_verifier(self, record, request) -> None:
+        """A verifier iff a challenge was stored, and one that matches it: no
+        downgrade (RFC 7636 §4.6, RFC 9700 §4.8.2). Grant: authorization code."""
+        tokenrules.check_verifier(record, request, self.settings.missing_verifier_error)
 
     def refuse_used_code(self, record, request) -> None:
         """A code used before: its grant's tokens are revoked and the request
