@@ -1,11 +1,13 @@
-"""Attack labs "pkce-downgrade" and "scope-upgrade" over HTTP: each attack
-succeeds against the lab issuer's weak switch and fails against the sandbox's own
-issuers, judged on the captured messages; an unexpected learner path decides
-nothing; the switches stay on the lab's own issuer."""
+"""Attack labs "pkce-downgrade", "scope-upgrade" and "open-redirect" over HTTP:
+each attack succeeds against the lab issuer's weak switch and fails against the
+sandbox's own issuers, judged on the captured messages; an unexpected learner
+path decides nothing; the switches stay on the lab's own issuer."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
 import requests
@@ -227,3 +229,114 @@ def test_scope_check_switch_on_the_lab_issuer_only(lab_server, http):
         assert answer.status_code == 200
         wide = path != "/sandbox"
         assert ("playlist-read-private" in answer.json()["scope"].split()) == wide
+
+
+# -- open-redirect ----------------------------------------------------------------
+
+BAIT = re.compile(r'id="bait" href="([^"]+)"')
+
+
+def _agree(browser, server, page, user: str = "alice", decision: str = "agree"):
+    """Sign in at ``page`` and decide at the consent page, then follow the
+    redirect as a browser does: ``..`` resolved (requests keeps it in a
+    redirect's ``Location``, a browser never does)."""
+    consent = browser.post(server("/sandbox/login"), data={
+        "csrf_token": form_token(page), "user": user,
+        "next": page.url.split(server(""), 1)[1]})
+    decided = browser.post(consent.url, data={
+        "csrf_token": form_token(consent), "decision": decision},
+        allow_redirects=False)
+    assert "/callback/../site/go?" in decided.headers["Location"]
+    return browser.get(decided.headers["Location"])
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_open_redirect(lab_server, variant):
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "open-redirect", variant)
+    run = run_of(lab_server, attacker_page)
+    go = html.unescape(BAIT.search(requests.get(attacker_page).text).group(1))
+    page = victim.get(attacker_page.split("/labs/", 1)[0] + go)
+    crafted = requests.utils.unquote(requests.utils.unquote(
+        run.entries("crafted")[0].exchange.response.header("Location")))
+    assert "/labs/open-redirect/" + variant + "/callback/../site/go?to=" \
+        "http://127.0.0.2:" in crafted
+    if variant == "vulnerable":
+        assert "/sandbox/lab-open-redirect/authorize?" in crafted
+        landed = _agree(victim, lab_server, page)
+        assert landed.url == attacker_page
+        hop = run.entries("redirector")[0].exchange
+        assert hop.request.header("Host") == lab_server("").split("//")[1].rstrip("/")
+        assert "code=" in hop.response.header("Location")
+        assert hop.response.header("Location").startswith("http://127.0.0.2:")
+        assert "code=" in run.entries("intercepted")[0].exchange.request.start_line
+        token = run.entries("attacker-token")[0]
+        assert "code_verifier=" in token.exchange.request.text
+        assert status(token) == 200
+        assert _body(run.entries("attacker-me")[0])["id"] == "alice"
+    else:
+        assert "/sandbox/authorize?" in crafted
+        assert page.status_code == 400 and "Invalid redirect URI" in page.text
+        assert status(run.entries("crafted-answer")[0]) == 400
+        assert run.entries("intercepted") == [] and run.entries("redirector") == []
+    expected = {"vulnerable": "succeeded", "defended": "failed"}[variant]
+    assert verdict(victim, lab_server, "open-redirect", variant) == expected
+
+
+def test_open_redirect_unexpected_paths(lab_server):
+    """Cancelling at the consent page of the attacker's request, or signing in
+    through the client's own button, decides nothing; the redirector without a
+    target answers 400."""
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "open-redirect", "vulnerable")
+    run = run_of(lab_server, attacker_page)
+    go = html.unescape(BAIT.search(requests.get(attacker_page).text).group(1))
+    _agree(victim, lab_server, victim.get(attacker_page.split("/labs/", 1)[0] + go),
+           "bob", "cancel")
+    assert "error=access_denied" in run.entries("intercepted")[0].exchange.request \
+        .start_line
+    assert run.entries("attacker-token") == []
+    assert verdict(victim, lab_server, "open-redirect", "vulnerable") == "undecided"
+    assert "Bob Okafor" in sign_in(victim, lab_server, "open-redirect", "vulnerable",
+                                   "bob").text
+    assert status(run.entries("token")[0]) == 200
+    assert verdict(victim, lab_server, "open-redirect", "vulnerable") == "undecided"
+    assert victim.get(lab_server("/labs/open-redirect/vulnerable/site/go"),
+                      allow_redirects=False).status_code == 400
+
+
+def test_prefix_match_on_the_lab_issuer_only(lab_server, http):
+    """``redirect_match = "prefix"``: the lab issuer takes any URI under the
+    registered one; the sandbox's issuers compare exactly."""
+    longer = "http://127.0.0.1:9/labs/{lab}/vulnerable/callback/x"
+    pkce = {"code_challenge": s256("w" * 50), "code_challenge_method": "S256"}
+    alice = requests.Session()
+    page = _authorize(alice, lab_server, "/sandbox", "open-redirect", pkce,
+                      longer.replace("/x", ""))
+    alice.post(lab_server("/sandbox/login"), data={
+        "csrf_token": form_token(page), "user": "alice", "next": "/sandbox/"})
+    for path in ("/sandbox", "/sandbox/best-practice"):
+        page = _authorize(http, lab_server, path, "open-redirect", pkce, longer)
+        assert page.status_code == 400 and "Invalid redirect URI" in page.text
+    page = _authorize(alice, lab_server, "/sandbox/lab-open-redirect",
+                      "open-redirect", pkce, longer, allow_redirects=False)
+    if page.status_code == 302:  # Alice agreed to this app before: a code
+        assert page.headers["Location"].startswith(
+            longer.format(lab="open-redirect") + "?code=")
+    else:  # or the consent page, the redirect URI accepted
+        assert page.status_code == 200 and "Agree" in page.text
+    other = _authorize(alice, lab_server, "/sandbox/lab-open-redirect",
+                       "open-redirect", pkce, "http://127.0.0.2:9/labs/{lab}/x")
+    assert other.status_code == 400 and "Invalid redirect URI" in other.text
+
+
+def test_sandbox_metadata_unchanged_by_these_switches(lab_server, http):
+    """The sandbox's issuers still publish S256 only and name no lab path; the lab
+    issuers publish no metadata at all."""
+    for path in ("/sandbox", "/sandbox/best-practice"):
+        meta = http.get(lab_server("/.well-known/oauth-authorization-server" + path))
+        assert meta.json()["code_challenge_methods_supported"] == ["S256"]
+        assert "lab-" not in meta.text
+    for lab in ("pkce-downgrade", "scope-upgrade", "open-redirect"):
+        assert http.get(lab_server("/.well-known/oauth-authorization-server"
+                                   f"/sandbox/lab-{lab}")).status_code == 404

@@ -10,6 +10,10 @@ use it: the sandbox's endpoints, metadata and apps are left as they are. Overrid
 - ``redirect_pattern = "<glob>"``: the issuer also serves the sandbox's authorize
   pages at its path, and accepts any redirect URI matching the pattern, as a server
   that lets clients register wildcards would (RFC 9700 §4.1.1; lab "redirect-uri").
+- ``redirect_match = "prefix"``: a redirect URI is accepted if a registered one
+  is its prefix (the loopback port aside), so ``…/callback/../site/go?to=…``
+  passes (the attack of RFC 9700 §4.1.1; §4.1.3 requires exact matching; lab
+  "open-redirect").
 - ``pkce_optional = true``: PKCE is not required, even of a public client, and a
   code issued with a challenge is redeemed without a verifier (RFC 9700 §4.8,
   §2.1.1; lab "pkce-downgrade").
@@ -27,6 +31,7 @@ sandbox's authorize pages at their own path too.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Mapping
 
 from oauthlib.oauth2.rfc6749 import errors
@@ -41,7 +46,9 @@ from flowlab.sandbox.public import Sandbox
 
 HEADERS = {"X-Flowlab-Lab": "vulnerable issuer"}
 # Switches that act at authorize: their issuer serves the authorize pages too.
-AT_AUTHORIZE = ("redirect_pattern", "pkce_optional", "pkce_plain")
+AT_AUTHORIZE = ("redirect_pattern", "redirect_match", "pkce_optional", "pkce_plain")
+# A loopback IP literal's port, ignored as the sandbox does (RFC 8252 §7.3).
+LOOPBACK_PORT = re.compile(r"^(http://(?:127\.0\.0\.1|\[::1\])):\d+")
 
 
 class LabValidator(RequestValidator):
@@ -73,10 +80,16 @@ class LabValidator(RequestValidator):
 
     def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs):
         """With ``redirect_pattern``, any URI the pattern matches (the weakness
-        RFC 9700 §4.1.1 describes); else the sandbox's exact rule."""
+        RFC 9700 §4.1.1 describes); with ``redirect_match = "prefix"``, any URI
+        starting with a registered one (the same attack, §4.1.1); else the
+        sandbox's exact rule (§4.1.3)."""
         pattern = self.overrides.get("redirect_pattern")
         if pattern and fnmatch.fnmatchcase(redirect_uri or "", pattern):
             return True
+        if self.overrides.get("redirect_match") == "prefix" and any(
+                _portless(redirect_uri or "").startswith(_portless(registered))
+                for registered in request.client.redirect_uris):
+            return True  # RFC 9700 §4.1.3 asks for exact matching instead
         return super().validate_redirect_uri(client_id, redirect_uri, request)
 
     def refuse_used_code(self, record, request) -> None:
@@ -152,6 +165,10 @@ class LabValidator(RequestValidator):
             raise errors.InvalidScopeError(description="Illegal scope",
                                            request=request)
         return scopes
+
+
+def _portless(uri: str) -> str:
+    return LOOPBACK_PORT.sub(r"\1", uri)
 
 
 def add_issuers(sandbox: Sandbox, labs: dict[str, Lab], config: Mapping) -> None:

@@ -38,12 +38,13 @@ def attacker_view(run: Run, lab: Lab) -> dict:
                         " answered:",
                 "shown": answer.start_line + "\n\n" + answer.pretty_body()}
     stolen = _stolen(run)
+    if stolen is None:
+        return {}  # nothing stolen yet: Alice has not signed in
     return {"heading": "Stolen from PlaylistPal's server",
             "text": "Its client secret, and Alice's refresh token with the scope"
                     " she granted:",
-            "leaked": stolen and (f"refresh_token={stolen[0]}\n"
-                                  f"scope={' '.join(stolen[1])}"),
-            "button": stolen and f"Refresh with {WANTED} added"}
+            "leaked": f"refresh_token={stolen[0]}\nscope={' '.join(stolen[1])}",
+            "button": f"Refresh with {WANTED} added"}
 
 
 def attacker_act(run: Run, lab: Lab, config: Mapping) -> None:

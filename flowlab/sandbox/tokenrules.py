@@ -82,6 +82,19 @@ def check_verifier(record, request, missing: str = "invalid_request") -> None:
         raise grant_error(request, "code_verifier was incorrect")
 
 
+class PkceRules:
+    """The validator's PKCE rules as methods a lab's weak issuer may override
+    (``RequestValidator`` inherits them; RFC 7636, RFC 9700 §2.1.1)."""
+
+    # The code_challenge_method values authorize accepts (RFC 7636 §4.2): S256.
+    challenge_methods: tuple[str, ...] = ("S256",)
+
+    def check_verifier(self, record, request) -> None:
+        """A verifier iff a challenge was stored, and one that matches it: no
+        downgrade (RFC 7636 §4.6, RFC 9700 §4.8.2). Grant: authorization code."""
+        check_verifier(record, request, self.settings.missing_verifier_error)
+
+
 def save_code(conn, settings, code: dict, client_id: str, request) -> None:
     """Keep the code's digest, bound to client, user, redirect URI, PKCE and the
     resources asked for (RFC 6749 §4.1.2, RFC 7636 §4.4, RFC 8707 §2.1); for OpenID

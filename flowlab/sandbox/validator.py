@@ -22,13 +22,9 @@ from flowlab.sandbox.redirects import refusal
 from flowlab.sandbox.store import get_client
 
 
-class RequestValidator(OAuthlibValidator):
+class RequestValidator(tokenrules.PkceRules, OAuthlibValidator):
     """Made once per issuer; asks at each use for the request's connection and
     caller. A lab's weak issuer overrides the one check it weakens."""
-
-    # The code_challenge_method values authorize accepts: S256 only (RFC 7636
-    # §4.2, RFC 9700 §2.1.1); a lab's weak issuer may add "plain".
-    challenge_methods: tuple[str, ...] = ("S256",)
 
     def __init__(self, settings, conn: Callable, remote: Callable) -> None:
         self.settings = settings
@@ -160,11 +156,6 @@ class RequestValidator(OAuthlibValidator):
         request.code_record = record
         tokenrules.bind(request, record)
         return True
-
-    def check_verifier(self, record, request) -> None:
-        """A verifier iff a challenge was stored, and one that matches it: no
-        downgrade (RFC 7636 §4.6, RFC 9700 §4.8.2). Grant: authorization code."""
-        tokenrules.check_verifier(record, request, self.settings.missing_verifier_error)
 
     def refuse_used_code(self, record, request) -> None:
         """A code used before: its grant's tokens are revoked and the request
