@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -236,18 +237,14 @@ def test_scope_check_switch_on_the_lab_issuer_only(lab_server, http):
 BAIT = re.compile(r'id="bait" href="([^"]+)"')
 
 
-def _agree(browser, server, page, user: str = "alice", decision: str = "agree"):
-    """Sign in at ``page`` and decide at the consent page, then follow the
-    redirect as a browser does: ``..`` resolved (requests keeps it in a
-    redirect's ``Location``, a browser never does)."""
-    consent = browser.post(server("/sandbox/login"), data={
-        "csrf_token": form_token(page), "user": user,
-        "next": page.url.split(server(""), 1)[1]})
-    decided = browser.post(consent.url, data={
-        "csrf_token": form_token(consent), "decision": decision},
-        allow_redirects=False)
-    assert "/callback/../site/go?" in decided.headers["Location"]
-    return browser.get(decided.headers["Location"])
+def _browse(browser, url: str):
+    """Follow redirects as a browser does, ``..`` resolved at each hop (requests
+    keeps it in a redirect's ``Location``; a browser never does)."""
+    while True:
+        answer = browser.get(url, allow_redirects=False)
+        if not answer.is_redirect:
+            return answer
+        url = urljoin(answer.url, answer.headers["Location"])
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
@@ -255,16 +252,18 @@ def test_open_redirect(lab_server, variant):
     victim = requests.Session()
     attacker_page = start(victim, lab_server, "open-redirect", variant)
     run = run_of(lab_server, attacker_page)
+    assert "Alice Lindqvist" in sign_in(victim, lab_server, "open-redirect", variant,
+                                        "alice").text
+    assert status(run.entries("token")[0]) == 200  # an ordinary sign-in
     go = html.unescape(BAIT.search(requests.get(attacker_page).text).group(1))
-    page = victim.get(attacker_page.split("/labs/", 1)[0] + go)
+    page = _browse(victim, attacker_page.split("/labs/", 1)[0] + go)
     crafted = requests.utils.unquote(requests.utils.unquote(
         run.entries("crafted")[0].exchange.response.header("Location")))
     assert "/labs/open-redirect/" + variant + "/callback/../site/go?to=" \
         "http://127.0.0.2:" in crafted
     if variant == "vulnerable":
         assert "/sandbox/lab-open-redirect/authorize?" in crafted
-        landed = _agree(victim, lab_server, page)
-        assert landed.url == attacker_page
+        assert page.url == attacker_page  # no page on the way
         hop = run.entries("redirector")[0].exchange
         assert hop.request.header("Host") == lab_server("").split("//")[1].rstrip("/")
         assert "code=" in hop.response.header("Location")
@@ -284,15 +283,21 @@ def test_open_redirect(lab_server, variant):
 
 
 def test_open_redirect_unexpected_paths(lab_server):
-    """Cancelling at the consent page of the attacker's request, or signing in
-    through the client's own button, decides nothing; the redirector without a
-    target answers 400."""
+    """Following the bait before signing in, then cancelling at the consent page,
+    or signing in only through the client's own button, decides nothing; the
+    redirector without a target answers 400."""
     victim = requests.Session()
     attacker_page = start(victim, lab_server, "open-redirect", "vulnerable")
     run = run_of(lab_server, attacker_page)
     go = html.unescape(BAIT.search(requests.get(attacker_page).text).group(1))
-    _agree(victim, lab_server, victim.get(attacker_page.split("/labs/", 1)[0] + go),
-           "bob", "cancel")
+    page = _browse(victim, attacker_page.split("/labs/", 1)[0] + go)
+    consent = victim.post(lab_server("/sandbox/login"), data={
+        "csrf_token": form_token(page), "user": "bob",
+        "next": page.url.split(lab_server(""), 1)[1]})
+    cancelled = victim.post(consent.url, data={
+        "csrf_token": form_token(consent), "decision": "cancel"},
+        allow_redirects=False)
+    _browse(victim, cancelled.headers["Location"])
     assert "error=access_denied" in run.entries("intercepted")[0].exchange.request \
         .start_line
     assert run.entries("attacker-token") == []
