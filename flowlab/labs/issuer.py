@@ -10,6 +10,9 @@ use it: the sandbox's endpoints, metadata and apps are left as they are. Overrid
 - ``redirect_pattern = "<glob>"``: the issuer also serves the sandbox's authorize
   pages at its path, and accepts any redirect URI matching the pattern, as a server
   that lets clients register wildcards would (RFC 9700 §4.1.1; lab "redirect-uri").
+
+And these, checked in ``flowlab.labs.weak_checks``:
+
 - ``redirect_match = "prefix"``: a redirect URI is accepted if a registered one
   is its prefix (the loopback port aside), so ``…/callback/../site/go?to=…``
   passes (the attack of RFC 9700 §4.1.1; §4.1.3 requires exact matching; lab
@@ -31,30 +34,24 @@ sandbox's authorize pages at their own path too.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Mapping
 
 from oauthlib.oauth2.rfc6749 import errors
-from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
-from flowlab.core.hosts import constant_time_equal
 from flowlab.labs.catalogue import Lab
 from flowlab.labs.client import credentials
+from flowlab.labs.weak_checks import WeakChecks
 from flowlab.sandbox.public import IssuerProfile
-from flowlab.sandbox.public import RequestValidator
 from flowlab.sandbox.public import Sandbox
 
 HEADERS = {"X-Flowlab-Lab": "vulnerable issuer"}
 # Switches that act at authorize: their issuer serves the authorize pages too.
 AT_AUTHORIZE = ("redirect_pattern", "redirect_match", "pkce_optional", "pkce_plain")
-# A loopback IP literal's port, ignored as the sandbox does (RFC 8252 §7.3).
-LOOPBACK_PORT = re.compile(r"^(http://(?:127\.0\.0\.1|\[::1\])):\d+")
 
 
-class LabValidator(RequestValidator):
+class LabValidator(WeakChecks):
     """The sandbox's validator with one lab's override, for that lab's clients only."""
 
-    overrides: Mapping = {}
     clients: frozenset[str] = frozenset()
 
     def _only_lab_clients(self, client_id, request, error=errors.InvalidClientError):
@@ -80,16 +77,10 @@ class LabValidator(RequestValidator):
 
     def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs):
         """With ``redirect_pattern``, any URI the pattern matches (the weakness
-        RFC 9700 §4.1.1 describes); with ``redirect_match = "prefix"``, any URI
-        starting with a registered one (the same attack, §4.1.1); else the
-        sandbox's exact rule (§4.1.3)."""
+        RFC 9700 §4.1.1 describes); else ``WeakChecks``: by prefix, or exactly."""
         pattern = self.overrides.get("redirect_pattern")
         if pattern and fnmatch.fnmatchcase(redirect_uri or "", pattern):
             return True
-        if self.overrides.get("redirect_match") == "prefix" and any(
-                _portless(redirect_uri or "").startswith(_portless(registered))
-                for registered in request.client.redirect_uris):
-            return True  # RFC 9700 §4.1.3 asks for exact matching instead
         return super().validate_redirect_uri(client_id, redirect_uri, request)
 
     def refuse_used_code(self, record, request) -> None:
@@ -97,78 +88,6 @@ class LabValidator(RequestValidator):
         nothing is revoked (the vulnerability RFC 6749 §4.1.2 forbids)."""
         if self.overrides.get("single_use_codes", True):
             super().refuse_used_code(record, request)
-
-    @property
-    def challenge_methods(self) -> tuple[str, ...]:
-        """With ``pkce_plain``, ``plain`` beside S256, which RFC 9700 §2.1.1 asks
-        servers to refuse: the challenge is then the verifier itself."""
-        return ("S256", "plain") if self.overrides.get("pkce_plain") else ("S256",)
-
-    def is_pkce_required(self, client_id, request):
-        """With ``pkce_optional``, never: a request without a challenge gets a
-        code, a public client's too (RFC 9700 §4.8, §2.1.1; RFC 7636 §4.4.1)."""
-        if self.overrides.get("pkce_optional"):
-            return False
-        return super().is_pkce_required(client_id, request)
-
-    def check_verifier(self, record, request) -> None:
-        """With ``pkce_optional``, no verifier passes whatever was stored (the
-        downgrade RFC 9700 §4.8 describes); with ``pkce_plain``, a ``plain``
-        challenge is matched by the verifier equal to it (RFC 7636 §4.6)."""
-        verifier = request.code_verifier
-        if verifier is None and self.overrides.get("pkce_optional"):
-            return
-        if verifier is not None and record.challenge_method == "plain":
-            if not constant_time_equal(verifier, record.challenge or ""):
-                raise errors.InvalidGrantError(
-                    description="code_verifier was incorrect", request=request)
-            return
-        super().check_verifier(record, request)
-
-    def get_code_challenge(self, code, request):
-        """With ``pkce_optional`` and no verifier sent, no challenge is reported,
-        so oauthlib asks for none (RFC 9700 §4.8)."""
-        if request.code_verifier is None and self.overrides.get("pkce_optional"):
-            return None
-        return super().get_code_challenge(code, request)
-
-    def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        """As the sandbox; with ``scope_check = false``, the token request's
-        ``scope`` replaces the granted one (RFC 6749 §3.3 forbids it)."""
-        super().validate_code(client_id, code, client, request, *args, **kwargs)
-        if not self.overrides.get("scope_check", True) and request.scope:
-            request.scopes = self._offered(scope_to_list(request.scope), request)
-        return True
-
-    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
-        """As the sandbox, but with ``scope_check = false`` its own scope check
-        does not see the asked ``scope`` (RFC 6749 §6 forbids widening)."""
-        if self.overrides.get("scope_check", True):
-            return super().validate_refresh_token(refresh_token, client, request)
-        asked, request.scope = request.scope, None
-        try:
-            return super().validate_refresh_token(refresh_token, client, request)
-        finally:
-            request.scope = asked
-
-    def is_within_original_scope(self, request_scopes, refresh_token, request):
-        """With ``scope_check = false``, any scope the server has is "within"
-        the grant (RFC 6749 §6 says: only those originally granted)."""
-        if self.overrides.get("scope_check", True):
-            return super().is_within_original_scope(request_scopes, refresh_token,
-                                                    request)
-        return bool(self._offered(request_scopes, request))
-
-    def _offered(self, scopes: list[str], request) -> list[str]:
-        """The scopes asked for, if the server has them all (RFC 6749 §3.3)."""
-        if not set(scopes) <= self.settings.scopes:
-            raise errors.InvalidScopeError(description="Illegal scope",
-                                           request=request)
-        return scopes
-
-
-def _portless(uri: str) -> str:
-    return LOOPBACK_PORT.sub(r"\1", uri)
 
 
 def add_issuers(sandbox: Sandbox, labs: dict[str, Lab], config: Mapping) -> None:
