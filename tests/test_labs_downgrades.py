@@ -152,6 +152,16 @@ def test_pkce_switches_on_the_lab_issuer_only(lab_server, http):
         "redirect_uri": "http://127.0.0.2:9/labs/pkce-downgrade/vulnerable/callback",
         "code_verifier": challenge})
     assert token.status_code == 200 and token.json()["access_token"]
+    # pkce_optional: a code asked for with an S256 challenge, redeemed without
+    # a verifier (the sandbox's issuers refuse it: tests/test_sandbox_pkce.py).
+    s256_code = _code(browser, lab_server, _authorize(
+        browser, lab_server, "/sandbox/lab-pkce-downgrade", "pkce-downgrade",
+        {"code_challenge": challenge, "code_challenge_method": "S256"},
+        allow_redirects=False))
+    token = http.post(lab_server("/sandbox/lab-pkce-downgrade/api/token"), data={
+        "grant_type": "authorization_code", "code": s256_code, "client_id": client_id,
+        "redirect_uri": "http://127.0.0.2:9/labs/pkce-downgrade/vulnerable/callback"})
+    assert token.status_code == 200 and token.json()["access_token"]
 
 
 # -- scope-upgrade ----------------------------------------------------------------

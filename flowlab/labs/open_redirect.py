@@ -50,9 +50,9 @@ def client_page(run: Run, lab: Lab, name: str, config: Mapping,
     """The client's redirector, ``go?to=<URL>``: any target, the rest of the
     query passed along (for campaign tags): the open redirector of RFC 9700
     §4.11.1."""
-    target = sent.args.get("to")
     if name != "go":
         return NOT_FOUND
+    target = sent.args.get("to")
     if not target:
         return Answer(400, "Where to? go?to=<address>", mimetype="text/plain")
     rest = {key: value for key, value in sent.args.items() if key != "to"}

@@ -37,8 +37,9 @@ class WeakChecks(RequestValidator):
 
     @property
     def challenge_methods(self) -> tuple[str, ...]:
-        """With ``pkce_plain``, ``plain`` beside S256, which RFC 9700 §2.1.1 asks
-        servers to refuse: the challenge is then the verifier itself."""
+        """With ``pkce_plain``, ``plain`` beside S256, though RFC 9700 §2.1.1 wants
+        a method that does not expose the verifier: with ``plain`` the challenge
+        is the verifier itself (RFC 7636 §4.2, §7.2)."""
         return ("S256", "plain") if self.overrides.get("pkce_plain") else ("S256",)
 
     def is_pkce_required(self, client_id, request):
