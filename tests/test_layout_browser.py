@@ -45,6 +45,9 @@ NOT_PAGES = {
     "/api/exercises/attempts/<attempt_id>": "JSON polled by exercises.js",
     "/sandbox/fapi2/device/approve": "the device approval page of every issuer is one "
                                      "template, walked under best practice",
+    "/labs/<lab_id>/<variant>/site/<name>": "a lab client's other pages: the "
+                                            "open-redirect lab's redirector, a "
+                                            "redirect (or a 400 text), no page",
 }
 NOT_PAGE_PREFIXES = (  # the sandbox's machine endpoints: JSON for apps, not people
     "/.well-known/", "/sandbox/.well-known/", "/sandbox/best-practice/.well-known/",
@@ -141,6 +144,10 @@ class Pages:
                        "/sandbox/best-practice/authorize", "/sandbox/fapi2/",
                        "/sandbox/fapi2/device", "/sandbox/fapi2/authorize",
                        "/sandbox/lab-redirect-uri/authorize",
+                       "/sandbox/lab-pkce-downgrade/",
+                       "/sandbox/lab-pkce-downgrade/authorize",
+                       "/sandbox/lab-open-redirect/",
+                       "/sandbox/lab-open-redirect/authorize",
                        "/sandbox/authorize?client_id=nobody", "/inspect/report",
                        "/inspect/report?" + urlencode(
                            {"issuer": self.server("/sandbox/fapi2")})]

@@ -10,6 +10,25 @@ use it: the sandbox's endpoints, metadata and apps are left as they are. Overrid
 - ``redirect_pattern = "<glob>"``: the issuer also serves the sandbox's authorize
   pages at its path, and accepts any redirect URI matching the pattern, as a server
   that lets clients register wildcards would (RFC 9700 §4.1.1; lab "redirect-uri").
+
+And these, checked in ``flowlab.labs.weak_checks``:
+
+- ``redirect_match = "prefix"``: a redirect URI is accepted if a registered one
+  is its prefix (the loopback port aside), so ``…/callback/../site/go?to=…``
+  passes (the attack of RFC 9700 §4.1.1; §4.1.3 requires exact matching; lab
+  "open-redirect").
+- ``pkce_optional = true``: PKCE is not required, even of a public client, and a
+  code issued with a challenge is redeemed without a verifier (RFC 9700 §4.8,
+  §2.1.1; lab "pkce-downgrade").
+- ``pkce_plain = true``: ``code_challenge_method=plain`` is accepted, so anyone
+  who read the authorization request knows the verifier (RFC 9700 §2.1.1, RFC
+  7636 §7.2; lab "pkce-downgrade").
+- ``scope_check = false``: a token or refresh request may ask for more scope
+  than the user granted, up to every scope the server has (RFC 6749 §3.3, §6;
+  lab "scope-upgrade").
+
+The PKCE and redirect switches act at authorize, so those issuers serve the
+sandbox's authorize pages at their own path too.
 """
 
 from __future__ import annotations
@@ -21,17 +40,18 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from flowlab.labs.catalogue import Lab
 from flowlab.labs.client import credentials
+from flowlab.labs.weak_checks import WeakChecks
 from flowlab.sandbox.public import IssuerProfile
-from flowlab.sandbox.public import RequestValidator
 from flowlab.sandbox.public import Sandbox
 
 HEADERS = {"X-Flowlab-Lab": "vulnerable issuer"}
+# Switches that act at authorize: their issuer serves the authorize pages too.
+AT_AUTHORIZE = ("redirect_pattern", "redirect_match", "pkce_optional", "pkce_plain")
 
 
-class LabValidator(RequestValidator):
+class LabValidator(WeakChecks):
     """The sandbox's validator with one lab's override, for that lab's clients only."""
 
-    overrides: Mapping = {}
     clients: frozenset[str] = frozenset()
 
     def _only_lab_clients(self, client_id, request, error=errors.InvalidClientError):
@@ -57,7 +77,7 @@ class LabValidator(RequestValidator):
 
     def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs):
         """With ``redirect_pattern``, any URI the pattern matches (the weakness
-        RFC 9700 §4.1.1 describes); else the sandbox's exact rule."""
+        RFC 9700 §4.1.1 describes); else ``WeakChecks``: by prefix, or exactly."""
         pattern = self.overrides.get("redirect_pattern")
         if pattern and fnmatch.fnmatchcase(redirect_uri or "", pattern):
             return True
@@ -82,5 +102,6 @@ def add_issuers(sandbox: Sandbox, labs: dict[str, Lab], config: Mapping) -> None
         profile = IssuerProfile(id=f"lab-{lab.id}", path=f"/sandbox/lab-{lab.id}",
                                 name=f"Lab issuer: {lab.title}",
                                 label="lab only, vulnerable")
-        paged = any("redirect_pattern" in v.server for v in lab.variants.values())
+        paged = any(key in v.server for v in lab.variants.values()
+                    for key in AT_AUTHORIZE)
         sandbox.add_issuer(profile, validator, pages=paged, headers=HEADERS)

@@ -41,7 +41,7 @@ def _crafted(run: Run, lab: Lab, config: Mapping) -> str:
             + urlencode(params))
 
 
-def _answer_of(run: Run, url: str, config: Mapping) -> None:
+def answer_of(run: Run, url: str, config: Mapping) -> None:
     """What the authorization server answers to the crafted request, asked once
     more by the lab for a browser not signed in: its sign-in page, or an error page
     that redirects nowhere (RFC 6749 §4.1.2.1)."""
@@ -65,7 +65,7 @@ def serve(run: Run, lab: Lab, endpoint: str, config: Mapping,
         run.record("crafted", "attacker", "front", Exchange(
             sent.message, answer, url=sent.url))
         if not run.entries("crafted-answer"):
-            _answer_of(run, url, config)
+            answer_of(run, url, config)
         return redirect(url, 302)
     if endpoint != "callback":
         return NOT_FOUND

@@ -40,8 +40,9 @@ def _no_duplicates(request, names: tuple[str, ...]) -> None:
             )
 
 
-def check_authorization_request(request) -> dict:
-    """Pre-auth: response_type, duplicates, S256 only, ABNF (RFC 7636 §4.3)."""
+def check_authorization_request(request, methods: tuple[str, ...] = ("S256",)) -> dict:
+    """Pre-auth: response_type, duplicates, S256 only (``methods``: the issuer's
+    validator may name others), ABNF (RFC 7636 §4.3)."""
     if request.response_type not in RESPONSE_TYPES:
         error = errors.InvalidRequestError
         if request.response_type:
@@ -57,9 +58,10 @@ def check_authorization_request(request) -> dict:
             description="code_challenge required with code_challenge_method",
             request=request,
         )
-    if challenge is not None and method != "S256":
+    if challenge is not None and method not in methods:
         raise errors.InvalidRequestError(
-            description="code_challenge_method must be S256", request=request
+            description="code_challenge_method must be " + " or ".join(methods),
+            request=request,
         )
     if challenge is not None and not PKCE_VALUE.fullmatch(challenge):
         raise errors.InvalidRequestError(

@@ -8,6 +8,7 @@ device grant (RFC 8628) is the one extra grant, labelled as not in Spotify.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from dataclasses import dataclass
@@ -120,16 +121,18 @@ class SandboxServer(
     """Authorization, token, revocation and introspection endpoints (RFC 6749 §3)."""
 
     def __init__(self, validator, token_ttl: int) -> None:
+        # The challenge methods the validator accepts: S256 only, but a lab's
+        # weak issuer may add plain (RFC 9700 §2.1.1).
+        pre_auth = functools.partial(pkce.check_authorization_request,
+                                     methods=validator.challenge_methods)
         code = grant_types.AuthorizationCodeGrant(
-            validator, pre_auth=[pkce.check_authorization_request],
+            validator, pre_auth=[pre_auth],
             pre_token=[pkce.check_code_request],
         )
         code.register_code_modifier(_fresh_code)
         code.register_token_modifier(oidc.add_id_token)  # OIDC Core §3.1.3.3
         code.register_code_modifier(dpopbind.bind_code)  # RFC 9449 §10
-        implicit = grant_types.ImplicitGrant(
-            validator, pre_auth=[pkce.check_authorization_request]
-        )
+        implicit = grant_types.ImplicitGrant(validator, pre_auth=[pre_auth])
         implicit.register_token_modifier(_implicit_fields)
         credentials = grant_types.ClientCredentialsGrant(
             validator, pre_token=[pkce.check_client_credentials_request]

@@ -43,14 +43,15 @@ def grant_error(request, text: str) -> errors.InvalidGrantError:
     return errors.InvalidGrantError(description=text, request=request)
 
 
-def live_code(conn, settings, code: str, client, request):
-    """The code's record if known here, the same client's, with the right verifier,
-    unexpired and for the same redirect URI; used or not (RFC 6749 §4.1.3)."""
+def live_code(conn, settings, code: str, client, request, verify):
+    """The code's record if known here, the same client's, with the right verifier
+    (``verify``: the validator's :func:`check_verifier`), unexpired and for the
+    same redirect URI; used or not (RFC 6749 §4.1.3)."""
     record = grants.find_code(conn, code)
     if (record is None or record.client_id != client.client_id
             or not issued_here(settings, code)):
         raise grant_error(request, "Invalid authorization code")
-    check_verifier(record, request, settings.missing_verifier_error)
+    verify(record, request)
     if record.expires_at <= time.time():
         raise grant_error(request, "Authorization code expired")
     if request.redirect_uri != record.redirect_uri:
@@ -79,6 +80,19 @@ def check_verifier(record, request, missing: str = "invalid_request") -> None:
         )
     if not verifier_matches(verifier, record.challenge):
         raise grant_error(request, "code_verifier was incorrect")
+
+
+class PkceRules:
+    """The validator's PKCE rules as methods a lab's weak issuer may override
+    (``RequestValidator`` inherits them; RFC 7636, RFC 9700 §2.1.1)."""
+
+    # The code_challenge_method values authorize accepts (RFC 7636 §4.2): S256.
+    challenge_methods: tuple[str, ...] = ("S256",)
+
+    def check_verifier(self, record, request) -> None:
+        """A verifier iff a challenge was stored, and one that matches it: no
+        downgrade (RFC 7636 §4.6, RFC 9700 §4.8.2). Grant: authorization code."""
+        check_verifier(record, request, self.settings.missing_verifier_error)
 
 
 def save_code(conn, settings, code: dict, client_id: str, request) -> None:

@@ -22,7 +22,7 @@ from flowlab.sandbox.redirects import refusal
 from flowlab.sandbox.store import get_client
 
 
-class RequestValidator(OAuthlibValidator):
+class RequestValidator(tokenrules.PkceRules, OAuthlibValidator):
     """Made once per issuer; asks at each use for the request's connection and
     caller. A lab's weak issuer overrides the one check it weakens."""
 
@@ -149,7 +149,8 @@ class RequestValidator(OAuthlibValidator):
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         """Known here, same client, PKCE, not expired, same redirect URI, unused
         (RFC 6749 §4.1.3, RFC 7636 §4.6). Grant: authorization code."""
-        record = tokenrules.live_code(self.conn, self.settings, code, client, request)
+        record = tokenrules.live_code(self.conn, self.settings, code, client, request,
+                                      self.check_verifier)
         if record.used or not grants.claim_code(self.conn, code):
             self.refuse_used_code(record, request)
         request.code_record = record

@@ -128,6 +128,20 @@ def callback(lab_id: str, variant: str):
     return respond(page) if page else _back(lab_id, variant)  # a lab's own page
 
 
+@bp.get("/<lab_id>/<variant>/site/<name>")
+def site(lab_id: str, variant: str, name: str):
+    """Another page of the lab client's site, for a lab whose module has
+    ``client_page`` (lab "open-redirect": its redirector)."""
+    lab = _lab(lab_id, variant)
+    page = getattr(_labs().actions(lab_id), "client_page", None) or abort(404)
+    run = _run(lab_id, variant)
+    if run is None:
+        abort(400, description="No lab run in this browser: start one first.")
+    answer = page(run, lab, name, app_config(), incoming())
+    _labs().store.save(run)
+    return respond(answer)
+
+
 @bp.post("/<lab_id>/<variant>/recheck")
 def recheck(lab_id: str, variant: str):
     """The lab client uses its access token again (a lab's ``recheck`` action)."""
