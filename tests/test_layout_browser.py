@@ -45,6 +45,10 @@ NOT_PAGES = {
     "/api/exercises/attempts/<attempt_id>": "JSON polled by exercises.js",
     "/sandbox/fapi2/device/approve": "the device approval page of every issuer is one "
                                      "template, walked under best practice",
+    "/sandbox/lab-device-code-phishing/device/approve": "the same template, its weak "
+        "form played with axe in test_labs_l3_browser",
+    "/sandbox/lab-redirect-uri/device/approve": "the same template, under a lab "
+                                                "issuer's path",
 }
 NOT_PAGE_PREFIXES = (  # the sandbox's machine endpoints: JSON for apps, not people
     "/.well-known/", "/sandbox/.well-known/", "/sandbox/best-practice/.well-known/",
@@ -141,6 +145,10 @@ class Pages:
                        "/sandbox/best-practice/authorize", "/sandbox/fapi2/",
                        "/sandbox/fapi2/device", "/sandbox/fapi2/authorize",
                        "/sandbox/lab-redirect-uri/authorize",
+                       "/sandbox/lab-redirect-uri/device",
+                       "/sandbox/lab-device-code-phishing/",
+                       "/sandbox/lab-device-code-phishing/device",
+                       "/sandbox/lab-device-code-phishing/authorize",
                        "/sandbox/authorize?client_id=nobody", "/inspect/report",
                        "/inspect/report?" + urlencode(
                            {"issuer": self.server("/sandbox/fapi2")})]

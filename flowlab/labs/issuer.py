@@ -10,6 +10,15 @@ use it: the sandbox's endpoints, metadata and apps are left as they are. Overrid
 - ``redirect_pattern = "<glob>"``: the issuer also serves the sandbox's authorize
   pages at its path, and accepts any redirect URI matching the pattern, as a server
   that lets clients register wildcards would (RFC 9700 §4.1.1; lab "redirect-uri").
+- ``device_context = false``: the device approval page says only "Approve
+  device?": not which app asks, nor from where or when (RFC 8628 §5.4; lab
+  "device-code-phishing").
+- ``framable_consent = true``: any site may frame the authorize pages, with no
+  ``frame-ancestors`` or ``X-Frame-Options`` (RFC 9700 §4.16; lab
+  "consent-clickjacking").
+
+An issuer with any of the page overrides (``PAGES``) serves its own authorize and
+device pages; its pages take only its own clients' codes and requests.
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ from flowlab.sandbox.public import RequestValidator
 from flowlab.sandbox.public import Sandbox
 
 HEADERS = {"X-Flowlab-Lab": "vulnerable issuer"}
+# Overrides about the issuer's own browser pages: such an issuer serves them.
+PAGES = ("redirect_pattern", "device_context", "framable_consent")
 
 
 class LabValidator(RequestValidator):
@@ -63,6 +74,20 @@ class LabValidator(RequestValidator):
             return True
         return super().validate_redirect_uri(client_id, redirect_uri, request)
 
+    def serves_client(self, client_id: str) -> bool:
+        """Its pages take only this lab's clients' codes (RFC 8628 §3.3)."""
+        return client_id in self.clients
+
+    def device_context(self) -> bool:
+        """With ``device_context = false``, "Approve device?" and nothing else:
+        the weakness RFC 8628 §5.4 warns of."""
+        return bool(self.overrides.get("device_context", True))
+
+    def framable_consent(self) -> bool:
+        """With ``framable_consent = true``, any site may frame the consent page
+        (the weakness of RFC 9700 §4.16, RFC 6749 §10.13)."""
+        return bool(self.overrides.get("framable_consent", False))
+
     def refuse_used_code(self, record, request) -> None:
         """With ``single_use_codes = false``, a code is never refused as used and
         nothing is revoked (the vulnerability RFC 6749 §4.1.2 forbids)."""
@@ -82,5 +107,5 @@ def add_issuers(sandbox: Sandbox, labs: dict[str, Lab], config: Mapping) -> None
         profile = IssuerProfile(id=f"lab-{lab.id}", path=f"/sandbox/lab-{lab.id}",
                                 name=f"Lab issuer: {lab.title}",
                                 label="lab only, vulnerable")
-        paged = any("redirect_pattern" in v.server for v in lab.variants.values())
+        paged = any(key in v.server for v in lab.variants.values() for key in PAGES)
         sandbox.add_issuer(profile, validator, pages=paged, headers=HEADERS)
