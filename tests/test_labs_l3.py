@@ -14,6 +14,7 @@ import requests
 from flowlab.core.demo import device_app
 from flowlab.serving import stop
 from flowlab.web import attacker
+from flowlab.web import decoy
 from tests.conftest import LiveServer
 from tests.conftest import make_app
 from tests.labs_helpers import form_token
@@ -24,14 +25,17 @@ from tests.labs_helpers import verdict
 
 LINK = re.compile(r'id="bait" href="([^"]+)"')
 DEVICE = "device-code-phishing"
+CLICKJACKING = "consent-clickjacking"
+IN_A_FRAME = {"Sec-Fetch-Dest": "iframe", "Sec-Fetch-Site": "same-site"}
 
 
 @pytest.fixture(scope="module")
 def lab_server(tmp_path_factory):
     server = LiveServer(make_app(tmp_path_factory.mktemp("labs")))
-    listener = attacker.start(server.app)
+    listeners = [attacker.start(server.app), decoy.start(server.app)]
     yield server
-    stop(listener)
+    for listener in listeners:
+        stop(listener)
     server.close()
 
 
@@ -178,3 +182,206 @@ def test_the_sandboxs_device_page_says_who_asks_from_where_and_when(lab_server, 
     assert re.search(r"\d\d:\d\d:\d\d UTC, just now", shown)
     assert "Did you start this on a device you own?" in shown
     assert "Approve device?" not in shown
+
+
+def sign_in_and_cancel(victim: requests.Session, server, variant: str):
+    """Step 2: Alice signs in, sees the attacker's app plainly, and cancels."""
+    login = victim.get(server(f"/labs/{CLICKJACKING}/{variant}/login"))
+    asked = victim.post(server("/sandbox/login"), data={
+        "csrf_token": form_token(login), "user": "alice",
+        "next": login.url.split(server(""), 1)[1]})
+    assert "PrizeDraw" in asked.text
+    return victim.post(asked.url, data={"csrf_token": form_token(asked),
+                                        "decision": "cancel"})
+
+
+def framed_consent(victim: requests.Session, frame: str) -> requests.Response:
+    """What Chromium does inside the frame when the click lands on Agree: the
+    consent page, then its form posted, each request marked as a frame's."""
+    page = victim.get(frame, headers=IN_A_FRAME)
+    return victim.post(page.url, data={"csrf_token": form_token(page),
+                                       "decision": "agree"}, headers=IN_A_FRAME)
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_consent_clickjacking(lab_server, variant):
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, CLICKJACKING, variant)
+    run = run_of(lab_server, attacker_page)
+    refused = sign_in_and_cancel(victim, lab_server, variant)
+    assert "error=access_denied" in run.entries("intercepted")[0].exchange.request \
+        .start_line
+    assert refused.url.startswith("http://127.0.0.2:")
+    assert verdict(victim, lab_server, CLICKJACKING, variant) == "undecided"
+    prize = bait(requests.get(attacker_page))
+    assert prize.startswith("http://127.0.0.1:") and not prize.startswith(
+        lab_server(""))
+    decoy_page = victim.get(prize)
+    frame = html.unescape(re.search(r'<iframe id="framed" src="([^"]+)"',
+                                    decoy_page.text).group(1))
+    lab_path = f"/sandbox/lab-{CLICKJACKING}/authorize?"
+    assert (lab_path in frame) == (variant == "vulnerable")
+    assert "show_dialog=true" in frame
+    origin = lab_server("").rstrip("/")
+    assert f"frame-src {origin}" in decoy_page.headers["Content-Security-Policy"]
+    probe = run.entries("framed")[0].exchange.response
+    policy = probe.header("Content-Security-Policy")
+    if variant == "vulnerable":
+        assert "frame-ancestors" not in policy
+        assert probe.header("X-Frame-Options") is None
+        assert "default-src 'self'" in policy  # only framing is weakened
+        assert verdict(victim, lab_server, CLICKJACKING, variant) == "undecided"
+        framed_consent(victim, frame)
+        arrived = run.entries("intercepted")[-1].exchange.request
+        assert arrived.header("Sec-Fetch-Dest") == "iframe"
+        assert "code=" in arrived.start_line
+        assert status(run.entries("attacker-token")[0]) == 200
+        assert status(run.entries("attacker-me")[0]) == 200
+        assert verdict(victim, lab_server, CLICKJACKING, variant) == "succeeded"
+    else:
+        assert "frame-ancestors 'none'" in policy
+        assert probe.header("X-Frame-Options") == "DENY"
+        assert verdict(victim, lab_server, CLICKJACKING, variant) == "failed"
+        assert run.entries("attacker-token") == []
+
+
+def test_consent_clickjacking_knowing_consent_decides_nothing(lab_server):
+    """A learner who agrees on the consent page itself (no frame) hands the
+    attacker a code, but that is not clickjacking: not decided yet."""
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, CLICKJACKING, "vulnerable")
+    run = run_of(lab_server, attacker_page)
+    login = victim.get(lab_server(f"/labs/{CLICKJACKING}/vulnerable/login"))
+    asked = victim.post(lab_server("/sandbox/login"), data={
+        "csrf_token": form_token(login), "user": "alice",
+        "next": login.url.split(lab_server(""), 1)[1]})
+    victim.post(asked.url, data={"csrf_token": form_token(asked),
+                                 "decision": "agree"})
+    assert "code=" in run.entries("intercepted")[0].exchange.request.start_line
+    assert verdict(victim, lab_server, CLICKJACKING, "vulnerable") == "undecided"
+
+
+def test_only_the_lab_issuers_consent_page_may_be_framed(lab_server, http):
+    """The weak issuer drops frame-ancestors and X-Frame-Options on its own pages
+    only: the sandbox's issuers, its other pages, and other labs' issuers keep
+    them (RFC 9700 §4.16)."""
+    for path in ("/sandbox/authorize?client_id=x", "/sandbox/best-practice/authorize",
+                 "/sandbox/lab-redirect-uri/authorize", "/sandbox/", "/labs/",
+                 f"/labs/{CLICKJACKING}/vulnerable",
+                 "/sandbox/lab-device-code-phishing/authorize"):
+        answer = http.get(lab_server(path))
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+        assert answer.headers["X-Frame-Options"] == "DENY"
+    weak = http.get(lab_server(f"/sandbox/lab-{CLICKJACKING}/authorize"))
+    assert "frame-ancestors" not in weak.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in weak.headers
+    token = http.post(lab_server(f"/sandbox/lab-{CLICKJACKING}/api/token"))
+    assert "frame-ancestors 'none'" in token.headers["Content-Security-Policy"]
+
+
+REGISTRATION = "registration-abuse"
+
+
+def register(thief: requests.Session, attacker_page: str, run):
+    """The attacker's page's button: register the look-alike app; its request and
+    answer as captured."""
+    poll(thief, attacker_page)
+    entry = run.entries("attacker-register")[-1]
+    return (json.loads(entry.exchange.request.body), entry,
+            json.loads(entry.exchange.response.body))
+
+
+def answer_the_lure(victim: requests.Session, server, attacker_page: str,
+                    decision: str) -> requests.Response:
+    """Alice follows the attacker's link, signs in, reads the consent page and
+    answers; the consent page."""
+    login = victim.get(bait(requests.get(attacker_page)))
+    asked = victim.post(server("/sandbox/login"), data={
+        "csrf_token": form_token(login), "user": "alice",
+        "next": login.url.split(server(""), 1)[1]})
+    victim.post(asked.url, data={"csrf_token": form_token(asked),
+                                 "decision": decision})
+    return asked
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_registration_abuse(lab_server, variant):
+    victim, thief = requests.Session(), requests.Session()
+    attacker_page = start(victim, lab_server, REGISTRATION, variant)
+    run = run_of(lab_server, attacker_page)
+    assert verdict(victim, lab_server, REGISTRATION, variant) == "undecided"
+    sent, entry, answer = register(thief, attacker_page, run)
+    issuer = ("/sandbox/lab-registration-abuse/" if variant == "vulnerable"
+              else "/sandbox/best-practice/")
+    assert issuer + "api/register" in entry.exchange.url
+    assert status(entry) == 201
+    # (a) SSRF: logo_uri names the lab's stand-in internal admin page, loopback.
+    assert sent["logo_uri"].startswith("http://127.0.0.1:")
+    assert "/internal" in sent["logo_uri"]
+    secret = run.attacker["internal_secret"]
+    leaked = secret in requests.get(attacker_page).text  # the attacker's page
+    assert leaked == (variant == "vulnerable")
+    # (b) impersonation: another app's name, the attacker's redirect URI.
+    assert sent["client_name"] == "PlaylistPal"
+    assert sent["redirect_uris"][0].startswith("http://127.0.0.2:")
+    if variant == "vulnerable":
+        assert run.entries("internal")  # the issuer fetched the internal page
+        assert secret in entry.exchange.response.text
+        assert verdict(victim, lab_server, REGISTRATION, variant) == "succeeded"
+        asked = answer_the_lure(victim, lab_server, attacker_page, "agree")
+        assert "PlaylistPal" in asked.text and "registered itself" not in asked.text
+        arrived = run.entries("intercepted")[-1].exchange.request.start_line
+        assert "code=" in arrived
+        assert status(run.entries("attacker-token")[0]) == 200
+        assert status(run.entries("attacker-me")[0]) == 200
+    else:
+        assert run.entries("internal") == [] and secret not in entry.exchange \
+            .response.text
+        assert "logo_uri" not in answer
+        assert verdict(victim, lab_server, REGISTRATION, variant) == "undecided"
+        asked = answer_the_lure(victim, lab_server, attacker_page, "cancel")
+        shown = html.unescape(asked.text)
+        assert "registered itself" in shown and "not verified" in shown
+        assert "127.0.0.2" in shown
+        arrived = run.entries("intercepted")[-1].exchange.request.start_line
+        assert "error=access_denied" in arrived
+        assert run.entries("attacker-token") == []
+        assert verdict(victim, lab_server, REGISTRATION, variant) == "failed"
+
+
+def test_registration_abuse_the_victim_who_agrees_anyway(lab_server):
+    """Defended, but Alice agrees in spite of the mark: the impersonation worked,
+    and the verdict says so. The attacker's page, reloaded, registers no more."""
+    victim, thief = requests.Session(), requests.Session()
+    attacker_page = start(victim, lab_server, REGISTRATION, "defended")
+    run = run_of(lab_server, attacker_page)
+    register(thief, attacker_page, run)
+    assert 'name="csrf_token"' not in thief.get(attacker_page).text
+    answer_the_lure(victim, lab_server, attacker_page, "agree")
+    assert status(run.entries("attacker-token")[0]) == 200
+    assert verdict(victim, lab_server, REGISTRATION, "defended") == "succeeded"
+
+
+def test_the_weak_registration_stays_on_the_lab_issuer(lab_server, http):
+    """The sandbox's own registration ignores logo_uri and fetches nothing; the
+    weak issuer fetches only loopback addresses; registered clients of one issuer
+    are not served by the other."""
+    sandbox = requests.Session()
+    attacker_page = start(sandbox, lab_server, REGISTRATION, "vulnerable")
+    run = run_of(lab_server, attacker_page)
+    internal = run.attacker["internal"]
+    body = {"client_name": "Flow Lab web app (demo)", "logo_uri": internal,
+            "redirect_uris": ["http://127.0.0.1/cb"]}
+    own = http.post(lab_server("/sandbox/best-practice/api/register"), json=body)
+    assert own.status_code == 201 and run.attacker["internal_secret"] not in own.text
+    assert run.entries("internal") == []
+    outside = http.post(lab_server("/sandbox/lab-registration-abuse/api/register"),
+                        json={**body, "logo_uri": "http://192.0.2.1/admin"})
+    assert outside.status_code == 201 and "logo_uri_fetched" not in outside.json()
+    # A client registered at the best-practice issuer is no client of the lab's.
+    refused = http.get(lab_server("/sandbox/lab-registration-abuse/authorize"),
+                       params={"client_id": own.json()["client_id"],
+                               "response_type": "code",
+                               "redirect_uri": "http://127.0.0.1/cb"})
+    assert refused.status_code == 400
+    assert http.post(lab_server("/sandbox/api/register"), json=body).status_code == 404

@@ -49,7 +49,15 @@ NOT_PAGES = {
         "form played with axe in test_labs_l3_browser",
     "/sandbox/lab-redirect-uri/device/approve": "the same template, under a lab "
                                                 "issuer's path",
+    "/sandbox/lab-consent-clickjacking/device/approve": "the same template, under a "
+                                                        "lab issuer's path",
+    "/sandbox/lab-registration-abuse/device/approve": "the same template, under a "
+                                                      "lab issuer's path",
 }
+# A lab issuer with pages has the registration API's routes too (JSON, RFC 7592).
+NOT_PAGES.update({f"/sandbox/lab-{lab}/api/register/<client_id>": "JSON API"
+                  for lab in ("redirect-uri", "device-code-phishing",
+                              "consent-clickjacking", "registration-abuse")})
 NOT_PAGE_PREFIXES = (  # the sandbox's machine endpoints: JSON for apps, not people
     "/.well-known/", "/sandbox/.well-known/", "/sandbox/best-practice/.well-known/",
     "/sandbox/api/", "/sandbox/best-practice/api/", "/sandbox/v1/",
@@ -149,6 +157,12 @@ class Pages:
                        "/sandbox/lab-device-code-phishing/",
                        "/sandbox/lab-device-code-phishing/device",
                        "/sandbox/lab-device-code-phishing/authorize",
+                       "/sandbox/lab-consent-clickjacking/",
+                       "/sandbox/lab-consent-clickjacking/device",
+                       "/sandbox/lab-consent-clickjacking/authorize",
+                       "/sandbox/lab-registration-abuse/",
+                       "/sandbox/lab-registration-abuse/device",
+                       "/sandbox/lab-registration-abuse/authorize",
                        "/sandbox/authorize?client_id=nobody", "/inspect/report",
                        "/inspect/report?" + urlencode(
                            {"issuer": self.server("/sandbox/fapi2")})]

@@ -16,6 +16,11 @@ use it: the sandbox's endpoints, metadata and apps are left as they are. Overrid
 - ``framable_consent = true``: any site may frame the authorize pages, with no
   ``frame-ancestors`` or ``X-Frame-Options`` (RFC 9700 §4.16; lab
   "consent-clickjacking").
+- ``registration_fetch = true`` and ``registration_unverified_marked = false``:
+  the issuer offers open registration (RFC 7591), fetches a registered
+  ``logo_uri`` and shows what it got (``weakreg``), and its consent page shows an
+  app that registered itself as any other (RFC 7591 §5; lab "registration-abuse").
+  Apps registered there are its clients too.
 
 An issuer with any of the page overrides (``PAGES``) serves its own authorize and
 device pages; its pages take only its own clients' codes and requests.
@@ -28,6 +33,7 @@ from collections.abc import Mapping
 
 from oauthlib.oauth2.rfc6749 import errors
 
+from flowlab.labs import weakreg
 from flowlab.labs.catalogue import Lab
 from flowlab.labs.client import credentials
 from flowlab.sandbox.public import IssuerProfile
@@ -36,7 +42,8 @@ from flowlab.sandbox.public import Sandbox
 
 HEADERS = {"X-Flowlab-Lab": "vulnerable issuer"}
 # Overrides about the issuer's own browser pages: such an issuer serves them.
-PAGES = ("redirect_pattern", "device_context", "framable_consent")
+REGISTRATION = ("registration_fetch", "registration_unverified_marked")
+PAGES = ("redirect_pattern", "device_context", "framable_consent", *REGISTRATION)
 
 
 class LabValidator(RequestValidator):
@@ -44,9 +51,11 @@ class LabValidator(RequestValidator):
 
     overrides: Mapping = {}
     clients: frozenset[str] = frozenset()
+    owner: str = ""  # of the apps registered at this issuer
 
     def _only_lab_clients(self, client_id, request, error=errors.InvalidClientError):
-        if client_id not in self.clients:
+        registered = getattr(getattr(request, "client", None), "owner", None)
+        if client_id not in self.clients and registered != self.owner:
             raise error(description="Only this lab's clients may use its issuer",
                         request=request)
         return True
@@ -88,6 +97,19 @@ class LabValidator(RequestValidator):
         (the weakness of RFC 9700 §4.16, RFC 6749 §10.13)."""
         return bool(self.overrides.get("framable_consent", False))
 
+    def unverified_marked(self) -> bool:
+        """With ``registration_unverified_marked = false``, a registered app's
+        name shows on the consent page as if verified (RFC 7591 §5)."""
+        return bool(self.overrides.get("registration_unverified_marked", True))
+
+    def registration_owner(self) -> str:
+        return self.owner
+
+    def registration_extras(self, metadata: object) -> dict:
+        """With ``registration_fetch = true``, what ``logo_uri`` gave (SSRF)."""
+        return weakreg.fetched(metadata) if self.overrides.get(
+            "registration_fetch") else {}
+
     def refuse_used_code(self, record, request) -> None:
         """With ``single_use_codes = false``, a code is never refused as used and
         nothing is revoked (the vulnerability RFC 6749 §4.1.2 forbids)."""
@@ -101,11 +123,12 @@ def add_issuers(sandbox: Sandbox, labs: dict[str, Lab], config: Mapping) -> None
     for lab in (lab for lab in labs.values() if lab.uses_lab_issuer()):
         lab_variants = [v for v in lab.variants.values() if v.issuer == "lab"]
         validator = type("LabValidator", (LabValidator,), {
-            "overrides": lab_variants[0].server,
+            "overrides": lab_variants[0].server, "owner": f"lab-{lab.id}",
             "clients": frozenset(credentials(config, lab.id, v.name)[0]
                                  for v in lab_variants)})
-        profile = IssuerProfile(id=f"lab-{lab.id}", path=f"/sandbox/lab-{lab.id}",
-                                name=f"Lab issuer: {lab.title}",
-                                label="lab only, vulnerable")
+        profile = IssuerProfile(
+            id=f"lab-{lab.id}", path=f"/sandbox/lab-{lab.id}",
+            name=f"Lab issuer: {lab.title}", label="lab only, vulnerable",
+            registration=any(k in lab_variants[0].server for k in REGISTRATION))
         paged = any(key in v.server for v in lab.variants.values() for key in PAGES)
         sandbox.add_issuer(profile, validator, pages=paged, headers=HEADERS)

@@ -19,6 +19,7 @@ from flowlab.sandbox.issuers import IssuerProfiles
 from flowlab.sandbox.public import AddedIssuer
 from flowlab.sandbox.server import call
 from flowlab.web.sandbox import device_page
+from flowlab.web.sandbox import registration
 from flowlab.web.sandbox import views
 from flowlab.web.sandbox.endpoints import device_authorization
 from flowlab.web.sandbox.endpoints import form_body
@@ -73,14 +74,16 @@ def mount(app: Flask, profiles: IssuerProfiles, added: AddedIssuer) -> None:
 
 def _pages(app: Flask, profiles: IssuerProfiles, added: AddedIssuer, name: str):
     """The browser pages of an added issuer: authorize (RFC 6749 §3.1), the device
-    authorization endpoint and verification page (RFC 8628 §3.1, §3.3); framable
-    only where its validator says so (a lab's weakness, RFC 9700 §4.16)."""
+    authorization endpoint and verification page (RFC 8628 §3.1, §3.3), and the
+    registration endpoint where its profile offers it (RFC 7591 §3); framable only
+    where its validator says so (a lab's weakness, RFC 9700 §4.16)."""
     profile, validator = added.profile, added.server.request_validator
-    pages = (name, name + "_device_page", name + "_device")
+    pages = (name, name + "_device_page", name + "_device", name + "_registration")
     for endpoint in pages:
         profiles.by_endpoint[endpoint] = profile
     app.register_blueprint(views.bp, name=pages[0], url_prefix=profile.path)
     app.register_blueprint(device_page.bp, name=pages[1], url_prefix=profile.path)
+    app.register_blueprint(registration.bp, name=pages[3], url_prefix=profile.path)
     app.add_url_rule(profile.path + "/api/device", pages[2], device_authorization,
                      methods=["POST"])
 
