@@ -52,7 +52,7 @@ def register(app: Flask, profiles: IssuerProfiles, blueprints: tuple[Blueprint, 
 
 def mount(app: Flask, profiles: IssuerProfiles, added: AddedIssuer) -> None:
     """Serve an added issuer at its path: its token endpoint, and if it has pages
-    its authorize pages and the device grant's (endpoint and verification page)."""
+    its authorize pages, the device grant's and registration (``_pages``)."""
     profile, server = added.profile, added.server
     name = "sandbox_" + profile.id.replace("-", "_")
     if added.pages:
@@ -87,7 +87,8 @@ def _pages(app: Flask, profiles: IssuerProfiles, added: AddedIssuer, name: str):
     app.add_url_rule(profile.path + "/api/device", pages[2], device_authorization,
                      methods=["POST"])
 
-    @app.before_request
-    def _framing() -> None:
-        if request.blueprint == pages[0] and validator.framable_consent():
+    def framing() -> None:  # asked at each request: an issuer's switches may change
+        if validator.framable_consent():
             allow_framing()
+
+    app.before_request_funcs.setdefault(pages[0], []).append(framing)
