@@ -11,6 +11,7 @@ import re
 import pytest
 import requests
 
+from flowlab.core.demo import demo_apps
 from flowlab.core.demo import device_app
 from flowlab.serving import stop
 from flowlab.web import attacker
@@ -385,3 +386,32 @@ def test_the_weak_registration_stays_on_the_lab_issuer(lab_server, http):
                                "redirect_uri": "http://127.0.0.1/cb"})
     assert refused.status_code == 400
     assert http.post(lab_server("/sandbox/api/register"), json=body).status_code == 404
+
+
+def test_the_sandboxs_consent_page_marks_an_app_that_registered_itself(lab_server,
+                                                                       http):
+    """RFC 7591 §5, on the sandbox's own best-practice issuer for every app: a
+    registered name is marked unverified, with the host it sends the user back
+    to; an app registered by hand (a demo app) is not marked."""
+    body = {"client_name": "Flow Lab web app (demo)",
+            "redirect_uris": ["http://127.0.0.1/elsewhere"],
+            "token_endpoint_auth_method": "none"}
+    registered = http.post(lab_server("/sandbox/best-practice/api/register"),
+                           json=body).json()
+    browser = requests.Session()
+    params = {"response_type": "code", "client_id": registered["client_id"],
+              "redirect_uri": "http://127.0.0.1/elsewhere", "scope": "user-read-email",
+              "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+              "code_challenge_method": "S256"}
+    login = browser.get(lab_server("/sandbox/best-practice/authorize"), params=params)
+    asked = browser.post(lab_server("/sandbox/login"), data={
+        "csrf_token": form_token(login), "user": "alice",
+        "next": login.url.split(lab_server(""), 1)[1]})
+    shown = html.unescape(asked.text)
+    assert 'id="unverified"' in shown and "registered itself" in shown
+    assert "not verified" in shown and "<strong>127.0.0.1</strong>" in shown
+    web = demo_apps(lab_server.app.config)[0]
+    demo = browser.get(lab_server("/sandbox/authorize"), params={
+        "response_type": "code", "client_id": web.client_id, "scope": "user-read-email",
+        "redirect_uri": web.redirect_uris[0], "show_dialog": "true"})
+    assert "Agree" in demo.text and 'id="unverified"' not in demo.text
