@@ -92,10 +92,11 @@ def create_app(
         from flowlab.core.services import Services
         from flowlab.core.storage.db import LAB
         from flowlab.web import attacker
+        from flowlab.web import decoy
         from flowlab.web import session
 
         # One services object, built from the config: content, runner, attack labs.
-        services = Services.build(app.config, alongside=(attacker,))
+        services = Services.build(app.config, alongside=(attacker, decoy))
         session.init_app(app, services)  # kept on the app; browser id, key, choice
         LAB.init_app(app)  # the lab's tables, migrated (core/storage/migrations)
         runner.quiet_loggers()  # no tokens in requests-oauthlib's debug log

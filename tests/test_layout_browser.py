@@ -48,7 +48,21 @@ NOT_PAGES = {
     "/labs/<lab_id>/<variant>/site/<name>": "a lab client's other pages: the "
                                             "open-redirect lab's redirector, a "
                                             "redirect (or a 400 text), no page",
+    "/sandbox/lab-redirect-uri/device/approve": "the same template, under a lab "
+                                                "issuer's path",
 }
+# Lab issuers with pages serve the sandbox's own templates at their own path: the
+# walk takes them once, under /sandbox/lab-redirect-uri; each lab's weak page is
+# played, with axe, in that lab's browser test.
+LAB_ISSUERS = ("pkce-downgrade", "open-redirect", "device-code-phishing",
+               "consent-clickjacking", "registration-abuse")
+NOT_PAGES.update({f"/sandbox/lab-{lab}{path}": "the sandbox's templates at a lab "
+                  "issuer's path, walked under /sandbox/lab-redirect-uri"
+                  for lab in LAB_ISSUERS
+                  for path in ("/", "/authorize", "/device", "/device/approve")})
+# A lab issuer with pages has the registration API's routes too (JSON, RFC 7592).
+NOT_PAGES.update({f"/sandbox/lab-{lab}/api/register/<client_id>": "JSON API"
+                  for lab in ("redirect-uri", *LAB_ISSUERS)})
 NOT_PAGE_PREFIXES = (  # the sandbox's machine endpoints: JSON for apps, not people
     "/.well-known/", "/sandbox/.well-known/", "/sandbox/best-practice/.well-known/",
     "/sandbox/api/", "/sandbox/best-practice/api/", "/sandbox/v1/",
@@ -144,10 +158,7 @@ class Pages:
                        "/sandbox/best-practice/authorize", "/sandbox/fapi2/",
                        "/sandbox/fapi2/device", "/sandbox/fapi2/authorize",
                        "/sandbox/lab-redirect-uri/authorize",
-                       "/sandbox/lab-pkce-downgrade/",
-                       "/sandbox/lab-pkce-downgrade/authorize",
-                       "/sandbox/lab-open-redirect/",
-                       "/sandbox/lab-open-redirect/authorize",
+                       "/sandbox/lab-redirect-uri/device",
                        "/sandbox/authorize?client_id=nobody", "/inspect/report",
                        "/inspect/report?" + urlencode(
                            {"issuer": self.server("/sandbox/fapi2")})]

@@ -86,7 +86,7 @@ def _register(conn, app: Flask, lab: catalogue.Lab, variant: catalogue.Variant):
         confidential=not lab.public, secret_salt=None,
         secret_hash=None if lab.public else digest(secret),
         response_types=" ".join(sorted({"code", variant.response_type})),
-        grant_types="authorization_code refresh_token",
+        grant_types=" ".join(("authorization_code", "refresh_token", *lab.grants)),
         redirect_uris="\n".join(base + path for base in bases), owner=OWNER,
         created_at=time.time())
     changed = ("name", "confidential", "secret_hash", "redirect_uris", "grant_types",

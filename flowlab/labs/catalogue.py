@@ -52,6 +52,7 @@ class Lab:
     level: str = "apprentice"  # one of LEVELS
     redirect_to: str = "client"  # "attacker": the redirect URI is the attacker's
     public: bool = False  # a public client: no secret, PKCE (RFC 6749 §2.1)
+    grants: tuple[str, ...] = ()  # the lab client's grants beyond the code's
 
     def note(self, variant: str, key: str) -> str:
         """The annotation of a message ``key``, the variant's own first."""
@@ -88,7 +89,7 @@ def load_lab(path: Path) -> Lab:
         steps=tuple(data.get("steps", ())), variants=variants,
         outcome=outcome, annotations=dict(data.get("annotations", {})),
         level=data["level"], redirect_to=data.get("redirect_to", "client"),
-        public=bool(data.get("public", False)),
+        public=bool(data.get("public", False)), grants=tuple(data.get("grants", ())),
     )
 
 

@@ -10,6 +10,17 @@ use it: the sandbox's endpoints, metadata and apps are left as they are. Overrid
 - ``redirect_pattern = "<glob>"``: the issuer also serves the sandbox's authorize
   pages at its path, and accepts any redirect URI matching the pattern, as a server
   that lets clients register wildcards would (RFC 9700 §4.1.1; lab "redirect-uri").
+- ``device_context = false``: the device approval page says only "Approve
+  device?": not which app asks, nor from where or when (RFC 8628 §5.4; lab
+  "device-code-phishing").
+- ``framable_consent = true``: any site may frame the authorize pages, with no
+  ``frame-ancestors`` or ``X-Frame-Options`` (RFC 9700 §4.16; lab
+  "consent-clickjacking").
+- ``registration_fetch = true`` and ``registration_unverified_marked = false``:
+  the issuer offers open registration (RFC 7591), fetches a registered
+  ``logo_uri`` and shows what it got (``weakreg``), and its consent page shows an
+  app that registered itself as any other (RFC 7591 §5; lab "registration-abuse").
+  Apps registered there are its clients too.
 
 And these, checked in ``flowlab.labs.weak_checks``:
 
@@ -27,8 +38,10 @@ And these, checked in ``flowlab.labs.weak_checks``:
   than the user granted, up to every scope the server has (RFC 6749 §3.3, §6;
   lab "scope-upgrade").
 
-The PKCE and redirect switches act at authorize, so those issuers serve the
-sandbox's authorize pages at their own path too.
+An issuer with any of the page overrides (``PAGES``: the device, framing and
+registration ones, and the PKCE and redirect switches, which act at authorize)
+serves its own authorize and device pages; its pages take only its own clients'
+codes and requests.
 """
 
 from __future__ import annotations
@@ -38,6 +51,7 @@ from collections.abc import Mapping
 
 from oauthlib.oauth2.rfc6749 import errors
 
+from flowlab.labs import weakreg
 from flowlab.labs.catalogue import Lab
 from flowlab.labs.client import credentials
 from flowlab.labs.weak_checks import WeakChecks
@@ -45,17 +59,22 @@ from flowlab.sandbox.public import IssuerProfile
 from flowlab.sandbox.public import Sandbox
 
 HEADERS = {"X-Flowlab-Lab": "vulnerable issuer"}
-# Switches that act at authorize: their issuer serves the authorize pages too.
-AT_AUTHORIZE = ("redirect_pattern", "redirect_match", "pkce_optional", "pkce_plain")
+# Overrides about the issuer's own browser pages, or acting at authorize: such an
+# issuer serves the authorize and device pages at its own path.
+REGISTRATION = ("registration_fetch", "registration_unverified_marked")
+PAGES = ("redirect_pattern", "redirect_match", "pkce_optional", "pkce_plain",
+         "device_context", "framable_consent", *REGISTRATION)
 
 
 class LabValidator(WeakChecks):
     """The sandbox's validator with one lab's override, for that lab's clients only."""
 
     clients: frozenset[str] = frozenset()
+    owner: str = ""  # of the apps registered at this issuer
 
     def _only_lab_clients(self, client_id, request, error=errors.InvalidClientError):
-        if client_id not in self.clients:
+        registered = getattr(getattr(request, "client", None), "owner", None)
+        if client_id not in self.clients and registered != self.owner:
             raise error(description="Only this lab's clients may use its issuer",
                         request=request)
         return True
@@ -83,6 +102,33 @@ class LabValidator(WeakChecks):
             return True
         return super().validate_redirect_uri(client_id, redirect_uri, request)
 
+    def serves_client(self, client_id: str) -> bool:
+        """Its pages take only this lab's clients' codes (RFC 8628 §3.3)."""
+        return client_id in self.clients
+
+    def device_context(self) -> bool:
+        """With ``device_context = false``, "Approve device?" and nothing else:
+        the weakness RFC 8628 §5.4 warns of."""
+        return bool(self.overrides.get("device_context", True))
+
+    def framable_consent(self) -> bool:
+        """With ``framable_consent = true``, any site may frame the consent page
+        (the weakness of RFC 9700 §4.16, RFC 6749 §10.13)."""
+        return bool(self.overrides.get("framable_consent", False))
+
+    def unverified_marked(self) -> bool:
+        """With ``registration_unverified_marked = false``, a registered app's
+        name shows on the consent page as if verified (RFC 7591 §5)."""
+        return bool(self.overrides.get("registration_unverified_marked", True))
+
+    def registration_owner(self) -> str:
+        return self.owner
+
+    def registration_extras(self, metadata: object) -> dict:
+        """With ``registration_fetch = true``, what ``logo_uri`` gave (SSRF)."""
+        return weakreg.fetched(metadata) if self.overrides.get(
+            "registration_fetch") else {}
+
     def refuse_used_code(self, record, request) -> None:
         """With ``single_use_codes = false``, a code is never refused as used and
         nothing is revoked (the vulnerability RFC 6749 §4.1.2 forbids)."""
@@ -96,12 +142,12 @@ def add_issuers(sandbox: Sandbox, labs: dict[str, Lab], config: Mapping) -> None
     for lab in (lab for lab in labs.values() if lab.uses_lab_issuer()):
         lab_variants = [v for v in lab.variants.values() if v.issuer == "lab"]
         validator = type("LabValidator", (LabValidator,), {
-            "overrides": lab_variants[0].server,
+            "overrides": lab_variants[0].server, "owner": f"lab-{lab.id}",
             "clients": frozenset(credentials(config, lab.id, v.name)[0]
                                  for v in lab_variants)})
-        profile = IssuerProfile(id=f"lab-{lab.id}", path=f"/sandbox/lab-{lab.id}",
-                                name=f"Lab issuer: {lab.title}",
-                                label="lab only, vulnerable")
-        paged = any(key in v.server for v in lab.variants.values()
-                    for key in AT_AUTHORIZE)
+        profile = IssuerProfile(
+            id=f"lab-{lab.id}", path=f"/sandbox/lab-{lab.id}",
+            name=f"Lab issuer: {lab.title}", label="lab only, vulnerable",
+            registration=any(k in lab_variants[0].server for k in REGISTRATION))
+        paged = any(key in v.server for v in lab.variants.values() for key in PAGES)
         sandbox.add_issuer(profile, validator, pages=paged, headers=HEADERS)

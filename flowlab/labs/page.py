@@ -18,7 +18,8 @@ from flowlab.core.http import Message
 ATTACKER_HOST = "127.0.0.2"
 
 # Headers of a request a lab received worth showing (the cookie is masked).
-SHOWN = ("host", "sec-fetch-site", "sec-fetch-mode", "referer", "cookie")
+SHOWN = ("host", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "referer",
+         "cookie")
 
 
 @dataclass(frozen=True)

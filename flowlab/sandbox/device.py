@@ -91,12 +91,15 @@ def _single_parameters(request) -> None:
             )
 
 
-def save(conn: Connection, answer: dict, client_id: str, mark: str) -> dict:
+def save(conn: Connection, answer: dict, client_id: str, mark: str,
+         started_from: str | None = None) -> dict:
     """Keep the digests of a new pair of codes (§3.2); returns the answer to send.
 
     ``mark`` is the issuer's token prefix: only that issuer's page and token
     endpoint know the codes. oauthlib echoes the granted ``scope``, which §3.2 does
     not define: it is kept here with the codes and left out of the answer.
+    ``started_from`` is the address the request came from, kept with the time for
+    the approval page to show (RFC 8628 §5.4).
     """
     now = time.time()
     answer = dict(answer)
@@ -109,6 +112,7 @@ def save(conn: Connection, answer: dict, client_id: str, mark: str) -> dict:
             user_hash=digest(normalize(answer["user_code"])), client_id=client_id,
             issuer_mark=mark, scopes=scope, status="pending",
             poll_interval=answer["interval"], expires_at=now + answer["expires_in"],
+            started_from=started_from, started_at=now,
         ))
     return answer
 
@@ -170,3 +174,16 @@ def _claim(conn: Connection, key, row, request):
     request.scopes = row["scopes"].split()
     request.grant_id = None  # save_bearer_token starts the grant
     return DeviceCodeGrant.DEVICE_CODE_AUTHORIZED
+
+
+def started(row, now: float) -> dict:
+    """Where and when a device authorization started, as the approval page says
+    it (RFC 8628 §5.4): the address the issuer saw, the UTC time, how long ago."""
+    at = row["started_at"]
+    if at is None:  # a code from before the time was kept
+        return {"address": row["started_from"] or "unknown", "time": "", "ago": ""}
+    minutes = max(0, int((now - at) // 60))
+    ago = "just now" if minutes < 1 else (
+        "1 minute ago" if minutes == 1 else f"{minutes} minutes ago")
+    return {"address": row["started_from"] or "unknown",
+            "time": time.strftime("%H:%M:%S UTC", time.gmtime(at)), "ago": ago}

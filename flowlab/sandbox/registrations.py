@@ -56,9 +56,10 @@ def fetch_jwks(uri: str) -> dict:
 
 
 def register(conn, config: Mapping, settings, body, remote: str, local: bool,
-             issuer: str) -> dict:
+             issuer: str, owner: str | None = None) -> dict:
     """Register a client from its metadata (RFC 7591 §3.1); the 201 body (§3.2.1)
-    with the RFC 7592 §3 registration access token and client URI."""
+    with the RFC 7592 §3 registration access token and client URI. ``owner``:
+    whose it is, if not the sandbox's (an added issuer's)."""
     key = "registration " + remote  # a space: never in a client id's counter key
     if consents.failures(conn, key) >= settings.registrations_per_minute:
         raise TooMany()
@@ -71,7 +72,7 @@ def register(conn, config: Mapping, settings, body, remote: str, local: bool,
     client, _ = store.create_client(
         conn, config, name=found["client_name"], redirect_uris=found["redirect_uris"],
         confidential=method != "none", grant_types=found["grant_types"],
-        owner=OWNER, has_secret=method in SECRET_METHODS, registered=dict(
+        owner=owner or OWNER, has_secret=method in SECRET_METHODS, registered=dict(
             auth_method=method, jwks=json.dumps(keys) if keys else None,
             jwks_uri=found.get("jwks_uri"), registration_hash=digest(token),
             id_token_signed_response_alg=found.get("id_token_signed_response_alg"),

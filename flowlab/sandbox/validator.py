@@ -17,14 +17,14 @@ from flowlab.sandbox import device
 from flowlab.sandbox import dpopclients
 from flowlab.sandbox import grants
 from flowlab.sandbox import tokenrules
+from flowlab.sandbox.issuerpolicy import IssuerPolicy
 from flowlab.sandbox.redirects import redirect_matches
 from flowlab.sandbox.redirects import refusal
 from flowlab.sandbox.store import get_client
 
 
-class RequestValidator(tokenrules.PkceRules, OAuthlibValidator):
-    """Made once per issuer; asks at each use for the request's connection and
-    caller. A lab's weak issuer overrides the one check it weakens."""
+class RequestValidator(IssuerPolicy, tokenrules.PkceRules, OAuthlibValidator):
+    """Made once per issuer; each use asks for the request's connection, caller."""
 
     def __init__(self, settings, conn: Callable, remote: Callable) -> None:
         self.settings = settings

@@ -89,14 +89,16 @@ def create(lab_app: Flask) -> Flask:
 
     @app.get("/labs/<lab_id>/<variant>/callback")
     def intercept(lab_id: str, variant: str):
-        """A redirect meant for another app, delivered here (code-interception)."""
+        """A redirect meant for another app, delivered here (code-interception);
+        the attacker's page next, unless the lab answers otherwise."""
         run = labs.store.find(lab_id, request.args.get("state"))
         if run is None or run.variant != variant:
             abort(404)
-        labs.actions(lab_id).intercept(run, labs.catalogue[lab_id], lab_app.config,
-                                       incoming())
+        answer = labs.actions(lab_id).intercept(run, labs.catalogue[lab_id],
+                                                lab_app.config, incoming())
         labs.store.save(run)
-        return redirect(f"/labs/{lab_id}/{run.id}", 303)
+        return respond(answer) if answer else redirect(f"/labs/{lab_id}/{run.id}",
+                                                       303)
 
     @app.route("/labs/<lab_id>/<run_id>/as/<endpoint>", methods=["GET", "POST"])
     @security.csrf_exempt

@@ -134,6 +134,12 @@ def allow_form_action(origin: str) -> None:
     g.setdefault("form_action", []).append(origin)
 
 
+def allow_framing() -> None:
+    """Let any site frame this response: a lab issuer's weakness only
+    (``framable_consent``, RFC 9700 §4.16); every other page refuses."""
+    g.framable = True
+
+
 def allow_connect(url: str) -> str:
     """Let this response's scripts fetch ``url``'s origin (a single-page-app run's
     token endpoint); returns "" so a template can call it."""
@@ -145,13 +151,15 @@ def allow_connect(url: str) -> str:
 def _set_headers(response):
     form_action = " ".join(["'self'", *g.get("form_action", [])])
     connect_src = " ".join(["'self'", *g.get("connect_src", [])])
+    framing = "" if g.get("framable") else "; frame-ancestors 'none'"
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; "
         f"img-src 'self' data:; connect-src {connect_src}; object-src 'none'; "
-        f"base-uri 'none'; form-action {form_action}; frame-ancestors 'none'",
+        f"base-uri 'none'; form-action {form_action}{framing}",
     )
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    if not g.get("framable"):
+        response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")

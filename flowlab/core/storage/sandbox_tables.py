@@ -129,6 +129,10 @@ device_codes = Table(
     Column("poll_interval", Integer, nullable=False),
     Column("last_poll", Double),
     Column("expires_at", Double, nullable=False),
+    # Where and when the device asked, as the issuer saw it, for the approval page
+    # (RFC 8628 §5.4); NULL for codes from before sandbox_0009.
+    Column("started_from", Text),
+    Column("started_at", Double),
     Index("device_codes_user", "user_hash", unique=True),
     Index("device_codes_expiry", "expires_at"),
 )

@@ -7,6 +7,8 @@ past a limit, since a short code can be guessed (RFC 8628 §5.1).
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint
 from flask import redirect
 from flask import render_template
@@ -20,11 +22,13 @@ from flowlab.sandbox.clientauth import presented_credentials
 from flowlab.sandbox.device import decide
 from flowlab.sandbox.device import find_pending
 from flowlab.sandbox.device import normalize
+from flowlab.sandbox.device import started
 from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import get_client
 from flowlab.web.sandbox.context import catalogue
 from flowlab.web.sandbox.context import config
 from flowlab.web.sandbox.context import current_user
+from flowlab.web.sandbox.context import oauth_server
 from flowlab.web.sandbox.context import settings
 from flowlab.web.sandbox.views import login_page
 
@@ -59,7 +63,7 @@ def check():
     if consents.failures(conn, key) >= limit:
         return _entry_page(typed, "Too many wrong codes. Wait a minute, then try"
                            " again with the code your device shows."), 429
-    row = find_pending(conn, typed, mark())
+    row = _ours(find_pending(conn, typed, mark()))
     if row is None:
         consents.record_failure(conn, key)
         return _entry_page(typed, "That code is wrong, used or expired. Check the"
@@ -72,8 +76,10 @@ def check():
 
 @bp.get("/device/approve")
 def approve():
-    """Sign in, then the consent page, naming the app and the code (§5.4)."""
-    pending, client, scopes = _pending()
+    """Sign in, then the consent page, naming the app and the code, where and
+    when the device asked, and whether the user started it (§5.4,
+    draft-ietf-oauth-cross-device-security); a lab issuer may show less."""
+    pending, client, row = _pending()
     if pending is None:
         return redirect(url_for(".enter"), 303)
     user = current_user()
@@ -81,7 +87,9 @@ def approve():
         return login_page(None)
     return render_template(
         "sandbox/device_consent.html", user=user, client=client,
-        scopes=catalogue().describe(scopes), user_code=pending["code"],
+        scopes=catalogue().describe(row["scopes"].split()),
+        user_code=pending["code"], started=started(row, time.time()),
+        context=oauth_server().request_validator.device_context(),
     )
 
 
@@ -100,13 +108,23 @@ def answer():
 
 
 def _pending():
-    """This browser's code in progress, its app and scopes; Nones if none is live."""
+    """This browser's code in progress, its app and its row; Nones if none is
+    live."""
     pending = session.get(PENDING_KEY)
-    row = find_pending(DB.get(), pending["code"], mark()) if pending else None
+    row = _ours(find_pending(DB.get(), pending["code"], mark())) if pending else None
     if row is None or row["device_hash"] != pending["hash"]:
         session.pop(PENDING_KEY, None)
         return None, None, None
-    return pending, get_client(DB.get(), row["client_id"]), row["scopes"].split()
+    return pending, get_client(DB.get(), row["client_id"]), row
+
+
+def _ours(row):
+    """The row, if this issuer's pages serve its client (a lab issuer's only its
+    own clients); else None."""
+    validator = oauth_server().request_validator
+    if row is None or not validator.serves_client(row["client_id"]):
+        return None
+    return row
 
 
 def _entry_page(typed: str, error: str | None = None):

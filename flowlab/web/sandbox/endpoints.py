@@ -108,7 +108,7 @@ def device_authorization():
         device_endpoint().create_device_authorization_response, form)
     if status == 200:  # oauthlib answers a dict and stores nothing
         body = json.dumps(device.save(DB.get(), body, device_page.client_of(form),
-                                      device_page.mark()))
+                                      device_page.mark(), request.remote_addr))
     return _respond(headers, body, status, status == 401)
 
 

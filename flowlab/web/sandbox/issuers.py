@@ -18,8 +18,12 @@ from flowlab.sandbox.issuers import WELL_KNOWN
 from flowlab.sandbox.issuers import IssuerProfiles
 from flowlab.sandbox.public import AddedIssuer
 from flowlab.sandbox.server import call
+from flowlab.web.sandbox import device_page
+from flowlab.web.sandbox import registration
 from flowlab.web.sandbox import views
+from flowlab.web.sandbox.endpoints import device_authorization
 from flowlab.web.sandbox.endpoints import form_body
+from flowlab.web.security import allow_framing
 from flowlab.web.security import csrf_exempt
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache",
@@ -47,13 +51,12 @@ def register(app: Flask, profiles: IssuerProfiles, blueprints: tuple[Blueprint, 
 
 
 def mount(app: Flask, profiles: IssuerProfiles, added: AddedIssuer) -> None:
-    """Serve an added issuer at its path: its token endpoint, and its authorize
-    pages if it has them."""
+    """Serve an added issuer at its path: its token endpoint, and if it has pages
+    its authorize pages, the device grant's and registration (``_pages``)."""
     profile, server = added.profile, added.server
     name = "sandbox_" + profile.id.replace("-", "_")
     if added.pages:
-        profiles.by_endpoint[name] = profile
-        app.register_blueprint(views.bp, name=name, url_prefix=profile.path)
+        _pages(app, profiles, added, name)
 
     @csrf_exempt
     def token() -> Response:
@@ -67,3 +70,25 @@ def mount(app: Flask, profiles: IssuerProfiles, added: AddedIssuer) -> None:
 
     app.add_url_rule(profile.path + "/api/token", name + "_token", token,
                      methods=["POST"])
+
+
+def _pages(app: Flask, profiles: IssuerProfiles, added: AddedIssuer, name: str):
+    """The browser pages of an added issuer: authorize (RFC 6749 §3.1), the device
+    authorization endpoint and verification page (RFC 8628 §3.1, §3.3), and the
+    registration endpoint where its profile offers it (RFC 7591 §3); framable only
+    where its validator says so (a lab's weakness, RFC 9700 §4.16)."""
+    profile, validator = added.profile, added.server.request_validator
+    pages = (name, name + "_device_page", name + "_device", name + "_registration")
+    for endpoint in pages:
+        profiles.by_endpoint[endpoint] = profile
+    app.register_blueprint(views.bp, name=pages[0], url_prefix=profile.path)
+    app.register_blueprint(device_page.bp, name=pages[1], url_prefix=profile.path)
+    app.register_blueprint(registration.bp, name=pages[3], url_prefix=profile.path)
+    app.add_url_rule(profile.path + "/api/device", pages[2], device_authorization,
+                     methods=["POST"])
+
+    def framing() -> None:  # asked at each request: an issuer's switches may change
+        if validator.framable_consent():
+            allow_framing()
+
+    app.before_request_funcs.setdefault(pages[0], []).append(framing)

@@ -24,6 +24,7 @@ from flowlab.sandbox.store import delete_client
 from flowlab.web.sandbox.context import caller
 from flowlab.web.sandbox.context import config
 from flowlab.web.sandbox.context import issuer
+from flowlab.web.sandbox.context import oauth_server
 from flowlab.web.sandbox.context import settings
 from flowlab.web.security import csrf_exempt
 
@@ -48,16 +49,19 @@ def _offered() -> None:
 def register():
     """Register a client (RFC 7591 §3.1): 201 with its information (§3.2.1)."""
     body = request.get_json(silent=True) if request.is_json else None
+    policy = oauth_server().request_validator  # an added issuer's may differ
     try:
         answer = registrations.register(
             DB.get(), config(), settings(), body, caller(),
-            is_loopback_host(request.remote_addr), issuer())
+            is_loopback_host(request.remote_addr), issuer(),
+            policy.registration_owner())
     except registrations.TooMany as exc:
         return _json({"error": "temporarily_unavailable",
                       "error_description": str(exc)},
                      429, **{"Retry-After": str(exc.retry_after)})
     except RegistrationError as exc:
         return _json({"error": exc.error, "error_description": exc.description}, 400)
+    answer.update(policy.registration_extras(body))
     location = answer["registration_client_uri"]
     return _json(answer, 201, Location=location)
 

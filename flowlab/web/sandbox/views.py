@@ -74,6 +74,8 @@ def authorize():
         "sandbox/consent.html", user=user, client=info["request"].client,
         scopes=catalogue().describe(scopes), redirect_uri=info["redirect_uri"],
         implicit=info["response_type"] == "token", action=request.full_path,
+        redirect_host=urlsplit(info["redirect_uri"]).netloc,  # RFC 7591 §5
+        unverified_marked=server.request_validator.unverified_marked(),
     )
 
 
