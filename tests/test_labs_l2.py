@@ -13,10 +13,12 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from flowlab.core.demo import demo_apps
 from flowlab.serving import stop
 from flowlab.web import attacker
 from tests.conftest import LiveServer
 from tests.conftest import make_app
+from tests.labs_helpers import decide
 from tests.labs_helpers import form_token
 from tests.labs_helpers import run_of
 from tests.labs_helpers import sign_in
@@ -104,3 +106,96 @@ def test_forced_linking_defended_own_linking_then_forged(lab_server):
     victim.get(bait(attacker_page))
     assert run.entries("token") == []
     assert verdict(victim, lab_server, "forced-linking", "defended") == "failed"
+
+
+# -- token-injection ------------------------------------------------------------
+
+TI = "token-injection"
+
+
+def implicit_sign_in(browser: requests.Session, server, variant: str, user: str):
+    """Sign in through StageDoor's implicit grant; return the sign-in page and the
+    access token the sandbox put in its fragment (what the page's script reads)."""
+    login = browser.get(server(f"/labs/{TI}/{variant}/login"), allow_redirects=False)
+    assert "response_type=token" in login.headers["Location"]
+    landed = decide(browser, server, browser.get(login.headers["Location"]), user)
+    player = next(hop.headers["Location"] for hop in landed.history
+                  if "/callback" in hop.headers.get("Location", ""))
+    token = parse_qs(urlsplit(player).fragment)["access_token"][0]
+    return landed, token
+
+
+def post_sign_in(browser, server, variant: str, page, email: str, username: str,
+                 token: str):
+    """What StageDoor's page script posts to its server: the user and the token."""
+    return browser.post(server(f"/labs/{TI}/{variant}/callback"), data={
+        "csrf_token": form_token(page), "email": email, "username": username,
+        "token": token})
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_token_injection(lab_server, variant):
+    bob = requests.Session()  # the learner plays Bob, the attacker
+    attacker_page = start(bob, lab_server, TI, variant)
+    run = run_of(lab_server, attacker_page)
+    page, token = implicit_sign_in(bob, lab_server, variant, "bob")
+    assert 'action="/labs/token-injection/' in page.text  # the page's own form
+    first = post_sign_in(bob, lab_server, variant, page, "bob@example.org", "bob",
+                         token)
+    assert "bob@example.org" in first.text
+    assert verdict(bob, lab_server, TI, variant) == "undecided"
+    # The edit-and-resend form offers the request the browser sent.
+    assert f'value="{token}"' in first.text
+    posted = post_sign_in(bob, lab_server, variant, first, "alice@example.org",
+                          "alice", token)
+    forged = run.entries("sign-in")[-1]
+    assert "email=alice%40example.org" in forged.exchange.request.text
+    assert "csrf_token" not in forged.exchange.request.text
+    answer = me_of(forged)
+    if variant == "vulnerable":
+        assert answer["signed_in"] == "alice@example.org"
+        assert run.entries("me") == [] and run.entries("introspect") == []
+        assert "Attack succeeded" in posted.text
+    else:
+        assert answer["signed_in"] == "bob@example.org"
+        introspect = run.entries("introspect")[-1]
+        assert status(introspect) == 200 and me_of(introspect)["active"] is True
+        assert me_of(run.entries("me")[-1])["id"] == "bob"
+        assert "Attack failed" in posted.text
+
+
+def test_token_injection_defended_refuses_another_clients_token(lab_server, http):
+    """A token the sandbox issued to another client is not StageDoor's: the
+    defended server's introspection says inactive, and it signs nobody in; that
+    refusal alone decides nothing."""
+    web = demo_apps(lab_server.app.config)[0]
+    other = http.post(lab_server("/sandbox/api/token"), auth=(
+        web.client_id, web.client_secret), data={"grant_type": "client_credentials"})
+    assert other.status_code == 200
+    bob = requests.Session()
+    run = run_of(lab_server, start(bob, lab_server, TI, "defended"))
+    page, _ = implicit_sign_in(bob, lab_server, "defended", "bob")
+    posted = post_sign_in(bob, lab_server, "defended", page, "alice@example.org",
+                          "alice", other.json()["access_token"])
+    assert me_of(run.entries("introspect")[0])["active"] is False
+    assert run.entries("me") == []
+    assert me_of(run.entries("sign-in")[0])["signed_in"] is None
+    assert "Attack succeeded" not in posted.text
+    assert verdict(bob, lab_server, TI, "defended") == "undecided"
+
+
+def test_token_injection_unexpected_paths(lab_server):
+    """A cancelled sign-in, the same request sent again unchanged, a made-up token:
+    none is an injection the wire can judge."""
+    bob = requests.Session()
+    run = run_of(lab_server, start(bob, lab_server, TI, "vulnerable"))
+    sign_in(bob, lab_server, TI, "vulnerable", "bob", "cancel")
+    assert verdict(bob, lab_server, TI, "vulnerable") == "undecided"
+    page, token = implicit_sign_in(bob, lab_server, "vulnerable", "bob")
+    for _ in range(2):
+        page = post_sign_in(bob, lab_server, "vulnerable", page, "bob@example.org",
+                            "bob", token)
+    post_sign_in(bob, lab_server, "vulnerable", page, "alice@example.org", "alice",
+                 "made-up")
+    assert len(run.entries("sign-in")) == 3
+    assert verdict(bob, lab_server, TI, "vulnerable") == "undecided"

@@ -6,6 +6,8 @@ unexpected path gives no false verdict."""
 from __future__ import annotations
 
 import json
+import re
+from urllib.parse import parse_qs
 
 import pytest
 from playwright.sync_api import expect
@@ -54,7 +56,7 @@ def me_of(entry) -> dict:
 
 @pytest.mark.only_reads
 def test_l2_lab_pages_pass_axe(page, lab_server):
-    for lab in ("forced-linking",):
+    for lab in ("forced-linking", "token-injection"):
         assert page.goto(lab_server(f"/labs/{lab}")).status == 200
         assert serious_violations(page) == []
     page.goto(lab_server("/labs/?level=practitioner"))
@@ -111,3 +113,65 @@ def test_forced_linking_back_reload_and_twice(page, lab_server):
     assert [status(t) for t in tokens] == [200, 400]
     assert verdict(page, lab_server, "forced-linking", "vulnerable").startswith(
         "Attack succeeded")
+
+
+def sign_in_as_bob(page, server, variant: str) -> None:
+    page.get_by_role("link", name="Sign in to StageDoor with the sandbox").click()
+    page.get_by_role("button", name="Continue as Bob Okafor").click()
+    back = re.compile(re.escape(server(f"/labs/token-injection/{variant}")) + "#")
+    page.wait_for_url(re.compile(f"/sandbox/authorize|{back.pattern}"))
+    if "/sandbox/authorize" in page.url:  # the context's first consent to StageDoor
+        page.get_by_role("button", name="Agree").click()
+    page.wait_for_url(back)
+    expect(page.locator("#linked")).to_have_text("bob@example.org")
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_token_injection_in_chromium(page, lab_server, variant):
+    run = start(page, lab_server, "token-injection", variant)
+    sign_in_as_bob(page, lab_server, variant)
+    first = run.entries("sign-in")[0]
+    assert "email=bob%40example.org" in first.exchange.request.text
+    assert first.exchange.request.header("Sec-Fetch-Site") == "same-origin"
+    token = parse_qs(first.exchange.request.text)["token"][0]
+    page.get_by_role("link", name="Open the attacker's page").click()
+    expect(page.get_by_text("alice@example.org")).to_be_visible()
+    assert serious_violations(page) == []
+    page.get_by_role("link", name="Back to the lab").click()
+    assert serious_violations(page) == []  # the edit-and-resend form
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    email = page.get_by_label("email", exact=True)
+    expect(email).to_have_value("bob@example.org")
+    expect(page.get_by_label("token", exact=True)).to_have_value(token)
+    email.fill("alice@example.org")
+    page.get_by_role("button", name="Send the edited request").click()
+    page.wait_for_url(lab_server("/labs/token-injection/") + "*")
+    forged = run.entries("sign-in")[-1]
+    assert parse_qs(forged.exchange.request.text)["token"] == [token]
+    said = json.loads(forged.exchange.response.body)["signed_in"]
+    if variant == "vulnerable":
+        assert said == "alice@example.org"
+        expect(page.locator("#linked")).to_have_text("alice@example.org")
+        assert verdict(page, lab_server, "token-injection", variant).startswith(
+            "Attack succeeded")
+    else:
+        assert said == "bob@example.org"
+        assert json.loads(run.entries("me")[-1].exchange.response.body)["id"] == "bob"
+        expect(page.locator("#linked")).to_have_text("bob@example.org")
+        assert verdict(page, lab_server, "token-injection", variant).startswith(
+            "Attack failed")
+
+
+def test_token_injection_back_to_the_sign_in_page(page, lab_server):
+    """Unexpected path: back to StageDoor's sign-in page after signing in. Its
+    address no longer holds the token, so it posts nothing; no verdict."""
+    run = start(page, lab_server, "token-injection", "vulnerable")
+    sign_in_as_bob(page, lab_server, "vulnerable")
+    page.go_back()
+    expect(page.locator("#token-status")).to_have_text(
+        "There is no token in this page's address.")
+    assert serious_violations(page) == []
+    assert len(run.entries("sign-in")) == 1
+    assert verdict(page, lab_server, "token-injection", "vulnerable").startswith(
+        "Not decided yet")

@@ -73,14 +73,17 @@ def run_page(lab_id: str, variant: str):
     """A run of the lab under one variant: steps, trace, verdict."""
     lab = _lab(lab_id, variant)
     run = _run(lab_id, variant)
-    verdict = _labs().actions(lab_id).succeeded(run) if run else None
+    actions = _labs().actions(lab_id)
+    verdict = actions.succeeded(run) if run else None
     if run:
         progress.observe(run, verdict)
     attacker = app_config().get("LABS_ATTACKER_URL")
+    resend = getattr(actions, "resend_form", None)
     return render_template(
         "labs/run.html", lab=lab, variant=lab.variants[variant], run=run,
         verdict=verdict, attacker=attacker and run and
-        f"{attacker}/labs/{lab_id}/{run.id}")
+        f"{attacker}/labs/{lab_id}/{run.id}",
+        resend=resend(run, lab) if resend and run else None)
 
 
 @bp.post("/<lab_id>/<variant>/start")
@@ -126,6 +129,20 @@ def callback(lab_id: str, variant: str):
     page = finish(run, lab, app_config(), incoming())
     _labs().store.save(run)
     return respond(page) if page else _back(lab_id, variant)  # a lab's own page
+
+
+@bp.post("/<lab_id>/<variant>/callback")
+def callback_post(lab_id: str, variant: str):
+    """A form the lab client's own page posts back to its redirect URI (the lab's
+    ``finish_post``: a sign-in page's script sending what it read)."""
+    lab = _lab(lab_id, variant)
+    finish = getattr(_labs().actions(lab_id), "finish_post", None) or abort(405)
+    run = _run(lab_id, variant)
+    if run is None:
+        abort(400, description="No lab run in this browser: start one first.")
+    page = finish(run, lab, app_config(), incoming())
+    _labs().store.save(run)
+    return respond(page)
 
 
 @bp.post("/<lab_id>/<variant>/recheck")
