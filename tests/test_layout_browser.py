@@ -242,7 +242,8 @@ class Pages:
                                    data={"csrf_token": _csrf(page)}, timeout=10)
                 self.mine.append(f"/labs/{lab}/{variant}")
         self.mine += ["/labs/csrf-state/vulnerable/login",
-                      "/labs/csrf-state/defended/callback?code=x&state=y"]
+                      "/labs/csrf-state/defended/callback?code=x&state=y",
+                      "/labs/proxy-page/defended/page/proxy"]
 
     def _dashboard(self) -> None:
         """An app of this browser's own in the sandbox's dashboard."""

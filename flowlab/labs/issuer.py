@@ -10,15 +10,25 @@ use it: the sandbox's endpoints, metadata and apps are left as they are. Overrid
 - ``redirect_pattern = "<glob>"``: the issuer also serves the sandbox's authorize
   pages at its path, and accepts any redirect URI matching the pattern, as a server
   that lets clients register wildcards would (RFC 9700 §4.1.1; lab "redirect-uri").
+- ``redirect_match = "prefix"``: the issuer also serves the authorize pages, and
+  accepts any redirect URI that begins with a registered one (its loopback port
+  aside, RFC 8252 §7.3), ``…/callback/../page`` included (RFC 9700 §4.1.3; lab
+  "proxy-page").
+- ``opener_policy = "unsafe-none"``: the issuer's answers carry this
+  ``Cross-Origin-Opener-Policy`` in place of the sandbox's ``same-origin``, as
+  most servers send none: a window it redirects keeps its opener (lab
+  "proxy-page").
 """
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from oauthlib.oauth2.rfc6749 import errors
 
+from flowlab.core.hosts import is_loopback_host
 from flowlab.labs.catalogue import Lab
 from flowlab.labs.client import credentials
 from flowlab.sandbox.public import IssuerProfile
@@ -61,6 +71,10 @@ class LabValidator(RequestValidator):
         pattern = self.overrides.get("redirect_pattern")
         if pattern and fnmatch.fnmatchcase(redirect_uri or "", pattern):
             return True
+        if self.overrides.get("redirect_match") == "prefix" and any(
+                _portless(redirect_uri or "").startswith(_portless(uri))
+                for uri in request.client.redirect_uris):
+            return True
         return super().validate_redirect_uri(client_id, redirect_uri, request)
 
     def refuse_used_code(self, record, request) -> None:
@@ -68,6 +82,17 @@ class LabValidator(RequestValidator):
         nothing is revoked (the vulnerability RFC 6749 §4.1.2 forbids)."""
         if self.overrides.get("single_use_codes", True):
             super().refuse_used_code(record, request)
+
+
+def _portless(uri: str) -> str:
+    """``uri`` without the port of a loopback host (RFC 8252 §7.3)."""
+    parts = urlsplit(uri)
+    host = parts.netloc.rpartition("@")[2]
+    bare = host.rsplit(":", 1)[0] if host.rsplit(":", 1)[-1].isdigit() else host
+    if not is_loopback_host(bare):
+        return uri
+    return parts._replace(netloc=parts.netloc[:len(parts.netloc) - len(host)] + bare
+                          ).geturl()
 
 
 def add_issuers(sandbox: Sandbox, labs: dict[str, Lab], config: Mapping) -> None:
@@ -82,5 +107,8 @@ def add_issuers(sandbox: Sandbox, labs: dict[str, Lab], config: Mapping) -> None
         profile = IssuerProfile(id=f"lab-{lab.id}", path=f"/sandbox/lab-{lab.id}",
                                 name=f"Lab issuer: {lab.title}",
                                 label="lab only, vulnerable")
-        paged = any("redirect_pattern" in v.server for v in lab.variants.values())
-        sandbox.add_issuer(profile, validator, pages=paged, headers=HEADERS)
+        server = lab_variants[0].server
+        paged = "redirect_pattern" in server or "redirect_match" in server
+        headers = {**HEADERS, **({"Cross-Origin-Opener-Policy": server[
+            "opener_policy"]} if "opener_policy" in server else {})}
+        sandbox.add_issuer(profile, validator, pages=paged, headers=headers)

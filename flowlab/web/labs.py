@@ -131,6 +131,20 @@ def callback(lab_id: str, variant: str):
     return respond(page) if page else _back(lab_id, variant)  # a lab's own page
 
 
+@bp.get("/<lab_id>/<variant>/page/<name>")
+def client_page(lab_id: str, variant: str, name: str):
+    """Another page of the lab client's site (the lab's ``client_page``: a proxy
+    page a path-traversal redirect URI lands on)."""
+    lab = _lab(lab_id, variant)
+    page = getattr(_labs().actions(lab_id), "client_page", None) or abort(404)
+    run = _run(lab_id, variant)
+    if run is None:
+        abort(400, description="No lab run in this browser: start one first.")
+    answer = page(run, lab, name, app_config(), incoming())
+    _labs().store.save(run)
+    return respond(answer)
+
+
 @bp.post("/<lab_id>/<variant>/callback")
 def callback_post(lab_id: str, variant: str):
     """A form the lab client's own page posts back to its redirect URI (the lab's

@@ -55,6 +55,13 @@ def mount(app: Flask, profiles: IssuerProfiles, added: AddedIssuer) -> None:
         profiles.by_endpoint[name] = profile
         app.register_blueprint(views.bp, name=name, url_prefix=profile.path)
 
+        @app.after_request
+        def page_headers(response: Response) -> Response:
+            """The added issuer's headers on its authorize pages' answers too."""
+            if request.blueprint == name:
+                response.headers.update(added.headers)
+            return response
+
     @csrf_exempt
     def token() -> Response:
         """The issuer's token endpoint (RFC 6749 §3.2, §4.1.3)."""
