@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from flowlab.core.demo import demo_apps
+from flowlab.labs.client import credentials
 from flowlab.serving import stop
 from flowlab.web import attacker
 from tests.conftest import LiveServer
@@ -263,3 +264,28 @@ def test_proxy_page_leak_without_a_token_decides_nothing(lab_server):
         query = crafted.split("?", 1)[1]
         refused = requests.get(lab_server(path) + "?" + query, allow_redirects=False)
         assert refused.status_code == 400 and "Invalid redirect URI" in refused.text
+
+
+def test_proxy_page_switches_stay_on_its_issuer(lab_server, http):
+    """The prefix matching and the opener policy are the lab issuer's alone: the
+    sandbox's authorize pages, and another lab's issuer, keep COOP same-origin; no
+    issuer's metadata names the lab; the lab issuer serves only its own clients."""
+    own, _ = credentials(lab_server.app.config, PP, "vulnerable")
+    web = demo_apps(lab_server.app.config)[0]
+    asked = {"response_type": "token", "client_id": own, "scope": "user-read-email",
+             "redirect_uri": lab_server(f"/labs/{PP}/vulnerable/callback/../x")}
+    lab = http.get(lab_server(f"/sandbox/lab-{PP}/authorize"), params=asked,
+                   allow_redirects=False)
+    assert lab.headers["Cross-Origin-Opener-Policy"] == "unsafe-none"
+    for path in ("/sandbox", "/sandbox/best-practice", "/sandbox/lab-redirect-uri"):
+        page = http.get(lab_server(path + "/authorize"), params=asked,
+                        allow_redirects=False)
+        assert page.headers["Cross-Origin-Opener-Policy"] == "same-origin", path
+        assert page.status_code == 400, path
+    for path in ("/sandbox", "/sandbox/best-practice"):
+        meta = http.get(lab_server("/.well-known/oauth-authorization-server" + path))
+        assert "lab-" not in meta.text
+    other = http.get(lab_server(f"/sandbox/lab-{PP}/authorize"), params={
+        **asked, "client_id": web.client_id,
+        "redirect_uri": web.redirect_uris[0] + "/../x"})
+    assert other.status_code == 400 and "Only this lab" in other.text

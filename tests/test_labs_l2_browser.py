@@ -115,14 +115,22 @@ def test_forced_linking_back_reload_and_twice(page, lab_server):
         "Attack succeeded")
 
 
-def sign_in_as_bob(page, server, variant: str) -> None:
-    page.get_by_role("link", name="Sign in to StageDoor with the sandbox").click()
-    page.get_by_role("button", name="Continue as Bob Okafor").click()
-    back = re.compile(re.escape(server(f"/labs/token-injection/{variant}")) + "#")
+def sign_in_with_the_sandbox(page, server, lab: str, variant: str, user: str,
+                             link: str = "Sign in with the sandbox") -> None:
+    """Sign in through the lab client as ``user``, agreeing if the sandbox asks
+    (it asks once per user and client, whatever the browser)."""
+    page.get_by_role("link", name=link).click()
+    page.get_by_role("button", name=f"Continue as {user}").click()
+    back = re.compile(re.escape(server(f"/labs/{lab}/{variant}")) + "#")
     page.wait_for_url(re.compile(f"/sandbox/authorize|{back.pattern}"))
-    if "/sandbox/authorize" in page.url:  # the context's first consent to StageDoor
+    if "/sandbox/authorize" in page.url:
         page.get_by_role("button", name="Agree").click()
     page.wait_for_url(back)
+
+
+def sign_in_as_bob(page, server, variant: str) -> None:
+    sign_in_with_the_sandbox(page, server, "token-injection", variant, "Bob Okafor",
+                             "Sign in to StageDoor with the sandbox")
     expect(page.locator("#linked")).to_have_text("bob@example.org")
 
 
@@ -177,16 +185,6 @@ def test_token_injection_back_to_the_sign_in_page(page, lab_server):
         "Not decided yet")
 
 
-def sign_in_to_shopspin(page, server, variant: str) -> None:
-    page.get_by_role("link", name="Sign in with the sandbox").click()
-    page.get_by_role("button", name="Continue as Alice Lindqvist").click()
-    back = re.compile(re.escape(server(f"/labs/proxy-page/{variant}")) + "#")
-    page.wait_for_url(re.compile(f"/sandbox/authorize|{back.pattern}"))
-    if "/sandbox/authorize" in page.url:  # the context's first consent to ShopSpin
-        page.get_by_role("button", name="Agree").click()
-    page.wait_for_url(back)
-
-
 def open_the_exploit(page):
     page.get_by_role("link", name="Open the attacker's page").click()
     page.wait_for_url(ATTACKER)
@@ -201,7 +199,8 @@ def open_the_exploit(page):
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
 def test_proxy_page_in_chromium(page, lab_server, variant):
     run = start(page, lab_server, "proxy-page", variant)
-    sign_in_to_shopspin(page, lab_server, variant)
+    sign_in_with_the_sandbox(page, lab_server, "proxy-page", variant,
+                             "Alice Lindqvist")
     if variant == "vulnerable":
         with page.expect_request("**/as/collect") as heard:
             popup = open_the_exploit(page)

@@ -141,6 +141,7 @@ class Pages:
                        "/sandbox/best-practice/authorize", "/sandbox/fapi2/",
                        "/sandbox/fapi2/device", "/sandbox/fapi2/authorize",
                        "/sandbox/lab-redirect-uri/authorize",
+                       "/sandbox/lab-proxy-page/", "/sandbox/lab-proxy-page/authorize",
                        "/sandbox/authorize?client_id=nobody", "/inspect/report",
                        "/inspect/report?" + urlencode(
                            {"issuer": self.server("/sandbox/fapi2")})]

@@ -87,12 +87,14 @@ class LabValidator(RequestValidator):
 def _portless(uri: str) -> str:
     """``uri`` without the port of a loopback host (RFC 8252 §7.3)."""
     parts = urlsplit(uri)
-    host = parts.netloc.rpartition("@")[2]
-    bare = host.rsplit(":", 1)[0] if host.rsplit(":", 1)[-1].isdigit() else host
-    if not is_loopback_host(bare):
+    try:
+        port = parts.port
+    except ValueError:  # not a port: left as sent
         return uri
-    return parts._replace(netloc=parts.netloc[:len(parts.netloc) - len(host)] + bare
-                          ).geturl()
+    if port is None or not is_loopback_host(parts.hostname):
+        return uri
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return parts._replace(netloc=host).geturl()
 
 
 def add_issuers(sandbox: Sandbox, labs: dict[str, Lab], config: Mapping) -> None:
