@@ -211,6 +211,9 @@ def test_proxy_page_in_chromium(page, lab_server, variant):
                                                "proxy#access_token="))
         assert serious_violations(popup) == []
         expect(page.locator("#heard")).to_contain_text("access_token=")
+        for shown in (page, popup):  # the long address heard, in a phone's width
+            shown.set_viewport_size({"width": 390, "height": 844})
+            assert shown.evaluate("document.documentElement.scrollWidth") <= 390
         leak = parse_qs(run.entries("leak")[0].exchange.request.text)
         assert leak["origin"] == [lab_server("").rstrip("/")]  # a real message
         assert me_of(run.entries("attacker-me")[0])["id"] == "alice"
