@@ -45,6 +45,14 @@ def _run(lab_id: str, variant: str):
     return run if run and run.browser == browser_id() else None
 
 
+def _started(lab_id: str, variant: str):
+    """This browser's run, or 400: a lab client's page needs a run to belong to."""
+    run = _run(lab_id, variant)
+    if run is None:
+        abort(400, description="No lab run in this browser: start one first.")
+    return run
+
+
 def _back(lab_id: str, variant: str):
     return redirect(f"/labs/{lab_id}/{variant}#trace", 303)
 
@@ -122,9 +130,7 @@ def login(lab_id: str, variant: str):
 def callback(lab_id: str, variant: str):
     """The lab client's redirect URI: what it does depends on the variant."""
     lab = _lab(lab_id, variant)
-    run = _run(lab_id, variant)
-    if run is None:
-        abort(400, description="No lab run in this browser: start one first.")
+    run = _started(lab_id, variant)
     finish = getattr(_labs().actions(lab_id), "finish_login", client.finish_login)
     page = finish(run, lab, app_config(), incoming())
     _labs().store.save(run)
@@ -137,9 +143,7 @@ def client_page(lab_id: str, variant: str, name: str):
     page a path-traversal redirect URI lands on)."""
     lab = _lab(lab_id, variant)
     page = getattr(_labs().actions(lab_id), "client_page", None) or abort(404)
-    run = _run(lab_id, variant)
-    if run is None:
-        abort(400, description="No lab run in this browser: start one first.")
+    run = _started(lab_id, variant)
     answer = page(run, lab, name, app_config(), incoming())
     _labs().store.save(run)
     return respond(answer)
@@ -151,9 +155,7 @@ def callback_post(lab_id: str, variant: str):
     ``finish_post``: a sign-in page's script sending what it read)."""
     lab = _lab(lab_id, variant)
     finish = getattr(_labs().actions(lab_id), "finish_post", None) or abort(405)
-    run = _run(lab_id, variant)
-    if run is None:
-        abort(400, description="No lab run in this browser: start one first.")
+    run = _started(lab_id, variant)
     page = finish(run, lab, app_config(), incoming())
     _labs().store.save(run)
     return respond(page)
