@@ -269,7 +269,7 @@ def test_open_redirect(lab_server, variant):
     page = _browse(victim, attacker_page.split("/labs/", 1)[0] + go)
     crafted = requests.utils.unquote(requests.utils.unquote(
         run.entries("crafted")[0].exchange.response.header("Location")))
-    assert "/labs/open-redirect/" + variant + "/callback/../site/go?to=" \
+    assert "/labs/open-redirect/" + variant + "/callback/../page/go?to=" \
         "http://127.0.0.2:" in crafted
     if variant == "vulnerable":
         assert "/sandbox/lab-open-redirect/authorize?" in crafted
@@ -316,7 +316,7 @@ def test_open_redirect_unexpected_paths(lab_server):
                                    "bob").text
     assert status(run.entries("token")[0]) == 200
     assert verdict(victim, lab_server, "open-redirect", "vulnerable") == "undecided"
-    assert victim.get(lab_server("/labs/open-redirect/vulnerable/site/go"),
+    assert victim.get(lab_server("/labs/open-redirect/vulnerable/page/go"),
                       allow_redirects=False).status_code == 400
 
 

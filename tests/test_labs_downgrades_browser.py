@@ -145,7 +145,7 @@ def test_open_redirect_in_chromium(page, lab_server, variant):
         expect(page.get_by_role("heading", name="Alice's code arrived here")) \
             .to_be_visible()
         hop = run.entries("redirector")[0].exchange
-        assert "/labs/open-redirect/vulnerable/site/go?" in hop.request.start_line
+        assert "/labs/open-redirect/vulnerable/page/go?" in hop.request.start_line
         assert "code=" in hop.response.header("Location")
         assert status(run.entries("attacker-token")[0]) == 200
     else:

@@ -45,17 +45,14 @@ NOT_PAGES = {
     "/api/exercises/attempts/<attempt_id>": "JSON polled by exercises.js",
     "/sandbox/fapi2/device/approve": "the device approval page of every issuer is one "
                                      "template, walked under best practice",
-    "/labs/<lab_id>/<variant>/site/<name>": "a lab client's other pages: the "
-                                            "open-redirect lab's redirector, a "
-                                            "redirect (or a 400 text), no page",
     "/sandbox/lab-redirect-uri/device/approve": "the same template, under a lab "
                                                 "issuer's path",
 }
 # Lab issuers with pages serve the sandbox's own templates at their own path: the
 # walk takes them once, under /sandbox/lab-redirect-uri; each lab's weak page is
 # played, with axe, in that lab's browser test.
-LAB_ISSUERS = ("pkce-downgrade", "open-redirect", "device-code-phishing",
-               "consent-clickjacking", "registration-abuse")
+LAB_ISSUERS = ("pkce-downgrade", "open-redirect", "proxy-page",
+               "device-code-phishing", "consent-clickjacking", "registration-abuse")
 NOT_PAGES.update({f"/sandbox/lab-{lab}{path}": "the sandbox's templates at a lab "
                   "issuer's path, walked under /sandbox/lab-redirect-uri"
                   for lab in LAB_ISSUERS
@@ -262,7 +259,8 @@ class Pages:
                                    data={"csrf_token": _csrf(page)}, timeout=10)
                 self.mine.append(f"/labs/{lab}/{variant}")
         self.mine += ["/labs/csrf-state/vulnerable/login",
-                      "/labs/csrf-state/defended/callback?code=x&state=y"]
+                      "/labs/csrf-state/defended/callback?code=x&state=y",
+                      "/labs/proxy-page/defended/page/proxy"]
 
     def _dashboard(self) -> None:
         """An app of this browser's own in the sandbox's dashboard."""

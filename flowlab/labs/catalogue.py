@@ -26,6 +26,12 @@ class Variant:
     pkce: bool = False
     check_iss: bool = False  # the callback's iss must be the server it started at
     response_type: str = "code"  # "token": the client uses the implicit grant
+    # a sign-in client's server asks the server whose token its page posted
+    # (false: it trusts the user data posted with it, RFC 9700 §4.6)
+    check_token: bool = True
+    # the client's pages post messages to any origin (targetOrigin "*"), not only
+    # to their own (RFC 9700 §4.17)
+    post_to_any_origin: bool = False
     # "sandbox"; a sandbox profile's id ("best-practice"); or "lab": this lab's own
     # issuer path, /sandbox/lab-<id>
     issuer: str = "sandbox"
@@ -70,7 +76,8 @@ class Lab:
 
 def _variant(name: str, data: dict) -> Variant:
     known = {k: data[k] for k in ("label", "check_state", "pkce", "check_iss",
-                                  "response_type", "issuer", "server", "annotations")
+                                  "response_type", "check_token", "post_to_any_origin",
+                                  "issuer", "server", "annotations")
              if k in data}
     return Variant(name=name, **known)
 

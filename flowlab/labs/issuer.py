@@ -21,13 +21,17 @@ use it: the sandbox's endpoints, metadata and apps are left as they are. Overrid
   ``logo_uri`` and shows what it got (``weakreg``), and its consent page shows an
   app that registered itself as any other (RFC 7591 §5; lab "registration-abuse").
   Apps registered there are its clients too.
+- ``opener_policy = "unsafe-none"``: the issuer's answers carry this
+  ``Cross-Origin-Opener-Policy`` in place of the sandbox's ``same-origin``, as
+  most servers send none: a window it redirects keeps its opener (lab
+  "proxy-page").
 
 And these, checked in ``flowlab.labs.weak_checks``:
 
 - ``redirect_match = "prefix"``: a redirect URI is accepted if a registered one
-  is its prefix (the loopback port aside), so ``…/callback/../site/go?to=…``
+  is its prefix (the loopback port aside), so ``…/callback/../page/go?to=…``
   passes (the attack of RFC 9700 §4.1.1; §4.1.3 requires exact matching; lab
-  "open-redirect").
+  "open-redirect", "proxy-page").
 - ``pkce_optional = true``: PKCE is not required, even of a public client, and a
   code issued with a challenge is redeemed without a verifier (RFC 9700 §4.8,
   §2.1.1; lab "pkce-downgrade").
@@ -149,5 +153,8 @@ def add_issuers(sandbox: Sandbox, labs: dict[str, Lab], config: Mapping) -> None
             id=f"lab-{lab.id}", path=f"/sandbox/lab-{lab.id}",
             name=f"Lab issuer: {lab.title}", label="lab only, vulnerable",
             registration=any(k in lab_variants[0].server for k in REGISTRATION))
+        server = lab_variants[0].server
         paged = any(key in v.server for v in lab.variants.values() for key in PAGES)
-        sandbox.add_issuer(profile, validator, pages=paged, headers=HEADERS)
+        headers = {**HEADERS, **({"Cross-Origin-Opener-Policy": server[
+            "opener_policy"]} if "opener_policy" in server else {})}
+        sandbox.add_issuer(profile, validator, pages=paged, headers=headers)

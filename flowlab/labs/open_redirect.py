@@ -13,13 +13,13 @@ from flowlab.core.http import Message
 from flowlab.core.http import s256
 from flowlab.core.runner.capture import exchange_of
 from flowlab.labs import client
+from flowlab.labs import scripted
 from flowlab.labs import wire
 from flowlab.labs.catalogue import Lab
 from flowlab.labs.page import NOT_FOUND
 from flowlab.labs.page import Answer
 from flowlab.labs.page import Incoming
 from flowlab.labs.page import redirect
-from flowlab.labs.redirect_uri import answer_of
 from flowlab.labs.store import Run
 
 
@@ -30,7 +30,7 @@ def _listener(run: Run, config: Mapping) -> str:
 def _redirect_uri(run: Run, config: Mapping) -> str:
     """Under the registered callback, then up to the client's redirector, whose
     target is the attacker's listener."""
-    return (client.redirect_uri(run) + "/../site/go?"
+    return (client.redirect_uri(run) + "/../page/go?"
             + urlencode({"to": _listener(run, config)}))
 
 
@@ -74,7 +74,7 @@ def serve(run: Run, lab: Lab, endpoint: str, config: Mapping,
         run.record("crafted", "attacker", "front",
                    Exchange(sent.message, answer, url=sent.url))
         if not run.entries("crafted-answer"):
-            answer_of(run, url, config)
+            scripted.ask(run, config, url, "crafted-answer")
         return redirect(url, 302)
     if endpoint != "catch":
         return NOT_FOUND

@@ -6,16 +6,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from urllib.parse import urlencode
-from urllib.parse import urlsplit
-
-import requests
 
 from flowlab.core.http import Exchange
 from flowlab.core.http import Message
 from flowlab.core.http import s256
-from flowlab.core.runner.capture import capture_session
 from flowlab.core.runner.capture import exchange_of
 from flowlab.labs import client
+from flowlab.labs import scripted
 from flowlab.labs import wire
 from flowlab.labs.catalogue import Lab
 from flowlab.labs.page import NOT_FOUND
@@ -41,20 +38,6 @@ def _crafted(run: Run, lab: Lab, config: Mapping) -> str:
             + urlencode(params))
 
 
-def answer_of(run: Run, url: str, config: Mapping) -> None:
-    """What the authorization server answers to the crafted request, asked once
-    more by the lab for a browser not signed in: its sign-in page, or an error page
-    that redirects nowhere (RFC 6749 §4.1.2.1)."""
-    session = capture_session(requests.Session())
-    where = urlsplit(url)
-    try:
-        response = session.get(f"{run.backchannel}{where.path}?{where.query}",
-                               timeout=config["HTTP_TIMEOUT"], allow_redirects=False)
-    except requests.TooManyRedirects as exc:  # a redirect is the answer
-        response = exc.response
-    run.record("crafted-answer", "victim", "front", exchange_of(session, response))
-
-
 def serve(run: Run, lab: Lab, endpoint: str, config: Mapping,
           sent: Incoming) -> Answer:
     """``go``: the bait sends the browser to the crafted request; ``callback``:
@@ -65,7 +48,7 @@ def serve(run: Run, lab: Lab, endpoint: str, config: Mapping,
         run.record("crafted", "attacker", "front", Exchange(
             sent.message, answer, url=sent.url))
         if not run.entries("crafted-answer"):
-            answer_of(run, url, config)
+            scripted.ask(run, config, url, "crafted-answer")
         return redirect(url, 302)
     if endpoint != "callback":
         return NOT_FOUND

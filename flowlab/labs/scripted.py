@@ -58,3 +58,14 @@ def code_for(run: Run, config: Mapping, params: dict, user: str) -> str:
     answer = send("attacker-consent", "POST", authorize,
                   data={"csrf_token": _csrf(consent), "decision": "agree"})
     return answer.headers["Location"]
+
+
+def ask(run: Run, config: Mapping, url: str, key: str) -> None:
+    """What the sandbox answers ``url`` (a crafted authorization request) for a
+    browser not signed in, recorded under ``key``: its sign-in page, or an error
+    page that redirects nowhere (RFC 6749 §4.1.2.1)."""
+    session = capture_session(requests.Session())
+    where = urlsplit(url)
+    response = _get(session, "GET", f"{run.backchannel}{where.path}?{where.query}",
+                    timeout=config["HTTP_TIMEOUT"])
+    run.record(key, "victim", "front", exchange_of(session, response))

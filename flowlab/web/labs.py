@@ -45,6 +45,14 @@ def _run(lab_id: str, variant: str):
     return run if run and run.browser == browser_id() else None
 
 
+def _started(lab_id: str, variant: str):
+    """This browser's run, or 400: a lab client's page needs a run to belong to."""
+    run = _run(lab_id, variant)
+    if run is None:
+        abort(400, description="No lab run in this browser: start one first.")
+    return run
+
+
 def _back(lab_id: str, variant: str):
     return redirect(f"/labs/{lab_id}/{variant}#trace", 303)
 
@@ -73,14 +81,17 @@ def run_page(lab_id: str, variant: str):
     """A run of the lab under one variant: steps, trace, verdict."""
     lab = _lab(lab_id, variant)
     run = _run(lab_id, variant)
-    verdict = _labs().actions(lab_id).succeeded(run) if run else None
+    actions = _labs().actions(lab_id)
+    verdict = actions.succeeded(run) if run else None
     if run:
         progress.observe(run, verdict)
     attacker = app_config().get("LABS_ATTACKER_URL")
+    resend = getattr(actions, "resend_form", None)
     return render_template(
         "labs/run.html", lab=lab, variant=lab.variants[variant], run=run,
         verdict=verdict, attacker=attacker and run and
-        f"{attacker}/labs/{lab_id}/{run.id}")
+        f"{attacker}/labs/{lab_id}/{run.id}",
+        resend=resend(run, lab) if resend and run else None)
 
 
 @bp.post("/<lab_id>/<variant>/start")
@@ -119,27 +130,35 @@ def login(lab_id: str, variant: str):
 def callback(lab_id: str, variant: str):
     """The lab client's redirect URI: what it does depends on the variant."""
     lab = _lab(lab_id, variant)
-    run = _run(lab_id, variant)
-    if run is None:
-        abort(400, description="No lab run in this browser: start one first.")
+    run = _started(lab_id, variant)
     finish = getattr(_labs().actions(lab_id), "finish_login", client.finish_login)
     page = finish(run, lab, app_config(), incoming())
     _labs().store.save(run)
     return respond(page) if page else _back(lab_id, variant)  # a lab's own page
 
 
-@bp.get("/<lab_id>/<variant>/site/<name>")
-def site(lab_id: str, variant: str, name: str):
-    """Another page of the lab client's site, for a lab whose module has
-    ``client_page`` (lab "open-redirect": its redirector)."""
+@bp.get("/<lab_id>/<variant>/page/<name>")
+def client_page(lab_id: str, variant: str, name: str):
+    """Another page of the lab client's site (the lab's ``client_page``: a proxy
+    page, a redirector, that a path-traversal redirect URI lands on)."""
     lab = _lab(lab_id, variant)
     page = getattr(_labs().actions(lab_id), "client_page", None) or abort(404)
-    run = _run(lab_id, variant)
-    if run is None:
-        abort(400, description="No lab run in this browser: start one first.")
+    run = _started(lab_id, variant)
     answer = page(run, lab, name, app_config(), incoming())
     _labs().store.save(run)
     return respond(answer)
+
+
+@bp.post("/<lab_id>/<variant>/callback")
+def callback_post(lab_id: str, variant: str):
+    """A form the lab client's own page posts back to its redirect URI (the lab's
+    ``finish_post``: a sign-in page's script sending what it read)."""
+    lab = _lab(lab_id, variant)
+    finish = getattr(_labs().actions(lab_id), "finish_post", None) or abort(405)
+    run = _started(lab_id, variant)
+    page = finish(run, lab, app_config(), incoming())
+    _labs().store.save(run)
+    return respond(page)
 
 
 @bp.post("/<lab_id>/<variant>/recheck")

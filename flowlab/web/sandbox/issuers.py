@@ -58,6 +58,13 @@ def mount(app: Flask, profiles: IssuerProfiles, added: AddedIssuer) -> None:
     if added.pages:
         _pages(app, profiles, added, name)
 
+        @app.after_request
+        def page_headers(response: Response) -> Response:
+            """The added issuer's headers on its authorize pages' answers too."""
+            if request.blueprint == name:
+                response.headers.update(added.headers)
+            return response
+
     @csrf_exempt
     def token() -> Response:
         """The issuer's token endpoint (RFC 6749 §3.2, §4.1.3)."""
