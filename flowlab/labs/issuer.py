@@ -10,6 +10,12 @@ use it: the sandbox's endpoints, metadata and apps are left as they are. Overrid
 - ``redirect_pattern = "<glob>"``: the issuer also serves the sandbox's authorize
   pages at its path, and accepts any redirect URI matching the pattern, as a server
   that lets clients register wildcards would (RFC 9700 §4.1.1; lab "redirect-uri").
+- ``refresh_rotation``: true, a public client's refresh token is replaced at each
+  refresh and a retired one replayed revokes the grant (RFC 9700 §4.14.2); false,
+  it never is (lab "refresh-replay" against the learner's weak server).
+
+The learner's weak server (``weak_issuer``) is this same validator, its override
+looked up per request from the client's configuration.
 """
 
 from __future__ import annotations
@@ -68,6 +74,15 @@ class LabValidator(RequestValidator):
         nothing is revoked (the vulnerability RFC 6749 §4.1.2 forbids)."""
         if self.overrides.get("single_use_codes", True):
             super().refuse_used_code(record, request)
+
+
+    def rotate_refresh_token(self, request):
+        """With ``refresh_rotation`` set, rotation as it says for public clients
+        (RFC 9700 §4.14.2); else as the issuer's settings say."""
+        rotate = self.overrides.get("refresh_rotation")
+        if rotate is None:
+            return super().rotate_refresh_token(request)
+        return bool(rotate) and not request.client.confidential
 
 
 def add_issuers(sandbox: Sandbox, labs: dict[str, Lab], config: Mapping) -> None:
