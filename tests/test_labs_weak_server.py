@@ -206,3 +206,34 @@ def test_the_room_counts_runs_against_your_server(lab_server):
     verdict(learner, lab_server, "code-replay", "yours")
     counts = item(room(presenter, lab_server), item_id="code-replay")
     assert (counts["started"], counts["solved"]) == (1, 1)
+
+
+def test_not_decided_yet_names_no_switch_and_start_again_takes_the_new_save(
+        lab_server):
+    """A learner who has not played the attack gets "not decided yet" and no
+    switch named; after a new save, "Start again" runs against it (another client,
+    carrying the new configuration)."""
+    victim = requests.Session()
+    save(victim, lab_server, "reusable-codes")
+    first = run_of(lab_server, start(victim, lab_server, "code-replay", "yours"))
+    configuration = first.client["weak_server"]
+    page = victim.get(lab_server("/labs/code-replay/yours")).text
+    assert verdict(victim, lab_server, "code-replay", "yours") == "undecided"
+    assert 'id="deciding"' not in page and "Codes reusable (RFC 9700 §4.2) on" in page
+    # The attacker's replay button before any sign-in sends nothing.
+    thief = requests.Session()
+    loot_page = lab_server(f"/labs/code-replay/{first.id}")
+    assert "Replay" not in thief.get(loot_page).text
+    save(victim, lab_server)
+    again = run_of(lab_server, start(victim, lab_server, "code-replay", "yours"))
+    sign_in(victim, lab_server, "code-replay", "yours", "alice")
+    assert again.client["weak_server"] != configuration
+    assert wire_client(again).startswith(f"weak-{again.client['weak_server']}-")
+    assert "Codes reusable (RFC 9700 §4.2) off" in victim.get(
+        lab_server("/labs/code-replay/yours")).text
+
+
+def test_the_labs_page_links_the_builder(lab_server):
+    page = requests.get(lab_server("/labs/"))
+    assert 'href="/weak-server"' in page.text
+    assert not re.search(r'href="/labs/weak', page.text)  # no lab-like address

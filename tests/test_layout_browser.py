@@ -141,6 +141,8 @@ class Pages:
                        "/sandbox/best-practice/authorize", "/sandbox/fapi2/",
                        "/sandbox/fapi2/device", "/sandbox/fapi2/authorize",
                        "/sandbox/lab-redirect-uri/authorize",
+                       "/weak-server", "/sandbox/lab-weak/",
+                       "/sandbox/lab-weak/authorize",
                        "/sandbox/authorize?client_id=nobody", "/inspect/report",
                        "/inspect/report?" + urlencode(
                            {"issuer": self.server("/sandbox/fapi2")})]
@@ -231,12 +233,21 @@ class Pages:
                       "/sandbox/best-practice/device/approve"]
 
     def _labs(self) -> None:
-        """Every lab, both variants started; one sign-in and one callback."""
+        """Every lab, both variants started, and the run against the attendee's
+        weak server (every switch on) where one opens it; one sign-in and one
+        callback."""
         s = self.server
+        builder = self.attendee.get(s("/weak-server"), timeout=10)
+        self.attendee.post(s("/weak-server"), timeout=10, data={
+            "csrf_token": _csrf(builder),
+            "switch": re.findall(r'name="switch" value="([a-z-]+)"', builder.text)})
+        self.mine += ["/weak-server", "/labs/code-replay"]  # "Run against your server"
         for lab in re.findall(r'href="/labs/([a-z-]+)"',
                               self.attendee.get(s("/labs/"), timeout=10).text):
             self.fresh.append(f"/labs/{lab}")
-            for variant in ("vulnerable", "defended"):
+            yours = "Run against your server" in self.attendee.get(
+                s(f"/labs/{lab}"), timeout=10).text
+            for variant in ("vulnerable", "defended", *(["yours"] if yours else [])):
                 page = self.attendee.get(s(f"/labs/{lab}/{variant}"), timeout=10)
                 self.attendee.post(s(f"/labs/{lab}/{variant}/start"),
                                    data={"csrf_token": _csrf(page)}, timeout=10)
