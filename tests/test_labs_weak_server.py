@@ -237,3 +237,33 @@ def test_the_labs_page_links_the_builder(lab_server):
     page = requests.get(lab_server("/labs/"))
     assert 'href="/weak-server"' in page.text
     assert not re.search(r'href="/labs/weak', page.text)  # no lab-like address
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_mix_up_against_your_server(lab_server, on):
+    """Your server forwarded to by the attacker's: with iss in its responses the
+    client sees another server answered and stops; without, it cannot tell
+    (RFC 9207 §2.4) and sends your code to the attacker."""
+    victim = requests.Session()
+    save(victim, lab_server, *(["no-iss"] if on else []))
+    attacker_page = start(victim, lab_server, "mix-up", "yours")
+    landed = sign_in(victim, lab_server, "mix-up", "yours", "alice")
+    run = run_of(lab_server, attacker_page)
+    callback = run.entries("callback")[0].exchange.request.start_line
+    assert "code=" in callback
+    weak_iss = "iss=" + requests.utils.quote(lab_server("/sandbox/lab-weak"), safe="")
+    assert (weak_iss in callback) is not on and ("iss=" in callback) is not on
+    said = verdict(victim, lab_server, "mix-up", "yours")
+    if on:
+        assert said == "succeeded"
+        assert run.entries("token")[0].exchange.url.startswith("http://127.0.0.2:")
+        assert "your server has \u201cNo iss in responses\u201d on (RFC 9700 §4.4)" in (
+            landed.text)
+    else:
+        assert said == "failed" and run.entries("token") == []
+        assert "Switch \u201cNo iss in responses\u201d (RFC 9700 §4.4) on" in landed.text
+    # The sandbox's own issuer still names itself, whatever the switch.
+    plain = requests.Session()
+    start(plain, lab_server, "mix-up", "defended")
+    shown = sign_in(plain, lab_server, "mix-up", "defended", "alice")
+    assert "Attack failed" in shown.text

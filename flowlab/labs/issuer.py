@@ -10,6 +10,8 @@ use it: the sandbox's endpoints, metadata and apps are left as they are. Overrid
 - ``redirect_pattern = "<glob>"``: the issuer also serves the sandbox's authorize
   pages at its path, and accepts any redirect URI matching the pattern, as a server
   that lets clients register wildcards would (RFC 9700 §4.1.1; lab "redirect-uri").
+- ``iss_parameter = false``: authorization responses carry no ``iss``, so a
+  client cannot tell which server answered (RFC 9207 §2, RFC 9700 §4.4).
 - ``refresh_rotation``: true, a public client's refresh token is replaced at each
   refresh and a retired one replayed revokes the grant (RFC 9700 §4.14.2); false,
   it never is (lab "refresh-replay" against the learner's weak server).
@@ -75,6 +77,11 @@ class LabValidator(RequestValidator):
         if self.overrides.get("single_use_codes", True):
             super().refuse_used_code(record, request)
 
+
+    def names_issuer(self) -> bool:
+        """``iss`` in the authorization response unless ``iss_parameter = false``
+        (RFC 9207 §2; the sandbox's pages ask this of a lab issuer)."""
+        return bool(self.overrides.get("iss_parameter", True))
 
     def rotate_refresh_token(self, request):
         """With ``refresh_rotation`` set, rotation as it says for public clients
