@@ -190,6 +190,7 @@ def test_refresh_replay_against_your_server(lab_server, on):
     said = verdict(victim, lab_server, "refresh-replay", "yours")
     assert said == ("succeeded" if on else "failed")
     assert status(run.entries("attacker-check")[0]) == (200 if on else 401)
+    assert status(run.entries("attacker-me")[0]) == 200  # the sandbox's API
 
 
 def test_the_room_counts_runs_against_your_server(lab_server):
