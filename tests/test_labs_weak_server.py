@@ -262,7 +262,8 @@ def test_mix_up_against_your_server(lab_server, on):
             landed.text)
     else:
         assert said == "failed" and run.entries("token") == []
-        assert "Switch \u201cNo iss in responses\u201d (RFC 9700 §4.4) on" in landed.text
+        named = "Switch \u201cNo iss in responses\u201d (RFC 9700 §4.4) on"
+        assert named in landed.text
     # The sandbox's own issuer still names itself, whatever the switch.
     plain = requests.Session()
     start(plain, lab_server, "mix-up", "defended")

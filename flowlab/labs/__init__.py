@@ -59,10 +59,12 @@ class Labs:
     def register_weak(self, lab: catalogue.Lab, configuration: str) -> None:
         """The lab client of one learner's weak server configuration (RFC 7591)."""
         app = self.store.app
-        variant = lab.variants[weak.YOURS]
+        client_id, secret = weak_credentials(app.config, lab.id, configuration)
+        values = {**_registration(app, lab, lab.variants[weak.YOURS]),
+                  "client_id": client_id,
+                  "secret_hash": None if lab.public else digest(secret)}
         with DB.connection(app) as conn, transaction(conn):
-            weak_issuer.register(conn, _registration(app, lab, variant),
-                                 weak_credentials(app.config, lab.id, configuration))
+            upsert(conn, clients, values, ("client_id",), _changed)
 
 
 def init_app(app: Flask, services: Services) -> None:
@@ -100,7 +102,7 @@ def _registration(app: Flask, lab: catalogue.Lab, variant: catalogue.Variant) ->
     path = callback_path(lab.id, variant.name)
     # A lab whose redirect goes to "another app" registers the attacker's address.
     bases = (f"http://{ATTACKER_HOST}",) if lab.redirect_to == "attacker" else LOOPBACKS
-    values = dict(
+    return dict(
         client_id=client_id, name=f"Lab: {lab.client_name} ({variant.label})",
         confidential=not lab.public, secret_salt=None,
         secret_hash=None if lab.public else digest(secret),
@@ -108,7 +110,6 @@ def _registration(app: Flask, lab: catalogue.Lab, variant: catalogue.Variant) ->
         grant_types="authorization_code refresh_token",
         redirect_uris="\n".join(base + path for base in bases), owner=OWNER,
         created_at=time.time())
-    return values
 
 
 def _changed(new) -> dict:

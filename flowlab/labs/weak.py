@@ -60,19 +60,24 @@ class Switches:
         return {lab for s in self.all for lab in s.opens}
 
     def deciding(self, lab: str, on: tuple[str, ...], verdict: bool | None) -> str:
-        """What a verdict says of the switches: which of those opening ``lab``
-        were on when the attack worked, or which to turn on when it failed; "" if
-        nothing follows (undecided, or failed with such a switch on)."""
-        opening = [s for s in self.all if lab in s.opens]
-        named = [s for s in opening if (s.id in on) == bool(verdict)]
+        """What a verdict adds about the switches opening ``lab``: those that were
+        on when the attack worked, or those to turn on when it failed; "" when it
+        is undecided, or when none is left to name."""
+        named = [s for s in self.all if lab in s.opens and (s.id in on) == verdict]
         if verdict is None or not named:
             return ""
-        names = " or ".join(f"\u201c{s.label}\u201d ({s.section})" for s in named)
         if verdict:
             names = " and ".join(f"\u201c{s.label}\u201d on ({s.section})"
                                  for s in named)
-        return self.texts["succeeded" if verdict else "failed"].format(
-            switches=names)
+        else:
+            names = " or ".join(f"\u201c{s.label}\u201d ({s.section})" for s in named)
+        return self.texts["succeeded" if verdict else "failed"].format(switches=names)
+
+    def saved(self, on: list[str]) -> str:
+        """What the builder says after a save."""
+        if not on:
+            return self.texts["saved-none"]
+        return self.texts["saved"].format(count=len(on), total=len(self.all))
 
 
 def load(path: Path) -> Switches:
@@ -81,7 +86,8 @@ def load(path: Path) -> Switches:
     found = tuple(Switch(id=s["id"], label=s["label"], section=s["section"],
                          weakens=s["weakens"], server=dict(s["server"]),
                          opens=tuple(s["opens"])) for s in data["switch"])
-    return Switches(found, {"label": data["label"], **data["verdict"]})
+    return Switches(found, {"label": data["label"], **data["verdict"],
+                            **data["saved"]})
 
 
 @dataclass(frozen=True)

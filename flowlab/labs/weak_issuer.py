@@ -15,26 +15,20 @@ which every request does before any check a switch changes.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
 
 from oauthlib.oauth2.rfc6749 import errors
-from sqlalchemy import Connection
 
 from flowlab.core.storage.db import LAB
-from flowlab.core.storage.db import upsert
-from flowlab.core.storage.sandbox_tables import clients
 from flowlab.labs import weak
 from flowlab.labs.client import WEAK_PATH
 from flowlab.labs.issuer import HEADERS
 from flowlab.labs.issuer import LabValidator
 from flowlab.sandbox.public import IssuerProfile
 from flowlab.sandbox.public import Sandbox
-from flowlab.sandbox.public import digest
 
-OWNER = "labs"  # as the labs' other clients: no dashboard lists them
 # Where no switch says otherwise: the defences a careful server has on.
 BASELINE = MappingProxyType({"refresh_rotation": True})
 _NONE: Mapping = MappingProxyType({})
@@ -85,14 +79,3 @@ def add_issuer(sandbox: Sandbox, switches: weak.Switches) -> None:
                             label="lab only, weak as you switched it")
     sandbox.add_issuer(profile, validator, pages=True, headers=HEADERS)
 
-
-def register(conn: Connection, client: dict, credentials: tuple[str, str]) -> None:
-    """Register (or refresh) the lab client of one configuration: ``client`` is
-    the lab variant's registration (``labs._registration``), its id and secret
-    replaced by the configuration's own."""
-    client_id, secret = credentials
-    values = {**client, "client_id": client_id, "owner": OWNER,
-              "secret_hash": None if not client["confidential"] else digest(secret),
-              "created_at": time.time()}
-    upsert(conn, clients, values, ("client_id",),
-           lambda new: {"secret_hash": new["secret_hash"]})

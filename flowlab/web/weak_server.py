@@ -35,9 +35,8 @@ def builder():
 @bp.post("/weak-server")
 def save():
     """A new configuration of this browser's weak server, then the page again."""
-    known = {s.id for s in services().labs.switches.all}
-    on = [s for s in dict.fromkeys(request.form.getlist("switch")) if s in known]
+    switches = services().labs.switches
+    on = [s.id for s in switches.all if s.id in request.form.getlist("switch")]
     weak.save(LAB.get(), browser_id(create=True), on)
-    flash("Saved. Your server has " + (f"{len(on)} of {len(known)} weaknesses on."
-                                       if on else "every weakness off."), "success")
+    flash(switches.saved(on), "success")
     return redirect("/weak-server#saved", 303)
