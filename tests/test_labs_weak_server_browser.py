@@ -107,3 +107,42 @@ def test_the_builder_fits_a_phone_and_works_by_keyboard(page, lab_server):
     page.goto(lab_server("/labs/refresh-replay/yours"))
     assert page.evaluate(NO_OVERFLOW)
     assert serious_violations(page) == []
+
+
+def test_mix_up_against_your_server_without_iss_in_chromium(page, lab_server):
+    """A second switch, a second lab: without iss your server's answer cannot be
+    told from Rival Music's, and the client sends the code to the attacker."""
+    page.goto(lab_server("/weak-server"))
+    page.get_by_role("checkbox", name="No iss in responses").check()
+    page.get_by_role("button", name="Save my server").click()
+    page.get_by_role("link", name="Mix-up").last.click()
+    page.get_by_role("button", name="Start the run").click()
+    page.get_by_role("link", name="Sign in with Rival Music").click()
+    page.get_by_role("button", name="Continue as Alice Lindqvist").click()
+    page.get_by_role("button", name="Agree").click()
+    page.wait_for_selector("#verdict:not([data-verdict=undecided])")
+    said = page.locator("#verdict").inner_text()
+    assert said.startswith("Attack succeeded")
+    assert "\u201cNo iss in responses\u201d on (RFC 9700 §4.4)" in said
+    assert serious_violations(page) == []
+
+
+@pytest.mark.no_javascript
+def test_without_javascript_your_server_before_a_save_then_after(page, lab_server):
+    """A browser new to the builder, scripts off: no run, and the way to the
+    builder; the plain form saves (PRG), and the run is offered."""
+    page.goto(lab_server("/labs/code-replay/yours"))
+    expect(page.locator("#no-server")).to_contain_text("not saved a weak server")
+    assert page.get_by_role("button", name="Start the run").count() == 0
+    page.get_by_role("link", name="Build yours").click()
+    page.wait_for_url(lab_server("/weak-server"))
+    page.get_by_role("checkbox", name="Codes reusable").check()
+    page.get_by_role("button", name="Save my server").click()
+    page.wait_for_url(lab_server("/weak-server") + "#saved")
+    expect(page.get_by_role("checkbox", name="Codes reusable")).to_be_checked()
+    # axe needs a script: the builder is audited with it in the tests above.
+    page.goto(lab_server("/labs/code-replay/yours"))
+    page.get_by_role("button", name="Start the run").click()
+    page.wait_for_selector("#trace")
+    expect(page.locator(".lab-yours")).to_contain_text(
+        "Codes reusable (RFC 9700 §4.2) on")
