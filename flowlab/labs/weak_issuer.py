@@ -78,4 +78,3 @@ def add_issuer(sandbox: Sandbox, switches: weak.Switches) -> None:
                             name="Lab issuer: your weak server",
                             label="lab only, weak as you switched it")
     sandbox.add_issuer(profile, validator, pages=True, headers=HEADERS)
-
