@@ -4,6 +4,8 @@ public module, and no Flask outside the labs' Flask glue."""
 from __future__ import annotations
 
 import ast
+import re
+import tomllib
 from pathlib import Path
 
 LABS = Path(__file__).parent.parent / "flowlab" / "labs"
@@ -36,3 +38,17 @@ def test_lab_modules_import_no_flask_outside_the_glue():
             continue
         flask = {n for n in _imports(path) if n.split(".")[0] in ("flask", "werkzeug")}
         assert not flask, (path.name, flask)
+
+
+def test_the_weak_switches_are_read_only_by_the_labs():
+    """The keys of the learner's weak server (``content/weak-server.toml``) and of
+    the labs' vulnerable variants are read in ``flowlab/labs`` only: no sandbox
+    issuer can be switched by them."""
+    root = LABS.parent
+    switches = tomllib.loads((root.parent / "content" / "weak-server.toml")
+                             .read_text(encoding="utf-8"))["switch"]
+    keys = {key for switch in switches for key in switch["server"]}
+    for folder in (root / "sandbox", root / "web" / "sandbox"):
+        for path in folder.rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            assert not [k for k in keys if re.search(rf"\b{k}\b", text)], path

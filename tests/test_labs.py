@@ -130,6 +130,33 @@ def test_sandbox_unchanged_by_the_labs(lab_server, http):
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
 
 
+def test_sandbox_unchanged_by_a_weak_server(lab_server, http):
+    """A learner's weak server with every switch on changes no sandbox issuer:
+    their metadata name no weak path, and the very request the weak issuer took
+    twice is refused at the sandbox's token endpoint."""
+    learner = requests.Session()
+    builder = learner.get(lab_server("/weak-server"))
+    switches = re.findall(r'name="switch" value="([a-z-]+)"', builder.text)
+    learner.post(lab_server("/weak-server"), data={
+        "csrf_token": form_token(builder), "switch": switches})
+    for path in ("/sandbox", "/sandbox/best-practice", "/sandbox/fapi2"):
+        meta = http.get(lab_server(f"/.well-known/oauth-authorization-server{path}"))
+        assert meta.status_code == 200 and "lab-weak" not in meta.text
+    run = run_of(lab_server, start(learner, lab_server, "code-replay", "yours"))
+    sign_in(learner, lab_server, "code-replay", "yours", "bob")
+    logged = run.entries("token")[0].exchange.request
+    assert "/sandbox/lab-weak/api/token" in logged.start_line
+    headers = {"Authorization": logged.header("Authorization"),
+               "Content-Type": "application/x-www-form-urlencoded"}
+    again = http.post(lab_server("/sandbox/lab-weak/api/token"), data=logged.body,
+                      headers=headers)
+    assert again.status_code == 200  # reusable on the learner's weak server ...
+    for path in ("/sandbox", "/sandbox/best-practice"):
+        refused = http.post(lab_server(f"{path}/api/token"), data=logged.body,
+                            headers=headers)
+        assert refused.status_code in (400, 401), path  # ... and nowhere else
+
+
 def test_runs_belong_to_their_browser(lab_server):
     victim = requests.Session()
     start(victim, lab_server, "csrf-state", "vulnerable")

@@ -51,7 +51,7 @@ NOT_PAGES = {
 # Lab issuers with pages serve the sandbox's own templates at their own path: the
 # walk takes them once, under /sandbox/lab-redirect-uri; each lab's weak page is
 # played, with axe, in that lab's browser test.
-LAB_ISSUERS = ("pkce-downgrade", "open-redirect", "proxy-page",
+LAB_ISSUERS = ("pkce-downgrade", "open-redirect", "proxy-page", "weak",
                "device-code-phishing", "consent-clickjacking", "registration-abuse")
 NOT_PAGES.update({f"/sandbox/lab-{lab}{path}": "the sandbox's templates at a lab "
                   "issuer's path, walked under /sandbox/lab-redirect-uri"
@@ -156,6 +156,7 @@ class Pages:
                        "/sandbox/fapi2/device", "/sandbox/fapi2/authorize",
                        "/sandbox/lab-redirect-uri/authorize",
                        "/sandbox/lab-redirect-uri/device",
+                       "/weak-server",
                        "/sandbox/authorize?client_id=nobody", "/inspect/report",
                        "/inspect/report?" + urlencode(
                            {"issuer": self.server("/sandbox/fapi2")})]
@@ -248,12 +249,21 @@ class Pages:
                       "/sandbox/best-practice/device/approve"]
 
     def _labs(self) -> None:
-        """Every lab, both variants started; one sign-in and one callback."""
+        """Every lab, both variants started, and the run against the attendee's
+        weak server (every switch on) where one opens it; one sign-in and one
+        callback."""
         s = self.server
+        builder = self.attendee.get(s("/weak-server"), timeout=10)
+        self.attendee.post(s("/weak-server"), timeout=10, data={
+            "csrf_token": _csrf(builder),
+            "switch": re.findall(r'name="switch" value="([a-z-]+)"', builder.text)})
+        self.mine += ["/weak-server", "/labs/code-replay"]  # "Run against your server"
         for lab in re.findall(r'href="/labs/([a-z-]+)"',
                               self.attendee.get(s("/labs/"), timeout=10).text):
             self.fresh.append(f"/labs/{lab}")
-            for variant in ("vulnerable", "defended"):
+            yours = "Run against your server" in self.attendee.get(
+                s(f"/labs/{lab}"), timeout=10).text
+            for variant in ("vulnerable", "defended", *(["yours"] if yours else [])):
                 page = self.attendee.get(s(f"/labs/{lab}/{variant}"), timeout=10)
                 self.attendee.post(s(f"/labs/{lab}/{variant}/start"),
                                    data={"csrf_token": _csrf(page)}, timeout=10)

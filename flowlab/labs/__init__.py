@@ -26,8 +26,11 @@ from flowlab.core.storage.db import upsert
 from flowlab.core.storage.sandbox_tables import clients
 from flowlab.labs import catalogue
 from flowlab.labs import issuer
+from flowlab.labs import weak
+from flowlab.labs import weak_issuer
 from flowlab.labs.client import callback_path
 from flowlab.labs.client import credentials
+from flowlab.labs.client import weak_credentials
 from flowlab.labs.page import ATTACKER_HOST
 from flowlab.labs.progress import LabProgress
 from flowlab.labs.store import RunStore
@@ -42,28 +45,46 @@ LOOPBACKS = ("http://127.0.0.1", "http://[::1]")
 
 @dataclass
 class Labs:
-    """What the lab views and the attacker share: the labs and their runs."""
+    """What the lab views and the attacker share: the labs and their runs, and the
+    switches of the weak server a learner builds."""
 
     catalogue: dict[str, catalogue.Lab]
     store: RunStore
+    switches: weak.Switches
 
     def actions(self, lab_id: str) -> ModuleType:
         """The lab's own module (``csrf-state`` → ``flowlab.labs.csrf_state``)."""
         return importlib.import_module(f"{__name__}.{lab_id.replace('-', '_')}")
 
+    def register_weak(self, lab: catalogue.Lab, configuration: str) -> None:
+        """The lab client of one learner's weak server configuration (RFC 7591)."""
+        app = self.store.app
+        client_id, secret = weak_credentials(app.config, lab.id, configuration)
+        values = {**_registration(app, lab, lab.variants[weak.YOURS]),
+                  "client_id": client_id,
+                  "secret_hash": None if lab.public else digest(secret)}
+        with DB.connection(app) as conn, transaction(conn):
+            upsert(conn, clients, values, ("client_id",), _changed)
+
 
 def init_app(app: Flask, services: Services) -> None:
     """Register each lab's clients and issuers; the labs join the ``services``."""
     sandbox: Sandbox = app.extensions["sandbox"]  # flowlab.web.sandbox.init_app
+    switches = weak.load(Path(app.config["CONTENT_DIR"]) / "weak-server.toml")
     labs = {lab.id: _issuer_paths(lab, sandbox) for lab in catalogue.load(
         Path(app.config["CONTENT_DIR"]) / "labs").values()}
-    services.labs = Labs(labs, RunStore(app))
+    labs = {lab_id: catalogue.with_yours(lab, switches.texts["label"])
+            if lab_id in switches.labs() else lab for lab_id, lab in labs.items()}
+    services.labs = Labs(labs, RunStore(app), switches)
     services.scoreboard.register(LabProgress(services.labs).source())
     with DB.connection(app) as conn, transaction(conn):
         for lab in labs.values():
             for variant in lab.variants.values():
-                _register(conn, app, lab, variant)
+                if variant.name != weak.YOURS:  # registered per configuration
+                    upsert(conn, clients, _registration(app, lab, variant),
+                           ("client_id",), _changed)
     issuer.add_issuers(sandbox, labs, app.config)
+    weak_issuer.add_issuer(sandbox, switches)
 
 
 def _issuer_paths(lab: catalogue.Lab, sandbox: Sandbox) -> catalogue.Lab:
@@ -74,14 +95,14 @@ def _issuer_paths(lab: catalogue.Lab, sandbox: Sandbox) -> catalogue.Lab:
     return replace(lab, variants=variants)
 
 
-def _register(conn, app: Flask, lab: catalogue.Lab, variant: catalogue.Variant):
+def _registration(app: Flask, lab: catalogue.Lab, variant: catalogue.Variant) -> dict:
     """The lab client of one variant, labelled, with port-free loopback callbacks
     (RFC 8252 §7.3); refreshed at each start-up as the demo apps are."""
     client_id, secret = credentials(app.config, lab.id, variant.name)
     path = callback_path(lab.id, variant.name)
     # A lab whose redirect goes to "another app" registers the attacker's address.
     bases = (f"http://{ATTACKER_HOST}",) if lab.redirect_to == "attacker" else LOOPBACKS
-    values = dict(
+    return dict(
         client_id=client_id, name=f"Lab: {lab.client_name} ({variant.label})",
         confidential=not lab.public, secret_salt=None,
         secret_hash=None if lab.public else digest(secret),
@@ -89,7 +110,9 @@ def _register(conn, app: Flask, lab: catalogue.Lab, variant: catalogue.Variant):
         grant_types=" ".join(("authorization_code", "refresh_token", *lab.grants)),
         redirect_uris="\n".join(base + path for base in bases), owner=OWNER,
         created_at=time.time())
-    changed = ("name", "confidential", "secret_hash", "redirect_uris", "grant_types",
-               "response_types", "owner")
-    upsert(conn, clients, values, ("client_id",),
-           lambda new: {name: new[name] for name in changed})
+
+
+def _changed(new) -> dict:
+    return {name: new[name] for name in ("name", "confidential", "secret_hash",
+                                         "redirect_uris", "grant_types",
+                                         "response_types", "owner")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 
 from flowlab.core.content import render_markdown
@@ -32,8 +33,8 @@ class Variant:
     # the client's pages post messages to any origin (targetOrigin "*"), not only
     # to their own (RFC 9700 §4.17)
     post_to_any_origin: bool = False
-    # "sandbox"; a sandbox profile's id ("best-practice"); or "lab": this lab's own
-    # issuer path, /sandbox/lab-<id>
+    # "sandbox"; a sandbox profile's id ("best-practice"); "lab": this lab's own
+    # issuer path, /sandbox/lab-<id>; or "weak": the learner's weak server
     issuer: str = "sandbox"
     server: dict = field(default_factory=dict)  # the lab issuer's settings override
     issuer_path: str = ""  # a profile issuer's path, set at start-up
@@ -72,6 +73,14 @@ class Lab:
 
     def uses_lab_issuer(self) -> bool:
         return any(v.issuer == "lab" for v in self.variants.values())
+
+
+def with_yours(lab: Lab, label: str) -> Lab:
+    """``lab`` with a third variant, "yours": the defended client against the weak
+    server the learner built (``flowlab.labs.weak``); the server decides."""
+    yours = replace(lab.variants["defended"], name="yours", label=label,
+                    issuer="weak", server={}, issuer_path="", annotations={})
+    return replace(lab, variants={**lab.variants, "yours": yours})
 
 
 def _variant(name: str, data: dict) -> Variant:

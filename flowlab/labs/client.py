@@ -24,6 +24,7 @@ from flowlab.labs.page import Incoming
 from flowlab.labs.store import Run
 
 SCOPE = "user-read-private user-read-email"
+WEAK_PATH = "/sandbox/lab-weak"  # the issuer of every learner's weak server
 
 
 def credentials(config: Mapping, lab: str, variant: str) -> tuple[str, str]:
@@ -37,6 +38,22 @@ def credentials(config: Mapping, lab: str, variant: str) -> tuple[str, str]:
     return derive("client-id"), derive("client-secret")
 
 
+def weak_credentials(config: Mapping, lab: str, configuration: str) -> tuple[str, str]:
+    """The id and secret of the lab client of one learner's weak server: the id
+    carries the configuration (``weak-<configuration>-…``), which is how the weak
+    issuer finds the switches it applies (``weak_issuer``)."""
+    client_id, secret = credentials(config, lab, f"yours:{configuration}")
+    return f"weak-{configuration}-{client_id[:16]}", secret
+
+
+def run_credentials(run: Run, config: Mapping) -> tuple[str, str]:
+    """The id and secret of the client a run uses: its variant's, or, for a run
+    against the learner's own server, that configuration's."""
+    if "weak_server" in run.client:
+        return weak_credentials(config, run.lab, run.client["weak_server"])
+    return credentials(config, run.lab, run.variant)
+
+
 def callback_path(lab: str, variant: str) -> str:
     return f"/labs/{lab}/{variant}/callback"
 
@@ -48,8 +65,11 @@ def redirect_uri(run: Run) -> str:
 def issuer_path(run: Run, lab: Lab) -> str:
     """Where the variant's authorization server lives: the sandbox, one of its
     profiles (``issuer = "best-practice"``), or this lab's own issuer path for a
-    vulnerable server (``issuer = "lab"``)."""
+    vulnerable server (``issuer = "lab"``), or the weak server the learner built
+    (``issuer = "weak"``)."""
     variant = lab.variants[run.variant]
+    if variant.issuer == "weak":
+        return WEAK_PATH
     if variant.issuer in ("sandbox", "lab"):
         return f"/sandbox/lab-{lab.id}" if variant.issuer == "lab" else "/sandbox"
     return variant.issuer_path  # a profile's, found at start-up (``labs.init_app``)
@@ -61,18 +81,21 @@ def token_url(run: Run, lab: Lab) -> str:
 
 def server_path(run: Run, lab: Lab) -> str:
     """Where the authorize endpoint and the API are: a lab issuer serves only a
-    token endpoint, so its codes and its API are the sandbox's."""
-    if lab.variants[run.variant].issuer == "lab":
+    token endpoint, so its codes and its API are the sandbox's; the weak server
+    has its own authorize pages, and the sandbox's API."""
+    if lab.variants[run.variant].issuer in ("lab", "weak"):
         return "/sandbox"
     return issuer_path(run, lab)
 
 
 def authorize_url(run: Run, lab: Lab) -> str:
+    if lab.variants[run.variant].issuer == "weak":
+        return run.origin + WEAK_PATH + "/authorize"
     return run.origin + server_path(run, lab) + "/authorize"
 
 
 def authorize_params(run: Run, config: Mapping, state: str) -> dict:
-    client_id, _ = credentials(config, run.lab, run.variant)
+    client_id, _ = run_credentials(run, config)
     return {"response_type": "code", "client_id": client_id, "scope": SCOPE,
             "redirect_uri": redirect_uri(run), "state": state}
 
@@ -115,7 +138,7 @@ def token_request(run: Run, lab: Lab, config: Mapping, form: dict,
     """A token request as this lab's client makes it: its secret in HTTP Basic, or,
     for a public client, only its ``client_id`` (RFC 6749 §2.3.1, §3.2.1).
     Returns the capturing session and the response."""
-    client_id, secret = credentials(config, run.lab, run.variant)
+    client_id, secret = run_credentials(run, config)
     auth = None if lab.public else (client_id, secret)
     if lab.public:
         form = {**form, "client_id": client_id}

@@ -25,6 +25,11 @@ use it: the sandbox's endpoints, metadata and apps are left as they are. Overrid
   ``Cross-Origin-Opener-Policy`` in place of the sandbox's ``same-origin``, as
   most servers send none: a window it redirects keeps its opener (lab
   "proxy-page").
+- ``iss_parameter = false``: authorization responses carry no ``iss``, so a
+  client cannot tell which server answered (RFC 9207 §2, RFC 9700 §4.4).
+- ``refresh_rotation``: true, a public client's refresh token is replaced at each
+  refresh and a retired one replayed revokes the grant (RFC 9700 §4.14.2); false,
+  it never is (lab "refresh-replay" against the learner's weak server).
 
 And these, checked in ``flowlab.labs.weak_checks``:
 
@@ -46,6 +51,9 @@ An issuer with any of the page overrides (``PAGES``: the device, framing and
 registration ones, and the PKCE and redirect switches, which act at authorize)
 serves its own authorize and device pages; its pages take only its own clients'
 codes and requests.
+
+The learner's weak server (``weak_issuer``) is this same validator, its override
+looked up per request from the client's configuration.
 """
 
 from __future__ import annotations
@@ -138,6 +146,20 @@ class LabValidator(WeakChecks):
         nothing is revoked (the vulnerability RFC 6749 §4.1.2 forbids)."""
         if self.overrides.get("single_use_codes", True):
             super().refuse_used_code(record, request)
+
+
+    def names_issuer(self) -> bool:
+        """``iss`` in the authorization response unless ``iss_parameter = false``
+        (RFC 9207 §2; the sandbox's pages ask this of a lab issuer)."""
+        return bool(self.overrides.get("iss_parameter", True))
+
+    def rotate_refresh_token(self, request):
+        """With ``refresh_rotation`` set, rotation as it says for public clients
+        (RFC 9700 §4.14.2); else as the issuer's settings say."""
+        rotate = self.overrides.get("refresh_rotation")
+        if rotate is None:
+            return super().rotate_refresh_token(request)
+        return bool(rotate) and not request.client.confidential
 
 
 def add_issuers(sandbox: Sandbox, labs: dict[str, Lab], config: Mapping) -> None:

@@ -51,7 +51,7 @@ def serve(run: Run, lab: Lab, endpoint: str, config: Mapping,
         run.record("rival-authorize", "attacker", "front", sent.exchange())
         params = {**sent.args, **client.authorize_params(
             run, config, sent.args.get("state", ""))}
-        return redirect(run.origin + "/sandbox/authorize?" + urlencode(params), 302)
+        return redirect(client.authorize_url(run, lab) + "?" + urlencode(params), 302)
     if endpoint == "token" and sent.method == "POST":
         run.attacker["code"] = sent.form.get("code")
         body = {"error": "invalid_grant", "error_description": "Try again later"}
@@ -68,9 +68,13 @@ def finish_login(run: Run, lab: Lab, config: Mapping, sent: Incoming) -> None:
     if not client.state_ok(run, lab, args.get("state")) or not args.get("code"):
         run.client["refused"] = True
         return
-    started = run.client.get("issuer", "")
-    if lab.variants[run.variant].check_iss and not hmac.compare_digest(
-            args.get("iss", ""), started):
+    started, sent_iss = run.client.get("issuer", ""), args.get("iss")
+    # Against the learner's server the client has only Rival Music's word, which
+    # promises no iss: it checks one that comes, and cannot ask for one that does
+    # not (RFC 9207 §2.4).
+    expects = sent_iss is not None or lab.variants[run.variant].issuer != "weak"
+    if lab.variants[run.variant].check_iss and expects and not hmac.compare_digest(
+            sent_iss or "", started):
         run.client["refused"] = (f"{lab.client_name} refused the callback: iss "
                                  "names another server than the one it started at.")
         return

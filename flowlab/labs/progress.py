@@ -9,7 +9,9 @@ last looked, so an attack finished while nobody looked is counted too.
 Started: the attendee started a run of either variant. Solved: the wire showed both
 halves of the lab, the attack succeeding against the vulnerable variant and failing
 against the defended one (RFC 9700 §4: the attack, then its defence); solved at the
-later of the two.
+later of the two. A run against the learner's own weak server ("yours") counts as
+started, and as the half its wire showed: the attack working with a switch on, or
+stopped with it off, is the same lesson as the vulnerable or defended run.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from flowlab.labs.store import Run
 
 # The verdict each variant must show for its half of the lab to be done.
 DONE = {"vulnerable": "succeeded", "defended": "failed"}
+# The half of the lab a (variant, verdict) shows.
+HALVES = {**{(variant, said): variant for variant, said in DONE.items()},
+          ("yours", "succeeded"): "vulnerable", ("yours", "failed"): "defended"}
 
 
 def observe(run: Run, verdict: bool | None) -> None:
@@ -63,9 +68,9 @@ class LabProgress:
                 lab_progress.c.started >= since)).mappings():
             kept = found.setdefault((row["lab"], row["browser"]), {})
             kept["started"] = min(kept.get("started", row["started"]), row["started"])
-            if row["verdict"] == DONE.get(row["variant"]):
-                half = kept.get(row["variant"])
-                kept[row["variant"]] = min(half or row["decided"], row["decided"])
+            half = HALVES.get((row["variant"], row["verdict"]))
+            if half:
+                kept[half] = min(kept.get(half) or row["decided"], row["decided"])
         return [(lab, browser, kept["started"], _solved(kept))
                 for (lab, browser), kept in found.items()]
 

@@ -27,11 +27,6 @@ def _stolen(run: Run) -> tuple[str, str] | None:
     return None
 
 
-def _api(url: str) -> str:
-    """The API path of the issuer whose token endpoint is ``url``."""
-    return "/" + url.split("/", 3)[3].removesuffix("/api/token")
-
-
 def attacker_view(run: Run, lab: Lab) -> dict:
     """The leaked refresh token, and a button to use it."""
     if run.entries("attacker-refresh"):
@@ -56,7 +51,7 @@ def attacker_act(run: Run, lab: Lab, config: Mapping) -> None:
     if response.ok:
         run.attacker["access_token"] = response.json()["access_token"]
         client.call_me(run, config, run.attacker["access_token"], key="attacker-me",
-                       actor="attacker", api=_api(stolen[1]))
+                       actor="attacker", api=client.server_path(run, lab))
 
 
 def recheck(run: Run, lab: Lab, config: Mapping) -> str | None:

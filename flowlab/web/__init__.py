@@ -28,12 +28,13 @@ def init_app(app: Flask) -> None:
     from flowlab.web import room
     from flowlab.web import runner
     from flowlab.web import share
+    from flowlab.web import weak_server
     from flowlab.web import workbench
     from flowlab.web import workshop
 
     for module in (pages, advisor, runner, callback, providers, workshop,
                    exports, presenter, compare, console, labs, room, keep,
-                   share, branch, inspect, workbench, report_card):
+                   share, branch, inspect, workbench, report_card, weak_server):
         app.register_blueprint(module.bp)
     exercises.init_app(app)  # its blueprint, and its apps' traffic recorded
     app.register_error_handler(HTTPException, pages.error_page)

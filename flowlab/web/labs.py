@@ -13,9 +13,11 @@ from flask import session
 
 from flowlab.core.http import Exchange
 from flowlab.core.http import Message
+from flowlab.core.storage.db import LAB
 from flowlab.labs import catalogue
 from flowlab.labs import client
 from flowlab.labs import progress
+from flowlab.labs import weak
 from flowlab.labs.catalogue import VARIANTS
 from flowlab.web.attacker import incoming
 from flowlab.web.attacker import respond
@@ -31,10 +33,19 @@ def _labs():
 
 
 def _lab(lab_id: str, variant: str | None = None):
+    """The lab; with ``variant``, one it has (vulnerable, defended, and "yours" for
+    a lab a weak server's switch opens)."""
     lab = _labs().catalogue.get(lab_id)
-    if lab is None or (variant is not None and variant not in VARIANTS):
+    if lab is None or (variant is not None and variant not in lab.variants):
         abort(404)
     return lab
+
+
+def _weak_server(run=None):
+    """This browser's saved weak server, or the one ``run`` started with."""
+    if run is not None:
+        return weak.get(LAB.get(), run.client.get("weak_server", ""))
+    return weak.latest(LAB.get(), browser_id())
 
 
 def _run(lab_id: str, variant: str):
@@ -72,8 +83,10 @@ def index():
 
 @bp.get("/<lab_id>")
 def lab(lab_id: str):
-    """One lab: the story and its two runs."""
-    return render_template("labs/lab.html", lab=_lab(lab_id), variants=VARIANTS)
+    """One lab: the story and its two runs, and a third against the learner's
+    weak server when one of its switches opens the lab."""
+    return render_template("labs/lab.html", lab=_lab(lab_id), variants=VARIANTS,
+                           weak_server=_weak_server())
 
 
 @bp.get("/<lab_id>/<variant>")
@@ -87,11 +100,14 @@ def run_page(lab_id: str, variant: str):
         progress.observe(run, verdict)
     attacker = app_config().get("LABS_ATTACKER_URL")
     resend = getattr(actions, "resend_form", None)
+    yours = _weak_server(run) if variant == weak.YOURS else None
     return render_template(
         "labs/run.html", lab=lab, variant=lab.variants[variant], run=run,
         verdict=verdict, attacker=attacker and run and
-        f"{attacker}/labs/{lab_id}/{run.id}",
-        resend=resend(run, lab) if resend and run else None)
+        f"{attacker}/labs/{lab_id}/{run.id}", weak_server=yours,
+        resend=resend(run, lab) if resend and run else None,
+        switches=_labs().switches, deciding=yours and _labs().switches.deciding(
+            lab_id, yours.switches, verdict))
 
 
 @bp.post("/<lab_id>/<variant>/start")
@@ -99,11 +115,16 @@ def start(lab_id: str, variant: str):
     """A fresh run; the lab's module may let the attacker prepare first."""
     lab = _lab(lab_id, variant)
     origin = request.host_url.rstrip("/")
+    own = {}  # a run against the learner's server: its configuration's client
+    if variant == weak.YOURS:
+        saved = _weak_server() or abort(redirect("/weak-server", 303))
+        _labs().register_weak(lab, saved.id)
+        own = {"weak_server": saved.id}
     run = _labs().store.new(
         lab=lab_id, variant=variant, browser=browser_id(create=True), origin=origin,
         backchannel=app_config().get("SANDBOX_BACKCHANNEL_URL") or origin,
         redirect_base=app_config().get("LABS_ATTACKER_URL", "")
-        if lab.redirect_to == "attacker" else "")
+        if lab.redirect_to == "attacker" else "", client=own)
     prepare = getattr(_labs().actions(lab_id), "prepare", None)
     if prepare:
         prepare(run, lab, app_config())

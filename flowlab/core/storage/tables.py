@@ -159,6 +159,18 @@ lab_progress = Table(
     Index("lab_progress_started", "started"),
 )
 
+# The weak servers learners build (flowlab/labs/weak.py): one row per save, never
+# changed, so a lab run keeps the switches it started with; a browser's latest row is
+# its configuration. ``switches`` is a JSON list of switch ids. No secret.
+weak_servers = Table(
+    "weak_servers", metadata,
+    Column("id", Text, primary_key=True),
+    Column("browser", Text, nullable=False),
+    Column("switches", Text, nullable=False),
+    Column("created", Double, nullable=False),
+    Index("weak_servers_browser", "browser", "created"),
+)
+
 # Exercises graded from the wire (flowlab/exercises/): one attempt per learner and
 # exercise, each with a sandbox app of its own (client_id), kept a day. ``browser``
 # is the browser that started it from a page (NULL from the JSON API); ``address``

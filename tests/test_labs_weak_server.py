@@ -1,0 +1,271 @@
+"""The weak server a learner builds (issue 23): switches saved per browser, served
+by one lab-only issuer whose clients carry their configuration, and the labs run
+against it, each verdict naming the switch that decided it."""
+
+from __future__ import annotations
+
+import html
+import re
+import tomllib
+
+import pytest
+import requests
+
+from flowlab.labs.catalogue import load
+from flowlab.sandbox.store import DB
+from flowlab.sandbox.store import get_client
+from tests.conftest import ROOT
+from tests.labs_helpers import form_token
+from tests.labs_helpers import run_of
+from tests.labs_helpers import sign_in
+from tests.labs_helpers import start
+from tests.labs_helpers import status
+from tests.labs_helpers import verdict
+from tests.test_room_scoreboard import item
+from tests.test_room_scoreboard import room
+
+BUILDER = "/weak-server"
+KEYS = {"redirect_match": "prefix", "pkce_plain": True, "pkce_optional": True,
+        "single_use_codes": False, "refresh_rotation": False, "iss_parameter": False,
+        "framable_consent": True, "dpop_replay_check": False, "audience_check": False}
+# Labs other helpers are writing for issue 23: a switch may open one before it is
+# merged. The lead empties this list once they are all in.
+PENDING = {"pkce-downgrade", "scope-upgrade", "open-redirect", "proxy-page",
+           "forced-linking", "token-injection", "registration-abuse",
+           "device-code-phishing", "consent-clickjacking", "id-token-validation",
+           "dpop-replay", "token-passthrough"}
+CHECKED = re.compile(r'<input[^>]*name="switch"[^>]*value="([a-z-]+)"[^>]*checked')
+
+
+def switches() -> list[dict]:
+    data = tomllib.loads((ROOT / "content" / "weak-server.toml").read_text("utf-8"))
+    return data["switch"]
+
+
+def save(browser: requests.Session, server, *on: str) -> requests.Response:
+    """Save this browser's weak server with the switches ``on`` (a plain form)."""
+    page = browser.get(server(BUILDER))
+    return browser.post(server(BUILDER), data={"csrf_token": form_token(page),
+                                               "switch": list(on)})
+
+
+def test_every_switch_names_its_section_its_override_and_the_labs_it_opens():
+    labs = load(ROOT / "content" / "labs")
+    found = switches()
+    assert {key for s in found for key in s["server"]} == set(KEYS)
+    for switch in found:
+        assert re.fullmatch(r"[a-z0-9-]+", switch["id"])
+        assert switch["label"] and switch["weakens"].endswith(".")
+        assert re.fullmatch(r"RFC 9700 §4(\.\d+)+", switch["section"])
+        assert switch["server"] == {k: KEYS[k] for k in switch["server"]}
+        assert switch["opens"], switch["id"]
+        for lab in switch["opens"]:
+            assert lab in labs or lab in PENDING, (switch["id"], lab)
+
+
+def test_the_builder_answers_without_a_session_and_saves_per_browser(lab_server):
+    stranger = requests.Session()
+    page = stranger.get(lab_server(BUILDER))
+    assert page.status_code == 200 and not CHECKED.findall(page.text)
+    for switch in switches():
+        assert html.escape(switch["label"], quote=False) in page.text
+        assert switch["section"] in page.text
+    learner = requests.Session()
+    saved = save(learner, lab_server, "reusable-codes", "no-refresh-rotation")
+    assert saved.history and saved.history[0].status_code == 303  # PRG
+    assert set(CHECKED.findall(saved.text)) == {"reusable-codes",
+                                                "no-refresh-rotation"}
+    # Another browser in the room sees none of it, and has no "your server" run.
+    assert not CHECKED.findall(stranger.get(lab_server(BUILDER)).text)
+    assert "Run against your server" not in stranger.get(
+        lab_server("/labs/code-replay")).text
+    assert "Run against your server" in learner.get(
+        lab_server("/labs/code-replay")).text
+    # No token, no save.
+    refused = requests.Session().post(lab_server(BUILDER),
+                                      data={"switch": "pkce-plain"})
+    assert refused.status_code == 400
+
+
+def test_a_switch_off_is_saved_off(lab_server):
+    learner = requests.Session()
+    save(learner, lab_server, "reusable-codes")
+    page = save(learner, lab_server)
+    assert not CHECKED.findall(page.text)
+
+
+def replay(victim: requests.Session, server, variant: str = "yours"):
+    """Code replay as in its lab: sign in as Alice, the attacker replays the log."""
+    loot_page = start(victim, server, "code-replay", variant)
+    sign_in(victim, server, "code-replay", variant, "alice")
+    thief = requests.Session()
+    loot = thief.get(loot_page)
+    thief.post(loot_page, data={"csrf_token": form_token(loot)})
+    return run_of(server, loot_page)
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_code_replay_against_your_server(lab_server, on):
+    victim = requests.Session()
+    save(victim, lab_server, *(["reusable-codes"] if on else []))
+    run = replay(victim, lab_server)
+    token = run.entries("token")[0]
+    assert status(token) == 200
+    assert "/sandbox/lab-weak/api/token" in token.exchange.request.start_line
+    authorize = run.entries("authorize")[0].exchange.response.header("Location")
+    assert "/sandbox/lab-weak/authorize?" in authorize
+    again = run.entries("replay")[0]
+    page = victim.get(lab_server("/labs/code-replay/yours")).text
+    said = verdict(victim, lab_server, "code-replay", "yours")
+    if on:
+        assert status(again) == 200 and said == "succeeded"
+        assert "your server has \u201cCodes reusable\u201d on (RFC 9700 §4.2)" in page
+    else:
+        assert status(again) == 400 and said == "failed"
+        assert "Switch \u201cCodes reusable\u201d (RFC 9700 §4.2) on" in page
+
+
+def test_your_server_is_yours_alone(lab_server, http):
+    """Two learners, one room: the weak issuer applies each one's switches to that
+    learner's clients only; a client of no configuration, a demo app, is refused."""
+    weak, strict = requests.Session(), requests.Session()
+    save(weak, lab_server, "reusable-codes")
+    save(strict, lab_server)
+    weak_run, strict_run = replay(weak, lab_server), replay(strict, lab_server)
+    assert status(weak_run.entries("replay")[0]) == 200
+    assert status(strict_run.entries("replay")[0]) == 400
+    ids = {wire_client(r) for r in (weak_run, strict_run)}
+    assert len(ids) == 2 and all(i.startswith("weak-") for i in ids)
+    with DB.connection(lab_server.app) as conn:
+        assert all(get_client(conn, i).owner == "labs" for i in ids)
+    answer = http.post(lab_server("/sandbox/lab-weak/api/token"),
+                       data={"grant_type": "client_credentials"},
+                       auth=("sandbox-demo-web", "x"))
+    assert answer.status_code in (400, 401)
+    assert answer.json()["error"] == "invalid_client"
+
+
+def wire_client(run) -> str:
+    query = run.entries("authorize")[0].exchange.response.header("Location")
+    return re.search(r"client_id=([^&]+)", query).group(1)
+
+
+def test_a_change_after_the_run_started_does_not_change_its_verdict(lab_server):
+    """Each save is a new configuration: a run keeps the one it started with, so
+    its verdict names the switch as it was."""
+    victim = requests.Session()
+    save(victim, lab_server, "reusable-codes")
+    loot_page = start(victim, lab_server, "code-replay", "yours")
+    save(victim, lab_server)
+    sign_in(victim, lab_server, "code-replay", "yours", "alice")
+    thief = requests.Session()
+    thief.post(loot_page, data={"csrf_token": form_token(thief.get(loot_page))})
+    assert verdict(victim, lab_server, "code-replay", "yours") == "succeeded"
+
+
+def test_your_server_needs_a_saved_configuration(lab_server):
+    newcomer = requests.Session()
+    page = newcomer.get(lab_server("/labs/code-replay/yours"))
+    assert page.status_code == 200 and BUILDER in page.text
+    assert "Start the run" not in page.text
+    assert newcomer.get(lab_server("/labs/csrf-state/yours")).status_code == 404
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_refresh_replay_against_your_server(lab_server, on):
+    victim = requests.Session()
+    save(victim, lab_server, *(["no-refresh-rotation"] if on else []))
+    attacker_page = start(victim, lab_server, "refresh-replay", "yours")
+    signed_in = sign_in(victim, lab_server, "refresh-replay", "yours", "alice")
+    thief = requests.Session()
+    thief.post(attacker_page, data={"csrf_token": form_token(thief.get(attacker_page))})
+    victim.post(lab_server("/labs/refresh-replay/yours/recheck"),
+                data={"csrf_token": form_token(signed_in)})
+    run = run_of(lab_server, attacker_page)
+    assert "/sandbox/lab-weak/api/token" in run.entries(
+        "attacker-refresh")[0].exchange.request.start_line
+    taken = run.entries("attacker-refresh")[0].exchange.response
+    rotated = "refresh_token" in taken.text
+    assert rotated is not on
+    said = verdict(victim, lab_server, "refresh-replay", "yours")
+    assert said == ("succeeded" if on else "failed")
+    assert status(run.entries("attacker-check")[0]) == (200 if on else 401)
+    assert status(run.entries("attacker-me")[0]) == 200  # the sandbox's API
+
+
+def test_the_room_counts_runs_against_your_server(lab_server):
+    """A run against your server counts as started; its verdict counts as the half
+    of the lab the wire showed: the attack working (a switch on), or stopped."""
+    learner, presenter = requests.Session(), requests.Session()
+    save(learner, lab_server, "reusable-codes")
+    replay(learner, lab_server)
+    verdict(learner, lab_server, "code-replay", "yours")
+    counts = item(room(presenter, lab_server), item_id="code-replay")
+    assert (counts["started"], counts["solved"]) == (1, 0)
+    save(learner, lab_server)
+    replay(learner, lab_server)
+    verdict(learner, lab_server, "code-replay", "yours")
+    counts = item(room(presenter, lab_server), item_id="code-replay")
+    assert (counts["started"], counts["solved"]) == (1, 1)
+
+
+def test_not_decided_yet_names_no_switch_and_start_again_takes_the_new_save(
+        lab_server):
+    """A learner who has not played the attack gets "not decided yet" and no
+    switch named; after a new save, "Start again" runs against it (another client,
+    carrying the new configuration)."""
+    victim = requests.Session()
+    save(victim, lab_server, "reusable-codes")
+    first = run_of(lab_server, start(victim, lab_server, "code-replay", "yours"))
+    configuration = first.client["weak_server"]
+    page = victim.get(lab_server("/labs/code-replay/yours")).text
+    assert verdict(victim, lab_server, "code-replay", "yours") == "undecided"
+    assert 'id="deciding"' not in page and "Codes reusable (RFC 9700 §4.2) on" in page
+    # The attacker's replay button before any sign-in sends nothing.
+    thief = requests.Session()
+    loot_page = lab_server(f"/labs/code-replay/{first.id}")
+    assert "Replay" not in thief.get(loot_page).text
+    save(victim, lab_server)
+    again = run_of(lab_server, start(victim, lab_server, "code-replay", "yours"))
+    sign_in(victim, lab_server, "code-replay", "yours", "alice")
+    assert again.client["weak_server"] != configuration
+    assert wire_client(again).startswith(f"weak-{again.client['weak_server']}-")
+    assert "Codes reusable (RFC 9700 §4.2) off" in victim.get(
+        lab_server("/labs/code-replay/yours")).text
+
+
+def test_the_labs_page_links_the_builder(lab_server):
+    page = requests.get(lab_server("/labs/"))
+    assert 'href="/weak-server"' in page.text
+    assert not re.search(r'href="/labs/weak', page.text)  # no lab-like address
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_mix_up_against_your_server(lab_server, on):
+    """Your server forwarded to by the attacker's: with iss in its responses the
+    client sees another server answered and stops; without, it cannot tell
+    (RFC 9207 §2.4) and sends your code to the attacker."""
+    victim = requests.Session()
+    save(victim, lab_server, *(["no-iss"] if on else []))
+    attacker_page = start(victim, lab_server, "mix-up", "yours")
+    landed = sign_in(victim, lab_server, "mix-up", "yours", "alice")
+    run = run_of(lab_server, attacker_page)
+    callback = run.entries("callback")[0].exchange.request.start_line
+    assert "code=" in callback
+    weak_iss = "iss=" + requests.utils.quote(lab_server("/sandbox/lab-weak"), safe="")
+    assert (weak_iss in callback) is not on and ("iss=" in callback) is not on
+    said = verdict(victim, lab_server, "mix-up", "yours")
+    if on:
+        assert said == "succeeded"
+        assert run.entries("token")[0].exchange.url.startswith("http://127.0.0.2:")
+        assert "your server has \u201cNo iss in responses\u201d on (RFC 9700 §4.4)" in (
+            landed.text)
+    else:
+        assert said == "failed" and run.entries("token") == []
+        named = "Switch \u201cNo iss in responses\u201d (RFC 9700 §4.4) on"
+        assert named in landed.text
+    # The sandbox's own issuer still names itself, whatever the switch.
+    plain = requests.Session()
+    start(plain, lab_server, "mix-up", "defended")
+    shown = sign_in(plain, lab_server, "mix-up", "defended", "alice")
+    assert "Attack failed" in shown.text
