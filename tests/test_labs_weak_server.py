@@ -30,10 +30,7 @@ KEYS = {"redirect_match": "prefix", "pkce_plain": True, "pkce_optional": True,
         "framable_consent": True, "dpop_replay_check": False, "audience_check": False}
 # Labs other helpers are writing for issue 23: a switch may open one before it is
 # merged. The lead empties this list once they are all in.
-PENDING = {"pkce-downgrade", "scope-upgrade", "open-redirect", "proxy-page",
-           "forced-linking", "token-injection", "registration-abuse",
-           "device-code-phishing", "consent-clickjacking", "id-token-validation",
-           "dpop-replay", "token-passthrough"}
+PENDING = {"id-token-validation", "dpop-replay", "token-passthrough"}
 CHECKED = re.compile(r'<input[^>]*name="switch"[^>]*value="([a-z-]+)"[^>]*checked')
 
 

@@ -20,7 +20,7 @@ class IssuerPolicy:
         ask whether the user started it (draft-ietf-oauth-cross-device-security)."""
         return True
 
-    def framable_consent(self) -> bool:
+    def may_frame_pages(self) -> bool:
         """Let other sites frame the authorize pages (RFC 9700 §4.16 says never)."""
         return False
 

@@ -95,7 +95,7 @@ def _pages(app: Flask, profiles: IssuerProfiles, added: AddedIssuer, name: str):
                      methods=["POST"])
 
     def framing() -> None:  # asked at each request: an issuer's switches may change
-        if validator.framable_consent():
+        if validator.may_frame_pages():
             allow_framing()
 
     app.before_request_funcs.setdefault(pages[0], []).append(framing)
