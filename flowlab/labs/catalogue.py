@@ -30,6 +30,10 @@ class Variant:
     # issuer path, /sandbox/lab-<id>
     issuer: str = "sandbox"
     server: dict = field(default_factory=dict)  # the lab issuer's settings override
+    # "issuer": the API is the issuer's own; "lab": the lab's own weak API at
+    # /labs/<id>/<variant>/api/v1 (``flowlab.labs.resource``), with ``server``'s
+    # switches ``audience_check`` and ``dpop_replay_check``
+    api: str = "issuer"
     issuer_path: str = ""  # a profile issuer's path, set at start-up
     annotations: dict = field(default_factory=dict)
 
@@ -69,7 +73,8 @@ class Lab:
 
 def _variant(name: str, data: dict) -> Variant:
     known = {k: data[k] for k in ("label", "check_state", "pkce", "check_iss",
-                                  "response_type", "issuer", "server", "annotations")
+                                  "response_type", "issuer", "server", "api",
+                                  "annotations")
              if k in data}
     return Variant(name=name, **known)
 

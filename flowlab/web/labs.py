@@ -16,6 +16,7 @@ from flowlab.core.http import Message
 from flowlab.labs import catalogue
 from flowlab.labs import client
 from flowlab.labs import progress
+from flowlab.labs import resource
 from flowlab.labs.catalogue import VARIANTS
 from flowlab.web.attacker import incoming
 from flowlab.web.attacker import respond
@@ -140,3 +141,11 @@ def recheck(lab_id: str, variant: str):
         flash(step["missing"][missing], "error")
     _labs().store.save(run)
     return _back(lab_id, variant)
+
+
+@bp.get("/<lab_id>/<variant>/api/v1/<endpoint>")
+def api(lab_id: str, variant: str, endpoint: str):
+    """The lab's own weak API, for a variant with ``api = "lab"`` (no session: a
+    resource server knows its callers by their tokens)."""
+    lab = _lab(lab_id, variant)
+    return respond(resource.serve(lab, variant, endpoint, app_config(), incoming()))

@@ -1,0 +1,228 @@
+"""Attack labs on modern OAuth over HTTP: token passthrough (RFC 8707, RFC 9700
+§4.9.1 and §4.10) and DPoP proof replay (RFC 9449 §11.1). Each attack succeeds
+against the weak configuration and fails against the defence, judged on the captured
+messages; the sandbox's own API is unchanged by the labs' weak API."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import jwt
+import pytest
+import requests
+
+from flowlab.serving import stop
+from flowlab.web import attacker
+from tests.conftest import LiveServer
+from tests.conftest import make_app
+from tests.labs_helpers import form_token
+from tests.labs_helpers import run_of
+from tests.labs_helpers import sign_in
+from tests.labs_helpers import start
+from tests.labs_helpers import status
+from tests.labs_helpers import verdict
+
+CHOICE = re.compile(r'name="choice" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory):
+    server = LiveServer(make_app(tmp_path_factory.mktemp("labs")))
+    listener = attacker.start(server.app)
+    yield server
+    stop(listener)
+    server.close()
+
+
+def act(attacker_page: str, choice: str | None = None,
+        times: int = 1) -> requests.Response | None:
+    """Press the attacker page's button (the one named ``choice``), ``times`` times
+    from the same page (a double click); None where the page has no form."""
+    browser = requests.Session()
+    page = browser.get(attacker_page)
+    if "csrf_token" not in page.text:
+        return None
+    data = {"csrf_token": form_token(page)}
+    if choice:
+        data["choice"] = choice
+    for _ in range(times):
+        answer = browser.post(attacker_page, data=data)
+    return answer
+
+
+def claims(token: str) -> dict:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def challenge(entry) -> str:
+    return entry.exchange.response.header("WWW-Authenticate") or ""
+
+
+# -- token passthrough ------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_token_passthrough(lab_server, variant):
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "token-passthrough", variant)
+    run = run_of(lab_server, attacker_page)
+    assert verdict(victim, lab_server, "token-passthrough", variant) == "undecided"
+    assert "name=\"choice\"" not in requests.get(attacker_page).text  # nothing yet
+    sign_in(victim, lab_server, "token-passthrough", variant, "alice")
+    authorize = run.entries("authorize")[0].exchange.response.header("Location")
+    assert "/sandbox/best-practice/authorize?" in authorize
+    assert "resource=http%3A%2F%2F127.0.0.2" in authorize
+    token = json.loads(run.entries("token")[0].exchange.response.body)["access_token"]
+    aud = claims(token)["aud"]
+    assert aud.startswith("http://127.0.0.2:") and aud.endswith("/lyrics")
+    handed = run.entries("lyrics")[0].exchange
+    assert handed.url == aud and handed.request.header("Authorization") == (
+        f"Bearer {token}")
+    assert run.attacker["token"] == token  # the malicious resource kept it
+    act(attacker_page)
+    replay = run.entries("replay")[0]
+    assert replay.exchange.request.header("Authorization") == f"Bearer {token}"
+    if variant == "vulnerable":
+        assert "/labs/token-passthrough/vulnerable/api/v1/me" in replay.exchange.url
+        assert status(replay) == 200
+        assert json.loads(replay.exchange.response.body)["id"] == "alice"
+    else:
+        assert "/sandbox/best-practice/v1/me" in replay.exchange.url
+        assert status(replay) == 401
+        assert 'error="invalid_token"' in challenge(replay)
+        assert "another audience" in challenge(replay)
+    expected = {"vulnerable": "succeeded", "defended": "failed"}[variant]
+    assert verdict(victim, lab_server, "token-passthrough", variant) == expected
+
+
+def test_token_passthrough_replaying_twice_or_cancelling_decides_right(lab_server):
+    """A cancelled sign-in leaves nothing to replay (not decided); the attacker's
+    button pressed twice sends one replay."""
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "token-passthrough", "defended")
+    run = run_of(lab_server, attacker_page)
+    # Bob, who has not agreed to this client before, is asked, and cancels.
+    sign_in(victim, lab_server, "token-passthrough", "defended", "bob", "cancel")
+    assert "error=access_denied" in run.entries("callback")[0].exchange.request \
+        .start_line
+    act(attacker_page)
+    assert run.entries("replay") == []
+    assert verdict(victim, lab_server, "token-passthrough", "defended") == "undecided"
+    sign_in(victim, lab_server, "token-passthrough", "defended", "bob")
+    act(attacker_page, times=2)
+    assert len(run.entries("replay")) == 1
+    assert verdict(victim, lab_server, "token-passthrough", "defended") == "failed"
+
+
+def test_the_sandbox_api_still_checks_the_audience(lab_server, http):
+    """The lab's weak API is the lab's alone: the best-practice API refuses the
+    token minted for the attacker's resource, and the weak API is served only for
+    a lab variant that says so."""
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "token-passthrough", "vulnerable")
+    run = run_of(lab_server, attacker_page)
+    sign_in(victim, lab_server, "token-passthrough", "vulnerable", "alice")
+    token = run.attacker["token"]
+    answer = http.get(lab_server("/sandbox/best-practice/v1/me"),
+                      headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401
+    assert "another audience" in answer.headers["WWW-Authenticate"]
+    for path in ("/labs/token-passthrough/defended/api/v1/me",
+                 "/labs/csrf-state/vulnerable/api/v1/me"):
+        assert http.get(lab_server(path), headers={
+            "Authorization": f"Bearer {token}"}).status_code == 404
+    # Without a token, the weak API challenges as RFC 6750 §3 says.
+    bare = http.get(lab_server("/labs/token-passthrough/vulnerable/api/v1/me"))
+    assert bare.status_code == 401 and bare.headers["WWW-Authenticate"] == "Bearer"
+
+
+# -- DPoP proof replay ------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_dpop_replay(lab_server, variant):
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "dpop-replay", variant)
+    run = run_of(lab_server, attacker_page)
+    assert "Replay" not in requests.get(attacker_page).text
+    sign_in(victim, lab_server, "dpop-replay", variant, "alice")
+    tokens = run.entries("token")
+    assert [status(e) for e in tokens] == [400, 200]  # the nonce challenge first
+    assert json.loads(tokens[0].exchange.response.body)["error"] == "use_dpop_nonce"
+    answer = json.loads(tokens[1].exchange.response.body)
+    assert answer["token_type"] == "DPoP"
+    assert "jkt" in claims(answer["access_token"])["cnf"]
+    calls = run.entries("me")
+    assert status(calls[-1]) == 200
+    if variant == "defended":  # the API asks for its nonce before it answers
+        assert [status(e) for e in calls] == [401, 200]
+        assert 'error="use_dpop_nonce"' in challenge(calls[0])
+    else:
+        assert [status(e) for e in calls] == [200]
+    captured = calls[-1].exchange.request
+    assert captured.header("Authorization") == "DPoP " + answer["access_token"]
+    assert verdict(victim, lab_server, "dpop-replay", variant) == "undecided"
+    act(attacker_page)
+    replay = run.entries("replay")[0]
+    sent = replay.exchange.request
+    assert sent.header("DPoP") == captured.header("DPoP")
+    assert sent.header("Authorization") == captured.header("Authorization")
+    assert replay.exchange.url == calls[-1].exchange.url
+    if variant == "vulnerable":
+        assert "/labs/dpop-replay/vulnerable/api/v1/me" in replay.exchange.url
+        assert status(replay) == 200
+        assert json.loads(replay.exchange.response.body)["id"] == "alice"
+    else:
+        assert "/sandbox/best-practice/v1/me" in replay.exchange.url
+        assert status(replay) == 401
+        assert challenge(replay).startswith('DPoP error="invalid_dpop_proof"')
+        assert "used before" in challenge(replay)
+    expected = {"vulnerable": "succeeded", "defended": "failed"}[variant]
+    assert verdict(victim, lab_server, "dpop-replay", variant) == expected
+
+
+def test_dpop_replay_unexpected_paths(lab_server, http):
+    """Before any call, or after a cancelled sign-in, nothing is replayed and
+    nothing decided; the button pressed twice sends one replay."""
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "dpop-replay", "defended")
+    run = run_of(lab_server, attacker_page)
+    act(attacker_page)
+    assert run.entries("replay") == []
+    sign_in(victim, lab_server, "dpop-replay", "defended", "bob", "cancel")
+    assert "error=access_denied" in run.entries("callback")[0].exchange.request \
+        .start_line
+    act(attacker_page)
+    assert run.entries("replay") == []
+    assert verdict(victim, lab_server, "dpop-replay", "defended") == "undecided"
+    sign_in(victim, lab_server, "dpop-replay", "defended", "bob")
+    act(attacker_page, times=2)  # pressed twice: one replay
+    assert len(run.entries("replay")) == 1
+    assert verdict(victim, lab_server, "dpop-replay", "defended") == "failed"
+
+
+def test_the_lab_api_checks_dpop_proofs_but_keeps_no_jti(lab_server, http):
+    """The weak API still checks the proof (its key, ath, htu); it only lacks the
+    jti cache and the nonce. The sandbox's API refuses a replay as it did."""
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "dpop-replay", "vulnerable")
+    run = run_of(lab_server, attacker_page)
+    sign_in(victim, lab_server, "dpop-replay", "vulnerable", "alice")
+    captured = run.entries("me")[-1].exchange
+    headers = {"Authorization": captured.request.header("Authorization"),
+               "DPoP": captured.request.header("DPoP")}
+    url = captured.url
+    assert http.get(url, headers=headers).status_code == 200
+    assert http.get(url, headers=headers).status_code == 200  # no jti cache
+    bearer = http.get(url, headers={"Authorization": "Bearer " + headers[
+        "Authorization"].split(" ", 1)[1]})
+    assert bearer.status_code == 401
+    elsewhere = http.get(url.replace("/v1/me", "/v1/me/playlists"), headers=headers)
+    assert elsewhere.status_code in (401, 404)
+    if elsewhere.status_code == 401:
+        assert 'error="invalid_dpop_proof"' in elsewhere.headers["WWW-Authenticate"]
+    sandbox = http.get(lab_server("/sandbox/best-practice/v1/me"), headers=headers)
+    assert sandbox.status_code == 401
+    assert html.unescape(sandbox.headers["WWW-Authenticate"]).startswith("DPoP error=")
