@@ -13,6 +13,7 @@ import jwt
 import pytest
 import requests
 
+from flowlab.labs import wire
 from flowlab.serving import stop
 from flowlab.web import attacker
 from tests.conftest import LiveServer
@@ -226,3 +227,107 @@ def test_the_lab_api_checks_dpop_proofs_but_keeps_no_jti(lab_server, http):
     sandbox = http.get(lab_server("/sandbox/best-practice/v1/me"), headers=headers)
     assert sandbox.status_code == 401
     assert html.unescape(sandbox.headers["WWW-Authenticate"]).startswith("DPoP error=")
+
+
+# -- ID token validation ----------------------------------------------------
+
+FORGERIES = {"none": "signature", "hs256": "signature", "aud": "aud",
+             "nonce": "nonce"}
+
+
+def choices(attacker_page: str) -> list[str]:
+    return CHOICE.findall(requests.get(attacker_page).text)
+
+
+@pytest.mark.parametrize("kind", list(FORGERIES))
+@pytest.mark.parametrize("variant", ["vulnerable", "defended"])
+def test_id_token_validation(lab_server, variant, kind):
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "id-token-validation", variant)
+    run = run_of(lab_server, attacker_page)
+    assert choices(attacker_page) == ["none", "hs256", "aud"]  # no old token yet
+    sign_in(victim, lab_server, "id-token-validation", variant, "alice")
+    # Alice's own sign-in: a nonce from JamJar's server, in the authorization
+    # request, in the id_token, and JamJar's server signs her in with it.
+    nonce = json.loads(run.entries("start")[0].exchange.response.body)["nonce"]
+    authorize = run.entries("authorize")[0].exchange.response.header("Location")
+    assert "/sandbox/best-practice/authorize?" in authorize
+    assert f"nonce={nonce}" in authorize and "scope=openid" in authorize
+    id_token = json.loads(run.entries("token")[0].exchange.response.body)["id_token"]
+    assert claims(id_token)["nonce"] == nonce
+    own = run.entries("signin")[0]
+    assert status(own) == 200
+    assert json.loads(own.exchange.response.body)["signed_in"] == "alice"
+    assert verdict(victim, lab_server, "id-token-validation", variant) == "undecided"
+    assert choices(attacker_page) == ["none", "hs256", "aud", "nonce"]
+    act(attacker_page, kind)
+    tried = run.entries(f"attacker-{kind}")[0]
+    fresh = json.loads(run.entries("attacker-start")[-1].exchange.response.body)
+    presented = wire.form(tried)["id_token"]
+    header = jwt.get_unverified_header(presented)
+    client_id = claims(id_token)["aud"]
+    if kind == "none":
+        assert header["alg"] == "none" and presented.endswith(".")
+    elif kind == "hs256":
+        assert header["alg"] == "HS256"
+        keys = run.entries("attacker-jwks")[0].exchange.response.body
+        assert header["kid"] in {k["kid"] for k in json.loads(keys)["keys"]
+                                 if k["kty"] == "RSA"}
+    elif kind == "aud":
+        assert header["alg"] == "RS256"  # genuine, from the sandbox
+        assert claims(presented)["aud"] != client_id
+        assert "QuizTune" in run.entries("attacker-register")[0].exchange.request.text
+    else:
+        assert presented == id_token  # Alice's, from her earlier sign-in
+    if kind != "nonce":
+        assert claims(presented)["nonce"] == fresh["nonce"]
+        assert claims(presented)["sub"] == "alice"
+    answer = json.loads(tried.exchange.response.body)
+    if variant == "vulnerable":
+        assert status(tried) == 200 and answer["signed_in"] == "alice"
+        expected = "succeeded"
+    else:
+        assert status(tried) == 401 and answer["error"] == "invalid_token"
+        assert answer["check"] == FORGERIES[kind]
+        expected = "failed"
+    assert verdict(victim, lab_server, "id-token-validation", variant) == expected
+    page = html.unescape(victim.get(lab_server(
+        f"/labs/id-token-validation/{variant}")).text)
+    assert f'data-detail="{kind}"' in page  # the verdict names the check
+
+
+def test_id_token_validation_unexpected_paths(lab_server):
+    """The old-token replay before any sign-in sends nothing; a replayed token of
+    Bob's (the learner signed in as Bob) signs the attacker in as Bob, not Alice,
+    and decides nothing; the button pressed twice tries once."""
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "id-token-validation", "vulnerable")
+    run = run_of(lab_server, attacker_page)
+    browser = requests.Session()
+    page = browser.get(attacker_page)
+    browser.post(attacker_page, data={"csrf_token": form_token(page),
+                                      "choice": "nonce"})
+    assert run.entries("attacker-nonce") == [] and run.entries("attacker-start") == []
+    sign_in(victim, lab_server, "id-token-validation", "vulnerable", "bob")
+    act(attacker_page, "nonce", times=2)
+    tried = run.entries("attacker-nonce")
+    assert len(tried) == 1
+    assert json.loads(tried[0].exchange.response.body)["signed_in"] == "bob"
+    assert verdict(victim, lab_server, "id-token-validation", "vulnerable") == \
+        "undecided"
+
+
+def test_jamjar_server_refuses_a_spent_or_unknown_sign_in(lab_server, http):
+    """JamJar's sign-in API: a session is used once, an unknown one is refused
+    (the defended and the weak client alike), and it answers only POST."""
+    victim = requests.Session()
+    attacker_page = start(victim, lab_server, "id-token-validation", "vulnerable")
+    run = run_of(lab_server, attacker_page)
+    sign_in(victim, lab_server, "id-token-validation", "vulnerable", "alice")
+    signin = run.entries("signin")[0].exchange
+    again = http.post(signin.url, data=signin.request.text, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert again.status_code == 401 and again.json()["check"] == "session"
+    assert http.get(signin.url).status_code == 405
+    other = signin.url.replace(run.id, "x" * len(run.id))
+    assert http.post(other, data={"session": "x"}).status_code == 404

@@ -46,9 +46,13 @@ def start(page, server, lab: str, variant: str):
 
 
 def sign_in_as_alice(page) -> None:
+    """Sign in as Alice, and agree if asked (an earlier test may have agreed)."""
     page.get_by_role("link", name="Sign in with the sandbox").click()
     page.get_by_role("button", name="Continue as Alice Lindqvist").click()
-    page.get_by_role("button", name="Agree").click()
+    agree = page.get_by_role("button", name="Agree")
+    agree.or_(page.locator("#verdict")).first.wait_for()
+    if agree.count():
+        agree.click()
 
 
 def to_attacker(page) -> None:
@@ -136,3 +140,53 @@ def test_a_cancelled_sign_in_decides_nothing_in_chromium(page, lab_server, lab):
     assert verdict(page, lab_server, lab, "defended", "undecided").startswith(
         "Not decided yet")
     assert run.entries("replay") == []
+
+
+@pytest.mark.parametrize(("variant", "forgery", "kind"), [
+    ("vulnerable", "alg: none, no signature", "none"),
+    ("vulnerable", "A genuine token issued to QuizTune (aud)", "aud"),
+    ("defended", "HS256, keyed with the sandbox's public key", "hs256"),
+    ("defended", "Alice's token from her earlier sign-in (nonce)", "nonce")])
+def test_id_token_validation_in_chromium(page, lab_server, variant, forgery, kind):
+    run = start(page, lab_server, "id-token-validation", variant)
+    sign_in_as_alice(page)
+    page.wait_for_url(lab_server("/labs/id-token-validation/") + "*")
+    to_attacker(page)
+    buttons = page.get_by_role("group", name="ID token to present")
+    expect(buttons.get_by_role("button")).to_have_count(4)
+    buttons.get_by_role("button", name=forgery).click()
+    expect(page.get_by_text(f"Presented ({kind})")).to_be_visible()
+    expect(page.get_by_role("button", name=forgery)).to_have_count(0)  # tried
+    assert serious_violations(page) == []
+    page.get_by_role("link", name="Back to the lab").click()
+    said = verdict(page, lab_server, "id-token-validation", variant)
+    tried = run.entries(f"attacker-{kind}")[0]
+    answer = json.loads(tried.exchange.response.body)
+    detail = page.locator("#verdict .lab-detail")
+    if variant == "vulnerable":
+        assert status(tried) == 200 and answer["signed_in"] == "alice"
+        assert said.startswith("Attack succeeded")
+        expect(detail).to_contain_text("The check it skipped")
+    else:
+        assert status(tried) == 401 and answer["check"] in ("signature", "nonce")
+        assert said.startswith("Attack failed")
+        expect(detail).to_contain_text("The check that stopped it")
+    expect(detail).to_have_attribute("data-detail", kind)
+
+
+def test_id_token_replay_of_another_users_token_decides_nothing(page, lab_server):
+    """The learner signs in as Bob, then replays that old token from the attacker's
+    page: JamJar signs the attacker in as Bob, which is no attack on Alice."""
+    run = start(page, lab_server, "id-token-validation", "vulnerable")
+    page.get_by_role("link", name="Sign in with the sandbox").click()
+    page.get_by_role("button", name="Continue as Bob").click()
+    page.get_by_role("button", name="Agree").click()
+    page.wait_for_url(lab_server("/labs/id-token-validation/") + "*")
+    to_attacker(page)
+    page.get_by_role("button", name="Alice's token from her earlier sign-in").click()
+    expect(page.get_by_text("Presented (nonce)")).to_be_visible()
+    page.get_by_role("link", name="Back to the lab").click()
+    said = verdict(page, lab_server, "id-token-validation", "vulnerable", "undecided")
+    assert said.startswith("Not decided yet")
+    answer = json.loads(run.entries("attacker-nonce")[0].exchange.response.body)
+    assert answer["signed_in"] == "bob"

@@ -20,6 +20,7 @@ from flowlab.labs import resource
 from flowlab.labs.catalogue import VARIANTS
 from flowlab.web.attacker import incoming
 from flowlab.web.attacker import respond
+from flowlab.web.security import csrf_exempt
 from flowlab.web.session import app_config
 from flowlab.web.session import browser_id
 from flowlab.web.session import services
@@ -78,10 +79,14 @@ def run_page(lab_id: str, variant: str):
     if run:
         progress.observe(run, verdict)
     attacker = app_config().get("LABS_ATTACKER_URL")
+    explain = getattr(_labs().actions(lab_id), "detail", None)
+    key = explain(run) if explain and verdict is not None else None
+    outcome = "succeeded" if verdict else "failed"
     return render_template(
         "labs/run.html", lab=lab, variant=lab.variants[variant], run=run,
         verdict=verdict, attacker=attacker and run and
-        f"{attacker}/labs/{lab_id}/{run.id}")
+        f"{attacker}/labs/{lab_id}/{run.id}", detail_key=key,
+        detail=key and lab.details.get(outcome, {}).get(key))
 
 
 @bp.post("/<lab_id>/<variant>/start")
@@ -149,3 +154,19 @@ def api(lab_id: str, variant: str, endpoint: str):
     resource server knows its callers by their tokens)."""
     lab = _lab(lab_id, variant)
     return respond(resource.serve(lab, variant, endpoint, app_config(), incoming()))
+
+
+@bp.post("/<lab_id>/<run_id>/app/<endpoint>")
+@csrf_exempt
+def client_app(lab_id: str, run_id: str, endpoint: str):
+    """The lab client's own server API (a lab's ``app``), called by its app and by
+    the attacker's scripts alike: no session, no form token; the run is named in
+    the path, as the attacker's pages name theirs."""
+    lab = _lab(lab_id)
+    run = _labs().store.get(run_id)
+    answer = getattr(_labs().actions(lab_id), "app", None)
+    if run is None or run.lab != lab_id or answer is None:
+        abort(404)
+    response = answer(run, lab, endpoint, app_config(), incoming())
+    _labs().store.save(run)
+    return respond(response)
