@@ -100,7 +100,7 @@ def test_token_passthrough(lab_server, variant):
 
 def test_token_passthrough_replaying_twice_or_cancelling_decides_right(lab_server):
     """A cancelled sign-in leaves nothing to replay (not decided); the attacker's
-    button pressed twice sends one replay."""
+    button pressed twice (with a choice it never offered) sends one replay."""
     victim = requests.Session()
     attacker_page = start(victim, lab_server, "token-passthrough", "defended")
     run = run_of(lab_server, attacker_page)
@@ -112,7 +112,7 @@ def test_token_passthrough_replaying_twice_or_cancelling_decides_right(lab_serve
     assert run.entries("replay") == []
     assert verdict(victim, lab_server, "token-passthrough", "defended") == "undecided"
     sign_in(victim, lab_server, "token-passthrough", "defended", "bob")
-    act(attacker_page, times=2)
+    act(attacker_page, "stray", times=2)  # a choice this page never offered
     assert len(run.entries("replay")) == 1
     assert verdict(victim, lab_server, "token-passthrough", "defended") == "failed"
 

@@ -127,6 +127,23 @@ def validate(token: str, *, issuer: str, client_id: str, nonce: str,
     return claims
 
 
+def sign_in(token: str, *, nonce: str | None, issuer: str, client_id: str,
+            checks: tuple[str, ...], config: Mapping) -> tuple[int, dict]:
+    """The client's server signing in whoever presents ``token`` for the waiting
+    sign-in whose nonce is ``nonce`` (None: none waits): 200 and whom, or 401 and
+    the check that failed."""
+    try:
+        if nonce is None:
+            raise Invalid("session", "No sign-in of this session is waiting")
+        metadata, keys = discover(issuer, config)
+        claims = validate(token, issuer=issuer, client_id=client_id, nonce=nonce,
+                          checks=checks, metadata=metadata, keys=keys)
+    except Invalid as exc:
+        return 401, {"error": "invalid_token", "check": exc.check,
+                     "error_description": str(exc)}
+    return 200, {"signed_in": claims["sub"]}
+
+
 def forge_none(claims: dict) -> str:
     """An unsigned token (RFC 7515 §A.5): ``alg: none``, empty signature."""
     return jwt.encode(claims, None, algorithm="none")

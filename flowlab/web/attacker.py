@@ -17,6 +17,7 @@ response.
 
 from __future__ import annotations
 
+import inspect
 import socket
 import threading
 import weakref
@@ -115,9 +116,10 @@ def create(lab_app: Flask) -> Flask:
         """The attacker's action (a replay, say), then the page again; a page with
         several buttons sends the one pressed as ``choice``."""
         lab, run = found(lab_id, run_id)
+        action = labs.actions(lab_id).attacker_act
         choice = request.form.get("choice")
-        labs.actions(lab_id).attacker_act(run, lab, lab_app.config,
-                                          *([choice] if choice else []))
+        offered = "choice" in inspect.signature(action).parameters
+        action(run, lab, lab_app.config, *([choice] if choice and offered else []))
         labs.store.save(run)
         return redirect(f"/labs/{lab_id}/{run_id}", 303)
 
