@@ -17,6 +17,7 @@ from flowlab.labs import wire
 from flowlab.serving import stop
 from flowlab.web import attacker
 from tests.conftest import LiveServer
+from tests.conftest import database_config
 from tests.conftest import make_app
 from tests.labs_helpers import form_token
 from tests.labs_helpers import run_of
@@ -29,8 +30,11 @@ CHOICE = re.compile(r'name="choice" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
-def lab_server(tmp_path_factory):
-    server = LiveServer(make_app(tmp_path_factory.mktemp("labs")))
+def lab_server(tmp_path_factory, backend, request):
+    """One app for the module, on each backend (SQLite, PostgreSQL) in turn."""
+    pg = request.getfixturevalue("pg_server") if backend == "postgresql" else None
+    server = LiveServer(make_app(tmp_path_factory.mktemp("labs"),
+                                 **database_config(pg)))
     listener = attacker.start(server.app)
     yield server
     stop(listener)
