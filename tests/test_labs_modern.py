@@ -13,7 +13,13 @@ import jwt
 import pytest
 import requests
 
+from flowlab.core.http import Exchange
+from flowlab.core.http import Message
+from flowlab.labs import dpop_replay
+from flowlab.labs import id_token_validation
+from flowlab.labs import token_passthrough
 from flowlab.labs import wire
+from flowlab.labs.store import Run
 from flowlab.serving import stop
 from flowlab.web import attacker
 from tests.conftest import LiveServer
@@ -335,3 +341,68 @@ def test_jamjar_server_refuses_a_spent_or_unknown_sign_in(lab_server, http):
     assert http.get(signin.url).status_code == 405
     other = signin.url.replace(run.id, "x" * len(run.id))
     assert http.post(other, data={"session": "x"}).status_code == 404
+
+
+# -- verdicts on captured messages that decide nothing ----------------------
+
+
+def _message(start: str, headers=(), body: str = ""):
+    return Message(start, list(headers), body.encode())
+
+
+def _run_with(*entries) -> Run:
+    """A run whose trace holds ``entries``: (key, request headers, request body,
+    status, response headers, response body)."""
+    run = Run(id="r", lab="x", variant="defended", browser="b", origin="o",
+              backchannel="o")
+    for key, sent, form, code, got, body in entries:
+        run.record(key, "attacker", "back", Exchange(
+            _message("GET /v1/me HTTP/1.1", sent, form),
+            _message(f"HTTP/1.1 {code} X", got, body), url="http://o/v1/me"))
+    return run
+
+
+def test_refusals_the_defences_did_not_cause_decide_nothing():
+    bearer = [("Authorization", "Bearer t")]
+    expired = [("WWW-Authenticate", 'Bearer error="invalid_token", '
+                'error_description="The access token expired"')]
+    audience = [("WWW-Authenticate", 'Bearer error="invalid_token", '
+                 'error_description="The access token is for another audience"')]
+    handed = ("lyrics", bearer, "", 200, [], "{}")
+    assert token_passthrough.succeeded(_run_with(
+        handed, ("replay", bearer, "", 401, expired, "{}"))) is None
+    assert token_passthrough.succeeded(_run_with(  # a token never handed over
+        ("replay", bearer, "", 200, [], "{}"))) is None
+    assert token_passthrough.succeeded(_run_with(
+        handed, ("replay", bearer, "", 401, audience, "{}"))) is False
+    proof = [("Authorization", "DPoP t"), ("DPoP", "p")]
+    used = ("me", proof, "", 200, [], "{}")
+
+    def dpop(description: str, error: str = "invalid_dpop_proof"):
+        return [("WWW-Authenticate",
+                 f'DPoP error="{error}", error_description="{description}"')]
+
+    old = dpop("The DPoP proof's iat is too far from now")
+    assert dpop_replay.succeeded(_run_with(
+        used, ("replay", proof, "", 401, old, "{}"))) is None
+    assert dpop_replay.succeeded(_run_with(  # a proof the API never accepted
+        ("me", proof, "", 401, old, "{}"),
+        ("replay", proof, "", 200, [], "{}"))) is None
+    assert dpop_replay.succeeded(_run_with(
+        used, ("replay", proof, "", 401, dpop("used before (its jti)"), "{}"))) \
+        is False
+    assert dpop_replay.succeeded(_run_with(
+        used, ("replay", proof, "", 401, dpop("nonce", "use_dpop_nonce"), "{}"))) \
+        is False
+
+    def presented(kind: str, code: int, body: dict):
+        return (f"attacker-{kind}", [], "id_token=x", code, [], json.dumps(body))
+
+    for entry in (presented("aud", 401, {"check": "nonce"}),  # another check
+                  presented("none", 401, {"check": "session"}),
+                  presented("nonce", 200, {"signed_in": "bob"})):
+        assert id_token_validation.succeeded(_run_with(entry)) is None
+        assert id_token_validation.detail(_run_with(entry)) is None
+    refused = _run_with(presented("aud", 401, {"check": "aud"}))
+    assert id_token_validation.succeeded(refused) is False
+    assert id_token_validation.detail(refused) == "aud"
