@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from flowlab.serving import stop
@@ -16,7 +17,10 @@ from tests.a11y import serious_violations
 from tests.conftest import LiveServer
 from tests.conftest import make_app
 from tests.labs_helpers import run_of
+from tests.labs_helpers import sign_in as sign_in_http
+from tests.labs_helpers import start as start_http
 from tests.labs_helpers import status
+from tests.test_layout_browser import STICKING_OUT
 
 pytestmark = pytest.mark.browser
 ATTACKER = "http://127.0.0.2:*/**"
@@ -190,3 +194,21 @@ def test_id_token_replay_of_another_users_token_decides_nothing(page, lab_server
     assert said.startswith("Not decided yet")
     answer = json.loads(run.entries("attacker-nonce")[0].exchange.response.body)
     assert answer["signed_in"] == "bob"
+
+
+def test_attacker_pages_fit_a_phone(chromium, lab_server):
+    """Each lab's attacker page, with what the attacker holds (Alice signed in),
+    fits 390 px: nothing sticks out, the long tokens and buttons wrap."""
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        for lab in ("token-passthrough", "dpop-replay", "id-token-validation"):
+            victim = requests.Session()
+            url = start_http(victim, lab_server, lab, "defended")
+            sign_in_http(victim, lab_server, lab, "defended", "alice")
+            page.goto(url)
+            expect(page.get_by_role("button").first).to_be_visible()
+            assert page.evaluate(STICKING_OUT) == [], lab
+            assert serious_violations(page) == []
+    finally:
+        context.close()
