@@ -173,6 +173,7 @@ def test_dpop_replay(lab_server, variant):
     else:
         assert [status(e) for e in calls] == [200]
     captured = calls[-1].exchange.request
+    assert run.client["linked"] in ("alice", "Alice Lindqvist")
     assert captured.header("Authorization") == "DPoP " + answer["access_token"]
     assert verdict(victim, lab_server, "dpop-replay", variant) == "undecided"
     act(attacker_page)
@@ -268,6 +269,7 @@ def test_id_token_validation(lab_server, variant, kind):
     own = run.entries("signin")[0]
     assert status(own) == 200
     assert json.loads(own.exchange.response.body)["signed_in"] == "alice"
+    assert run.client["linked"] == "alice"  # the run page's linked account
     assert verdict(victim, lab_server, "id-token-validation", variant) == "undecided"
     assert choices(attacker_page) == ["none", "hs256", "aud", "nonce"]
     act(attacker_page, kind)

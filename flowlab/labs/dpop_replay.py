@@ -73,7 +73,9 @@ def finish_login(run: Run, lab: Lab, config: Mapping, sent: Incoming) -> None:
             "Authorization": f"DPoP {access}",
             "DPoP": jose.proof(key, "GET", api, nonce, access)}, allow_redirects=False)
 
-    _with_nonce(run, "me", call)
+    me = _with_nonce(run, "me", call)
+    if me.ok:
+        run.client["linked"] = me.json().get("display_name") or me.json().get("id")
 
 
 def _captured(run: Run):

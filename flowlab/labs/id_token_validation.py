@@ -78,9 +78,11 @@ def finish_login(run: Run, lab: Lab, config: Mapping, sent: Incoming) -> None:
     response = client.redeem(run, lab, config, sent.args["code"],
                              run.client.pop("verifier", None))
     if response.ok and response.json().get("id_token"):
-        _post(run, "signin", "victim", _app(run, "signin"), config, data={
+        signed = _post(run, "signin", "victim", _app(run, "signin"), config, data={
             "session": run.client.pop("session", ""),
             "id_token": response.json()["id_token"]})
+        if signed.ok:
+            run.client["linked"] = signed.json()["signed_in"]
 
 
 def app(run: Run, lab: Lab, endpoint: str, config: Mapping,
