@@ -197,8 +197,8 @@ def test_id_token_replay_of_another_users_token_decides_nothing(page, lab_server
 
 
 def test_attacker_pages_fit_a_phone(chromium, lab_server):
-    """Each lab's attacker page, with what the attacker holds (Alice signed in),
-    fits 390 px: nothing sticks out, the long tokens and buttons wrap."""
+    """Each lab's attacker page, with what the attacker holds (Alice signed in)
+    and after its first button, fits 390 px: the long tokens and buttons wrap."""
     context = chromium.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     try:
@@ -210,5 +210,9 @@ def test_attacker_pages_fit_a_phone(chromium, lab_server):
             expect(page.get_by_role("button").first).to_be_visible()
             assert page.evaluate(STICKING_OUT) == [], lab
             assert serious_violations(page) == []
+            with page.expect_navigation():  # and with what the attack brought back
+                page.get_by_role("button").first.click()
+            assert page.evaluate(STICKING_OUT) == [], lab
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         context.close()
