@@ -19,6 +19,7 @@ import json
 from collections.abc import Mapping
 
 import jwt
+import requests
 from cryptography.hazmat.primitives import serialization
 from jwt.algorithms import HMACAlgorithm
 from jwt.algorithms import NoneAlgorithm
@@ -135,7 +136,11 @@ def sign_in(token: str, *, nonce: str | None, issuer: str, client_id: str,
     try:
         if nonce is None:
             raise Invalid("session", "No sign-in of this session is waiting")
-        metadata, keys = discover(issuer, config)
+        try:
+            metadata, keys = discover(issuer, config)
+        except (requests.RequestException, ValueError, KeyError):
+            raise Invalid("discovery", "The issuer's metadata or keys could not be"
+                          " read") from None
         claims = validate(token, issuer=issuer, client_id=client_id, nonce=nonce,
                           checks=checks, metadata=metadata, keys=keys)
     except Invalid as exc:
