@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping
 
 import jwt
+import requests
 
 from flowlab.core import outbound
 from flowlab.core.http import s256
@@ -90,7 +91,7 @@ def _access_token(token: str, issuer: str, audience: str | None,
         raise Refused("The access token expired") from None
     except jwt.InvalidAudienceError:
         raise Refused("The access token is for another audience") from None
-    except (jwt.PyJWTError, ValueError, KeyError):
+    except (jwt.PyJWTError, requests.RequestException, ValueError, KeyError):
         raise Refused("Invalid access token") from None
 
 
