@@ -1,7 +1,7 @@
 """Lab "token-passthrough": a malicious resource server replays the access token a
 user's client handed it at another API, which accepts it unless it checks the
-token's audience (RFC 8707 §2, RFC 9068 §4, RFC 9700 §4.10; the MCP spec's token
-passthrough and confused deputy warnings)."""
+token's audience (RFC 8707 §2, RFC 9068 §4, RFC 9700 §4.9.1 and §4.10.2; the MCP
+spec's token passthrough and confused deputy warnings)."""
 
 from __future__ import annotations
 
