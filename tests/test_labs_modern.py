@@ -22,6 +22,7 @@ from flowlab.labs import wire
 from flowlab.labs.store import Run
 from flowlab.serving import stop
 from flowlab.web import attacker
+from tests import test_labs_processes as processes
 from tests.conftest import LiveServer
 from tests.conftest import database_config
 from tests.conftest import make_app
@@ -32,6 +33,8 @@ from tests.labs_helpers import start
 from tests.labs_helpers import status
 from tests.labs_helpers import verdict
 
+# `app.py --workers 2` and its environment, as the labs' processes test starts them.
+labs_env, two_workers = processes.labs_env, processes.two_workers
 CHOICE = re.compile(r'name="choice" value="([^"]+)"')
 
 
@@ -408,3 +411,23 @@ def test_refusals_the_defences_did_not_cause_decide_nothing():
     refused = _run_with(presented("aud", 401, {"check": "aud"}))
     assert id_token_validation.succeeded(refused) is False
     assert id_token_validation.detail(refused) == "aud"
+
+
+def test_the_modern_labs_across_two_workers(two_workers):
+    """`app.py --workers 2`, its private back channel and its attacker: each lab
+    played whichever worker takes each request, the lab API and JamJar's server
+    included."""
+    server, _ = two_workers
+    for lab, choice in (("token-passthrough", None), ("dpop-replay", None),
+                        ("id-token-validation", "aud")):
+        for variant in ("vulnerable", "defended"):
+            victim = processes.Browser()
+            attacker_page = start(victim, server, lab, variant)
+            sign_in(victim, server, lab, variant, "alice")
+            thief = processes.Browser()
+            page = thief.get(attacker_page)
+            data = {"csrf_token": form_token(page), **({"choice": choice} if choice
+                                                       else {})}
+            thief.post(attacker_page, data=data)
+            expected = "succeeded" if variant == "vulnerable" else "failed"
+            assert verdict(victim, server, lab, variant) == expected, (lab, variant)
