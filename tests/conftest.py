@@ -55,7 +55,8 @@ def on_both_backends(module: str) -> bool:
     name = module.rpartition(".")[2]
     return name in ("test_storage", "test_runner", "test_runner_units",
                     "test_exercises_contract", "test_exercises_store",
-                    "test_labs", "test_labs_processes", "test_branch",
+                    "test_labs", "test_labs_processes", "test_labs_modern",
+                    "test_branch",
                     "test_room_scoreboard", "test_run_import",
                     "test_run_share", "test_runner_wrap_up",
                     "test_runner_exchange", "test_labs_weak_server") or (

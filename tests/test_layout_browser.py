@@ -43,6 +43,8 @@ NOT_PAGES = {
     "/run/mcp/client-metadata.json": "JSON a server fetches (the MCP agent's client "
                                      "ID metadata document)",
     "/api/exercises/attempts/<attempt_id>": "JSON polled by exercises.js",
+    "/labs/<lab_id>/<variant>/api/v1/<endpoint>": "JSON API (a lab's own weak "
+                                                  "music API, flowlab.labs.resource)",
     "/sandbox/fapi2/device/approve": "the device approval page of every issuer is one "
                                      "template, walked under best practice",
     "/sandbox/lab-redirect-uri/device/approve": "the same template, under a lab "

@@ -37,6 +37,14 @@ class Variant:
     # issuer path, /sandbox/lab-<id>; or "weak": the learner's weak server
     issuer: str = "sandbox"
     server: dict = field(default_factory=dict)  # the lab issuer's settings override
+    # "issuer": the API is the issuer's own; "lab": the lab's own weak API at
+    # /labs/<id>/<variant>/api/v1 (``flowlab.labs.resource``), with ``server``'s
+    # switches ``audience_check`` and ``dpop_replay_check``
+    api: str = "issuer"
+    # What the client checks of an id_token (OIDC Core §3.1.3.7): "signature" (by
+    # the issuer's published key, under the algs its metadata pins; without it the
+    # token's own alg decides, "none" included), "iss", "aud", "exp", "nonce"
+    id_token_checks: tuple[str, ...] = ("signature", "iss", "aud", "exp", "nonce")
     issuer_path: str = ""  # a profile issuer's path, set at start-up
     annotations: dict = field(default_factory=dict)
 
@@ -60,6 +68,9 @@ class Lab:
     redirect_to: str = "client"  # "attacker": the redirect URI is the attacker's
     public: bool = False  # a public client: no secret, PKCE (RFC 6749 §2.1)
     grants: tuple[str, ...] = ()  # the lab client's grants beyond the code's
+    # A sentence a verdict adds, by outcome and by the key the lab's ``detail``
+    # gives (which check was missing, say): ``[details.succeeded]`` in the TOML
+    details: dict = field(default_factory=dict)
 
     def note(self, variant: str, key: str) -> str:
         """The annotation of a message ``key``, the variant's own first."""
@@ -86,8 +97,10 @@ def with_yours(lab: Lab, label: str) -> Lab:
 def _variant(name: str, data: dict) -> Variant:
     known = {k: data[k] for k in ("label", "check_state", "pkce", "check_iss",
                                   "response_type", "check_token", "post_to_any_origin",
-                                  "issuer", "server", "annotations")
+                                  "issuer", "server", "api", "annotations")
              if k in data}
+    if "id_token_checks" in data:
+        known["id_token_checks"] = tuple(data["id_token_checks"])
     return Variant(name=name, **known)
 
 
@@ -106,6 +119,7 @@ def load_lab(path: Path) -> Lab:
         outcome=outcome, annotations=dict(data.get("annotations", {})),
         level=data["level"], redirect_to=data.get("redirect_to", "client"),
         public=bool(data.get("public", False)), grants=tuple(data.get("grants", ())),
+        details={name: dict(texts) for name, texts in data.get("details", {}).items()},
     )
 
 

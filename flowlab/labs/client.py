@@ -134,17 +134,17 @@ def redeem(run: Run, lab: Lab, config: Mapping, code: str,
 
 
 def token_request(run: Run, lab: Lab, config: Mapping, form: dict,
-                  url: str | None = None):
+                  url: str | None = None, headers: dict | None = None):
     """A token request as this lab's client makes it: its secret in HTTP Basic, or,
-    for a public client, only its ``client_id`` (RFC 6749 §2.3.1, §3.2.1).
-    Returns the capturing session and the response."""
+    for a public client, only its ``client_id`` (RFC 6749 §2.3.1, §3.2.1), with
+    any ``headers`` (a DPoP proof). Returns the capturing session and the response."""
     client_id, secret = run_credentials(run, config)
     auth = None if lab.public else (client_id, secret)
     if lab.public:
         form = {**form, "client_id": client_id}
     session = capture_session(requests.Session())
     response = session.post(
-        url or token_url(run, lab), auth=auth, data=form,
+        url or token_url(run, lab), auth=auth, data=form, headers=headers,
         timeout=config["HTTP_TIMEOUT"], allow_redirects=False)
     return session, response
 

@@ -33,6 +33,11 @@ class Incoming:
     args: dict[str, str]  # the first value of each query parameter
     form: dict[str, str]
     message: Message  # the request line and the SHOWN headers
+    headers: tuple[tuple[str, str], ...] = ()  # every header, for a lab's own API
+
+    def header(self, name: str) -> list[str]:
+        """Every value of the header ``name`` (any case)."""
+        return [v for k, v in self.headers if k.lower() == name.lower()]
 
     def exchange(self) -> Exchange:
         """The request as a trace entry (no response yet)."""

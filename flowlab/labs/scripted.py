@@ -33,12 +33,14 @@ def _get(session: requests.Session, method: str, url: str, **kwargs):
         return exc.response
 
 
-def code_for(run: Run, config: Mapping, params: dict, user: str) -> str:
-    """Sign in to the sandbox as ``user``, agree, and return the ``Location`` the
-    sandbox answered with, carrying a fresh code that nobody has redeemed."""
+def code_for(run: Run, config: Mapping, params: dict, user: str,
+             issuer: str = "/sandbox") -> str:
+    """Sign in to the sandbox (its issuer at the path ``issuer``) as ``user``,
+    agree, and return the ``Location`` the sandbox answered with, carrying a fresh
+    code that nobody has redeemed."""
     session = capture_session(requests.Session())
     timeout = config["HTTP_TIMEOUT"]
-    authorize = run.backchannel + "/sandbox/authorize?" + urlencode(params)
+    authorize = run.backchannel + issuer + "/authorize?" + urlencode(params)
     path = urlsplit(authorize)
     target = path.path + "?" + path.query
 

@@ -6,7 +6,8 @@ a weak authorization server asks :meth:`Sandbox.add_issuer` for an issuer of its
 its profile (path, name) and a :class:`RequestValidator` subclass that overrides the
 one check it weakens. The web side (``flowlab.web.sandbox``) serves every issuer. The
 labs' clients live in the sandbox's database (``DB``), their secrets kept as
-``digest``s as every client's are.
+``digest``s as every client's are. A lab's own resource server may take a JWK's
+RFC 7638 ``thumbprint`` and keep a replay cache with ``use_once``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from flowlab.sandbox import issuers
 from flowlab.sandbox import store
 from flowlab.sandbox.device import DeviceEndpoint
 from flowlab.sandbox.issuers import IssuerProfile
+from flowlab.sandbox.keys import thumbprint
+from flowlab.sandbox.once import use_once
 from flowlab.sandbox.server import SandboxServer
 from flowlab.sandbox.server import Settings
 from flowlab.sandbox.server import metadata as server_metadata
@@ -31,7 +34,8 @@ from flowlab.sandbox.store import digest
 from flowlab.sandbox.validator import RequestValidator
 
 __all__ = ["DB", "AddedIssuer", "IssuerProfile", "RequestValidator", "Sandbox",
-           "client_secret", "create_client", "delete_clients", "digest"]
+           "client_secret", "create_client", "delete_clients", "digest", "thumbprint",
+           "use_once"]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ response.
 
 from __future__ import annotations
 
+import inspect
 import socket
 import threading
 import weakref
@@ -47,7 +48,8 @@ def incoming() -> Incoming:
     """This request as a lab reads it: URL, query, form, the headers worth showing."""
     return Incoming(request.method, request.url, request.base_url, request.host_url,
                     request.args.to_dict(), request.form.to_dict(),
-                    from_wsgi(request.environ, shown=SHOWN))
+                    from_wsgi(request.environ, shown=SHOWN),
+                    tuple(request.headers.items()))
 
 
 def respond(answer: Answer) -> Response:
@@ -113,9 +115,13 @@ def create(lab_app: Flask) -> Flask:
 
     @app.post("/labs/<lab_id>/<run_id>")
     def act(lab_id: str, run_id: str):
-        """The attacker's action (a replay, say), then the page again."""
+        """The attacker's action (a replay, say), then the page again; a page with
+        several buttons sends the one pressed as ``choice``."""
         lab, run = found(lab_id, run_id)
-        labs.actions(lab_id).attacker_act(run, lab, lab_app.config)
+        action = labs.actions(lab_id).attacker_act
+        choice = request.form.get("choice")
+        offered = "choice" in inspect.signature(action).parameters
+        action(run, lab, lab_app.config, *([choice] if choice and offered else []))
         labs.store.save(run)
         return redirect(f"/labs/{lab_id}/{run_id}", 303)
 

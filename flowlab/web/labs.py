@@ -17,10 +17,12 @@ from flowlab.core.storage.db import LAB
 from flowlab.labs import catalogue
 from flowlab.labs import client
 from flowlab.labs import progress
+from flowlab.labs import resource
 from flowlab.labs import weak
 from flowlab.labs.catalogue import VARIANTS
 from flowlab.web.attacker import incoming
 from flowlab.web.attacker import respond
+from flowlab.web.security import csrf_exempt
 from flowlab.web.session import app_config
 from flowlab.web.session import browser_id
 from flowlab.web.session import services
@@ -101,13 +103,17 @@ def run_page(lab_id: str, variant: str):
     attacker = app_config().get("LABS_ATTACKER_URL")
     resend = getattr(actions, "resend_form", None)
     yours = _weak_server(run) if variant == weak.YOURS else None
+    explain = getattr(actions, "detail", None)
+    key = explain(run) if explain and verdict is not None else None
+    outcome = "succeeded" if verdict else "failed"
     return render_template(
         "labs/run.html", lab=lab, variant=lab.variants[variant], run=run,
         verdict=verdict, attacker=attacker and run and
         f"{attacker}/labs/{lab_id}/{run.id}", weak_server=yours,
         resend=resend(run, lab) if resend and run else None,
         switches=_labs().switches, deciding=yours and _labs().switches.deciding(
-            lab_id, yours.switches, verdict))
+            lab_id, yours.switches, verdict), detail_key=key,
+        detail=key and lab.details.get(outcome, {}).get(key))
 
 
 @bp.post("/<lab_id>/<variant>/start")
@@ -194,3 +200,27 @@ def recheck(lab_id: str, variant: str):
         flash(step["missing"][missing], "error")
     _labs().store.save(run)
     return _back(lab_id, variant)
+
+
+@bp.get("/<lab_id>/<variant>/api/v1/<endpoint>")
+def api(lab_id: str, variant: str, endpoint: str):
+    """The lab's own weak API, for a variant with ``api = "lab"`` (no session: a
+    resource server knows its callers by their tokens)."""
+    lab = _lab(lab_id, variant)
+    return respond(resource.serve(lab, variant, endpoint, app_config(), incoming()))
+
+
+@bp.post("/<lab_id>/<run_id>/app/<endpoint>")
+@csrf_exempt
+def client_app(lab_id: str, run_id: str, endpoint: str):
+    """The lab client's own server API (a lab's ``app``), called by its app and by
+    the attacker's scripts alike: no session, no form token; the run is named in
+    the path, as the attacker's pages name theirs."""
+    lab = _lab(lab_id)
+    run = _labs().store.get(run_id)
+    answer = getattr(_labs().actions(lab_id), "app", None)
+    if run is None or run.lab != lab_id or answer is None:
+        abort(404)
+    response = answer(run, lab, endpoint, app_config(), incoming())
+    _labs().store.save(run)
+    return respond(response)
