@@ -438,3 +438,16 @@ def test_consent_clickjacking_against_your_server(lab_server, on):
             assert "Switch \u201cFramable consent\u201d (RFC 9700 §4.16) on" in shown
     finally:
         stop(listener)
+
+
+def test_proxy_page_is_not_run_against_your_server(lab_server):
+    """Proxy page needs two weaknesses of the client's side as well (a helper
+    page posting to any origin, a server sending no opener policy): against the
+    defended client no switch of yours opens it, so it is not offered, while
+    prefix matching still opens open-redirect."""
+    learner = requests.Session()
+    save(learner, lab_server, "prefix-redirect")
+    assert learner.get(lab_server("/labs/proxy-page/yours")).status_code == 404
+    assert "Run against your server" not in learner.get(
+        lab_server("/labs/proxy-page")).text
+    assert learner.get(lab_server("/labs/open-redirect/yours")).status_code == 200
