@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 import tomllib
+from urllib.parse import parse_qsl
 from urllib.parse import urljoin
 
 import pytest
@@ -321,40 +322,28 @@ def test_open_redirect_against_your_server(lab_server, on):
         assert "Switch \u201cPrefix redirect matching\u201d (RFC 9700 §4.1) on" in shown
 
 
-@pytest.mark.parametrize("on", [True, False])
-def test_pkce_downgrade_against_your_server(lab_server, on):
+def test_pkce_downgrade_against_your_server(lab_server):
     """PKCE optional on your server: the request stripped of its challenge gets a
-    code, redeemed without a verifier; off, your server requires PKCE of a public
-    client and sends an error back instead (RFC 7636 §4.4.1)."""
+    code, redeemed without a verifier. (Off, with plain off too, your server
+    refuses both tries: the next test.)"""
     victim = requests.Session()
-    save(victim, lab_server, *(["pkce-optional"] if on else []))
+    save(victim, lab_server, "pkce-optional")
     attacker_page = start(victim, lab_server, "pkce-downgrade", "yours")
     landed = sign_in(victim, lab_server, "pkce-downgrade", "yours", "alice")
-    if not on:  # your server says it sends an error back: continue
-        assert "Leaving the sandbox" in landed.text
-        landed = victim.post(landed.url, data={"csrf_token": form_token(landed),
-                                               "decision": "continue"})
     run = run_of(lab_server, attacker_page)
     forwarded = run.entries("downgraded")[0].exchange.response.header("Location")
     assert lab_server("/sandbox/lab-weak/authorize?") in forwarded
     assert "code_challenge" not in forwarded
     assert landed.url.startswith("http://127.0.0.2:")
-    caught = run.entries("intercepted")[0].exchange.request.start_line
-    said = verdict(victim, lab_server, "pkce-downgrade", "yours")
-    shown = victim.get(lab_server("/labs/pkce-downgrade/yours")).text
-    if on:
-        assert "code=" in caught
-        token = run.entries("attacker-token")[0]
-        assert "code_verifier" not in token.exchange.request.text
-        assert "/sandbox/lab-weak/api/token" in token.exchange.url
-        assert status(token) == 200 and status(run.entries("attacker-me")[0]) == 200
-        assert said == "succeeded"
-        assert "your server has \u201cPKCE optional\u201d on (RFC 9700 §4.8)" in shown
-    else:
-        assert "code=" not in caught and "error=invalid_request" in caught
-        assert run.entries("attacker-token") == []
-        assert said == "failed"
-        assert "\u201cPKCE optional\u201d (RFC 9700 §4.8)" in shown
+    assert "code=" in run.entries("intercepted")[0].exchange.request.start_line
+    token = run.entries("attacker-token")[0]
+    assert "code_verifier" not in token.exchange.request.text
+    assert "/sandbox/lab-weak/api/token" in token.exchange.url
+    assert status(token) == 200 and status(run.entries("attacker-me")[0]) == 200
+    assert run.entries("downgraded-plain") == []  # no second try was needed
+    assert verdict(victim, lab_server, "pkce-downgrade", "yours") == "succeeded"
+    assert "your server has \u201cPKCE optional\u201d on (RFC 9700 §4.8)" in (
+        victim.get(lab_server("/labs/pkce-downgrade/yours")).text)
 
 
 def consent_headers(browser: requests.Session, server, lab: str = CLICKJACKING):
@@ -451,3 +440,54 @@ def test_proxy_page_is_not_run_against_your_server(lab_server):
     assert "Run against your server" not in learner.get(
         lab_server("/labs/proxy-page")).text
     assert learner.get(lab_server("/labs/open-redirect/yours")).status_code == 200
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_pkce_downgrade_with_plain_pkce_against_your_server(lab_server, on):
+    """Your server refuses the request without a challenge, so the other app
+    tries again with ``code_challenge_method=plain``, the challenge as it read
+    it: a server accepting plain takes that as the verifier (RFC 7636 §7.2);
+    one accepting S256 only refuses it too. Between the two tries, nothing is
+    decided."""
+    victim = requests.Session()
+    save(victim, lab_server, *(["pkce-plain"] if on else []))
+    attacker_page = start(victim, lab_server, "pkce-downgrade", "yours")
+    run = run_of(lab_server, attacker_page)
+    leaving = sign_in(victim, lab_server, "pkce-downgrade", "yours", "alice")
+    assert "Leaving the sandbox" in leaving.text  # the stripped request refused
+    back = victim.post(leaving.url, data={"csrf_token": form_token(leaving),
+                                          "decision": "continue"},
+                       allow_redirects=False)
+    retry = victim.get(back.headers["Location"], allow_redirects=False)
+    assert retry.status_code == 302
+    assert verdict(victim, lab_server, "pkce-downgrade", "yours") == "undecided"
+    asked = run.entries("authorize")[0].exchange.response.header("Location")
+    challenge = re.search(r"code_challenge=([^&]+)", asked).group(1)
+    again = run.entries("downgraded-plain")[0].exchange.response.header("Location")
+    assert again == retry.headers["Location"]
+    assert lab_server("/sandbox/lab-weak/authorize?") in again
+    assert "code_challenge_method=plain" in again
+    assert f"code_challenge={challenge}" in again
+    page = victim.get(again)
+    if on:
+        assert "Agree" in page.text
+        victim.post(page.url, data={"csrf_token": form_token(page),
+                                    "decision": "agree"})
+        token = run.entries("attacker-token")[0]
+        sent = dict(parse_qsl(token.exchange.request.text))
+        assert sent["code_verifier"] == requests.utils.unquote(challenge)
+        assert status(token) == 200 and status(run.entries("attacker-me")[0]) == 200
+        assert verdict(victim, lab_server, "pkce-downgrade", "yours") == "succeeded"
+        assert "your server has \u201cPlain PKCE allowed\u201d on (RFC 9700 §4.8)" in (
+            victim.get(lab_server("/labs/pkce-downgrade/yours")).text)
+    else:
+        assert "Leaving the sandbox" in page.text
+        victim.post(page.url, data={"csrf_token": form_token(page),
+                                    "decision": "continue"})
+        caught = run.entries("intercepted")[-1].exchange.request.start_line
+        assert "error=invalid_request" in caught
+        assert run.entries("attacker-token") == []
+        assert verdict(victim, lab_server, "pkce-downgrade", "yours") == "failed"
+        shown = victim.get(lab_server("/labs/pkce-downgrade/yours")).text
+        assert ("Switch \u201cPlain PKCE allowed\u201d (RFC 9700 §4.8) or "
+                "\u201cPKCE optional\u201d (RFC 9700 §4.8) on") in shown
