@@ -7,6 +7,8 @@ from __future__ import annotations
 import html
 import re
 import tomllib
+from urllib.parse import parse_qsl
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -14,6 +16,8 @@ import requests
 from flowlab.labs.catalogue import load
 from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import get_client
+from flowlab.serving import stop
+from flowlab.web import decoy
 from tests.conftest import ROOT
 from tests.labs_helpers import form_token
 from tests.labs_helpers import run_of
@@ -31,6 +35,8 @@ KEYS = {"redirect_match": "prefix", "pkce_plain": True, "pkce_optional": True,
 # Labs other helpers are writing for issue 23: a switch may open one before it is
 # merged. The lead empties this list once they are all in.
 PENDING: set[str] = set()  # every lab a switch opens is merged
+CLICKJACKING = "consent-clickjacking"
+IN_A_FRAME = {"Sec-Fetch-Dest": "iframe", "Sec-Fetch-Site": "same-site"}
 CHECKED = re.compile(r'<input[^>]*name="switch"[^>]*value="([a-z-]+)"[^>]*checked')
 
 
@@ -266,3 +272,222 @@ def test_mix_up_against_your_server(lab_server, on):
     start(plain, lab_server, "mix-up", "defended")
     shown = sign_in(plain, lab_server, "mix-up", "defended", "alice")
     assert "Attack failed" in shown.text
+
+
+BAIT = re.compile(r'id="bait" href="([^"]+)"')
+
+
+def browse(browser: requests.Session, url: str) -> requests.Response:
+    """Follow redirects as a browser does, ``..`` resolved at each hop."""
+    while True:
+        answer = browser.get(url, allow_redirects=False)
+        if not answer.is_redirect:
+            return answer
+        url = urljoin(answer.url, answer.headers["Location"])
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_open_redirect_against_your_server(lab_server, on):
+    """Prefix matching on your server lets the climbing redirect URI through to
+    the client's redirector, and the code on to the attacker; off, your server
+    compares exactly and shows an error page (RFC 9700 §4.1.3)."""
+    victim = requests.Session()
+    save(victim, lab_server, *(["prefix-redirect"] if on else []))
+    attacker_page = start(victim, lab_server, "open-redirect", "yours")
+    sign_in(victim, lab_server, "open-redirect", "yours", "alice")
+    run = run_of(lab_server, attacker_page)
+    assert status(run.entries("token")[0]) == 200  # an ordinary sign-in
+    go = html.unescape(BAIT.search(requests.get(attacker_page).text).group(1))
+    page = browse(victim, attacker_page.split("/labs/", 1)[0] + go)
+    crafted = run.entries("crafted")[0].exchange.response.header("Location")
+    assert lab_server("/sandbox/lab-weak/authorize?") in crafted
+    assert "client_id=weak-" in crafted
+    said = verdict(victim, lab_server, "open-redirect", "yours")
+    shown = victim.get(lab_server("/labs/open-redirect/yours")).text
+    if on:
+        assert page.url == attacker_page  # no page on the way
+        hop = run.entries("redirector")[0].exchange.response.header("Location")
+        assert hop.startswith("http://127.0.0.2:") and "code=" in hop
+        token = run.entries("attacker-token")[0]
+        assert "/sandbox/lab-weak/api/token" in token.exchange.url
+        assert status(token) == 200
+        assert said == "succeeded"
+        assert ("your server has \u201cPrefix redirect matching\u201d on "
+                "(RFC 9700 §4.1)") in shown
+    else:
+        assert page.status_code == 400 and "Invalid redirect URI" in page.text
+        assert status(run.entries("crafted-answer")[0]) == 400
+        assert run.entries("intercepted") == [] and run.entries("redirector") == []
+        assert said == "failed"
+        assert "Switch \u201cPrefix redirect matching\u201d (RFC 9700 §4.1) on" in shown
+
+
+def test_pkce_downgrade_against_your_server(lab_server):
+    """PKCE optional on your server: the request stripped of its challenge gets a
+    code, redeemed without a verifier. (Off, with plain off too, your server
+    refuses both tries: the next test.)"""
+    victim = requests.Session()
+    save(victim, lab_server, "pkce-optional")
+    attacker_page = start(victim, lab_server, "pkce-downgrade", "yours")
+    landed = sign_in(victim, lab_server, "pkce-downgrade", "yours", "alice")
+    run = run_of(lab_server, attacker_page)
+    forwarded = run.entries("downgraded")[0].exchange.response.header("Location")
+    assert lab_server("/sandbox/lab-weak/authorize?") in forwarded
+    assert "code_challenge" not in forwarded
+    assert landed.url.startswith("http://127.0.0.2:")
+    assert "code=" in run.entries("intercepted")[0].exchange.request.start_line
+    token = run.entries("attacker-token")[0]
+    assert "code_verifier" not in token.exchange.request.text
+    assert "/sandbox/lab-weak/api/token" in token.exchange.url
+    assert status(token) == 200 and status(run.entries("attacker-me")[0]) == 200
+    assert run.entries("downgraded-plain") == []  # no second try was needed
+    assert verdict(victim, lab_server, "pkce-downgrade", "yours") == "succeeded"
+    assert "your server has \u201cPKCE optional\u201d on (RFC 9700 §4.8)" in (
+        victim.get(lab_server("/labs/pkce-downgrade/yours")).text)
+
+
+def consent_headers(browser: requests.Session, server, lab: str = CLICKJACKING):
+    """The weak issuer's consent page for this browser's run of ``lab``, asked as
+    the attacker's decoy frames it (``show_dialog=true``)."""
+    login = browser.get(server(f"/labs/{lab}/yours/login"), allow_redirects=False)
+    page = browser.get(login.headers["Location"], headers=IN_A_FRAME)
+    assert page.status_code == 200 and "/sandbox/lab-weak/authorize?" in page.url
+    return page.headers
+
+
+def framable(headers) -> bool:
+    policy = headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy  # only framing is ever weakened
+    if "frame-ancestors" in policy:
+        assert "frame-ancestors 'none'" in policy
+        assert headers["X-Frame-Options"] == "DENY"
+        return False
+    assert "X-Frame-Options" not in headers
+    return True
+
+
+def test_framable_consent_is_each_learners_own(lab_server):
+    """Two learners on one server, requests interleaved over its threads: the weak
+    issuer's consent page may be framed for the learner whose switch is on, and
+    never for the other (RFC 9700 §4.16)."""
+    weak, strict = requests.Session(), requests.Session()
+    save(weak, lab_server, "framable-consent")
+    save(strict, lab_server, "reusable-codes")
+    for browser in (weak, strict):
+        start(browser, lab_server, CLICKJACKING, "yours")
+    for _ in range(4):
+        assert framable(consent_headers(weak, lab_server))
+        assert not framable(consent_headers(strict, lab_server))
+    # The token endpoint and the lab issuer's other pages are never framable.
+    assert not framable(requests.post(lab_server("/sandbox/lab-weak/api/token"))
+                        .headers)
+    assert not framable(requests.get(lab_server("/sandbox/lab-weak/authorize"))
+                        .headers)
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_consent_clickjacking_against_your_server(lab_server, on):
+    """The decoy frames your server's consent page: with "Framable consent" on, a
+    click inside the frame agrees and the attacker's app gets a code; off, your
+    server forbids the frame."""
+    listener = decoy.start(lab_server.app)
+    try:
+        victim = requests.Session()
+        save(victim, lab_server, *(["framable-consent"] if on else []))
+        attacker_page = start(victim, lab_server, CLICKJACKING, "yours")
+        run = run_of(lab_server, attacker_page)
+        sign_in(victim, lab_server, CLICKJACKING, "yours", "alice", "cancel")
+        prize = BAIT.search(requests.get(attacker_page).text).group(1)
+        decoy_page = victim.get(html.unescape(prize))
+        frame = html.unescape(re.search(r'<iframe id="framed" src="([^"]+)"',
+                                        decoy_page.text).group(1))
+        assert lab_server("/sandbox/lab-weak/authorize?") in frame
+        probe = run.entries("framed")[0].exchange.response
+        assert ("frame-ancestors" in probe.header("Content-Security-Policy")) \
+            is not on
+        if on:
+            assert verdict(victim, lab_server, CLICKJACKING, "yours") == "undecided"
+            page = victim.get(frame, headers=IN_A_FRAME)
+            assert framable(page.headers) and "Agree" in page.text
+            victim.post(page.url, data={"csrf_token": form_token(page),
+                                        "decision": "agree"}, headers=IN_A_FRAME)
+            arrived = run.entries("intercepted")[-1].exchange.request
+            assert arrived.header("Sec-Fetch-Dest") == "iframe"
+            assert status(run.entries("attacker-token")[0]) == 200
+            assert "/sandbox/lab-weak/api/token" in run.entries(
+                "attacker-token")[0].exchange.url
+        said = verdict(victim, lab_server, CLICKJACKING, "yours")
+        shown = victim.get(lab_server(f"/labs/{CLICKJACKING}/yours")).text
+        if on:
+            assert said == "succeeded"
+            assert ("your server has \u201cFramable consent\u201d on "
+                    "(RFC 9700 §4.16)") in shown
+        else:
+            assert said == "failed" and run.entries("attacker-token") == []
+            assert "Switch \u201cFramable consent\u201d (RFC 9700 §4.16) on" in shown
+    finally:
+        stop(listener)
+
+
+def test_proxy_page_is_not_run_against_your_server(lab_server):
+    """Proxy page needs two weaknesses of the client's side as well (a helper
+    page posting to any origin, a server sending no opener policy): against the
+    defended client no switch of yours opens it, so it is not offered, while
+    prefix matching still opens open-redirect."""
+    learner = requests.Session()
+    save(learner, lab_server, "prefix-redirect")
+    assert learner.get(lab_server("/labs/proxy-page/yours")).status_code == 404
+    assert "Run against your server" not in learner.get(
+        lab_server("/labs/proxy-page")).text
+    assert learner.get(lab_server("/labs/open-redirect/yours")).status_code == 200
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_pkce_downgrade_with_plain_pkce_against_your_server(lab_server, on):
+    """Your server refuses the request without a challenge, so the other app
+    tries again with ``code_challenge_method=plain``, the challenge as it read
+    it: a server accepting plain takes that as the verifier (RFC 7636 §7.2);
+    one accepting S256 only refuses it too. Between the two tries, nothing is
+    decided."""
+    victim = requests.Session()
+    save(victim, lab_server, *(["pkce-plain"] if on else []))
+    attacker_page = start(victim, lab_server, "pkce-downgrade", "yours")
+    run = run_of(lab_server, attacker_page)
+    leaving = sign_in(victim, lab_server, "pkce-downgrade", "yours", "alice")
+    assert "Leaving the sandbox" in leaving.text  # the stripped request refused
+    back = victim.post(leaving.url, data={"csrf_token": form_token(leaving),
+                                          "decision": "continue"},
+                       allow_redirects=False)
+    retry = victim.get(back.headers["Location"], allow_redirects=False)
+    assert retry.status_code == 302
+    assert verdict(victim, lab_server, "pkce-downgrade", "yours") == "undecided"
+    asked = run.entries("authorize")[0].exchange.response.header("Location")
+    challenge = re.search(r"code_challenge=([^&]+)", asked).group(1)
+    again = run.entries("downgraded-plain")[0].exchange.response.header("Location")
+    assert again == retry.headers["Location"]
+    assert lab_server("/sandbox/lab-weak/authorize?") in again
+    assert "code_challenge_method=plain" in again
+    assert f"code_challenge={challenge}" in again
+    page = victim.get(again)
+    if on:
+        assert "Agree" in page.text
+        victim.post(page.url, data={"csrf_token": form_token(page),
+                                    "decision": "agree"})
+        token = run.entries("attacker-token")[0]
+        sent = dict(parse_qsl(token.exchange.request.text))
+        assert sent["code_verifier"] == requests.utils.unquote(challenge)
+        assert status(token) == 200 and status(run.entries("attacker-me")[0]) == 200
+        assert verdict(victim, lab_server, "pkce-downgrade", "yours") == "succeeded"
+        assert "your server has \u201cPlain PKCE allowed\u201d on (RFC 9700 §4.8)" in (
+            victim.get(lab_server("/labs/pkce-downgrade/yours")).text)
+    else:
+        assert "Leaving the sandbox" in page.text
+        victim.post(page.url, data={"csrf_token": form_token(page),
+                                    "decision": "continue"})
+        caught = run.entries("intercepted")[-1].exchange.request.start_line
+        assert "error=invalid_request" in caught
+        assert run.entries("attacker-token") == []
+        assert verdict(victim, lab_server, "pkce-downgrade", "yours") == "failed"
+        shown = victim.get(lab_server("/labs/pkce-downgrade/yours")).text
+        assert ("Switch \u201cPlain PKCE allowed\u201d (RFC 9700 §4.8) or "
+                "\u201cPKCE optional\u201d (RFC 9700 §4.8) on") in shown

@@ -9,11 +9,15 @@ from playwright.sync_api import expect
 
 from flowlab.serving import stop
 from flowlab.web import attacker
+from flowlab.web import decoy
 from tests.a11y import serious_violations
 from tests.conftest import LiveServer
 from tests.conftest import make_app
 from tests.labs_helpers import run_of
 from tests.labs_helpers import status
+from tests.test_labs_l3_browser import click_the_prize
+from tests.test_labs_l3_browser import refuse_plainly
+from tests.test_labs_l3_browser import said_by_chromium
 
 pytestmark = pytest.mark.browser
 NO_OVERFLOW = "document.scrollingElement.scrollWidth <= window.innerWidth"
@@ -22,9 +26,10 @@ NO_OVERFLOW = "document.scrollingElement.scrollWidth <= window.innerWidth"
 @pytest.fixture(scope="module")
 def lab_server(tmp_path_factory):
     server = LiveServer(make_app(tmp_path_factory.mktemp("weak")))
-    listener = attacker.start(server.app)
+    listeners = [attacker.start(server.app), decoy.start(server.app)]
     yield server
-    stop(listener)
+    for listener in listeners:
+        stop(listener)
     server.close()
 
 
@@ -146,3 +151,72 @@ def test_without_javascript_your_server_before_a_save_then_after(page, lab_serve
     page.wait_for_selector("#trace")
     expect(page.locator(".lab-yours")).to_contain_text(
         "Codes reusable (RFC 9700 §4.2) on")
+
+
+def test_open_redirect_against_your_server_in_chromium(page, lab_server):
+    """A switch of a newer lab: prefix matching on your server lets the climbing
+    redirect URI through, PlaylistPal's redirector passes the code on, and the
+    verdict names the switch."""
+    page.goto(lab_server("/weak-server"))
+    page.get_by_role("checkbox", name="Prefix redirect matching").check()
+    page.get_by_role("button", name="Save my server").click()
+    page.get_by_role("link", name="Open redirect on the client").last.click()
+    page.get_by_role("button", name="Start the run").click()
+    page.wait_for_selector("#trace")
+    run = run_of(lab_server, page.get_by_role(
+        "link", name="Open the attacker's page").get_attribute("href"))
+    page.get_by_role("link", name="Sign in with the sandbox").click()
+    page.get_by_role("button", name="Continue as Alice Lindqvist").click()
+    page.get_by_role("button", name="Agree").click()
+    page.wait_for_url(lab_server("/labs/open-redirect/yours") + "*")
+    page.get_by_role("link", name="Open the attacker's page").click()
+    page.wait_for_url("http://127.0.0.2:*/**")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Sign in to PlaylistPal").click()
+    expect(page.get_by_role("heading", name="Alice's code arrived here")) \
+        .to_be_visible()  # no page on the way: redirects all through
+    assert serious_violations(page) == []
+    hop = run.entries("redirector")[0].exchange
+    assert "/labs/open-redirect/yours/page/go?" in hop.request.start_line
+    assert "/sandbox/lab-weak/api/token" in run.entries("attacker-token")[0] \
+        .exchange.url
+    assert status(run.entries("attacker-token")[0]) == 200
+    page.goto(lab_server("/labs/open-redirect/yours"))
+    said = page.locator("#verdict").inner_text()
+    assert said.startswith("Attack succeeded")
+    assert "\u201cPrefix redirect matching\u201d on (RFC 9700 §4.1)" in said
+    assert serious_violations(page) == []
+    assert page.console_errors == []
+
+
+def test_consent_clickjacking_against_your_server_in_chromium(page, lab_server):
+    """Framable consent on your server: Chromium shows your server's consent page
+    inside the decoy's frame, the click lands on Agree, and the verdict names the
+    switch (the framing asked of this learner's own configuration)."""
+    page.goto(lab_server("/weak-server"))
+    page.get_by_role("checkbox", name="Framable consent").check()
+    page.get_by_role("button", name="Save my server").click()
+    page.get_by_role("link", name="Consent clickjacking").last.click()
+    page.get_by_role("button", name="Start the run").click()
+    page.wait_for_selector("#trace")
+    run = run_of(lab_server, page.get_by_role(
+        "link", name="Open the attacker's page").first.get_attribute("href"))
+    refuse_plainly(page)
+    page.get_by_role("link", name="Open the prize page").click()
+    page.wait_for_load_state("load")
+    agree = page.frame_locator("#framed").get_by_role("button", name="Agree")
+    expect(agree).to_be_visible()
+    assert serious_violations(page) == []
+    with page.expect_response("http://127.0.0.2:*/labs/consent-clickjacking/"
+                              "yours/callback?*") as arrived:
+        click_the_prize(page)
+    assert arrived.value.status == 204
+    token = run.entries("attacker-token")[0]
+    assert "/sandbox/lab-weak/api/token" in token.exchange.url
+    assert status(token) == 200
+    page.goto(lab_server("/labs/consent-clickjacking/yours"))
+    said = page.locator("#verdict").inner_text()
+    assert said.startswith("Attack succeeded")
+    assert "\u201cFramable consent\u201d on (RFC 9700 §4.16)" in said
+    assert said_by_chromium(page, "Blocked autofocusing")
+    assert page.console_errors == []

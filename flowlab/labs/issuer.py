@@ -123,7 +123,7 @@ class LabValidator(WeakChecks):
         the weakness RFC 8628 §5.4 warns of."""
         return bool(self.overrides.get("device_context", True))
 
-    def may_frame_pages(self) -> bool:
+    def may_frame_pages(self, client_id: str | None) -> bool:
         """With ``framable_consent = true``, any site may frame the consent page
         (the weakness of RFC 9700 §4.16, RFC 6749 §10.13)."""
         return bool(self.overrides.get("framable_consent", False))

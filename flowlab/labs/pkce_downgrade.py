@@ -1,6 +1,11 @@
 """Lab "pkce-downgrade": the app's authorization request loses its code_challenge
 on the way; a server where PKCE is optional issues and redeems the code anyway
-(RFC 9700 §4.8, §2.1.1; RFC 7636 §4.4.1)."""
+(RFC 9700 §4.8, §2.1.1; RFC 7636 §4.4.1).
+
+Against the learner's own weak server the other app cannot know which weakness it
+has: refused without a challenge, it tries the app's request once more with
+``code_challenge_method=plain``, the challenge as it read it, which a server
+accepting ``plain`` takes as the verifier (RFC 7636 §7.2)."""
 
 from __future__ import annotations
 
@@ -37,25 +42,47 @@ def serve(run: Run, lab: Lab, endpoint: str, config: Mapping,
     challenge (RFC 7636 §4.3 parameters removed)."""
     if endpoint != "authorize":
         return NOT_FOUND
+    run.attacker["asked"] = dict(sent.args)  # the app's request, challenge and all
     params = {name: value for name, value in sent.args.items()
               if name not in STRIPPED}
-    url = (run.origin + client.issuer_path(run, lab) + "/authorize?"
-           + urlencode(params))
+    url = run.origin + client.issuer_path(run, lab) + "/authorize?" + urlencode(params)
     answer = Message("HTTP/1.1 302 Found", [("Location", url)])
     run.record("downgraded", "attacker", "front",
                Exchange(sent.message, answer, url=sent.url))
     return redirect(url, 302)
 
 
-def intercept(run: Run, lab: Lab, config: Mapping, sent: Incoming) -> None:
+def _tries_plain(run: Run) -> bool:
+    """Only against the learner's weak server (its run carries the configuration),
+    and only with the app's challenge in hand."""
+    return "weak_server" in run.client and "code_challenge" in run.attacker.get(
+        "asked", {})
+
+
+def _plain(run: Run, lab: Lab, sent: Incoming) -> Answer:
+    """The app's request again, its challenge kept but its method ``plain``."""
+    params = {**run.attacker["asked"], "code_challenge_method": "plain"}
+    url = run.origin + client.issuer_path(run, lab) + "/authorize?" + urlencode(params)
+    answer = Message("HTTP/1.1 302 Found", [("Location", url)])
+    run.record("downgraded-plain", "attacker", "front",
+               Exchange(sent.message, answer, url=sent.url))
+    return redirect(url, 302)
+
+
+def intercept(run: Run, lab: Lab, config: Mapping, sent: Incoming) -> Answer | None:
     """The redirect, handed to the other app; a code is redeemed at once, once,
     without a verifier (it never had one; RFC 6749 §4.1.3)."""
     run.record("intercepted", "attacker", "front", sent.exchange())
     code = sent.args.get("code")
+    if not code and _refused(run.entries("intercepted")[-1]) and _tries_plain(run) \
+            and not run.entries("downgraded-plain"):
+        return _plain(run, lab, sent)
     if not code or run.entries("attacker-token"):
-        return
+        return None
     form = {"grant_type": "authorization_code", "code": code,
             "redirect_uri": client.redirect_uri(run)}
+    if run.entries("downgraded-plain"):  # the challenge it read is the verifier
+        form["code_verifier"] = run.attacker["asked"]["code_challenge"]
     session, response = client.token_request(run, lab, config, form)
     run.record("attacker-token", "attacker", "back", exchange_of(session, response))
     if response.ok:
@@ -92,14 +119,22 @@ def attacker_view(run: Run, lab: Lab) -> dict:
 
 
 def succeeded(run: Run) -> bool | None:
-    """On the wire: did the other app's token request without a verifier get
-    tokens (True), or did the server refuse the stripped request (False)? None
-    until one shows (a cancelled sign-in brings an error that decides nothing)."""
+    """On the wire: did the other app's token request get tokens without the
+    app's verifier (none, or the challenge it read: True), or did the server
+    refuse the stripped request, and the plain one if it tries that too (False)?
+    None until one shows (a cancelled sign-in brings an error that decides
+    nothing; nor does the first refusal while the plain try is still to come)."""
     token = run.entries("attacker-token")
+    read = run.attacker.get("asked", {}).get("code_challenge")
     if token and wire.status(token[0]) == 200 \
-            and "code_verifier" not in wire.form(token[0]):
+            and wire.form(token[0]).get("code_verifier") in (None, read):
         return True
     stripped = all("code_challenge" not in wire.location(entry)
                    for entry in run.entries("downgraded"))
     refused = any(_refused(entry) for entry in run.entries("intercepted"))
-    return False if stripped and refused else None
+    if not (stripped and refused) or not _tries_plain(run):
+        return False if stripped and refused else None
+    plain = run.entries("downgraded-plain")
+    after = wire.since(run, plain[-1]) if plain else []
+    return False if any(e.key == "intercepted" and _refused(e) for e in after) \
+        else None

@@ -60,6 +60,13 @@ class WeakValidator(LabValidator):
             return None
         return MappingProxyType({**BASELINE, **self.switches.overrides(found.switches)})
 
+    def may_frame_pages(self, client_id: str | None) -> bool:
+        """With "Framable consent" in the configuration ``client_id`` carries:
+        asked before the request's checks, so read from it, never from the
+        override another request left (RFC 9700 §4.16)."""
+        found = self.switched(client_id)
+        return bool(found and found.get("framable_consent", False))
+
     def _only_lab_clients(self, client_id, request, error=errors.InvalidClientError):
         """Only the clients of a saved configuration; the request's override is
         theirs from here on (RFC 6749 §2.3, §4.1.2.1)."""

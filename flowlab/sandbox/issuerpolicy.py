@@ -20,8 +20,9 @@ class IssuerPolicy:
         ask whether the user started it (draft-ietf-oauth-cross-device-security)."""
         return True
 
-    def may_frame_pages(self) -> bool:
-        """Let other sites frame the authorize pages (RFC 9700 §4.16 says never)."""
+    def may_frame_pages(self, client_id: str | None) -> bool:
+        """Let other sites frame the authorize pages of ``client_id``'s request
+        (RFC 9700 §4.16 says never)."""
         return False
 
     def serves_client(self, client_id: str) -> bool:

@@ -8,7 +8,6 @@ device grant (RFC 8628) is the one extra grant, labelled as not in Spotify.
 
 from __future__ import annotations
 
-import functools
 import json
 import secrets
 from dataclasses import dataclass
@@ -122,9 +121,12 @@ class SandboxServer(
 
     def __init__(self, validator, token_ttl: int) -> None:
         # The challenge methods the validator accepts: S256 only, but a lab's
-        # weak issuer may add plain (RFC 9700 §2.1.1).
-        pre_auth = functools.partial(pkce.check_authorization_request,
-                                     methods=validator.challenge_methods)
+        # weak issuer may add plain (RFC 9700 §2.1.1), asked at each request (a
+        # learner's weak server weakens per request, for its own clients).
+        def pre_auth(request) -> dict:
+            return pkce.check_authorization_request(
+                request, methods=validator.challenge_methods)
+
         code = grant_types.AuthorizationCodeGrant(
             validator, pre_auth=[pre_auth],
             pre_token=[pkce.check_code_request],

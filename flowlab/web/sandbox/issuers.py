@@ -94,8 +94,8 @@ def _pages(app: Flask, profiles: IssuerProfiles, added: AddedIssuer, name: str):
     app.add_url_rule(profile.path + "/api/device", pages[2], device_authorization,
                      methods=["POST"])
 
-    def framing() -> None:  # asked at each request: an issuer's switches may change
-        if validator.may_frame_pages():
+    def framing() -> None:  # asked of each request's client, before any check
+        if validator.may_frame_pages(request.args.get("client_id")):
             allow_framing()
 
     app.before_request_funcs.setdefault(pages[0], []).append(framing)
