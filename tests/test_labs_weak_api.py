@@ -107,7 +107,7 @@ def test_dpop_replay_against_your_server(lab_server, on):
 
 
 @pytest.mark.parametrize("on", [True, False])
-def test_token_passthrough_against_your_server(lab_server, on):
+def test_token_passthrough_against_your_server(lab_server, http, on):
     lab, switch, label, section = PASSTHROUGH
     victim = requests.Session()
     save(victim, lab_server, *([switch] if on else []))
@@ -122,6 +122,11 @@ def test_token_passthrough_against_your_server(lab_server, on):
     if on:
         assert status(again) == 200
         assert json.loads(again.exchange.response.body)["id"] == "alice"
+        # The sandbox's own API still checks the audience, whatever the switch.
+        sandbox = http.get(run.backchannel + "/sandbox/best-practice/v1/me",
+                           headers={"Authorization": f"Bearer {token}"})
+        assert sandbox.status_code == 401
+        assert "another audience" in sandbox.headers["WWW-Authenticate"]
     else:
         assert status(again) == 401
         challenge = again.exchange.response.header("WWW-Authenticate")
