@@ -59,7 +59,8 @@ def on_both_backends(module: str) -> bool:
                     "test_branch",
                     "test_room_scoreboard", "test_run_import",
                     "test_run_share", "test_runner_wrap_up",
-                    "test_runner_exchange", "test_labs_weak_server") or (
+                    "test_runner_exchange", "test_labs_weak_server",
+                    "test_labs_weak_api") or (
         name.startswith("test_sandbox_") and not name.endswith("_browser"))
 
 

@@ -82,3 +82,11 @@ def verdict(browser: requests.Session, server, lab: str, variant: str) -> str:
             "undecided": "Not decided yet"}[found.group(1)]
     assert html.unescape(found.group(2)).startswith(said), found.group(2)
     return found.group(1)
+
+
+def save(browser: requests.Session, server, *on: str) -> requests.Response:
+    """Save this browser's weak server at /weak-server with the switches ``on``
+    (a plain form)."""
+    page = browser.get(server("/weak-server"))
+    return browser.post(server("/weak-server"), data={"csrf_token": form_token(page),
+                                                      "switch": list(on)})

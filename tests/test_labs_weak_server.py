@@ -21,6 +21,7 @@ from flowlab.web import decoy
 from tests.conftest import ROOT
 from tests.labs_helpers import form_token
 from tests.labs_helpers import run_of
+from tests.labs_helpers import save
 from tests.labs_helpers import sign_in
 from tests.labs_helpers import start
 from tests.labs_helpers import status
@@ -43,13 +44,6 @@ CHECKED = re.compile(r'<input[^>]*name="switch"[^>]*value="([a-z-]+)"[^>]*checke
 def switches() -> list[dict]:
     data = tomllib.loads((ROOT / "content" / "weak-server.toml").read_text("utf-8"))
     return data["switch"]
-
-
-def save(browser: requests.Session, server, *on: str) -> requests.Response:
-    """Save this browser's weak server with the switches ``on`` (a plain form)."""
-    page = browser.get(server(BUILDER))
-    return browser.post(server(BUILDER), data={"csrf_token": form_token(page),
-                                               "switch": list(on)})
 
 
 def test_every_switch_names_its_section_its_override_and_the_labs_it_opens():

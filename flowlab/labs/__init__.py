@@ -73,7 +73,8 @@ def init_app(app: Flask, services: Services) -> None:
     switches = weak.load(Path(app.config["CONTENT_DIR"]) / "weak-server.toml")
     labs = {lab.id: _issuer_paths(lab, sandbox) for lab in catalogue.load(
         Path(app.config["CONTENT_DIR"]) / "labs").values()}
-    labs = {lab_id: catalogue.with_yours(lab, switches.texts["label"])
+    labs = {lab_id: catalogue.with_yours(lab, switches.texts["label"],
+                                         switches.texts["api-label"])
             if lab_id in switches.labs() else lab for lab_id, lab in labs.items()}
     services.labs = Labs(labs, RunStore(app), switches)
     services.scoreboard.register(LabProgress(services.labs).source())

@@ -86,11 +86,20 @@ class Lab:
         return any(v.issuer == "lab" for v in self.variants.values())
 
 
-def with_yours(lab: Lab, label: str) -> Lab:
+def with_yours(lab: Lab, label: str, api_label: str) -> Lab:
     """``lab`` with a third variant, "yours": the defended client against the weak
-    server the learner built (``flowlab.labs.weak``); the server decides."""
-    yours = replace(lab.variants["defended"], name="yours", label=label,
-                    issuer="weak", server={}, issuer_path="", annotations={})
+    server the learner built (``flowlab.labs.weak``); the server decides. A lab
+    whose weakness is its own API's (the vulnerable variant's ``api = "lab"``)
+    keeps the defended variant's careful issuer, whose JWT access tokens and DPoP
+    it needs (RFC 9068, RFC 9449), and runs against the lab's API, weakened by the
+    learner's switches (``flowlab.labs.resource``)."""
+    defended = lab.variants["defended"]
+    if lab.variants["vulnerable"].api == "lab":
+        yours = replace(defended, name="yours", label=api_label, api="lab",
+                        server={}, annotations={})
+    else:
+        yours = replace(defended, name="yours", label=label, issuer="weak",
+                        server={}, issuer_path="", annotations={})
     return replace(lab, variants={**lab.variants, "yours": yours})
 
 

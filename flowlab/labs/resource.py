@@ -13,6 +13,11 @@ Two switches, the variant's ``server`` table, weaken it:
   proof is accepted again while its ``iat`` is recent (RFC 9449 §11.1; lab
   "dpop-replay"). With the check, each ``jti`` is accepted once. This API never
   asks for a DPoP nonce (§9).
+
+A run against the learner's weak server ("yours") has no ``server`` table: its
+switches are those of the saved configuration the token's client carries
+(``client_id``, RFC 9068 §2.2), read once the token is verified, as the weak issuer
+reads its client's (``weak_issuer``). A token of any other client gets every check.
 """
 
 from __future__ import annotations
@@ -26,12 +31,16 @@ import requests
 
 from flowlab.core import outbound
 from flowlab.core.http import s256
+from flowlab.core.storage.db import LAB
+from flowlab.labs import weak
 from flowlab.labs.catalogue import Lab
+from flowlab.labs.catalogue import Variant
 from flowlab.labs.client import server_path
 from flowlab.labs.page import NOT_FOUND
 from flowlab.labs.page import Answer
 from flowlab.labs.page import Incoming
 from flowlab.labs.store import Run
+from flowlab.labs.weak_issuer import configuration_of
 from flowlab.sandbox.public import DB
 from flowlab.sandbox.public import thumbprint
 from flowlab.sandbox.public import use_once
@@ -73,10 +82,9 @@ def _keys(issuer: str, config: Mapping) -> list[dict]:
     return answer.json().get("keys", []) if answer.ok else []
 
 
-def _access_token(token: str, issuer: str, audience: str | None,
-                  config: Mapping) -> dict:
+def _access_token(token: str, issuer: str, config: Mapping) -> dict:
     """The claims of a JWT access token of ``issuer``: typ, a published key, the
-    pinned alg, exp, iss; ``aud`` only if ``audience`` is given (RFC 9068 §4)."""
+    pinned alg, exp, iss (RFC 9068 §4); its ``aud`` is ``_audience_ok``'s."""
     try:
         header = jwt.get_unverified_header(token)
         jwk = next((k for k in _keys(issuer, config)
@@ -84,15 +92,31 @@ def _access_token(token: str, issuer: str, audience: str | None,
         if jwk is None or header.get("typ") != "at+jwt":
             raise Refused("Invalid access token")
         return jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=[jwk["alg"]],
-                          issuer=issuer, audience=audience,
-                          options={"verify_aud": audience is not None,
-                                   "require": ["exp", "iss", "aud", "sub"]})
+                          issuer=issuer, options={
+                              "verify_aud": False,
+                              "require": ["exp", "iss", "aud", "sub"]})
     except jwt.ExpiredSignatureError:
         raise Refused("The access token expired") from None
-    except jwt.InvalidAudienceError:
-        raise Refused("The access token is for another audience") from None
     except (jwt.PyJWTError, requests.RequestException, ValueError, KeyError):
         raise Refused("Invalid access token") from None
+
+
+def _audience_ok(claims: dict, audience: str) -> None:
+    """The token names this API in its ``aud`` (RFC 9068 §4 point 3, RFC 8707
+    §2)."""
+    named = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    if audience not in named:
+        raise Refused("The access token is for another audience")
+
+
+def _switches(variant: Variant, claims: dict, switches: weak.Switches) -> Mapping:
+    """The variant's ``server`` table; for a run against the learner's server, the
+    switches of the configuration the token's client carries, or none."""
+    if variant.name != weak.YOURS:
+        return variant.server
+    configuration = configuration_of(claims.get("client_id"))
+    found = configuration and weak.get(LAB.get(), configuration)
+    return switches.overrides(found.switches) if found else {}
 
 
 def _proof(sent: Incoming, token: str, jkt: str, replay_check: bool) -> None:
@@ -139,23 +163,23 @@ def _refusal(exc: Refused) -> Answer:
 
 
 def serve(lab: Lab, variant_name: str, endpoint: str, config: Mapping,
-          sent: Incoming) -> Answer:
+          sent: Incoming, weak_switches: weak.Switches) -> Answer:
     """``GET /v1/<endpoint>`` at the lab's API, for a variant that has one: the
-    account a valid token reads, or a 401 with its challenge."""
+    account a valid token reads, or a 401 with its challenge; ``weak_switches``
+    are those a learner's weak server may have on."""
     variant = lab.variants[variant_name]
     if variant.api != "lab" or endpoint not in SERVED or sent.method != "GET":
         return NOT_FOUND
     origin = sent.host_url.rstrip("/")
-    switches = variant.server
     scheme, _, token = (sent.header("Authorization") or [""])[0].partition(" ")
     token = token.strip()
     try:
         if scheme.lower() not in ("bearer", "dpop") or not token:
             raise Refused("No token provided", error=None)
-        audience = api_base(origin, lab.id, variant_name)
-        claims = _access_token(token, origin + variant.issuer_path,
-                               audience if switches.get("audience_check", True)
-                               else None, config)
+        claims = _access_token(token, origin + variant.issuer_path, config)
+        switches = _switches(variant, claims, weak_switches)
+        if switches.get("audience_check", True):
+            _audience_ok(claims, api_base(origin, lab.id, variant_name))
         jkt = (claims.get("cnf") or {}).get("jkt")
         if jkt and scheme.lower() != "dpop":
             raise Refused("This token is DPoP-bound: send it with the DPoP scheme"

@@ -86,8 +86,8 @@ def load(path: Path) -> Switches:
     found = tuple(Switch(id=s["id"], label=s["label"], section=s["section"],
                          weakens=s["weakens"], server=dict(s["server"]),
                          opens=tuple(s["opens"])) for s in data["switch"])
-    return Switches(found, {"label": data["label"], **data["verdict"],
-                            **data["saved"]})
+    return Switches(found, {"label": data["label"], "api-label": data["api-label"],
+                            **data["verdict"], **data["saved"]})
 
 
 @dataclass(frozen=True)

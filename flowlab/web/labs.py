@@ -207,7 +207,8 @@ def api(lab_id: str, variant: str, endpoint: str):
     """The lab's own weak API, for a variant with ``api = "lab"`` (no session: a
     resource server knows its callers by their tokens)."""
     lab = _lab(lab_id, variant)
-    return respond(resource.serve(lab, variant, endpoint, app_config(), incoming()))
+    return respond(resource.serve(lab, variant, endpoint, app_config(), incoming(),
+                                  _labs().switches))
 
 
 @bp.post("/<lab_id>/<run_id>/app/<endpoint>")
