@@ -42,6 +42,7 @@ from flowlab.core.storage.db import dispose
 from flowlab.serving import start_backchannel
 from flowlab.serving import stop
 from flowlab.web import attacker
+from flowlab.web import decoy
 from tests import browser as browser_support
 from tests.oidc_harness import oidc_server  # noqa: F401
 from tests.pg_harness import pg_server  # noqa: F401
@@ -244,6 +245,18 @@ def lab_server(tmp_path) -> Iterator[LiveServer]:
     listener = attacker.start(server.app)
     yield server
     stop(listener)
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def labs_site(tmp_path_factory) -> Iterator[LiveServer]:
+    """One app for a browser test module of the labs, its runs its own, with the
+    attacker (127.0.0.2) and the clickjacking decoy listening beside it."""
+    server = LiveServer(make_app(tmp_path_factory.mktemp("labs")))
+    listeners = [attacker.start(server.app), decoy.start(server.app)]
+    yield server
+    for listener in listeners:
+        stop(listener)
     server.close()
 
 

@@ -8,25 +8,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from flowlab.serving import stop
-from flowlab.web import attacker
 from tests.a11y import serious_violations
-from tests.conftest import LiveServer
-from tests.conftest import make_app
 from tests.labs_helpers import run_of
 from tests.labs_helpers import status
 
 pytestmark = pytest.mark.browser
 ATTACKER = "http://127.0.0.2:*/**"
-
-
-@pytest.fixture(scope="module")
-def lab_server(tmp_path_factory):
-    server = LiveServer(make_app(tmp_path_factory.mktemp("labs")))
-    listener = attacker.start(server.app)
-    yield server
-    stop(listener)
-    server.close()
 
 
 def start(page, server, lab: str, variant: str):
@@ -55,8 +42,8 @@ def on_attacker_page(page) -> None:
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_pkce_downgrade_in_chromium(page, lab_server, variant):
-    run = start(page, lab_server, "pkce-downgrade", variant)
+def test_pkce_downgrade_in_chromium(page, labs_site, variant):
+    run = start(page, labs_site, "pkce-downgrade", variant)
     page.get_by_role("link", name="Sign in with the sandbox").click()
     page.get_by_role("button", name="Continue as Alice Lindqvist").click()
     if variant == "vulnerable":
@@ -67,7 +54,7 @@ def test_pkce_downgrade_in_chromium(page, lab_server, variant):
     on_attacker_page(page)
     forwarded = run.entries("downgraded")[0].exchange.response.header("Location")
     assert "code_challenge" not in forwarded
-    state, said = verdict(page, lab_server, "pkce-downgrade", variant)
+    state, said = verdict(page, labs_site, "pkce-downgrade", variant)
     if variant == "vulnerable":
         assert status(run.entries("attacker-token")[0]) == 200
         assert state == "succeeded" and said.startswith("Attack succeeded")
@@ -78,34 +65,34 @@ def test_pkce_downgrade_in_chromium(page, lab_server, variant):
         assert state == "failed" and said.startswith("Attack failed")
 
 
-def test_pkce_downgrade_cancelled_in_chromium(page, lab_server):
+def test_pkce_downgrade_cancelled_in_chromium(page, labs_site):
     """Bob cancels at the consent page: the other app gets an error, no code, and
     the run says nothing is decided yet."""
-    run = start(page, lab_server, "pkce-downgrade", "vulnerable")
+    run = start(page, labs_site, "pkce-downgrade", "vulnerable")
     page.get_by_role("link", name="Sign in with the sandbox").click()
     page.get_by_role("button", name="Continue as Bob Okafor").click()
     page.get_by_role("button", name="Cancel").click()
     on_attacker_page(page)
     expect(page.get_by_role("heading", name="Nothing caught yet")).to_be_visible()
     assert run.entries("attacker-token") == []
-    state, said = verdict(page, lab_server, "pkce-downgrade", "vulnerable")
+    state, said = verdict(page, labs_site, "pkce-downgrade", "vulnerable")
     assert state == "undecided" and said.startswith("Not decided yet")
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_scope_upgrade_in_chromium(page, lab_server, variant):
-    run = start(page, lab_server, "scope-upgrade", variant)
+def test_scope_upgrade_in_chromium(page, labs_site, variant):
+    run = start(page, labs_site, "scope-upgrade", variant)
     page.get_by_role("link", name="Sign in with the sandbox").click()
     page.get_by_role("button", name="Continue as Alice Lindqvist").click()
     page.get_by_role("button", name="Agree").click()
-    page.wait_for_url(lab_server("/labs/scope-upgrade/") + "*")
+    page.wait_for_url(labs_site("/labs/scope-upgrade/") + "*")
     page.get_by_role("link", name="Open the attacker's page").click()
     on_attacker_page(page)
     page.get_by_role("button", name="Refresh with playlist-read-private added").click()
     on_attacker_page(page)
     taken = run.entries("attacker-refresh")[0]
     assert "playlist-read-private" in taken.exchange.request.text
-    state, said = verdict(page, lab_server, "scope-upgrade", variant)
+    state, said = verdict(page, labs_site, "scope-upgrade", variant)
     if variant == "vulnerable":
         assert status(taken) == 200
         assert status(run.entries("attacker-playlists")[0]) == 200
@@ -116,26 +103,26 @@ def test_scope_upgrade_in_chromium(page, lab_server, variant):
         assert state == "failed" and said.startswith("Attack failed")
 
 
-def test_scope_upgrade_attacker_first_in_chromium(page, lab_server):
+def test_scope_upgrade_attacker_first_in_chromium(page, labs_site):
     """The attacker's page before Alice signed in: nothing to steal, no button,
     nothing sent, nothing decided."""
-    run = start(page, lab_server, "scope-upgrade", "defended")
+    run = start(page, labs_site, "scope-upgrade", "defended")
     page.get_by_role("link", name="Open the attacker's page").click()
     on_attacker_page(page)
     expect(page.get_by_role("heading", name="Nothing to steal yet")).to_be_visible()
     assert page.get_by_role("button").count() == 0
     assert run.entries("attacker-refresh") == []
-    state, _ = verdict(page, lab_server, "scope-upgrade", "defended")
+    state, _ = verdict(page, labs_site, "scope-upgrade", "defended")
     assert state == "undecided"
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_open_redirect_in_chromium(page, lab_server, variant):
-    run = start(page, lab_server, "open-redirect", variant)
+def test_open_redirect_in_chromium(page, labs_site, variant):
+    run = start(page, labs_site, "open-redirect", variant)
     page.get_by_role("link", name="Sign in with the sandbox").click()
     page.get_by_role("button", name="Continue as Alice Lindqvist").click()
     page.get_by_role("button", name="Agree").click()
-    page.wait_for_url(lab_server("/labs/open-redirect/") + "*")
+    page.wait_for_url(labs_site("/labs/open-redirect/") + "*")
     page.get_by_role("link", name="Open the attacker's page").click()
     on_attacker_page(page)
     with page.expect_navigation():
@@ -152,29 +139,29 @@ def test_open_redirect_in_chromium(page, lab_server, variant):
         expect(page.get_by_text("Invalid redirect URI")).to_be_visible()
         assert serious_violations(page) == []
         assert run.entries("redirector") == [] and run.entries("intercepted") == []
-    state, said = verdict(page, lab_server, "open-redirect", variant)
+    state, said = verdict(page, labs_site, "open-redirect", variant)
     if variant == "vulnerable":
         assert state == "succeeded" and said.startswith("Attack succeeded")
     else:
         assert state == "failed" and said.startswith("Attack failed")
 
 
-def test_open_redirect_bait_first_in_chromium(page, lab_server):
+def test_open_redirect_bait_first_in_chromium(page, labs_site):
     """The bait followed before signing in: the lab issuer's sign-in page; back to
     the lab from there, nothing is decided (the request was accepted, no code
     sent)."""
-    run = start(page, lab_server, "open-redirect", "vulnerable")
+    run = start(page, labs_site, "open-redirect", "vulnerable")
     page.get_by_role("link", name="Open the attacker's page").click()
     page.get_by_role("link", name="Sign in to PlaylistPal").click()
     expect(page.get_by_role("button", name="Continue as Bob Okafor")).to_be_visible()
     assert "/sandbox/lab-open-redirect/authorize?" in page.url
     assert run.entries("redirector") == [] and run.entries("intercepted") == []
-    state, said = verdict(page, lab_server, "open-redirect", "vulnerable")
+    state, said = verdict(page, labs_site, "open-redirect", "vulnerable")
     assert state == "undecided" and said.startswith("Not decided yet")
 
 
 @pytest.mark.only_reads
-def test_these_lab_pages_pass_axe(page, lab_server):
+def test_these_lab_pages_pass_axe(page, labs_site):
     for lab in ("pkce-downgrade", "scope-upgrade", "open-redirect"):
-        page.goto(lab_server(f"/labs/{lab}"))
+        page.goto(labs_site(f"/labs/{lab}"))
         assert serious_violations(page) == []

@@ -12,25 +12,12 @@ from urllib.parse import parse_qs
 import pytest
 from playwright.sync_api import expect
 
-from flowlab.serving import stop
-from flowlab.web import attacker
 from tests.a11y import serious_violations
-from tests.conftest import LiveServer
-from tests.conftest import make_app
 from tests.labs_helpers import run_of
 from tests.labs_helpers import status
 
 pytestmark = pytest.mark.browser
 ATTACKER = "http://127.0.0.2:*/**"
-
-
-@pytest.fixture(scope="module")
-def lab_server(tmp_path_factory):
-    server = LiveServer(make_app(tmp_path_factory.mktemp("labs")))
-    listener = attacker.start(server.app)
-    yield server
-    stop(listener)
-    server.close()
 
 
 def start(page, server, lab: str, variant: str):
@@ -55,23 +42,23 @@ def me_of(entry) -> dict:
 
 
 @pytest.mark.only_reads
-def test_l2_lab_pages_pass_axe(page, lab_server):
+def test_l2_lab_pages_pass_axe(page, labs_site):
     for lab in ("proxy-page", "forced-linking", "token-injection"):
-        assert page.goto(lab_server(f"/labs/{lab}")).status == 200
+        assert page.goto(labs_site(f"/labs/{lab}")).status == 200
         assert serious_violations(page) == []
-    page.goto(lab_server("/labs/?level=practitioner"))
+    page.goto(labs_site("/labs/?level=practitioner"))
     expect(page.get_by_role("link", name="Forced OAuth profile linking")) \
         .to_be_visible()
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_forced_linking_in_chromium(page, lab_server, variant):
-    run = start(page, lab_server, "forced-linking", variant)
+def test_forced_linking_in_chromium(page, labs_site, variant):
+    run = start(page, labs_site, "forced-linking", variant)
     page.get_by_role("link", name="Open the attacker's page").first.click()
     page.wait_for_url(ATTACKER)
     assert serious_violations(page) == []
     page.get_by_role("link", name="Claim your free festival ticket").click()
-    page.wait_for_url(lab_server(f"/labs/forced-linking/{variant}") + "*")
+    page.wait_for_url(labs_site(f"/labs/forced-linking/{variant}") + "*")
     callback = run.entries("callback")[0].exchange.request
     assert callback.header("Sec-Fetch-Site") == "cross-site"
     assert callback.header("Cookie")  # GigBoard's session came along
@@ -83,20 +70,20 @@ def test_forced_linking_in_chromium(page, lab_server, variant):
         expect(page.locator("pre")).to_have_text("Alice's GigBoard account")
         assert serious_violations(page) == []
         assert status(run.entries("attacker-token")[0]) == 200
-        assert verdict(page, lab_server, "forced-linking", variant).startswith(
+        assert verdict(page, labs_site, "forced-linking", variant).startswith(
             "Attack succeeded")
     else:
         assert run.entries("token") == []
         assert page.locator("#linked").inner_text() == "none"
-        assert verdict(page, lab_server, "forced-linking", variant).startswith(
+        assert verdict(page, labs_site, "forced-linking", variant).startswith(
             "Attack failed")
 
 
-def test_forced_linking_back_reload_and_twice(page, lab_server):
+def test_forced_linking_back_reload_and_twice(page, labs_site):
     """Unexpected path: the attacker's page opened, then back and reload (no
     verdict, no sign-in for Bob yet); the bait followed twice: the second callback's
     code is spent, and the verdict stays what the first showed."""
-    run = start(page, lab_server, "forced-linking", "vulnerable")
+    run = start(page, labs_site, "forced-linking", "vulnerable")
     page.get_by_role("link", name="Open the attacker's page").first.click()
     page.wait_for_url(ATTACKER)
     expect(page.get_by_role("button", name="Sign in to GigBoard as Bob")) \
@@ -105,13 +92,13 @@ def test_forced_linking_back_reload_and_twice(page, lab_server):
         .get_attribute("href")
     page.go_back()
     page.reload()
-    assert verdict(page, lab_server, "forced-linking", "vulnerable").startswith(
+    assert verdict(page, labs_site, "forced-linking", "vulnerable").startswith(
         "Not decided yet")
     page.goto(bait)
     page.goto(bait)
     tokens = run.entries("token")
     assert [status(t) for t in tokens] == [200, 400]
-    assert verdict(page, lab_server, "forced-linking", "vulnerable").startswith(
+    assert verdict(page, labs_site, "forced-linking", "vulnerable").startswith(
         "Attack succeeded")
 
 
@@ -135,9 +122,9 @@ def sign_in_as_bob(page, server, variant: str) -> None:
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_token_injection_in_chromium(page, lab_server, variant):
-    run = start(page, lab_server, "token-injection", variant)
-    sign_in_as_bob(page, lab_server, variant)
+def test_token_injection_in_chromium(page, labs_site, variant):
+    run = start(page, labs_site, "token-injection", variant)
+    sign_in_as_bob(page, labs_site, variant)
     first = run.entries("sign-in")[0]
     assert "email=bob%40example.org" in first.exchange.request.text
     assert first.exchange.request.header("Sec-Fetch-Site") == "same-origin"
@@ -154,34 +141,34 @@ def test_token_injection_in_chromium(page, lab_server, variant):
     expect(page.get_by_label("token", exact=True)).to_have_value(token)
     email.fill("alice@example.org")
     page.get_by_role("button", name="Send the edited request").click()
-    page.wait_for_url(lab_server("/labs/token-injection/") + "*")
+    page.wait_for_url(labs_site("/labs/token-injection/") + "*")
     forged = run.entries("sign-in")[-1]
     assert parse_qs(forged.exchange.request.text)["token"] == [token]
     said = json.loads(forged.exchange.response.body)["signed_in"]
     if variant == "vulnerable":
         assert said == "alice@example.org"
         expect(page.locator("#linked")).to_have_text("alice@example.org")
-        assert verdict(page, lab_server, "token-injection", variant).startswith(
+        assert verdict(page, labs_site, "token-injection", variant).startswith(
             "Attack succeeded")
     else:
         assert said == "bob@example.org"
         assert json.loads(run.entries("me")[-1].exchange.response.body)["id"] == "bob"
         expect(page.locator("#linked")).to_have_text("bob@example.org")
-        assert verdict(page, lab_server, "token-injection", variant).startswith(
+        assert verdict(page, labs_site, "token-injection", variant).startswith(
             "Attack failed")
 
 
-def test_token_injection_back_to_the_sign_in_page(page, lab_server):
+def test_token_injection_back_to_the_sign_in_page(page, labs_site):
     """Unexpected path: back to StageDoor's sign-in page after signing in. Its
     address no longer holds the token, so it posts nothing; no verdict."""
-    run = start(page, lab_server, "token-injection", "vulnerable")
-    sign_in_as_bob(page, lab_server, "vulnerable")
+    run = start(page, labs_site, "token-injection", "vulnerable")
+    sign_in_as_bob(page, labs_site, "vulnerable")
     page.go_back()
     expect(page.locator("#token-status")).to_have_text(
         "There is no token in this page's address.")
     assert serious_violations(page) == []
     assert len(run.entries("sign-in")) == 1
-    assert verdict(page, lab_server, "token-injection", "vulnerable").startswith(
+    assert verdict(page, labs_site, "token-injection", "vulnerable").startswith(
         "Not decided yet")
 
 
@@ -197,9 +184,9 @@ def open_the_exploit(page):
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_proxy_page_in_chromium(page, lab_server, variant):
-    run = start(page, lab_server, "proxy-page", variant)
-    sign_in_with_the_sandbox(page, lab_server, "proxy-page", variant,
+def test_proxy_page_in_chromium(page, labs_site, variant):
+    run = start(page, labs_site, "proxy-page", variant)
+    sign_in_with_the_sandbox(page, labs_site, "proxy-page", variant,
                              "Alice Lindqvist")
     if variant == "vulnerable":
         with page.expect_request("**/as/collect") as heard:
@@ -207,7 +194,7 @@ def test_proxy_page_in_chromium(page, lab_server, variant):
         heard.value.response()  # the attacker's server has answered
         expect(popup.locator("#proxy")).to_have_text(
             "Posted this page's address to the window that opened it.")
-        assert popup.url.startswith(lab_server("/labs/proxy-page/vulnerable/page/"
+        assert popup.url.startswith(labs_site("/labs/proxy-page/vulnerable/page/"
                                                "proxy#access_token="))
         assert serious_violations(popup) == []
         expect(page.locator("#heard")).to_contain_text("access_token=")
@@ -215,30 +202,30 @@ def test_proxy_page_in_chromium(page, lab_server, variant):
             shown.set_viewport_size({"width": 390, "height": 844})
             assert shown.evaluate("document.documentElement.scrollWidth") <= 390
         leak = parse_qs(run.entries("leak")[0].exchange.request.text)
-        assert leak["origin"] == [lab_server("").rstrip("/")]  # a real message
+        assert leak["origin"] == [labs_site("").rstrip("/")]  # a real message
         assert me_of(run.entries("attacker-me")[0])["id"] == "alice"
         page.get_by_role("link", name="Back to the attacker's page").click()
         expect(page.get_by_role("heading", name="Alice's access token, posted by "
                                 "ShopSpin's own page")).to_be_visible()
         assert serious_violations(page) == []
-        assert verdict(page, lab_server, "proxy-page", variant).startswith(
+        assert verdict(page, labs_site, "proxy-page", variant).startswith(
             "Attack succeeded")
     else:
         popup = open_the_exploit(page)
         expect(popup.get_by_text("Invalid redirect URI")).to_be_visible()
         assert run.entries("proxy") == [] and run.entries("leak") == []
-        assert verdict(page, lab_server, "proxy-page", variant).startswith(
+        assert verdict(page, labs_site, "proxy-page", variant).startswith(
             "Attack failed")
     popup.close()
 
 
-def test_proxy_page_defended_helper_posts_to_its_own_origin(page, lab_server):
+def test_proxy_page_defended_helper_posts_to_its_own_origin(page, labs_site):
     """The second defence alone: the defended helper page opened by the attacker's
     window, as if a token had reached it, posts nothing the attacker hears."""
-    run = start(page, lab_server, "proxy-page", "defended")
+    run = start(page, labs_site, "proxy-page", "defended")
     page.get_by_role("link", name="Open the attacker's page").click()
     page.get_by_role("link", name="Open the live session").click()
-    helper = lab_server("/labs/proxy-page/defended/page/proxy#access_token=x")
+    helper = labs_site("/labs/proxy-page/defended/page/proxy#access_token=x")
     with page.expect_popup() as opened:
         page.evaluate("(url) => { window.open(url); }", helper)
     expect(opened.value.locator("#proxy")).to_have_text(
@@ -249,11 +236,11 @@ def test_proxy_page_defended_helper_posts_to_its_own_origin(page, lab_server):
     opened.value.close()
 
 
-def test_proxy_page_without_signing_in_first(page, lab_server):
+def test_proxy_page_without_signing_in_first(page, labs_site):
     """Unexpected path: the learner skips the sign-in. The window stops at the
     sandbox's sign-in page, whose opener policy cuts the window's link to the
     attacker's page: signing in there leaks nothing, and no verdict is given."""
-    run = start(page, lab_server, "proxy-page", "vulnerable")
+    run = start(page, labs_site, "proxy-page", "vulnerable")
     popup = open_the_exploit(page)
     popup.get_by_role("button", name="Continue as Alice Lindqvist").click()
     popup.wait_for_url(re.compile(r"/authorize\?|/page/proxy#"))
@@ -262,6 +249,6 @@ def test_proxy_page_without_signing_in_first(page, lab_server):
     expect(popup.locator("#proxy")).to_have_text(
         "No window opened this page: it posted nothing.")
     assert run.entries("leak") == []
-    assert verdict(page, lab_server, "proxy-page", "vulnerable").startswith(
+    assert verdict(page, labs_site, "proxy-page", "vulnerable").startswith(
         "Not decided yet")
     popup.close()

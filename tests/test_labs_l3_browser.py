@@ -9,12 +9,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from flowlab.serving import stop
-from flowlab.web import attacker
-from flowlab.web import decoy
 from tests.a11y import serious_violations
-from tests.conftest import LiveServer
-from tests.conftest import make_app
 from tests.labs_helpers import run_of
 from tests.labs_helpers import status
 
@@ -25,16 +20,6 @@ POLL = "Poll the token endpoint with the device code"
 CLICKJACKING = "consent-clickjacking"
 REGISTRATION = "registration-abuse"
 CALLBACK = "http://127.0.0.2:*/labs/consent-clickjacking/*/callback?*"
-
-
-@pytest.fixture(scope="module")
-def lab_server(tmp_path_factory):
-    server = LiveServer(make_app(tmp_path_factory.mktemp("labs")))
-    listeners = [attacker.start(server.app), decoy.start(server.app)]
-    yield server
-    for listener in listeners:
-        stop(listener)
-    server.close()
 
 
 def start(page, server, lab: str, variant: str):
@@ -67,8 +52,8 @@ def follow_the_lure(page, attacker_page: str) -> None:
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_device_code_phishing_in_chromium(page, lab_server, variant):
-    run, attacker_page = start(page, lab_server, DEVICE, variant)
+def test_device_code_phishing_in_chromium(page, labs_site, variant):
+    run, attacker_page = start(page, labs_site, DEVICE, variant)
     follow_the_lure(page, attacker_page)
     assert serious_violations(page) == []
     if variant == "vulnerable":
@@ -85,7 +70,7 @@ def test_device_code_phishing_in_chromium(page, lab_server, variant):
     page.wait_for_url(ATTACKER)
     assert serious_violations(page) == []
     polled = run.entries("attacker-poll")[0]
-    said = verdict(page, lab_server, DEVICE, variant)
+    said = verdict(page, labs_site, DEVICE, variant)
     if variant == "vulnerable":
         assert status(polled) == 200
         assert said.startswith("Attack succeeded")
@@ -96,10 +81,10 @@ def test_device_code_phishing_in_chromium(page, lab_server, variant):
         assert said.startswith("Attack failed")
 
 
-def test_device_code_phishing_polled_before_alice_answers(page, lab_server):
+def test_device_code_phishing_polled_before_alice_answers(page, labs_site):
     """The attacker polls before Alice has answered, then she leaves the approval
     page unanswered: pending decides nothing."""
-    run, attacker_page = start(page, lab_server, DEVICE, "vulnerable")
+    run, attacker_page = start(page, labs_site, DEVICE, "vulnerable")
     page.goto(attacker_page)
     page.get_by_role("button", name=POLL).click()
     page.wait_for_url(ATTACKER)
@@ -107,14 +92,14 @@ def test_device_code_phishing_polled_before_alice_answers(page, lab_server):
     page.go_back()
     assert json.loads(run.entries("attacker-poll")[0].exchange.response.body)[
         "error"] == "authorization_pending"
-    assert verdict(page, lab_server, DEVICE, "vulnerable").startswith(
+    assert verdict(page, labs_site, DEVICE, "vulnerable").startswith(
         "Not decided yet")
 
 
 @pytest.mark.only_reads
-def test_l3_lab_pages_pass_axe(page, lab_server):
+def test_l3_lab_pages_pass_axe(page, labs_site):
     for lab in (DEVICE, CLICKJACKING, REGISTRATION):
-        page.goto(lab_server(f"/labs/{lab}"))
+        page.goto(labs_site(f"/labs/{lab}"))
         assert serious_violations(page) == []
 
 
@@ -145,13 +130,13 @@ def click_the_prize(page) -> None:
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_consent_clickjacking_in_chromium(page, lab_server, variant):
-    run, attacker_page = start(page, lab_server, CLICKJACKING, variant)
+def test_consent_clickjacking_in_chromium(page, labs_site, variant):
+    run, attacker_page = start(page, labs_site, CLICKJACKING, variant)
     refuse_plainly(page)
     page.get_by_role("link", name="Open the prize page").click()
     page.wait_for_load_state("load")
     assert page.url.startswith("http://127.0.0.1:")
-    assert not page.url.startswith(lab_server(""))
+    assert not page.url.startswith(labs_site(""))
     framed = page.frame_locator("#framed")
     if variant == "vulnerable":
         agree = framed.get_by_role("button", name="Agree")
@@ -160,7 +145,7 @@ def test_consent_clickjacking_in_chromium(page, lab_server, variant):
         with page.expect_response(CALLBACK) as arrived:
             click_the_prize(page)
         assert arrived.value.status == 204  # the frame stays as it was
-        said = verdict(page, lab_server, CLICKJACKING, variant)
+        said = verdict(page, labs_site, CLICKJACKING, variant)
         callback = run.entries("intercepted")[-1].exchange.request
         assert callback.header("Sec-Fetch-Dest") == "iframe"
         assert "code=" in callback.start_line
@@ -175,16 +160,16 @@ def test_consent_clickjacking_in_chromium(page, lab_server, variant):
         assert said_by_chromium(page, "frame-ancestors"), "no frame refused"
         assert framed.get_by_role("button", name="Agree").count() == 0
         click_the_prize(page)
-        said = verdict(page, lab_server, CLICKJACKING, variant)
+        said = verdict(page, labs_site, CLICKJACKING, variant)
         assert [e for e in run.entries("intercepted")
                 if "code=" in e.exchange.request.start_line] == []
         assert said.startswith("Attack failed")
 
 
-def test_consent_clickjacking_reveal_and_knowing_consent(page, lab_server):
+def test_consent_clickjacking_reveal_and_knowing_consent(page, labs_site):
     """The reveal box shows the hidden frame; a learner who then opens the consent
     page itself and agrees knowingly decides nothing."""
-    run, _ = start(page, lab_server, CLICKJACKING, "vulnerable")
+    run, _ = start(page, labs_site, CLICKJACKING, "vulnerable")
     refuse_plainly(page)
     page.get_by_role("link", name="Open the prize page").click()
     page.get_by_label("Show the page hidden over the button").check()
@@ -197,14 +182,14 @@ def test_consent_clickjacking_reveal_and_knowing_consent(page, lab_server):
     page.get_by_role("button", name="Agree").click()
     page.wait_for_url(ATTACKER)
     assert "code=" in run.entries("intercepted")[-1].exchange.request.start_line
-    assert verdict(page, lab_server, CLICKJACKING, "vulnerable").startswith(
+    assert verdict(page, labs_site, CLICKJACKING, "vulnerable").startswith(
         "Not decided yet")
     said_by_chromium(page, "Blocked autofocusing")
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_registration_abuse_in_chromium(page, lab_server, variant):
-    run, attacker_page = start(page, lab_server, REGISTRATION, variant)
+def test_registration_abuse_in_chromium(page, labs_site, variant):
+    run, attacker_page = start(page, labs_site, REGISTRATION, variant)
     page.goto(attacker_page)
     assert serious_violations(page) == []
     expect(page.locator("pre")).to_contain_text('"logo_uri": "http://127.0.0.1:')
@@ -219,7 +204,7 @@ def test_registration_abuse_in_chromium(page, lab_server, variant):
         expect(answer).to_contain_text('"client_name": "PlaylistPal"')
         expect(answer).not_to_contain_text("DATABASE_PASSWORD")
         # Registered, nobody answered yet: no verdict (an unexpected stop).
-        assert verdict(page, lab_server, REGISTRATION, variant).startswith(
+        assert verdict(page, labs_site, REGISTRATION, variant).startswith(
             "Not decided yet")
         page.goto(attacker_page)
     page.get_by_role("link", name="Sign in to PlaylistPal").click()
@@ -234,7 +219,7 @@ def test_registration_abuse_in_chromium(page, lab_server, variant):
         expect(page.locator("#unverified")).to_contain_text("not verified")
         page.get_by_role("button", name="Cancel").click()
     page.wait_for_url(ATTACKER)
-    said = verdict(page, lab_server, REGISTRATION, variant)
+    said = verdict(page, labs_site, REGISTRATION, variant)
     if variant == "vulnerable":
         assert status(run.entries("attacker-token")[0]) == 200
         assert said.startswith("Attack succeeded")

@@ -11,11 +11,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from flowlab.serving import stop
-from flowlab.web import attacker
 from tests.a11y import serious_violations
-from tests.conftest import LiveServer
-from tests.conftest import make_app
 from tests.labs_helpers import run_of
 from tests.labs_helpers import sign_in as sign_in_http
 from tests.labs_helpers import start as start_http
@@ -24,15 +20,6 @@ from tests.test_layout_browser import STICKING_OUT
 
 pytestmark = pytest.mark.browser
 ATTACKER = "http://127.0.0.2:*/**"
-
-
-@pytest.fixture(scope="module")
-def lab_server(tmp_path_factory):
-    server = LiveServer(make_app(tmp_path_factory.mktemp("labs")))
-    listener = attacker.start(server.app)
-    yield server
-    stop(listener)
-    server.close()
 
 
 def start(page, server, lab: str, variant: str):
@@ -74,10 +61,10 @@ def verdict(page, server, lab: str, variant: str, state: str = "") -> str:
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_token_passthrough_in_chromium(page, lab_server, variant):
-    run = start(page, lab_server, "token-passthrough", variant)
+def test_token_passthrough_in_chromium(page, labs_site, variant):
+    run = start(page, labs_site, "token-passthrough", variant)
     sign_in_as_alice(page)
-    page.wait_for_url(lab_server("/labs/token-passthrough/") + "*")
+    page.wait_for_url(labs_site("/labs/token-passthrough/") + "*")
     to_attacker(page)
     expect(page.get_by_text('"aud": "http://127.0.0.2:')).to_be_visible()
     page.get_by_role("button", name="Replay it at the music API").click()
@@ -85,7 +72,7 @@ def test_token_passthrough_in_chromium(page, lab_server, variant):
                                             " at the music API")).to_be_visible()
     assert serious_violations(page) == []
     page.get_by_role("link", name="Back to the lab").click()
-    said = verdict(page, lab_server, "token-passthrough", variant)
+    said = verdict(page, labs_site, "token-passthrough", variant)
     replay = run.entries("replay")[0]
     handed = run.entries("lyrics")[0].exchange.request.header("Authorization")
     assert replay.exchange.request.header("Authorization") == handed
@@ -101,10 +88,10 @@ def test_token_passthrough_in_chromium(page, lab_server, variant):
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_dpop_replay_in_chromium(page, lab_server, variant):
-    run = start(page, lab_server, "dpop-replay", variant)
+def test_dpop_replay_in_chromium(page, labs_site, variant):
+    run = start(page, labs_site, "dpop-replay", variant)
     sign_in_as_alice(page)
-    page.wait_for_url(lab_server("/labs/dpop-replay/") + "*")
+    page.wait_for_url(labs_site("/labs/dpop-replay/") + "*")
     to_attacker(page)
     expect(page.get_by_role("heading", name="A logging proxy's capture")
            ).to_be_visible()
@@ -114,7 +101,7 @@ def test_dpop_replay_in_chromium(page, lab_server, variant):
                                             " request again")).to_be_visible()
     assert serious_violations(page) == []
     page.get_by_role("link", name="Back to the lab").click()
-    said = verdict(page, lab_server, "dpop-replay", variant)
+    said = verdict(page, labs_site, "dpop-replay", variant)
     replay = run.entries("replay")[0]
     captured = run.entries("me")[-1].exchange.request
     assert replay.exchange.request.header("DPoP") == captured.header("DPoP")
@@ -129,19 +116,19 @@ def test_dpop_replay_in_chromium(page, lab_server, variant):
 
 
 @pytest.mark.parametrize("lab", ["token-passthrough", "dpop-replay"])
-def test_a_cancelled_sign_in_decides_nothing_in_chromium(page, lab_server, lab):
+def test_a_cancelled_sign_in_decides_nothing_in_chromium(page, labs_site, lab):
     """The learner cancels at the consent page (as Bob, new to the client), then
     opens the attacker's page and goes back: nothing to replay, not decided."""
-    run = start(page, lab_server, lab, "defended")
+    run = start(page, labs_site, lab, "defended")
     page.get_by_role("link", name="Sign in with the sandbox").click()
     page.get_by_role("button", name="Continue as Bob").click()
     page.get_by_role("button", name="Cancel").click()
-    said = verdict(page, lab_server, lab, "defended", "undecided")
+    said = verdict(page, labs_site, lab, "defended", "undecided")
     assert said.startswith("Not decided yet")
     to_attacker(page)
     expect(page.get_by_role("button")).to_have_count(0)
     page.get_by_role("link", name="Back to the lab").click()
-    assert verdict(page, lab_server, lab, "defended", "undecided").startswith(
+    assert verdict(page, labs_site, lab, "defended", "undecided").startswith(
         "Not decided yet")
     assert run.entries("replay") == []
 
@@ -151,10 +138,10 @@ def test_a_cancelled_sign_in_decides_nothing_in_chromium(page, lab_server, lab):
     ("vulnerable", "A genuine token issued to QuizTune (aud)", "aud"),
     ("defended", "HS256, keyed with the sandbox's public key", "hs256"),
     ("defended", "Alice's token from her earlier sign-in (nonce)", "nonce")])
-def test_id_token_validation_in_chromium(page, lab_server, variant, forgery, kind):
-    run = start(page, lab_server, "id-token-validation", variant)
+def test_id_token_validation_in_chromium(page, labs_site, variant, forgery, kind):
+    run = start(page, labs_site, "id-token-validation", variant)
     sign_in_as_alice(page)
-    page.wait_for_url(lab_server("/labs/id-token-validation/") + "*")
+    page.wait_for_url(labs_site("/labs/id-token-validation/") + "*")
     to_attacker(page)
     buttons = page.get_by_role("group", name="ID token to present")
     expect(buttons.get_by_role("button")).to_have_count(4)
@@ -163,7 +150,7 @@ def test_id_token_validation_in_chromium(page, lab_server, variant, forgery, kin
     expect(page.get_by_role("button", name=forgery)).to_have_count(0)  # tried
     assert serious_violations(page) == []
     page.get_by_role("link", name="Back to the lab").click()
-    said = verdict(page, lab_server, "id-token-validation", variant)
+    said = verdict(page, labs_site, "id-token-validation", variant)
     tried = run.entries(f"attacker-{kind}")[0]
     answer = json.loads(tried.exchange.response.body)
     detail = page.locator("#verdict .lab-detail")
@@ -178,25 +165,25 @@ def test_id_token_validation_in_chromium(page, lab_server, variant, forgery, kin
     expect(detail).to_have_attribute("data-detail", kind)
 
 
-def test_id_token_replay_of_another_users_token_decides_nothing(page, lab_server):
+def test_id_token_replay_of_another_users_token_decides_nothing(page, labs_site):
     """The learner signs in as Bob, then replays that old token from the attacker's
     page: JamJar signs the attacker in as Bob, which is no attack on Alice."""
-    run = start(page, lab_server, "id-token-validation", "vulnerable")
+    run = start(page, labs_site, "id-token-validation", "vulnerable")
     page.get_by_role("link", name="Sign in with the sandbox").click()
     page.get_by_role("button", name="Continue as Bob").click()
     page.get_by_role("button", name="Agree").click()
-    page.wait_for_url(lab_server("/labs/id-token-validation/") + "*")
+    page.wait_for_url(labs_site("/labs/id-token-validation/") + "*")
     to_attacker(page)
     page.get_by_role("button", name="Alice's token from her earlier sign-in").click()
     expect(page.get_by_text("Presented (nonce)")).to_be_visible()
     page.get_by_role("link", name="Back to the lab").click()
-    said = verdict(page, lab_server, "id-token-validation", "vulnerable", "undecided")
+    said = verdict(page, labs_site, "id-token-validation", "vulnerable", "undecided")
     assert said.startswith("Not decided yet")
     answer = json.loads(run.entries("attacker-nonce")[0].exchange.response.body)
     assert answer["signed_in"] == "bob"
 
 
-def test_attacker_pages_fit_a_phone(chromium, lab_server):
+def test_attacker_pages_fit_a_phone(chromium, labs_site):
     """Each lab's attacker page, with what the attacker holds (Alice signed in)
     and after its first button, fits 390 px: the long tokens and buttons wrap."""
     context = chromium.new_context(viewport={"width": 390, "height": 844})
@@ -204,8 +191,8 @@ def test_attacker_pages_fit_a_phone(chromium, lab_server):
     try:
         for lab in ("token-passthrough", "dpop-replay", "id-token-validation"):
             victim = requests.Session()
-            url = start_http(victim, lab_server, lab, "defended")
-            sign_in_http(victim, lab_server, lab, "defended", "alice")
+            url = start_http(victim, labs_site, lab, "defended")
+            sign_in_http(victim, labs_site, lab, "defended", "alice")
             page.goto(url)
             expect(page.get_by_role("button").first).to_be_visible()
             assert page.evaluate(STICKING_OUT) == [], lab

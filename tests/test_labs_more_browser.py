@@ -10,27 +10,14 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from flowlab.serving import stop
-from flowlab.web import attacker
 from flowlab.web.session import services
 from tests.a11y import serious_violations
-from tests.conftest import LiveServer
-from tests.conftest import make_app
 from tests.labs_helpers import run_of
 from tests.labs_helpers import start as start_http
 from tests.labs_helpers import status
 
 pytestmark = pytest.mark.browser
 ATTACKER = "http://127.0.0.2:*/**"
-
-
-@pytest.fixture(scope="module")
-def lab_server(tmp_path_factory):
-    server = LiveServer(make_app(tmp_path_factory.mktemp("labs")))
-    listener = attacker.start(server.app)
-    yield server
-    stop(listener)
-    server.close()
 
 
 def start(page, server, lab: str, variant: str):
@@ -52,8 +39,8 @@ def verdict(page, server, lab: str, variant: str) -> str:
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_code_injection_in_chromium(page, lab_server, variant):
-    run = start(page, lab_server, "code-injection", variant)
+def test_code_injection_in_chromium(page, labs_site, variant):
+    run = start(page, labs_site, "code-injection", variant)
     page.get_by_role("link", name="Sign in with the sandbox").click()
     page.wait_for_url("**/sandbox/authorize?**")  # stop there, as the attacker
     page.go_back()
@@ -61,7 +48,7 @@ def test_code_injection_in_chromium(page, lab_server, variant):
     page.wait_for_url(ATTACKER)
     assert serious_violations(page) == []
     page.get_by_role("link", name="Finish my sign-in with Alice's code").click()
-    said = verdict(page, lab_server, "code-injection", variant)
+    said = verdict(page, labs_site, "code-injection", variant)
     token = run.entries("token")[0]
     assert f"code={run.attacker['stolen']}" in token.exchange.request.text
     if variant == "vulnerable":
@@ -82,17 +69,17 @@ def sign_in_as_alice(page) -> None:
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_refresh_replay_in_chromium(page, lab_server, variant):
-    run = start(page, lab_server, "refresh-replay", variant)
+def test_refresh_replay_in_chromium(page, labs_site, variant):
+    run = start(page, labs_site, "refresh-replay", variant)
     sign_in_as_alice(page)
-    page.wait_for_url(lab_server("/labs/refresh-replay/") + "*")
+    page.wait_for_url(labs_site("/labs/refresh-replay/") + "*")
     page.get_by_role("link", name="Open the attacker's page").click()
     page.wait_for_url(ATTACKER)
     page.get_by_role("button", name="Refresh with the stolen token").click()
     assert serious_violations(page) == []
     page.get_by_role("link", name="Back to the lab").click()
     page.get_by_role("button", name="Refresh TrackTally's token").click()
-    said = verdict(page, lab_server, "refresh-replay", variant)
+    said = verdict(page, labs_site, "refresh-replay", variant)
     stolen = json.loads(run.entries("token")[0].exchange.response.body)[
         "refresh_token"]
     refresh = run.entries("refresh")[0]
@@ -110,12 +97,12 @@ def test_refresh_replay_in_chromium(page, lab_server, variant):
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_mix_up_in_chromium(page, lab_server, variant):
-    run = start(page, lab_server, "mix-up", variant)
+def test_mix_up_in_chromium(page, labs_site, variant):
+    run = start(page, labs_site, "mix-up", variant)
     page.get_by_role("link", name="Sign in with Rival Music").click()
     page.get_by_role("button", name="Continue as Alice Lindqvist").click()
     page.get_by_role("button", name="Agree").click()
-    said = verdict(page, lab_server, "mix-up", variant)
+    said = verdict(page, labs_site, "mix-up", variant)
     # The browser went through the attacker's server to the sandbox and back.
     forwarded = run.entries("rival-authorize")[0].exchange.request
     assert forwarded.header("Host").startswith("127.0.0.2:")
@@ -132,8 +119,8 @@ def test_mix_up_in_chromium(page, lab_server, variant):
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_redirect_uri_in_chromium(page, lab_server, variant):
-    run = start(page, lab_server, "redirect-uri", variant)
+def test_redirect_uri_in_chromium(page, labs_site, variant):
+    run = start(page, labs_site, "redirect-uri", variant)
     page.get_by_role("link", name="Open the attacker's page").click()
     page.wait_for_url(ATTACKER)
     assert serious_violations(page) == []
@@ -151,15 +138,15 @@ def test_redirect_uri_in_chromium(page, lab_server, variant):
     else:
         assert "Invalid redirect URI" in page.content()
         assert run.entries("intercepted") == []
-    page.goto(lab_server(f"/labs/redirect-uri/{variant}"))
-    said = verdict(page, lab_server, "redirect-uri", variant)
+    page.goto(labs_site(f"/labs/redirect-uri/{variant}"))
+    said = verdict(page, labs_site, "redirect-uri", variant)
     assert said.startswith("Attack succeeded" if variant == "vulnerable"
                            else "Attack failed")
 
 
 @pytest.mark.parametrize("variant", ["vulnerable", "defended"])
-def test_implicit_leak_in_chromium(page, lab_server, variant):
-    run = start(page, lab_server, "implicit-leak", variant)
+def test_implicit_leak_in_chromium(page, labs_site, variant):
+    run = start(page, labs_site, "implicit-leak", variant)
     with page.expect_request("http://127.0.0.2:*/**/as/collect?**") as beacon:
         sign_in_as_alice(page)
     page.wait_for_selector("#player")
@@ -171,28 +158,28 @@ def test_implicit_leak_in_chromium(page, lab_server, variant):
         assert status(run.entries("attacker-me")[0]) == 200
         expect(page.locator("#player")).to_contain_text("Alice Lindqvist")
         # Token injection: the attacker's link opens the player with Alice's token.
-        page.goto(lab_server("/labs/implicit-leak/vulnerable"))
+        page.goto(labs_site("/labs/implicit-leak/vulnerable"))
         page.get_by_role("link", name="Open the attacker's page").click()
         page.get_by_role("link", name="Open the player with Alice's token").click()
         expect(page.locator("#player")).to_contain_text("Alice Lindqvist")
     else:
         assert "access_token" not in leak and "code" not in leak
         assert run.entries("attacker-me") == []
-    page.goto(lab_server(f"/labs/implicit-leak/{variant}"))
-    said = verdict(page, lab_server, "implicit-leak", variant)
+    page.goto(labs_site(f"/labs/implicit-leak/{variant}"))
+    said = verdict(page, labs_site, "implicit-leak", variant)
     assert said.startswith("Attack succeeded" if variant == "vulnerable"
                            else "Attack failed")
 
 
 @pytest.mark.only_reads
-def test_new_lab_pages_pass_axe(page, lab_server):
+def test_new_lab_pages_pass_axe(page, labs_site):
     for lab in ("code-injection", "redirect-uri", "implicit-leak", "refresh-replay",
                 "mix-up"):
-        page.goto(lab_server(f"/labs/{lab}"))
+        page.goto(labs_site(f"/labs/{lab}"))
         assert serious_violations(page) == []
 
 
-def test_every_attacker_page_loads_cleanly(chromium, lab_server):
+def test_every_attacker_page_loads_cleanly(chromium, labs_site):
     """Every lab's attacker page (127.0.0.2), in both variants: no failed request,
     no error status, no console error, axe clean. Its own browser context, which
     records every failed request and error status, the icon's included (Chromium
@@ -208,9 +195,9 @@ def test_every_attacker_page_loads_cleanly(chromium, lab_server):
         f"{msg.text} {msg.location.get('url')}"))
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        for lab in services(lab_server.app).labs.catalogue:
+        for lab in services(labs_site.app).labs.catalogue:
             for variant in ("vulnerable", "defended"):
-                url = start_http(requests.Session(), lab_server, lab, variant)
+                url = start_http(requests.Session(), labs_site, lab, variant)
                 page.goto(url)
                 page.wait_for_timeout(300)  # the icon is fetched after the load
                 expect(page.get_by_role("link", name="Back to the lab")).to_be_visible()
@@ -221,12 +208,12 @@ def test_every_attacker_page_loads_cleanly(chromium, lab_server):
         context.close()
 
 
-def test_presenter_view_follows_a_lab_run(page, lab_server):
+def test_presenter_view_follows_a_lab_run(page, labs_site):
     """The presenter's second screen shows the lab's speaker notes and reloads when
     a message goes over the wire; the lab page shows no notes."""
-    start(page, lab_server, "code-interception", "vulnerable")
+    start(page, labs_site, "code-interception", "vulnerable")
     notes = page.context.new_page()
-    notes.goto(lab_server("/presenter"))
+    notes.goto(labs_site("/presenter"))
     expect(notes.get_by_role("heading", name="Speaker notes")).to_be_visible()
     expect(notes.locator("#presenter-verdict")).to_have_attribute(
         "data-verdict", "undecided")

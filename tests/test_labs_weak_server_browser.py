@@ -7,12 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from flowlab.serving import stop
-from flowlab.web import attacker
-from flowlab.web import decoy
 from tests.a11y import serious_violations
-from tests.conftest import LiveServer
-from tests.conftest import make_app
 from tests.labs_helpers import run_of
 from tests.labs_helpers import status
 from tests.test_labs_l3_browser import click_the_prize
@@ -21,16 +16,6 @@ from tests.test_labs_l3_browser import said_by_chromium
 
 pytestmark = pytest.mark.browser
 NO_OVERFLOW = "document.scrollingElement.scrollWidth <= window.innerWidth"
-
-
-@pytest.fixture(scope="module")
-def lab_server(tmp_path_factory):
-    server = LiveServer(make_app(tmp_path_factory.mktemp("weak")))
-    listeners = [attacker.start(server.app), decoy.start(server.app)]
-    yield server
-    for listener in listeners:
-        stop(listener)
-    server.close()
 
 
 def build(page, server, on: bool) -> None:
@@ -71,9 +56,9 @@ def replay(page, server):
 
 
 @pytest.mark.parametrize("on", [True, False])
-def test_code_replay_against_your_server_in_chromium(page, lab_server, on):
-    build(page, lab_server, on)
-    run, said = replay(page, lab_server)
+def test_code_replay_against_your_server_in_chromium(page, labs_site, on):
+    build(page, labs_site, on)
+    run, said = replay(page, labs_site)
     assert "/sandbox/lab-weak/api/token" in run.entries("replay")[0].exchange.url
     if on:
         assert status(run.entries("replay")[0]) == 200
@@ -86,20 +71,20 @@ def test_code_replay_against_your_server_in_chromium(page, lab_server, on):
     assert page.console_errors == []
 
 
-def test_the_lab_page_offers_your_server_once_saved(page, lab_server):
-    page.goto(lab_server("/labs/code-replay"))
+def test_the_lab_page_offers_your_server_once_saved(page, labs_site):
+    page.goto(labs_site("/labs/code-replay"))
     page.get_by_role("link", name="build a weak server").click()
-    page.wait_for_url(lab_server("/weak-server"))
+    page.wait_for_url(labs_site("/weak-server"))
     page.get_by_role("button", name="Save my server").click()
-    page.goto(lab_server("/labs/code-replay"))
+    page.goto(labs_site("/labs/code-replay"))
     page.get_by_role("link", name="Run against your server").click()
     expect(page.locator(".lab-yours")).to_contain_text("Codes reusable")
     assert serious_violations(page) == []
 
 
-def test_the_builder_fits_a_phone_and_works_by_keyboard(page, lab_server):
+def test_the_builder_fits_a_phone_and_works_by_keyboard(page, labs_site):
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(lab_server("/weak-server"))
+    page.goto(labs_site("/weak-server"))
     assert page.evaluate(NO_OVERFLOW)
     assert serious_violations(page) == []
     page.get_by_role("checkbox", name="No refresh rotation").focus()
@@ -109,15 +94,15 @@ def test_the_builder_fits_a_phone_and_works_by_keyboard(page, lab_server):
     page.keyboard.press("Enter")
     expect(page.get_by_role("checkbox", name="No refresh rotation")).to_be_checked()
     assert page.evaluate(NO_OVERFLOW)
-    page.goto(lab_server("/labs/refresh-replay/yours"))
+    page.goto(labs_site("/labs/refresh-replay/yours"))
     assert page.evaluate(NO_OVERFLOW)
     assert serious_violations(page) == []
 
 
-def test_mix_up_against_your_server_without_iss_in_chromium(page, lab_server):
+def test_mix_up_against_your_server_without_iss_in_chromium(page, labs_site):
     """A second switch, a second lab: without iss your server's answer cannot be
     told from Rival Music's, and the client sends the code to the attacker."""
-    page.goto(lab_server("/weak-server"))
+    page.goto(labs_site("/weak-server"))
     page.get_by_role("checkbox", name="No iss in responses").check()
     page.get_by_role("button", name="Save my server").click()
     page.get_by_role("link", name="Mix-up").last.click()
@@ -133,42 +118,42 @@ def test_mix_up_against_your_server_without_iss_in_chromium(page, lab_server):
 
 
 @pytest.mark.no_javascript
-def test_without_javascript_your_server_before_a_save_then_after(page, lab_server):
+def test_without_javascript_your_server_before_a_save_then_after(page, labs_site):
     """A browser new to the builder, scripts off: no run, and the way to the
     builder; the plain form saves (PRG), and the run is offered."""
-    page.goto(lab_server("/labs/code-replay/yours"))
+    page.goto(labs_site("/labs/code-replay/yours"))
     expect(page.locator("#no-server")).to_contain_text("not saved a weak server")
     assert page.get_by_role("button", name="Start the run").count() == 0
     page.get_by_role("link", name="Build yours").click()
-    page.wait_for_url(lab_server("/weak-server"))
+    page.wait_for_url(labs_site("/weak-server"))
     page.get_by_role("checkbox", name="Codes reusable").check()
     page.get_by_role("button", name="Save my server").click()
-    page.wait_for_url(lab_server("/weak-server") + "#saved")
+    page.wait_for_url(labs_site("/weak-server") + "#saved")
     expect(page.get_by_role("checkbox", name="Codes reusable")).to_be_checked()
     # axe needs a script: the builder is audited with it in the tests above.
-    page.goto(lab_server("/labs/code-replay/yours"))
+    page.goto(labs_site("/labs/code-replay/yours"))
     page.get_by_role("button", name="Start the run").click()
     page.wait_for_selector("#trace")
     expect(page.locator(".lab-yours")).to_contain_text(
         "Codes reusable (RFC 9700 §4.2) on")
 
 
-def test_open_redirect_against_your_server_in_chromium(page, lab_server):
+def test_open_redirect_against_your_server_in_chromium(page, labs_site):
     """A switch of a newer lab: prefix matching on your server lets the climbing
     redirect URI through, PlaylistPal's redirector passes the code on, and the
     verdict names the switch."""
-    page.goto(lab_server("/weak-server"))
+    page.goto(labs_site("/weak-server"))
     page.get_by_role("checkbox", name="Prefix redirect matching").check()
     page.get_by_role("button", name="Save my server").click()
     page.get_by_role("link", name="Open redirect on the client").last.click()
     page.get_by_role("button", name="Start the run").click()
     page.wait_for_selector("#trace")
-    run = run_of(lab_server, page.get_by_role(
+    run = run_of(labs_site, page.get_by_role(
         "link", name="Open the attacker's page").get_attribute("href"))
     page.get_by_role("link", name="Sign in with the sandbox").click()
     page.get_by_role("button", name="Continue as Alice Lindqvist").click()
     page.get_by_role("button", name="Agree").click()
-    page.wait_for_url(lab_server("/labs/open-redirect/yours") + "*")
+    page.wait_for_url(labs_site("/labs/open-redirect/yours") + "*")
     page.get_by_role("link", name="Open the attacker's page").click()
     page.wait_for_url("http://127.0.0.2:*/**")
     with page.expect_navigation():
@@ -181,7 +166,7 @@ def test_open_redirect_against_your_server_in_chromium(page, lab_server):
     assert "/sandbox/lab-weak/api/token" in run.entries("attacker-token")[0] \
         .exchange.url
     assert status(run.entries("attacker-token")[0]) == 200
-    page.goto(lab_server("/labs/open-redirect/yours"))
+    page.goto(labs_site("/labs/open-redirect/yours"))
     said = page.locator("#verdict").inner_text()
     assert said.startswith("Attack succeeded")
     assert "\u201cPrefix redirect matching\u201d on (RFC 9700 §4.1)" in said
@@ -189,17 +174,17 @@ def test_open_redirect_against_your_server_in_chromium(page, lab_server):
     assert page.console_errors == []
 
 
-def test_consent_clickjacking_against_your_server_in_chromium(page, lab_server):
+def test_consent_clickjacking_against_your_server_in_chromium(page, labs_site):
     """Framable consent on your server: Chromium shows your server's consent page
     inside the decoy's frame, the click lands on Agree, and the verdict names the
     switch (the framing asked of this learner's own configuration)."""
-    page.goto(lab_server("/weak-server"))
+    page.goto(labs_site("/weak-server"))
     page.get_by_role("checkbox", name="Framable consent").check()
     page.get_by_role("button", name="Save my server").click()
     page.get_by_role("link", name="Consent clickjacking").last.click()
     page.get_by_role("button", name="Start the run").click()
     page.wait_for_selector("#trace")
-    run = run_of(lab_server, page.get_by_role(
+    run = run_of(labs_site, page.get_by_role(
         "link", name="Open the attacker's page").first.get_attribute("href"))
     refuse_plainly(page)
     page.get_by_role("link", name="Open the prize page").click()
@@ -214,7 +199,7 @@ def test_consent_clickjacking_against_your_server_in_chromium(page, lab_server):
     token = run.entries("attacker-token")[0]
     assert "/sandbox/lab-weak/api/token" in token.exchange.url
     assert status(token) == 200
-    page.goto(lab_server("/labs/consent-clickjacking/yours"))
+    page.goto(labs_site("/labs/consent-clickjacking/yours"))
     said = page.locator("#verdict").inner_text()
     assert said.startswith("Attack succeeded")
     assert "\u201cFramable consent\u201d on (RFC 9700 §4.16)" in said

@@ -11,9 +11,8 @@ from urllib.parse import urlencode
 from flowlab.core.http import Exchange
 from flowlab.core.http import Message
 from flowlab.core.http import s256
-from flowlab.core.runner.capture import exchange_of
 from flowlab.labs import client
-from flowlab.labs import scripted
+from flowlab.labs import crafted
 from flowlab.labs import wire
 from flowlab.labs.catalogue import Lab
 from flowlab.labs.page import NOT_FOUND
@@ -69,28 +68,10 @@ def serve(run: Run, lab: Lab, endpoint: str, config: Mapping,
     """``go``: the bait sends the browser to the crafted request; ``catch``: what
     the redirector passed on arrives, and a code is redeemed at once, once."""
     if endpoint == "go":
-        url = _crafted(run, lab, config)
-        answer = Message("HTTP/1.1 302 Found", [("Location", url)])
-        run.record("crafted", "attacker", "front",
-                   Exchange(sent.message, answer, url=sent.url))
-        if not run.entries("crafted-answer"):
-            scripted.ask(run, config, url, "crafted-answer")
-        return redirect(url, 302)
+        return crafted.send(run, config, sent, _crafted(run, lab, config))
     if endpoint != "catch":
         return NOT_FOUND
-    run.record("intercepted", "attacker", "front", sent.exchange())
-    code = sent.args.get("code")
-    if code and not run.entries("attacker-token"):
-        form = {"grant_type": "authorization_code", "code": code,
-                "redirect_uri": _redirect_uri(run, config),
-                "code_verifier": run.attacker.get("verifier", "")}
-        session, response = client.token_request(run, lab, config, form)
-        run.record("attacker-token", "attacker", "back",
-                   exchange_of(session, response))
-        if response.ok:
-            client.call_me(run, config, response.json()["access_token"],
-                           key="attacker-me", actor="attacker")
-    return redirect(f"/labs/{run.lab}/{run.id}", 303)
+    return crafted.redeem(run, lab, config, sent, _redirect_uri(run, config))
 
 
 def attacker_view(run: Run, lab: Lab) -> dict:
