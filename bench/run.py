@@ -1,14 +1,18 @@
 """``make bench``: the app as ``make run`` starts it, measured against a hello route.
 
 Starts ``app.py`` on a free 127.0.0.1 port with fresh storage and the hello route
-switched on (``FLOWLAB_BENCH_HELLO=1``), times its cold start, then drives it from
-separate load-generator processes, each bounded in requests and time: the hello
-route, pages, the token endpoint, and the workshop simulation (300 attendees spread
-over 30 s, then 300 at once). Prints a table and JSON, and records them in
-``bench/RESULTS.md``.
+switched on (``FLOWLAB_BENCH_HELLO=1``), times its cold start on a new and on an
+existing database, then drives it from separate load-generator processes, each
+bounded in requests and time: the hello route, pages, the token endpoint, the token
+endpoint against oidc-provider's (A B A B, ``bench/peer.py``), and the workshop
+simulation (300 attendees spread over 30 s, 1,000 spread over 60 s, 300 at once).
+Prints every figure of issue 24 beside its target, the JSON, and records them in
+``bench/RESULTS.md``. Bounded: every load has a request cap and a deadline; the
+whole run takes about 5 minutes on a 2-core machine (at most about 9).
 
     .venv/bin/python bench/run.py [--workers N] [--database-url URL | --postgres]
-        [--seconds 4] [--attendees 300] [--spread 30] [--label NAME] [--no-record]
+        [--seconds 4] [--attendees 300] [--spread 30] [--crowd 1000]
+        [--crowd-spread 60] [--label NAME] [--no-record]
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
+import peer  # noqa: E402
 import prepare  # noqa: E402
 import report  # noqa: E402
 from load import percentile  # noqa: E402
@@ -43,9 +48,11 @@ ADVISOR = "/advisor?acts_for_user=yes&runs_on=server&needs_refresh=yes"
 LESSON = "/lessons/authorization-code-pkce"
 
 
-def load(port: int, requests: list[dict], seconds: float, once: bool = False) -> dict:
-    job = {"port": port, "connections": 8, "seconds": seconds, "warmup": 0.3,
-           "max_requests": 50_000, "requests": requests, "once": once}
+def load(port: int, requests: list[dict], seconds: float, once: bool = False,
+         host: str = "127.0.0.1", connections: int = 8) -> dict:
+    job = {"host": host, "port": port, "connections": connections,
+           "seconds": seconds, "warmup": 0.3, "max_requests": 50_000,
+           "requests": requests, "once": once}
     done = subprocess.run([sys.executable, str(HERE / "load.py")],
                           input=json.dumps(job), capture_output=True, text=True,
                           timeout=seconds + 60, check=True)
@@ -72,11 +79,13 @@ def routes(port: int, seconds: float) -> dict:
     hello = results["hello"]["rps"] or 1.0
     for row in results.values():
         row["ratio"] = round(row["rps"] / hello, 3)
-    return results
+    return results, token
 
 
-def workshop(app: App, attendees: int, spread: float, deadline: float) -> dict:
-    """Two load processes, arrivals interleaved; merged into one row."""
+def workshop(app: App, attendees: int, spread: float, grace: float) -> dict:
+    """Two load processes, arrivals interleaved; merged into one row. Runs still
+    going ``grace`` seconds after the last arrival give up."""
+    deadline = spread + grace
     app.memory.reset()
     cpu_before = app.memory.cpu_seconds()
     start_at = time.time() + 1.5
@@ -91,6 +100,7 @@ def workshop(app: App, attendees: int, spread: float, deadline: float) -> dict:
     parts = [json.loads(p.communicate(timeout=deadline + 60)[0]) for p in processes]
     latencies = [x for part in parts for x in part["latencies"]]
     errors = [e for part in parts for e in part["errors"]]
+    dropped = [e for part in parts for e in part["dropped"]]
     return {
         "attendees": attendees, "spread_s": spread,
         "finished": sum(p["finished"] for p in parts),
@@ -99,6 +109,7 @@ def workshop(app: App, attendees: int, spread: float, deadline: float) -> dict:
         "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
         "max_ms": round(max(latencies, default=0) * 1000, 1),
         "errors": len(errors), "first_errors": errors[:5],
+        "dropped": len(dropped), "first_dropped": dropped[:3],
         "server_cpu_ms_per_request": round(
             (app.memory.cpu_seconds() - cpu_before) * 1000 / max(len(latencies), 1), 2),
         "memory": app.memory.report(),
@@ -114,8 +125,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--attendees", type=int, default=300)
     parser.add_argument("--spread", type=float, default=30.0)
-    parser.add_argument("--deadline", type=float, default=80.0,
-                        help="seconds after the first arrival when runs give up")
+    parser.add_argument("--crowd", type=int, default=1000)
+    parser.add_argument("--crowd-spread", type=float, default=60.0)
+    parser.add_argument("--grace", type=float, default=50.0,
+                        help="seconds after the last arrival when runs give up")
     parser.add_argument("--label")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
@@ -144,10 +157,13 @@ def main() -> None:
             "cold_start_s": round(app.cold_start, 3),
             "first_start_s": round(first.cold_start, 3),
         }
-        result["routes"] = routes(app.port, args.seconds)
+        result["routes"], token = routes(app.port, args.seconds)
+        result["peer"] = peer.compare(load, {"port": app.port, "request": token},
+                                      args.seconds)
         result["workshop"] = {
-            "spread": workshop(app, args.attendees, args.spread, args.deadline),
-            "burst": workshop(app, args.attendees, 0.0, args.deadline)}
+            "spread": workshop(app, args.attendees, args.spread, args.grace),
+            "crowd": workshop(app, args.crowd, args.crowd_spread, args.grace),
+            "burst": workshop(app, args.attendees, 0.0, args.grace)}
         result["machine"] += f", after {os.getloadavg()[0]:.2f}"
         result["processes"] = len(app.memory.names)
     print(report.table(result))

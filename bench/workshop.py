@@ -6,6 +6,10 @@ Start, Next, log in at the sandbox, Agree, the callback, then Next to the end.
 Arrivals are spread evenly over ``--spread`` seconds (0: all at once). Prints one
 JSON line: every request's latency, errors, runs finished and the time taken.
 
+Each attendee's ``requests.Session`` keeps its connection alive between requests, as
+a learner's script does, and never retries: a request the server drops without an
+answer (closed, reset) is an error, and is also counted in ``dropped``.
+
     python bench/workshop.py --port P --attendees 150 [--spread 30] [--offset 0]
 """
 
@@ -57,9 +61,9 @@ flowrunner.submit = quick_submit
 class TimedSession(requests.Session):
     """A session that records each request's latency and any failed status."""
 
-    def __init__(self, log: list, errors: list) -> None:
+    def __init__(self, log: list, errors: list, dropped: list) -> None:
         super().__init__()
-        self.log, self.errors = log, errors
+        self.log, self.errors, self.dropped = log, errors, dropped
 
     def request(self, method, url, **kwargs):
         # A browser waits minutes; the tests' FlowRunner gives up after 10 s. The
@@ -70,6 +74,9 @@ class TimedSession(requests.Session):
             answer = super().request(method, url, **kwargs)
         except requests.RequestException as exc:
             self.errors.append(f"{method} {url}: {type(exc).__name__}")
+            if isinstance(exc, requests.ConnectionError) and not isinstance(
+                    exc, requests.Timeout):
+                self.dropped.append(f"{method} {url}: {exc}"[:300])
             raise
         finally:
             self.log.append(time.perf_counter() - began)
@@ -90,7 +97,7 @@ def attendee(base: Base, at: float, deadline: float, out: dict) -> None:
     """Wait for this attendee's arrival, then run the flow to its end."""
     time.sleep(max(0.0, at - time.perf_counter()))
     runner = FlowRunner(base)
-    runner.session = TimedSession(out["latencies"], out["errors"])
+    runner.session = TimedSession(out["latencies"], out["errors"], out["dropped"])
     try:
         runner.start(FLOW)
         for _ in range(40):
@@ -128,7 +135,7 @@ def main() -> None:
                         help="wall-clock time.time() of the first arrival")
     args = parser.parse_args()
     base = Base(f"http://127.0.0.1:{args.port}")
-    out: dict = {"latencies": [], "errors": [], "finished": []}
+    out: dict = {"latencies": [], "errors": [], "finished": [], "dropped": []}
     wait = max(0.0, args.start_at - time.time()) if args.start_at else 0.0
     began = time.perf_counter() + wait
     deadline = began + args.deadline
@@ -144,6 +151,7 @@ def main() -> None:
     print(json.dumps({
         "attendees": args.attendees, "finished": len(out["finished"]),
         "seconds": round(ended - began, 3), "errors": out["errors"],
+        "dropped": out["dropped"],
         "latencies": [round(x, 5) for x in out["latencies"]],
     }), flush=True)
 
