@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 
-from waitress import serve
-
 from flowlab import create_app
+from flowlab.keepalive import create_server
 from flowlab.serving import alongside
 from flowlab.serving import serve_processes
 from flowlab.serving import start_backchannel
@@ -92,8 +92,9 @@ def main(argv: list[str] | None = None) -> None:
             server.start(app)
     print(f"{what} on http://{args.host}:{args.port}/", flush=True)
     # waitress accepts 100 connections by default; a room of 300 opens more at once.
-    serve(app, host=args.host, port=args.port, threads=args.threads or 16,
-          connection_limit=1000, ident="flowlab")
+    logging.basicConfig()  # its warnings shown as waitress.serve shows them
+    create_server(app, host=args.host, port=args.port, threads=args.threads or 16,
+                  connection_limit=1000, ident="flowlab").run()
 
 
 if __name__ == "__main__":

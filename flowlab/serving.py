@@ -27,10 +27,10 @@ import threading
 import weakref
 
 from flask import Flask
-from waitress import create_server
 
 from flowlab.core.backchannel import tagged
 from flowlab.core.storage.db import dispose
+from flowlab.keepalive import create_server
 from flowlab.web.session import EXTENSION
 from flowlab.web.session import services
 

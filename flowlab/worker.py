@@ -10,6 +10,8 @@ connections cost a socket each and no thread. gunicorn still forks, watches and
 replaces the workers; each worker runs waitress on gunicorn's listening sockets,
 with gunicorn's ``threads`` and ``worker_connections``. gunicorn's access log and
 its trust in a proxy's ``X-Forwarded-Proto`` (``forwarded_allow_ips``) are kept.
+waitress's own idle timeout closes kept-alive connections (gunicorn's ``keepalive``
+is not used), without losing a request that has arrived (``flowlab.keepalive``).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from gunicorn.workers.base import Worker
-from waitress import create_server
 from waitress import wasyncore
+
+from flowlab.keepalive import create_server
 
 TICK = 1.0  # seconds between heartbeats to the gunicorn master
 
