@@ -47,7 +47,7 @@ oidc:
 postgres:
 	@bash tests/install-postgres.sh
 
-# Figures against issue 11's targets, recorded in bench/RESULTS.md (under 5 minutes).
+# Figures beside issue 24's targets, recorded in bench/RESULTS.md (about 5 minutes).
 # BENCH_ARGS passes more options, e.g. BENCH_ARGS=--postgres.
 bench: $(VENV)/.dev-installed
 	$(PY) bench/run.py $(if $(WORKERS),--workers $(WORKERS)) $(BENCH_ARGS)

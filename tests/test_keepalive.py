@@ -12,6 +12,7 @@ import pytest
 
 from flowlab.keepalive import create_server
 from flowlab.keepalive import waiting
+from flowlab.serving import stop
 
 TIMEOUT = 60  # the idle timeout (channel_timeout) of the server under test
 
@@ -30,7 +31,7 @@ def server():
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield server
-    server.close()
+    stop(server, thread)
 
 
 def sweep_when_waiting(server, sweeping: threading.Event) -> None:
