@@ -46,7 +46,10 @@ def oidc_provider():
 def compare(load: Callable[..., dict], ours: dict, seconds: float) -> dict:
     """``load(port, requests, seconds, host=, connections=)`` run A B A B: ours
     (``{"port", "request"}``), then oidc-provider's, twice; the summed rates'
-    ratio, both sides' errors, and each round."""
+    ratio, both sides' errors, and each round. Without ``make oidc``'s install, or
+    without Node, the row says why it was not measured (the bench installs nothing)."""
+    if not oidc_harness._installed():
+        return {"unavailable": "tests/oidc/node_modules is missing: run make oidc"}
     try:
         with oidc_provider() as server:
             with urllib.request.urlopen(server.discovery_url, timeout=10) as answer:
