@@ -21,6 +21,7 @@ import pytest
 from tests import oidc_harness
 
 CONNECTIONS = 32
+PACKAGE = oidc_harness.SERVER_DIR / "node_modules/oidc-provider/package.json"
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -48,7 +49,7 @@ def compare(load: Callable[..., dict], ours: dict, seconds: float) -> dict:
     (``{"port", "request"}``), then oidc-provider's, twice; the summed rates'
     ratio, both sides' errors, and each round. Without ``make oidc``'s install, or
     without Node, the row says why it was not measured (the bench installs nothing)."""
-    if not oidc_harness._installed():
+    if not PACKAGE.exists():
         return {"unavailable": "tests/oidc/node_modules is missing: run make oidc"}
     try:
         with oidc_provider() as server:
@@ -74,9 +75,8 @@ def compare(load: Callable[..., dict], ours: dict, seconds: float) -> dict:
     rate = {name: sum(row["rps"] for row in rows) / len(rows)
             for name, rows in sides.items()}
     worst = {name: max(row["p99_ms"] for row in rows) for name, rows in sides.items()}
-    package = oidc_harness.SERVER_DIR / "node_modules/oidc-provider/package.json"
     return {
-        "version": json.loads(package.read_text())["version"],
+        "version": json.loads(PACKAGE.read_text())["version"],
         "connections": CONNECTIONS, "rps": rate, "p99_ms": worst,
         "ratio": round(rate["flowlab"] / (rate["oidc-provider"] or 1.0), 3),
         "errors": {name: sum(row["errors"] for row in rows)
