@@ -8,7 +8,7 @@ endpoint against oidc-provider's (A B A B, ``bench/peer.py``), and the workshop
 simulation (300 attendees spread over 30 s, 1,000 spread over 60 s, 300 at once).
 Prints every figure of issue 24 beside its target, the JSON, and records them in
 ``bench/RESULTS.md``. Bounded: every load has a request cap and a deadline; the
-whole run takes about 5 minutes on a 2-core machine (at most about 9).
+whole run takes about 5 minutes on a quiet 2-core machine, 7 on a busy one.
 
     .venv/bin/python bench/run.py [--workers N] [--database-url URL | --postgres]
         [--seconds 4] [--attendees 300] [--spread 30] [--crowd 1000]
