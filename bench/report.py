@@ -80,7 +80,8 @@ def targets(result: dict) -> list[str]:
         row.get("dropped", 0) for row in peer.get("rounds", ())
         if row["server"] == "flowlab")
     checks.append(("connections dropped under load (kept-alive clients): none",
-                   dropped == 0, f"{dropped} dropped"))
+                   dropped == 0, f"{dropped} dropped; workers restarted during the "
+                                 f"run: {result.get('worker_restarts', '?')}"))
     checks.append(("cold start < 0.5 s (existing database)",
                    result["cold_start_s"] < 0.5,
                    f"{result['cold_start_s'] * 1000:.0f} ms"))

@@ -165,6 +165,7 @@ def main() -> None:
             "crowd": workshop(app, args.crowd, args.crowd_spread, args.deadline
                               + max(0.0, args.crowd_spread - args.spread)),
             "burst": workshop(app, args.attendees, 0.0, args.deadline)}
+        result["worker_restarts"] = app.restarts()
         result["machine"] += f", after {os.getloadavg()[0]:.2f}"
         result["processes"] = len(app.memory.names)
     print(report.table(result))

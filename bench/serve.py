@@ -76,6 +76,21 @@ class App:
         self.cold_start = time.perf_counter() - began
         self.memory = Memory(self.process.pid)
 
+    def workers_booted(self) -> int:
+        """gunicorn's "Booting worker" lines so far (0 with BENCH_DEBUG=1). Read
+        with pread: the app writes through the same file offset."""
+        size = os.fstat(self.log.fileno()).st_size
+        return os.pread(self.log.fileno(), size, 0).count(b"Booting worker")
+
+    def restarts(self) -> int:
+        """Workers booted beyond those running now (gunicorn replaces any that dies
+        or misses its heartbeat); 0 with one process."""
+        try:
+            running = len(self.memory.root.children())
+        except psutil.Error:
+            return 0
+        return max(0, self.workers_booted() - running)
+
     def stop(self) -> None:
         if hasattr(self, "memory"):
             self.memory.stop()
