@@ -120,6 +120,7 @@ def attendee(base: Base, at: float, deadline: float, out: dict) -> None:
         out["errors"].append(f"{type(exc).__name__}: {exc}"[:200])
     finally:  # leave, as a closed tab does, so the connection is free for others
         runner.session.close()
+        out["ended"].append(at)
 
 
 def main() -> None:
@@ -135,7 +136,8 @@ def main() -> None:
                         help="wall-clock time.time() of the first arrival")
     args = parser.parse_args()
     base = Base(f"http://127.0.0.1:{args.port}")
-    out: dict = {"latencies": [], "errors": [], "finished": [], "dropped": []}
+    out: dict = {"latencies": [], "errors": [], "finished": [], "dropped": [],
+                 "ended": []}
     wait = max(0.0, args.start_at - time.time()) if args.start_at else 0.0
     began = time.perf_counter() + wait
     deadline = began + args.deadline
@@ -147,6 +149,9 @@ def main() -> None:
         thread.start()
     for thread in threads:
         thread.join(timeout=max(0.0, deadline + 15 - time.perf_counter()))
+    # A run still waiting for an answer when the time is up is an error too.
+    out["errors"] += ["still running at the deadline"] * (
+        args.attendees - len(out["ended"]))
     ended = max(out["finished"], default=time.perf_counter())
     print(json.dumps({
         "attendees": args.attendees, "finished": len(out["finished"]),
