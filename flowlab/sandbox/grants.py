@@ -88,11 +88,14 @@ def _token_row(kind: str):
     ).where(grants.c.id == bindparam("grant_id"), grants.c.revoked_at.is_(None))
 
 
+# RETURNING says what was saved: psycopg gives no row count for INSERT … SELECT.
 _TOKEN_COLUMNS = ("token_hash", "kind", "grant_id", "scopes", "issued_at",
                   "expires_at")
-SAVE_ACCESS = insert(tokens).from_select(_TOKEN_COLUMNS, _token_row("access"))
+SAVE_ACCESS = (insert(tokens).from_select(_TOKEN_COLUMNS, _token_row("access"))
+               .returning(tokens.c.kind))
 SAVE_BOTH = insert(tokens).from_select(
-    _TOKEN_COLUMNS, union_all(_token_row("access"), _token_row("refresh")))
+    _TOKEN_COLUMNS, union_all(_token_row("access"), _token_row("refresh"))
+).returning(tokens.c.kind)
 
 
 def new_grant(conn: Connection, client_id: str, user_id: str | None,
@@ -156,10 +159,10 @@ def save_tokens(conn, grant_id: int | None, client_id: str, user_id: str | None,
                       refresh_scopes=" ".join(refresh_scopes))
     statement = SAVE_BOTH if refresh else SAVE_ACCESS
     if grant_id is not None:  # one statement, so one commit
-        return conn.execute(statement, {"grant_id": grant_id, **values}).rowcount > 0
+        return bool(conn.execute(statement, {"grant_id": grant_id, **values}).all())
     with transaction(conn):
         grant_id = new_grant(conn, client_id, user_id)
-        conn.execute(statement, {"grant_id": grant_id, **values})
+        conn.execute(statement, {"grant_id": grant_id, **values}).all()
     return True
 
 
