@@ -6,18 +6,23 @@ then counts, through Flask's test client, only the instructions of ``N`` request
 one kind (collection is switched on and off around them with ``callgrind_control``).
 Run it from the root of the tree to measure; it starts itself under valgrind.
 
-    .venv/bin/python bench/instructions.py reload|written|token|hello|home [N]
+    .venv/bin/python bench/instructions.py reload|written|token|exchange|hello|home [N]
 
 ``reload``: a finished run's third step, its cookie already naming that step (as a
 browser reloading it); ``written``: the same page with a cookie naming another
 step, so the session is written (the presenter view follows the step page).
+``token``: a client-credentials token request; ``exchange``: a code exchange (the
+confidential demo app, Basic, PKCE), its codes minted beforehand, so only the
+exchanges are counted.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -25,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path.cwd()
 sys.path.insert(0, str(ROOT))
-JOBS = ("reload", "written", "token", "hello", "home")
+JOBS = ("reload", "written", "token", "exchange", "hello", "home")
 
 
 def measured(job: str, count: int) -> None:
@@ -56,11 +61,13 @@ def measured(job: str, count: int) -> None:
             client.set_cookie("session", cookie, domain="127.0.0.1")
             return client.get(step_url, base_url=server.url)
 
+        exchange = exchanges(app, client, web, basic.decode(), count + 5)
         calls = {
             "reload": lambda: step(same), "written": lambda: step(other),
             "token": lambda: client.post(
                 "/sandbox/api/token", data={"grant_type": "client_credentials"},
                 headers={"Authorization": "Basic " + basic.decode()}),
+            "exchange": exchange,
             "hello": lambda: client.get("/_bench/hello", base_url=server.url),
             "home": lambda: client.get("/", base_url=server.url)}
         call = calls[job]
@@ -74,6 +81,35 @@ def measured(job: str, count: int) -> None:
         for switch in (["-i", "off"], ["-d"]):
             subprocess.run(["callgrind_control", *switch, pid], capture_output=True)
         server.close()
+
+
+def exchanges(app, client, web, basic: str, count: int):
+    """A call that redeems the next of ``count`` codes minted now, as authorize
+    would have kept them (PKCE S256), for the confidential demo app."""
+    from flowlab.sandbox import grants
+    from flowlab.sandbox.store import DB
+
+    sandbox = app.extensions["sandbox"]
+    settings = sandbox.settings(sandbox.profiles.default)
+    verifier = "v" * 43
+    challenge = base64.urlsafe_b64encode(
+        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    codes = [settings.token_prefix + secrets.token_urlsafe(32) for _ in range(count)]
+    with DB.connection(app) as conn:
+        for code in codes:
+            grants.save_code(conn, code, 3600, client_id=web.client_id,
+                             user_id=sorted(sandbox.catalogue.users)[0],
+                             redirect_uri=web.redirect_uris[0], scopes=[],
+                             challenge=challenge, method="S256")
+    left = iter(codes)
+
+    def call():
+        return client.post(
+            "/sandbox/api/token", headers={"Authorization": "Basic " + basic},
+            data={"grant_type": "authorization_code", "code": next(left),
+                  "redirect_uri": web.redirect_uris[0], "code_verifier": verifier})
+
+    return call
 
 
 def main() -> None:

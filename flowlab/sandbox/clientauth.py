@@ -20,13 +20,17 @@ from flowlab.core.hosts import constant_time_equal
 from flowlab.core.hosts import is_loopback_host
 from flowlab.sandbox import assertion
 from flowlab.sandbox import consents
+from flowlab.sandbox.store import CLIENT
 from flowlab.sandbox.store import Client
 from flowlab.sandbox.store import digest
-from flowlab.sandbox.store import get_client
 
 # The caller name of the runner's calls on the private back-channel listener
 # (``web/sandbox/context.caller``): this machine, at an internal origin.
 BACKCHANNEL = "back-channel"
+# A client and the failures counted against its caller this minute, in one
+# statement: the token endpoint's every request needs both (RFC 6749 §10.10).
+CLIENT_AND_FAILURES = CLIENT.add_columns(
+    consents.FAILURES.scalar_subquery().label("failures"))
 
 
 class TooManyFailures(errors.OAuth2Error):
@@ -81,31 +85,34 @@ def _refuse(conn, key: str, request, description: str = "Invalid client"):
     return errors.InvalidClientError(description=description, request=request)
 
 
+def _client_and_failures(conn, client_id: str | None,
+                         key: str) -> tuple[Client | None, int]:
+    """The app registered as ``client_id`` and the failures counted against ``key``
+    this minute: one statement when the id is known, as on every good request."""
+    if client_id:
+        row = conn.execute(CLIENT_AND_FAILURES, {
+            "client_id": client_id, **consents.this_minute(key)}).mappings().first()
+        if row is not None:
+            return Client.from_row(row), row["failures"] or 0
+    return None, consents.failures(conn, key)
+
+
 def authenticate(conn, request, remote: str, settings) -> Client:
     """Check a confidential client's secret or assertion, counting failures (RFC
     6749 §3.2.1, RFC 7523 §3). Also the seam for the PAR endpoint (RFC 9126 §2.1):
     any oauthlib request whose ``uri`` is at this issuer."""
     client_id, secret = presented_credentials(request)
     if assertion.presented(request):
-        client_id = assertion.claimed_client(request)
+        return _assertion(conn, request, remote, settings)
     key = f"{client_id}|{remote}"
-    if consents.failures(conn, key) >= settings.failure_limit:
+    client, failed = _client_and_failures(conn, client_id, key)
+    if failed >= settings.failure_limit:
         raise TooManyFailures(request=request)
-    if assertion.presented(request):
-        if "private_key_jwt" not in settings.auth_methods:
-            raise _refuse(conn, key, request)
-        try:
-            inside = remote == BACKCHANNEL
-            return assertion.verify(conn, request, settings,
-                                    inside or is_loopback_host(remote), inside)
-        except errors.InvalidClientError as exc:
-            raise _refuse(conn, key, request, exc.description) from None
     method = ("client_secret_basic" if basic_credentials(request)
               else "client_secret_post")
     if secret is not None and method not in settings.auth_methods:
         raise _refuse(conn, key, request, "This issuer accepts only: "
                       + ", ".join(settings.auth_methods) + " (RFC 8414 §2)")
-    client = get_client(conn, client_id)
     if client is not None and not client.confidential and secret is None:
         if request.grant_type == "client_credentials":
             raise errors.UnauthorizedClientError(
@@ -121,13 +128,28 @@ def authenticate(conn, request, remote: str, settings) -> Client:
     return client
 
 
+def _assertion(conn, request, remote: str, settings) -> Client:
+    """A signed assertion instead of a secret (private_key_jwt, RFC 7523 §3)."""
+    key = f"{assertion.claimed_client(request)}|{remote}"
+    if consents.failures(conn, key) >= settings.failure_limit:
+        raise TooManyFailures(request=request)
+    if "private_key_jwt" not in settings.auth_methods:
+        raise _refuse(conn, key, request)
+    try:
+        inside = remote == BACKCHANNEL
+        return assertion.verify(conn, request, settings,
+                                inside or is_loopback_host(remote), inside)
+    except errors.InvalidClientError as exc:
+        raise _refuse(conn, key, request, exc.description) from None
+
+
 def identify_public(conn, request, remote: str, settings) -> Client:
     """A public client names itself with ``client_id`` alone (RFC 6749 §3.2.1),
     where the profile accepts ``none`` (FAPI 2.0: confidential clients only)."""
     key = f"{request.client_id}|{remote}"
-    if consents.failures(conn, key) >= settings.failure_limit:
+    client, failed = _client_and_failures(conn, request.client_id, key)
+    if failed >= settings.failure_limit:
         raise TooManyFailures(request=request)
-    client = get_client(conn, request.client_id)
     if client is None or client.confidential or "none" not in settings.auth_methods:
         raise _refuse(conn, key, request)
     return client

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import Connection
+from sqlalchemy import bindparam
 from sqlalchemy import select
 
 from flowlab.core.storage.db import transaction
@@ -40,13 +41,20 @@ def remember_consent(
                ("user_id", "client_id"), lambda new: {"scopes": new.scopes})
 
 
+# Built once (every token request reads a count): bound to ``key`` and ``minute``.
+FAILURES = select(auth_failures.c["count"]).where(
+    auth_failures.c["key"] == bindparam("key"),
+    auth_failures.c.minute == bindparam("minute"))
+
+
 def failures(conn: Connection, key: str) -> int:
     """Failed client authentications for ``key`` in the current minute."""
-    return conn.execute(
-        select(auth_failures.c["count"]).where(
-            auth_failures.c["key"] == key,
-            auth_failures.c.minute == int(time.time() // 60))
-    ).scalar() or 0
+    return conn.execute(FAILURES, this_minute(key)).scalar() or 0
+
+
+def this_minute(key: str) -> dict:
+    """The parameters of ``FAILURES``: ``key`` in the current minute."""
+    return {"key": key, "minute": int(time.time() // 60)}
 
 
 def record_failure(conn: Connection, key: str) -> None:

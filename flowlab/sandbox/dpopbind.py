@@ -88,9 +88,9 @@ def bind_code(grant: dict, token_handler, request) -> dict:
     return grant
 
 
-def check_code(conn: Connection, code: str, request) -> None:
-    """A code bound by ``dpop_jkt`` is redeemed only with a proof by that key."""
-    bound = bound_key(conn, code)
+def check_code(bound: str | None, request) -> None:
+    """A code bound by ``dpop_jkt`` to the key ``bound`` (read with the code,
+    ``grants.find_code``) is redeemed only with a proof by that key."""
     if bound and bound != jkt_of(request):
         raise InvalidDpopProof(description="The code is bound to another DPoP key"
                                " (dpop_jkt)", request=request)

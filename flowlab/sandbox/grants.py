@@ -15,12 +15,16 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
+from sqlalchemy import bindparam
 from sqlalchemy import insert
+from sqlalchemy import literal
 from sqlalchemy import select
+from sqlalchemy import union_all
 from sqlalchemy import update
 
 from flowlab.core.storage.db import transaction
 from flowlab.core.storage.sandbox_tables import codes
+from flowlab.core.storage.sandbox_tables import dpop_bindings
 from flowlab.core.storage.sandbox_tables import grants
 from flowlab.core.storage.sandbox_tables import tokens
 from flowlab.sandbox.housekeeping import maybe_purge
@@ -44,6 +48,7 @@ class CodeRecord:
     used: bool
     nonce: str | None = None  # OIDC Core §3.1.2.1
     auth_time: float | None = None  # when the user signed in (OIDC Core §2)
+    jkt: str | None = None  # the DPoP key it is bound to (RFC 9449 §10)
 
 
 @dataclass(frozen=True)
@@ -58,16 +63,49 @@ class TokenRecord:
     revoked: str | None
 
 
+# The token endpoint's statements, built once (each request only binds values).
+NEW_GRANT = insert(grants).returning(grants.c.id)
+FIND_CODE = (
+    select(codes, grants.c.client_id, grants.c.user_id, dpop_bindings.c.jkt)
+    .join(grants, grants.c.id == codes.c.grant_id)
+    .outerjoin(dpop_bindings, dpop_bindings.c.value_hash == codes.c.code_hash)
+    .where(codes.c.code_hash == bindparam("hash")))
+CLAIM_CODE = (update(codes).where(codes.c.code_hash == bindparam("hash"),
+                                  codes.c.used_at.is_(None))
+              .values(used_at=bindparam("now")))
+
+
+def _token_row(kind: str):
+    """A token row of grant ``grant_id``, selected only while the grant is live:
+    a token is never saved into a revoked grant (RFC 6749 §10.5). A refresh token
+    expires with its grant."""
+    expires = (grants.c.expires_at if kind == "refresh"
+               else bindparam("access_expires", type_=tokens.c.expires_at.type))
+    return select(
+        bindparam(kind + "_hash", type_=tokens.c.token_hash.type), literal(kind),
+        grants.c.id, bindparam(kind + "_scopes", type_=tokens.c.scopes.type),
+        bindparam("now", type_=tokens.c.issued_at.type), expires,
+    ).where(grants.c.id == bindparam("grant_id"), grants.c.revoked_at.is_(None))
+
+
+# RETURNING says what was saved: psycopg gives no row count for INSERT … SELECT.
+_TOKEN_COLUMNS = ("token_hash", "kind", "grant_id", "scopes", "issued_at",
+                  "expires_at")
+SAVE_ACCESS = (insert(tokens).from_select(_TOKEN_COLUMNS, _token_row("access"))
+               .returning(tokens.c.kind))
+SAVE_BOTH = insert(tokens).from_select(
+    _TOKEN_COLUMNS, union_all(_token_row("access"), _token_row("refresh"))
+).returning(tokens.c.kind)
+
+
 def new_grant(conn: Connection, client_id: str, user_id: str | None,
               resources: str | None = None) -> int:
     """Start a grant: the user's consent to this client, or the client acting
     alone; ``resources`` the RFC 8707 resources the user approved."""
     now = time.time()
-    return conn.execute(
-        insert(grants).values(client_id=client_id, user_id=user_id, created_at=now,
-                              expires_at=now + REFRESH_LIFETIME, resources=resources)
-        .returning(grants.c.id)
-    ).scalar_one()
+    return conn.execute(NEW_GRANT, dict(
+        client_id=client_id, user_id=user_id, created_at=now,
+        expires_at=now + REFRESH_LIFETIME, resources=resources)).scalar_one()
 
 
 def save_code(conn: Connection, code: str, ttl: int, **fields) -> None:
@@ -87,28 +125,21 @@ def save_code(conn: Connection, code: str, ttl: int, **fields) -> None:
 
 def find_code(conn: Connection, code: str) -> CodeRecord | None:
     """The record of ``code``, used or not, or None if unknown."""
-    row = conn.execute(
-        select(codes, grants.c.client_id, grants.c.user_id)
-        .join(grants, grants.c.id == codes.c.grant_id)
-        .where(codes.c.code_hash == digest(code))
-    ).mappings().first()
+    row = conn.execute(FIND_CODE, {"hash": digest(code)}).mappings().first()
     if row is None:
         return None
     return CodeRecord(
         row["grant_id"], row["client_id"], row["user_id"], row["redirect_uri"],
         row["scopes"].split(), row["challenge"], row["challenge_method"],
         row["expires_at"], row["used_at"] is not None, row["nonce"],
-        row["auth_time"],
+        row["auth_time"], row["jkt"],
     )
 
 
 def claim_code(conn: Connection, code: str) -> bool:
     """Mark a code used; False if another request got there first (single use)."""
     return conn.execute(
-        update(codes).where(codes.c.code_hash == digest(code),
-                            codes.c.used_at.is_(None))
-        .values(used_at=time.time())
-    ).rowcount == 1
+        CLAIM_CODE, {"hash": digest(code), "now": time.time()}).rowcount == 1
 
 
 def save_tokens(conn, grant_id: int | None, client_id: str, user_id: str | None,
@@ -121,24 +152,17 @@ def save_tokens(conn, grant_id: int | None, client_id: str, user_id: str | None,
     """
     maybe_purge(conn)
     now = time.time()
+    values = dict(access_hash=digest(access), access_scopes=" ".join(scopes),
+                  now=now, access_expires=now + ttl)
+    if refresh:
+        values.update(refresh_hash=digest(refresh),
+                      refresh_scopes=" ".join(refresh_scopes))
+    statement = SAVE_BOTH if refresh else SAVE_ACCESS
+    if grant_id is not None:  # one statement, so one commit
+        return bool(conn.execute(statement, {"grant_id": grant_id, **values}).all())
     with transaction(conn):
-        started = grant_id is None
-        if started:
-            grant_id = new_grant(conn, client_id, user_id)
-        if refresh or not started:  # a grant started in this transaction is live
-            grant = conn.execute(
-                select(grants.c.expires_at, grants.c.revoked_at)
-                .where(grants.c.id == grant_id)
-            ).one()
-            if grant.revoked_at is not None:
-                return False
-        rows = [dict(token_hash=digest(access), kind="access", grant_id=grant_id,
-                     scopes=" ".join(scopes), issued_at=now, expires_at=now + ttl)]
-        if refresh:
-            rows.append(dict(token_hash=digest(refresh), kind="refresh",
-                             grant_id=grant_id, scopes=" ".join(refresh_scopes),
-                             issued_at=now, expires_at=grant.expires_at))
-        conn.execute(insert(tokens), rows)
+        grant_id = new_grant(conn, client_id, user_id)
+        conn.execute(statement, {"grant_id": grant_id, **values}).all()
     return True
 
 

@@ -61,11 +61,18 @@ class Sandbox:
         self.differences = issuers.load_differences(folder)
         self.added: list[AddedIssuer] = []
         self._servers: dict[str, SandboxServer] = {}
+        self._settings: dict[str, Settings] = {}
         self._devices: dict[str, DeviceEndpoint] = {}
         self._mounts: list[Callable[[AddedIssuer], None]] = []
 
     def settings(self, profile: IssuerProfile) -> Settings:
-        """An issuer's settings: its profile's, else the app's config."""
+        """An issuer's settings: its profile's, else the app's config. Worked out
+        once per issuer, as its server's validator keeps them (``server``)."""
+        if profile.id not in self._settings:
+            self._settings[profile.id] = self._work_out(profile)
+        return self._settings[profile.id]
+
+    def _work_out(self, profile: IssuerProfile) -> Settings:
         config = self.config
         rotate = profile.rotate_refresh_tokens
         if rotate is None:  # Not a Spotify behaviour: off unless configured.

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -90,13 +91,15 @@ class Client:
         )
 
 
+# Built once: the token endpoint looks a client up on every request.
+CLIENT = select(clients).where(clients.c.client_id == bindparam("client_id"))
+
+
 def get_client(conn: Connection, client_id: str | None) -> Client | None:
     """The app registered as ``client_id``, or None."""
     if not client_id:
         return None
-    row = conn.execute(
-        select(clients).where(clients.c.client_id == client_id)
-    ).mappings().first()
+    row = conn.execute(CLIENT, {"client_id": client_id}).mappings().first()
     return Client.from_row(row) if row else None
 
 

@@ -56,7 +56,7 @@ def live_code(conn, settings, code: str, client, request, verify):
         raise grant_error(request, "Authorization code expired")
     if request.redirect_uri != record.redirect_uri:
         raise grant_error(request, "Invalid redirect URI")
-    dpopbind.check_code(conn, code, request)  # RFC 9449 §10, before the claim
+    dpopbind.check_code(record.jkt, request)  # RFC 9449 §10, before the claim
     return record
 
 
