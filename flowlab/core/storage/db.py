@@ -40,6 +40,7 @@ from sqlalchemy import make_url
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
+from flowlab.core.storage.migrations import is_current
 from flowlab.core.storage.migrations import upgrade
 
 _WRITE = "flowlab_write"  # set in a connection's info while ``transaction`` runs
@@ -149,7 +150,11 @@ def transaction(conn: Connection) -> Iterator[Connection]:
 
 def migrate(engine: Engine, branch: str) -> None:
     """Bring ``branch``'s tables to its newest revision in one write transaction
-    (``flowlab.core.storage.migrations``)."""
+    (``flowlab.core.storage.migrations``); a quick read first, as most starts find
+    it there already."""
+    with engine.connect() as conn:
+        if is_current(conn, branch):
+            return
     with engine.connect() as conn, transaction(conn):
         upgrade(conn, branch)
 
