@@ -23,6 +23,7 @@ from flowlab.core.storage.db import make_engine
 from flowlab.core.storage.db import migrate
 from flowlab.core.storage.db import transaction
 from flowlab.core.storage.migrations import HERE as MIGRATIONS
+from flowlab.core.storage.migrations import heads
 from flowlab.core.storage.sandbox_tables import clients
 from flowlab.sandbox import grants
 from tests.conftest import ROOT
@@ -91,6 +92,48 @@ def test_migrating_again_changes_nothing(app):
         assert conn.execute(select(clients.c.client_id)).scalars().all()  # demo apps
     urls = {SANDBOX.url(app), LAB.url(app)}
     assert sorted(sum((versions(url) for url in urls), [])) == sorted(HEADS)
+
+
+def test_the_heads_read_without_alembic_are_alembics():
+    assert set(heads()) == {"sandbox", "lab"} and set(heads().values()) == HEADS
+
+
+RESTART = """import sys
+from flowlab import create_app
+from flowlab.sandbox import store
+writes = []
+upsert = store.upsert
+store.upsert = lambda *args: writes.append(args) or upsert(*args)
+create_app({"SECRET_KEY": "k"}, instance_path=sys.argv[1])
+print("alembic" in sys.modules, len(writes))
+"""
+
+
+def test_a_restart_loads_no_alembic_and_rewrites_no_app(sandbox_env, tmp_path):
+    """The schema is current and the demo and lab apps are as they should be."""
+    def start() -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", RESTART, str(tmp_path / "instance")], cwd=ROOT,
+            env=sandbox_env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    start()
+    assert start() == ["False", "0"]
+
+
+@pytest.mark.sqlite_only
+def test_a_database_one_revision_behind_is_still_migrated(tmp_path):
+    make_app(tmp_path)
+    runs = tmp_path / "runs.sqlite3"
+    with sqlite3.connect(runs) as conn:  # as it was before lab_0012
+        conn.execute("DROP TABLE weak_servers")
+        conn.execute("UPDATE alembic_version SET version_num = 'lab_0011_branches'")
+    make_app(tmp_path)
+    with sqlite3.connect(runs) as conn:
+        assert conn.execute("SELECT count(*) FROM weak_servers").fetchone() == (0,)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (heads()["lab"],)]
 
 
 def test_a_failed_transaction_leaves_nothing(app):

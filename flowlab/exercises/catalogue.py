@@ -57,11 +57,16 @@ class Exercise:
     redirect_uri: str
     scope: str
     instructions: str  # Markdown with placeholders
-    instructions_html: Markup  # rendered once, placeholders still in
     curl: str
     python: str
     checks: tuple[Check, ...]
     order: int = 0
+
+    @property
+    def instructions_html(self) -> Markup:
+        """The instructions as HTML, placeholders still in: rendered on first use
+        (and kept by ``render_markdown``), not at start-up."""
+        return render_markdown(self.instructions)
 
     @property
     def confidential(self) -> bool:
@@ -93,7 +98,6 @@ def _exercise(path: Path, profiles: set[str], kinds: set[str]) -> Exercise:
         client_type=data["client_type"], grants=tuple(data["grants"]),
         redirect_uri=data["redirect_uri"], scope=data["scope"],
         instructions=data["instructions"].strip(),
-        instructions_html=render_markdown(data["instructions"]),
         curl=data["curl"].strip(), python=data["python"].strip(),
         checks=checks, order=int(data.get("order", 0)),
     )

@@ -37,6 +37,7 @@ from flowlab.labs.store import RunStore
 from flowlab.sandbox.public import DB
 from flowlab.sandbox.public import Sandbox
 from flowlab.sandbox.public import digest
+from flowlab.sandbox.public import refresh_clients
 
 # The labs' clients belong to no dashboard session, so no dashboard lists them.
 OWNER = "labs"
@@ -78,12 +79,10 @@ def init_app(app: Flask, services: Services) -> None:
             if lab_id in switches.labs() else lab for lab_id, lab in labs.items()}
     services.labs = Labs(labs, RunStore(app), switches)
     services.scoreboard.register(LabProgress(services.labs).source())
-    with DB.connection(app) as conn, transaction(conn):
-        for lab in labs.values():
-            for variant in lab.variants.values():
-                if variant.name != weak.YOURS:  # registered per configuration
-                    upsert(conn, clients, _registration(app, lab, variant),
-                           ("client_id",), _changed)
+    with DB.connection(app) as conn:
+        refresh_clients(conn, [  # the weak server's are registered per configuration
+            _registration(app, lab, variant) for lab in labs.values()
+            for variant in lab.variants.values() if variant.name != weak.YOURS])
     issuer.add_issuers(sandbox, labs, app.config)
     weak_issuer.add_issuer(sandbox, switches)
 

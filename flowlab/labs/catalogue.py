@@ -59,7 +59,7 @@ class Lab:
     rfc: tuple[str, ...]
     order: int
     client_name: str
-    story_html: str
+    story: str  # Markdown, rendered when the lab's page is first shown
     steps: tuple[dict, ...]
     variants: dict[str, Variant]
     outcome: dict[str, str]
@@ -71,6 +71,10 @@ class Lab:
     # A sentence a verdict adds, by outcome and by the key the lab's ``detail``
     # gives (which check was missing, say): ``[details.succeeded]`` in the TOML
     details: dict = field(default_factory=dict)
+
+    @property
+    def story_html(self) -> str:
+        return render_markdown(self.story)
 
     def note(self, variant: str, key: str) -> str:
         """The annotation of a message ``key``, the variant's own first."""
@@ -123,7 +127,7 @@ def load_lab(path: Path) -> Lab:
     return Lab(
         id=path.stem, title=data["title"], summary=data["summary"],
         rfc=tuple(data["rfc"]), order=int(data.get("order", 99)),
-        client_name=data["client_name"], story_html=render_markdown(data["story"]),
+        client_name=data["client_name"], story=data["story"],
         steps=tuple(data.get("steps", ())), variants=variants,
         outcome=outcome, annotations=dict(data.get("annotations", {})),
         level=data["level"], redirect_to=data.get("redirect_to", "client"),

@@ -31,11 +31,12 @@ from flowlab.sandbox.server import Settings
 from flowlab.sandbox.server import metadata as server_metadata
 from flowlab.sandbox.store import DB
 from flowlab.sandbox.store import digest
+from flowlab.sandbox.store import refresh_clients
 from flowlab.sandbox.validator import RequestValidator
 
 __all__ = ["DB", "AddedIssuer", "IssuerProfile", "RequestValidator", "Sandbox",
-           "client_secret", "create_client", "delete_clients", "digest", "thumbprint",
-           "use_once"]
+           "client_secret", "create_client", "delete_clients", "digest",
+           "refresh_clients", "thumbprint", "use_once"]
 
 
 @dataclass(frozen=True)

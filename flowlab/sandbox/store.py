@@ -178,22 +178,36 @@ def create_client(
     return get_client(conn, client_id), secret
 
 
-# What a start-up refreshes in an existing demo app (the key may have changed).
-_DEMO_FIELDS = ("name", "confidential", "secret_hash", "response_types",
-                "grant_types", "redirect_uris", "owner")
+# What a start-up refreshes in an existing demo or lab app (the key may have changed).
+_REFRESHED = ("name", "confidential", "secret_hash", "response_types",
+              "grant_types", "redirect_uris", "owner")
 
 
 def seed_demo_apps(conn: Connection, apps: tuple[DemoApp, ...]) -> None:
     """Insert or refresh the demo apps (idempotent, safe at every start-up)."""
+    refresh_clients(conn, [dict(
+        client_id=app.client_id, name=app.name, confidential=app.confidential,
+        secret_hash=app.client_secret and digest(app.client_secret),
+        secret_salt=None, response_types=" ".join(app.response_types),
+        grant_types=" ".join(app.grant_types),
+        redirect_uris="\n".join(app.redirect_uris), owner=None, created_at=0,
+    ) for app in apps])
+
+
+def refresh_clients(conn: Connection, rows: list[dict]) -> None:
+    """Insert each app of ``rows`` (start-up's own apps), or refresh the fields of
+    one there already that differ; one read, and no write when none differs."""
+    columns = [clients.c[name] for name in ("client_id", *_REFRESHED)]
+    found = {row.client_id: row for row in conn.execute(select(*columns).where(
+        clients.c.client_id.in_([row["client_id"] for row in rows])))}
+    stale = [row for row in rows if row["client_id"] not in found or any(
+        getattr(found[row["client_id"]], name) != row[name] for name in _REFRESHED)]
+    if not stale:
+        return
     with transaction(conn):
-        for app in apps:
-            upsert(conn, clients, dict(
-                client_id=app.client_id, name=app.name, confidential=app.confidential,
-                secret_hash=app.client_secret and digest(app.client_secret),
-                secret_salt=None, response_types=" ".join(app.response_types),
-                grant_types=" ".join(app.grant_types),
-                redirect_uris="\n".join(app.redirect_uris), owner=None, created_at=0,
-            ), ("client_id",), lambda new: {name: new[name] for name in _DEMO_FIELDS})
+        for row in stale:
+            upsert(conn, clients, row, ("client_id",),
+                   lambda new: {name: new[name] for name in _REFRESHED})
 
 
 def update_client(conn: Connection, client_id: str, **fields) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-import segno
 from flask import Blueprint
 from flask import flash
 from flask import jsonify
@@ -38,6 +37,8 @@ bp = Blueprint("presenter", __name__)
 
 def qr_svg(text: str) -> Markup:
     """``text`` as a QR code, drawn here as inline SVG (no image service)."""
+    import segno  # only the presenter's pages draw one: not loaded at start-up
+
     code = segno.make(text, error="m", micro=False)
     svg = code.svg_inline(scale=8, border=4, omitsize=True, svgclass="qr",
                           lineclass=None, dark="#000", light="#fff",

@@ -37,9 +37,8 @@ from sqlalchemy import Table
 from sqlalchemy import create_engine
 from sqlalchemy import event
 from sqlalchemy import make_url
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 
+from flowlab.core.storage.migrations import is_current
 from flowlab.core.storage.migrations import upgrade
 
 _WRITE = "flowlab_write"  # set in a connection's info while ``transaction`` runs
@@ -149,7 +148,10 @@ def transaction(conn: Connection) -> Iterator[Connection]:
 
 def migrate(engine: Engine, branch: str) -> None:
     """Bring ``branch``'s tables to its newest revision in one write transaction
-    (``flowlab.core.storage.migrations``)."""
+    (``flowlab.core.storage.migrations``), unless a quick read finds it there."""
+    with engine.connect() as conn:
+        if is_current(conn, branch):
+            return
     with engine.connect() as conn, transaction(conn):
         upgrade(conn, branch)
 
@@ -157,17 +159,24 @@ def migrate(engine: Engine, branch: str) -> None:
 def insert_new(conn: Connection, table: Table, values: dict) -> bool:
     """INSERT unless a row with the same key is there; whether this one went in.
     RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
+    statement = _insert(conn, table).values(**values).on_conflict_do_nothing()
     first = next(iter(table.primary_key.columns))
     return conn.execute(statement.returning(first)).first() is not None
+
+
+def _insert(conn: Connection, table: Table):
+    """``conn``'s dialect's INSERT (ON CONFLICT); PostgreSQL's loaded only if used."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 def upsert(conn: Connection, table: Table, values: dict, keys: tuple[str, ...],
            changes: Callable) -> None:
     """INSERT, or on a clash of ``keys`` UPDATE with ``changes(excluded)``."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values)
+    statement = _insert(conn, table).values(**values)
     conn.execute(statement.on_conflict_do_update(
         index_elements=list(keys), set_=changes(statement.excluded)))
 
