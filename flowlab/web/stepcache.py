@@ -27,7 +27,7 @@ from flask import session
 
 from flowlab.web.workshop import template_context
 
-BUDGET = 8 * 1024 * 1024  # characters of HTML per process (a page is ~40 KB)
+BUDGET = 8 * 1024 * 1024  # characters of HTML per app (a page: 20 to 50 thousand)
 _CSP_WIDENERS = ("connect_src", "form_action", "framable")
 
 
