@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 from urllib.parse import urlsplit
 
 
+@functools.lru_cache(maxsize=256)  # every step page asks of the same few hosts
 def is_loopback_host(host: str | None) -> bool:
     """True for IP literals in 127.0.0.0/8 and ::1 (not the name ``localhost``)."""
     if not host:

@@ -12,6 +12,7 @@ token alphabet, letters and digits mixed, are what counts as a token.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tomllib
@@ -109,8 +110,11 @@ class Redactor:
         return each_string(value, self)
 
     @classmethod
-    def for_run(cls, run, extra: set[str], reveal: bool) -> Redactor:
-        """Collect secrets from the run's store and every captured message."""
+    def for_run(cls, run, extra: set[str], reveal: bool,
+                loaded: bool = False) -> Redactor:
+        """Collect secrets from the run's store and every captured message; of a
+        ``loaded`` run's messages (as stored), once per process each."""
+        secrets_of = kept_message_secrets if loaded else message_secrets
         found = set(extra)
         for key, value in run.secrets.items():
             if key not in PUBLIC_KEYS:
@@ -122,7 +126,7 @@ class Redactor:
             for exchange in record.exchanges:
                 for message in (exchange["request"], exchange.get("response")):
                     if message:
-                        found.update(message_secrets(message))
+                        found.update(secrets_of(message))
         return cls(found, reveal)
 
 
@@ -151,6 +155,23 @@ def message_secrets(data: dict) -> list[str]:
             found += _credentials(name.lower(), value)
         elif secret_field(name, value):
             found.append(value)
+    return found
+
+
+_FOUND: dict[bytes, tuple[str, ...]] = {}
+
+
+def kept_message_secrets(data: dict) -> tuple[str, ...]:
+    """``message_secrets`` of a stored message, worked out once: what a captured
+    message says never changes. Keyed by a digest, so no message is kept; only for
+    messages as stored (a run whose secrets are sealed is stored masked)."""
+    key = hashlib.sha256(json.dumps(data, sort_keys=True,
+                                    default=str).encode()).digest()
+    found = _FOUND.get(key)
+    if found is None:
+        if len(_FOUND) >= 4096:  # a room's runs; older ones are worked out again
+            _FOUND.clear()
+        found = _FOUND[key] = tuple(message_secrets(data))
     return found
 
 

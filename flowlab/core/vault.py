@@ -13,6 +13,7 @@ import json
 import time
 
 from sqlalchemy import Table
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy import update
@@ -44,7 +45,7 @@ def put_choice(browser: str, provider: Provider, secret: bytes | None) -> None:
 
 def get_choice(browser: str) -> tuple[Provider, bytes | None] | None:
     """The browser's provider profile and sealed secret, unless idle too long."""
-    row = _fresh(choices, choices.c.browser == browser)
+    row = _fresh(choices, browser=browser)
     return (Provider.from_json(json.loads(row.provider)), row.secret) if row else None
 
 
@@ -57,8 +58,7 @@ def put_sealed(run: str, browser: str, sealed: bytes) -> None:
 
 
 def get_sealed(run: str, browser: str) -> bytes | None:
-    row = _fresh(run_secrets, (run_secrets.c.run == run)
-                 & (run_secrets.c.browser == browser))
+    row = _fresh(run_secrets, run=run, browser=browser)
     return row.sealed if row else None
 
 
@@ -77,15 +77,32 @@ def expire_idle(now: float | None = None) -> int:
                for t in (choices, run_secrets))
 
 
-def _fresh(table: Table, where):
-    """The row, if used within the idle time; marks it used (now and then)."""
+def _fresh(table: Table, **keys):
+    """The row whose columns equal ``keys``, if used within the idle time; marks it
+    used (now and then)."""
     now = _purge()
     conn = LAB.get()
-    row = conn.execute(select(table).where(
-        where, table.c.touched >= now - idle_seconds())).first()
+    row = conn.execute(_read(table, tuple(sorted(keys))),
+                       {**keys, "since": now - idle_seconds()}).first()
     if row is not None and row.touched < now - TOUCH_EVERY:
-        conn.execute(update(table).where(where).values(touched=now))
+        conn.execute(update(table).where(*(table.c[name] == value
+                                           for name, value in keys.items()))
+                     .values(touched=now))
     return row
+
+
+_READS: dict[tuple, object] = {}
+
+
+def _read(table: Table, names: tuple[str, ...]):
+    """The SELECT of ``_fresh``, built once per table and key columns: every page
+    reads a row, and building the statement cost more than running it."""
+    statement = _READS.get((table.name, names))
+    if statement is None:
+        statement = _READS[table.name, names] = select(table).where(
+            *(table.c[name] == bindparam(name) for name in names),
+            table.c.touched >= bindparam("since"))
+    return statement
 
 
 def _purge() -> float:

@@ -35,6 +35,7 @@ from flowlab.core.runner.flows import pkce_offered
 from flowlab.core.runner.present import diagram
 from flowlab.core.runner.present import kept_step_parts
 from flowlab.core.runner.present import sequence_html
+from flowlab.web import stepcache
 from flowlab.web.providers import current_choice
 from flowlab.web.providers import redirect_uri
 from flowlab.web.providers import remote_requester
@@ -196,11 +197,32 @@ def step_page(run, reveal: bool = False, shared: str | None = None,
               origin: dict | None = None):
     """A run's step page. Read only for an imported run (``origin``) or a shared
     one (``shared``, its link's token): no Next, no action. A shared page masks
-    every secret, offers no way to reveal one, and holds none of the run's own."""
+    every secret, offers no way to reveal one, and holds none of the run's own.
+    Kept once rendered, for this browser, while it would render the same
+    (``stepcache``)."""
     flow = runner().flow_of(run)
     viewing = _viewing(run)
     read_only = bool(shared or origin)
-    redact = orchestrate.redactor(run, context(run, flow), reveal and not read_only)
+    ctx = context(run, flow)
+    reveal = reveal and not read_only
+    shown = {"pending": None if read_only else engine.pending(run, flow),
+             "spent": not read_only and runner().spent(run, flow),
+             "branches": {} if shared else branch.children(run),
+             "where": addresses(run), "origin": origin}
+    ready_in = math.ceil(max(engine.ready_at(run, flow) - time.time(), 0))
+    page_key = stepcache.key(run, viewing, shared=shared, reveal=reveal,
+                             ready_in=ready_in, ctx=ctx, **shown)
+    html = stepcache.kept(page_key)
+    if html is None:
+        html = stepcache.keep(page_key, _render(run, flow, viewing, ctx, reveal,
+                                                shared, ready_in, shown))
+    return html
+
+
+def _render(run, flow, viewing: int, ctx: engine.Context, reveal: bool,
+            shared: str | None, ready_in: int, shown: dict) -> str:
+    read_only = bool(shared or shown["origin"])
+    redact = orchestrate.redactor(run, ctx, reveal)
     if shared:
         run = replace(run, secrets={})  # the page cannot show what it does not hold
     glossary = get_content().data("glossary")
@@ -210,15 +232,13 @@ def step_page(run, reveal: bool = False, shared: str | None = None,
     return render_template(
         "runner/step.html", run=run, flow=flow, viewing=viewing, record=record,
         parts=kept_step_parts(run, viewing, glossary, redact,
-                              registry.received_in(flow), addresses(run)),
+                              registry.received_in(flow), shown["where"]),
         redact=redact, reveal=redact.reveal, md=render_markdown,
-        pending=None if read_only else engine.pending(run, flow),
-        spent=not read_only and runner().spent(run, flow),
-        ready_in=math.ceil(max(engine.ready_at(run, flow) - time.time(), 0)),
+        pending=shown["pending"], spent=shown["spent"], ready_in=ready_in,
         texts=get_content().data("runner"), read_only=read_only, shared=shared,
-        origin=origin,
+        origin=shown["origin"],
         editable=not read_only and bool(record and branch.sent(run, viewing + 1)),
-        branches={} if shared else branch.children(run),
+        branches=shown["branches"],
         wrap_up=not read_only and tokenlife.offered(run, flow),
         diagram=steps, diagram_html=sequence_html(
             steps, label, get_template_attribute("_sequence.html", "sequence")),

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
 import requests
+from sqlalchemy import bindparam
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -115,12 +116,15 @@ def open_branch(parent: Run, number: int, ttl: float) -> Run:
     return branch
 
 
+_CHILDREN = (select(runs.c.id, runs.c.parent_step)  # built once: every step page asks
+             .where(runs.c.parent == bindparam("parent"),
+                    runs.c.owner == bindparam("owner"))
+             .order_by(runs.c.created))
+
+
 def children(run: Run) -> dict[int, list[str]]:
     """The branches made from ``run``, by step number, oldest first."""
-    rows = store.db.get().execute(
-        select(runs.c.id, runs.c.parent_step).where(
-            runs.c.parent == run.id, runs.c.owner == run.owner)
-        .order_by(runs.c.created))
+    rows = store.db.get().execute(_CHILDREN, {"parent": run.id, "owner": run.owner})
     found: dict[int, list[str]] = {}
     for row in rows:
         found.setdefault(row.parent_step, []).append(row.id)

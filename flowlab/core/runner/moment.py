@@ -6,7 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from dataclasses import field
+from functools import cached_property
 
+from markupsafe import Markup
+
+from flowlab.core.highlight import highlight
 from flowlab.core.http import Message
 
 # Headers that carry the protocol: credentials (RFC 6749 §2.3.1, RFC 6750 §2.1),
@@ -52,6 +56,16 @@ class View:
     # A request the lab's server sent to the sandbox's private back-channel listener
     # (flowlab/serving.py): that listener's host:port, and the public address.
     backchannel: tuple[str, str] | None = None
+
+    # Highlighted once per view: a kept view (``present.kept_step_parts``) is shown
+    # on every reload of its page.
+    @cached_property
+    def head_html(self) -> Markup:
+        return highlight(self.head, "http")
+
+    @cached_property
+    def text_html(self) -> Markup:
+        return highlight(self.text, "http")
 
 
 _WIRE: dict[int, tuple[dict, set, dict]] = {}

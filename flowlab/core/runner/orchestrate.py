@@ -152,7 +152,7 @@ class Runner:
 
 def redactor(run: Run, ctx: engine.Context, reveal: bool) -> Redactor:
     """Masks every secret of the run, the client secret included."""
-    return Redactor.for_run(run, {ctx.client_secret or ""}, reveal)
+    return Redactor.for_run(run, {ctx.client_secret or ""}, reveal, loaded=True)
 
 
 def lacks_secret(flow: Flow, ctx: engine.Context) -> bool:

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from dataclasses import field
 
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -86,11 +87,14 @@ def create(owner: str, flow: str, provider: Provider,
 def load(run_id: str, owner: str, box: SecretBox | None = None) -> Run | None:
     """The run, if it exists, has not expired and belongs to ``owner``; with its
     secrets opened from ``box``."""
-    row = db.get().execute(
-        select(runs).where(runs.c.id == run_id, runs.c.owner == owner,
-                           runs.c.expires >= time.time())
-    ).mappings().first()
+    row = db.get().execute(_LOAD, {"run_id": run_id, "owner": owner,
+                                   "now": time.time()}).mappings().first()
     return _from_row(row, box) if row else None
+
+
+_LOAD = select(runs).where(runs.c.id == bindparam("run_id"),  # built once, used often
+                           runs.c.owner == bindparam("owner"),
+                           runs.c.expires >= bindparam("now"))
 
 
 def owned(owner: str, limit: int = 20, box: SecretBox | None = None) -> list[Run]:
