@@ -11,12 +11,12 @@ WORKERS ?=
 SANDBOX_HOST ?= 127.0.0.3
 SANDBOX_PORT ?= 5001
 
-.PHONY: run sandbox test lint browser oidc postgres bench clean
+.PHONY: run sandbox test lint browser oidc postgres bench bytecode clean
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed bytecode
 	$(PY) app.py --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
 
-sandbox: $(VENV)/.installed
+sandbox: $(VENV)/.installed bytecode
 	$(PY) app.py --sandbox-only --host $(SANDBOX_HOST) --port $(SANDBOX_PORT)
 
 # pytest-xdist workers for `make test`: the suite mostly waits on sockets, browsers
@@ -24,7 +24,7 @@ sandbox: $(VENV)/.installed
 # TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 3
 
-test: $(VENV)/.dev-installed browser oidc postgres
+test: $(VENV)/.dev-installed bytecode browser oidc postgres
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n $(TEST_WORKERS)
@@ -49,8 +49,14 @@ postgres:
 
 # Figures beside issue 24's targets, recorded in bench/RESULTS.md (about 5 minutes).
 # BENCH_ARGS passes more options, e.g. BENCH_ARGS=--postgres.
-bench: $(VENV)/.dev-installed
+bench: $(VENV)/.dev-installed bytecode
 	$(PY) bench/run.py $(if $(WORKERS),--workers $(WORKERS)) $(BENCH_ARGS)
+
+# The project's modules compiled ahead (pip does it for the packages): where the
+# environment sets PYTHONDONTWRITEBYTECODE, every start of app.py (each test that
+# starts one, each gunicorn master) would otherwise compile them all again.
+bytecode: | $(VENV)/bin/python
+	@$(PY) -m compileall -q -x node_modules app.py flowlab tests bench
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

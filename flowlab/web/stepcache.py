@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import weakref
 from collections import OrderedDict
 
 from flask import current_app
@@ -28,6 +29,7 @@ from flask import session
 from flowlab.web.workshop import template_context
 
 BUDGET = 8 * 1024 * 1024  # characters of HTML per app (a page: 20 to 50 thousand)
+_CREATING = threading.Lock()
 _CSP_WIDENERS = ("connect_src", "form_action", "framable")
 
 
@@ -59,8 +61,14 @@ class Pages:
                 self.size -= len(dropped)
 
 
+_STORES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # by app
+
+
 def _pages() -> Pages:
-    return current_app.extensions.setdefault("flowlab.step_pages", Pages())
+    """This app's store (not an ``app.extensions`` key: issue 19 keeps three)."""
+    app = current_app._get_current_object()
+    with _CREATING:
+        return _STORES.setdefault(app, Pages())
 
 
 def key(run, viewing: int, *, shared: str | None, reveal: bool, ready_in: int,
