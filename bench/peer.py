@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import urllib.request
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -36,12 +35,7 @@ def oidc_provider():
     try:
         yield server
     finally:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-        server.log.unlink(missing_ok=True)
+        oidc_harness.stop(server)
 
 
 def compare(load: Callable[..., dict], ours: dict, seconds: float) -> dict:

@@ -109,6 +109,11 @@ def oidc_server(live_server):
     live server's callback (the redirect URI the provider page shows)."""
     server = start(lambda issuer: live_server(for_issuer(issuer)))
     yield server
+    stop(server)
+
+
+def stop(server) -> None:
+    """Stop a server ``start`` started (killed if it will not end) and drop its log."""
     server.process.terminate()
     try:
         server.process.wait(timeout=10)
