@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from flowlab.core.demo import demo_apps
 from flowlab.core.provider import Provider
+from flowlab.core.runner import claims
 from flowlab.core.runner import store
 from flowlab.core.runner.records import StepRecord
 from flowlab.core.storage.db import LAB
@@ -187,7 +188,7 @@ def _in_child(app, run_id: str, then) -> int:
     if pid == 0:  # the child: claim, tell the parent, then go on as asked
         try:
             with app.app_context():
-                assert store.claim(store.load(run_id, "owner"))
+                assert claims.claim(store.load(run_id, "owner"))
             os.write(told, b"x")
             then()
         finally:
@@ -206,7 +207,7 @@ def test_a_claim_whose_process_died_is_free_at_once(any_app):
     os.waitid(os.P_PID, child, os.WEXITED | os.WNOWAIT)
     try:
         with any_app.app_context():
-            taken = store.claim(store.load(run.id, "owner"))
+            taken = claims.claim(store.load(run.id, "owner"))
             assert taken  # at once, not after the stale time
             assert taken.interrupted  # the dead one's try left no outcome
     finally:
@@ -219,15 +220,15 @@ def test_a_claim_whose_process_lives_holds_until_it_dies(any_app):
     child = _in_child(any_app, run.id, lambda: time.sleep(60))
     try:
         with any_app.app_context():
-            busy = store.claim(store.load(run.id, "owner"))
+            busy = claims.claim(store.load(run.id, "owner"))
             assert not busy and busy.since  # running elsewhere: the page says so
-            assert busy.free_at == pytest.approx(busy.since + store.stale_time())
-            assert store.stale_time() < 30  # bounded by the outbound deadline
+            assert busy.free_at == pytest.approx(busy.since + claims.stale_time())
+            assert claims.stale_time() < 30  # bounded by the outbound deadline
     finally:
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
     with any_app.app_context():
-        assert store.claim(store.load(run.id, "owner"))
+        assert claims.claim(store.load(run.id, "owner"))
 
 
 def test_a_claim_held_on_another_machine_waits_for_the_stale_time(any_app):
@@ -235,8 +236,8 @@ def test_a_claim_held_on_another_machine_waits_for_the_stale_time(any_app):
         run = store.create("owner", "client-credentials", Provider(kind="sandbox"))
         LAB.get().execute(update(runs).where(runs.c.id == run.id).values(
             claimed=1, claimed_at=time.time(), claimed_by="elsewhere~boot/1/1"))
-        assert not store.claim(store.load(run.id, "owner"))
-        assert store.claim(store.load(run.id, "owner"), stale_after=-1)
+        assert not claims.claim(store.load(run.id, "owner"))
+        assert claims.claim(store.load(run.id, "owner"), stale_after=-1)
 
 
 def test_a_failed_save_releases_the_claim(any_app):
@@ -245,7 +246,7 @@ def test_a_failed_save_releases_the_claim(any_app):
     with any_app.app_context():
         run = store.create("owner", "client-credentials", Provider(kind="sandbox"))
         mine = store.load(run.id, "owner")
-        taken = store.claim(mine)
+        taken = claims.claim(mine)
         assert taken
         mine.steps.append(StepRecord(id="token", status="done"))
         if any_app.pg:
@@ -255,8 +256,8 @@ def test_a_failed_save_releases_the_claim(any_app):
         else:
             assert store.save(store.load(run.id, "owner"))  # another tab saved
             assert not store.save(mine)
-        store.let_go(mine, taken, saved=False)
-        again = store.claim(store.load(run.id, "owner"))
+        claims.let_go(mine, taken, saved=False)
+        again = claims.claim(store.load(run.id, "owner"))
         assert again and again.interrupted
 
 

@@ -106,22 +106,23 @@ def test_iss_is_compared_whenever_it_comes_back():
 
 
 def test_a_claimed_step_cannot_be_claimed_again(app):
+    from flowlab.core.runner import claims
     from flowlab.core.runner import store
 
     with app.app_context():
         run = store.create("owner", "client-credentials", Provider(kind="sandbox"))
         first = store.load(run.id, "owner")
         second = store.load(run.id, "owner")
-        assert store.claim(first)
-        assert not store.claim(second)  # loaded before the claim
+        assert claims.claim(first)
+        assert not claims.claim(second)  # loaded before the claim
         late = store.load(run.id, "owner")  # loaded after it, before the save
-        assert not store.claim(late)
+        assert not claims.claim(late)
         first.steps.append(StepRecord(id="token", status="done"))
         assert store.save(first)
         after = store.load(run.id, "owner")
-        assert store.claim(after)  # the next step is free to run
+        assert claims.claim(after)  # the next step is free to run
         stale = store.load(run.id, "owner")
-        assert store.claim(stale, stale_after=-1)  # a claim whose request died
+        assert claims.claim(stale, stale_after=-1)  # a claim whose request died
 
 
 @pytest.mark.parametrize(("provider", "params", "outcome"), [

@@ -176,12 +176,13 @@ def test_a_runs_file_from_before_migrations_keeps_its_runs(tmp_path):
                     " '{\"kind\": \"sandbox\"}', '{}', '[{\"id\": \"token\"}]',"
                     " 'active', ?, ?)", (time.time(), time.time() + 3600))
     app = make_app(tmp_path)
+    from flowlab.core.runner import claims
     from flowlab.core.runner import store
 
     with app.test_request_context():
         run = store.load("r1", "me")
         assert run is not None and run.options == {} and run.version == 0
-        assert store.claim(run)
+        assert claims.claim(run)
     with sqlite3.connect(tmp_path / "runs.sqlite3") as conn:
         assert conn.execute("SELECT step FROM runs").fetchone() == ("token",)
 

@@ -148,6 +148,12 @@ def allow_connect(url: str) -> str:
     return ""
 
 
+def csp_widened() -> bool:
+    """Whether this response's policy lets in more than the site's own (a page
+    that widens it is not for keeping: ``flowlab.web.stepcache``)."""
+    return any(g.get(name) for name in ("connect_src", "form_action", "framable"))
+
+
 def _set_headers(response):
     form_action = " ".join(["'self'", *g.get("form_action", [])])
     connect_src = " ".join(["'self'", *g.get("connect_src", [])])

@@ -47,6 +47,11 @@ def app_config() -> Config:
     return current_app.config
 
 
+def current_app_itself() -> Flask:
+    """The app serving this request, itself: the key of a per-app store."""
+    return current_app._get_current_object()
+
+
 def note_missing_backchannel() -> None:
     """Say once that this process has no back channel (``flowlab.core.backchannel``)."""
     backchannel.note_missing(current_app._get_current_object())

@@ -21,16 +21,15 @@ import threading
 import weakref
 from collections import OrderedDict
 
-from flask import current_app
-from flask import g
 from flask import request
 from flask import session
 
+from flowlab.web.security import csp_widened
+from flowlab.web.session import current_app_itself
 from flowlab.web.workshop import template_context
 
 BUDGET = 8 * 1024 * 1024  # characters of HTML per app (a page: 20 to 50 thousand)
 _CREATING = threading.Lock()
-_CSP_WIDENERS = ("connect_src", "form_action", "framable")
 
 
 class Pages:
@@ -66,9 +65,8 @@ _STORES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # by app
 
 def _pages() -> Pages:
     """This app's store (not an ``app.extensions`` key: issue 19 keeps three)."""
-    app = current_app._get_current_object()
     with _CREATING:
-        return _STORES.setdefault(app, Pages())
+        return _STORES.setdefault(current_app_itself(), Pages())
 
 
 def key(run, viewing: int, *, shared: str | None, reveal: bool, ready_in: int,
@@ -78,7 +76,7 @@ def key(run, viewing: int, *, shared: str | None, reveal: bool, ready_in: int,
     that is not read from the run (context, pending, spent, branches, addresses)."""
     if reveal or ready_in or "_flashes" in session or "csrf" not in session:
         return None
-    if any(g.get(name) for name in _CSP_WIDENERS):
+    if csp_widened():
         return None
     parts = [run.id, run.version, viewing, shared, run.secrets, session["csrf"],
              session.get("compare_back"), template_context(), request.host_url,
@@ -95,7 +93,7 @@ def kept(page_key: str | None) -> str | None:
 def keep(page_key: str | None, html: str) -> str:
     """Keep ``html`` under ``page_key`` unless rendering it changed what the key
     assumed (a CSRF token made, the CSP widened, a message flashed); ``html``."""
-    if page_key and "csrf" in session and "_flashes" not in session and not any(
-            g.get(name) for name in _CSP_WIDENERS):
+    if (page_key and "csrf" in session and "_flashes" not in session
+            and not csp_widened()):
         _pages().put(page_key, html)
     return html

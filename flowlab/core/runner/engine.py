@@ -18,9 +18,9 @@ from flowlab.core.hosts import constant_time_equal
 from flowlab.core.http import Exchange
 from flowlab.core.http import Message
 from flowlab.core.runner import actions as _registered  # noqa: F401  (registers the actions)
+from flowlab.core.runner import claims
 from flowlab.core.runner import oidc
 from flowlab.core.runner import poll
-from flowlab.core.runner import store
 from flowlab.core.runner.flows import Flow
 from flowlab.core.runner.records import StepRecord
 from flowlab.core.runner.registry import action
@@ -97,7 +97,7 @@ def spends(run: Run, flow: Flow) -> bool:
 def spent(run: Run, flow: Flow, stale_after: float | None = None) -> bool:
     """Whether the pending step spends what works once and an earlier try of it was
     cut off: sending it again would only be refused."""
-    return spends(run, flow) and store.interrupted(run, stale_after)
+    return spends(run, flow) and claims.interrupted(run, stale_after)
 
 
 def sign_in_again(run: Run, flow: Flow) -> bool:

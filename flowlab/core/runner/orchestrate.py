@@ -23,6 +23,7 @@ from flowlab.core import providers
 from flowlab.core.http import Message
 from flowlab.core.provider import Provider
 from flowlab.core.redact import Redactor
+from flowlab.core.runner import claims
 from flowlab.core.runner import engine
 from flowlab.core.runner import store
 from flowlab.core.runner import tokenlife
@@ -102,7 +103,7 @@ class Runner:
         wait = engine.ready_at(run, flow) - time.time()
         if wait > GRACE:  # too soon to poll (RFC 8628 §3.5): nothing is sent
             return "too_early", {"wait": math.ceil(wait)}
-        taken = store.claim(run, self.settings.stale_after)
+        taken = claims.claim(run, self.settings.stale_after)
         if not taken:  # a second click while another request runs the step
             return ("running", _when(taken)) if taken.since else None
         saved, said = False, None
@@ -118,7 +119,7 @@ class Runner:
             log.exception("The outcome of run %s's step was not saved", run.id)
             said = "not_saved", {}
         finally:
-            store.let_go(run, taken, saved)
+            claims.let_go(run, taken, saved)
         # A step that spent its code: the page itself says what happened, the way on.
         return None if said and engine.spends(run, flow) else said
 
@@ -160,7 +161,7 @@ def lacks_secret(flow: Flow, ctx: engine.Context) -> bool:
     return flow.client == "confidential" and not ctx.client_secret
 
 
-def _when(taken: store.Claim) -> dict:
+def _when(taken: claims.Claim) -> dict:
     now = time.time()
     return {"since": max(round(now - taken.since), 0),
             "wait": max(math.ceil(taken.free_at - now), 1)}

@@ -11,8 +11,8 @@ side's ``flowlab.web.connections``): this module knows nothing of requests.
 To keep new state: declare its table on ``flowlab.core.storage.tables.metadata``
 (the sandbox's are in ``sandbox_tables``), add an Alembic revision on the ``lab``
 branch (``flowlab/core/storage/migrations/versions/``), then use ``LAB.get()`` in a
-request or ``with LAB.connection(app) as conn`` outside one,
-and ``with transaction(conn):`` around statements that must commit together.
+request or ``with LAB.connection(app) as conn`` outside one, and
+``with transaction(conn):`` around statements that must commit together.
 
 Connections run in autocommit, so a single statement is atomic on its own (the
 update-where-version and claim-where-unused idioms need nothing more), and
@@ -22,6 +22,7 @@ queue on the busy timeout instead of failing when a read turns into a write.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sqlite3
 import time
@@ -166,11 +167,8 @@ def insert_new(conn: Connection, table: Table, values: dict) -> bool:
 
 def _insert(conn: Connection, table: Table):
     """``conn``'s dialect's INSERT (ON CONFLICT); PostgreSQL's loaded only if used."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+    name = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    return importlib.import_module(f"sqlalchemy.dialects.{name}").insert(table)
 
 
 def upsert(conn: Connection, table: Table, values: dict, keys: tuple[str, ...],
