@@ -266,6 +266,17 @@ def labs_site(tmp_path_factory) -> Iterator[LiveServer]:
 PROVIDER_HOST = "127.0.0.2"
 
 
+@pytest.fixture
+def fake():
+    """A Spotify-like stand-in provider (``tests/standin.py``) on the providers'
+    loopback address, for a test to point the lab's Spotify URLs at."""
+    from tests import standin
+
+    server = LiveServer(standin.make_standin(), backchannel=False, host=PROVIDER_HOST)
+    yield server
+    server.close()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))

@@ -14,8 +14,6 @@ from sqlalchemy import text
 
 from flowlab.core.storage.db import LAB
 from tests import standin
-from tests.conftest import PROVIDER_HOST
-from tests.conftest import LiveServer
 from tests.flowrunner import FlowRunner
 from tests.forms import submit
 from tests.sandbox_helpers import basic
@@ -224,12 +222,6 @@ def test_sending_needs_the_forms_csrf_token(code_run):
                                  allow_redirects=False, timeout=10)
     assert bare.status_code in (400, 403)
 
-
-@pytest.fixture
-def fake():
-    server = LiveServer(standin.make_standin(), backchannel=False, host=PROVIDER_HOST)
-    yield server
-    server.close()
 
 
 def test_a_real_providers_api_takes_any_path_under_its_base(serve, fake):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import requests
 
-from tests.test_processes import fake  # noqa: F401
 from tests.test_processes import lab_env  # noqa: F401
 from tests.test_processes import start_lab  # noqa: F401
 

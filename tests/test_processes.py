@@ -15,8 +15,6 @@ import pytest
 import requests
 
 from tests import standin
-from tests.conftest import PROVIDER_HOST
-from tests.conftest import LiveServer
 from tests.conftest import free_port
 from tests.conftest import wait_for
 from tests.flowrunner import FlowRunner
@@ -27,12 +25,6 @@ CLIENT_ID = "0123456789abcdef0123456789abcdef"
 SECRET = "processes-secret-0123456789"
 FLOWS = ["authorization-code-pkce", "authorization-code", "client-credentials"]
 
-
-@pytest.fixture
-def fake():
-    server = LiveServer(standin.make_standin(), backchannel=False, host=PROVIDER_HOST)
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -25,8 +25,6 @@ from flowlab.core.storage.db import make_engine
 from flowlab.sandbox.store import create_client
 from flowlab.web.session import lab_hosts
 from tests import standin
-from tests.conftest import PROVIDER_HOST
-from tests.conftest import LiveServer
 from tests.flowrunner import FlowRunner
 from tests.test_runner import STEPS
 
@@ -38,12 +36,6 @@ REASONS = {k: k for k in ("no_secret", "no_code_grant", "no_s256",
                           "no_client_credentials", "no_implicit", "no_device_grant",
                           "no_device_client", "no_openid", "no_token_exchange")}
 
-
-@pytest.fixture
-def fake():
-    server = LiveServer(standin.make_standin(), backchannel=False, host=PROVIDER_HOST)
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -33,8 +33,6 @@ from flowlab.core.runner.records import StepRecord
 from flowlab.core.storage.db import LAB
 from flowlab.core.storage.db import dispose
 from flowlab.core.storage.tables import runs
-from tests import standin
-from tests.conftest import PROVIDER_HOST
 from tests.conftest import LiveServer
 from tests.conftest import database_config
 from tests.conftest import free_port
@@ -260,12 +258,6 @@ def test_a_failed_save_releases_the_claim(any_app):
         again = claims.claim(store.load(run.id, "owner"))
         assert again and again.interrupted
 
-
-@pytest.fixture
-def fake():
-    server = LiveServer(standin.make_standin(), backchannel=False, host=PROVIDER_HOST)
-    yield server
-    server.close()
 
 
 def _words(page) -> str:

@@ -15,19 +15,11 @@ from flowlab.core.provider import Provider
 from flowlab.core.runner import store
 from flowlab.core.secrets import SecretBox
 from tests import standin
-from tests.conftest import PROVIDER_HOST
-from tests.conftest import LiveServer
 from tests.flowrunner import FlowRunner
 
 CLIENT_ID = "0123456789abcdef0123456789abcdef"
 SECRET = "sealed-secret-0123456789abcdef"
 
-
-@pytest.fixture
-def fake():
-    server = LiveServer(standin.make_standin(), backchannel=False, host=PROVIDER_HOST)
-    yield server
-    server.close()
 
 
 @pytest.fixture

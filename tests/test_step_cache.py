@@ -6,11 +6,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-import pytest
-
-from tests import standin
-from tests.conftest import PROVIDER_HOST
-from tests.conftest import LiveServer
 from tests.flowrunner import FlowRunner
 
 CLIENT_ID = "0123456789abcdef0123456789abcdef"
@@ -85,12 +80,6 @@ def test_a_flashed_message_shows_once_and_large_type_is_its_own_page(live_server
                         data={"csrf_token": _csrf(plain), "next": path})
     assert 'class="large-type"' not in runner.get(runner.run_url).text
 
-
-@pytest.fixture
-def fake():
-    server = LiveServer(standin.make_standin(), backchannel=False, host=PROVIDER_HOST)
-    yield server
-    server.close()
 
 
 def test_the_page_after_forget_holds_no_secret(serve, fake):
