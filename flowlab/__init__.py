@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 
 from flowlab.core import ROOT
+from flowlab.web.rules import LazyRule
 
 
 def create_app(
@@ -24,6 +25,7 @@ def create_app(
         static_folder=str(ROOT / "static"),
         template_folder=str(ROOT / "templates"),
     )
+    app.url_rule_class = LazyRule  # url_for's builders compiled on first use
     app.config.from_mapping(
         # Where prose and data live (lessons, decision table, flows, glossary).
         CONTENT_DIR=str(ROOT / "content"),

@@ -2,8 +2,13 @@
 
 import multiprocessing
 
+from werkzeug.routing import IntegerConverter
+from werkzeug.routing import Map
+from werkzeug.routing import Rule
+
 from flowlab import _instance_secret
 from flowlab import create_app
+from flowlab.web.rules import LazyRule
 
 
 def test_test_config_overrides(app):
@@ -70,3 +75,21 @@ def test_the_workshop_address_is_a_known_host_name(tmp_path):
     client = app.test_client()
     assert client.get("/", base_url="http://192.168.1.20:5000").status_code == 200
     assert client.get("/", base_url="http://10.9.9.9:5000").status_code == 400
+
+
+def test_every_url_is_built_as_werkzeug_builds_it(app):
+    """URL builders are compiled on first use (flowlab.web.rules): each rule still
+    builds what werkzeug's own rule builds, with and without extra arguments."""
+    rules = list(app.url_map.iter_rules())
+    plain = Map([Rule(rule.rule, **rule.get_empty_kwargs()) for rule in rules],
+                host_matching=app.url_map.host_matching).bind("127.0.0.1")
+    lazy = app.url_map.bind("127.0.0.1")
+    assert len(rules) > 200
+    assert all(isinstance(rule, LazyRule) for rule in rules if rule.endpoint != "static")
+    for rule in rules:
+        values = {name: 7 if isinstance(rule._converters[name], IntegerConverter)
+                  else "a b/é" for name in rule.arguments}
+        for extra in ({}, {"next": "/x?y=1&z"}):
+            built = lazy.build(rule.endpoint, {**values, **extra})
+            assert built == plain.build(rule.endpoint, {**values, **extra})
+            assert built.startswith("/")
