@@ -85,7 +85,7 @@ def test_every_url_is_built_as_werkzeug_builds_it(app):
                 host_matching=app.url_map.host_matching).bind("127.0.0.1")
     lazy = app.url_map.bind("127.0.0.1")
     assert len(rules) > 200
-    assert all(isinstance(rule, LazyRule) for rule in rules if rule.endpoint != "static")
+    assert all(isinstance(rule, LazyRule) for rule in rules[1:])  # [0]: static
     for rule in rules:
         values = {name: 7 if isinstance(rule._converters[name], IntegerConverter)
                   else "a b/é" for name in rule.arguments}
