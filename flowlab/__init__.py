@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 
 from flowlab.core import ROOT
+from flowlab.core import tomlcache
 from flowlab.web.rules import LazyRule
 
 
@@ -104,6 +105,7 @@ def create_app(
         runner.quiet_loggers()  # no tokens in requests-oauthlib's debug log
         web.init_app(app)  # the lab's pages and their templates' helpers
         labs.init_app(app, services)  # the attack labs, their clients and issuers
+    tomlcache.save()  # the TOML parsed for the first time, kept for the next start
     return app
 
 

@@ -21,6 +21,7 @@ from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
+from flowlab.core import tomlcache
 from flowlab.core.highlight import CSS_CLASS
 from flowlab.core.highlight import highlight
 
@@ -126,7 +127,7 @@ def split_front_matter(text: str, source: str = "<text>") -> tuple[dict, str]:
     if not sep:
         raise ValueError(f"{source}: front matter has no closing {FRONT_MATTER}")
     try:
-        return tomllib.loads(head), body
+        return tomlcache.loads(head), body
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{source}: bad front matter: {exc}") from exc
 
@@ -142,7 +143,7 @@ def render_markdown(text: str) -> Markup:
 
 def _read_toml(path: Path) -> dict:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomlcache.read(path)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: {exc}") from exc
 

@@ -15,17 +15,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 from urllib.parse import quote
 from urllib.parse import quote_plus
 
 from flowlab.core import ROOT
+from flowlab.core import tomlcache
 from flowlab.core.http import NOT_RECORDED
 from flowlab.core.http import Message
 from flowlab.core.http import basic_credentials
 
-RULES = tomllib.loads((ROOT / "content"
-                       / "redaction.toml").read_text(encoding="utf-8"))
+RULES = tomlcache.read(ROOT / "content" / "redaction.toml")
 SAFE_FIELDS = frozenset(RULES["safe"])
 SECRET_FIELDS = frozenset(RULES["secret"]["names"])
 SECRET_ENDINGS = tuple(RULES["secret"]["endings"])

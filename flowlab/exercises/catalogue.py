@@ -13,7 +13,6 @@ values (:func:`fill`).
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 from markupsafe import Markup
 from markupsafe import escape
 
+from flowlab.core import tomlcache
 from flowlab.core.content import render_markdown
 
 CLIENT_TYPES = ("confidential", "public")
@@ -81,7 +81,7 @@ def load(folder: Path, profiles: set[str], kinds: set[str]) -> dict[str, Exercis
 
 
 def _exercise(path: Path, profiles: set[str], kinds: set[str]) -> Exercise:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data = tomlcache.read(path)
     missing = [key for key in REQUIRED if key not in data]
     if missing:
         raise ValueError(f"{path}: missing {', '.join(missing)}")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
 from pathlib import Path
 
+from flowlab.core import tomlcache
 from flowlab.core.content import render_markdown
 
 VARIANTS = ("vulnerable", "defended")
@@ -119,7 +119,7 @@ def _variant(name: str, data: dict) -> Variant:
 
 def load_lab(path: Path) -> Lab:
     """Read one lab; a missing variant or field fails at start-up, not mid-run."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data = tomlcache.read(path)
     outcome = {name: data["outcome"][name] for name in OUTCOMES}
     if data["level"] not in LEVELS:
         raise ValueError(f"{path.name}: level must be one of {', '.join(LEVELS)}")

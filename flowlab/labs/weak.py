@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import secrets
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from sqlalchemy import delete
 from sqlalchemy import insert
 from sqlalchemy import select
 
+from flowlab.core import tomlcache
 from flowlab.core.storage.tables import weak_servers
 
 YOURS = "yours"  # the third way to run a lab: against the learner's server
@@ -82,7 +82,7 @@ class Switches:
 
 def load(path: Path) -> Switches:
     """Read the switches; a missing field fails at start-up, not mid-run."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data = tomlcache.read(path)
     found = tuple(Switch(id=s["id"], label=s["label"], section=s["section"],
                          weakens=s["weakens"], server=dict(s["server"]),
                          opens=tuple(s["opens"])) for s in data["switch"])

@@ -5,15 +5,14 @@ other fields, a severity, a message and its RFC section (RFC 9700 throughout).""
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import UTC
 from datetime import datetime
 
 from flowlab.core import ROOT
+from flowlab.core import tomlcache
 from flowlab.core.inspect.recognize import Pasted
 
-RULES = tomllib.loads((ROOT / "content" / "inspect" / "rules.toml").read_text(
-    encoding="utf-8"))["rule"]
+RULES = tomlcache.read(ROOT / "content" / "inspect" / "rules.toml")["rule"]
 ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 SPOTIFY = ("spotify.com",)
 

@@ -13,7 +13,6 @@ was not. Nothing pasted is kept, and a secret is shown only masked.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
 from dataclasses import field
 
@@ -28,10 +27,10 @@ from jwt.algorithms import OKPAlgorithm
 from jwt.algorithms import RSAAlgorithm
 
 from flowlab.core import ROOT
+from flowlab.core import tomlcache
 from flowlab.core.redact import mask
 
-TEXTS = tomllib.loads((ROOT / "content" / "inspect" / "workbench.toml")
-                      .read_text(encoding="utf-8"))["jwt"]
+TEXTS = tomlcache.read(ROOT / "content" / "inspect" / "workbench.toml")["jwt"]
 
 # The key type each JWS algorithm needs (RFC 7518 §3.1, RFC 8037 §3.1).
 KTY = {**dict.fromkeys(("HS256", "HS384", "HS512"), "oct"),

@@ -4,19 +4,18 @@ the text of a run's message to inspect. Data: ``content/inspect/lab.toml``."""
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from flowlab.core import ROOT
+from flowlab.core import tomlcache
 from flowlab.core.http import Message
 from flowlab.core.inspect.findings import applies
 from flowlab.core.inspect.findings import holds
 from flowlab.core.inspect.recognize import Pasted
 
-FLOWS = tomllib.loads((ROOT / "content" / "inspect" / "lab.toml").read_text(
-    encoding="utf-8"))["flow"]
+FLOWS = tomlcache.read(ROOT / "content" / "inspect" / "lab.toml")["flow"]
 
 
 @dataclass(frozen=True)
