@@ -13,22 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
-from urllib.parse import urlsplit
-from xml.etree.ElementTree import Element
 
-import markdown
-from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
 from flowlab.core import tomlcache
-from flowlab.core.highlight import CSS_CLASS
 from flowlab.core.highlight import highlight
 
 __all__ = ["Content", "Page", "highlight"]
 
 FRONT_MATTER = "+++"
-EXTENSIONS = ["tables", "fenced_code", "toc", "attr_list", "codehilite"]
 
 
 @dataclass(frozen=True)
@@ -148,26 +141,7 @@ def _read_toml(path: Path) -> dict:
         raise ValueError(f"{path}: {exc}") from exc
 
 
-def _markdown() -> markdown.Markdown:
-    config = {"codehilite": {"css_class": CSS_CLASS, "guess_lang": False}}
-    return markdown.Markdown(
-        extensions=[*EXTENSIONS, _MarkdownLinks()], extension_configs=config
-    )
+def _markdown():
+    from flowlab.core.markup import renderer
 
-
-class _LinkRewriter(Treeprocessor):
-    """Turn relative links to ``x.md`` into links to the page's route, ``x``."""
-
-    def run(self, root: Element) -> None:
-        for link in root.iter("a"):
-            href = link.get("href", "")
-            parts = urlsplit(href)
-            if parts.scheme or parts.netloc or not parts.path.endswith(".md"):
-                continue
-            fragment = f"#{parts.fragment}" if parts.fragment else ""
-            link.set("href", parts.path[: -len(".md")] + fragment)
-
-
-class _MarkdownLinks(Extension):
-    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802
-        md.treeprocessors.register(_LinkRewriter(md), "md_links", 5)
+    return renderer()

@@ -1,7 +1,8 @@
 """Pygments highlighting with CSS classes, and the light and dark stylesheet.
 
 Regenerate ``static/pygments.css`` with ``python -m flowlab.core.highlight``; a test
-checks that the committed file matches.
+checks that the committed file matches. Pygments is imported on the first
+highlight, not at start-up.
 """
 
 from __future__ import annotations
@@ -9,10 +10,6 @@ from __future__ import annotations
 import functools
 
 from markupsafe import Markup
-from pygments import highlight as pygments_highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import find_lexer_class_by_name
-from pygments.token import STANDARD_TYPES
 
 CSS_CLASS = "highlight"
 # Both styles keep every token at WCAG AA contrast (4.5:1) on their own background.
@@ -22,20 +19,31 @@ DARK_STYLE = "lightbulb"
 
 def highlight(code: str, lexer_name: str) -> Markup:
     """Highlight ``code`` as HTML with CSS classes (no inline styles)."""
-    return Markup(pygments_highlight(code, _lexer_class(lexer_name)(), _FORMATTER))
+    from pygments import highlight as pygments_highlight
+
+    return Markup(pygments_highlight(code, _lexer_class(lexer_name)(), _formatter()))
 
 
 @functools.lru_cache(maxsize=32)
 def _lexer_class(name: str):
     """Finding a lexer by name is the slow part. Instances are made per call: some
     (HTTP's) keep state while lexing, so threads must not share one."""
+    from pygments.lexers import find_lexer_class_by_name
+
     return find_lexer_class_by_name(name)
 
 
-_FORMATTER = HtmlFormatter(cssclass=CSS_CLASS)
+@functools.cache
+def _formatter():
+    """The HTML formatter, made once and shared by every call."""
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(cssclass=CSS_CLASS)
 
 
 def _style_defs(style: str) -> str:
+    from pygments.formatters import HtmlFormatter
+
     formatter = HtmlFormatter(style=style, cssclass=CSS_CLASS)
     selector = f".{CSS_CLASS}"
     lines = formatter.get_background_style_defs(selector)
@@ -45,6 +53,8 @@ def _style_defs(style: str) -> str:
 
 def _dark_reset() -> str:
     """Undo every light token rule, so no light colour survives on the dark ground."""
+    from pygments.token import STANDARD_TYPES
+
     classes = sorted({name for name in STANDARD_TYPES.values() if name})
     selectors = ",\n".join(f".{CSS_CLASS} .{name}" for name in classes)
     return (
