@@ -1,6 +1,9 @@
 """The app factory, config layering, and headers every response carries."""
 
 import multiprocessing
+import os
+import subprocess
+import sys
 
 from werkzeug.routing import IntegerConverter
 from werkzeug.routing import Map
@@ -8,6 +11,7 @@ from werkzeug.routing import Rule
 
 from flowlab import _instance_secret
 from flowlab import create_app
+from flowlab.core import ROOT
 from flowlab.web.rules import LazyRule
 
 
@@ -93,3 +97,21 @@ def test_every_url_is_built_as_werkzeug_builds_it(app):
             built = lazy.build(rule.endpoint, {**values, **extra})
             assert built == plain.build(rule.endpoint, {**values, **extra})
             assert built.startswith("/")
+
+
+def test_start_up_loads_no_markdown_nor_pygments(tmp_path):
+    """A restart (create_app and the first /) leaves Markdown and Pygments to the
+    first page that renders or highlights something (flowlab.core.markup)."""
+    code = (
+        "import sys\n"
+        "from flowlab import create_app\n"
+        "app = create_app({'SECRET_KEY': 'k'}, instance_path=sys.argv[1])\n"
+        "assert app.test_client().get('/').status_code == 200\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(sys.argv[2:])))\n")
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("FLOWLAB_")}
+    command = [sys.executable, "-c", code, str(tmp_path), "markdown", "pygments"]
+    for _ in range(2):  # a new database (Alembic's Mako loads Pygments), a restart
+        shown = subprocess.run(command, cwd=ROOT, env=env, capture_output=True,
+                               text=True, timeout=120, check=True)
+    assert shown.stdout.strip() == "[]"
