@@ -7,6 +7,8 @@ import gc
 import logging
 import os
 
+from flowlab import create_app  # also what `flask --app app` finds
+
 EPILOG = """With more than one worker, gunicorn serves the lab: a parent process forks
 N worker processes, each serving with waitress and several threads, and each also
 serves the shared private back channel and the attack labs' attacker on 127.0.0.2.
@@ -80,7 +82,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     workers = args.workers or (1 if args.sandbox_only else default_workers())
     gc.disable()  # until settle(), before serving
-    from flowlab import create_app
     from flowlab.keepalive import create_server
     from flowlab.serving import alongside
     from flowlab.serving import serve_processes
