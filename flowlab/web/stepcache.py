@@ -79,8 +79,12 @@ _STORES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # by app
 
 def _pages() -> Pages:
     """This app's store (not an ``app.extensions`` key: issue 19 keeps three)."""
-    with _CREATING:
-        return _STORES.setdefault(current_app_itself(), Pages())
+    app = current_app_itself()
+    pages = _STORES.get(app)
+    if pages is None:
+        with _CREATING:
+            pages = _STORES.setdefault(app, Pages())
+    return pages
 
 
 def key(stamp: Stamp, *, shared: str | None = None, reveal: bool = False,
