@@ -52,6 +52,9 @@ def highlight_http(text: str):
 @bp.before_request
 def _no_localhost():
     """Spotify refuses ``localhost`` redirect URIs; move to the loopback literal."""
+    host = request.host.lower()
+    if "localhost" not in host and "%" not in host:  # most requests: no URL built
+        return None
     parts = urlsplit(request.url)
     if parts.hostname == "localhost":
         netloc = parts.netloc.replace("localhost", "127.0.0.1", 1)

@@ -99,8 +99,9 @@ def key(stamp: Stamp, *, shared: str | None = None, reveal: bool = False,
     config = app_config()
     parts = [stamp.id, stamp.version, stamp.claim, stamp.branches,
              request.args.get("step"), shared, held, session["csrf"],
-             session.get("compare_back"), template_context(), request.root_url,
-             request.path, [config.get(name) for name in ADDRESSES]]
+             session.get("compare_back"), template_context(), request.scheme,
+             request.host, request.script_root, request.path,
+             [config.get(name) for name in ADDRESSES]]
     text = json.dumps(parts, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()
 
