@@ -189,7 +189,7 @@ def show(run_id: str):
         run = load_run(run_id)
         page = _page(run, reveal, None, imported.origin(run), stamp.branches)
     if session.get("viewing") != page.seen:  # the presenter view follows this page
-        session["viewing"] = page.seen
+        session["viewing"] = list(page.seen)  # a copy: the kept one stays
     return page.html
 
 
