@@ -4,8 +4,16 @@ would render, never an older one and never another browser's."""
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import urlsplit
 
+from sqlalchemy import select
+from sqlalchemy import update
+
+from flowlab.core.runner import branch
+from flowlab.core.runner import store
+from flowlab.core.storage.db import LAB
+from flowlab.core.storage.tables import runs
 from tests.flowrunner import FlowRunner
 
 CLIENT_ID = "0123456789abcdef0123456789abcdef"
@@ -26,6 +34,22 @@ def _twice(runner: FlowRunner, url: str) -> str:
     again = runner.get(url).text
     assert again == first
     return again
+
+
+def _in_database(server, run_url: str, then) -> None:
+    """Do ``then(run)`` with the run as stored, straight in the database, as
+    another process would (no request of this server knows of it)."""
+    run_id = urlsplit(run_url).path.rsplit("/", 1)[1]
+    with server.app.app_context():
+        owner = LAB.get().execute(select(runs.c.owner)
+                                  .where(runs.c.id == run_id)).scalar_one()
+        then(store.load(run_id, owner))
+
+
+def _set(**values):
+    """A change of the run's row, for ``_in_database``."""
+    return lambda run: LAB.get().execute(update(runs).where(runs.c.id == run.id)
+                                         .values(**values))
 
 
 def test_the_page_after_next_shows_the_new_step(live_server):
@@ -91,3 +115,42 @@ def test_the_page_after_forget_holds_no_secret(serve, fake):
     token = _csrf(runner.get(lab("/provider")).text)
     runner.session.post(lab("/provider/forget"), data={"csrf_token": token})
     assert 'id="console-link"' not in runner.get(runner.run_url).text
+
+
+def test_a_run_saved_by_another_process_is_not_served_its_old_page(live_server):
+    runner = FlowRunner(live_server).start("client-credentials")
+    runner.run_all()
+    done = _twice(runner, runner.run_url)
+    assert "run-step-done" in done and 'id="next"' not in done
+    _in_database(live_server, runner.run_url, _set(
+        steps="[]", status="active", version=runs.c.version + 1))
+    again = _twice(runner, runner.run_url)
+    assert 'id="next"' in again and "run-step-done" not in again
+
+
+def test_a_claim_let_go_elsewhere_is_shown_though_the_version_stays(live_server):
+    """A try of the code exchange cut off in another process, its claim let go of
+    (which bumps no version): the page says the code may be spent."""
+    runner = FlowRunner(live_server).start("authorization-code")
+    runner.next()  # the authorization request
+    runner.authorize()  # back with a code: next is the token request
+    assert 'id="next"' in _twice(runner, runner.run_url)
+
+    def cut_off(run):  # as claims.claim, then claims.release, leave it
+        _set(claimed=len(run.steps) * 1000 + 1, claimed_at=time.time(),
+             claimed_by="")(run)
+
+    _in_database(live_server, runner.run_url, cut_off)
+    page = _twice(runner, runner.run_url)
+    assert "Sign in again" in page and 'id="next"' not in page
+
+
+def test_a_branch_made_elsewhere_is_listed_and_an_expired_run_is_gone(live_server):
+    runner = FlowRunner(live_server).start("client-credentials")
+    runner.run_all()
+    assert "run-branch" not in _twice(runner, runner.run_url)
+    _in_database(live_server, runner.run_url,
+                 lambda run: branch.open_branch(run, 1, 3600))
+    assert "Branch 1 from step 1" in _twice(runner, runner.run_url)
+    _in_database(live_server, runner.run_url, _set(expires=time.time() - 1))
+    assert runner.get(runner.run_url).status_code == 404

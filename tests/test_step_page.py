@@ -210,3 +210,14 @@ def test_the_step_list_says_each_state_in_words(live_server):
     steps = _step_list(runner.get(f"{runner.run_url}?step=2").text)
     assert "shown here" not in _text(steps[0][1]) and "done" in _text(steps[0][1])
     assert "shown here" in _text(steps[1][1])
+
+
+@pytest.mark.parametrize(("base", "moved"), [
+    ("http://localhost:5000", "http://127.0.0.1:5000/run/?x=1"),
+    ("http://LocalHost", "http://127.0.0.1/run/?x=1"),
+    ("http://127.0.0.1:5000", None)])
+def test_the_runner_moves_localhost_to_the_loopback_literal(client, base, moved):
+    """Spotify refuses ``localhost`` redirect URIs: the runner's pages move there."""
+    answer = client.get("/run/?x=1", base_url=base)
+    assert (answer.status_code, answer.headers.get("Location")) == (
+        (307, moved) if moved else (200, None))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import replace
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
@@ -13,7 +12,6 @@ from flask import Blueprint
 from flask import Response
 from flask import abort
 from flask import flash
-from flask import get_template_attribute
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -23,19 +21,16 @@ from flask import url_for
 from flowlab.core import providers
 from flowlab.core.content import render_markdown
 from flowlab.core.highlight import highlight
-from flowlab.core.runner import branch
+from flowlab.core.runner import claims
 from flowlab.core.runner import clientdoc
 from flowlab.core.runner import engine
 from flowlab.core.runner import imported
 from flowlab.core.runner import orchestrate
-from flowlab.core.runner import registry
+from flowlab.core.runner import stamps
 from flowlab.core.runner import store
-from flowlab.core.runner import tokenlife
 from flowlab.core.runner.flows import pkce_offered
-from flowlab.core.runner.present import diagram
-from flowlab.core.runner.present import kept_step_parts
-from flowlab.core.runner.present import sequence_html
 from flowlab.web import stepcache
+from flowlab.web import steppage
 from flowlab.web.providers import current_choice
 from flowlab.web.providers import redirect_uri
 from flowlab.web.providers import remote_requester
@@ -57,6 +52,9 @@ def highlight_http(text: str):
 @bp.before_request
 def _no_localhost():
     """Spotify refuses ``localhost`` redirect URIs; move to the loopback literal."""
+    host = request.host.lower()
+    if "localhost" not in host and "%" not in host:  # most requests: no URL built
+        return None
     parts = urlsplit(request.url)
     if parts.hostname == "localhost":
         netloc = parts.netloc.replace("localhost", "127.0.0.1", 1)
@@ -179,12 +177,20 @@ def _fault(name: str, **values) -> str:
 
 @bp.get("/runs/<run_id>")
 def show(run_id: str):
-    run = load_run(run_id)
-    seen = [run.id, _viewing(run) + 1 if run.steps else 0]
-    if session.get("viewing") != seen:  # the presenter view follows this page
-        session["viewing"] = seen
-    return step_page(run, reveal=request.args.get("reveal") == "1",
-                     origin=imported.origin(run))
+    """A run's step page: kept pages are looked up by the run's stamp, before its
+    steps are loaded (``stepcache``); a real provider's run, whose secrets are not
+    in its row, only once it is loaded."""
+    stamp = runner().stamp(run_id, browser_id())
+    if stamp is None:
+        abort(404, description=orchestrate.MISSING)
+    reveal = request.args.get("reveal") == "1"
+    page = stepcache.kept(stepcache.key(stamp, reveal=reveal)) if stamp.whole else None
+    if page is None:
+        run = load_run(run_id)
+        page = _page(run, reveal, None, imported.origin(run), stamp.branches)
+    if session.get("viewing") != page.seen:  # the presenter view follows this page
+        session["viewing"] = list(page.seen)  # a copy: the kept one stays
+    return page.html
 
 
 def _viewing(run) -> int:
@@ -194,12 +200,19 @@ def _viewing(run) -> int:
 
 
 def step_page(run, reveal: bool = False, shared: str | None = None,
-              origin: dict | None = None):
-    """A run's step page. Read only for an imported run (``origin``) or a shared
-    one (``shared``, its link's token): no Next, no action. A shared page masks
-    every secret, offers no way to reveal one, and holds none of the run's own.
-    Kept once rendered, for this browser, while it would render the same
-    (``stepcache``)."""
+              origin: dict | None = None) -> str:
+    """A run's step page, without its branches. Read only for an imported run
+    (``origin``) or a shared one (``shared``, its link's token): no Next, no
+    action. A shared page masks every secret, offers no way to reveal one, and
+    holds none of the run's own."""
+    return _page(run, reveal, shared, origin, {}).html
+
+
+def _page(run, reveal: bool, shared: str | None, origin: dict | None,
+          branches: dict) -> stepcache.Page:
+    """The step page, kept once rendered, for this browser, while it would render
+    the same (``stepcache``); not while it follows the clock (a countdown, a claim
+    that may be running)."""
     flow = runner().flow_of(run)
     viewing = _viewing(run)
     read_only = bool(shared or origin)
@@ -207,39 +220,11 @@ def step_page(run, reveal: bool = False, shared: str | None = None,
     reveal = reveal and not read_only
     shown = {"pending": None if read_only else engine.pending(run, flow),
              "spent": not read_only and runner().spent(run, flow),
-             "branches": {} if shared else branch.children(run),
-             "where": addresses(run), "origin": origin}
+             "branches": branches, "where": addresses(run), "origin": origin}
     ready_in = math.ceil(max(engine.ready_at(run, flow) - time.time(), 0))
-    page_key = stepcache.key(run, viewing, shared=shared, reveal=reveal,
-                             ready_in=ready_in, ctx=ctx, **shown)
-    html = stepcache.kept(page_key)
-    if html is None:
-        html = stepcache.keep(page_key, _render(run, flow, viewing, ctx, reveal,
-                                                shared, ready_in, shown))
-    return html
-
-
-def _render(run, flow, viewing: int, ctx: engine.Context, reveal: bool,
-            shared: str | None, ready_in: int, shown: dict) -> str:
-    read_only = bool(shared or shown["origin"])
-    redact = orchestrate.redactor(run, ctx, reveal)
-    if shared:
-        run = replace(run, secrets={})  # the page cannot show what it does not hold
-    glossary = get_content().data("glossary")
-    record = run.steps[viewing] if run.steps else None
-    steps = diagram(flow, run, viewing if run.steps else -1)
-    label = f"Sequence diagram of the {flow.name} flow"
-    return render_template(
-        "runner/step.html", run=run, flow=flow, viewing=viewing, record=record,
-        parts=kept_step_parts(run, viewing, glossary, redact,
-                              registry.received_in(flow), shown["where"]),
-        redact=redact, reveal=redact.reveal, md=render_markdown,
-        pending=shown["pending"], spent=shown["spent"], ready_in=ready_in,
-        texts=get_content().data("runner"), read_only=read_only, shared=shared,
-        origin=shown["origin"],
-        editable=not read_only and bool(record and branch.sent(run, viewing + 1)),
-        branches=shown["branches"],
-        wrap_up=not read_only and tokenlife.offered(run, flow),
-        diagram=steps, diagram_html=sequence_html(
-            steps, label, get_template_attribute("_sequence.html", "sequence")),
-    )
+    held = None if run.on_disk_whole else [run.secrets, ctx.client_secret]
+    page_key = None if ready_in or not claims.settled(run) else stepcache.key(
+        stamps.of(run, branches), shared=shared, reveal=reveal, held=held)
+    return stepcache.kept(page_key) or stepcache.keep(page_key, stepcache.Page(
+        steppage.render(run, flow, viewing, ctx, reveal, shared, ready_in, shown),
+        [run.id, viewing + 1 if run.steps else 0]))

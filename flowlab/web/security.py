@@ -151,25 +151,36 @@ def allow_connect(url: str) -> str:
 def csp_widened() -> bool:
     """Whether this response's policy lets in more than the site's own (a page
     that widens it is not for keeping: ``flowlab.web.stepcache``)."""
-    return any(g.get(name) for name in ("connect_src", "form_action", "framable"))
+    return bool(g.get("connect_src") or g.get("form_action") or g.get("framable"))
+
+
+def _headers(form_action: list, connect_src: list, framable: bool) -> tuple:
+    """The security headers of a response, in the order they are added: its CSP
+    (with what it let in), then the fixed ones."""
+    connect = " ".join(["'self'", *connect_src])
+    forms = " ".join(["'self'", *form_action])
+    framing = "" if framable else "; frame-ancestors 'none'"
+    policy = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+              f"img-src 'self' data:; connect-src {connect}; object-src 'none'; "
+              f"base-uri 'none'; form-action {forms}{framing}")
+    return tuple((name.lower(), name, value) for name, value in (
+        ("Content-Security-Policy", policy),
+        *(() if framable else (("X-Frame-Options", "DENY"),)),
+        ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=()")))
+
+
+SITE_HEADERS = _headers([], [], False)  # most responses: worked out once
 
 
 def _set_headers(response):
-    form_action = " ".join(["'self'", *g.get("form_action", [])])
-    connect_src = " ".join(["'self'", *g.get("connect_src", [])])
-    framing = "" if g.get("framable") else "; frame-ancestors 'none'"
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src 'self' data:; connect-src {connect_src}; object-src 'none'; "
-        f"base-uri 'none'; form-action {form_action}{framing}",
-    )
-    if not g.get("framable"):
-        response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=()")
+    """Each security header the view did not set itself."""
+    wanted = SITE_HEADERS if not csp_widened() else _headers(
+        g.get("form_action", []), g.get("connect_src", []), bool(g.get("framable")))
+    present = set(response.headers.keys(lower=True))
+    response.headers.extend([(name, value) for lower, name, value in wanted
+                             if lower not in present])
     if request.args.get("reveal") == "1":  # secrets shown in full: keep no copy
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -18,8 +18,6 @@ from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
 import requests
-from sqlalchemy import bindparam
-from sqlalchemy import select
 from sqlalchemy import update
 
 from flowlab.core import destinations
@@ -114,21 +112,6 @@ def open_branch(parent: Run, number: int, ttl: float) -> Run:
     branch.secrets = copy.deepcopy(parent.secrets)
     branch.steps = list(parent.steps[:number - 1])
     return branch
-
-
-_CHILDREN = (select(runs.c.id, runs.c.parent_step)  # built once: every step page asks
-             .where(runs.c.parent == bindparam("parent"),
-                    runs.c.owner == bindparam("owner"))
-             .order_by(runs.c.created))
-
-
-def children(run: Run) -> dict[int, list[str]]:
-    """The branches made from ``run``, by step number, oldest first."""
-    rows = store.db.get().execute(_CHILDREN, {"parent": run.id, "owner": run.owner})
-    found: dict[int, list[str]] = {}
-    for row in rows:
-        found.setdefault(row.parent_step, []).append(row.id)
-    return found
 
 
 def send_back(branch: Run, flow: Flow, used: Sent, url: str, rows: list[Row],

@@ -111,6 +111,13 @@ def interrupted(run: Run, stale_after: float | None = None) -> bool:
         stale_time() if stale_after is None else stale_after)
 
 
+def settled(run: Run) -> bool:
+    """Whether ``interrupted`` will say the same of the run while its row stays as
+    it is: no claim on its next step that may still be running, which the clock or
+    a process gone would free (a page showing it may be kept: ``web.stepcache``)."""
+    return run.claimed != _number(run) or not run.claimed_by
+
+
 def _held(run_id: str, by: str, since: float, stale: float) -> bool:
     """Whether a claim taken by ``by`` at ``since`` may still be running."""
     return bool(by) and since >= time.time() - stale and holder.running(by, run_id)

@@ -25,6 +25,7 @@ from flowlab.core.provider import Provider
 from flowlab.core.redact import Redactor
 from flowlab.core.runner import claims
 from flowlab.core.runner import engine
+from flowlab.core.runner import stamps
 from flowlab.core.runner import store
 from flowlab.core.runner import tokenlife
 from flowlab.core.runner.flows import Flow
@@ -57,6 +58,12 @@ class Runner:
         run = store.load(run_id, owner or "", box)
         return run if run is not None and run.flow in self.flows else None
 
+    def stamp(self, run_id: str, owner: str | None) -> stamps.Stamp | None:
+        """The stamp of the owner's run (``stamps``), on the terms of ``load``: one
+        short row read, no steps."""
+        found = stamps.stamp(run_id, owner or "")
+        return found if found is not None and found.flow in self.flows else None
+
     def flow_of(self, run: Run) -> Flow:
         """The run's flow, as chosen, as its provider can do it, told as it went."""
         flow = self.flows[run.flow].with_options(run.options)
@@ -73,11 +80,12 @@ class Runner:
         """Where and as whom the run's steps talk: its provider as this process
         reaches it, the flow's client, the secret the browser holds, the callback."""
         provider = providers.here(run.provider, self.config)
+        held = None if provider.is_sandbox else secret_for(provider)  # demo values
         return engine.Context(
             provider=provider,
             client_id=provider.clients[flow.client],
             client_secret=providers.client_secret(provider, flow.client, self.config,
-                                                  secret_for(provider)),
+                                                  held),
             redirect_uri=run.secrets.get("redirect_uri") or redirect_uri(provider),
             scope=flow.scope if provider.scope is None else provider.scope,
             timeout=self.settings.timeout,
