@@ -15,7 +15,6 @@ request issuing it, for a claims hook to put in the token.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from urllib.parse import parse_qsl
 from urllib.parse import urlsplit
 
@@ -65,17 +64,16 @@ def jkt_of(request) -> str | None:
 
 
 def token_gate(conn: Connection, settings, secret: str, proofs: list[str],
-               url: Callable[[], str]) -> str | None:
+               url: str) -> str | None:
     """The proof of a token request, checked before any grant runs (§4.3, §5);
     its ``jkt``, or None without one where DPoP is not required. Raises
-    :class:`dpop.ProofError`; where DPoP is off a proof is ignored. ``url``
-    gives the endpoint's URL, asked only when a proof is checked."""
+    :class:`dpop.ProofError`; where DPoP is off a proof is ignored."""
     if settings.dpop == "off" or (not proofs and settings.dpop != "required"):
         return None
     if not proofs:
         raise dpop.ProofError(dpop.INVALID, "This issuer issues DPoP-bound tokens"
                               " only: send a DPoP proof (FAPI 2.0 SP §5.3.2.1)")
-    return dpop.check(conn, proofs, "POST", url(), secret=secret,
+    return dpop.check(conn, proofs, "POST", url, secret=secret,
                       mark=settings.token_prefix)
 
 
