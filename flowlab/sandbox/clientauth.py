@@ -34,6 +34,9 @@ CLIENT_AND_FAILURES = Prepared(CLIENT.add_columns(
     consents.FAILURES.scalar_subquery().label("failures")))
 
 
+_BASIC = "flowlab_basic"  # where a request keeps its decoded Basic credentials
+
+
 class TooManyFailures(errors.OAuth2Error):
     """Too many failed client authentications from one address (RFC 6749 §10.10)."""
 
@@ -46,13 +49,18 @@ class TooManyFailures(errors.OAuth2Error):
 
 
 def basic_credentials(request) -> tuple[str, str] | None:
-    """The id and secret of an ``Authorization: Basic`` header (RFC 6749 §2.3.1)."""
+    """The id and secret of an ``Authorization: Basic`` header (RFC 6749 §2.3.1);
+    decoded once per request (the checks ask three times)."""
+    if _BASIC in vars(request):
+        return vars(request)[_BASIC]
     value = request.headers.get("Authorization", "")
-    if value.partition(" ")[0].lower() != "basic":
-        return None
-    pair = exchange.basic_credentials(value)
-    if pair is None:  # not Base64, not UTF-8 once decoded, or no colon
-        raise errors.InvalidClientError(description="Invalid client", request=request)
+    pair = None
+    if value.partition(" ")[0].lower() == "basic":
+        pair = exchange.basic_credentials(value)
+        if pair is None:  # not Base64, not UTF-8 once decoded, or no colon
+            raise errors.InvalidClientError(description="Invalid client",
+                                            request=request)
+    vars(request)[_BASIC] = pair
     return pair
 
 
