@@ -47,7 +47,7 @@ class Prepared:
         values = {**fixed, **params} if fixed else params
         if names is not None:
             values = [values[name] for name in names]
-        raw = conn.connection.driver_connection
+        raw = conn.connection.dbapi_connection
         cursor = raw.cursor()
         try:
             cursor.execute(sql, values)
@@ -103,7 +103,7 @@ def written(conn: Connection) -> Iterator[Connection]:
 
 
 def _run(conn: Connection, sql: str) -> None:
-    raw = conn.connection.driver_connection
+    raw = conn.connection.dbapi_connection
     cursor = raw.cursor()
     try:
         cursor.execute(sql)
