@@ -18,6 +18,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from flowlab.core import http as exchange
 from flowlab.core.hosts import constant_time_equal
 from flowlab.core.hosts import is_loopback_host
+from flowlab.core.storage.prepared import Prepared
 from flowlab.sandbox import assertion
 from flowlab.sandbox import consents
 from flowlab.sandbox.store import CLIENT
@@ -29,8 +30,11 @@ from flowlab.sandbox.store import digest
 BACKCHANNEL = "back-channel"
 # A client and the failures counted against its caller this minute, in one
 # statement: the token endpoint's every request needs both (RFC 6749 §10.10).
-CLIENT_AND_FAILURES = CLIENT.add_columns(
-    consents.FAILURES.scalar_subquery().label("failures"))
+CLIENT_AND_FAILURES = Prepared(CLIENT.add_columns(
+    consents.FAILURES.scalar_subquery().label("failures")))
+
+
+_BASIC = "flowlab_basic"  # where a request keeps its decoded Basic credentials
 
 
 class TooManyFailures(errors.OAuth2Error):
@@ -45,13 +49,18 @@ class TooManyFailures(errors.OAuth2Error):
 
 
 def basic_credentials(request) -> tuple[str, str] | None:
-    """The id and secret of an ``Authorization: Basic`` header (RFC 6749 §2.3.1)."""
+    """The id and secret of an ``Authorization: Basic`` header (RFC 6749 §2.3.1);
+    decoded once per request (the checks ask three times)."""
+    if _BASIC in vars(request):
+        return vars(request)[_BASIC]
     value = request.headers.get("Authorization", "")
-    if value.partition(" ")[0].lower() != "basic":
-        return None
-    pair = exchange.basic_credentials(value)
-    if pair is None:  # not Base64, not UTF-8 once decoded, or no colon
-        raise errors.InvalidClientError(description="Invalid client", request=request)
+    pair = None
+    if value.partition(" ")[0].lower() == "basic":
+        pair = exchange.basic_credentials(value)
+        if pair is None:  # not Base64, not UTF-8 once decoded, or no colon
+            raise errors.InvalidClientError(description="Invalid client",
+                                            request=request)
+    vars(request)[_BASIC] = pair
     return pair
 
 
@@ -90,8 +99,8 @@ def _client_and_failures(conn, client_id: str | None,
     """The app registered as ``client_id`` and the failures counted against ``key``
     this minute: one statement when the id is known, as on every good request."""
     if client_id:
-        row = conn.execute(CLIENT_AND_FAILURES, {
-            "client_id": client_id, **consents.this_minute(key)}).mappings().first()
+        row = CLIENT_AND_FAILURES.first(conn, {
+            "client_id": client_id, **consents.this_minute(key)})
         if row is not None:
             return Client.from_row(row), row["failures"] or 0
     return None, consents.failures(conn, key)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from flowlab.core.storage.db import transaction
 from flowlab.core.storage.db import upsert
+from flowlab.core.storage.prepared import Prepared
 from flowlab.core.storage.sandbox_tables import auth_failures
 from flowlab.core.storage.sandbox_tables import consents
 
@@ -45,11 +46,13 @@ def remember_consent(
 FAILURES = select(auth_failures.c["count"]).where(
     auth_failures.c["key"] == bindparam("key"),
     auth_failures.c.minute == bindparam("minute"))
+_FAILURES = Prepared(FAILURES)
 
 
 def failures(conn: Connection, key: str) -> int:
     """Failed client authentications for ``key`` in the current minute."""
-    return conn.execute(FAILURES, this_minute(key)).scalar() or 0
+    row = _FAILURES.first(conn, this_minute(key))
+    return (row and row["count"]) or 0
 
 
 def this_minute(key: str) -> dict:

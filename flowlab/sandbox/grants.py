@@ -23,6 +23,8 @@ from sqlalchemy import union_all
 from sqlalchemy import update
 
 from flowlab.core.storage.db import transaction
+from flowlab.core.storage.prepared import Prepared
+from flowlab.core.storage.prepared import written
 from flowlab.core.storage.sandbox_tables import codes
 from flowlab.core.storage.sandbox_tables import dpop_bindings
 from flowlab.core.storage.sandbox_tables import grants
@@ -63,16 +65,17 @@ class TokenRecord:
     revoked: str | None
 
 
-# The token endpoint's statements, built once (each request only binds values).
-NEW_GRANT = insert(grants).returning(grants.c.id)
-FIND_CODE = (
+# The token endpoint's statements, compiled once (each request only binds values).
+_GRANT_COLUMNS = ("client_id", "user_id", "created_at", "expires_at", "resources")
+NEW_GRANT = Prepared(insert(grants).returning(grants.c.id), _GRANT_COLUMNS)
+FIND_CODE = Prepared(
     select(codes, grants.c.client_id, grants.c.user_id, dpop_bindings.c.jkt)
     .join(grants, grants.c.id == codes.c.grant_id)
     .outerjoin(dpop_bindings, dpop_bindings.c.value_hash == codes.c.code_hash)
     .where(codes.c.code_hash == bindparam("hash")))
-CLAIM_CODE = (update(codes).where(codes.c.code_hash == bindparam("hash"),
-                                  codes.c.used_at.is_(None))
-              .values(used_at=bindparam("now")))
+CLAIM_CODE = Prepared(update(codes).where(codes.c.code_hash == bindparam("hash"),
+                                          codes.c.used_at.is_(None))
+                      .values(used_at=bindparam("now")))
 
 
 def _token_row(kind: str):
@@ -91,11 +94,11 @@ def _token_row(kind: str):
 # RETURNING says what was saved: psycopg gives no row count for INSERT … SELECT.
 _TOKEN_COLUMNS = ("token_hash", "kind", "grant_id", "scopes", "issued_at",
                   "expires_at")
-SAVE_ACCESS = (insert(tokens).from_select(_TOKEN_COLUMNS, _token_row("access"))
-               .returning(tokens.c.kind))
-SAVE_BOTH = insert(tokens).from_select(
+SAVE_ACCESS = Prepared(insert(tokens).from_select(
+    _TOKEN_COLUMNS, _token_row("access")).returning(tokens.c.kind))
+SAVE_BOTH = Prepared(insert(tokens).from_select(
     _TOKEN_COLUMNS, union_all(_token_row("access"), _token_row("refresh"))
-).returning(tokens.c.kind)
+).returning(tokens.c.kind))
 
 
 def new_grant(conn: Connection, client_id: str, user_id: str | None,
@@ -103,9 +106,9 @@ def new_grant(conn: Connection, client_id: str, user_id: str | None,
     """Start a grant: the user's consent to this client, or the client acting
     alone; ``resources`` the RFC 8707 resources the user approved."""
     now = time.time()
-    return conn.execute(NEW_GRANT, dict(
+    return NEW_GRANT.rows(conn, dict(
         client_id=client_id, user_id=user_id, created_at=now,
-        expires_at=now + REFRESH_LIFETIME, resources=resources)).scalar_one()
+        expires_at=now + REFRESH_LIFETIME, resources=resources))[0][0]
 
 
 def save_code(conn: Connection, code: str, ttl: int, **fields) -> None:
@@ -125,7 +128,7 @@ def save_code(conn: Connection, code: str, ttl: int, **fields) -> None:
 
 def find_code(conn: Connection, code: str) -> CodeRecord | None:
     """The record of ``code``, used or not, or None if unknown."""
-    row = conn.execute(FIND_CODE, {"hash": digest(code)}).mappings().first()
+    row = FIND_CODE.first(conn, {"hash": digest(code)})
     if row is None:
         return None
     return CodeRecord(
@@ -138,8 +141,8 @@ def find_code(conn: Connection, code: str) -> CodeRecord | None:
 
 def claim_code(conn: Connection, code: str) -> bool:
     """Mark a code used; False if another request got there first (single use)."""
-    return conn.execute(
-        CLAIM_CODE, {"hash": digest(code), "now": time.time()}).rowcount == 1
+    return CLAIM_CODE.execute(
+        conn, {"hash": digest(code), "now": time.time()}).rowcount == 1
 
 
 def save_tokens(conn, grant_id: int | None, client_id: str, user_id: str | None,
@@ -159,10 +162,10 @@ def save_tokens(conn, grant_id: int | None, client_id: str, user_id: str | None,
                       refresh_scopes=" ".join(refresh_scopes))
     statement = SAVE_BOTH if refresh else SAVE_ACCESS
     if grant_id is not None:  # one statement, so one commit
-        return bool(conn.execute(statement, {"grant_id": grant_id, **values}).all())
-    with transaction(conn):
+        return bool(statement.rows(conn, {"grant_id": grant_id, **values}))
+    with written(conn):
         grant_id = new_grant(conn, client_id, user_id)
-        conn.execute(statement, {"grant_id": grant_id, **values}).all()
+        statement.rows(conn, {"grant_id": grant_id, **values})
     return True
 
 

@@ -33,8 +33,9 @@ def verifier_matches(verifier: str, challenge: str) -> bool:
 
 def _no_duplicates(request, names: tuple[str, ...]) -> None:
     """Each parameter at most once (RFC 6749 §3.1, §3.2)."""
+    repeated = request.duplicate_params  # worked out anew at each read
     for name in names:
-        if name in request.duplicate_params:
+        if name in repeated:
             raise errors.InvalidRequestError(
                 description=f"Duplicate {name} parameter.", request=request
             )

@@ -27,6 +27,7 @@ from flowlab.core.demo import demo_apps
 from flowlab.core.storage.db import SANDBOX
 from flowlab.core.storage.db import transaction
 from flowlab.core.storage.db import upsert
+from flowlab.core.storage.prepared import Prepared
 from flowlab.core.storage.sandbox_tables import clients
 
 # The owner of a client that a client ID metadata document describes
@@ -93,13 +94,14 @@ class Client:
 
 # Built once: the token endpoint looks a client up on every request.
 CLIENT = select(clients).where(clients.c.client_id == bindparam("client_id"))
+_CLIENT = Prepared(CLIENT)
 
 
 def get_client(conn: Connection, client_id: str | None) -> Client | None:
     """The app registered as ``client_id``, or None."""
     if not client_id:
         return None
-    row = conn.execute(CLIENT, {"client_id": client_id}).mappings().first()
+    row = _CLIENT.first(conn, {"client_id": client_id})
     return Client.from_row(row) if row else None
 
 

@@ -28,15 +28,15 @@ from flowlab.sandbox.pkce import verifier_matches
 OIDC_ALWAYS = {"openid", "profile"}  # issue 21: valid for any client at best practice
 
 
-def allowed_scopes(client, settings) -> set[str]:
+def allowed_scopes(client, settings) -> frozenset[str]:
     """The scopes a client may ask for: the sandbox's, narrowed to the ``scope`` it
     registered if it registered one (RFC 7591 §2, RFC 6749 §3.3); where OpenID
     Connect is on, ``openid`` and ``profile`` whatever it registered."""
     registered = getattr(client, "scope", None)
-    offered = set(settings.scopes)
     if registered is None:
-        return offered
-    return offered & ({*registered.split()} | (OIDC_ALWAYS if settings.oidc else set()))
+        return settings.scopes
+    return settings.scopes & (
+        {*registered.split()} | (OIDC_ALWAYS if settings.oidc else set()))
 
 
 def grant_error(request, text: str) -> errors.InvalidGrantError:

@@ -42,7 +42,7 @@ from sqlalchemy import make_url
 from flowlab.core.storage.migrations import is_current
 from flowlab.core.storage.migrations import upgrade
 
-_WRITE = "flowlab_write"  # set in a connection's info while ``transaction`` runs
+WRITE = "flowlab_write"  # set in a connection's info while ``transaction`` runs
 _ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
@@ -92,7 +92,7 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, record) -> None:
 
 def _begin(conn: Connection) -> None:
     """Open the database transaction only for ``transaction`` (writes)."""
-    if conn.info.get(_WRITE):
+    if conn.info.get(WRITE):
         sqlite_ = conn.dialect.name == "sqlite"
         conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_ else "BEGIN")
 
@@ -134,17 +134,17 @@ def _use_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
 @contextmanager
 def transaction(conn: Connection) -> Iterator[Connection]:
     """``with transaction(conn):`` commits the block as one write transaction."""
-    if conn.info.get(_WRITE):  # already inside one: join it
+    if conn.info.get(WRITE):  # already inside one: join it
         yield conn
         return
     if conn.in_transaction():
         conn.commit()  # autocommit: this only closes SQLAlchemy's bookkeeping
-    conn.info[_WRITE] = True
+    conn.info[WRITE] = True
     try:
         with conn.begin():
             yield conn
     finally:
-        conn.info.pop(_WRITE, None)
+        conn.info.pop(WRITE, None)
 
 
 def migrate(engine: Engine, branch: str) -> None:

@@ -20,6 +20,7 @@ from flowlab.sandbox.server import SandboxServer
 from flowlab.sandbox.server import Settings
 
 USER_KEY = "sandbox_user"
+PROFILE_KEY = "flowlab.sandbox_profile"  # this request's, in its environ
 
 
 def sandbox() -> Sandbox:
@@ -37,10 +38,14 @@ def catalogue() -> Catalogue:
 
 def profile() -> IssuerProfile:
     """The profile of the issuer this request came to (``profiles.toml``)."""
-    found = sandbox().profiles
     if not has_request_context():
-        return found.default
-    return found.of(request.blueprint, request.endpoint)
+        return sandbox().profiles.default
+    environ = request.environ  # asked several times a request: worked out once
+    found = environ.get(PROFILE_KEY)
+    if found is None:
+        found = environ[PROFILE_KEY] = sandbox().profiles.of(request.blueprint,
+                                                             request.endpoint)
+    return found
 
 
 def settings() -> Settings:

@@ -58,12 +58,13 @@ def mount(app: Flask, profiles: IssuerProfiles, added: AddedIssuer) -> None:
     if added.pages:
         _pages(app, profiles, added, name)
 
-        @app.after_request
         def page_headers(response: Response) -> Response:
             """The added issuer's headers on its authorize pages' answers too."""
-            if request.blueprint == name:
-                response.headers.update(added.headers)
+            response.headers.update(added.headers)
             return response
+
+        # Its pages' blueprint's only: no other request runs it.
+        app.after_request_funcs.setdefault(name, []).append(page_headers)
 
     @csrf_exempt
     def token() -> Response:

@@ -21,7 +21,10 @@ def _secret() -> str:
 def token_jkt() -> str | None:
     """The key of a token request's proof, checked before the grant runs (§4.3,
     §5); None without one. Raises :class:`dpop.ProofError`."""
-    return dpopbind.token_gate(DB.get(), settings(), _secret(),
+    current = settings()
+    if current.dpop == "off":  # a proof is ignored: nothing to read
+        return None
+    return dpopbind.token_gate(DB.get(), current, _secret(),
                                request.headers.getlist("DPoP"), request.base_url)
 
 
